@@ -1,0 +1,210 @@
+package protocol
+
+import (
+	"encoding/binary"
+	"fmt"
+	"strconv"
+)
+
+// ConnectRequest is the client's first frame. Username and Password alias
+// the payload they were parsed from (see [ParseConnectRequest]).
+//
+// ConnectRequest redacts Password in every fmt verb, so printing or logging
+// one never reveals it.
+type ConnectRequest struct {
+	Version   uint16
+	Username  []byte
+	Password  []byte
+	MonitorID uint32
+}
+
+// String returns a form with the password redacted.
+func (c ConnectRequest) String() string {
+	return "ConnectRequest{Version:" + strconv.Itoa(int(c.Version)) +
+		" Username:" + strconv.Quote(string(c.Username)) +
+		" Password:[REDACTED] MonitorID:" + strconv.FormatUint(uint64(c.MonitorID), 10) + "}"
+}
+
+// GoString returns the same redacted form as String.
+func (c ConnectRequest) GoString() string { return "protocol." + c.String() }
+
+// Format makes every verb, %x and %+v included, print the redacted form.
+func (c ConnectRequest) Format(f fmt.State, verb rune) {
+	if verb == 'v' && f.Flag('#') {
+		fmt.Fprint(f, c.GoString())
+		return
+	}
+	fmt.Fprint(f, c.String())
+}
+
+// ConnectResponse is the server's answer to a ConnectRequest.
+type ConnectResponse struct {
+	Status  Status
+	Version uint16
+}
+
+// PublishMessage is one block of events. Payload is the event document,
+// compressed when Compression is CompressionZlib; it aliases the frame
+// payload it was parsed from.
+//
+// Count is the server's claim of how many events the document holds. It is
+// reported as sent and must never be used to size an allocation.
+type PublishMessage struct {
+	DataBlockID uint16
+	Count       uint16
+	Compression Compression
+	Format      Format
+	Payload     []byte
+}
+
+// Ack is a PublishMessageReceived frame: the client's acknowledgement of one
+// block, named by the DataBlockID it echoes.
+type Ack struct {
+	DataBlockID uint16
+	Status      Status
+}
+
+// ParseConnectRequest decodes the payload of a TypeConnectRequest frame. The
+// returned Username and Password alias payload.
+//
+// Lengths are byte lengths. The version is returned as sent; rejecting
+// versions other than [Version] is the caller's policy.
+func ParseConnectRequest(payload []byte) (ConnectRequest, error) {
+	size := uint32(len(payload))
+	if len(payload) < 10 {
+		return ConnectRequest{}, frameErr(TypeConnectRequest, size, ErrSizeMismatch, "shorter than 10 bytes")
+	}
+	var c ConnectRequest
+	c.Version = binary.BigEndian.Uint16(payload)
+	n := int(binary.BigEndian.Uint16(payload[2:]))
+	if 4+n+2 > len(payload) {
+		return ConnectRequest{}, frameErr(TypeConnectRequest, size, ErrSizeMismatch, "user name length overruns the frame")
+	}
+	c.Username = payload[4 : 4+n : 4+n]
+	m := int(binary.BigEndian.Uint16(payload[4+n:]))
+	if 10+n+m != len(payload) {
+		return ConnectRequest{}, frameErr(TypeConnectRequest, size, ErrSizeMismatch, "credential lengths disagree with the frame size")
+	}
+	c.Password = payload[6+n : 6+n+m : 6+n+m]
+	c.MonitorID = binary.BigEndian.Uint32(payload[6+n+m:])
+	return c, nil
+}
+
+// ParseConnectResponse decodes the payload of a TypeConnectResponse frame.
+func ParseConnectResponse(payload []byte) (ConnectResponse, error) {
+	if len(payload) != 4 {
+		return ConnectResponse{}, frameErr(TypeConnectResponse, uint32(len(payload)), ErrSizeMismatch, "payload must be 4 bytes")
+	}
+	return ConnectResponse{
+		Status:  Status(binary.BigEndian.Uint16(payload)),
+		Version: binary.BigEndian.Uint16(payload[2:]),
+	}, nil
+}
+
+// ParsePublishMessage decodes the payload of a TypePublishMessage frame. The
+// returned Payload aliases payload. PayloadSize must equal len(payload)−10,
+// and the compression and format bytes must be known values.
+func ParsePublishMessage(payload []byte) (PublishMessage, error) {
+	size := uint32(len(payload))
+	if len(payload) < PublishHeaderSize {
+		return PublishMessage{}, frameErr(TypePublishMessage, size, ErrSizeMismatch, "shorter than its 10-byte sub-header")
+	}
+	m := PublishMessage{
+		DataBlockID: binary.BigEndian.Uint16(payload),
+		Count:       binary.BigEndian.Uint16(payload[2:]),
+		Compression: Compression(payload[4]),
+		Format:      Format(payload[5]),
+	}
+	if ps := binary.BigEndian.Uint32(payload[6:]); uint64(ps) != uint64(len(payload)-PublishHeaderSize) {
+		return PublishMessage{}, frameErr(TypePublishMessage, size, ErrSizeMismatch,
+			"PayloadSize "+strconv.FormatUint(uint64(ps), 10)+" but "+strconv.Itoa(len(payload)-PublishHeaderSize)+" bytes follow the sub-header")
+	}
+	if m.Compression > CompressionZlib {
+		return PublishMessage{}, frameErr(TypePublishMessage, size, ErrUnknownCompression, m.Compression.String())
+	}
+	if m.Format > FormatJSON {
+		return PublishMessage{}, frameErr(TypePublishMessage, size, ErrUnknownFormat, m.Format.String())
+	}
+	m.Payload = payload[PublishHeaderSize:len(payload):len(payload)]
+	return m, nil
+}
+
+// ParseAck decodes the payload of a TypePublishMessageReceived frame.
+func ParseAck(payload []byte) (Ack, error) {
+	if len(payload) != 4 {
+		return Ack{}, frameErr(TypePublishMessageReceived, uint32(len(payload)), ErrSizeMismatch, "payload must be 4 bytes")
+	}
+	return Ack{
+		DataBlockID: binary.BigEndian.Uint16(payload),
+		Status:      Status(binary.BigEndian.Uint16(payload[2:])),
+	}, nil
+}
+
+// AppendHeader appends a frame header of type t announcing size payload bytes.
+func AppendHeader(dst []byte, t Type, size uint32) []byte {
+	dst = binary.BigEndian.AppendUint16(dst, uint16(t))
+	return binary.BigEndian.AppendUint32(dst, size)
+}
+
+// AppendConnectRequest appends a whole ConnectRequest frame (protocol
+// version 1). Lengths are UTF-8 byte lengths. A credential longer than
+// [MaxCredentialLen] bytes returns dst unchanged and an error matching
+// [ErrCredentialTooLong]; it is never truncated. The error does not contain
+// the credential.
+func AppendConnectRequest(dst []byte, username, password string, monitorID uint32) ([]byte, error) {
+	if len(username) > MaxCredentialLen {
+		return dst, fmt.Errorf("%w: user name is %d bytes", ErrCredentialTooLong, len(username))
+	}
+	if len(password) > MaxCredentialLen {
+		return dst, fmt.Errorf("%w: password is %d bytes", ErrCredentialTooLong, len(password))
+	}
+	dst = AppendHeader(dst, TypeConnectRequest, uint32(10+len(username)+len(password)))
+	dst = binary.BigEndian.AppendUint16(dst, Version)
+	dst = binary.BigEndian.AppendUint16(dst, uint16(len(username)))
+	dst = append(dst, username...)
+	dst = binary.BigEndian.AppendUint16(dst, uint16(len(password)))
+	dst = append(dst, password...)
+	return binary.BigEndian.AppendUint32(dst, monitorID), nil
+}
+
+// AppendConnectResponse appends a whole ConnectResponse frame with the given
+// status and protocol version 1.
+func AppendConnectResponse(dst []byte, status Status) []byte {
+	dst = AppendHeader(dst, TypeConnectResponse, 4)
+	dst = binary.BigEndian.AppendUint16(dst, uint16(status))
+	return binary.BigEndian.AppendUint16(dst, Version)
+}
+
+// AppendPublishMessage appends a whole PublishMessage frame carrying
+// m.Payload as its document (already compressed if m.Compression says so).
+// It fails with [ErrPayloadTooLarge] when the frame's Size would overflow 32
+// bits.
+func AppendPublishMessage(dst []byte, m PublishMessage) ([]byte, error) {
+	if uint64(len(m.Payload)) > uint64(0xFFFFFFFF-PublishHeaderSize) {
+		return dst, ErrPayloadTooLarge
+	}
+	dst = AppendHeader(dst, TypePublishMessage, uint32(PublishHeaderSize+len(m.Payload)))
+	dst = binary.BigEndian.AppendUint16(dst, m.DataBlockID)
+	dst = binary.BigEndian.AppendUint16(dst, m.Count)
+	dst = append(dst, byte(m.Compression), byte(m.Format))
+	dst = binary.BigEndian.AppendUint32(dst, uint32(len(m.Payload)))
+	return append(dst, m.Payload...), nil
+}
+
+// AppendAck appends the documented 10-byte ack frame for block id with
+// status 200: 00 04 00 00 00 04 ID ID 00 C8.
+func AppendAck(dst []byte, id uint16) []byte {
+	dst = AppendHeader(dst, TypePublishMessageReceived, 4)
+	dst = binary.BigEndian.AppendUint16(dst, id)
+	return binary.BigEndian.AppendUint16(dst, uint16(StatusOK))
+}
+
+// AppendLegacyAck appends the undocumented 6-byte ack that some old clients
+// send (type, id, status; no Size field). It exists so that tests can drive
+// a server's legacy mode ([ReaderOptions.AcceptLegacyAck]); a client must
+// send [AppendAck]'s documented form.
+func AppendLegacyAck(dst []byte, id uint16) []byte {
+	dst = binary.BigEndian.AppendUint16(dst, uint16(TypePublishMessageReceived))
+	dst = binary.BigEndian.AppendUint16(dst, id)
+	return binary.BigEndian.AppendUint16(dst, uint16(StatusOK))
+}
