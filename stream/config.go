@@ -1,0 +1,253 @@
+package stream
+
+import (
+	"context"
+	"crypto/tls"
+	"fmt"
+	"log/slog"
+	"net"
+	"strconv"
+	"time"
+
+	"github.com/cenkalti/backoff/v4"
+
+	"github.com/pushmon/pushmon/protocol"
+)
+
+// Default ports and limits. Change them only with a measurement.
+const (
+	DefaultTLSPort          = 3201
+	DefaultPlaintextPort    = 3200
+	DefaultHandshakeTimeout = 30 * time.Second
+	DefaultFrameTimeout     = 60 * time.Second
+	DefaultWriteTimeout     = 30 * time.Second
+	DefaultDedupWindow      = 100_000
+)
+
+// Dialer opens network connections. *net.Dialer, proxy dialers and the
+// project's fault-injecting dialer for tests all satisfy it.
+type Dialer interface {
+	DialContext(ctx context.Context, network, address string) (net.Conn, error)
+}
+
+// Mode chooses how a Subscription hands events over and when it acks.
+type Mode int
+
+const (
+	// ModeEvents delivers single events on Events(). A block is acked once
+	// the consumer has received its last event.
+	ModeEvents Mode = iota
+	// ModeBatches delivers whole blocks on Batches(). A block is acked once
+	// the consumer has received the *Batch.
+	ModeBatches
+	// ModeManualAck delivers whole blocks on Batches() and acks a block only
+	// when the consumer calls Batch.Ack, typically after storing it.
+	ModeManualAck
+)
+
+func (m Mode) String() string {
+	switch m {
+	case ModeEvents:
+		return "events"
+	case ModeBatches:
+		return "batches"
+	case ModeManualAck:
+		return "manual-ack"
+	}
+	return "Mode(" + strconv.Itoa(int(m)) + ")"
+}
+
+// Config describes one push subscription. The zero value of every optional
+// field selects the documented default. Subscribe copies the Config; later
+// changes to it, or to the tls.Config it points to, have no effect.
+//
+// Config redacts Password in every fmt verb and in slog output.
+type Config struct {
+	// Host is the Remote Manager host, e.g. "remotemanager.digi.com". The
+	// port is 3201 (TLS), or 3200 with Plaintext. Ignored when Addr is set,
+	// except as the TLS server name.
+	Host string
+	// Addr overrides the push endpoint as "host:port".
+	Addr string
+	// Username and Password are the account's credentials (the same as for
+	// REST). Each must be at most 65 535 bytes of UTF-8.
+	Username string
+	Password string
+	// MonitorID is the id of a tcp monitor of the account.
+	MonitorID uint32
+
+	// TLSConfig customises TLS (RootCAs, ServerName, client certificates).
+	// It is cloned, never modified. nil means the system roots. ServerName
+	// defaults to Host (or Addr's host). MinVersion is raised to TLS 1.2.
+	TLSConfig *tls.Config
+	// Plaintext connects without TLS (port 3200). Credentials then cross the
+	// network in clear text; use it only on trusted networks or with the
+	// simulator.
+	Plaintext bool
+	// Dialer opens the TCP connection (proxies, tests). nil means a
+	// net.Dialer with TCP keepalive (idle 15 s, interval 10 s, 3 probes).
+	Dialer Dialer
+
+	// Mode selects Events() (default), Batches() or manual acks.
+	Mode Mode
+
+	// HandshakeTimeout bounds dial + TLS handshake + ConnectResponse.
+	// 0 means 30 s.
+	HandshakeTimeout time.Duration
+	// FrameTimeout bounds the time from a frame's first byte to its last.
+	// A quiet connection is never timed out, and time spent waiting for the
+	// consumer is not counted. 0 means 60 s.
+	FrameTimeout time.Duration
+	// WriteTimeout bounds one write of acks. 0 means 30 s.
+	WriteTimeout time.Duration
+
+	// MaxFrameSize caps a frame's declared size (0: 16 MiB).
+	MaxFrameSize uint32
+	// MaxDecompressed caps an inflated document (0: 64 MiB).
+	MaxDecompressed int
+	// ReadBufferSize is the socket read buffer (0: 4 KiB).
+	ReadBufferSize int
+
+	// DedupWindow is how many recent event identities are remembered to
+	// drop replayed duplicates. 0 means 100 000; negative disables dedup.
+	DedupWindow int
+
+	// NewBackOff returns the reconnect policy, called once per Subscribe.
+	// nil means 500 ms initial, ×1.5, ±50 % jitter, 60 s max, never giving
+	// up. A policy that returns backoff.Stop ends the subscription with the
+	// last error.
+	NewBackOff func() backoff.BackOff
+
+	// Logger receives connection-level logs (never event data, never
+	// credentials). nil means no logging.
+	Logger *slog.Logger
+}
+
+// String returns a description with the password redacted.
+func (c Config) String() string {
+	return fmt.Sprintf("stream.Config{Addr:%q Username:%q Password:%s MonitorID:%d Plaintext:%t Mode:%s}",
+		c.addr(), c.Username, redacted(c.Password), c.MonitorID, c.Plaintext, c.Mode)
+}
+
+// GoString is the same as String.
+func (c Config) GoString() string { return c.String() }
+
+// Format prints the redacted form for every verb.
+func (c Config) Format(f fmt.State, _ rune) { fmt.Fprint(f, c.String()) }
+
+// LogValue redacts the password in slog output.
+func (c Config) LogValue() slog.Value {
+	return slog.GroupValue(
+		slog.String("addr", c.addr()),
+		slog.String("username", c.Username),
+		slog.String("password", redacted(c.Password)),
+		slog.Uint64("monitor_id", uint64(c.MonitorID)),
+	)
+}
+
+func redacted(s string) string {
+	if s == "" {
+		return `""`
+	}
+	return "[REDACTED]"
+}
+
+// addr returns the push endpoint host:port.
+func (c *Config) addr() string {
+	if c.Addr != "" {
+		return c.Addr
+	}
+	port := DefaultTLSPort
+	if c.Plaintext {
+		port = DefaultPlaintextPort
+	}
+	return net.JoinHostPort(c.Host, strconv.Itoa(port))
+}
+
+// validate checks c and fills in defaults. It returns an error matching
+// ErrInvalidConfig that never contains the password.
+func (c *Config) validate() error {
+	bad := func(format string, args ...any) error {
+		return fmt.Errorf("%w: "+format, append([]any{ErrInvalidConfig}, args...)...)
+	}
+	if c.Host == "" && c.Addr == "" {
+		return bad("Host or Addr is required")
+	}
+	if c.Addr != "" {
+		if _, _, err := net.SplitHostPort(c.Addr); err != nil {
+			return bad("Addr %q is not host:port", c.Addr)
+		}
+	}
+	if c.MonitorID == 0 {
+		return bad("MonitorID is required")
+	}
+	if c.Username == "" {
+		return bad("Username is required")
+	}
+	if len(c.Username) > protocol.MaxCredentialLen {
+		return bad("Username is %d bytes, at most %d fit in a ConnectRequest", len(c.Username), protocol.MaxCredentialLen)
+	}
+	if len(c.Password) > protocol.MaxCredentialLen {
+		return bad("Password is %d bytes, at most %d fit in a ConnectRequest", len(c.Password), protocol.MaxCredentialLen)
+	}
+	if c.Mode < ModeEvents || c.Mode > ModeManualAck {
+		return bad("unknown Mode %d", int(c.Mode))
+	}
+	if c.HandshakeTimeout < 0 || c.FrameTimeout < 0 || c.WriteTimeout < 0 || c.MaxDecompressed < 0 || c.ReadBufferSize < 0 {
+		return bad("timeouts and sizes must not be negative")
+	}
+	if c.HandshakeTimeout == 0 {
+		c.HandshakeTimeout = DefaultHandshakeTimeout
+	}
+	if c.FrameTimeout == 0 {
+		c.FrameTimeout = DefaultFrameTimeout
+	}
+	if c.WriteTimeout == 0 {
+		c.WriteTimeout = DefaultWriteTimeout
+	}
+	if c.DedupWindow == 0 {
+		c.DedupWindow = DefaultDedupWindow
+	}
+	if c.NewBackOff == nil {
+		c.NewBackOff = DefaultBackOff
+	}
+	if c.Dialer == nil {
+		c.Dialer = &net.Dialer{KeepAliveConfig: net.KeepAliveConfig{
+			Enable: true, Idle: 15 * time.Second, Interval: 10 * time.Second, Count: 3,
+		}}
+	}
+	if !c.Plaintext {
+		host := c.Host
+		if c.Addr != "" && host == "" {
+			host, _, _ = net.SplitHostPort(c.Addr)
+		}
+		var t *tls.Config
+		if c.TLSConfig != nil {
+			t = c.TLSConfig.Clone()
+		} else {
+			t = &tls.Config{}
+		}
+		if t.ServerName == "" {
+			t.ServerName = host
+		}
+		if t.MinVersion < tls.VersionTLS12 {
+			t.MinVersion = tls.VersionTLS12
+		}
+		c.TLSConfig = t
+	}
+	return nil
+}
+
+// DefaultBackOff is the reconnect policy used when Config.NewBackOff is nil:
+// 500 ms initial delay, ×1.5 per failure, ±50 % jitter, at most 60 s, and
+// never giving up (MaxElapsedTime 0).
+func DefaultBackOff() backoff.BackOff {
+	b := backoff.NewExponentialBackOff()
+	b.InitialInterval = 500 * time.Millisecond
+	b.Multiplier = 1.5
+	b.RandomizationFactor = 0.5
+	b.MaxInterval = 60 * time.Second
+	b.MaxElapsedTime = 0
+	b.Reset()
+	return b
+}

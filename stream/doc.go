@@ -1,0 +1,48 @@
+// Package stream receives a Remote Manager monitor's events over the TCP
+// push protocol and delivers them on channels.
+//
+// [Subscribe] dials the push endpoint (TLS on port 3201 by default), logs in
+// with a ConnectRequest, then reads PublishMessages, inflates them, splits
+// their documents into [Event] values and hands them to the consumer. Each
+// block is acknowledged with the documented 10-byte ack only after all of
+// its events were received by the consumer (or, in [ModeManualAck], after
+// [Batch.Ack]). Transient failures reconnect with jittered exponential
+// backoff, forever by default; permanent ones (403, 400, TLS verification,
+// invalid configuration) end the subscription with a typed error.
+//
+//	sub, err := stream.Subscribe(ctx, stream.Config{
+//		Host: "remotemanager.digi.com", Username: user, Password: pass, MonitorID: id,
+//	})
+//	if err != nil { … }
+//	for ev := range sub.Events() {
+//		switch ev.Resource {
+//		case "DataPoint":
+//			dp, err := ev.DataPoint()
+//			…
+//		}
+//	}
+//	if err := sub.Err(); err != nil { … } // nil when ctx was cancelled
+//
+// # Delivery
+//
+// Events arrive in the order the server sent them. The library owns the
+// channels it returns and closes each exactly once, when the subscription
+// ends; Err then tells why. Channels are unbuffered: a slow consumer makes
+// the subscription stop reading the socket (back-pressure) rather than
+// buffer without bound or drop anything, and an ack always means the
+// consumer has the events.
+//
+// With an explicit-ack, persistent monitor, delivery is at-least-once, and
+// replayed duplicates are removed by event identity (a DataPoint's id,
+// otherwise topic, operation, timestamp and body) within a window of the
+// last DedupWindow events. With other monitors the server considers a block
+// delivered once written to the socket, so events in flight when a
+// connection drops are lost: at-most-once. Nothing here claims exactly-once.
+//
+// # Goroutines
+//
+// A Subscription runs one supervisor goroutine and, per connection, one
+// reader and one ack writer under an errgroup that is joined before the
+// next attempt. Cancelling the context given to Subscribe (or calling
+// Close) closes the connection at once, so no read blocks past it.
+package stream

@@ -1,0 +1,110 @@
+package stream
+
+import (
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+
+	"github.com/pushmon/pushmon/protocol"
+)
+
+// Errors a Subscription reports through Err, or that Subscribe returns.
+// Permanent errors end the subscription; transient ones are retried and
+// only seen in States and logs.
+var (
+	// ErrUnauthorized: the server answered the ConnectRequest with 403. The
+	// user name or password is wrong. Permanent.
+	ErrUnauthorized = errors.New("stream: push login refused (403 Unauthorized): check the user name and password")
+	// ErrBadRequest: the server answered the ConnectRequest with 400: the
+	// monitor id is unknown, belongs to another account or is not a tcp
+	// monitor. Permanent.
+	ErrBadRequest = errors.New("stream: push connect refused (400 Bad Request): unknown monitor id, a monitor of another account, or not a tcp monitor")
+	// ErrInvalidConfig: the Config cannot work; reported by Subscribe before
+	// any dial.
+	ErrInvalidConfig = errors.New("stream: invalid config")
+	// ErrHandshakeTimeout: dial, TLS handshake and ConnectResponse did not
+	// complete within Config.HandshakeTimeout. Transient.
+	ErrHandshakeTimeout = errors.New("stream: handshake timed out")
+	// ErrFrameTimeout: a frame started arriving but did not complete within
+	// Config.FrameTimeout. Transient.
+	ErrFrameTimeout = errors.New("stream: frame timed out")
+	// ErrSessionClosed: Batch.Ack was called after the connection that
+	// delivered the batch had ended; the server will replay the block to a
+	// persistent monitor.
+	ErrSessionClosed = errors.New("stream: the connection that delivered this batch has closed")
+	// ErrClosed: the Subscription was closed or its context ended.
+	ErrClosed = errors.New("stream: subscription closed")
+)
+
+// ConnectError is a refused ConnectRequest: the server's status other than
+// 200. It matches ErrUnauthorized (403) and ErrBadRequest (400) with
+// errors.Is. Every ConnectError is permanent.
+type ConnectError struct {
+	Status protocol.Status
+	Addr   string
+}
+
+func (e *ConnectError) Error() string {
+	switch e.Status {
+	case protocol.StatusUnauthorized:
+		return ErrUnauthorized.Error() + " (" + e.Addr + ")"
+	case protocol.StatusBadRequest:
+		return ErrBadRequest.Error() + " (" + e.Addr + ")"
+	}
+	return fmt.Sprintf("stream: push connect refused with status %d (%s)", uint16(e.Status), e.Addr)
+}
+
+// Is makes errors.Is(err, ErrUnauthorized) and ErrBadRequest work.
+func (e *ConnectError) Is(target error) bool {
+	return target == ErrUnauthorized && e.Status == protocol.StatusUnauthorized ||
+		target == ErrBadRequest && e.Status == protocol.StatusBadRequest
+}
+
+// permanentError marks an error that retrying cannot fix.
+type permanentError struct{ err error }
+
+func (e *permanentError) Error() string { return e.err.Error() }
+func (e *permanentError) Unwrap() error { return e.err }
+
+// IsPermanent reports whether err is one that a Subscription does not
+// retry: a refused ConnectRequest, a TLS certificate or version failure, a
+// peer that is not a push server, an invalid configuration.
+func IsPermanent(err error) bool {
+	if err == nil {
+		return false
+	}
+	var p *permanentError
+	var ce *ConnectError
+	return errors.As(err, &p) || errors.As(err, &ce) || errors.Is(err, ErrInvalidConfig)
+}
+
+// classify wraps errors that must not be retried.
+func classify(err error) error {
+	if err == nil || IsPermanent(err) {
+		return err
+	}
+	var (
+		unknownCA *x509.UnknownAuthorityError
+		hostname  x509.HostnameError
+		invalid   x509.CertificateInvalidError
+		verify    *tls.CertificateVerificationError
+		alert     tls.AlertError
+		record    tls.RecordHeaderError
+	)
+	switch {
+	case errors.As(err, &unknownCA), errors.As(err, &hostname), errors.As(err, &invalid),
+		errors.As(err, &verify), errors.As(err, &record):
+		return &permanentError{err}
+	case errors.As(err, &alert):
+		// protocol_version (70), handshake_failure (40), bad_certificate (42),
+		// unsupported_certificate (43), certificate_expired (45), unknown_ca (48)
+		switch uint8(alert) {
+		case 40, 42, 43, 45, 48, 70, 71:
+			return &permanentError{err}
+		}
+	case errors.Is(err, protocol.ErrLooksLikeTLS), errors.Is(err, protocol.ErrLooksLikeHTTP):
+		return &permanentError{err}
+	}
+	return err
+}

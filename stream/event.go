@@ -1,0 +1,154 @@
+package stream
+
+import (
+	"bytes"
+	"encoding/json"
+	"encoding/xml"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/pushmon/pushmon/protocol"
+)
+
+// Event is one event of a monitor: a change to one resource.
+//
+// An Event is a value the consumer owns. Body aliases the delivered block's
+// document, which the library never reuses or modifies; the consumer must
+// not modify Body either (copy it first), because the events of one block
+// share that memory.
+type Event struct {
+	// Topic is the full topic, "<customerId>/<Resource>/<path>", e.g.
+	// "7603/DataPoint/dev1/temp".
+	Topic string
+	// Resource is the topic's second segment and the name of the body's
+	// element: "DataPoint", "DeviceCore", "FileData", "devices", …
+	Resource string
+	// Operation is CREATE, UPDATE, DELETE or INSERTION, in upper case.
+	Operation string
+	// Timestamp is the event time (UTC). Zero if absent or unparsable.
+	Timestamp time.Time
+	// Group is the optional group attribute ("*" in samples).
+	Group string
+	// Replay is true for events recorded while no client was connected
+	// and replayed by a persistent monitor.
+	Replay bool
+	// Format is the document format: protocol.FormatJSON or FormatXML.
+	Format protocol.Format
+	// Raw is true when the document was not a Document/Msg envelope (a
+	// handlebars template's output, or a malformed document): then Body is
+	// the whole document and only Format and Raw are set.
+	Raw bool
+	// Body is the resource itself: for JSON the value of the resource key
+	// (e.g. {"id":…,"data":…}), for XML the whole resource element
+	// (<DataPoint>…</DataPoint>). Read-only.
+	Body []byte
+	// MonitorID is the monitor that delivered the event.
+	MonitorID uint32
+}
+
+// String is a one-line summary for logs; it omits the body.
+func (e Event) String() string {
+	if e.Raw {
+		return fmt.Sprintf("raw %s document (%d bytes)", e.Format, len(e.Body))
+	}
+	r := ""
+	if e.Replay {
+		r = " replay"
+	}
+	return fmt.Sprintf("%s %s %s%s", e.Timestamp.Format(time.RFC3339Nano), e.Operation, e.Topic, r)
+}
+
+// ErrWrongResource is returned by the typed accessors when the event is of
+// another resource.
+var ErrWrongResource = errors.New("stream: event is of another resource")
+
+// Decode unmarshals Body into v with encoding/json or encoding/xml,
+// according to Format. For XML, v receives the resource element.
+func (e Event) Decode(v any) error {
+	if e.Format == protocol.FormatXML {
+		return xml.Unmarshal(e.Body, v)
+	}
+	return json.Unmarshal(e.Body, v)
+}
+
+func (e Event) decodeAs(resource string, v any) error {
+	if e.Resource != resource {
+		return fmt.Errorf("%w: want %s, have %q", ErrWrongResource, resource, e.Resource)
+	}
+	return e.Decode(v)
+}
+
+// DataPoint decodes a DataPoint event's body.
+func (e Event) DataPoint() (DataPoint, error) {
+	var dp DataPoint
+	err := e.decodeAs("DataPoint", &dp)
+	return dp, err
+}
+
+// DeviceCore decodes a DeviceCore event's body.
+func (e Event) DeviceCore() (DeviceCore, error) {
+	var d DeviceCore
+	err := e.decodeAs("DeviceCore", &d)
+	return d, err
+}
+
+// FileData decodes a FileData event's body, Base64-decoding the content
+// into Data.
+func (e Event) FileData() (FileData, error) {
+	var f FileData
+	if err := e.decodeAs("FileData", &f); err != nil {
+		return f, err
+	}
+	if len(f.Base64) > 0 {
+		clean := bytes.Map(func(r rune) rune {
+			if r == '\n' || r == '\r' || r == ' ' || r == '\t' {
+				return -1
+			}
+			return r
+		}, []byte(f.Base64))
+		data := make([]byte, b64.DecodedLen(len(clean)))
+		n, err := b64.Decode(data, clean)
+		if err != nil {
+			return f, fmt.Errorf("stream: FileData fdData: %w", err)
+		}
+		f.Data = data[:n]
+	}
+	return f, nil
+}
+
+// Batch is one block of events as the server sent it. The consumer owns a
+// received Batch and everything in it.
+type Batch struct {
+	// MonitorID is the monitor that delivered the block.
+	MonitorID uint32
+	// DataBlockID is the block's id on its connection. It is not an event
+	// identity: it restarts on every connection and wraps at 0xFFFF.
+	DataBlockID uint16
+	// Format and Compression are as the block declared them.
+	Format      protocol.Format
+	Compression protocol.Compression
+	// Document is the whole (inflated) event document.
+	Document []byte
+	// Events are the block's events after removal of replayed duplicates;
+	// their Body fields alias Document.
+	Events []Event
+	// Duplicates is how many events of the block were dropped as replays
+	// of events delivered before.
+	Duplicates int
+
+	ack func() error
+}
+
+// Ack acknowledges the block to the server, in ModeManualAck. It is safe to
+// call from any goroutine and more than once (later calls do nothing). It
+// returns ErrSessionClosed when the connection that delivered the block has
+// ended (a persistent monitor will then replay the block's events, and
+// dedup drops those already delivered) and nil in the other modes, where
+// acks are automatic.
+func (b *Batch) Ack() error {
+	if b.ack == nil {
+		return nil
+	}
+	return b.ack()
+}

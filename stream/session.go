@@ -1,0 +1,448 @@
+package stream
+
+import (
+	"bytes"
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"sync"
+	"time"
+
+	"golang.org/x/sync/errgroup"
+
+	"github.com/pushmon/pushmon/protocol"
+)
+
+// healthyAfter: a connection that lasted this long counts as healthy (the
+// backoff restarts from its initial delay) even if it delivered nothing.
+const healthyAfter = 30 * time.Second
+
+// rearmSlack: the frame deadline is re-armed when it was armed more than
+// this long ago, so back-to-back frames do not each pay for a timer update.
+const rearmSlack = 50 * time.Millisecond
+
+// maxPendingAcks: acks are flushed when this many are pending even if the
+// reader has more buffered frames.
+const maxPendingAcks = 64
+
+// session is one connection: a reader goroutine (frames → events →
+// consumer) and a writer goroutine (acks), joined before the next attempt.
+type session struct {
+	sub  *Subscription
+	conn net.Conn
+	r    *protocol.Reader
+	inf  *protocol.Inflater
+
+	armed   bool
+	armedAt time.Time
+	evbuf   []Event
+
+	// acks
+	mu     sync.Mutex
+	acks   []byte
+	closed bool
+	wake   chan struct{}
+}
+
+// session runs one connection attempt to its end. healthy reports whether
+// it delivered a block or lasted healthyAfter.
+func (s *Subscription) session(ctx context.Context) (healthy bool, err error) {
+	s.setState(StateConnecting, nil, 0)
+	conn, r, err := s.connect(ctx)
+	if err != nil {
+		return false, err
+	}
+	start := time.Now()
+	s.stats.connects.Add(1)
+	s.setState(StateConnected, nil, 0)
+	s.log(slog.LevelInfo, "push connected", "addr", s.cfg.addr())
+
+	ss := &session{
+		sub:  s,
+		conn: conn,
+		r:    r,
+		wake: make(chan struct{}, 1),
+	}
+	g, gctx := errgroup.WithContext(ctx)
+	stop := context.AfterFunc(gctx, func() { conn.Close() })
+	var blocks uint64
+	g.Go(func() error {
+		n, err := ss.readLoop(ctx)
+		blocks = n
+		return err
+	})
+	g.Go(func() error { return ss.writeLoop(gctx) })
+	err = g.Wait()
+	stop()
+	conn.Close()
+	ss.mu.Lock()
+	ss.closed = true
+	ss.mu.Unlock()
+	return blocks > 0 || time.Since(start) >= healthyAfter, err
+}
+
+// connect dials, completes TLS, sends the ConnectRequest and checks the
+// ConnectResponse, all within HandshakeTimeout.
+func (s *Subscription) connect(ctx context.Context) (net.Conn, *protocol.Reader, error) {
+	cfg := &s.cfg
+	addr := cfg.addr()
+	hctx, cancel := context.WithTimeout(ctx, cfg.HandshakeTimeout)
+	defer cancel()
+	timeout := func(err error) error {
+		if ctx.Err() == nil && hctx.Err() != nil || errors.Is(err, os.ErrDeadlineExceeded) {
+			return fmt.Errorf("%w after %v (%s): %w", ErrHandshakeTimeout, cfg.HandshakeTimeout, addr, err)
+		}
+		return err
+	}
+
+	s.stats.dials.Add(1)
+	raw, err := cfg.Dialer.DialContext(hctx, "tcp", addr)
+	if err != nil {
+		return nil, nil, timeout(fmt.Errorf("stream: dial %s: %w", addr, err))
+	}
+	conn := raw
+	// Until the handshake completes, cancellation and the handshake
+	// timeout close the connection, so no step can block past them.
+	stop := context.AfterFunc(hctx, func() { raw.Close() })
+	defer stop()
+	deadline, _ := hctx.Deadline()
+	conn.SetDeadline(deadline)
+
+	if !cfg.Plaintext {
+		tc := tls.Client(raw, cfg.TLSConfig)
+		if err := tc.HandshakeContext(hctx); err != nil {
+			raw.Close()
+			if errors.Is(err, io.EOF) {
+				err = fmt.Errorf("%w (the server closed the connection during the TLS handshake: is this a plaintext port?)", err)
+			}
+			return nil, nil, timeout(fmt.Errorf("stream: TLS handshake with %s: %w", addr, err))
+		}
+		conn = tc
+	}
+
+	req, err := protocol.AppendConnectRequest(make([]byte, 0, 16+len(cfg.Username)+len(cfg.Password)), cfg.Username, cfg.Password, cfg.MonitorID)
+	if err != nil {
+		conn.Close()
+		return nil, nil, fmt.Errorf("%w: %w", ErrInvalidConfig, err)
+	}
+	_, err = conn.Write(req)
+	clear(req) // the password must not linger in memory longer than needed
+	if err != nil {
+		conn.Close()
+		return nil, nil, timeout(fmt.Errorf("stream: sending ConnectRequest to %s: %w", addr, err))
+	}
+
+	r := protocol.NewReader(countingReader{conn, &s.stats.bytesRead}, protocol.ReaderOptions{
+		BufferSize:   cfg.ReadBufferSize,
+		MaxFrameSize: cfg.MaxFrameSize,
+	})
+	f, err := r.ReadFrame()
+	if err != nil {
+		conn.Close()
+		if errors.Is(err, io.EOF) {
+			err = fmt.Errorf("%w (closed before the ConnectResponse)", err)
+		}
+		return nil, nil, timeout(fmt.Errorf("stream: awaiting ConnectResponse from %s: %w", addr, err))
+	}
+	if f.Type != protocol.TypeConnectResponse {
+		conn.Close()
+		return nil, nil, fmt.Errorf("stream: %s sent %s before the ConnectResponse: %w", addr, f.Type, protocol.ErrWrongDirection)
+	}
+	resp, err := protocol.ParseConnectResponse(f.Payload)
+	if err != nil {
+		conn.Close()
+		return nil, nil, err
+	}
+	if resp.Status != protocol.StatusOK {
+		conn.Close()
+		return nil, nil, &ConnectError{Status: resp.Status, Addr: addr}
+	}
+	if !stop() {
+		// The handshake context ended just now and closed the connection.
+		return nil, nil, timeout(fmt.Errorf("stream: %s: %w", addr, context.Cause(hctx)))
+	}
+	conn.SetDeadline(time.Time{})
+	return conn, r, nil
+}
+
+// countingReader counts bytes read for Stats.
+type countingReader struct {
+	r interface{ Read([]byte) (int, error) }
+	n interface{ Add(uint64) uint64 }
+}
+
+func (c countingReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n.Add(uint64(n))
+	return n, err
+}
+
+// readLoop reads blocks and hands them over until the connection fails or
+// ctx ends. Hand-off waits on ctx (the subscription's), not on the
+// connection's group context: a block already received is delivered even
+// if the ack writer has failed.
+func (ss *session) readLoop(ctx context.Context) (blocks uint64, err error) {
+	s := ss.sub
+	ft := s.cfg.FrameTimeout
+	for {
+		if ss.r.Buffered() == 0 {
+			ss.flush()
+			if ss.armed {
+				ss.conn.SetReadDeadline(time.Time{})
+				ss.armed = false
+			}
+			if err := ss.r.Await(); err != nil {
+				return blocks, ss.readErr(err)
+			}
+		}
+		if now := time.Now(); !ss.armed || now.Sub(ss.armedAt) > rearmSlack {
+			ss.conn.SetReadDeadline(now.Add(ft))
+			ss.armed, ss.armedAt = true, now
+		}
+		f, err := ss.r.ReadFrame()
+		if err != nil {
+			return blocks, ss.readErr(err)
+		}
+		if f.Type != protocol.TypePublishMessage {
+			return blocks, fmt.Errorf("stream: unexpected %s frame after the handshake: %w", f.Type, protocol.ErrWrongDirection)
+		}
+		m, err := protocol.ParsePublishMessage(f.Payload)
+		if err != nil {
+			return blocks, err
+		}
+		s.stats.blocks.Add(1)
+		blocks++
+		if err := ss.deliver(ctx, m); err != nil {
+			return blocks, err
+		}
+	}
+}
+
+func (ss *session) readErr(err error) error {
+	if errors.Is(err, os.ErrDeadlineExceeded) {
+		return fmt.Errorf("%w: no complete frame within %v: %w", ErrFrameTimeout, ss.sub.cfg.FrameTimeout, err)
+	}
+	if err == io.EOF {
+		return fmt.Errorf("stream: server closed the connection: %w", err)
+	}
+	return err
+}
+
+// deliver turns one block into events, hands them to the consumer and
+// queues its ack.
+func (ss *session) deliver(ctx context.Context, m protocol.PublishMessage) error {
+	s := ss.sub
+	payload := m.Payload
+	if m.Compression == protocol.CompressionZlib {
+		if ss.inf == nil {
+			ss.inf = protocol.NewInflater(s.cfg.MaxDecompressed)
+		}
+		var err error
+		payload, err = ss.inf.Inflate(payload)
+		if err != nil {
+			// The framing is intact, so the connection can go on. The
+			// block can never be decoded: ack it so the server moves on,
+			// and report it.
+			s.stats.badBlocks.Add(1)
+			err = fmt.Errorf("stream: block %d skipped: %w", m.DataBlockID, err)
+			s.log(slog.LevelError, "undecodable block acked and skipped", "err", err)
+			s.setState(StateConnected, err, 0)
+			ss.queueAck(m.DataBlockID)
+			return nil
+		}
+	}
+	// The one copy: the delivered document is owned by the consumer.
+	doc := bytes.Clone(payload)
+	var events []Event
+	if s.cfg.Mode == ModeEvents {
+		events = ss.evbuf[:0]
+	}
+	events, err := splitDocument(events, doc, m.Format, s.cfg.MonitorID)
+	if err != nil {
+		s.stats.raw.Add(1)
+		events = append(events, Event{Raw: true, Body: doc, Format: m.Format, MonitorID: s.cfg.MonitorID})
+	}
+	if s.cfg.Mode == ModeEvents {
+		ss.evbuf = events[:0]
+		return ss.deliverEvents(ctx, m.DataBlockID, events)
+	}
+	return ss.deliverBatch(ctx, m, doc, events)
+}
+
+func (ss *session) deliverEvents(ctx context.Context, id uint16, events []Event) error {
+	s := ss.sub
+	for i := range events {
+		ev := events[i]
+		var key uint64
+		if s.dedup != nil {
+			key = s.dedup.identity(&ev)
+			s.mu.Lock()
+			dup := s.dedup.seen(key)
+			s.mu.Unlock()
+			if dup {
+				s.stats.duplicates.Add(1)
+				continue
+			}
+		}
+		if err := send(ctx, ss, s.events, ev); err != nil {
+			s.stats.undelivered.Add(uint64(len(events) - i))
+			clear(events)
+			return err
+		}
+		s.stats.events.Add(1)
+		if s.dedup != nil {
+			s.mu.Lock()
+			s.dedup.add(key)
+			s.mu.Unlock()
+		}
+	}
+	clear(events) // drop references to the document
+	ss.queueAck(id)
+	return nil
+}
+
+func (ss *session) deliverBatch(ctx context.Context, m protocol.PublishMessage, doc []byte, events []Event) error {
+	s := ss.sub
+	b := &Batch{
+		MonitorID:   s.cfg.MonitorID,
+		DataBlockID: m.DataBlockID,
+		Format:      m.Format,
+		Compression: m.Compression,
+		Document:    doc,
+	}
+	var keys []uint64
+	if s.dedup != nil {
+		keys = make([]uint64, 0, len(events))
+		kept := events[:0]
+		s.mu.Lock()
+		for i := range events {
+			k := s.dedup.identity(&events[i])
+			if s.dedup.seen(k) {
+				b.Duplicates++
+				continue
+			}
+			kept = append(kept, events[i])
+			keys = append(keys, k)
+		}
+		s.mu.Unlock()
+		clear(events[len(kept):])
+		events = kept
+		s.stats.duplicates.Add(uint64(b.Duplicates))
+	}
+	b.Events = events
+	remember := func() {
+		if s.dedup == nil {
+			return
+		}
+		s.mu.Lock()
+		for _, k := range keys {
+			s.dedup.add(k)
+		}
+		s.mu.Unlock()
+	}
+	if s.cfg.Mode == ModeManualAck {
+		var once sync.Once
+		var result error
+		b.ack = func() error {
+			once.Do(func() {
+				remember()
+				result = ss.queueAck(m.DataBlockID)
+				ss.flush()
+			})
+			return result
+		}
+	}
+	if len(events) == 0 && b.Duplicates > 0 {
+		// Every event was a replay of one already delivered: nothing to
+		// hand over, but the block must be acked.
+		ss.queueAck(m.DataBlockID)
+		return nil
+	}
+	if err := send(ctx, ss, s.batches, b); err != nil {
+		s.stats.undelivered.Add(uint64(len(events)))
+		return err
+	}
+	s.stats.events.Add(uint64(len(events)))
+	if s.cfg.Mode == ModeBatches {
+		remember()
+		ss.queueAck(m.DataBlockID)
+	}
+	return nil
+}
+
+// send hands v to the consumer. Before blocking it flushes pending acks,
+// so a stop-and-wait server is never kept waiting by a slow consumer.
+func send[T any](ctx context.Context, ss *session, ch chan T, v T) error {
+	select {
+	case ch <- v:
+		return nil
+	default:
+	}
+	ss.flush()
+	select {
+	case ch <- v:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// queueAck appends an ack for block id; the writer sends it at the next
+// flush. It returns ErrSessionClosed after the connection has ended.
+func (ss *session) queueAck(id uint16) error {
+	ss.mu.Lock()
+	defer ss.mu.Unlock()
+	if ss.closed {
+		return ErrSessionClosed
+	}
+	ss.acks = protocol.AppendAck(ss.acks, id)
+	if len(ss.acks) >= maxPendingAcks*protocol.AckSize {
+		ss.signal()
+	}
+	return nil
+}
+
+// flush wakes the writer if acks are pending.
+func (ss *session) flush() {
+	ss.mu.Lock()
+	if len(ss.acks) > 0 {
+		ss.signal()
+	}
+	ss.mu.Unlock()
+}
+
+func (ss *session) signal() {
+	select {
+	case ss.wake <- struct{}{}:
+	default:
+	}
+}
+
+// writeLoop writes pending acks, each flush in one write, until ctx ends.
+func (ss *session) writeLoop(ctx context.Context) error {
+	s := ss.sub
+	var out []byte
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-ss.wake:
+		}
+		ss.mu.Lock()
+		out, ss.acks = ss.acks, out[:0]
+		ss.mu.Unlock()
+		if len(out) == 0 || ctx.Err() != nil {
+			continue
+		}
+		ss.conn.SetWriteDeadline(time.Now().Add(s.cfg.WriteTimeout))
+		if _, err := ss.conn.Write(out); err != nil {
+			return fmt.Errorf("stream: writing acks: %w", err)
+		}
+		s.stats.acks.Add(uint64(len(out) / protocol.AckSize))
+	}
+}

@@ -1,0 +1,257 @@
+package stream
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/cenkalti/backoff/v4"
+)
+
+// State is a Subscription's connection state.
+type State int32
+
+// States, in the order a subscription normally goes through them.
+const (
+	StateConnecting State = iota // dialling, TLS handshake, awaiting ConnectResponse
+	StateConnected               // ConnectResponse 200 received, reading blocks
+	StateBackoff                 // waiting before the next attempt after a transient error
+	StateStopped                 // ended: context cancelled, Close called, or a permanent error
+)
+
+func (s State) String() string {
+	switch s {
+	case StateConnecting:
+		return "connecting"
+	case StateConnected:
+		return "connected"
+	case StateBackoff:
+		return "backoff"
+	case StateStopped:
+		return "stopped"
+	}
+	return fmt.Sprintf("State(%d)", int32(s))
+}
+
+// StateChange reports a transition. Err is the error that caused a
+// backoff or a stop, or a non-fatal problem while connected (a block that
+// could not be decoded). Wait is the backoff delay.
+type StateChange struct {
+	State State
+	Err   error
+	Wait  time.Duration
+	At    time.Time
+}
+
+// Stats are a Subscription's counters since Subscribe.
+type Stats struct {
+	Dials       uint64 // connection attempts
+	Connects    uint64 // ConnectResponse 200 received
+	Resets      uint64 // connections that ended with a transient error
+	Blocks      uint64 // PublishMessages received
+	Events      uint64 // events handed to the consumer
+	Duplicates  uint64 // replayed events dropped by dedup
+	Acks        uint64 // acks written to the socket
+	Undelivered uint64 // events received but not handed over when a connection or the subscription ended
+	BadBlocks   uint64 // blocks acked and skipped because they could not be inflated
+	Raw         uint64 // documents delivered raw (template output or not an envelope)
+	BytesRead   uint64 // frame bytes received, headers included
+}
+
+type counters struct {
+	dials, connects, resets, blocks, events, duplicates, acks, undelivered, badBlocks, raw, bytesRead atomic.Uint64
+}
+
+// Subscription is one monitor's push session, reconnecting on transient
+// failures until its context ends, Close is called or a permanent error
+// occurs.
+//
+// All methods are safe for concurrent use. The channels it returns are
+// created, owned and closed by the Subscription, each exactly once, after
+// which Err tells why.
+type Subscription struct {
+	cfg     Config
+	events  chan Event
+	batches chan *Batch
+	states  chan StateChange
+	done    chan struct{}
+	cancel  context.CancelFunc
+	err     error // set before done is closed
+	state   atomic.Int32
+	stats   counters
+
+	mu    sync.Mutex // guards dedup
+	dedup *dedup
+}
+
+// Subscribe validates cfg and starts the subscription in the background: it
+// returns at once, before the first connection. Invalid configurations
+// return an error matching ErrInvalidConfig, and nothing is dialled.
+//
+// ctx owns the subscription: cancelling it (or calling Close) closes the
+// connection, ends every goroutine of the subscription and closes its
+// channels. Consume with
+//
+//	for ev := range sub.Events() { … }
+//	if err := sub.Err(); err != nil { … } // permanent error; nil after cancel
+func Subscribe(ctx context.Context, cfg Config) (*Subscription, error) {
+	if err := cfg.validate(); err != nil {
+		return nil, err
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	s := &Subscription{
+		cfg:    cfg,
+		states: make(chan StateChange, 16),
+		done:   make(chan struct{}),
+		cancel: cancel,
+		dedup:  newDedup(cfg.DedupWindow),
+	}
+	// Unbuffered: a send completes only when the consumer has received the
+	// value, which is what makes "acked after hand-off" true.
+	if cfg.Mode == ModeEvents {
+		s.events = make(chan Event)
+	} else {
+		s.batches = make(chan *Batch)
+	}
+	go s.run(ctx)
+	return s, nil
+}
+
+// Events returns the channel of events, in the order the server sent them.
+// It is closed when the subscription ends. It panics unless the Config's
+// Mode is ModeEvents (use Batches then).
+func (s *Subscription) Events() <-chan Event {
+	if s.events == nil {
+		panic("stream: Events called on a subscription in mode " + s.cfg.Mode.String() + "; use Batches")
+	}
+	return s.events
+}
+
+// Batches returns the channel of blocks. It is closed when the
+// subscription ends. It panics in ModeEvents (use Events then).
+func (s *Subscription) Batches() <-chan *Batch {
+	if s.batches == nil {
+		panic("stream: Batches called on a subscription in mode events; use Events")
+	}
+	return s.batches
+}
+
+// States returns a channel of state changes. Sends never block: when the
+// consumer lags, changes are dropped (State always tells the current one).
+// It is closed when the subscription ends.
+func (s *Subscription) States() <-chan StateChange { return s.states }
+
+// State returns the current state.
+func (s *Subscription) State() State { return State(s.state.Load()) }
+
+// Done returns a channel closed when the subscription has ended and all
+// its goroutines have returned.
+func (s *Subscription) Done() <-chan struct{} { return s.done }
+
+// Err returns the permanent error that ended the subscription, or nil if
+// it was ended by its context or Close, or has not ended yet.
+func (s *Subscription) Err() error {
+	select {
+	case <-s.done:
+		return s.err
+	default:
+		return nil
+	}
+}
+
+// Close ends the subscription and waits until its goroutines have
+// returned and its channels are closed. It returns Err(). Close may be
+// called any number of times from any goroutine.
+func (s *Subscription) Close() error {
+	s.cancel()
+	<-s.done
+	return s.err
+}
+
+// Stats returns a snapshot of the counters.
+func (s *Subscription) Stats() Stats {
+	c := &s.stats
+	return Stats{
+		Dials: c.dials.Load(), Connects: c.connects.Load(), Resets: c.resets.Load(),
+		Blocks: c.blocks.Load(), Events: c.events.Load(), Duplicates: c.duplicates.Load(),
+		Acks: c.acks.Load(), Undelivered: c.undelivered.Load(), BadBlocks: c.badBlocks.Load(),
+		Raw: c.raw.Load(), BytesRead: c.bytesRead.Load(),
+	}
+}
+
+// String describes the subscription without credentials.
+func (s *Subscription) String() string {
+	return fmt.Sprintf("stream.Subscription{monitor %d at %s, %s}", s.cfg.MonitorID, s.cfg.addr(), s.State())
+}
+
+// GoString is the same as String, so %#v cannot print the password.
+func (s *Subscription) GoString() string { return s.String() }
+
+// Format prints String for every verb.
+func (s *Subscription) Format(f fmt.State, _ rune) { fmt.Fprint(f, s.String()) }
+
+func (s *Subscription) setState(st State, err error, wait time.Duration) {
+	s.state.Store(int32(st))
+	select {
+	case s.states <- StateChange{State: st, Err: err, Wait: wait, At: time.Now()}:
+	default:
+	}
+}
+
+func (s *Subscription) log(level slog.Level, msg string, args ...any) {
+	if l := s.cfg.Logger; l != nil {
+		l.Log(context.Background(), level, msg, append([]any{"monitor_id", s.cfg.MonitorID}, args...)...)
+	}
+}
+
+// run is the supervisor: one session at a time, backoff between them.
+func (s *Subscription) run(ctx context.Context) {
+	defer func() {
+		s.setState(StateStopped, s.err, 0)
+		if s.events != nil {
+			close(s.events)
+		}
+		if s.batches != nil {
+			close(s.batches)
+		}
+		close(s.states)
+		s.cancel()
+		close(s.done)
+	}()
+	bo := s.cfg.NewBackOff()
+	bo.Reset()
+	for {
+		healthy, err := s.session(ctx)
+		if ctx.Err() != nil {
+			return
+		}
+		err = classify(err)
+		if IsPermanent(err) {
+			s.log(slog.LevelError, "push subscription stopped", "err", err)
+			s.err = err
+			return
+		}
+		s.stats.resets.Add(1)
+		if healthy {
+			bo.Reset()
+		}
+		wait := bo.NextBackOff()
+		if wait == backoff.Stop {
+			s.log(slog.LevelError, "push subscription gave up", "err", err)
+			s.err = err
+			return
+		}
+		s.log(slog.LevelWarn, "push connection failed; reconnecting", "err", err, "wait", wait)
+		s.setState(StateBackoff, err, wait)
+		t := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return
+		case <-t.C:
+		}
+	}
+}
