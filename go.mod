@@ -8,3 +8,5 @@ require (
 )
 
 require golang.org/x/sync v0.25.0
+
+require github.com/google/go-cmp v0.7.0 // indirect
