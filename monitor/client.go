@@ -1,0 +1,327 @@
+package monitor
+
+import (
+	"bytes"
+	"context"
+	"encoding/base64"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+)
+
+const (
+	// DefaultUserAgent is sent when no [WithUserAgent] is given.
+	DefaultUserAgent = "pushmon-monitor (+https://github.com/pushmon/pushmon)"
+	// DefaultTimeout bounds one HTTP exchange of the default HTTP client.
+	DefaultTimeout = 30 * time.Second
+	// DefaultPageSize is the number of monitors asked for per list request.
+	DefaultPageSize = 1000
+	// maxBodySize caps how much of a response body is read.
+	maxBodySize = 32 << 20
+)
+
+// Client talks to Remote Manager's monitor REST API.
+//
+// A Client is safe for concurrent use by multiple goroutines: it is
+// immutable after [NewClient] returns, and every call carries its own
+// context, which bounds the call including its retry waits. Create one per
+// account and reuse it, so connections are reused.
+//
+// A Client holds the account password; its String, GoString, Format and
+// LogValue redact it, and no error it returns contains it.
+type Client struct {
+	base      *url.URL // scheme, host and path prefix; no user info
+	configErr error    // non-nil: every call fails with it
+	hc        *http.Client
+	// auth returns the Basic-auth credentials (nil: none). A func rather
+	// than fields so that no reflection-based printer — fmt's bad-verb path
+	// prints unexported fields raw — can ever reach the password.
+	auth      func() (username, password string)
+	userAgent string
+	retry     retryPolicy
+	pageSize  int
+}
+
+// Option configures a [Client] in [NewClient].
+type Option func(*Client)
+
+// WithBasicAuth sets the account's user name and password, sent as HTTP
+// Basic authorization on every request. A user name containing ':' cannot
+// be sent as Basic auth: the client then returns [ErrInvalidConfig] from
+// every call.
+func WithBasicAuth(username, password string) Option {
+	return func(c *Client) {
+		if strings.Contains(username, ":") {
+			c.configErr = fmt.Errorf("%w: user name contains ':'", ErrInvalidConfig)
+			return
+		}
+		c.auth = basicAuth(username, password)
+	}
+}
+
+// WithHTTPClient sets the HTTP client (proxies, TLS, timeouts). The client
+// is used as given and must not be modified afterwards. A nil hc keeps the
+// default: a clone of [http.DefaultTransport] (which honours HTTPS_PROXY
+// and friends) with a [DefaultTimeout] per request.
+func WithHTTPClient(hc *http.Client) Option {
+	return func(c *Client) {
+		if hc != nil {
+			c.hc = hc
+		}
+	}
+}
+
+// WithUserAgent sets the User-Agent header. An empty ua keeps
+// [DefaultUserAgent].
+func WithUserAgent(ua string) Option {
+	return func(c *Client) {
+		if ua != "" {
+			c.userAgent = ua
+		}
+	}
+}
+
+// WithRetry sets how answers 429 (throttled) and 503 (unavailable) are
+// retried: at most maxRetries more attempts (0 disables retrying), waiting
+// an exponentially growing, jittered interval that starts at initial — or
+// the server's Retry-After when it sends one. The defaults are 5 retries
+// from 500 ms. A non-positive initial keeps the default interval.
+//
+// 503 is retried only for GET, PUT and DELETE: a POST that reached an
+// overloaded server might have created a monitor. 429 is retried for every
+// method because the server refused the request.
+func WithRetry(maxRetries int, initial time.Duration) Option {
+	return func(c *Client) {
+		c.retry.maxRetries = max(maxRetries, 0)
+		if initial > 0 {
+			c.retry.initial = initial
+		}
+	}
+}
+
+// WithPageSize sets how many monitors one list request asks for
+// (default [DefaultPageSize]). Values below 1 keep the default.
+func WithPageSize(n int) Option {
+	return func(c *Client) {
+		if n > 0 {
+			c.pageSize = n
+		}
+	}
+}
+
+func basicAuth(username, password string) func() (string, string) {
+	return func() (string, string) { return username, password }
+}
+
+// NewClient returns a client for the Remote Manager at baseURL, e.g.
+// "https://remotemanager.digi.com" (a trailing slash and a path prefix are
+// fine). Credentials embedded in baseURL ("https://user:pass@host") are
+// moved to Basic auth unless [WithBasicAuth] is given, and never appear in
+// request URLs or errors.
+//
+// NewClient does not fail: an unusable baseURL or option makes every call
+// on the client return an error matching [ErrInvalidConfig].
+func NewClient(baseURL string, opts ...Option) *Client {
+	c := &Client{
+		userAgent: DefaultUserAgent,
+		retry:     defaultRetryPolicy(),
+		pageSize:  DefaultPageSize,
+	}
+	var urlAuth func() (string, string)
+	u, err := url.Parse(strings.TrimSpace(baseURL))
+	switch {
+	case err != nil:
+		// url.Error quotes the URL, which may hold a password: do not wrap it.
+		c.configErr = fmt.Errorf("%w: base URL does not parse", ErrInvalidConfig)
+	case u.Scheme != "http" && u.Scheme != "https":
+		c.configErr = fmt.Errorf("%w: base URL scheme must be http or https", ErrInvalidConfig)
+	case u.Host == "":
+		c.configErr = fmt.Errorf("%w: base URL has no host", ErrInvalidConfig)
+	default:
+		if u.User != nil {
+			p, _ := u.User.Password()
+			urlAuth = basicAuth(u.User.Username(), p)
+		}
+		c.base = &url.URL{Scheme: u.Scheme, Host: u.Host, Path: strings.TrimRight(u.Path, "/")}
+	}
+	for _, o := range opts {
+		if o != nil {
+			o(c)
+		}
+	}
+	if c.auth == nil {
+		c.auth = urlAuth
+	}
+	if c.hc == nil {
+		tr := http.DefaultTransport.(*http.Transport).Clone()
+		c.hc = &http.Client{Transport: tr, Timeout: DefaultTimeout}
+	}
+	return c
+}
+
+// CloseIdleConnections closes idle keep-alive connections of the client's
+// HTTP transport. It is safe to call at any time; later calls reconnect.
+func (c *Client) CloseIdleConnections() { c.hc.CloseIdleConnections() }
+
+// String describes the client with the password redacted.
+func (c *Client) String() string {
+	if c == nil {
+		return "<nil>"
+	}
+	base := "<invalid>"
+	if c.base != nil {
+		base = c.base.String()
+	}
+	s := "monitor.Client{base:" + base
+	if c.auth != nil {
+		user, _ := c.auth()
+		s += " user:" + user + " password:" + redacted
+	}
+	return s + "}"
+}
+
+// GoString is String: a Client has no Go literal form.
+func (c *Client) GoString() string { return c.String() }
+
+// Format implements [fmt.Formatter] so that no verb can print the password.
+func (c *Client) Format(f fmt.State, verb rune) { formatRedacted(f, verb, c.String, c.GoString) }
+
+// LogValue implements [slog.LogValuer] with the password redacted.
+func (c *Client) LogValue() slog.Value { return slog.StringValue(c.String()) }
+
+// request is one logical API call; do may send it several times.
+type request struct {
+	method  string
+	path    string     // below the base path, e.g. "/ws/Monitor/12"
+	query   url.Values // may be nil
+	body    []byte     // XML, nil for none
+	accept  string     // Accept header, "" for none
+	secrets scrubber   // extra secrets to keep out of error text (spec token…)
+}
+
+// response is one fully read answer (any status).
+type response struct {
+	status int
+	header http.Header
+	body   []byte
+}
+
+// do sends r, retrying 429/503 per the retry policy, and returns the 2xx
+// answer or an error (*APIError for other statuses).
+func (c *Client) do(ctx context.Context, r request) (*response, error) {
+	if c.configErr != nil {
+		return nil, c.configErr
+	}
+	target := *c.base
+	target.Path = c.base.Path + r.path
+	if len(r.query) > 0 {
+		// %20 rather than '+' for spaces: unambiguous for any server.
+		target.RawQuery = strings.ReplaceAll(r.query.Encode(), "+", "%20")
+	}
+	bo := c.retry.newBackOff()
+	for attempt := 0; ; attempt++ {
+		resp, err := c.send(ctx, r, &target)
+		if err != nil {
+			return nil, err
+		}
+		if resp.status >= 200 && resp.status < 300 {
+			return resp, nil
+		}
+		apiErr := c.apiError(r, resp)
+		if attempt >= c.retry.maxRetries || !retryable(r.method, resp.status) {
+			return nil, apiErr
+		}
+		wait := apiErr.RetryAfter
+		if wait <= 0 {
+			wait = bo.NextBackOff()
+		}
+		if wait > maxRetryWait {
+			// The server wants a longer pause than a library call should
+			// block: hand the decision to the caller.
+			return nil, apiErr
+		}
+		if dl, ok := ctx.Deadline(); ok && time.Until(dl) < wait {
+			return nil, apiErr // the context would end before the retry
+		}
+		if err := sleep(ctx, wait); err != nil {
+			return nil, fmt.Errorf("monitor: %s %s: waiting to retry after %d: %w",
+				r.method, r.path, resp.status, err)
+		}
+	}
+}
+
+// send performs one HTTP exchange and reads the whole body.
+func (c *Client) send(ctx context.Context, r request, target *url.URL) (*response, error) {
+	var body io.Reader
+	if r.body != nil {
+		body = bytes.NewReader(r.body)
+	}
+	req, err := http.NewRequestWithContext(ctx, r.method, target.String(), body)
+	if err != nil {
+		return nil, fmt.Errorf("monitor: %s %s: %w", r.method, r.path, err)
+	}
+	if r.body != nil {
+		req.Header.Set("Content-Type", "application/xml; charset=utf-8")
+	}
+	if r.accept != "" {
+		req.Header.Set("Accept", r.accept)
+	}
+	req.Header.Set("User-Agent", c.userAgent)
+	if c.auth != nil {
+		req.SetBasicAuth(c.auth())
+	}
+	hr, err := c.hc.Do(req)
+	if err != nil {
+		if ctxErr := ctx.Err(); ctxErr != nil {
+			return nil, fmt.Errorf("monitor: %s %s: %w", r.method, r.path, ctxErr)
+		}
+		// *url.Error carries the URL, which holds no credentials (they
+		// travel in the Authorization header).
+		return nil, fmt.Errorf("monitor: %s %s: %w", r.method, r.path, err)
+	}
+	defer hr.Body.Close()
+	data, err := io.ReadAll(io.LimitReader(hr.Body, maxBodySize+1))
+	if err != nil {
+		if ctxErr := ctx.Err(); ctxErr != nil {
+			return nil, fmt.Errorf("monitor: %s %s: reading response: %w", r.method, r.path, ctxErr)
+		}
+		return nil, fmt.Errorf("monitor: %s %s: reading response: %w", r.method, r.path, err)
+	}
+	if len(data) > maxBodySize {
+		if hr.StatusCode >= 200 && hr.StatusCode < 300 {
+			return nil, fmt.Errorf("monitor: %s %s: %w: body larger than %d bytes",
+				r.method, r.path, ErrMalformedResponse, maxBodySize)
+		}
+		data = data[:maxBodySize] // an error body: an excerpt is all we use
+	}
+	return &response{status: hr.StatusCode, header: hr.Header, body: data}, nil
+}
+
+// apiError builds the *APIError for a non-2xx answer, with secrets scrubbed
+// from the server's text.
+func (c *Client) apiError(r request, resp *response) *APIError {
+	e := &APIError{
+		StatusCode: resp.status,
+		Method:     r.method,
+		Path:       r.path,
+		RetryAfter: parseRetryAfter(resp.header.Get("Retry-After"), time.Now()),
+	}
+	var sc scrubber
+	if c.auth != nil {
+		user, pass := c.auth()
+		sc.add(pass, base64.StdEncoding.EncodeToString([]byte(user+":"+pass)))
+	}
+	sc = append(sc, r.secrets...)
+	e.Message = sc.scrub(errorMessage(resp.body))
+	return e
+}
+
+// errMalformed wraps ErrMalformedResponse with the call's method and path.
+func errMalformed(r request, format string, args ...any) error {
+	return fmt.Errorf("monitor: %s %s: %w: %s", r.method, r.path, ErrMalformedResponse,
+		fmt.Sprintf(format, args...))
+}

@@ -1,0 +1,396 @@
+package monitor
+
+import (
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+)
+
+// Spec is a monitor's configuration: what [Client.Create] sends and what
+// [Client.Update] replaces. Zero-valued fields are left out of the request so
+// the server applies its default, except Persistent, which is always sent (so
+// that an Update can turn it off).
+//
+// Token and the values of Headers are secrets: String, GoString and
+// LogValue redact them (and the password and query of URL), so fmt's
+// %v, %+v, %#v, %s and %q print them redacted. (Spec cannot implement
+// fmt.Formatter, its field Format takes the name: verbs that bypass String,
+// such as %d, print fields raw — format a Spec with %v.) MarshalJSON
+// redacts them too. A Spec is a
+// plain value with no internal state; copies are independent apart from
+// the shared backing arrays of Topics and Headers.
+type Spec struct {
+	// Topics to monitor, one per element, e.g. "DeviceCore",
+	// "DataPoint/00000000-00000000-00409DFF-FF000000", "[group=A,B]devices".
+	// An element holding a comma-separated list is split (commas inside
+	// brackets do not split). At least one topic is required.
+	Topics      []string
+	Transport   Transport   // monTransportType
+	Format      Format      // monFormatType
+	Compression Compression // monCompression
+	// BatchSize is the most events in one batch (monBatchSize; server default 100).
+	BatchSize int
+	// BatchDuration is the longest the server aggregates before sending
+	// (monBatchDuration, whole seconds on the wire; server default 10 s).
+	BatchDuration time.Duration
+	Ack           AckOption // monAckOption (tcp only)
+	// Persistent makes the server record events while no client is
+	// connected and replay them on the next connect (monAutoReplayOnConnect).
+	Persistent  bool
+	Description string // monDescription
+
+	// URL the server pushes to (monTransportUrl; http transport, required there).
+	URL string
+	// Token is "user:password" for the server's Basic auth to URL
+	// (monTransportToken). Secret.
+	Token string
+	// Method is PUT (server default) or POST (monTransportMethod).
+	Method string
+	// Headers added to each push, "Name: value" each (monTransportHeaders,
+	// one per line on the wire). Values are secret.
+	Headers []string
+	// ConnectTimeout and ResponseTimeout bound the server's pushes to URL
+	// (monConnectTimeout, monResponseTimeout; whole milliseconds on the
+	// wire; 0 means the server default of 5 s).
+	ConnectTimeout, ResponseTimeout time.Duration
+
+	// SchemaType names the template language of Schema, e.g. "handlebars"
+	// (monSchemaType).
+	SchemaType string
+	// Schema is a template that renders each event (monSchemaData); events
+	// of such a monitor are delivered as the template renders them.
+	Schema string
+}
+
+// Validate checks s without sending anything. It returns nil or a
+// [*SpecError] (which matches [ErrInvalidSpec]). Create and Update call it.
+func (s Spec) Validate() error {
+	_, err := s.normalize()
+	return err
+}
+
+// normalize validates s and returns the canonical form that goes on the
+// wire: trimmed and split topics, lower-case enumerations, gzip → zlib,
+// upper-case method, trimmed headers.
+func (s Spec) normalize() (Spec, error) {
+	n := s
+	topics, err := normalizeTopics(s.Topics)
+	if err != nil {
+		return Spec{}, err
+	}
+	n.Topics = topics
+
+	n.Transport = Transport(strings.ToLower(strings.TrimSpace(string(s.Transport))))
+	switch n.Transport {
+	case "", TransportTCP, TransportHTTP, TransportPolling:
+	default:
+		return Spec{}, &SpecError{"Transport", fmt.Sprintf("%q is not tcp, http or polling", s.Transport)}
+	}
+	n.Format = Format(strings.ToLower(strings.TrimSpace(string(s.Format))))
+	switch n.Format {
+	case "", JSON, XML:
+	default:
+		return Spec{}, &SpecError{"Format", fmt.Sprintf("%q is not json or xml", s.Format)}
+	}
+	n.Compression = normalizeCompression(s.Compression)
+	switch n.Compression {
+	case "", CompressionNone, Zlib:
+	default:
+		return Spec{}, &SpecError{"Compression", fmt.Sprintf("%q is not none or zlib", s.Compression)}
+	}
+	n.Ack = AckOption(strings.ToLower(strings.TrimSpace(string(s.Ack))))
+	switch n.Ack {
+	case "", AckOff, AckExplicit:
+	default:
+		return Spec{}, &SpecError{"Ack", fmt.Sprintf("%q is not off or explicit", s.Ack)}
+	}
+
+	if s.BatchSize < 0 {
+		return Spec{}, &SpecError{"BatchSize", "must not be negative"}
+	}
+	if err := checkDuration("BatchDuration", s.BatchDuration, time.Second); err != nil {
+		return Spec{}, err
+	}
+	if err := checkDuration("ConnectTimeout", s.ConnectTimeout, time.Millisecond); err != nil {
+		return Spec{}, err
+	}
+	if err := checkDuration("ResponseTimeout", s.ResponseTimeout, time.Millisecond); err != nil {
+		return Spec{}, err
+	}
+
+	if !xmlText(s.Description) {
+		return Spec{}, &SpecError{"Description", "contains a character XML cannot carry"}
+	}
+
+	n.URL = strings.TrimSpace(s.URL)
+	if n.URL != "" {
+		u, err := url.Parse(n.URL)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || !xmlText(n.URL) {
+			// The URL may embed credentials: do not quote it.
+			return Spec{}, &SpecError{"URL", "must be an absolute http or https URL"}
+		}
+	} else if n.Transport == TransportHTTP {
+		return Spec{}, &SpecError{"URL", "is required for the http transport"}
+	}
+	if s.Token != "" {
+		if !strings.Contains(s.Token, ":") || strings.ContainsAny(s.Token, "\r\n") || !xmlText(s.Token) {
+			return Spec{}, &SpecError{"Token", `must be "user:password" on one line`}
+		}
+	}
+	n.Method = strings.ToUpper(strings.TrimSpace(s.Method))
+	switch n.Method {
+	case "", "PUT", "POST":
+	default:
+		return Spec{}, &SpecError{"Method", fmt.Sprintf("%q is not PUT or POST", s.Method)}
+	}
+	n.Headers = nil
+	for i, h := range s.Headers {
+		h = strings.TrimSpace(h)
+		name, value, ok := strings.Cut(h, ":")
+		field := "Headers[" + strconv.Itoa(i) + "]"
+		if !ok || !isToken(strings.TrimSpace(name)) {
+			return Spec{}, &SpecError{field, `must be "Name: value" with a valid header name`}
+		}
+		if strings.ContainsAny(value, "\r\n") || !xmlText(value) {
+			return Spec{}, &SpecError{field, "value must be one line of valid text"}
+		}
+		n.Headers = append(n.Headers, strings.TrimSpace(name)+": "+strings.TrimSpace(value))
+	}
+	n.SchemaType = strings.TrimSpace(s.SchemaType)
+	if !xmlText(n.SchemaType) {
+		return Spec{}, &SpecError{"SchemaType", "contains a character XML cannot carry"}
+	}
+	if !xmlText(s.Schema) {
+		return Spec{}, &SpecError{"Schema", "contains a character XML cannot carry"}
+	}
+	return n, nil
+}
+
+func normalizeCompression(c Compression) Compression {
+	c = Compression(strings.ToLower(strings.TrimSpace(string(c))))
+	if c == "gzip" {
+		return Zlib
+	}
+	return c
+}
+
+func checkDuration(field string, d, unit time.Duration) error {
+	if d < 0 {
+		return &SpecError{field, "must not be negative"}
+	}
+	if d%unit != 0 {
+		return &SpecError{field, "must be a whole number of " + map[time.Duration]string{
+			time.Second: "seconds", time.Millisecond: "milliseconds"}[unit]}
+	}
+	return nil
+}
+
+// normalizeTopics trims, splits comma lists (outside brackets) and drops
+// nothing silently: an empty topic is an error.
+func normalizeTopics(in []string) ([]string, error) {
+	var out []string
+	for i, t := range in {
+		parts := splitTopics(t)
+		if len(parts) == 0 || slices.Contains(parts, "") {
+			return nil, &SpecError{"Topics[" + strconv.Itoa(i) + "]", "empty topic"}
+		}
+		for _, p := range parts {
+			if !xmlText(p) || strings.ContainsAny(p, "\r\n") {
+				return nil, &SpecError{"Topics[" + strconv.Itoa(i) + "]", "contains a control character"}
+			}
+		}
+		out = append(out, parts...)
+	}
+	if len(out) == 0 {
+		return nil, &SpecError{"Topics", "at least one topic is required"}
+	}
+	return out, nil
+}
+
+// splitTopics splits a monTopic value on the commas that are not inside
+// brackets ("[group=A,B]devices" is one topic) and trims each part. Empty
+// parts are kept so callers can reject them; an all-blank input gives nil.
+func splitTopics(s string) []string {
+	if strings.TrimSpace(s) == "" {
+		return nil
+	}
+	var out []string
+	depth, start := 0, 0
+	for i := 0; i < len(s); i++ {
+		switch s[i] {
+		case '[':
+			depth++
+		case ']':
+			if depth > 0 {
+				depth--
+			}
+		case ',':
+			if depth == 0 {
+				out = append(out, strings.TrimSpace(s[start:i]))
+				start = i + 1
+			}
+		}
+	}
+	return append(out, strings.TrimSpace(s[start:]))
+}
+
+// sameTopics reports whether a and b hold the same topics, ignoring order.
+func sameTopics(a, b []string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	x, y := slices.Clone(a), slices.Clone(b)
+	slices.Sort(x)
+	slices.Sort(y)
+	return slices.Equal(x, y)
+}
+
+// xmlText reports whether s is valid UTF-8 made only of characters XML 1.0
+// can carry. encoding/xml would silently replace the others with U+FFFD.
+func xmlText(s string) bool {
+	for i, r := range s {
+		if r == utf8.RuneError {
+			if _, size := utf8.DecodeRuneInString(s[i:]); size <= 1 {
+				return false
+			}
+		}
+		switch {
+		case r == '\t' || r == '\n' || r == '\r':
+		case r < 0x20:
+			return false
+		case r >= 0xD800 && r <= 0xDFFF, r == 0xFFFE, r == 0xFFFF:
+			return false
+		}
+	}
+	return true
+}
+
+// isToken reports whether s is a valid HTTP header name (RFC 9110 token).
+func isToken(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c >= '0' && c <= '9':
+		case strings.IndexByte("!#$%&'*+-.^_`|~", c) >= 0:
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+// String returns the non-zero fields in "{Name:value ...}" form with Token,
+// header values and the URL's password and query redacted.
+func (s Spec) String() string { return s.render(false) }
+
+// GoString returns Go syntax for the non-zero fields, redacted like String.
+func (s Spec) GoString() string { return s.render(true) }
+
+// MarshalJSON encodes s as encoding/json would by default, but with the
+// secrets redacted as in String: loggers that reach nested values through
+// encoding/json (slog's JSONHandler logging a []Monitor) must not leak
+// them. Decoding is unaffected. Spec is not a storage format: to persist
+// one with its secrets, copy it into a type of your own.
+func (s Spec) MarshalJSON() ([]byte, error) { return json.Marshal(specJSON(s.redactedCopy())) }
+
+// specJSON has Spec's fields and none of its methods.
+type specJSON Spec
+
+// redactedCopy returns s with Token, header values and URL secrets replaced.
+func (s Spec) redactedCopy() Spec {
+	if s.Token != "" {
+		s.Token = redacted
+	}
+	s.URL = redactURL(s.URL)
+	if s.Headers != nil {
+		hs := make([]string, len(s.Headers))
+		for i, h := range s.Headers {
+			hs[i] = redactHeader(h)
+		}
+		s.Headers = hs
+	}
+	return s
+}
+
+// LogValue implements [slog.LogValuer] with secrets redacted.
+func (s Spec) LogValue() slog.Value {
+	var attrs []slog.Attr
+	for _, fv := range s.fields() {
+		attrs = append(attrs, slog.Any(fv.name, fv.value))
+	}
+	return slog.GroupValue(attrs...)
+}
+
+type fieldValue struct {
+	name  string
+	value any
+}
+
+// fields lists the non-zero fields in declaration order, secrets redacted.
+func (s Spec) fields() []fieldValue {
+	var out []fieldValue
+	add := func(name string, v any, zero bool) {
+		if !zero {
+			out = append(out, fieldValue{name, v})
+		}
+	}
+	add("Topics", s.Topics, len(s.Topics) == 0)
+	add("Transport", s.Transport, s.Transport == "")
+	add("Format", s.Format, s.Format == "")
+	add("Compression", s.Compression, s.Compression == "")
+	add("BatchSize", s.BatchSize, s.BatchSize == 0)
+	add("BatchDuration", s.BatchDuration, s.BatchDuration == 0)
+	add("Ack", s.Ack, s.Ack == "")
+	add("Persistent", s.Persistent, !s.Persistent)
+	add("Description", s.Description, s.Description == "")
+	add("URL", redactURL(s.URL), s.URL == "")
+	add("Token", redacted, s.Token == "")
+	if len(s.Headers) > 0 {
+		hs := make([]string, len(s.Headers))
+		for i, h := range s.Headers {
+			hs[i] = redactHeader(h)
+		}
+		add("Headers", hs, false)
+	}
+	add("ConnectTimeout", s.ConnectTimeout, s.ConnectTimeout == 0)
+	add("ResponseTimeout", s.ResponseTimeout, s.ResponseTimeout == 0)
+	add("SchemaType", s.SchemaType, s.SchemaType == "")
+	add("Schema", s.Schema, s.Schema == "")
+	return out
+}
+
+func (s Spec) render(goSyntax bool) string {
+	var b strings.Builder
+	if goSyntax {
+		b.WriteString("monitor.Spec{")
+	} else {
+		b.WriteByte('{')
+	}
+	for i, fv := range s.fields() {
+		if i > 0 {
+			if goSyntax {
+				b.WriteString(", ")
+			} else {
+				b.WriteByte(' ')
+			}
+		}
+		b.WriteString(fv.name)
+		b.WriteByte(':')
+		if goSyntax {
+			fmt.Fprintf(&b, "%#v", fv.value)
+		} else {
+			fmt.Fprintf(&b, "%v", fv.value)
+		}
+	}
+	b.WriteByte('}')
+	return b.String()
+}
