@@ -1,0 +1,95 @@
+// Package streamtest is an in-process Remote Manager for tests, demos and
+// simulators, in the spirit of net/http/httptest: the legacy /ws/Monitor
+// REST API and the TCP push protocol (plain and TLS), backed by memory.
+//
+//	srv := streamtest.NewServer(streamtest.Options{})
+//	defer srv.Close()
+//	id := srv.CreateMonitor(streamtest.MonitorSpec{Topics: []string{"DataPoint"}})
+//	// … connect a client to srv.PushAddr() (user "user", password "password") …
+//	srv.WaitConnected(ctx, id)
+//	srv.Publish(streamtest.Event{Topic: "DataPoint/dev1/temp", Operation: "INSERTION",
+//		Body: map[string]any{"data": 21.5}})
+//
+// # Listeners
+//
+// Start listens on loopback ports for REST (URL), plain push (PushAddr) and
+// TLS push (PushTLSAddr). The TLS certificate is issued at Start by a
+// freshly generated ECDSA CA for localhost, 127.0.0.1 and ::1; trust it
+// with CertPool or ClientTLSConfig. Any listener can be turned off with
+// "-"; ServeConn serves the push protocol on any net.Conn (net.Pipe for
+// testing/synctest, fault-injecting wrappers), and Handler exposes the
+// REST API as an http.Handler.
+//
+// # Push connections
+//
+// A connection sends a ConnectRequest within Options.HandshakeTimeout.
+// Wrong credentials get ConnectResponse 403; a protocol version other than
+// 1, an unknown monitor id or a monitor whose transport is not tcp get 400;
+// both are followed by close. Otherwise the answer is 200 and the monitor
+// becomes ACTIVE; a second connection for the same monitor replaces the
+// first, which is closed. After the handshake the client may only send
+// acks; anything else (or a malformed frame) closes the connection and
+// counts in Stats.ProtocolErrors.
+//
+// # Batching and documents
+//
+// Published events queue per monitor. A block is sent when BatchSize
+// events are pending or BatchDuration has passed since the oldest pending
+// one arrived (a negative BatchDuration sends at once whatever is
+// pending). Each block is a PublishMessage whose document is
+// {"Document":{"Msg":M}} (M an object for one event, an array for several)
+// or <Document><Msg …><Resource>…</Resource></Msg>…</Document>, compressed
+// with zlib for monCompression zlib or gzip. Topics are rendered
+// "<CustomerID>/<Topic>". DataBlockIds count from Options.FirstBlockID on
+// every connection and wrap from 0xFFFF to 0.
+//
+// A monitor topic matches an event topic segment by segment as a prefix:
+// "DeviceCore" matches every DeviceCore event, "DataPoint/dev1" matches
+// "DataPoint/dev1/temp", and each later segment is a path.Match pattern
+// ("DataPoint/*/temp", "FileData/*.*"). Operation filters
+// ("[operation=U]DeviceCore", "DeviceCore[C,D]"; C is CREATE or INSERTION)
+// and group filters ("[group=A,B]devices") are honoured.
+//
+// # Acknowledgement, persistence and delivery
+//
+// Explicit-ack monitors keep every sent block until a 10-byte ack with
+// status 200 names it (the 6-byte legacy form too with
+// Options.AcceptLegacyAck); Options.InFlight bounds the un-acked blocks
+// per connection (1 is stop-and-wait). Every ack is recorded (Acks); one
+// that names no outstanding block counts in Stats.BadAcks. For ack-off
+// monitors a block is delivered once written.
+//
+// Persistent monitors (monAutoReplayOnConnect) are SUSPENDED whenever no
+// client is connected, from their creation on, and record what is
+// published meanwhile. When a connection ends, the events of its
+// undelivered blocks go back to the front of the queue. On the next
+// connection everything recorded or returned is sent first, in new blocks
+// with new DataBlockIds, each event marked replay=true (a block never
+// mixes replayed and new events); new events follow. Non-persistent
+// monitors drop events published while no client is connected and, when
+// a connection ends, its undelivered and pending events: the service's
+// at-most-once behaviour. Each monitor's queue holds at most
+// Options.MaxQueuedEvents (default 1 000 000) events; more are dropped and
+// counted in Stats.Dropped.
+//
+// # REST
+//
+// GET /ws/Monitor lists monitors (condition with field='value' clauses
+// joined by "and", start, size), in XML or, with "Accept:
+// application/json" or the path /ws/Monitor/.json, in the JSON envelope
+// whose values are all strings. GET, PUT and DELETE /ws/Monitor/{id} read,
+// partially update and delete one monitor; POST /ws/Monitor creates one
+// and answers 201 with both a Location header and a <location> element.
+// Every call needs Basic auth against Options.Users (401 otherwise);
+// Throttle makes calls answer 429. http and polling monitors can be
+// created but are never sent events (HTTP push and the history API are
+// not simulated); handlebars templates are stored but not applied.
+//
+// # Concurrency
+//
+// A Server is safe for concurrent use. It starts one goroutine per
+// listener, and a reader and a sender goroutine per push connection, all
+// stopped and waited for by Close. Generate runs on the caller's
+// goroutine. Options.Logf may be called from any of them until Close
+// returns; nothing logged contains a password.
+package streamtest

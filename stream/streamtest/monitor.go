@@ -1,0 +1,483 @@
+package streamtest
+
+import (
+	"fmt"
+	"net/url"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+)
+
+// Monitor statuses (monStatus) this server reports.
+const (
+	StatusInactive  = "INACTIVE"  // no client connected (non-persistent monitor)
+	StatusActive    = "ACTIVE"    // a client is connected
+	StatusSuspended = "SUSPENDED" // persistent and no client connected: recording events
+)
+
+// MonitorSpec describes a monitor: what the legacy REST API calls the
+// <Monitor> elements. The zero value of every field means its default.
+//
+// Printing a MonitorSpec never shows TransportToken (a Secret).
+type MonitorSpec struct {
+	// Topics the monitor subscribes to (monTopic, comma-joined over REST):
+	// "DeviceCore", "DataPoint/dev1", "DataPoint/*/metrics", "FileData/*.*",
+	// "[operation=U]DeviceCore", "DeviceCore[U,D]", "[group=A,B]devices".
+	// The first segment must be a known resource name. At least one.
+	Topics []string
+	// Transport is "tcp" (default), "http" or "polling". Only tcp monitors
+	// receive pushed events here; http and polling monitors can be created
+	// and listed but are never sent anything.
+	Transport string
+	// Format is "json" (default) or "xml".
+	Format string
+	// Compression is "none" (default), "zlib" or "gzip" (a legacy alias:
+	// the bytes are zlib).
+	Compression string
+	// BatchSize is the most events per block, 1…65535. CreateMonitor
+	// treats 0 as 1; a REST create without monBatchSize gets 100.
+	BatchSize int
+	// BatchDuration is how long the first pending event may wait for a
+	// block to fill. 0 means 10 s; a negative value means no wait (send
+	// what is pending at once, which REST spells monBatchDuration 0).
+	BatchDuration time.Duration
+	// AckExplicit is monAckOption=explicit: blocks stay un-acked until the
+	// client acks them. Otherwise a block is delivered once written.
+	AckExplicit bool
+	// Persistent is monAutoReplayOnConnect=true: see the package doc.
+	Persistent  bool
+	Description string
+	// SchemaType ("handlebars") and SchemaData are stored and listed; the
+	// template is not applied (the normal document is sent).
+	SchemaType, SchemaData string
+
+	// HTTP transport settings, stored and listed (except the token, which
+	// is never echoed).
+	TransportURL     string
+	TransportToken   Secret // "user:pass"; never printed
+	TransportMethod  string // "PUT" (default) or "POST"
+	TransportHeaders string
+	ConnectTimeout   time.Duration // 0 → 5 s
+	ResponseTimeout  time.Duration // 0 → 5 s
+}
+
+// Secret is a string that never prints: every fmt verb shows
+// "[REDACTED]" (or "" when empty). Convert with string(sec) to read it.
+type Secret string
+
+// String returns "[REDACTED]", or "" for an empty secret.
+func (s Secret) String() string {
+	if s == "" {
+		return ""
+	}
+	return "[REDACTED]"
+}
+
+// GoString returns a redacted Go expression.
+func (s Secret) GoString() string { return "streamtest.Secret(" + strconv.Quote(s.String()) + ")" }
+
+// Format makes every verb print the redacted form.
+func (s Secret) Format(f fmt.State, verb rune) {
+	if verb == 'v' && f.Flag('#') {
+		fmt.Fprint(f, s.GoString())
+		return
+	}
+	fmt.Fprint(f, s.String())
+}
+
+// MonitorInfo is a snapshot of one monitor.
+type MonitorInfo struct {
+	ID          uint32
+	CustomerID  uint32
+	Spec        MonitorSpec // normalised: defaults filled in
+	Status      string      // StatusInactive, StatusActive or StatusSuspended
+	Stats       Stats
+	Created     time.Time
+	LastConnect time.Time // zero if never connected
+	LastSent    time.Time // zero if nothing was sent
+	// Kicks counts bare PUTs (<Monitor><monId>N</monId></Monitor>);
+	// Updates counts other PUTs.
+	Kicks, Updates int
+}
+
+// Stats are a monitor's counters, accumulated over all its connections.
+type Stats struct {
+	Connections     int // push connections open now (0 or 1)
+	ConnectsOK      int // ConnectRequests answered 200
+	ConnectsRefused int // ConnectRequests for this monitor answered 400 or 403
+	BlocksSent      int // PublishMessages written
+	BlocksAcked     int // blocks acked with status 200 while outstanding
+	EventsSent      int // events in BlocksSent
+	EventsAcked     int // events in BlocksAcked
+	Unacked         int // events sent (or being written) and not yet delivered, on the open connection
+	Queued          int // events waiting to be sent, recorded ones included
+	Replayed        int // events sent with replay=true
+	Dropped         int // events discarded: disconnect of a non-persistent monitor, queue limit, render failure
+	BadAcks         int // acks naming no outstanding block, or with a status other than 200
+	LegacyAcks      int // acks in the 6-byte legacy form (only with Options.AcceptLegacyAck)
+	ProtocolErrors  int // connections closed because the client sent a malformed or unexpected frame
+}
+
+// AckRecord is one ack received for a monitor.
+type AckRecord struct {
+	ConnIndex   int    // which accepted connection of the monitor: 0 for the first, 1 for the second, …
+	DataBlockID uint16 // the block it names
+	Events      int    // events in that block, 0 if it named no outstanding block
+	Status      uint16 // as sent; only 200 acks a block
+	Outstanding bool   // it named a block that was sent on that connection and not yet acked
+	Legacy      bool   // it came in the 6-byte legacy form
+	At          time.Time
+}
+
+// maxAckRecords bounds the ack history kept per monitor; older records are
+// discarded first.
+const maxAckRecords = 100_000
+
+// monitor is the server-side state of one monitor. Everything below mu is
+// guarded by it.
+type monitor struct {
+	id uint32
+	s  *Server
+
+	mu          sync.Mutex
+	spec        MonitorSpec
+	filters     []topicFilter
+	deleted     bool
+	created     time.Time
+	lastConnect time.Time
+	lastSent    time.Time
+	kicks       int
+	updates     int
+	queue       queue
+	conn        *pushConn // the attached connection, if any
+	connCount   int
+	stats       Stats
+	acks        []AckRecord
+	changed     chan struct{} // closed and replaced on every change waiters care about
+	dropLogged  bool
+}
+
+// broadcast wakes WaitIdle and WaitConnected callers. m.mu must be held.
+func (m *monitor) broadcast() {
+	close(m.changed)
+	m.changed = make(chan struct{})
+}
+
+// notify wakes the attached connection's sender. m.mu must be held.
+func (m *monitor) notify() {
+	if m.conn != nil {
+		select {
+		case m.conn.wake <- struct{}{}:
+		default:
+		}
+	}
+}
+
+// statusLocked returns monStatus. m.mu must be held.
+func (m *monitor) statusLocked() string {
+	switch {
+	case m.conn != nil:
+		return StatusActive
+	case m.spec.Persistent && m.spec.Transport == "tcp":
+		return StatusSuspended
+	}
+	return StatusInactive
+}
+
+func (m *monitor) idleLocked() bool {
+	return m.queue.Len() == 0 && (m.conn == nil || m.conn.holding == 0)
+}
+
+func (m *monitor) infoLocked() MonitorInfo {
+	return MonitorInfo{
+		ID:          m.id,
+		CustomerID:  m.s.cst,
+		Spec:        cloneSpec(m.spec),
+		Status:      m.statusLocked(),
+		Stats:       m.statsLocked(),
+		Created:     m.created,
+		LastConnect: m.lastConnect,
+		LastSent:    m.lastSent,
+		Kicks:       m.kicks,
+		Updates:     m.updates,
+	}
+}
+
+func (m *monitor) statsLocked() Stats {
+	st := m.stats
+	st.Queued = m.queue.Len()
+	if m.conn != nil {
+		st.Connections = 1
+		st.Unacked = m.conn.holding
+	}
+	return st
+}
+
+func cloneSpec(s MonitorSpec) MonitorSpec {
+	s.Topics = append([]string(nil), s.Topics...)
+	return s
+}
+
+// SpecError reports an invalid MonitorSpec field (or REST element). It
+// matches ErrInvalidMonitor with errors.Is. Field is the REST element
+// name, such as "monTopic"; Error() reads like the service's message:
+// "Invalid monTopic specified".
+type SpecError struct {
+	Field  string
+	Reason string // details for humans; never contains a secret
+}
+
+func (e *SpecError) Error() string {
+	s := "Invalid " + e.Field + " specified"
+	if e.Reason != "" {
+		s += " (" + e.Reason + ")"
+	}
+	return s
+}
+
+// Is makes errors.Is(err, ErrInvalidMonitor) true.
+func (e *SpecError) Is(target error) bool { return target == ErrInvalidMonitor }
+
+func specErr(field, format string, args ...any) error {
+	return &SpecError{Field: field, Reason: fmt.Sprintf(format, args...)}
+}
+
+// normalizeSpec validates spec, fills in defaults and parses its topics.
+func normalizeSpec(spec MonitorSpec) (MonitorSpec, []topicFilter, error) {
+	spec = cloneSpec(spec)
+	if len(spec.Topics) == 0 {
+		return spec, nil, specErr("monTopic", "no topic")
+	}
+	filters := make([]topicFilter, 0, len(spec.Topics))
+	for i, t := range spec.Topics {
+		t = strings.TrimSpace(t)
+		if len(splitTopics(t)) > 1 {
+			return spec, nil, specErr("monTopic", "topic %q contains a comma outside brackets", t)
+		}
+		f, err := parseTopic(t)
+		if err != nil {
+			return spec, nil, specErr("monTopic", "%v", err)
+		}
+		spec.Topics[i] = t
+		filters = append(filters, f)
+	}
+	spec.Transport = strings.ToLower(strings.TrimSpace(spec.Transport))
+	switch spec.Transport {
+	case "":
+		spec.Transport = "tcp"
+	case "tcp", "http", "polling":
+	default:
+		return spec, nil, specErr("monTransportType", "%q", spec.Transport)
+	}
+	spec.Format = strings.ToLower(strings.TrimSpace(spec.Format))
+	switch spec.Format {
+	case "":
+		spec.Format = "json"
+	case "json", "xml":
+	default:
+		return spec, nil, specErr("monFormatType", "%q", spec.Format)
+	}
+	spec.Compression = strings.ToLower(strings.TrimSpace(spec.Compression))
+	switch spec.Compression {
+	case "":
+		spec.Compression = "none"
+	case "none", "zlib", "gzip":
+	default:
+		return spec, nil, specErr("monCompression", "%q", spec.Compression)
+	}
+	switch {
+	case spec.BatchSize == 0:
+		spec.BatchSize = 1
+	case spec.BatchSize < 0 || spec.BatchSize > 0xFFFF:
+		return spec, nil, specErr("monBatchSize", "%d is outside 1…65535", spec.BatchSize)
+	}
+	if spec.BatchDuration == 0 {
+		spec.BatchDuration = 10 * time.Second
+	}
+	spec.TransportMethod = strings.ToUpper(strings.TrimSpace(spec.TransportMethod))
+	switch spec.TransportMethod {
+	case "":
+		spec.TransportMethod = "PUT"
+	case "PUT", "POST":
+	default:
+		return spec, nil, specErr("monTransportMethod", "%q", spec.TransportMethod)
+	}
+	if spec.ConnectTimeout < 0 {
+		return spec, nil, specErr("monConnectTimeout", "negative")
+	}
+	if spec.ResponseTimeout < 0 {
+		return spec, nil, specErr("monResponseTimeout", "negative")
+	}
+	if spec.ConnectTimeout == 0 {
+		spec.ConnectTimeout = 5 * time.Second
+	}
+	if spec.ResponseTimeout == 0 {
+		spec.ResponseTimeout = 5 * time.Second
+	}
+	if spec.Transport == "http" {
+		u, err := url.Parse(spec.TransportURL)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return spec, nil, specErr("monTransportUrl", "an http monitor needs an absolute http(s) URL")
+		}
+	}
+	switch spec.SchemaType {
+	case "", "handlebars":
+	default:
+		return spec, nil, specErr("monSchemaType", "%q", spec.SchemaType)
+	}
+	return spec, filters, nil
+}
+
+// TryCreateMonitor creates a monitor from spec, as a REST POST would, and
+// returns its id. An invalid spec returns an error matching
+// ErrInvalidMonitor (a *SpecError); a closed server returns
+// ErrServerClosed.
+func (s *Server) TryCreateMonitor(spec MonitorSpec) (uint32, error) {
+	spec, filters, err := normalizeSpec(spec)
+	if err != nil {
+		return 0, err
+	}
+	return s.addMonitor(spec, filters)
+}
+
+// CreateMonitor is TryCreateMonitor for tests that pass a spec known to be
+// valid: on error it logs through Options.Logf and returns 0, which is
+// never a monitor id (a connection naming it is refused with 400).
+func (s *Server) CreateMonitor(spec MonitorSpec) uint32 {
+	id, err := s.TryCreateMonitor(spec)
+	if err != nil {
+		s.logf("streamtest: CreateMonitor: %v", err)
+		return 0
+	}
+	return id
+}
+
+func (s *Server) addMonitor(spec MonitorSpec, filters []topicFilter) (uint32, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return 0, ErrServerClosed
+	}
+	s.nextID++
+	m := &monitor{
+		id:      s.nextID,
+		s:       s,
+		spec:    spec,
+		filters: filters,
+		created: time.Now().UTC(),
+		changed: make(chan struct{}),
+	}
+	s.monitors[m.id] = m
+	return m.id, nil
+}
+
+// DeleteMonitor deletes a monitor as a REST DELETE would: its push
+// connection is closed and its queued events are discarded. It reports
+// whether the monitor existed.
+func (s *Server) DeleteMonitor(id uint32) bool {
+	s.mu.Lock()
+	m := s.monitors[id]
+	delete(s.monitors, id)
+	s.mu.Unlock()
+	if m == nil {
+		return false
+	}
+	m.mu.Lock()
+	m.deleted = true
+	c := m.conn
+	if c != nil {
+		m.detachLocked(c)
+	}
+	m.queue.Clear()
+	m.broadcast()
+	m.mu.Unlock()
+	if c != nil {
+		c.shutdown(false)
+	}
+	return true
+}
+
+// updateLocked replaces a monitor's spec (REST PUT); kick marks a bare
+// PUT. Effects: a monitor that stops being tcp loses its connection and
+// queue; one that stops being persistent while disconnected discards what
+// it recorded; batching changes apply to the next block. It returns a
+// connection the caller must shut down after unlocking. m.mu must be held.
+func (m *monitor) updateLocked(spec MonitorSpec, filters []topicFilter, kick bool) *pushConn {
+	if kick {
+		m.kicks++
+	} else {
+		m.updates++
+	}
+	m.spec, m.filters = spec, filters
+	var c *pushConn
+	if spec.Transport != "tcp" && m.conn != nil {
+		c = m.conn
+		m.detachLocked(c)
+	}
+	if spec.Transport != "tcp" || (!spec.Persistent && m.conn == nil) {
+		m.stats.Dropped += m.queue.Len()
+		m.queue.Clear()
+	}
+	m.notify()
+	m.broadcast()
+	return c
+}
+
+// enqueue routes events to m and returns how many it queued.
+func (m *monitor) enqueue(evs []*rendered, now time.Time, limit int) int {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.deleted || m.spec.Transport != "tcp" {
+		return 0
+	}
+	live := m.conn != nil
+	if !live && !m.spec.Persistent {
+		return 0 // at-most-once: nobody listens, nothing is kept
+	}
+	xmlFormat := m.spec.Format == "xml"
+	n, dropped := 0, 0
+	for _, r := range evs {
+		if !m.matches(r) {
+			continue
+		}
+		if xmlFormat {
+			if err := r.renderXML(); err != nil {
+				dropped++
+				m.s.logf("streamtest: monitor %d: event on %q cannot be rendered as XML, dropped: %v", m.id, r.ev.Topic, err)
+				continue
+			}
+		}
+		if m.queue.Len() >= limit {
+			dropped++
+			if !m.dropLogged {
+				m.dropLogged = true
+				m.s.logf("streamtest: monitor %d: queue limit of %d events reached; dropping new events", m.id, limit)
+			}
+			continue
+		}
+		m.queue.PushBack(qitem{ev: r, at: now, replay: !live})
+		n++
+	}
+	m.stats.Dropped += dropped
+	if n > 0 {
+		m.notify()
+	}
+	return n
+}
+
+func (m *monitor) matches(r *rendered) bool {
+	for i := range m.filters {
+		if m.filters[i].match(r.segs, r.op, r.group) {
+			return true
+		}
+	}
+	return false
+}
+
+func (m *monitor) recordAckLocked(rec AckRecord) {
+	if len(m.acks) >= 2*maxAckRecords {
+		m.acks = append(m.acks[:0], m.acks[len(m.acks)-maxAckRecords:]...)
+	}
+	m.acks = append(m.acks, rec)
+}

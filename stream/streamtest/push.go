@@ -1,0 +1,541 @@
+package streamtest
+
+import (
+	"bytes"
+	"compress/zlib"
+	"crypto/subtle"
+	"crypto/tls"
+	"errors"
+	"io"
+	"net"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/pushmon/pushmon/protocol"
+)
+
+// pushConn is one push connection: a reader goroutine (handshake, then
+// acks) and, once accepted, a sender goroutine (blocks). Fields below the
+// marker are guarded by the monitor's mutex once the connection is
+// attached.
+type pushConn struct {
+	s      *Server
+	conn   net.Conn // what frames are read from and written to
+	raw    net.Conn // closed to abort; the TCP conn under a TLS conn
+	remote string
+	cr     countingReader
+	rd     *protocol.Reader
+	mon    atomic.Pointer[monitor] // set when attached
+	wake   chan struct{}           // cap 1: something for the sender to look at
+	done   chan struct{}           // closed by shutdown
+	once   sync.Once
+
+	// guarded by mon.mu
+	index         int    // ConnIndex
+	nextID        uint16 // DataBlockId of the next block
+	sent          map[uint16]*block
+	order         []*block // blocks still holding events, oldest first
+	holding       int      // events in blocks not yet delivered
+	unackedBlocks int      // explicit-ack blocks not yet acked
+	detached      bool
+}
+
+// block is one PublishMessage sent (or being sent) on a connection.
+type block struct {
+	id       uint16
+	n        int
+	items    []qitem // nil once delivered (acked, or written for ack-off)
+	explicit bool
+	replay   bool
+}
+
+// countingReader counts the bytes read through it, so that the reader
+// loop can tell a 6-byte legacy ack from a 10-byte one.
+type countingReader struct {
+	r io.Reader
+	n int64
+}
+
+func (c *countingReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n += int64(n)
+	return n, err
+}
+
+// ServeConn serves one push connection (plain frames; wrap c with
+// tls.Server and TLSConfig for TLS) on any net.Conn, such as one end of a
+// net.Pipe. It returns at once: the Server takes ownership of c, serves it
+// on its own goroutines, and closes it when the client goes away, when the
+// connection is replaced or dropped, or on Close. On a closed Server c is
+// closed immediately.
+func (s *Server) ServeConn(c net.Conn) {
+	raw := c
+	if tc, ok := c.(*tls.Conn); ok {
+		raw = tc.NetConn()
+	}
+	s.serve(c, raw)
+}
+
+func (s *Server) serve(c, raw net.Conn) {
+	pc := &pushConn{
+		s:      s,
+		conn:   c,
+		raw:    raw,
+		remote: remoteAddr(c),
+		wake:   make(chan struct{}, 1),
+		done:   make(chan struct{}),
+	}
+	pc.cr.r = c
+	pc.rd = protocol.NewReader(&pc.cr, protocol.ReaderOptions{
+		Side:            protocol.ServerSide,
+		AcceptLegacyAck: s.opts.AcceptLegacyAck,
+		BufferSize:      512,
+		MaxFrameSize:    10 + 2*protocol.MaxCredentialLen, // the largest ConnectRequest
+	})
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		raw.Close()
+		return
+	}
+	s.conns[pc] = struct{}{}
+	s.wg.Add(1)
+	s.mu.Unlock()
+	go pc.run()
+}
+
+func remoteAddr(c net.Conn) string {
+	if a := c.RemoteAddr(); a != nil {
+		return a.String()
+	}
+	return "?"
+}
+
+func (pc *pushConn) run() {
+	s := pc.s
+	defer s.wg.Done()
+	defer func() {
+		s.mu.Lock()
+		delete(s.conns, pc)
+		s.mu.Unlock()
+	}()
+	defer pc.shutdown(false)
+	m := pc.handshake()
+	if m == nil {
+		return
+	}
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		defer pc.shutdown(false)
+		pc.sendLoop(m)
+	}()
+	pc.readLoop(m)
+}
+
+// shutdown detaches the connection from its monitor (returning or dropping
+// its undelivered events) and closes it. abort closes a TCP connection
+// with a reset instead of a FIN. Safe to call many times.
+func (pc *pushConn) shutdown(abort bool) {
+	pc.once.Do(func() {
+		close(pc.done)
+		if m := pc.mon.Load(); m != nil {
+			m.mu.Lock()
+			m.detachLocked(pc)
+			m.mu.Unlock()
+		}
+		if tc, ok := pc.raw.(*net.TCPConn); ok && abort {
+			_ = tc.SetLinger(0)
+		}
+		pc.raw.Close()
+	})
+}
+
+// handshake reads the ConnectRequest and answers it. It returns the
+// monitor on success, nil when the connection must close.
+func (pc *pushConn) handshake() *monitor {
+	s := pc.s
+	_ = pc.conn.SetDeadline(time.Now().Add(s.opts.HandshakeTimeout))
+	f, err := pc.rd.ReadFrame()
+	if err != nil {
+		if !errors.Is(err, io.EOF) && !errors.Is(err, net.ErrClosed) {
+			s.logf("streamtest: push %s: handshake: %v", pc.remote, err)
+		}
+		return nil
+	}
+	if f.Type != protocol.TypeConnectRequest {
+		s.logf("streamtest: push %s: first frame is %v, not a ConnectRequest", pc.remote, f.Type)
+		return nil
+	}
+	req, err := protocol.ParseConnectRequest(f.Payload)
+	if err != nil {
+		s.logf("streamtest: push %s: %v", pc.remote, err)
+		pc.respond(protocol.StatusBadRequest)
+		return nil
+	}
+	user := string(req.Username)
+	authOK := s.checkPassword(user, req.Password)
+	m := s.lookup(req.MonitorID)
+	status := protocol.StatusOK
+	why := ""
+	switch {
+	case !authOK:
+		status, why = protocol.StatusUnauthorized, "bad credentials"
+	case req.Version != protocol.Version:
+		status, why = protocol.StatusBadRequest, "protocol version is not 1"
+	case m == nil:
+		status, why = protocol.StatusBadRequest, "unknown monitor"
+	case !m.attach(pc):
+		status, why = protocol.StatusBadRequest, "monitor is not a tcp monitor"
+	}
+	if status != protocol.StatusOK {
+		if m != nil {
+			m.mu.Lock()
+			m.stats.ConnectsRefused++
+			m.mu.Unlock()
+		}
+		s.logf("streamtest: push %s: user %q, monitor %d refused with %d: %s", pc.remote, user, req.MonitorID, status, why)
+		pc.respond(status)
+		return nil
+	}
+	s.logf("streamtest: push %s: user %q connected to monitor %d", pc.remote, user, m.id)
+	if !pc.respond(protocol.StatusOK) {
+		return nil
+	}
+	_ = pc.conn.SetDeadline(time.Time{})
+	return m
+}
+
+func (pc *pushConn) respond(st protocol.Status) bool {
+	var b [protocol.ConnectResponseSize]byte
+	_, err := pc.conn.Write(protocol.AppendConnectResponse(b[:0], st))
+	return err == nil
+}
+
+// attach makes pc the monitor's connection, replacing (and closing) any
+// previous one. It fails for deleted and non-tcp monitors.
+func (m *monitor) attach(pc *pushConn) bool {
+	m.mu.Lock()
+	if m.deleted || m.spec.Transport != "tcp" {
+		m.mu.Unlock()
+		return false
+	}
+	old := m.conn
+	if old != nil {
+		m.detachLocked(old)
+	}
+	pc.index = m.connCount
+	m.connCount++
+	pc.nextID = m.s.opts.FirstBlockID
+	pc.sent = make(map[uint16]*block)
+	m.conn = pc
+	pc.mon.Store(m)
+	m.stats.ConnectsOK++
+	m.lastConnect = time.Now().UTC()
+	m.notify()
+	m.broadcast()
+	m.mu.Unlock()
+	if old != nil {
+		old.shutdown(false)
+	}
+	return true
+}
+
+// detachLocked unhooks pc from m. A persistent monitor takes back the
+// events of pc's undelivered blocks, ahead of its queue, and marks the
+// whole queue for replay; a non-persistent one drops them and its queue.
+// m.mu must be held.
+func (m *monitor) detachLocked(pc *pushConn) {
+	if pc.detached || pc.mon.Load() != m {
+		return
+	}
+	pc.detached = true
+	if m.conn == pc {
+		m.conn = nil
+	}
+	var back []qitem
+	for _, b := range pc.order {
+		if b.items != nil {
+			back = append(back, b.items...)
+			b.items = nil
+		}
+	}
+	pc.order, pc.sent, pc.holding, pc.unackedBlocks = nil, nil, 0, 0
+	if m.spec.Persistent && m.spec.Transport == "tcp" && !m.deleted {
+		for i := range back {
+			back[i].replay = true
+		}
+		m.queue.PushFront(back)
+		m.queue.MarkReplay()
+	} else {
+		m.stats.Dropped += len(back) + m.queue.Len()
+		m.queue.Clear()
+	}
+	select {
+	case pc.wake <- struct{}{}:
+	default:
+	}
+	m.broadcast()
+}
+
+func (pc *pushConn) readLoop(m *monitor) {
+	s := pc.s
+	for {
+		before := pc.cr.n - int64(pc.rd.Buffered())
+		f, err := pc.rd.ReadFrame()
+		if err != nil {
+			if !isClosedErr(err) {
+				m.mu.Lock()
+				m.stats.ProtocolErrors++
+				m.mu.Unlock()
+				s.logf("streamtest: push %s: monitor %d: closing: %v", pc.remote, m.id, err)
+			}
+			return
+		}
+		legacy := pc.cr.n-int64(pc.rd.Buffered())-before == 6
+		if f.Type != protocol.TypePublishMessageReceived {
+			m.mu.Lock()
+			m.stats.ProtocolErrors++
+			m.mu.Unlock()
+			s.logf("streamtest: push %s: monitor %d: unexpected %v after the handshake; closing", pc.remote, m.id, f.Type)
+			return
+		}
+		a, err := protocol.ParseAck(f.Payload)
+		if err != nil { // cannot happen: the reader checked the size
+			s.logf("streamtest: push %s: %v", pc.remote, err)
+			return
+		}
+		m.ack(pc, a, legacy)
+	}
+}
+
+// isClosedErr reports errors that mean "the connection ended", as opposed
+// to the client sending garbage.
+func isClosedErr(err error) bool {
+	if errors.Is(err, io.EOF) || errors.Is(err, net.ErrClosed) || errors.Is(err, io.ErrClosedPipe) {
+		return true
+	}
+	var ne net.Error
+	return errors.As(err, &ne) // timeouts, resets: not the client's protocol fault
+}
+
+// ack applies one ack received on pc.
+func (m *monitor) ack(pc *pushConn, a protocol.Ack, legacy bool) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	rec := AckRecord{
+		ConnIndex:   pc.index,
+		DataBlockID: a.DataBlockID,
+		Status:      uint16(a.Status),
+		Legacy:      legacy,
+		At:          time.Now().UTC(),
+	}
+	if legacy {
+		m.stats.LegacyAcks++
+	}
+	var b *block
+	if !pc.detached {
+		b = pc.sent[a.DataBlockID]
+	}
+	switch {
+	case b == nil:
+		m.stats.BadAcks++
+	case a.Status != protocol.StatusOK:
+		rec.Outstanding, rec.Events = true, b.n
+		m.stats.BadAcks++
+	default:
+		rec.Outstanding, rec.Events = true, b.n
+		delete(pc.sent, a.DataBlockID)
+		m.stats.BlocksAcked++
+		m.stats.EventsAcked += b.n
+		if b.items != nil {
+			b.items = nil
+			pc.holding -= b.n
+			if b.explicit {
+				pc.unackedBlocks--
+			}
+			pc.trimOrder()
+		}
+		m.notify()
+		m.broadcast()
+	}
+	m.recordAckLocked(rec)
+}
+
+// trimOrder drops delivered blocks from the front of pc.order.
+func (pc *pushConn) trimOrder() {
+	i := 0
+	for i < len(pc.order) && pc.order[i].items == nil {
+		pc.order[i] = nil
+		i++
+	}
+	if i > 0 {
+		pc.order = pc.order[i:]
+		if len(pc.order) == 0 {
+			pc.order = nil
+		}
+	}
+}
+
+// sendParams is what the sender needs from the spec for one block.
+type sendParams struct {
+	xml, zlib bool
+}
+
+// nextBlock decides what the sender does next: send a block (b != nil),
+// wait for a wake-up or for wait to pass (b == nil; wait 0 = no timer), or
+// stop (ok false).
+func (m *monitor) nextBlock(pc *pushConn, now time.Time) (b *block, p sendParams, wait time.Duration, ok bool) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if pc.detached || m.deleted {
+		return nil, p, 0, false
+	}
+	if m.queue.Len() == 0 {
+		return nil, p, 0, true
+	}
+	spec := &m.spec
+	if spec.AckExplicit {
+		limit := m.s.opts.InFlight
+		if limit <= 0 || limit > 0xFFFF {
+			limit = 0xFFFF // the id space: more could not be told apart
+		}
+		if pc.unackedBlocks >= limit {
+			return nil, p, 0, true
+		}
+		if old := pc.sent[pc.nextID]; old != nil && old.items != nil {
+			return nil, p, 0, true // the id is still out after a full wrap
+		}
+	}
+	front := m.queue.Front()
+	replay := front.replay
+	if !replay && spec.BatchDuration > 0 && m.queue.Len() < spec.BatchSize {
+		if due := front.at.Add(spec.BatchDuration); now.Before(due) {
+			return nil, p, due.Sub(now), true
+		}
+	}
+	n := min(m.queue.Len(), spec.BatchSize)
+	items := make([]qitem, 0, n)
+	for len(items) < n && m.queue.Len() > 0 && m.queue.Front().replay == replay {
+		items = append(items, m.queue.PopFront())
+	}
+	b = &block{id: pc.nextID, n: len(items), items: items, explicit: spec.AckExplicit, replay: replay}
+	pc.nextID++
+	pc.sent[b.id] = b
+	pc.order = append(pc.order, b)
+	pc.holding += b.n
+	if b.explicit {
+		pc.unackedBlocks++
+	}
+	p = sendParams{xml: spec.Format == "xml", zlib: spec.Compression != "none"}
+	return b, p, 0, true
+}
+
+// wrote records the outcome of writing b.
+func (m *monitor) wrote(pc *pushConn, b *block, ok bool) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if ok {
+		m.stats.BlocksSent++
+		m.stats.EventsSent += b.n
+		if b.replay {
+			m.stats.Replayed += b.n
+		}
+		m.lastSent = time.Now().UTC()
+	}
+	if pc.detached || !ok {
+		return // detach has returned or dropped the events
+	}
+	if !b.explicit && b.items != nil {
+		b.items = nil // delivered once written
+		pc.holding -= b.n
+		pc.trimOrder()
+	}
+	m.broadcast()
+}
+
+func (pc *pushConn) sendLoop(m *monitor) {
+	var (
+		timer *time.Timer
+		doc   []byte
+		frame []byte
+		zbuf  bytes.Buffer
+		zw    *zlib.Writer
+	)
+	defer func() {
+		if timer != nil {
+			timer.Stop()
+		}
+	}()
+	for {
+		b, p, wait, ok := m.nextBlock(pc, time.Now())
+		if !ok {
+			return
+		}
+		if b == nil {
+			var tc <-chan time.Time
+			if wait > 0 {
+				if timer == nil {
+					timer = time.NewTimer(wait)
+				} else {
+					timer.Reset(wait)
+				}
+				tc = timer.C
+			}
+			select {
+			case <-pc.wake:
+			case <-tc:
+			case <-pc.done:
+				return
+			}
+			continue
+		}
+		doc = appendDocument(doc[:0], p.xml, b.items)
+		msg := protocol.PublishMessage{
+			DataBlockID: b.id,
+			Count:       uint16(b.n),
+			Compression: protocol.CompressionNone,
+			Format:      protocol.FormatJSON,
+			Payload:     doc,
+		}
+		if p.xml {
+			msg.Format = protocol.FormatXML
+		}
+		if p.zlib {
+			zbuf.Reset()
+			if zw == nil {
+				zw = zlib.NewWriter(&zbuf)
+			} else {
+				zw.Reset(&zbuf)
+			}
+			_, _ = zw.Write(doc) // writes to a bytes.Buffer cannot fail
+			_ = zw.Close()
+			msg.Compression = protocol.CompressionZlib
+			msg.Payload = zbuf.Bytes()
+		}
+		var err error
+		frame, err = protocol.AppendPublishMessage(frame[:0], msg)
+		if err == nil {
+			_, err = pc.conn.Write(frame)
+		}
+		m.wrote(pc, b, err == nil)
+		if err != nil {
+			if !isClosedErr(err) {
+				pc.s.logf("streamtest: push %s: monitor %d: write: %v", pc.remote, m.id, err)
+			}
+			return
+		}
+		if cap(frame) > 4<<20 && len(frame) < 64<<10 {
+			frame, doc = nil, nil // do not pin a huge buffer after one large block
+		}
+	}
+}
+
+// checkPassword compares credentials against Options.Users.
+func (s *Server) checkPassword(user string, pass []byte) bool {
+	want, ok := s.users[user]
+	// Compare anyway, so that unknown users take the same path.
+	eq := subtle.ConstantTimeCompare([]byte(want), pass) == 1
+	return ok && eq
+}
