@@ -91,5 +91,5 @@
 // listener, and a reader and a sender goroutine per push connection, all
 // stopped and waited for by Close. Generate runs on the caller's
 // goroutine. Options.Logf may be called from any of them until Close
-// returns; nothing logged contains a password.
+// returns, never after; nothing logged contains a password.
 package streamtest

@@ -12,6 +12,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -150,6 +151,7 @@ type Server struct {
 	wg        sync.WaitGroup
 	done      chan struct{} // closed by Close
 	closeOnce sync.Once
+	quiet     atomic.Bool // set when Close returns: no more logging
 
 	mu       sync.Mutex
 	closed   bool
@@ -319,6 +321,9 @@ func (s *Server) Close() {
 			c.shutdown(false)
 		}
 		s.wg.Wait()
+		// A REST handler still running on a connection http.Server.Close
+		// just closed must not call Logf (t.Logf) after the test ends.
+		s.quiet.Store(true)
 	})
 }
 
@@ -372,7 +377,7 @@ func (s *Server) takeThrottle() bool {
 }
 
 func (s *Server) logf(format string, args ...any) {
-	if s.opts.Logf != nil {
+	if s.opts.Logf != nil && !s.quiet.Load() {
 		s.opts.Logf(format, args...)
 	}
 }

@@ -7,8 +7,6 @@ import (
 	"net"
 	"testing"
 	"time"
-
-	"github.com/pushmon/pushmon/protocol"
 )
 
 func newPipe() (net.Conn, net.Conn) { return net.Pipe() }
@@ -101,7 +99,6 @@ func TestPlainListenerAndAbruptDrop(t *testing.T) {
 	if err := tls.Client(tc, s.ClientTLSConfig()).Handshake(); err == nil {
 		t.Fatal("TLS handshake with the plain port succeeded")
 	}
-	_ = protocol.Version
 }
 
 func TestStartErrors(t *testing.T) {
