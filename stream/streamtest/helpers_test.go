@@ -308,3 +308,5 @@ func vectorsDir(t *testing.T) string {
 	}
 	return dir
 }
+
+func ackFrame(id uint16) []byte { return protocol.AppendAck(nil, id) }

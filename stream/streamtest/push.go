@@ -324,6 +324,12 @@ func isClosedErr(err error) bool {
 func (m *monitor) ack(pc *pushConn, a protocol.Ack, legacy bool) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	if pc.detached {
+		// The connection was dropped or replaced (and its blocks returned
+		// or discarded) an instant ago; it is closing. What it still
+		// delivers is ignored, as if the close had come first.
+		return
+	}
 	rec := AckRecord{
 		ConnIndex:   pc.index,
 		DataBlockID: a.DataBlockID,
@@ -334,10 +340,7 @@ func (m *monitor) ack(pc *pushConn, a protocol.Ack, legacy bool) {
 	if legacy {
 		m.stats.LegacyAcks++
 	}
-	var b *block
-	if !pc.detached {
-		b = pc.sent[a.DataBlockID]
-	}
+	b := pc.sent[a.DataBlockID]
 	switch {
 	case b == nil:
 		m.stats.BadAcks++
@@ -378,9 +381,12 @@ func (pc *pushConn) trimOrder() {
 	}
 }
 
-// sendParams is what the sender needs from the spec for one block.
+// sendParams is what the sender needs to encode one block, captured
+// under the monitor's lock: the sender must not read block.items, which
+// an ack or a detach may clear while the block is being written.
 type sendParams struct {
 	xml, zlib bool
+	items     []qitem
 }
 
 // nextBlock decides what the sender does next: send a block (b != nil),
@@ -428,7 +434,7 @@ func (m *monitor) nextBlock(pc *pushConn, now time.Time) (b *block, p sendParams
 	if b.explicit {
 		pc.unackedBlocks++
 	}
-	p = sendParams{xml: spec.Format == "xml", zlib: spec.Compression != "none"}
+	p = sendParams{xml: spec.Format == "xml", zlib: spec.Compression != "none", items: items}
 	return b, p, 0, true
 }
 
@@ -491,7 +497,7 @@ func (pc *pushConn) sendLoop(m *monitor) {
 			}
 			continue
 		}
-		doc = appendDocument(doc[:0], p.xml, b.items)
+		doc = appendDocument(doc[:0], p.xml, p.items)
 		msg := protocol.PublishMessage{
 			DataBlockID: b.id,
 			Count:       uint16(b.n),
