@@ -228,6 +228,7 @@ type SpecError struct {
 	Reason string // details for humans; never contains a secret
 }
 
+// Error returns "Invalid <Field> specified (<Reason>)".
 func (e *SpecError) Error() string {
 	s := "Invalid " + e.Field + " specified"
 	if e.Reason != "" {
