@@ -5,6 +5,8 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
+	"net"
+	"strings"
 
 	"github.com/pushmon/pushmon/protocol"
 )
@@ -105,6 +107,29 @@ func classify(err error) error {
 		}
 	case errors.Is(err, protocol.ErrLooksLikeTLS), errors.Is(err, protocol.ErrLooksLikeHTTP):
 		return &permanentError{err}
+	case tlsConfigMismatch(err):
+		return &permanentError{err}
 	}
 	return err
+}
+
+// tlsConfigMismatch recognises TLS handshake failures that retrying cannot
+// fix: alerts received from the server about versions, ciphers or
+// certificates (crypto/tls reports those as a *net.OpError with Op "remote
+// error" around an unexported type), and the client's own refusal of the
+// server's version.
+func tlsConfigMismatch(err error) bool {
+	var op *net.OpError
+	msg := err.Error()
+	if errors.As(err, &op) && op.Op == "remote error" {
+		for _, s := range [...]string{"protocol version", "handshake failure", "bad certificate",
+			"unsupported certificate", "certificate expired", "unknown certificate authority",
+			"insufficient security", "certificate required"} {
+			if strings.Contains(msg, s) {
+				return true
+			}
+		}
+	}
+	return strings.Contains(msg, "tls: server selected unsupported protocol version") ||
+		strings.Contains(msg, "tls: no supported versions")
 }

@@ -12,6 +12,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cenkalti/backoff/v4"
+
 	"github.com/pushmon/pushmon/protocol"
 )
 
@@ -140,3 +142,24 @@ type constantBackOff time.Duration
 
 func (c constantBackOff) NextBackOff() time.Duration { return time.Duration(c) }
 func (c constantBackOff) Reset()                     {}
+
+// stopBackOff gives up at once, so a transient error ends a subscription
+// and can be inspected through Err.
+type stopBackOff struct{}
+
+func (stopBackOff) NextBackOff() time.Duration { return backoff.Stop }
+func (stopBackOff) Reset()                     {}
+
+type backoffBackOff = backoff.BackOff
+type t_ctx = context.Context
+
+// waitDone waits for sub to end, failing the test after 10 s of real time.
+func waitDone(t *testing.T, sub *Subscription) {
+	t.Helper()
+	select {
+	case <-sub.Done():
+	case <-time.After(10 * time.Second):
+		sub.Close()
+		t.Fatal("subscription did not end")
+	}
+}
