@@ -23,8 +23,16 @@ type CA struct {
 	der  []byte
 }
 
-// NewCA returns a new self-signed CA named name, valid from an hour ago for
-// ten years.
+// Validity of certificates made without explicit times. It does not depend
+// on the clock, so certificates made inside a testing/synctest bubble
+// (whose clock starts in 2000) verify outside it and the other way round.
+var (
+	DefaultNotBefore = time.Date(1999, 1, 1, 0, 0, 0, 0, time.UTC)
+	DefaultNotAfter  = time.Date(2099, 12, 31, 0, 0, 0, 0, time.UTC)
+)
+
+// NewCA returns a new self-signed CA named name, valid from
+// DefaultNotBefore to DefaultNotAfter.
 func NewCA(name string) (*CA, error) {
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
@@ -33,8 +41,8 @@ func NewCA(name string) (*CA, error) {
 	tmpl := &x509.Certificate{
 		SerialNumber:          serial(),
 		Subject:               pkix.Name{CommonName: name, Organization: []string{"pushmon test CA"}},
-		NotBefore:             time.Now().Add(-time.Hour),
-		NotAfter:              time.Now().AddDate(10, 0, 0),
+		NotBefore:             DefaultNotBefore,
+		NotAfter:              DefaultNotAfter,
 		KeyUsage:              x509.KeyUsageCertSign | x509.KeyUsageCRLSign | x509.KeyUsageDigitalSignature,
 		BasicConstraintsValid: true,
 		IsCA:                  true,
@@ -57,6 +65,9 @@ func (ca *CA) Pool() *x509.CertPool {
 	return p
 }
 
+// Certificate returns the CA certificate. The caller must not modify it.
+func (ca *CA) Certificate() *x509.Certificate { return ca.cert }
+
 // PEM returns the CA certificate in PEM form, for clients that read a CA
 // file.
 func (ca *CA) PEM() []byte {
@@ -64,14 +75,14 @@ func (ca *CA) PEM() []byte {
 }
 
 // Leaf issues a server certificate for hosts (DNS names or IP addresses)
-// valid from notBefore to notAfter; zero times mean an hour ago and a year
-// from now.
+// valid from notBefore to notAfter; zero times mean DefaultNotBefore and
+// DefaultNotAfter. The returned certificate carries the chain (leaf, CA).
 func (ca *CA) Leaf(hosts []string, notBefore, notAfter time.Time) (tls.Certificate, error) {
 	if notBefore.IsZero() {
-		notBefore = time.Now().Add(-time.Hour)
+		notBefore = DefaultNotBefore
 	}
 	if notAfter.IsZero() {
-		notAfter = time.Now().AddDate(1, 0, 0)
+		notAfter = DefaultNotAfter
 	}
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
