@@ -79,7 +79,8 @@ type Subscription struct {
 	states  chan StateChange
 	done    chan struct{}
 	cancel  context.CancelFunc
-	err     error // set before done is closed
+	errMu   sync.Mutex
+	err     error // set before the channels are closed
 	state   atomic.Int32
 	stats   counters
 
@@ -152,14 +153,13 @@ func (s *Subscription) State() State { return State(s.state.Load()) }
 func (s *Subscription) Done() <-chan struct{} { return s.done }
 
 // Err returns the permanent error that ended the subscription, or nil if
-// it was ended by its context or Close, or has not ended yet.
+// it was ended by its context or Close, or has not ended yet. It is set
+// before the channels are closed, so it may be read as soon as a range
+// over Events or Batches ends.
 func (s *Subscription) Err() error {
-	select {
-	case <-s.done:
-		return s.err
-	default:
-		return nil
-	}
+	s.errMu.Lock()
+	defer s.errMu.Unlock()
+	return s.err
 }
 
 // Close ends the subscription and waits until its goroutines have
@@ -168,7 +168,7 @@ func (s *Subscription) Err() error {
 func (s *Subscription) Close() error {
 	s.cancel()
 	<-s.done
-	return s.err
+	return s.Err()
 }
 
 // Stats returns a snapshot of the counters.
@@ -209,8 +209,12 @@ func (s *Subscription) log(level slog.Level, msg string, args ...any) {
 
 // run is the supervisor: one session at a time, backoff between them.
 func (s *Subscription) run(ctx context.Context) {
+	var final error
 	defer func() {
-		s.setState(StateStopped, s.err, 0)
+		s.errMu.Lock()
+		s.err = final
+		s.errMu.Unlock()
+		s.setState(StateStopped, final, 0)
 		if s.events != nil {
 			close(s.events)
 		}
@@ -231,7 +235,7 @@ func (s *Subscription) run(ctx context.Context) {
 		err = classify(err)
 		if IsPermanent(err) {
 			s.log(slog.LevelError, "push subscription stopped", "err", err)
-			s.err = err
+			final = err
 			return
 		}
 		s.stats.resets.Add(1)
@@ -241,7 +245,7 @@ func (s *Subscription) run(ctx context.Context) {
 		wait := bo.NextBackOff()
 		if wait == backoff.Stop {
 			s.log(slog.LevelError, "push subscription gave up", "err", err)
-			s.err = err
+			final = err
 			return
 		}
 		s.log(slog.LevelWarn, "push connection failed; reconnecting", "err", err, "wait", wait)

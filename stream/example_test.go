@@ -1,0 +1,112 @@
+package stream_test
+
+import (
+	"context"
+	"fmt"
+	"log"
+	"time"
+
+	"github.com/pushmon/pushmon/monitor"
+	"github.com/pushmon/pushmon/stream"
+	"github.com/pushmon/pushmon/stream/streamtest"
+)
+
+// The whole flow: create a monitor over REST, subscribe to its push
+// stream, range over events, clean up. The simulator stands in for
+// Remote Manager; against the real service, use its URL and Host instead.
+func Example() {
+	srv := streamtest.NewServer(streamtest.Options{})
+	defer srv.Close()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+
+	api := monitor.NewClient(srv.URL(), monitor.WithBasicAuth("user", "password"))
+	id, err := api.Create(ctx, monitor.Spec{
+		Topics:        []string{"DataPoint"},
+		Transport:     monitor.TransportTCP,
+		Format:        monitor.JSON,
+		Compression:   monitor.Zlib,
+		BatchSize:     10,
+		BatchDuration: time.Second,
+		Ack:           monitor.AckExplicit,
+		Persistent:    true,
+	})
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer api.Delete(context.WithoutCancel(ctx), id)
+
+	sub, err := stream.Subscribe(ctx, stream.Config{
+		Addr:      srv.PushTLSAddr(),     // real service: Host: "remotemanager.digi.com"
+		TLSConfig: srv.ClientTLSConfig(), // real service: nil (system roots)
+		Username:  "user", Password: "password",
+		MonitorID: id,
+	})
+	if err != nil {
+		log.Fatal(err)
+	}
+
+	// Somewhere, devices report data.
+	for i := range 3 {
+		srv.Publish(streamtest.Event{
+			Topic: "DataPoint/dev1/temperature", Operation: "INSERTION",
+			Timestamp: time.Date(2025, 6, 1, 12, 0, i, 0, time.UTC),
+			Body:      map[string]any{"id": fmt.Sprint("dp-", i), "streamId": "dev1/temperature", "data": 20.5 + float64(i)},
+		})
+	}
+
+	n := 0
+	for ev := range sub.Events() {
+		dp, err := ev.DataPoint()
+		if err != nil {
+			log.Print(err)
+			continue
+		}
+		fmt.Println(ev.Timestamp.Format(time.TimeOnly), ev.Operation, dp.StreamID, dp.Data)
+		if n++; n == 3 {
+			cancel() // ends the subscription; the range ends when the channel closes
+		}
+	}
+	fmt.Println("err:", sub.Err())
+	// Output:
+	// 12:00:00 INSERTION dev1/temperature 20.5
+	// 12:00:01 INSERTION dev1/temperature 21.5
+	// 12:00:02 INSERTION dev1/temperature 22.5
+	// err: <nil>
+}
+
+// Batches with manual acks: store a whole block, then ack it, so that a
+// crash before the ack makes a persistent monitor replay the block.
+func ExampleSubscription_Batches() {
+	srv := streamtest.NewServer(streamtest.Options{})
+	defer srv.Close()
+	id := srv.CreateMonitor(streamtest.MonitorSpec{Topics: []string{"DeviceCore"}, BatchSize: 2, AckExplicit: true, Persistent: true})
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	sub, err := stream.Subscribe(ctx, stream.Config{
+		Addr: srv.PushAddr(), Plaintext: true,
+		Username: "user", Password: "password", MonitorID: id,
+		Mode: stream.ModeManualAck,
+	})
+	if err != nil {
+		log.Fatal(err)
+	}
+	srv.Publish(
+		streamtest.Event{Topic: "DeviceCore/1/0", Body: map[string]any{"devConnectwareId": "00000000-00000000-00409DFF-FF000001", "dpConnectionStatus": 1}},
+		streamtest.Event{Topic: "DeviceCore/2/0", Body: map[string]any{"devConnectwareId": "00000000-00000000-00409DFF-FF000002", "dpConnectionStatus": 0}},
+	)
+	b := <-sub.Batches()
+	for _, ev := range b.Events {
+		dc, _ := ev.DeviceCore()
+		fmt.Println(dc.ConnectwareID, dc.Connected())
+	}
+	if err := b.Ack(); err != nil { // after storing the batch
+		log.Print(err)
+	}
+	srv.WaitIdle(ctx, id)
+	fmt.Println("acked blocks:", srv.Stats(id).BlocksAcked)
+	// Output:
+	// 00000000-00000000-00409DFF-FF000001 true
+	// 00000000-00000000-00409DFF-FF000002 false
+	// acked blocks: 1
+}
