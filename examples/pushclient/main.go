@@ -1,0 +1,316 @@
+// Command pushclient creates a Remote Manager monitor, receives its events
+// over the TCP push protocol and prints them; on exit it deletes the
+// monitor. It is the Go port of the original push_client.py.
+//
+//	pushclient [flags] username password
+//	pushclient -demo                       # embedded simulator, no account
+//
+// Credentials may also come from RM_USERNAME and RM_PASSWORD. Logs go to
+// stderr, events to stdout (-output text or ndjson). Exit status: 0 on
+// Ctrl-C or after -count events, 1 on errors (bad credentials included),
+// 2 on bad usage.
+package main
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/pushmon/pushmon/monitor"
+	"github.com/pushmon/pushmon/stream"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
+}
+
+// options are the parsed command line.
+type options struct {
+	host          string
+	topics        string
+	insecure      bool
+	apiURL        string
+	pushAddr      string
+	caFile        string
+	compression   string
+	format        string
+	batchSize     int
+	batchDuration int
+	ack           string
+	replay        bool
+	monitorID     uint
+	keep          bool
+	output        string
+	count         int
+	demo          bool
+	username      string
+	password      string
+}
+
+// usageError is bad usage: exit status 2 with the usage text.
+type usageError struct{ msg string }
+
+func (e usageError) Error() string { return e.msg }
+
+func parseFlags(args []string, getenv func(string) string, stderr io.Writer) (*options, error) {
+	o := &options{}
+	fs := flag.NewFlagSet("pushclient", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	str := func(p *string, names []string, def, usage string) {
+		for _, n := range names {
+			fs.StringVar(p, n, def, usage)
+		}
+	}
+	integer := func(p *int, names []string, def int, usage string) {
+		for _, n := range names {
+			fs.IntVar(p, n, def, usage)
+		}
+	}
+	str(&o.host, []string{"host"}, "remotemanager.digi.com", "Remote Manager host (REST on https, push on 3201)")
+	str(&o.topics, []string{"topics", "t"}, "DeviceCore", "comma-separated topics to monitor")
+	fs.BoolVar(&o.insecure, "insecure", false, "plaintext REST (http) and push (port 3200)")
+	str(&o.apiURL, []string{"api-url"}, "", "REST base URL (default https://HOST)")
+	str(&o.pushAddr, []string{"push-addr"}, "", "push endpoint HOST:PORT (default HOST:3201, or :3200 with -insecure)")
+	str(&o.caFile, []string{"ca-file"}, "", "PEM file of CA certificates to trust for push TLS")
+	str(&o.compression, []string{"compression", "c"}, "zlib", "monitor compression: none, zlib or gzip")
+	str(&o.format, []string{"format", "f"}, "json", "monitor format: json or xml")
+	integer(&o.batchSize, []string{"batchsize", "b"}, 1, "events per batch")
+	integer(&o.batchDuration, []string{"batchduration", "d"}, 60, "seconds the server may batch events")
+	str(&o.ack, []string{"ack"}, "explicit", "ack option: explicit or off")
+	fs.BoolVar(&o.replay, "replay", false, "persistent monitor: the server records events while disconnected and replays them")
+	fs.UintVar(&o.monitorID, "monitor-id", 0, "use this existing monitor (no create, no delete)")
+	fs.BoolVar(&o.keep, "keep", false, "do not delete the monitor on exit")
+	str(&o.output, []string{"output"}, "text", "output: text or ndjson (one JSON object per event)")
+	integer(&o.count, []string{"count"}, 0, "exit after this many events (0: run until interrupted)")
+	fs.BoolVar(&o.demo, "demo", false, "run against an embedded simulator with generated events (no account needed)")
+	fs.Usage = func() {
+		fmt.Fprintf(fs.Output(), "usage: pushclient [flags] username password\n"+
+			"       pushclient -demo [flags]\n\n"+
+			"Credentials may also come from RM_USERNAME and RM_PASSWORD.\n\nflags:\n")
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return nil, err
+		}
+		return nil, usageError{err.Error()}
+	}
+	bad := func(format string, a ...any) (*options, error) {
+		err := usageError{fmt.Sprintf(format, a...)}
+		fmt.Fprintln(stderr, "pushclient:", err)
+		fs.Usage()
+		return nil, err
+	}
+	switch fs.NArg() {
+	case 0:
+		o.username, o.password = getenv("RM_USERNAME"), getenv("RM_PASSWORD")
+	case 2:
+		o.username, o.password = fs.Arg(0), fs.Arg(1)
+	default:
+		return bad("want username and password, got %d arguments", fs.NArg())
+	}
+	if !o.demo && (o.username == "" || o.password == "") {
+		return bad("username and password are required (arguments, or RM_USERNAME and RM_PASSWORD), or use -demo")
+	}
+	if !oneOf(o.compression, "none", "zlib", "gzip") {
+		return bad("-compression must be none, zlib or gzip")
+	}
+	if !oneOf(o.format, "json", "xml") {
+		return bad("-format must be json or xml")
+	}
+	if !oneOf(o.ack, "explicit", "off") {
+		return bad("-ack must be explicit or off")
+	}
+	if !oneOf(o.output, "text", "ndjson") {
+		return bad("-output must be text or ndjson")
+	}
+	if o.batchSize < 1 || o.batchDuration < 0 || o.count < 0 || o.monitorID > 0xFFFFFFFF {
+		return bad("-batchsize must be ≥ 1; -batchduration, -count and -monitor-id must not be negative or too large")
+	}
+	if strings.Trim(o.topics, ", ") == "" {
+		return bad("-topics must name at least one topic")
+	}
+	if o.pushAddr != "" {
+		if _, _, err := net.SplitHostPort(o.pushAddr); err != nil {
+			return bad("-push-addr must be HOST:PORT")
+		}
+	}
+	return o, nil
+}
+
+func oneOf(s string, choices ...string) bool {
+	for _, c := range choices {
+		if s == c {
+			return true
+		}
+	}
+	return false
+}
+
+// run is main without the process: testable, and every exit path returns
+// its status.
+func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) int {
+	o, err := parseFlags(args, getenv, stderr)
+	if errors.Is(err, flag.ErrHelp) {
+		return 0
+	}
+	if err != nil {
+		return 2
+	}
+	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	if err := session(ctx, o, log, stdout); err != nil {
+		log.Error("pushclient: " + err.Error())
+		return 1
+	}
+	return 0
+}
+
+// session is the whole program after flag parsing.
+func session(ctx context.Context, o *options, log *slog.Logger, stdout io.Writer) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+
+	apiURL := o.apiURL
+	if apiURL == "" {
+		scheme := "https"
+		if o.insecure {
+			scheme = "http"
+		}
+		apiURL = scheme + "://" + o.host
+	}
+	scfg := stream.Config{
+		Host:      o.host,
+		Addr:      o.pushAddr,
+		Username:  o.username,
+		Password:  o.password,
+		Plaintext: o.insecure,
+		Logger:    log,
+	}
+	if o.pushAddr != "" {
+		scfg.Host = "" // the TLS server name is then the push address's host
+	}
+	if o.caFile != "" {
+		pem, err := os.ReadFile(o.caFile)
+		if err != nil {
+			return err
+		}
+		pool := x509.NewCertPool()
+		if !pool.AppendCertsFromPEM(pem) {
+			return fmt.Errorf("-ca-file %s holds no PEM certificate", o.caFile)
+		}
+		scfg.TLSConfig = &tls.Config{RootCAs: pool}
+	}
+
+	if o.demo {
+		demo, err := startDemo(ctx, o, log)
+		if err != nil {
+			return err
+		}
+		defer demo.close()
+		apiURL = demo.apiURL
+		scfg.Addr, scfg.TLSConfig, scfg.Plaintext = demo.pushAddr, demo.tls, false
+		scfg.Username, scfg.Password = o.username, o.password
+	}
+
+	api := monitor.NewClient(apiURL, monitor.WithBasicAuth(o.username, o.password))
+	id := uint32(o.monitorID)
+	if id == 0 {
+		var err error
+		id, err = createMonitor(ctx, api, o, log)
+		if err != nil {
+			return err
+		}
+		if !o.keep {
+			defer func() {
+				dctx, dcancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+				defer dcancel()
+				if err := api.Delete(dctx, id); err != nil {
+					log.Warn("deleting monitor failed", "monitor_id", id, "err", err)
+				} else {
+					log.Info("monitor deleted", "monitor_id", id)
+				}
+			}()
+		}
+	}
+
+	scfg.MonitorID = id
+	sub, err := stream.Subscribe(ctx, scfg)
+	if err != nil {
+		return err
+	}
+	out := newPrinter(o.output, stdout)
+	n := 0
+	for ev := range sub.Events() {
+		if err := out.print(ev); err != nil {
+			cancel()
+			sub.Close()
+			return fmt.Errorf("writing output: %w", err)
+		}
+		n++
+		if o.count > 0 && n >= o.count {
+			cancel()
+		}
+	}
+	if err := sub.Err(); err != nil {
+		if errors.Is(err, stream.ErrUnauthorized) {
+			return fmt.Errorf("authentication failed: %w", err)
+		}
+		return err
+	}
+	log.Info("stopped", "events", n)
+	return nil
+}
+
+// createMonitor replaces any monitor with the same topics by a new one,
+// like the original client.
+func createMonitor(ctx context.Context, api *monitor.Client, o *options, log *slog.Logger) (uint32, error) {
+	topics := strings.Split(o.topics, ",")
+	old, err := api.FindByTopics(ctx, topics)
+	if err != nil {
+		return 0, explain(err)
+	}
+	for _, m := range old {
+		log.Info("deleting existing monitor with the same topics", "monitor_id", m.ID)
+		if err := api.Delete(ctx, m.ID); err != nil && !errors.Is(err, monitor.ErrNotFound) {
+			return 0, explain(err)
+		}
+	}
+	spec := monitor.Spec{
+		Topics:        topics,
+		Transport:     monitor.TransportTCP,
+		Format:        monitor.Format(o.format),
+		Compression:   monitor.Compression(o.compression),
+		BatchSize:     o.batchSize,
+		BatchDuration: time.Duration(o.batchDuration) * time.Second,
+		Ack:           monitor.AckOption(o.ack),
+		Persistent:    o.replay,
+		Description:   "pushclient",
+	}
+	id, err := api.Create(ctx, spec)
+	if err != nil {
+		return 0, explain(err)
+	}
+	log.Info("monitor created", "monitor_id", id, "topics", o.topics)
+	return id, nil
+}
+
+func explain(err error) error {
+	if errors.Is(err, monitor.ErrUnauthorized) {
+		return fmt.Errorf("authentication failed (check username and password): %w", err)
+	}
+	return err
+}

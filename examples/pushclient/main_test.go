@@ -1,0 +1,282 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/pushmon/pushmon/stream/streamtest"
+)
+
+var binary string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "pushclient-test")
+	if err != nil {
+		panic(err)
+	}
+	binary = filepath.Join(dir, "pushclient")
+	if out, err := exec.Command("go", "build", "-o", binary, ".").CombinedOutput(); err != nil {
+		fmt.Fprintf(os.Stderr, "building pushclient: %v\n%s", err, out)
+		os.Exit(1)
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+// client runs the built binary.
+type client struct {
+	cmd    *exec.Cmd
+	stdout *bufio.Scanner
+	stderr *bytes.Buffer
+	done   chan error
+}
+
+func start(t *testing.T, env []string, args ...string) *client {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(t.Context(), 60*time.Second)
+	t.Cleanup(cancel)
+	cmd := exec.CommandContext(ctx, binary, args...)
+	cmd.Env = append(os.Environ(), env...)
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := &client{cmd: cmd, stdout: bufio.NewScanner(out), stderr: &bytes.Buffer{}, done: make(chan error, 1)}
+	c.stdout.Buffer(make([]byte, 1<<20), 1<<20)
+	cmd.Stderr = c.stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+func (c *client) wait(t *testing.T) int {
+	t.Helper()
+	err := c.cmd.Wait()
+	if ee, ok := err.(*exec.ExitError); ok {
+		return ee.ExitCode()
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	return 0
+}
+
+func simulator(t *testing.T) *streamtest.Server {
+	srv := streamtest.NewServer(streamtest.Options{Users: map[string]string{"alice": "s3cr3t-sentinel"}})
+	t.Cleanup(srv.Close)
+	return srv
+}
+
+// waitMonitor waits until the client has created its monitor and is
+// connected to it.
+func waitMonitor(t *testing.T, srv *streamtest.Server) uint32 {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(t.Context(), 20*time.Second)
+	defer cancel()
+	for {
+		for _, m := range srv.Monitors() {
+			if srv.Connected(m.ID) {
+				return m.ID
+			}
+		}
+		select {
+		case <-ctx.Done():
+			t.Fatal("the client never connected")
+		case <-time.After(10 * time.Millisecond):
+		}
+	}
+}
+
+func publish(srv *streamtest.Server, n int) {
+	for i := range n {
+		srv.Publish(streamtest.Event{
+			Topic: fmt.Sprintf("DeviceCore/%d/0", 100+i), Operation: "UPDATE",
+			Timestamp: time.Date(2025, 1, 2, 3, 4, 5, i*int(time.Millisecond), time.UTC),
+			Body:      map[string]any{"devConnectwareId": fmt.Sprintf("dev-%d", i), "dpConnectionStatus": i % 2},
+		})
+	}
+}
+
+type line struct {
+	Topic, Resource, Operation, Timestamp, Group string
+	Replay                                       bool
+	Body                                         json.RawMessage
+}
+
+func TestNDJSONCountAndCleanup(t *testing.T) {
+	for _, tls := range []bool{false, true} {
+		t.Run(fmt.Sprint("tls=", tls), func(t *testing.T) {
+			srv := simulator(t)
+			args := []string{"-api-url", srv.URL(), "-output", "ndjson", "-count", "5", "-b", "2", "-d", "1"}
+			if tls {
+				ca := filepath.Join(t.TempDir(), "ca.pem")
+				os.WriteFile(ca, srv.CACertPEM(), 0o600)
+				args = append(args, "-push-addr", srv.PushTLSAddr(), "-ca-file", ca)
+			} else {
+				args = append(args, "-insecure", "-push-addr", srv.PushAddr())
+			}
+			c := start(t, nil, append(args, "alice", "s3cr3t-sentinel")...)
+			id := waitMonitor(t, srv)
+			info, _ := srv.MonitorInfo(id)
+			if fmt.Sprint(info.Spec.Topics) != "[DeviceCore]" || info.Spec.BatchSize != 2 || !info.Spec.AckExplicit || info.Spec.Compression != "zlib" {
+				t.Errorf("monitor created as %+v", info.Spec)
+			}
+			publish(srv, 8)
+			var got []line
+			for c.stdout.Scan() {
+				var l line
+				if err := json.Unmarshal(c.stdout.Bytes(), &l); err != nil {
+					t.Fatalf("not JSON: %q", c.stdout.Text())
+				}
+				got = append(got, l)
+			}
+			if code := c.wait(t); code != 0 {
+				t.Fatalf("exit %d\n%s", code, c.stderr)
+			}
+			if len(got) != 5 {
+				t.Fatalf("%d lines, want 5 (-count 5)", len(got))
+			}
+			for i, l := range got {
+				var body struct{ DevConnectwareID string }
+				json.Unmarshal(l.Body, &body)
+				if l.Topic != fmt.Sprintf("1234/DeviceCore/%d/0", 100+i) || l.Resource != "DeviceCore" || l.Operation != "UPDATE" ||
+					l.Timestamp != fmt.Sprintf("2025-01-02T03:04:05.%03dZ", i) || body.DevConnectwareID != fmt.Sprintf("dev-%d", i) {
+					t.Errorf("line %d = %+v", i, l)
+				}
+			}
+			if ms := srv.Monitors(); len(ms) != 0 {
+				t.Errorf("monitor not deleted on exit: %v", ms)
+			}
+			if strings.Contains(c.stderr.String(), "s3cr3t-sentinel") {
+				t.Error("password in the log")
+			}
+		})
+	}
+}
+
+func TestXMLBodyIsElementString(t *testing.T) {
+	srv := simulator(t)
+	c := start(t, []string{"RM_USERNAME=alice", "RM_PASSWORD=s3cr3t-sentinel"},
+		"-api-url", srv.URL(), "-insecure", "-push-addr", srv.PushAddr(), "-f", "xml", "-c", "none", "-output", "ndjson", "-count", "1", "-keep")
+	id := waitMonitor(t, srv)
+	publish(srv, 1)
+	if !c.stdout.Scan() {
+		t.Fatalf("no output; stderr:\n%s", c.stderr)
+	}
+	var l struct{ Body string }
+	if err := json.Unmarshal(c.stdout.Bytes(), &l); err != nil || !strings.HasPrefix(l.Body, "<DeviceCore>") || !strings.Contains(l.Body, "<devConnectwareId>dev-0</devConnectwareId>") {
+		t.Errorf("line %s (%v)", c.stdout.Text(), err)
+	}
+	for c.stdout.Scan() {
+	}
+	if code := c.wait(t); code != 0 {
+		t.Fatalf("exit %d", code)
+	}
+	if _, ok := srv.MonitorInfo(id); !ok {
+		t.Error("-keep: monitor deleted")
+	}
+}
+
+func TestReplacesMonitorWithSameTopics(t *testing.T) {
+	srv := simulator(t)
+	old := srv.CreateMonitor(streamtest.MonitorSpec{Topics: []string{"DeviceCore", "DataPoint"}})
+	other := srv.CreateMonitor(streamtest.MonitorSpec{Topics: []string{"DeviceCore"}})
+	c := start(t, nil, "-api-url", srv.URL(), "-insecure", "-push-addr", srv.PushAddr(), "-t", "DataPoint,DeviceCore", "-count", "1", "alice", "s3cr3t-sentinel")
+	id := waitMonitor(t, srv)
+	if id == old {
+		t.Fatal("reused the old monitor")
+	}
+	if _, ok := srv.MonitorInfo(old); ok {
+		t.Error("the monitor with the same topics was not replaced")
+	}
+	if _, ok := srv.MonitorInfo(other); !ok {
+		t.Error("a monitor with other topics was deleted")
+	}
+	c.cmd.Process.Signal(syscall.SIGINT)
+	if code := c.wait(t); code != 0 {
+		t.Errorf("Ctrl-C: exit %d\n%s", code, c.stderr)
+	}
+	if _, ok := srv.MonitorInfo(id); ok {
+		t.Error("monitor not deleted after Ctrl-C")
+	}
+}
+
+func TestBadFlagsExit2(t *testing.T) {
+	for _, args := range [][]string{
+		{"-nosuchflag"},
+		{"-format", "yaml", "u", "p"},
+		{"-output", "csv", "u", "p"},
+		{"-ack", "sometimes", "u", "p"},
+		{"onlyuser"},
+		{}, // no credentials at all
+		{"-push-addr", "nohostport", "u", "p"},
+	} {
+		c := start(t, []string{"RM_USERNAME=", "RM_PASSWORD="}, args...)
+		for c.stdout.Scan() {
+		}
+		if code := c.wait(t); code != 2 || !strings.Contains(c.stderr.String(), "usage: pushclient") {
+			t.Errorf("%q: exit %d, stderr:\n%s", args, code, c.stderr)
+		}
+	}
+}
+
+func TestBadCredentialsExit1AtOnce(t *testing.T) {
+	srv := simulator(t)
+	start := time.Now()
+	c := startClient(t, "-api-url", srv.URL(), "-insecure", "-push-addr", srv.PushAddr(), "alice", "wrong-password")
+	code := c.wait(t)
+	if code != 1 || !strings.Contains(c.stderr.String(), "authentication failed") || time.Since(start) > 10*time.Second {
+		t.Errorf("exit %d after %v, stderr:\n%s", code, time.Since(start), c.stderr)
+	}
+	if strings.Contains(c.stderr.String(), "wrong-password") {
+		t.Error("password in the error")
+	}
+}
+
+func TestExistingMonitorWrongPasswordForPush(t *testing.T) {
+	// -monitor-id skips REST, so the push login is what fails: 403 → exit 1.
+	srv := simulator(t)
+	id := srv.CreateMonitor(streamtest.MonitorSpec{Topics: []string{"DeviceCore"}})
+	c := startClient(t, "-insecure", "-push-addr", srv.PushAddr(), "-monitor-id", fmt.Sprint(id), "alice", "nope")
+	if code := c.wait(t); code != 1 || !strings.Contains(c.stderr.String(), "403") {
+		t.Errorf("exit %d, stderr:\n%s", code, c.stderr)
+	}
+	if _, ok := srv.MonitorInfo(id); !ok {
+		t.Error("-monitor-id: the monitor was deleted")
+	}
+}
+
+func TestDemo(t *testing.T) {
+	began := time.Now()
+	c := start(t, nil, "-demo", "-output", "ndjson", "-count", "3")
+	n := 0
+	for c.stdout.Scan() {
+		if n == 0 && time.Since(began) > 5*time.Second {
+			t.Errorf("first event after %v", time.Since(began))
+		}
+		var l line
+		if err := json.Unmarshal(c.stdout.Bytes(), &l); err != nil || l.Topic == "" {
+			t.Errorf("line %q", c.stdout.Text())
+		}
+		n++
+	}
+	if code := c.wait(t); code != 0 || n != 3 {
+		t.Errorf("exit %d with %d events\n%s", code, n, c.stderr)
+	}
+}
+
+func startClient(t *testing.T, args ...string) *client {
+	return start(t, []string{"RM_USERNAME=", "RM_PASSWORD="}, args...)
+}
