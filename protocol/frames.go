@@ -105,28 +105,36 @@ func ParseConnectResponse(payload []byte) (ConnectResponse, error) {
 // returned Payload aliases payload. PayloadSize must equal len(payload)−10,
 // and the compression and format bytes must be known values.
 func ParsePublishMessage(payload []byte) (PublishMessage, error) {
-	size := uint32(len(payload))
-	if len(payload) < PublishHeaderSize {
-		return PublishMessage{}, frameErr(TypePublishMessage, size, ErrSizeMismatch, "shorter than its 10-byte sub-header")
+	// The checks are one condition so that this stays small enough to
+	// inline; publishError works out which one failed.
+	n := len(payload)
+	if n < PublishHeaderSize || uint64(binary.BigEndian.Uint32(payload[6:])) != uint64(n-PublishHeaderSize) ||
+		payload[4] > byte(CompressionZlib) || payload[5] > byte(FormatJSON) {
+		return PublishMessage{}, publishError(payload)
 	}
-	m := PublishMessage{
+	return PublishMessage{
 		DataBlockID: binary.BigEndian.Uint16(payload),
 		Count:       binary.BigEndian.Uint16(payload[2:]),
 		Compression: Compression(payload[4]),
 		Format:      Format(payload[5]),
+		Payload:     payload[PublishHeaderSize:n:n],
+	}, nil
+}
+
+// publishError describes why ParsePublishMessage refused payload.
+func publishError(payload []byte) error {
+	size := uint32(len(payload))
+	if len(payload) < PublishHeaderSize {
+		return frameErr(TypePublishMessage, size, ErrSizeMismatch, "shorter than its 10-byte sub-header")
 	}
 	if ps := binary.BigEndian.Uint32(payload[6:]); uint64(ps) != uint64(len(payload)-PublishHeaderSize) {
-		return PublishMessage{}, frameErr(TypePublishMessage, size, ErrSizeMismatch,
+		return frameErr(TypePublishMessage, size, ErrSizeMismatch,
 			"PayloadSize "+strconv.FormatUint(uint64(ps), 10)+" but "+strconv.Itoa(len(payload)-PublishHeaderSize)+" bytes follow the sub-header")
 	}
-	if m.Compression > CompressionZlib {
-		return PublishMessage{}, frameErr(TypePublishMessage, size, ErrUnknownCompression, m.Compression.String())
+	if c := Compression(payload[4]); c > CompressionZlib {
+		return frameErr(TypePublishMessage, size, ErrUnknownCompression, c.String())
 	}
-	if m.Format > FormatJSON {
-		return PublishMessage{}, frameErr(TypePublishMessage, size, ErrUnknownFormat, m.Format.String())
-	}
-	m.Payload = payload[PublishHeaderSize:len(payload):len(payload)]
-	return m, nil
+	return frameErr(TypePublishMessage, size, ErrUnknownFormat, Format(payload[5]).String())
 }
 
 // ParseAck decodes the payload of a TypePublishMessageReceived frame.

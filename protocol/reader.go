@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"encoding/binary"
 	"errors"
+	"fmt"
 	"io"
+	"math"
 	"strconv"
 )
 
@@ -61,6 +63,16 @@ func (f Frame) String() string {
 // GoString is the same as String, so %#v cannot print payload bytes either.
 func (f Frame) GoString() string { return "protocol.Frame{" + f.String() + "}" }
 
+// Format makes every verb (%d and %x included, which would otherwise print
+// the payload bytes) print String's form, or GoString's for %#v.
+func (f Frame) Format(s fmt.State, verb rune) {
+	if verb == 'v' && s.Flag('#') {
+		io.WriteString(s, f.GoString())
+		return
+	}
+	io.WriteString(s, f.String())
+}
+
 // Reader reads frames from an io.Reader. It buffers like bufio.Reader and
 // keeps all scratch space in itself, so reading a frame allocates nothing in
 // steady state.
@@ -92,6 +104,8 @@ func NewReader(rd io.Reader, opts ReaderOptions) *Reader {
 	if maxFrame == 0 {
 		maxFrame = DefaultMaxFrameSize
 	}
+	// On 32-bit platforms a frame must also fit in an int.
+	maxFrame = uint32(min(uint64(maxFrame), uint64(math.MaxInt-HeaderSize)))
 	return &Reader{
 		rd:     rd,
 		buf:    make([]byte, size),
@@ -122,11 +136,14 @@ func (r *Reader) Await() error {
 		return nil
 	}
 	r.r, r.w = 0, 0
-	for {
+	for empty := 0; ; empty++ {
 		n, err := r.rd.Read(r.buf)
 		r.w = n
 		if n > 0 {
 			return nil
+		}
+		if err == nil && empty >= maxEmptyReads {
+			err = io.ErrNoProgress
 		}
 		if err != nil {
 			r.sticky = err
@@ -134,6 +151,11 @@ func (r *Reader) Await() error {
 		}
 	}
 }
+
+// maxEmptyReads is how many successive reads that return neither data nor
+// an error a Reader tolerates before it fails with io.ErrNoProgress, so that
+// a broken io.Reader cannot make it spin forever.
+const maxEmptyReads = 100
 
 // ReadFrame reads the next frame.
 //
@@ -146,8 +168,10 @@ func (r *Reader) Await() error {
 // frame it returns an error matching ErrTruncated and io.ErrUnexpectedEOF.
 // Malformed frames return a *FrameError. After a protocol error the stream
 // cannot be resynchronised. Errors of the underlying reader (a deadline
-// included) are returned as they are. Every error is final: later calls
-// return it again, and the connection should be closed.
+// included) are returned as they are; an underlying reader that keeps
+// returning neither bytes nor an error yields io.ErrNoProgress. Every error
+// is final: later calls return it again, and the connection should be
+// closed.
 func (r *Reader) ReadFrame() (Frame, error) {
 	if r.sticky != nil {
 		return Frame{}, r.sticky
@@ -158,13 +182,18 @@ func (r *Reader) ReadFrame() (Frame, error) {
 		}
 		r.last = nil
 	}
-	if err := r.fill(HeaderSize); err != nil {
-		return Frame{}, err
+	if r.w-r.r < HeaderSize {
+		if err := r.fill(HeaderSize); err != nil {
+			return Frame{}, err
+		}
 	}
 	hdr := r.buf[r.r : r.r+HeaderSize]
 	t := Type(binary.BigEndian.Uint16(hdr))
 	size := binary.BigEndian.Uint32(hdr[2:])
-	if err := r.check(t, size, hdr); err != nil {
+	// The common frame, a PublishMessage at a client, is checked inline.
+	if t == TypePublishMessage && r.side == ClientSide && size >= PublishHeaderSize && size <= r.max {
+		// valid
+	} else if err := r.check(t, size, hdr); err != nil {
 		if errors.Is(err, errLegacyAck) {
 			f := Frame{Type: t, Payload: hdr[2:6:6]}
 			r.r += HeaderSize
@@ -173,10 +202,12 @@ func (r *Reader) ReadFrame() (Frame, error) {
 		r.sticky = err
 		return Frame{}, err
 	}
-	total := HeaderSize + int(size)
-	if total <= len(r.buf) {
-		if err := r.fill(total); err != nil {
-			return Frame{}, r.relabel(t, size, err)
+	if uint64(size) <= uint64(len(r.buf)-HeaderSize) {
+		total := HeaderSize + int(size)
+		if r.w-r.r < total {
+			if err := r.fill(total); err != nil {
+				return Frame{}, r.relabel(t, size, err)
+			}
 		}
 		f := Frame{Type: t, Payload: r.buf[r.r+HeaderSize : r.r+total : r.r+total]}
 		r.r += total
@@ -263,17 +294,31 @@ func (r *Reader) fill(n int) error {
 		r.w = copy(r.buf, r.buf[r.r:r.w])
 		r.r = 0
 	}
-	for r.w-r.r < n {
+	for empty := 0; r.w-r.r < n; {
 		m, err := r.rd.Read(r.buf[r.w:])
 		r.w += m
 		if r.w-r.r >= n {
 			return nil
+		}
+		if err == nil {
+			if empty = noProgress(m, empty); empty > maxEmptyReads {
+				err = io.ErrNoProgress
+			}
 		}
 		if err != nil {
 			return r.fail(0, 0, err, r.w > r.r)
 		}
 	}
 	return nil
+}
+
+// noProgress returns the new count of successive empty reads after a read
+// of m bytes.
+func noProgress(m, empty int) int {
+	if m > 0 {
+		return 0
+	}
+	return empty + 1
 }
 
 // fail records err as the Reader's final error. io.EOF inside a frame
@@ -293,7 +338,7 @@ func (r *Reader) readBig(t Type, size int) ([]byte, error) {
 	n := min(size, r.w-r.r)
 	b := append(r.big[:0], r.buf[r.r:r.r+n]...)
 	r.r += n
-	for len(b) < size {
+	for empty := 0; len(b) < size; {
 		if len(b) == cap(b) {
 			nb := make([]byte, len(b), min(size, max(2*cap(b), 2*len(r.buf))))
 			copy(nb, b)
@@ -301,6 +346,11 @@ func (r *Reader) readBig(t Type, size int) ([]byte, error) {
 		}
 		m, err := r.rd.Read(b[len(b):min(cap(b), size)])
 		b = b[:len(b)+m]
+		if len(b) < size && err == nil {
+			if empty = noProgress(m, empty); empty > maxEmptyReads {
+				err = io.ErrNoProgress
+			}
+		}
 		if len(b) < size && err != nil {
 			r.big = b
 			return nil, r.fail(t, uint32(size), err, true)

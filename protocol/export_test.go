@@ -1,0 +1,6 @@
+package protocol
+
+// InflatePeak returns the most output f held or produced at once during its
+// last Inflate, so that tests can check that inflation stops at the limit
+// instead of only trusting the returned error.
+func InflatePeak(f *Inflater) int { return f.peak }
