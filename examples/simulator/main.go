@@ -1,0 +1,113 @@
+// Command simulator runs the project's in-process Remote Manager
+// (package streamtest) as a standalone server, so that any push client —
+// this project's, or older Python and Java ones — can be pointed at it.
+//
+//	simulator [-http ADDR] [-push ADDR] [-push-tls ADDR] [-rate N] [-devices N]
+//	          [-users user:pass,...] [-ca-out FILE] [-legacy-ack] [-inflight N]
+//
+// It serves the legacy /ws/Monitor REST API over HTTP, the push protocol in
+// plain text and over TLS (with a generated CA, written to -ca-out), and
+// generates device, data point and file events for every monitor created.
+// It prints one line per listener ("rest http://…", "push …",
+// "push-tls …", "ca FILE") on stdout, logs on stderr, and stops on
+// SIGINT or SIGTERM.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+
+	"github.com/pushmon/pushmon/stream/streamtest"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
+}
+
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("simulator", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	httpAddr := fs.String("http", "127.0.0.1:8080", "REST listen address (\"-\": none)")
+	pushAddr := fs.String("push", "127.0.0.1:3200", "plaintext push listen address (\"-\": none)")
+	tlsAddr := fs.String("push-tls", "127.0.0.1:3201", "TLS push listen address (\"-\": none)")
+	rate := fs.Float64("rate", 10, "generated events per second (0: none)")
+	devices := fs.Int("devices", 5, "simulated devices")
+	users := fs.String("users", "user:password", "accepted credentials, user:password[,user:password…]")
+	caOut := fs.String("ca-out", "", "write the TLS CA certificate (PEM) to this file")
+	legacyAck := fs.Bool("legacy-ack", false, "also accept the 6-byte ack of old Python clients")
+	inflight := fs.Int("inflight", 0, "most un-acked blocks per connection (0: unlimited, 1: stop-and-wait)")
+	seed := fs.Int64("seed", 1, "generator seed")
+	verbose := fs.Bool("v", false, "log every connection")
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0
+		}
+		return 2
+	}
+	creds := map[string]string{}
+	for _, up := range strings.Split(*users, ",") {
+		u, p, ok := strings.Cut(strings.TrimSpace(up), ":")
+		if !ok || u == "" {
+			fmt.Fprintln(stderr, "simulator: -users wants user:password pairs")
+			fs.Usage()
+			return 2
+		}
+		creds[u] = p
+	}
+	if fs.NArg() != 0 || *rate < 0 || *devices < 1 || *inflight < 0 {
+		fmt.Fprintln(stderr, "simulator: bad arguments")
+		fs.Usage()
+		return 2
+	}
+
+	log := slog.New(slog.NewTextHandler(stderr, nil))
+	opts := streamtest.Options{
+		Users: creds, HTTPAddr: *httpAddr, PushAddr: *pushAddr, PushTLSAddr: *tlsAddr,
+		AcceptLegacyAck: *legacyAck, InFlight: *inflight,
+	}
+	if *verbose {
+		opts.Logf = func(format string, a ...any) { log.Info(fmt.Sprintf(format, a...)) }
+	}
+	srv, err := streamtest.Start(opts)
+	if err != nil {
+		log.Error("simulator: " + err.Error())
+		return 1
+	}
+	defer srv.Close()
+	if u := srv.URL(); u != "" {
+		fmt.Fprintln(stdout, "rest", u)
+	}
+	if a := srv.PushAddr(); a != "" {
+		fmt.Fprintln(stdout, "push", a)
+	}
+	if a := srv.PushTLSAddr(); a != "" {
+		fmt.Fprintln(stdout, "push-tls", a)
+	}
+	if *caOut != "" {
+		if err := os.WriteFile(*caOut, srv.CACertPEM(), 0o644); err != nil {
+			log.Error("simulator: " + err.Error())
+			return 1
+		}
+		fmt.Fprintln(stdout, "ca", *caOut)
+	}
+	if f, ok := stdout.(interface{ Sync() error }); ok {
+		f.Sync()
+	}
+	if *rate > 0 {
+		srv.Generate(ctx, streamtest.Generator{Devices: *devices, Rate: *rate, Seed: *seed})
+	}
+	<-ctx.Done()
+	log.Info("simulator: stopping")
+	return 0
+}

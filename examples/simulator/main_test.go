@@ -1,0 +1,76 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"go.uber.org/goleak"
+
+	"github.com/pushmon/pushmon/monitor"
+	"github.com/pushmon/pushmon/stream"
+)
+
+// TestSimulatorServesAClient builds the command, starts it on free ports
+// and runs this project's client against it over REST and TLS push.
+func TestSimulatorServesAClient(t *testing.T) {
+	dir := t.TempDir()
+	bin := filepath.Join(dir, "simulator")
+	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
+		t.Fatalf("build: %v\n%s", err, out)
+	}
+	ca := filepath.Join(dir, "ca.pem")
+	ctx, cancel := context.WithTimeout(t.Context(), 60*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, bin, "-http", "127.0.0.1:0", "-push", "-", "-push-tls", "127.0.0.1:0",
+		"-users", "ann:pw1,bob:pw2", "-ca-out", ca, "-rate", "200")
+	out, _ := cmd.StdoutPipe()
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	addrs := map[string]string{}
+	sc := bufio.NewScanner(out)
+	for len(addrs) < 3 && sc.Scan() {
+		k, v, _ := strings.Cut(sc.Text(), " ")
+		addrs[k] = v
+	}
+	if addrs["rest"] == "" || addrs["push-tls"] == "" || addrs["ca"] != ca {
+		t.Fatalf("listeners %v", addrs)
+	}
+	pem, _ := os.ReadFile(ca)
+	pool := x509.NewCertPool()
+	if !pool.AppendCertsFromPEM(pem) {
+		t.Fatal("no CA written")
+	}
+	api := monitor.NewClient(addrs["rest"], monitor.WithBasicAuth("bob", "pw2"))
+	id, err := api.Create(ctx, monitor.Spec{Topics: []string{"DataPoint", "DeviceCore"}, BatchSize: 5, BatchDuration: time.Second, Ack: monitor.AckExplicit})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sub, err := stream.Subscribe(ctx, stream.Config{Addr: addrs["push-tls"], TLSConfig: &tls.Config{RootCAs: pool},
+		Username: "bob", Password: "pw2", MonitorID: id})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range 10 {
+		ev := <-sub.Events()
+		if ev.Resource != "DataPoint" && ev.Resource != "DeviceCore" {
+			t.Errorf("event of %q for a DataPoint,DeviceCore monitor", ev.Resource)
+		}
+	}
+	sub.Close()
+	cmd.Process.Signal(syscall.SIGTERM)
+	if err := cmd.Wait(); err != nil {
+		t.Errorf("simulator exit: %v", err)
+	}
+}
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
