@@ -558,8 +558,10 @@ func (s *Server) restUpdate(w http.ResponseWriter, r *http.Request, m *monitor) 
 	w.WriteHeader(http.StatusOK)
 }
 
-// condition is a parsed list condition: clauses joined with "and".
-type condition []kv
+// condition is a parsed list condition: alternatives joined with "or",
+// each a list of clauses joined with "and" ("and" binds tighter). A nil
+// condition matches everything.
+type condition [][]kv
 
 var condFields = map[string]bool{
 	"monId": true, "cstId": true, "monTopic": true, "monTransportType": true, "monFormatType": true,
@@ -567,10 +569,12 @@ var condFields = map[string]bool{
 	"monDescription": true, "monBatchSize": true, "monBatchDuration": true,
 }
 
-// parseCondition parses field='value' clauses joined with "and"
-// (case-insensitive); a doubled single quote inside a value stands for one.
+// parseCondition parses field='value' clauses joined with "and" or "or"
+// (case-insensitive keywords; "and" binds tighter, no parentheses); a
+// doubled single quote inside a value stands for one.
 func parseCondition(s string) (condition, error) {
 	var c condition
+	var cur []kv
 	i := 0
 	skip := func() {
 		for i < len(s) && (s[i] == ' ' || s[i] == '\t') {
@@ -618,20 +622,45 @@ func parseCondition(s string) (condition, error) {
 			v.WriteByte(s[i])
 			i++
 		}
-		c = append(c, kv{field, v.String()})
+		cur = append(cur, kv{field, v.String()})
 		skip()
 		if i == len(s) {
-			return c, nil
+			return append(c, cur), nil
 		}
-		if len(s)-i < 4 || !strings.EqualFold(s[i:i+3], "and") || (s[i+3] != ' ' && s[i+3] != '\t') {
-			return nil, fmt.Errorf("expected 'and' at offset %d", i)
+		switch {
+		case keywordAt(s, i, "and"):
+			i += 3
+		case keywordAt(s, i, "or"):
+			c = append(c, cur)
+			cur = nil
+			i += 2
+		default:
+			return nil, fmt.Errorf("expected 'and' or 'or' at offset %d", i)
 		}
-		i += 3
 	}
 }
 
+// keywordAt reports whether s has the keyword kw (any case) at i,
+// followed by a space or tab.
+func keywordAt(s string, i int, kw string) bool {
+	n := len(kw)
+	return len(s)-i > n && strings.EqualFold(s[i:i+n], kw) && (s[i+n] == ' ' || s[i+n] == '\t')
+}
+
 func (c condition) match(fields []kv) bool {
-	for _, cl := range c {
+	if c == nil {
+		return true
+	}
+	for _, alt := range c {
+		if matchAll(alt, fields) {
+			return true
+		}
+	}
+	return false
+}
+
+func matchAll(clauses []kv, fields []kv) bool {
+	for _, cl := range clauses {
 		v := ""
 		for _, f := range fields {
 			if f.k == cl.k {

@@ -280,7 +280,7 @@ func TestRESTErrors(t *testing.T) {
 	if code, _, _ := c.do("PATCH", "/ws/Monitor", ""); code != http.StatusMethodNotAllowed {
 		t.Errorf("PATCH: %d", code)
 	}
-	for _, cond := range []string{"monFoo='x'", "monTopic='x' or monStatus='y'", "monTopic=x", "monTopic='x", "monTopic='x' and"} {
+	for _, cond := range []string{"monFoo='x'", "monTopic='x' or", "monTopic='x' or or monStatus='y'", "monTopic=x", "monTopic='x", "monTopic='x' and"} {
 		code, _, body := c.do("GET", "/ws/Monitor?condition="+url.QueryEscape(cond), "")
 		r, _ := parseXMLResult(t, body)
 		if code != http.StatusBadRequest || r.Error == "" {
