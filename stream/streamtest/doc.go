@@ -85,6 +85,16 @@
 // created but are never sent events (HTTP push and the history API are
 // not simulated); handlebars templates are stored but not applied.
 //
+// # Hooks
+//
+// SetHooks scripts misbehaviour per monitor, per connection and per frame,
+// for reliability tests of clients: OnConnect can refuse a login, answer
+// with arbitrary bytes, hang or close; BeforeBlock can cut a block at any
+// byte (FIN or reset), stall or trickle it, replace it with raw bytes or
+// replay it; OnAck can lose an ack or close after it; HookConn.WriteRaw
+// sends any bytes between frames. Combine them with a fault-injecting
+// net.Conn for faults below the protocol.
+//
 // # Concurrency
 //
 // A Server is safe for concurrent use. It starts one goroutine per

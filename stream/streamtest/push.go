@@ -30,6 +30,10 @@ type pushConn struct {
 	wake   chan struct{}           // cap 1: something for the sender to look at
 	done   chan struct{}           // closed by shutdown
 	once   sync.Once
+	seq    int        // HookConn.Seq
+	wmu    sync.Mutex // serialises frame writes with HookConn.WriteRaw
+
+	blocksTried int // BlockInfo.Seq; used by the sender only
 
 	// guarded by mon.mu
 	index         int    // ConnIndex
@@ -85,6 +89,7 @@ func (s *Server) serve(c, raw net.Conn) {
 		remote: remoteAddr(c),
 		wake:   make(chan struct{}, 1),
 		done:   make(chan struct{}),
+		seq:    int(s.hooks.seq.Add(1) - 1),
 	}
 	pc.cr.r = c
 	pc.rd = protocol.NewReader(&pc.cr, protocol.ReaderOptions{
@@ -175,11 +180,19 @@ func (pc *pushConn) handshake() *monitor {
 		return nil
 	}
 	user := string(req.Username)
+	act := pc.onConnect(req) // hooks.go
+	if act.takesOver() {
+		s.logf("streamtest: push %s: user %q, monitor %d: handshake taken over by a hook", pc.remote, user, req.MonitorID)
+		pc.takeOver(act)
+		return nil
+	}
 	authOK := s.checkPassword(user, req.Password)
 	m := s.lookup(req.MonitorID)
 	status := protocol.StatusOK
 	why := ""
 	switch {
+	case act.Status != 0 && act.Status != protocol.StatusOK:
+		status, why = act.Status, "refused by a hook"
 	case !authOK:
 		status, why = protocol.StatusUnauthorized, "bad credentials"
 	case req.Version != protocol.Version:
@@ -306,7 +319,13 @@ func (pc *pushConn) readLoop(m *monitor) {
 			s.logf("streamtest: push %s: %v", pc.remote, err)
 			return
 		}
-		m.ack(pc, a, legacy)
+		apply, after := pc.onAck(m, a) // hooks.go
+		if apply {
+			m.ack(pc, a, legacy)
+		}
+		if after != nil {
+			after()
+		}
 	}
 }
 
@@ -521,11 +540,15 @@ func (pc *pushConn) sendLoop(m *monitor) {
 			msg.Payload = zbuf.Bytes()
 		}
 		var err error
+		var after func()
 		frame, err = protocol.AppendPublishMessage(frame[:0], msg)
 		if err == nil {
-			_, err = pc.conn.Write(frame)
+			after, err = pc.writeBlock(m, b, p, frame) // hooks.go
 		}
 		m.wrote(pc, b, err == nil)
+		if after != nil {
+			after()
+		}
 		if err != nil {
 			if !isClosedErr(err) {
 				pc.s.logf("streamtest: push %s: monitor %d: write: %v", pc.remote, m.id, err)

@@ -159,6 +159,8 @@ type Server struct {
 	nextID   uint32
 	conns    map[*pushConn]struct{}
 	throttle int
+
+	hooks hookTable // SetHooks; hooks.go
 }
 
 // Start validates opts, starts the listeners it asks for and returns the
