@@ -198,7 +198,8 @@ type request struct {
 	method  string
 	path    string     // below the base path, e.g. "/ws/Monitor/12"
 	query   url.Values // may be nil
-	body    []byte     // XML, nil for none
+	body    []byte     // XML unless contentType says otherwise; nil for none
+	ctype   string     // Content-Type of body; "" means XML
 	accept  string     // Accept header, "" for none
 	secrets scrubber   // extra secrets to keep out of error text (spec token…)
 }
@@ -265,7 +266,11 @@ func (c *Client) send(ctx context.Context, r request, target *url.URL) (*respons
 		return nil, fmt.Errorf("monitor: %s %s: %w", r.method, r.path, err)
 	}
 	if r.body != nil {
-		req.Header.Set("Content-Type", "application/xml; charset=utf-8")
+		ct := r.ctype
+		if ct == "" {
+			ct = "application/xml; charset=utf-8"
+		}
+		req.Header.Set("Content-Type", ct)
 	}
 	if r.accept != "" {
 		req.Header.Set("Accept", r.accept)

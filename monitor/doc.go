@@ -17,6 +17,27 @@
 //	…
 //	defer api.Delete(context.WithoutCancel(ctx), id)
 //
+// # The v1 JSON API, templates and history
+//
+// [Client.V1] speaks /ws/v1/monitors/inventory with the same [Spec] and
+// [Monitor] types: create, get, list (query, orderby, cursor paging),
+// update, delete and reset of a DISABLED monitor. [FieldMappings] is the
+// table relating each Go field to its legacy element and v1 field; both
+// encoders and the v1 decoder are driven by it. A Spec with SchemaType
+// "handlebars" and a Schema template creates a templated monitor through
+// either API (monSchemaType/monSchemaData, schema_type/schema).
+//
+// [Client.History] and [Client.HistoryPage] page through the stored events
+// of a persistent or polling monitor (/ws/v1/monitors/history/{id}),
+// following the server's cursor. The answer's field names are not
+// documented: the decoder accepts several shapes (see history.go) and
+// normalises each event to the Msg object of a push document, so package
+// stream's poller delivers the same events as a push.
+//
+// REST requests go through net/http; the default transport honours
+// HTTPS_PROXY, HTTP_PROXY and NO_PROXY. Give [WithHTTPClient] for anything
+// else.
+//
 // # Concurrency
 //
 // A [Client] is immutable once built and safe for concurrent use. Every

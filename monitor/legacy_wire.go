@@ -1,8 +1,9 @@
 package monitor
 
 // The legacy /ws/Monitor wire mapping: Spec → XML request bodies, and JSON
-// or XML answers → Monitor. Everything that knows a "mon…" element name
-// lives in this file.
+// or XML answers → Monitor. The element names and their order come from
+// fieldTable (fields.go), which also maps them to the v1 API; parsing the
+// elements' text is here (monitorFromFields), and the v1 decoder reuses it.
 
 import (
 	"bytes"
@@ -19,61 +20,39 @@ import (
 	"unicode/utf8"
 )
 
-// legacyMonitorXML is the <Monitor> request body. Field order is element
-// order. omitempty leaves server defaults alone; Persistent is a pointer so
-// that false is still sent.
-type legacyMonitorXML struct {
-	XMLName         xml.Name `xml:"Monitor"`
-	ID              uint32   `xml:"monId,omitempty"`
-	Topic           string   `xml:"monTopic,omitempty"`
-	Transport       string   `xml:"monTransportType,omitempty"`
-	Format          string   `xml:"monFormatType,omitempty"`
-	BatchSize       int      `xml:"monBatchSize,omitempty"`
-	BatchDuration   int64    `xml:"monBatchDuration,omitempty"`
-	Compression     string   `xml:"monCompression,omitempty"`
-	Ack             string   `xml:"monAckOption,omitempty"`
-	AutoReplay      *bool    `xml:"monAutoReplayOnConnect,omitempty"`
-	Description     string   `xml:"monDescription,omitempty"`
-	URL             string   `xml:"monTransportUrl,omitempty"`
-	Token           string   `xml:"monTransportToken,omitempty"`
-	Method          string   `xml:"monTransportMethod,omitempty"`
-	Headers         string   `xml:"monTransportHeaders,omitempty"`
-	ConnectTimeout  int64    `xml:"monConnectTimeout,omitempty"`
-	ResponseTimeout int64    `xml:"monResponseTimeout,omitempty"`
-	SchemaType      string   `xml:"monSchemaType,omitempty"`
-	Schema          string   `xml:"monSchemaData,omitempty"`
-}
-
-// encodeLegacy renders a normalized spec as a <Monitor> body. id 0 omits
-// <monId> (create).
+// encodeLegacy renders a normalized spec as a <Monitor> body: monId (id 0,
+// for a create, omits it), then every set field of s in the order and with
+// the element names of fieldTable (fields.go). Text is escaped by
+// encoding/xml, so '<' and '&' arrive intact.
 func encodeLegacy(id uint32, s Spec) ([]byte, error) {
-	persistent := s.Persistent
-	m := legacyMonitorXML{
-		ID:              id,
-		Topic:           strings.Join(s.Topics, ","),
-		Transport:       string(s.Transport),
-		Format:          string(s.Format),
-		BatchSize:       s.BatchSize,
-		BatchDuration:   int64(s.BatchDuration / time.Second),
-		Compression:     string(s.Compression),
-		Ack:             string(s.Ack),
-		AutoReplay:      &persistent,
-		Description:     s.Description,
-		URL:             s.URL,
-		Token:           s.Token,
-		Method:          s.Method,
-		Headers:         strings.Join(s.Headers, "\n"),
-		ConnectTimeout:  int64(s.ConnectTimeout / time.Millisecond),
-		ResponseTimeout: int64(s.ResponseTimeout / time.Millisecond),
-		SchemaType:      s.SchemaType,
-		Schema:          s.Schema,
+	var b bytes.Buffer
+	enc := xml.NewEncoder(&b)
+	root := xml.StartElement{Name: xml.Name{Local: "Monitor"}}
+	if err := enc.EncodeToken(root); err != nil {
+		return nil, err
 	}
-	return xml.Marshal(m)
+	if id != 0 {
+		if err := enc.EncodeElement(strconv.FormatUint(uint64(id), 10), xml.StartElement{Name: xml.Name{Local: "monId"}}); err != nil {
+			return nil, err
+		}
+	}
+	for _, ft := range specText(&s) {
+		if err := enc.EncodeElement(ft.text, xml.StartElement{Name: xml.Name{Local: ft.def.Legacy}}); err != nil {
+			return nil, err
+		}
+	}
+	if err := enc.EncodeToken(root.End()); err != nil {
+		return nil, err
+	}
+	if err := enc.Flush(); err != nil {
+		return nil, err
+	}
+	return b.Bytes(), nil
 }
 
 // encodeReset renders the bare "kick" body <Monitor><monId>id</monId></Monitor>.
 func encodeReset(id uint32) ([]byte, error) {
-	return xml.Marshal(legacyMonitorXML{ID: id})
+	return []byte("<Monitor><monId>" + strconv.FormatUint(uint64(id), 10) + "</monId></Monitor>"), nil
 }
 
 // page is one decoded list answer.
@@ -104,6 +83,8 @@ type jsonEnvelope struct {
 	Items         []map[string]json.RawMessage `json:"items"`
 	Error         json.RawMessage              `json:"error"`
 	Location      json.RawMessage              `json:"location"`
+	// v1 APIs answer errors as {"error_status":400,"error_message":"…"}.
+	ErrorMessage json.RawMessage `json:"error_message"`
 }
 
 func decodeListJSON(body []byte) (page, error) {
@@ -490,6 +471,9 @@ func errorMessage(body []byte) string {
 		var env jsonEnvelope
 		if json.Unmarshal(trimBody(body), &env) == nil {
 			if msg := jsonErrorText(env.Error); msg != "" {
+				return msg
+			}
+			if msg := jsonErrorText(env.ErrorMessage); msg != "" {
 				return msg
 			}
 		}
