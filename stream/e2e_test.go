@@ -29,9 +29,9 @@ func transports(t *testing.T, f func(t *testing.T, srv *streamtest.Server, cfg s
 	for _, useTLS := range []bool{false, true} {
 		name := map[bool]string{false: "tcp", true: "tls"}[useTLS]
 		t.Run(name, func(t *testing.T) {
-			srv := streamtest.NewServer(streamtest.Options{Logf: t.Logf})
+			srv := streamtest.NewServer(streamtest.Options{Logf: t.Logf, Users: map[string]string{"user": stream.SentinelPassword}})
 			defer srv.Close()
-			cfg := stream.Config{Username: "user", Password: "password", Dialer: &countDialer{}}
+			cfg := stream.Config{Username: "user", Password: stream.SentinelPassword, Dialer: &countDialer{}}
 			if useTLS {
 				cfg.Addr, cfg.TLSConfig = srv.PushTLSAddr(), srv.ClientTLSConfig()
 			} else {
@@ -198,14 +198,14 @@ func TestEndToEndUnknownMonitor(t *testing.T) {
 }
 
 func TestEndToEndUnknownCANeverFallsBack(t *testing.T) {
-	srv := streamtest.NewServer(streamtest.Options{})
+	srv := streamtest.NewServer(streamtest.Options{Users: map[string]string{"user": stream.SentinelPassword}})
 	defer srv.Close()
 	other := streamtest.NewServer(streamtest.Options{HTTPAddr: "-", PushAddr: "-"})
 	defer other.Close()
 	d := &countDialer{}
 	sub, _ := stream.Subscribe(deadline(t), stream.Config{
 		Addr: srv.PushTLSAddr(), TLSConfig: other.ClientTLSConfig(), Dialer: d,
-		Username: "user", Password: "password", MonitorID: srv.CreateMonitor(streamtest.MonitorSpec{Topics: []string{"DeviceCore"}}),
+		Username: "user", Password: stream.SentinelPassword, MonitorID: srv.CreateMonitor(streamtest.MonitorSpec{Topics: []string{"DeviceCore"}}),
 	})
 	<-sub.Done()
 	var ua interface{ Error() string }

@@ -131,10 +131,11 @@ func testConfig(d Dialer) Config {
 	return Config{
 		Addr:      "rm.test:3201",
 		Username:  "user",
-		Password:  "s3cr3t-sentinel",
+		Password:  SentinelPassword,
 		MonitorID: 42,
 		Plaintext: true,
 		Dialer:    d,
+		Logger:    testLogger("testConfig"),
 	}
 }
 

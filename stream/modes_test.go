@@ -237,7 +237,7 @@ func TestTransientErrorsBackOffWithJitter(t *testing.T) {
 }
 
 func TestSecretsNeverPrinted(t *testing.T) {
-	const sentinel = "s3cr3t-sentinel"
+	const sentinel = SentinelPassword
 	var logs strings.Builder
 	synctest.Test(t, func(t *testing.T) {
 		d := &pipeDialer{serve: func(i int, c net.Conn) { newFakeConn(t, c).login(protocol.StatusUnauthorized) }}
