@@ -4,3 +4,6 @@ package protocol
 // last Inflate, so that tests can check that inflation stops at the limit
 // instead of only trusting the returned error.
 func InflatePeak(f *Inflater) int { return f.peak }
+
+// AdlerUpdate exposes adlerUpdate to the tests.
+var AdlerUpdate = adlerUpdate

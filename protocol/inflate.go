@@ -58,12 +58,12 @@ func (f *Inflater) Limit() int { return f.limit }
 // that would exceed it and returns an error matching
 // ErrDecompressedTooLarge. Memory is bounded too: the output buffer grows
 // geometrically only up to an eighth of the limit (at least 64 KiB); a
-// larger output is first measured by inflating through a 96 KiB sliding
-// window and then inflated a second time into a buffer of exactly its size.
-// So a compression bomb costs at most a quarter of the limit plus about
-// 100 KiB of allocation, and an accepted output of n bytes at most n more
-// (once: later payloads reuse the buffer). In steady state Inflate does not
-// allocate.
+// larger output is first measured (and its checksum verified) by inflating
+// through a 96 KiB sliding window, and then inflated a second time into a
+// buffer of exactly its size. So a compression bomb, or any payload that
+// fails, costs at most a quarter of the limit plus about 100 KiB of
+// allocation, and an accepted output of n bytes at most n more (once: later
+// payloads reuse the buffer). In steady state Inflate does not allocate.
 func (f *Inflater) Inflate(compressed []byte) ([]byte, error) {
 	f.peak = 0
 	n, err := f.run(compressed, f.out[:cap(f.out)], false)
@@ -84,7 +84,7 @@ func (f *Inflater) Inflate(compressed []byte) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	return f.out[:n], nil
+	return f.out[:n:n], nil
 }
 
 // Limits and sizes of DEFLATE and of the decoder.
@@ -113,6 +113,7 @@ type decoder struct {
 	end      int    // writes at or beyond end need room()
 	base     int    // bytes slid out of the window before buf[0]
 	counting bool   // buf is the sliding window: output is measured, not kept
+	sum      uint32 // Adler-32 of the output slid out of the window
 	fixed    bool   // buf has the exact size; it must not grow
 }
 
@@ -155,11 +156,17 @@ func (f *Inflater) run(in, buf []byte, fixed bool) (int, error) {
 	if len(in)-p < 4 {
 		return 0, corrupt(io.ErrUnexpectedEOF)
 	}
+	sum := d.sum
+	if d.counting {
+		sum = adlerUpdate(sum, d.buf[:d.w])
+	} else {
+		sum = adler32.Checksum(d.buf[:d.w])
+	}
+	if sum != binary.BigEndian.Uint32(in[p:]) {
+		return 0, corrupt(zlib.ErrChecksum)
+	}
 	if d.counting {
 		return d.base + d.w, errCounted
-	}
-	if adler32.Checksum(d.buf[:d.w]) != binary.BigEndian.Uint32(in[p:]) {
-		return 0, corrupt(zlib.ErrChecksum)
 	}
 	return d.w, nil
 }
@@ -175,6 +182,7 @@ func (f *Inflater) room(n int) error {
 	case d.counting:
 		if d.w+n > len(d.buf) {
 			keep := min(d.w, histSize)
+			d.sum = adlerUpdate(d.sum, d.buf[:d.w-keep])
 			copy(d.buf, d.buf[d.w-keep:d.w])
 			d.base += d.w - keep
 			d.w = keep
@@ -201,6 +209,7 @@ func (f *Inflater) room(n int) error {
 			f.window = make([]byte, windowSize)
 		}
 		keep := min(d.w, histSize)
+		d.sum = adlerUpdate(1, d.buf[:d.w-keep])
 		copy(f.window, d.buf[d.w-keep:d.w])
 		f.out = d.buf
 		d.base += d.w - keep
@@ -592,6 +601,24 @@ var fixedLit, fixedDist = func() (lit, dist huffman) {
 	dist.build(dl[:])
 	return lit, dist
 }()
+
+// adlerUpdate continues the Adler-32 checksum adler (RFC 1950 §8.2) over p.
+func adlerUpdate(adler uint32, p []byte) uint32 {
+	const mod = 65521
+	const nmax = 5552 // most bytes before b can overflow 32 bits
+	a, b := adler&0xffff, adler>>16
+	for len(p) > 0 {
+		q := p[:min(len(p), nmax)]
+		p = p[len(q):]
+		for _, x := range q {
+			a += uint32(x)
+			b += a
+		}
+		a %= mod
+		b %= mod
+	}
+	return b<<16 | a
+}
 
 func tooLarge(limit int) error {
 	return &FrameError{Type: TypePublishMessage, Err: ErrDecompressedTooLarge,
