@@ -191,16 +191,17 @@ func (r *Reader) ReadFrame() (Frame, error) {
 	t := Type(binary.BigEndian.Uint16(hdr))
 	size := binary.BigEndian.Uint32(hdr[2:])
 	// The common frame, a PublishMessage at a client, is checked inline.
-	if t == TypePublishMessage && r.side == ClientSide && size >= PublishHeaderSize && size <= r.max {
-		// valid
-	} else if err := r.check(t, size, hdr); err != nil {
-		if errors.Is(err, errLegacyAck) {
-			f := Frame{Type: t, Payload: hdr[2:6:6]}
-			r.r += HeaderSize
-			return r.loan(f), nil
+	common := t == TypePublishMessage && r.side == ClientSide && size >= PublishHeaderSize && size <= r.max
+	if !common {
+		if err := r.check(t, size, hdr); err != nil {
+			if errors.Is(err, errLegacyAck) {
+				f := Frame{Type: t, Payload: hdr[2:6:6]}
+				r.r += HeaderSize
+				return r.loan(f), nil
+			}
+			r.sticky = err
+			return Frame{}, err
 		}
-		r.sticky = err
-		return Frame{}, err
 	}
 	if uint64(size) <= uint64(len(r.buf)-HeaderSize) {
 		total := HeaderSize + int(size)
