@@ -156,6 +156,7 @@ type monitor struct {
 	acks        []AckRecord
 	changed     chan struct{} // closed and replaced on every change waiters care about
 	dropLogged  bool
+	x           monitorExt // history, HTTP push and template state; httpsender.go
 }
 
 // broadcast wakes WaitIdle and WaitConnected callers. m.mu must be held.
@@ -164,8 +165,10 @@ func (m *monitor) broadcast() {
 	m.changed = make(chan struct{})
 }
 
-// notify wakes the attached connection's sender. m.mu must be held.
+// notify wakes the attached connection's sender (and an http monitor's
+// sender). m.mu must be held.
 func (m *monitor) notify() {
+	m.wakeSenderLocked()
 	if m.conn != nil {
 		select {
 		case m.conn.wake <- struct{}{}:
@@ -176,6 +179,9 @@ func (m *monitor) notify() {
 
 // statusLocked returns monStatus. m.mu must be held.
 func (m *monitor) statusLocked() string {
+	if st := m.extStatusLocked(); st != "" { // http and polling: httpsender.go
+		return st
+	}
 	switch {
 	case m.conn != nil:
 		return StatusActive
@@ -186,7 +192,7 @@ func (m *monitor) statusLocked() string {
 }
 
 func (m *monitor) idleLocked() bool {
-	return m.queue.Len() == 0 && (m.conn == nil || m.conn.holding == 0)
+	return m.queue.Len() == 0 && (m.conn == nil || m.conn.holding == 0) && m.x.pending == nil
 }
 
 func (m *monitor) infoLocked() MonitorInfo {
@@ -323,7 +329,11 @@ func normalizeSpec(spec MonitorSpec) (MonitorSpec, []topicFilter, error) {
 		}
 	}
 	switch spec.SchemaType {
-	case "", "handlebars":
+	case "":
+	case "handlebars":
+		if _, err := parseTemplate(spec.SchemaData); err != nil {
+			return spec, nil, specErr("monSchemaData", "%v", err)
+		}
 	default:
 		return spec, nil, specErr("monSchemaType", "%q", spec.SchemaType)
 	}
@@ -370,6 +380,7 @@ func (s *Server) addMonitor(spec MonitorSpec, filters []topicFilter) (uint32, er
 		changed: make(chan struct{}),
 	}
 	s.monitors[m.id] = m
+	m.startSenderLocked() // http monitors; httpsender.go
 	return m.id, nil
 }
 
@@ -416,10 +427,12 @@ func (m *monitor) updateLocked(spec MonitorSpec, filters []topicFilter, kick boo
 		c = m.conn
 		m.detachLocked(c)
 	}
-	if spec.Transport != "tcp" || (!spec.Persistent && m.conn == nil) {
+	if spec.Transport == "polling" || spec.Transport == "tcp" && !spec.Persistent && m.conn == nil {
 		m.stats.Dropped += m.queue.Len()
 		m.queue.Clear()
 	}
+	m.resetHTTPLocked()   // any PUT resets the monitor's state
+	m.startSenderLocked() // it may have become an http monitor
 	m.notify()
 	m.broadcast()
 	return c
@@ -429,10 +442,13 @@ func (m *monitor) updateLocked(spec MonitorSpec, filters []topicFilter, kick boo
 func (m *monitor) enqueue(evs []*rendered, now time.Time, limit int) int {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	if m.deleted || m.spec.Transport != "tcp" {
+	if m.deleted {
 		return 0
 	}
-	live := m.conn != nil
+	if n := m.recordLocked(evs, limit); m.spec.Transport == "polling" { // history.go
+		return n
+	}
+	live := m.conn != nil || m.spec.Transport == "http" && !m.x.disabled
 	if !live && !m.spec.Persistent {
 		return 0 // at-most-once: nobody listens, nothing is kept
 	}

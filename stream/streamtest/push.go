@@ -406,6 +406,7 @@ func (pc *pushConn) trimOrder() {
 type sendParams struct {
 	xml, zlib bool
 	items     []qitem
+	tmpl      *template // handlebars template, nil for none; template.go
 }
 
 // nextBlock decides what the sender does next: send a block (b != nil),
@@ -453,7 +454,7 @@ func (m *monitor) nextBlock(pc *pushConn, now time.Time) (b *block, p sendParams
 	if b.explicit {
 		pc.unackedBlocks++
 	}
-	p = sendParams{xml: spec.Format == "xml", zlib: spec.Compression != "none", items: items}
+	p = sendParams{xml: spec.Format == "xml", zlib: spec.Compression != "none", items: items, tmpl: m.templateLocked()}
 	return b, p, 0, true
 }
 
@@ -516,7 +517,7 @@ func (pc *pushConn) sendLoop(m *monitor) {
 			}
 			continue
 		}
-		doc = appendDocument(doc[:0], p.xml, p.items)
+		doc = m.blockDocument(doc, p.xml, p.items, p.tmpl) // the template's output, if any
 		msg := protocol.PublishMessage{
 			DataBlockID: b.id,
 			Count:       uint16(b.n),

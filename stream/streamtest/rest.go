@@ -33,6 +33,7 @@ func (s *Server) newHandler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("/ws/Monitor", s.serveMonitor)
 	mux.HandleFunc("/ws/Monitor/", s.serveMonitor)
+	mux.HandleFunc(v1Prefix, s.serveV1) // v1.go
 	return mux
 }
 
@@ -573,6 +574,12 @@ var condFields = map[string]bool{
 // (case-insensitive keywords; "and" binds tighter, no parentheses); a
 // doubled single quote inside a value stands for one.
 func parseCondition(s string) (condition, error) {
+	return parseConditionFields(s, func(f string) (string, bool) { return f, condFields[f] })
+}
+
+// parseConditionFields is parseCondition with field names mapped to
+// legacy element names by fieldName (the v1 query language uses v1 names).
+func parseConditionFields(s string, fieldName func(string) (string, bool)) (condition, error) {
 	var c condition
 	var cur []kv
 	i := 0
@@ -591,9 +598,9 @@ func parseCondition(s string) (condition, error) {
 		for i < len(s) && (s[i] >= 'a' && s[i] <= 'z' || s[i] >= 'A' && s[i] <= 'Z' || s[i] == '_') {
 			i++
 		}
-		field := s[j:i]
-		if !condFields[field] {
-			return nil, fmt.Errorf("unsupported field %q", field)
+		field, known := fieldName(s[j:i])
+		if !known {
+			return nil, fmt.Errorf("unsupported field %q", s[j:i])
 		}
 		skip()
 		if i >= len(s) || s[i] != '=' {

@@ -94,6 +94,20 @@ type Options struct {
 	// MaxQueuedEvents bounds each monitor's queue. 0 means
 	// DefaultMaxQueuedEvents.
 	MaxQueuedEvents int
+
+	// HTTPRetryInterval is how long an http monitor waits before pushing a
+	// failed block again; 0 means DefaultHTTPRetryInterval (16 min, the
+	// service's schedule). Tests shorten it.
+	HTTPRetryInterval time.Duration
+	// HTTPDisableAfter is how long pushes may keep failing before the
+	// monitor becomes DISABLED; 0 means DefaultHTTPDisableAfter (24 h).
+	HTTPDisableAfter time.Duration
+	// HTTPClient sends the pushes of http monitors (to trust a test
+	// server's certificate, say). nil means a client of its own per
+	// monitor, without proxy. Each push is bounded by the monitor's
+	// connect plus response timeout either way. Unlike the service, the
+	// simulator pushes to loopback URLs.
+	HTTPClient *http.Client
 }
 
 // String describes the options with passwords redacted.
@@ -161,6 +175,8 @@ type Server struct {
 	throttle int
 
 	hooks hookTable // SetHooks; hooks.go
+
+	x senderState // HTTP push senders; httpsender.go
 }
 
 // Start validates opts, starts the listeners it asks for and returns the
@@ -171,6 +187,15 @@ func Start(opts Options) (*Server, error) {
 	}
 	if opts.HandshakeTimeout < 0 || opts.MaxQueuedEvents < 0 {
 		return nil, fmt.Errorf("%w: negative HandshakeTimeout or MaxQueuedEvents", ErrInvalidOptions)
+	}
+	if opts.HTTPRetryInterval < 0 || opts.HTTPDisableAfter < 0 {
+		return nil, fmt.Errorf("%w: negative HTTPRetryInterval or HTTPDisableAfter", ErrInvalidOptions)
+	}
+	if opts.HTTPRetryInterval == 0 {
+		opts.HTTPRetryInterval = DefaultHTTPRetryInterval
+	}
+	if opts.HTTPDisableAfter == 0 {
+		opts.HTTPDisableAfter = DefaultHTTPDisableAfter
 	}
 	s := &Server{
 		cst:      opts.CustomerID,
@@ -313,6 +338,7 @@ func (s *Server) Close() {
 		conns := slices.Collect(maps.Keys(s.conns))
 		s.mu.Unlock()
 		close(s.done)
+		s.stopSenders() // httpsender.go
 		for _, ln := range s.lns {
 			ln.Close()
 		}
