@@ -1,0 +1,402 @@
+package bridge
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/cenkalti/backoff/v4"
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/pushmon/pushmon/stream"
+)
+
+// Defaults of Config.
+const (
+	// DefaultMaxPending bounds, per monitor, the events published and not
+	// yet confirmed by a PubAck.
+	DefaultMaxPending = 8192
+	// DefaultAckTimeout is how long a publish may wait for its PubAck
+	// before the session is abandoned and the blocks are replayed.
+	DefaultAckTimeout = 10 * time.Second
+	// maxBlockEvents is the most events a block can hold (its Count field
+	// is 16 bits).
+	maxBlockEvents = 0xFFFF
+	// ackFlushWait bounds the wait, at the end of a session, for the last
+	// acks to reach the socket.
+	ackFlushWait = 2 * time.Second
+	// ackLinger is the time Remote Manager is given to read the last acks
+	// before the push connection closes.
+	ackLinger = 200 * time.Millisecond
+)
+
+// DefaultBackOff is the wait between failed sessions when
+// Config.NewBackOff is nil: 250 ms, ×2 per failure, ±50 % jitter, at most
+// 10 s, never giving up. The cap is lower than the push reconnect's (60 s)
+// because these failures are JetStream's, and a bridge should resume soon
+// after NATS returns.
+func DefaultBackOff() backoff.BackOff {
+	b := backoff.NewExponentialBackOff()
+	b.InitialInterval = 250 * time.Millisecond
+	b.Multiplier = 2
+	b.RandomizationFactor = 0.5
+	b.MaxInterval = 10 * time.Second
+	b.MaxElapsedTime = 0
+	b.Reset()
+	return b
+}
+
+// Config describes a bridge. The zero value of every optional field
+// selects the documented default. New copies the Config.
+//
+// Config redacts the Remote Manager password in every fmt verb and in slog
+// output (through stream.Config).
+type Config struct {
+	// Conn is the NATS connection to publish on. The caller owns it: the
+	// bridge never closes or drains it. Connect it with
+	// nats.MaxReconnects(-1) so that it never gives up; while it is
+	// reconnecting, the bridge acknowledges nothing.
+	Conn *nats.Conn
+	// Stream is the JetStream stream capturing the subjects (see
+	// EnsureStream). Each session checks that it answers before taking
+	// blocks, and every PubAck must come from it. "" means DefaultStream.
+	Stream string
+	// SubjectPrefix starts every subject (see Subject). "" means
+	// DefaultSubjectPrefix.
+	SubjectPrefix string
+	// Push is the template of every monitor's push subscription: host,
+	// credentials, TLS, timeouts. MonitorID is replaced by each of
+	// Monitors and Mode by stream.ModeManualAck. A DedupWindow of 0 turns
+	// the subscription's replay de-duplication off (-1): JetStream's
+	// duplicate window does that job.
+	Push stream.Config
+	// Monitors are the ids of the monitors to bridge, each through its own
+	// subscription. Use explicit-ack, persistent monitors: only they
+	// replay what was not acknowledged. At least one.
+	Monitors []uint32
+	// MaxPending bounds, per monitor, the events published and awaiting
+	// their PubAck. A block larger than the bound is published alone.
+	// 0 means DefaultMaxPending.
+	MaxPending int
+	// AckTimeout bounds the wait for a block's PubAcks once the block
+	// before it is confirmed (and the JetStream check at the start of a
+	// session). 0 means DefaultAckTimeout.
+	AckTimeout time.Duration
+	// NewBackOff returns the policy for the wait between a failed session
+	// and the next one, called once per monitor; it restarts after a
+	// session that acknowledged a block. nil means DefaultBackOff. A policy
+	// returning backoff.Stop ends the monitor with the last error. (Push
+	// reconnects within a session follow Push.NewBackOff.)
+	NewBackOff func() backoff.BackOff
+	// Logger receives the bridge's logs (never event data or credentials);
+	// it is also the subscriptions' logger unless Push.Logger is set. nil
+	// means no logging.
+	Logger *slog.Logger
+}
+
+// Stats are a Bridge's counters since New, over all its monitors.
+type Stats struct {
+	Sessions   uint64 // push subscriptions started (one per monitor per attempt)
+	Failures   uint64 // sessions ended by an error (JetStream or Remote Manager) other than a shutdown
+	Blocks     uint64 // blocks taken from Remote Manager
+	Events     uint64 // events published (after the subscription's own replay de-duplication)
+	Stored     uint64 // PubAcks of new messages
+	Duplicates uint64 // PubAcks of messages JetStream already had (replays removed by Nats-Msg-Id)
+	Acked      uint64 // blocks acknowledged to Remote Manager after all their PubAcks
+	AckLost    uint64 // blocks stored whose ack could not be sent: their connection had ended (Remote Manager replays them; JetStream drops the copies)
+}
+
+type counters struct {
+	sessions, failures, blocks, events, stored, duplicates, acked, ackLost atomic.Uint64
+}
+
+// Bridge publishes the events of Remote Manager monitors to JetStream and
+// acknowledges each block only after JetStream has confirmed every event
+// of it. Create it with New, start it with Run, stop it with Shutdown
+// (graceful) or by cancelling Run's context (abrupt).
+//
+// All methods are safe for concurrent use. A Bridge runs once.
+type Bridge struct {
+	cfg      Config
+	maxAsync int
+	stats    counters
+
+	started  atomic.Bool
+	stop     chan struct{} // closed by Shutdown: take no more blocks
+	stopOnce sync.Once
+	done     chan struct{} // closed when Run returns
+
+	mu      sync.Mutex
+	cancel  context.CancelFunc // Run's context
+	aborted bool
+}
+
+// New validates cfg and returns a Bridge that is not yet running. An
+// invalid configuration returns an error matching ErrInvalidConfig. Push
+// settings beyond the address and user name are checked by the first
+// session; a bad one ends Run with stream.ErrInvalidConfig.
+func New(cfg Config) (*Bridge, error) {
+	bad := func(format string, args ...any) (*Bridge, error) {
+		return nil, fmt.Errorf("%w: "+format, append([]any{ErrInvalidConfig}, args...)...)
+	}
+	if cfg.Conn == nil {
+		return bad("Conn is required")
+	}
+	if cfg.Stream == "" {
+		cfg.Stream = DefaultStream
+	}
+	if cfg.SubjectPrefix == "" {
+		cfg.SubjectPrefix = DefaultSubjectPrefix
+	}
+	if err := ValidPrefix(cfg.SubjectPrefix); err != nil {
+		return nil, err
+	}
+	if len(cfg.Monitors) == 0 {
+		return bad("at least one monitor is required")
+	}
+	cfg.Monitors = slices.Clone(cfg.Monitors)
+	seen := make(map[uint32]bool, len(cfg.Monitors))
+	for _, id := range cfg.Monitors {
+		if id == 0 || seen[id] {
+			return bad("monitor ids must be non-zero and distinct; have %v", cfg.Monitors)
+		}
+		seen[id] = true
+	}
+	if cfg.MaxPending < 0 || cfg.AckTimeout < 0 {
+		return bad("MaxPending and AckTimeout must not be negative")
+	}
+	if cfg.MaxPending == 0 {
+		cfg.MaxPending = DefaultMaxPending
+	}
+	if cfg.AckTimeout == 0 {
+		cfg.AckTimeout = DefaultAckTimeout
+	}
+	if cfg.NewBackOff == nil {
+		cfg.NewBackOff = DefaultBackOff
+	}
+	if cfg.Push.Logger == nil {
+		cfg.Push.Logger = cfg.Logger
+	}
+	if cfg.Push.DedupWindow == 0 {
+		// JetStream removes replays by Nats-Msg-Id; the subscription's
+		// own window would only cost time and memory.
+		cfg.Push.DedupWindow = -1
+	}
+	// The subscriptions check the rest of Push when a session starts; a
+	// bad setting then ends Run with stream.ErrInvalidConfig.
+	if cfg.Push.Host == "" && cfg.Push.Addr == "" {
+		return bad("Push.Host or Push.Addr is required")
+	}
+	if cfg.Push.Username == "" {
+		return bad("Push.Username is required")
+	}
+	return &Bridge{
+		cfg:      cfg,
+		maxAsync: max(cfg.MaxPending, maxBlockEvents) + 1,
+		stop:     make(chan struct{}),
+		done:     make(chan struct{}),
+	}, nil
+}
+
+// String describes the bridge without credentials.
+func (b *Bridge) String() string {
+	return fmt.Sprintf("bridge.Bridge{monitors %v → stream %q, subjects %s.>}", b.cfg.Monitors, b.cfg.Stream, b.cfg.SubjectPrefix)
+}
+
+// Stats returns a snapshot of the counters.
+func (b *Bridge) Stats() Stats {
+	c := &b.stats
+	return Stats{
+		Sessions: c.sessions.Load(), Failures: c.failures.Load(), Blocks: c.blocks.Load(),
+		Events: c.events.Load(), Stored: c.stored.Load(), Duplicates: c.duplicates.Load(),
+		Acked: c.acked.Load(), AckLost: c.ackLost.Load(),
+	}
+}
+
+// Run bridges every monitor until Shutdown has completed (it returns nil),
+// ctx ends (nil: an abrupt stop), or every monitor has stopped for good:
+// then it returns their errors joined — Remote Manager refusing the login
+// or the monitor (stream.ErrUnauthorized, stream.ErrBadRequest), TLS
+// failures, or events JetStream rejects (ErrRejected). Transient failures
+// (connections, timeouts, JetStream unavailable) are retried with backoff
+// and never returned. A monitor that stops does not stop the others.
+//
+// Cancelling ctx stops at once, as a crash would: blocks in flight are
+// not acknowledged, so Remote Manager replays them to the next bridge,
+// and JetStream drops the copies of what it already stored.
+func (b *Bridge) Run(ctx context.Context) error {
+	if !b.started.CompareAndSwap(false, true) {
+		return ErrAlreadyRun
+	}
+	defer close(b.done)
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	b.mu.Lock()
+	b.cancel = cancel
+	if b.aborted {
+		cancel()
+	}
+	b.mu.Unlock()
+
+	errs := make([]error, len(b.cfg.Monitors))
+	var wg sync.WaitGroup
+	for i, id := range b.cfg.Monitors {
+		wg.Go(func() { errs[i] = b.runMonitor(ctx, id) })
+	}
+	wg.Wait()
+	return errors.Join(errs...)
+}
+
+// Shutdown stops the bridge gracefully: it stops taking blocks, waits for
+// the PubAcks of everything published, acknowledges those blocks to
+// Remote Manager, closes the push connections and waits for Run to
+// return. If ctx ends first, it stops abruptly (as a cancel of Run's
+// context would) and returns ctx.Err(). A Shutdown before Run makes Run
+// return at once. It may be called more than once.
+func (b *Bridge) Shutdown(ctx context.Context) error {
+	b.stopOnce.Do(func() { close(b.stop) })
+	if !b.started.Load() {
+		return nil
+	}
+	select {
+	case <-b.done:
+		return nil
+	case <-ctx.Done():
+	}
+	b.mu.Lock()
+	b.aborted = true
+	if b.cancel != nil {
+		b.cancel()
+	}
+	b.mu.Unlock()
+	<-b.done
+	return ctx.Err()
+}
+
+func (b *Bridge) stopping() bool {
+	select {
+	case <-b.stop:
+		return true
+	default:
+		return false
+	}
+}
+
+func (b *Bridge) log(level slog.Level, msg string, args ...any) {
+	if l := b.cfg.Logger; l != nil {
+		l.Log(context.Background(), level, msg, args...)
+	}
+}
+
+// runMonitor runs sessions for one monitor until the bridge stops or a
+// permanent error.
+func (b *Bridge) runMonitor(ctx context.Context, id uint32) error {
+	bo := b.cfg.NewBackOff()
+	bo.Reset()
+	var timer *time.Timer
+	defer func() {
+		if timer != nil {
+			timer.Stop()
+		}
+	}()
+	for {
+		if ctx.Err() != nil || b.stopping() {
+			return nil
+		}
+		progress, err := b.session(ctx, id)
+		if ctx.Err() != nil {
+			return nil
+		}
+		if b.stopping() {
+			if err != nil {
+				b.log(slog.LevelWarn, "bridge: shutdown left blocks un-acknowledged; Remote Manager will replay them",
+					"monitor_id", id, "err", err)
+			}
+			return nil
+		}
+		b.stats.failures.Add(1)
+		if permanent(err) {
+			b.log(slog.LevelError, "bridge: monitor stopped", "monitor_id", id, "err", err)
+			return err
+		}
+		if progress {
+			bo.Reset()
+		}
+		wait := bo.NextBackOff()
+		if wait == backoff.Stop {
+			b.log(slog.LevelError, "bridge: monitor gave up", "monitor_id", id, "err", err)
+			return err
+		}
+		b.log(slog.LevelWarn, "bridge: session failed; un-acknowledged blocks will be replayed",
+			"monitor_id", id, "err", err, "wait", wait)
+		if timer == nil {
+			timer = time.NewTimer(wait)
+		} else {
+			timer.Reset(wait)
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-b.stop:
+			return nil
+		case <-timer.C:
+		}
+	}
+}
+
+// permanent reports errors that another session cannot fix.
+func permanent(err error) bool {
+	return errors.Is(err, ErrRejected) || stream.IsPermanent(err)
+}
+
+// session runs one push subscription of monitor id with its publish
+// pipeline, until an error, ctx's end, or a graceful shutdown. progress
+// reports whether a block was acknowledged.
+func (b *Bridge) session(ctx context.Context, id uint32) (progress bool, err error) {
+	p := newPipeline(b, id)
+	p.js, err = jetstream.New(b.cfg.Conn,
+		jetstream.WithPublishAsyncMaxPending(b.maxAsync),
+		jetstream.WithPublishAsyncAckHandler(p.onAck),
+		jetstream.WithPublishAsyncErrHandler(p.onErr))
+	if err != nil {
+		return false, err
+	}
+	// Fails whatever is still pending and removes the reply subscription,
+	// so an abandoned session leaves nothing behind.
+	defer p.js.CleanupPublisher()
+
+	// Take no block while JetStream cannot store it.
+	if st := b.cfg.Conn.Status(); st != nats.CONNECTED {
+		return false, fmt.Errorf("%w: the NATS connection is %v", ErrJetStreamUnavailable, st)
+	}
+	pctx, pcancel := context.WithTimeout(ctx, b.cfg.AckTimeout)
+	_, err = p.js.Stream(pctx, b.cfg.Stream)
+	pcancel()
+	if err != nil {
+		return false, fmt.Errorf("%w: stream %q: %w", ErrJetStreamUnavailable, b.cfg.Stream, err)
+	}
+
+	sctx, scancel := context.WithCancel(ctx)
+	defer scancel()
+	pcfg := b.cfg.Push
+	pcfg.MonitorID, pcfg.Mode = id, stream.ModeManualAck
+	p.sub, err = stream.Subscribe(sctx, pcfg)
+	if err != nil {
+		return false, err
+	}
+	defer p.sub.Close()
+	b.stats.sessions.Add(1)
+	b.log(slog.LevelInfo, "bridge: session started", "monitor_id", id, "stream", b.cfg.Stream)
+
+	err = p.run(sctx)
+	if ctx.Err() == nil {
+		p.settle(ctx)
+	}
+	return p.acked > 0, err
+}

@@ -1,0 +1,59 @@
+// Package bridge publishes the events of Remote Manager monitors to NATS
+// JetStream, losslessly and without duplicates in the stream.
+//
+// One push subscription per monitor (stream.ModeManualAck) hands over
+// whole blocks. Every event of a block is published asynchronously on
+// Subject(prefix, event) — "rm.<customer>.<Resource>.<path>" — with the
+// event's body as the data, its operation, timestamp, replay flag and
+// topic as headers, and its stream.Event.Identity as Nats-Msg-Id. The
+// block is acknowledged to Remote Manager only when JetStream has
+// confirmed every one of its events with a PubAck; blocks are pipelined
+// (up to Config.MaxPending events per monitor await their PubAcks) and
+// acknowledged in the order they arrived.
+//
+// # Guarantees
+//
+// With explicit-ack, persistent monitors this is at-least-once from Remote
+// Manager into the stream: an event is acknowledged only once stored, so
+// whatever was in flight when the bridge, its host, the push connection or
+// NATS failed is replayed by Remote Manager. Inside the stream it is
+// exactly-once within the stream's duplicate window: a replay carries the
+// same Nats-Msg-Id and JetStream drops it (the PubAck says Duplicate).
+// A replay arriving after the window (a bridge down longer than the
+// window) is stored again; size the window (DefaultDuplicateWindow, 1 h)
+// to the longest outage you plan for.
+//
+// Within a subject, messages are stored in the order Remote Manager sent
+// them: one monitor's events are published in order on one connection. A
+// failure can break that order only for the events it interrupted: an
+// event whose publish was lost with a broken NATS connection is stored
+// when replayed, after later events that had been published on the new
+// connection. The Rm-Timestamp header keeps the source time.
+//
+// # Failures
+//
+// Any publish that JetStream does not confirm — a PubAck timeout
+// (Config.AckTimeout), a lost NATS connection, no stream answering — ends
+// the monitor's session: the push connection is closed with the blocks
+// after the last confirmed one un-acknowledged, the bridge waits
+// (Config.NewBackOff), checks that the stream answers again, and
+// reconnects, and Remote Manager replays those blocks. The same path
+// serves a crash: nothing is kept in the bridge's memory that Remote
+// Manager does not also hold. Events JetStream refuses for good (larger
+// than max_payload or the stream's max message size, or stored in another
+// stream) stop that monitor with ErrRejected and its block
+// un-acknowledged; the other monitors go on.
+//
+// # Shutdown
+//
+// Bridge.Shutdown stops taking blocks, waits for the PubAcks of what is in
+// flight, acknowledges those blocks and closes the push connections.
+// Cancelling Run's context instead stops at once, as a crash would.
+//
+// # Goroutines
+//
+// Run starts, per monitor, one goroutine for its session loop and, per
+// session, a publisher and a confirmer under an errgroup joined before
+// the next session, plus the push subscription's own goroutines. All have
+// returned when Run returns. The NATS connection is the caller's.
+package bridge

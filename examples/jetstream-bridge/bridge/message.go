@@ -1,0 +1,113 @@
+package bridge
+
+import (
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/pushmon/pushmon/protocol"
+	"github.com/pushmon/pushmon/stream"
+)
+
+// Headers of every published message. Values are printable; Rm-Topic is
+// percent-encoded (see Message).
+const (
+	// HeaderMsgID is JetStream's de-duplication header: the event's
+	// stream.Event.Identity.
+	HeaderMsgID = jetstream.MsgIDHeader
+	// HeaderTopic is the event's full topic, "<customer>/<Resource>/<path>".
+	HeaderTopic = "Rm-Topic"
+	// HeaderOperation is CREATE, UPDATE, DELETE or INSERTION.
+	HeaderOperation = "Rm-Operation"
+	// HeaderTimestamp is the event time, RFC 3339 in UTC with as many
+	// fractional digits as needed; absent when the event had none.
+	HeaderTimestamp = "Rm-Timestamp"
+	// HeaderReplay is "true" for events a persistent monitor recorded
+	// while no client was connected and replayed, "false" otherwise.
+	HeaderReplay = "Rm-Replay"
+	// HeaderGroup is the event's group attribute, when it has one.
+	HeaderGroup = "Rm-Group"
+	// HeaderMonitor is the id of the monitor that delivered the event.
+	HeaderMonitor = "Rm-Monitor"
+	// HeaderFormat is "json" or "xml": the format of the message data.
+	HeaderFormat = "Rm-Format"
+	// HeaderRaw is "true" on raw documents (template output or documents
+	// that are not a Document/Msg envelope); their other Rm- headers are
+	// absent except Rm-Monitor and Rm-Format.
+	HeaderRaw = "Rm-Raw"
+)
+
+// Message builds the JetStream message for an event: Subject(prefix, ev)
+// as the subject, the event's Body (the resource: a JSON value or an XML
+// element; for raw documents the whole document) as the data, and the
+// headers above. Data aliases ev.Body, which must not be modified while
+// the message is being published.
+//
+// Rm-Topic holds the topic with '%', spaces, control characters and DEL
+// percent-encoded (url.PathUnescape restores it), since NATS header values
+// cannot carry line breaks.
+func Message(prefix string, ev *stream.Event) *nats.Msg {
+	return buildMessage(prefix, ev, strconv.FormatUint(uint64(ev.MonitorID), 10))
+}
+
+// buildMessage is Message with the monitor id already formatted. All
+// header values share one backing array.
+func buildMessage(prefix string, ev *stream.Event, monitor string) *nats.Msg {
+	format := "json"
+	if ev.Format == protocol.FormatXML {
+		format = "xml"
+	}
+	v := make([]string, 8)
+	h := make(nats.Header, 8)
+	v[0], v[1], v[2] = ev.Identity(), monitor, format
+	h[HeaderMsgID], h[HeaderMonitor], h[HeaderFormat] = v[0:1:1], v[1:2:2], v[2:3:3]
+	if ev.Raw {
+		v[3] = "true"
+		h[HeaderRaw] = v[3:4:4]
+		return &nats.Msg{Subject: Subject(prefix, ev), Header: h, Data: ev.Body}
+	}
+	v[3], v[4], v[5] = headerEscape(ev.Topic), headerEscape(ev.Operation), "false"
+	if ev.Replay {
+		v[5] = "true"
+	}
+	h[HeaderTopic], h[HeaderOperation], h[HeaderReplay] = v[3:4:4], v[4:5:5], v[5:6:6]
+	if !ev.Timestamp.IsZero() {
+		v[6] = ev.Timestamp.UTC().Format(time.RFC3339Nano)
+		h[HeaderTimestamp] = v[6:7:7]
+	}
+	if ev.Group != "" {
+		v[7] = headerEscape(ev.Group)
+		h[HeaderGroup] = v[7:8:8]
+	}
+	return &nats.Msg{Subject: Subject(prefix, ev), Header: h, Data: ev.Body}
+}
+
+// headerEscape percent-encodes '%', spaces, control characters and DEL.
+func headerEscape(s string) string {
+	clean := true
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c <= ' ' || c == 0x7f || c == '%' {
+			clean = false
+			break
+		}
+	}
+	if clean {
+		return s
+	}
+	const hexDigits = "0123456789ABCDEF"
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c <= ' ' || c == 0x7f || c == '%' {
+			b.WriteByte('%')
+			b.WriteByte(hexDigits[c>>4])
+			b.WriteByte(hexDigits[c&0xf])
+			continue
+		}
+		b.WriteByte(c)
+	}
+	return b.String()
+}

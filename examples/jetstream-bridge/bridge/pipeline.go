@@ -1,0 +1,270 @@
+package bridge
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+	"golang.org/x/sync/errgroup"
+	"golang.org/x/sync/semaphore"
+
+	"github.com/pushmon/pushmon/stream"
+)
+
+// inflight is a block whose events are published and whose PubAcks are
+// awaited.
+type inflight struct {
+	batch  *stream.Batch
+	msgs   []*nats.Msg
+	weight int64 // semaphore units held
+
+	// guarded by pipeline.mu
+	remaining int   // PubAcks still awaited
+	err       error // the first failure
+	done      chan struct{}
+}
+
+// pipeline is one session's publish pipeline: publish takes blocks from
+// the subscription and publishes their events asynchronously; the
+// JetStream client's ack and error handlers (onAck, onErr) count each
+// block's PubAcks; confirm waits, block after block in the order they
+// came, until a block is complete and acknowledges it to Remote Manager.
+// publish and confirm run under one errgroup: the first error ends the
+// session with the blocks from the failed one on un-acknowledged.
+type pipeline struct {
+	b       *Bridge
+	id      uint32
+	js      jetstream.JetStream // set before run
+	sub     *stream.Subscription
+	pending chan *inflight      // publish → confirm, closed by publish
+	sem     *semaphore.Weighted // events published and not yet confirmed
+	acked   uint64              // blocks acked (Batch.Ack returned nil); read after run
+
+	mu      sync.Mutex
+	waiting map[*nats.Msg]*inflight // published messages awaiting their PubAck
+}
+
+func newPipeline(b *Bridge, id uint32) *pipeline {
+	return &pipeline{
+		b:       b,
+		id:      id,
+		pending: make(chan *inflight, 256),
+		sem:     semaphore.NewWeighted(int64(b.cfg.MaxPending)),
+		waiting: make(map[*nats.Msg]*inflight),
+	}
+}
+
+func (p *pipeline) run(ctx context.Context) error {
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() error { return p.publish(gctx) })
+	g.Go(func() error { return p.confirm(gctx) })
+	return g.Wait()
+}
+
+// publish takes blocks until the subscription ends, ctx ends or the
+// bridge is shutting down.
+func (p *pipeline) publish(ctx context.Context) error {
+	defer close(p.pending)
+	batches := p.sub.Batches()
+	prefix := p.b.cfg.SubjectPrefix
+	monitor := strconv.FormatUint(uint64(p.id), 10)
+	for {
+		var bt *stream.Batch
+		var ok bool
+		select {
+		case <-p.b.stop:
+			return nil
+		case <-ctx.Done():
+			return nil
+		case bt, ok = <-batches:
+		}
+		if !ok {
+			return p.sub.Err() // nil when the session's context ended
+		}
+		p.b.stats.blocks.Add(1)
+		w := int64(min(len(bt.Events), p.b.cfg.MaxPending))
+		if err := p.sem.Acquire(ctx, w); err != nil {
+			return nil // ctx ended
+		}
+		it := &inflight{batch: bt, weight: w, msgs: make([]*nats.Msg, len(bt.Events)),
+			remaining: len(bt.Events), done: make(chan struct{})}
+		for i := range bt.Events {
+			ev := &bt.Events[i]
+			if ev.MonitorID == p.id {
+				it.msgs[i] = buildMessage(prefix, ev, monitor)
+			} else {
+				it.msgs[i] = Message(prefix, ev)
+			}
+		}
+		// Registered before publishing: a PubAck can come back before
+		// PublishMsgAsync returns.
+		p.mu.Lock()
+		for _, m := range it.msgs {
+			p.waiting[m] = it
+		}
+		if it.remaining == 0 {
+			close(it.done)
+		}
+		p.mu.Unlock()
+		for _, m := range it.msgs {
+			if _, err := p.js.PublishMsgAsync(m); err != nil {
+				return p.publishErr(m, err)
+			}
+		}
+		p.b.stats.events.Add(uint64(len(bt.Events)))
+		select {
+		case p.pending <- it:
+		case <-ctx.Done():
+			return nil
+		}
+	}
+}
+
+// onAck is the JetStream client's handler of every PubAck. It runs on the
+// client's reader goroutine and must not block.
+func (p *pipeline) onAck(_ jetstream.JetStream, m *nats.Msg, ack *jetstream.PubAck) {
+	var wrong error
+	if ack.Stream != p.b.cfg.Stream {
+		wrong = &PublishError{MonitorID: p.id, Subject: m.Subject, MsgID: m.Header.Get(HeaderMsgID), permanent: true,
+			Err: fmt.Errorf("stored in stream %q, not %q: the subjects overlap another stream", ack.Stream, p.b.cfg.Stream)}
+	} else if ack.Duplicate {
+		p.b.stats.duplicates.Add(1)
+	} else {
+		p.b.stats.stored.Add(1)
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	it := p.waiting[m]
+	if it == nil {
+		return
+	}
+	delete(p.waiting, m)
+	if it.err != nil {
+		return
+	}
+	if wrong != nil {
+		it.err = wrong
+		close(it.done)
+		return
+	}
+	it.remaining--
+	if it.remaining == 0 {
+		close(it.done)
+	}
+}
+
+// onErr is the JetStream client's handler of failed publishes: error
+// replies, lost connections (nats.ErrDisconnected) and the clean-up at the
+// end of the session.
+func (p *pipeline) onErr(_ jetstream.JetStream, m *nats.Msg, err error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	it := p.waiting[m]
+	if it == nil {
+		return
+	}
+	delete(p.waiting, m)
+	if it.err == nil {
+		it.err = p.publishErr(m, err)
+		close(it.done)
+	}
+}
+
+// confirm acknowledges each block once all its events are confirmed. A
+// block not complete within AckTimeout of the previous one's ack (or of
+// its own publishing) fails the session.
+func (p *pipeline) confirm(ctx context.Context) error {
+	timer := time.NewTimer(p.b.cfg.AckTimeout)
+	defer timer.Stop()
+	for it := range p.pending {
+		timer.Reset(p.b.cfg.AckTimeout)
+		select {
+		case <-it.done:
+		case <-timer.C:
+			return p.timeoutErr(it)
+		case <-ctx.Done():
+			return nil
+		}
+		if it.err != nil { // written before done was closed
+			return it.err
+		}
+		err := it.batch.Ack()
+		p.sem.Release(it.weight)
+		switch {
+		case err == nil:
+			p.acked++
+			p.b.stats.acked.Add(1)
+		case errors.Is(err, stream.ErrSessionClosed):
+			// The events are stored; the push connection that delivered
+			// the block ended, so Remote Manager replays it on the next
+			// one and JetStream drops the copies.
+			p.b.stats.ackLost.Add(1)
+		default:
+			return err
+		}
+	}
+	return nil
+}
+
+// timeoutErr names a message of it still without its PubAck.
+func (p *pipeline) timeoutErr(it *inflight) error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if it.err != nil {
+		return it.err // failed just now
+	}
+	for _, m := range it.msgs {
+		if p.waiting[m] == it {
+			return &PublishError{MonitorID: p.id, Subject: m.Subject, MsgID: m.Header.Get(HeaderMsgID),
+				Err: fmt.Errorf("no PubAck within %v: %w", p.b.cfg.AckTimeout, jetstream.ErrAsyncPublishTimeout)}
+		}
+	}
+	return nil // completed just now: cannot happen, done would be closed
+}
+
+// publishErr wraps a failed publish, marking those no retry can fix.
+func (p *pipeline) publishErr(m *nats.Msg, err error) *PublishError {
+	var api *jetstream.APIError
+	perm := errors.Is(err, nats.ErrMaxPayload) ||
+		errors.As(err, &api) && api.ErrorCode == jetstream.JSErrCodeStreamMessageExceedsMaximum
+	return &PublishError{MonitorID: p.id, Subject: m.Subject, MsgID: m.Header.Get(HeaderMsgID), Err: err, permanent: perm}
+}
+
+// settle, at the end of a session that was not killed (a graceful stop
+// or a failure), makes the acks of the confirmed blocks reach Remote
+// Manager before the push connection closes: Batch.Ack only queues an
+// ack, and closing the connection right after writing it can make the
+// server drop it (a close with unread data sends a reset). settle waits
+// until the subscription has written as many acks as this session made,
+// then ackLinger more for the server to read them. It gives up after
+// ackFlushWait, when the connection is gone, or when ctx ends: a lost ack
+// only costs a replay that JetStream de-duplicates.
+func (p *pipeline) settle(ctx context.Context) {
+	if p.acked == 0 {
+		return
+	}
+	deadline := time.Now().Add(ackFlushWait)
+	tick := time.NewTicker(time.Millisecond)
+	defer tick.Stop()
+	for p.sub.Stats().Acks < p.acked {
+		if p.sub.State() != stream.StateConnected || time.Now().After(deadline) {
+			return
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+	}
+	linger := time.NewTimer(ackLinger)
+	defer linger.Stop()
+	select {
+	case <-ctx.Done():
+	case <-linger.C:
+	}
+}
