@@ -75,15 +75,57 @@
 // # REST
 //
 // GET /ws/Monitor lists monitors (condition with field='value' clauses
-// joined by "and", start, size), in XML or, with "Accept:
-// application/json" or the path /ws/Monitor/.json, in the JSON envelope
-// whose values are all strings. GET, PUT and DELETE /ws/Monitor/{id} read,
-// partially update and delete one monitor; POST /ws/Monitor creates one
-// and answers 201 with both a Location header and a <location> element.
-// Every call needs Basic auth against Options.Users (401 otherwise);
-// Throttle makes calls answer 429. http and polling monitors can be
-// created but are never sent events (HTTP push and the history API are
-// not simulated); handlebars templates are stored but not applied.
+// joined by "and" and "or", "and" binding tighter; start, size), in XML
+// or, with "Accept: application/json" or the path /ws/Monitor/.json, in
+// the JSON envelope whose values are all strings. GET, PUT and DELETE
+// /ws/Monitor/{id} read, partially update and delete one monitor; POST
+// /ws/Monitor creates one and answers 201 with both a Location header and
+// a <location> element. Every call needs Basic auth against Options.Users
+// (401 otherwise); Throttle makes calls answer 429.
+//
+// The v1 JSON API serves the same monitors: /ws/v1/monitors/inventory GET
+// (query in the same condition language with v1 field names, such as
+// "type='http' and status='DISABLED'"; orderby "<field> [asc|desc]"; size
+// up to 1000; an opaque cursor while more follow) and POST (201 with the
+// monitor object); /ws/v1/monitors/inventory/{id} GET, PUT (partial
+// update), DELETE (204); …/{id}/reset POST or PUT (re-enables a DISABLED
+// monitor). Request bodies must use the documented JSON types (topics and
+// headers as arrays of strings, numbers, persistent a boolean); unknown
+// fields are refused with 400. Errors are {"error_status":N,"error_message":"…"}.
+//
+// # History and polling
+//
+// Polling monitors, and persistent monitors of any transport, store every
+// matching event (up to MaxQueuedEvents, oldest dropped first).
+// GET /ws/v1/monitors/history/{id} pages through them; history.go documents
+// the answer's shape (the service does not) — {"count","size","cursor",
+// "next_uri","list":[{"id":"<n>","timestamp",…,"<Resource>":{…}}]} ordered
+// by event timestamp, start_time inclusive, end_time exclusive, the
+// cursor present only while more records follow. Templates are not applied
+// to stored events.
+//
+// # HTTP push
+//
+// For each http monitor a sender goroutine PUTs (or POSTs, per
+// monTransportMethod) each block to monTransportUrl — loopback URLs
+// included, which the service refuses — with Basic auth from
+// monTransportToken, the monTransportHeaders lines, Content-Type
+// application/json or application/xml, and for zlib monitors the body
+// compressed with "Content-Encoding: deflate". A 2xx answer delivers the
+// block (status ACTIVE); anything else, or no answer within the monitor's
+// connect plus response timeout, leaves the block pending (CONNECTING) and
+// retries it every Options.HTTPRetryInterval (16 min by default) until
+// Options.HTTPDisableAfter (24 h) has passed since the first failure:
+// then the monitor is DISABLED and, unless persistent, drops its pending
+// and queued events. Any PUT, the v1 reset and ResetMonitor enable it
+// again and retry at once. HTTPAttempts lists the attempts.
+//
+// # Templates
+//
+// monSchemaType "handlebars" with monSchemaData renders each pushed block
+// (TCP and HTTP) through a Handlebars subset whose root is the array of
+// the block's Msg objects; template.go lists what is supported. A template
+// that does not parse is refused at create ("Invalid monSchemaData").
 //
 // # Hooks
 //

@@ -26,9 +26,8 @@ type MonitorSpec struct {
 	// "[operation=U]DeviceCore", "DeviceCore[U,D]", "[group=A,B]devices".
 	// The first segment must be a known resource name. At least one.
 	Topics []string
-	// Transport is "tcp" (default), "http" or "polling". Only tcp monitors
-	// receive pushed events here; http and polling monitors can be created
-	// and listed but are never sent anything.
+	// Transport is "tcp" (default), "http" (the server pushes blocks to
+	// TransportURL) or "polling" (events are stored for the history API).
 	Transport string
 	// Format is "json" (default) or "xml".
 	Format string
@@ -48,8 +47,8 @@ type MonitorSpec struct {
 	// Persistent is monAutoReplayOnConnect=true: see the package doc.
 	Persistent  bool
 	Description string
-	// SchemaType ("handlebars") and SchemaData are stored and listed; the
-	// template is not applied (the normal document is sent).
+	// SchemaType ("handlebars") and SchemaData: pushed blocks are rendered
+	// with the template (a Handlebars subset, see the package doc).
 	SchemaType, SchemaData string
 
 	// HTTP transport settings, stored and listed (except the token, which

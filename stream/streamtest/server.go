@@ -563,12 +563,14 @@ func (s *Server) WaitConnected(ctx context.Context, id uint32) error {
 	return s.waitFor(ctx, id, func(m *monitor) bool { return m.conn != nil })
 }
 
-// Publish routes each event to every tcp monitor whose topics match it and
-// returns the number of (monitor, event) deliveries queued. A monitor with
-// a connected client queues the event for sending; a disconnected
+// Publish routes each event to every monitor whose topics match it and
+// returns the number of (monitor, event) deliveries queued. A tcp monitor
+// with a connected client queues the event for sending; a disconnected
 // persistent monitor records it for replay; a disconnected non-persistent
-// monitor drops it (and does not count it). Invalid events are skipped
-// and logged; use TryPublish to get an error instead.
+// monitor drops it (and does not count it). An http monitor queues it for
+// its sender (unless DISABLED and not persistent); a polling monitor
+// stores it for the history API. Invalid events are skipped and logged;
+// use TryPublish to get an error instead.
 func (s *Server) Publish(events ...Event) int {
 	now := time.Now().UTC()
 	rs := make([]*rendered, 0, len(events))
