@@ -1,0 +1,497 @@
+package stream
+
+import (
+	"bytes"
+	"compress/gzip"
+	"context"
+	"crypto/subtle"
+	"encoding/json"
+	"encoding/xml"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/pushmon/pushmon/protocol"
+)
+
+// DefaultMaxBodySize caps an HTTP push body as received (before inflating).
+const DefaultMaxBodySize = 16 << 20
+
+// HTTPConfig describes an [HTTPReceiver]: the http monitor's delivery
+// settings as the receiver must check them. NewHTTPReceiver copies it.
+//
+// HTTPConfig redacts Token and header values in every fmt verb and in slog
+// output.
+type HTTPConfig struct {
+	// MonitorID is put on every Event (the push itself does not say which
+	// monitor sent it).
+	MonitorID uint32
+	// Token is the monitor's monTransportToken, "user:password": every
+	// request must carry it as HTTP Basic authorization, else it is
+	// answered 401 and nothing is delivered. Empty disables the check,
+	// which lets anyone who finds the URL inject events.
+	Token string
+	// Headers are the monitor's monTransportHeaders, "Name: value" each;
+	// every request must carry each of them with that value (else 401).
+	Headers []string
+	// MaxBodySize caps a request body (0: DefaultMaxBodySize, 16 MiB);
+	// larger bodies are answered 413.
+	MaxBodySize int64
+	// MaxDecompressed caps an inflated body (0: 64 MiB); beyond it, 413.
+	MaxDecompressed int
+	// DedupWindow is how many recent event identities are remembered to
+	// drop redelivered duplicates (the server retries a block whose push
+	// failed, possibly after part of it was handed over). 0 means 100 000;
+	// negative disables dedup.
+	DedupWindow int
+	// HandoffTimeout bounds how long a request waits for the consumer to
+	// take its events before it is answered 503 (so the server retries
+	// later). 0 means as long as the request lasts; set it below the
+	// monitor's response timeout (5 s by default) to answer before the
+	// server gives up.
+	HandoffTimeout time.Duration
+	// Logger receives request-level logs (never event data, never
+	// credentials). nil means no logging.
+	Logger *slog.Logger
+}
+
+// String returns a description with the token and header values redacted.
+func (c HTTPConfig) String() string {
+	names := make([]string, 0, len(c.Headers))
+	for _, h := range c.Headers {
+		name, _, _ := strings.Cut(h, ":")
+		names = append(names, strings.TrimSpace(name)+": [REDACTED]")
+	}
+	return fmt.Sprintf("stream.HTTPConfig{MonitorID:%d Token:%s Headers:%q MaxBodySize:%d}",
+		c.MonitorID, redacted(c.Token), names, c.MaxBodySize)
+}
+
+// GoString is the same as String.
+func (c HTTPConfig) GoString() string { return c.String() }
+
+// Format prints the redacted form for every verb.
+func (c HTTPConfig) Format(f fmt.State, _ rune) { fmt.Fprint(f, c.String()) }
+
+// LogValue redacts the token in slog output.
+func (c HTTPConfig) LogValue() slog.Value {
+	return slog.GroupValue(slog.Uint64("monitor_id", uint64(c.MonitorID)), slog.String("token", redacted(c.Token)))
+}
+
+// HTTPStats are an HTTPReceiver's counters.
+type HTTPStats struct {
+	Requests     uint64 // requests received
+	Delivered    uint64 // requests answered 200 after handing over their events
+	KeepAlives   uint64 // requests answered 200 with no events (empty or null Document)
+	Events       uint64 // events handed to the consumer
+	Duplicates   uint64 // redelivered events dropped by dedup
+	Raw          uint64 // documents delivered raw (template output)
+	Unauthorized uint64 // 401: wrong or missing token or header
+	Rejected     uint64 // other 4xx: method, size, malformed document
+	Unavailable  uint64 // 503: receiver stopped or consumer not taking events
+	Undelivered  uint64 // events not handed over because the request or the receiver ended
+}
+
+type httpCounters struct {
+	requests, delivered, keepAlives, events, duplicates, raw, unauthorized, rejected, unavailable, undelivered atomic.Uint64
+}
+
+// HTTPReceiver is the receiving end of an http monitor
+// (monTransportType=http): an [http.Handler] to mount at the monitor's
+// monTransportUrl, delivering the pushed events on Events() — the same
+// [Event] values a TCP [Subscription] delivers.
+//
+// For each request it checks the Basic-auth token and the custom headers
+// (401 otherwise, nothing delivered), accepts PUT and POST (405
+// otherwise), reads at most MaxBodySize bytes (413), inflates zlib bodies
+// (Content-Encoding deflate or zlib, or recognised by their header; gzip
+// too), reads JSON or XML documents with Msg as an object or an array, and
+// answers 200 only after every event of the body was received by the
+// consumer. An empty body or an empty/null Document is a keep-alive:
+// 200. A body that is neither well-formed JSON nor XML is answered 400 and
+// nothing is delivered; a well-formed document that is not a Document/Msg
+// envelope (a handlebars template's output) is delivered as one Raw event.
+// While the receiver is stopped, or when the consumer does not take the
+// events within HandoffTimeout, requests are answered 503: the server
+// keeps the block and retries it later. Events handed over before a
+// failure are redelivered by that retry and dropped by dedup.
+//
+// Delivery is therefore at-least-once at the HTTP level and, with dedup,
+// each event reaches the consumer once unless its redelivery comes after
+// DedupWindow newer events. Events of one request are delivered in order
+// and never interleaved with those of another.
+//
+// All methods are safe for concurrent use. The receiver owns the Events
+// channel and closes it once, when its context ends or Close is called,
+// after every request being served has returned.
+type HTTPReceiver struct {
+	cfg      HTTPConfig
+	user     []byte
+	pass     []byte
+	headers  [][2]string
+	events   chan Event
+	done     chan struct{}
+	ctx      context.Context
+	cancel   context.CancelFunc
+	turn     chan struct{} // one request hands over at a time
+	mu       sync.Mutex
+	closed   bool
+	inflight sync.WaitGroup
+	dedupMu  sync.Mutex
+	dedup    *dedup
+	stats    httpCounters
+}
+
+// NewHTTPReceiver validates cfg and returns a receiver whose life is bound
+// to ctx: when ctx ends (or Close is called) it answers 503 to new
+// requests, abandons the hand-off of requests in progress (503), and
+// closes Events. A token without ':' or a malformed header returns an
+// error matching ErrInvalidConfig.
+func NewHTTPReceiver(ctx context.Context, cfg HTTPConfig) (*HTTPReceiver, error) {
+	bad := func(format string, args ...any) error {
+		return fmt.Errorf("%w: "+format, append([]any{ErrInvalidConfig}, args...)...)
+	}
+	r := &HTTPReceiver{cfg: cfg, events: make(chan Event), done: make(chan struct{}), turn: make(chan struct{}, 1)}
+	if cfg.Token != "" {
+		u, p, ok := strings.Cut(cfg.Token, ":")
+		if !ok {
+			return nil, bad(`Token must be "user:password"`)
+		}
+		r.user, r.pass = []byte(u), []byte(p)
+	}
+	for i, h := range cfg.Headers {
+		name, value, ok := strings.Cut(h, ":")
+		if name = strings.TrimSpace(name); !ok || name == "" || strings.ContainsAny(name, " \t\r\n") {
+			return nil, bad(`Headers[%d] must be "Name: value"`, i)
+		}
+		r.headers = append(r.headers, [2]string{http.CanonicalHeaderKey(name), strings.TrimSpace(value)})
+	}
+	if cfg.MaxBodySize < 0 || cfg.MaxDecompressed < 0 || cfg.HandoffTimeout < 0 {
+		return nil, bad("sizes and timeouts must not be negative")
+	}
+	if r.cfg.MaxBodySize == 0 {
+		r.cfg.MaxBodySize = DefaultMaxBodySize
+	}
+	if r.cfg.MaxDecompressed == 0 {
+		r.cfg.MaxDecompressed = protocol.DefaultMaxDecompressed
+	}
+	if r.cfg.DedupWindow == 0 {
+		r.cfg.DedupWindow = DefaultDedupWindow
+	}
+	r.dedup = newDedup(r.cfg.DedupWindow)
+	r.ctx, r.cancel = context.WithCancel(ctx)
+	go r.run()
+	return r, nil
+}
+
+func (r *HTTPReceiver) run() {
+	<-r.ctx.Done()
+	r.mu.Lock()
+	r.closed = true
+	r.mu.Unlock()
+	r.inflight.Wait()
+	close(r.events)
+	close(r.done)
+}
+
+// Events returns the channel of events. It is closed when the receiver
+// ends.
+func (r *HTTPReceiver) Events() <-chan Event { return r.events }
+
+// Err is always nil: a receiver has no permanent errors of its own (bad
+// requests are answered and counted, never fatal).
+func (r *HTTPReceiver) Err() error { return nil }
+
+// Done returns a channel closed when the receiver has ended and Events is
+// closed.
+func (r *HTTPReceiver) Done() <-chan struct{} { return r.done }
+
+// Close stops the receiver: new requests get 503, requests waiting for
+// the consumer get 503, and Events is closed once they have returned.
+// Close waits for that and returns nil; it may be called any number of
+// times.
+func (r *HTTPReceiver) Close() error {
+	r.cancel()
+	<-r.done
+	return nil
+}
+
+// State is StateConnected while the receiver accepts pushes and
+// StateStopped after it ended.
+func (r *HTTPReceiver) State() State {
+	select {
+	case <-r.ctx.Done():
+		return StateStopped
+	default:
+		return StateConnected
+	}
+}
+
+// Stats returns a snapshot of the counters.
+func (r *HTTPReceiver) Stats() HTTPStats {
+	c := &r.stats
+	return HTTPStats{
+		Requests: c.requests.Load(), Delivered: c.delivered.Load(), KeepAlives: c.keepAlives.Load(),
+		Events: c.events.Load(), Duplicates: c.duplicates.Load(), Raw: c.raw.Load(),
+		Unauthorized: c.unauthorized.Load(), Rejected: c.rejected.Load(), Unavailable: c.unavailable.Load(),
+		Undelivered: c.undelivered.Load(),
+	}
+}
+
+// String describes the receiver without secrets.
+func (r *HTTPReceiver) String() string {
+	return fmt.Sprintf("stream.HTTPReceiver{monitor %d, %s}", r.cfg.MonitorID, r.State())
+}
+
+func (r *HTTPReceiver) log(level slog.Level, msg string, args ...any) {
+	if l := r.cfg.Logger; l != nil {
+		l.Log(context.Background(), level, msg, append([]any{"monitor_id", r.cfg.MonitorID}, args...)...)
+	}
+}
+
+// fail answers a refused request.
+func (r *HTTPReceiver) fail(w http.ResponseWriter, status int, msg string) {
+	switch {
+	case status == http.StatusUnauthorized:
+		r.stats.unauthorized.Add(1)
+		w.Header().Set("WWW-Authenticate", `Basic realm="pushmon"`)
+	case status == http.StatusServiceUnavailable:
+		r.stats.unavailable.Add(1)
+		w.Header().Set("Retry-After", "60")
+	default:
+		r.stats.rejected.Add(1)
+	}
+	r.log(slog.LevelWarn, "push refused", "status", status, "reason", msg)
+	http.Error(w, msg, status)
+}
+
+// authorized checks the Basic-auth token and the custom headers in
+// constant time per value.
+func (r *HTTPReceiver) authorized(req *http.Request) bool {
+	ok := true
+	if r.user != nil {
+		u, p, has := req.BasicAuth()
+		userOK := subtle.ConstantTimeCompare([]byte(u), r.user) == 1
+		passOK := subtle.ConstantTimeCompare([]byte(p), r.pass) == 1
+		ok = has && userOK && passOK
+	}
+	for _, h := range r.headers {
+		if subtle.ConstantTimeCompare([]byte(req.Header.Get(h[0])), []byte(h[1])) != 1 {
+			ok = false
+		}
+	}
+	return ok
+}
+
+// ServeHTTP receives one push. See [HTTPReceiver] for the answers.
+func (r *HTTPReceiver) ServeHTTP(w http.ResponseWriter, req *http.Request) {
+	r.stats.requests.Add(1)
+	r.mu.Lock()
+	if r.closed {
+		r.mu.Unlock()
+		r.fail(w, http.StatusServiceUnavailable, "receiver stopped")
+		return
+	}
+	r.inflight.Add(1)
+	r.mu.Unlock()
+	defer r.inflight.Done()
+
+	if !r.authorized(req) {
+		r.fail(w, http.StatusUnauthorized, "unauthorized")
+		return
+	}
+	if req.Method != http.MethodPut && req.Method != http.MethodPost {
+		w.Header().Set("Allow", "PUT, POST")
+		r.fail(w, http.StatusMethodNotAllowed, "method not allowed")
+		return
+	}
+	if req.ContentLength > r.cfg.MaxBodySize {
+		r.fail(w, http.StatusRequestEntityTooLarge, "body too large")
+		return
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(w, req.Body, r.cfg.MaxBodySize))
+	if err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			r.fail(w, http.StatusRequestEntityTooLarge, "body too large")
+			return
+		}
+		r.fail(w, http.StatusBadRequest, "reading body failed")
+		return
+	}
+	doc, status, msg := r.inflate(req, body)
+	if status != 0 {
+		r.fail(w, status, msg)
+		return
+	}
+	events, status, msg := r.split(doc)
+	if status != 0 {
+		r.fail(w, status, msg)
+		return
+	}
+	if len(events) == 0 {
+		r.stats.keepAlives.Add(1)
+		w.WriteHeader(http.StatusOK)
+		return
+	}
+	if status, msg := r.handOff(req.Context(), events); status != http.StatusOK {
+		if status != 0 {
+			r.fail(w, status, msg)
+		}
+		return
+	}
+	r.stats.delivered.Add(1)
+	w.WriteHeader(http.StatusOK)
+}
+
+// inflate returns the document: the body itself, or the body inflated
+// when it is zlib (or gzip) compressed. A non-zero status refuses it.
+func (r *HTTPReceiver) inflate(req *http.Request, body []byte) ([]byte, int, string) {
+	enc := strings.ToLower(strings.TrimSpace(req.Header.Get("Content-Encoding")))
+	// A zlib header: CM 8 (deflate), CINFO ≤ 7, FCHECK. No JSON or XML
+	// document starts like that.
+	isZlib := len(body) >= 2 && body[0]&0x0F == 8 && body[0]>>4 <= 7 && (uint16(body[0])<<8|uint16(body[1]))%31 == 0
+	isGzip := len(body) >= 2 && body[0] == 0x1F && body[1] == 0x8B
+	switch {
+	case isGzip:
+		zr, err := gzip.NewReader(bytes.NewReader(body))
+		if err != nil {
+			return nil, http.StatusBadRequest, "bad gzip body"
+		}
+		out, err := io.ReadAll(io.LimitReader(zr, int64(r.cfg.MaxDecompressed)+1))
+		if err != nil {
+			return nil, http.StatusBadRequest, "bad gzip body"
+		}
+		if len(out) > r.cfg.MaxDecompressed {
+			return nil, http.StatusRequestEntityTooLarge, "inflated body too large"
+		}
+		return out, 0, ""
+	case isZlib, enc == "deflate" || enc == "zlib":
+		out, err := protocol.NewInflater(r.cfg.MaxDecompressed).Inflate(body)
+		if errors.Is(err, protocol.ErrDecompressedTooLarge) {
+			return nil, http.StatusRequestEntityTooLarge, "inflated body too large"
+		}
+		if err != nil {
+			return nil, http.StatusBadRequest, "bad zlib body"
+		}
+		return bytes.Clone(out), 0, ""
+	case enc != "" && enc != "identity":
+		return nil, http.StatusUnsupportedMediaType, "unsupported Content-Encoding"
+	}
+	return body, 0, ""
+}
+
+// split turns a document into events. A non-zero status refuses it.
+func (r *HTTPReceiver) split(doc []byte) ([]Event, int, string) {
+	trimmed := bytes.TrimSpace(doc)
+	if len(trimmed) == 0 {
+		return nil, 0, "" // keep-alive
+	}
+	format := protocol.FormatJSON
+	if trimmed[0] == '<' {
+		format = protocol.FormatXML
+	}
+	events, err := splitDocument(nil, doc, format, r.cfg.MonitorID)
+	if err == nil {
+		return events, 0, ""
+	}
+	if !wellFormed(trimmed, format) {
+		return nil, http.StatusBadRequest, "malformed " + format.String() + " document"
+	}
+	r.stats.raw.Add(1)
+	return []Event{{Raw: true, Body: doc, Format: format, MonitorID: r.cfg.MonitorID}}, 0, ""
+}
+
+// wellFormed reports whether doc is one well-formed JSON value or XML
+// document.
+func wellFormed(doc []byte, format protocol.Format) bool {
+	if format == protocol.FormatJSON {
+		return json.Valid(doc)
+	}
+	d := xml.NewDecoder(bytes.NewReader(doc))
+	root := false
+	for {
+		tok, err := d.Token()
+		if err == io.EOF {
+			return root
+		}
+		if err != nil {
+			return false
+		}
+		if _, ok := tok.(xml.StartElement); ok {
+			root = true
+		}
+	}
+}
+
+// handOff gives events to the consumer, one request at a time. It returns
+// 200 when all were received, 503 when the receiver stopped or the
+// hand-off timed out, 0 when the request itself ended (no answer to
+// write).
+func (r *HTTPReceiver) handOff(reqCtx context.Context, events []Event) (int, string) {
+	var timeout <-chan time.Time
+	if r.cfg.HandoffTimeout > 0 {
+		t := time.NewTimer(r.cfg.HandoffTimeout)
+		defer t.Stop()
+		timeout = t.C
+	}
+	undelivered := func(n int) { r.stats.undelivered.Add(uint64(n)) }
+	select {
+	case r.turn <- struct{}{}:
+	case <-r.ctx.Done():
+		undelivered(len(events))
+		return http.StatusServiceUnavailable, "receiver stopped"
+	case <-reqCtx.Done():
+		undelivered(len(events))
+		return 0, ""
+	case <-timeout:
+		undelivered(len(events))
+		return http.StatusServiceUnavailable, "consumer busy"
+	}
+	defer func() { <-r.turn }()
+	for i := range events {
+		ev := events[i]
+		var key uint64
+		if r.dedup != nil {
+			key = r.dedup.identity(&ev)
+			r.dedupMu.Lock()
+			dup := r.dedup.seen(key)
+			r.dedupMu.Unlock()
+			if dup {
+				r.stats.duplicates.Add(1)
+				continue
+			}
+		}
+		select {
+		case r.events <- ev:
+		case <-r.ctx.Done():
+			undelivered(len(events) - i)
+			return http.StatusServiceUnavailable, "receiver stopped"
+		case <-reqCtx.Done():
+			undelivered(len(events) - i)
+			return 0, ""
+		case <-timeout:
+			undelivered(len(events) - i)
+			return http.StatusServiceUnavailable, "consumer busy"
+		}
+		r.stats.events.Add(1)
+		if r.dedup != nil {
+			r.dedupMu.Lock()
+			r.dedup.add(key)
+			r.dedupMu.Unlock()
+		}
+	}
+	return http.StatusOK, strconv.Itoa(len(events))
+}
+
+var (
+	_ Source        = (*HTTPReceiver)(nil)
+	_ stateReporter = (*HTTPReceiver)(nil)
+	_ http.Handler  = (*HTTPReceiver)(nil)
+)
