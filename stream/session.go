@@ -256,6 +256,11 @@ func (ss *session) deliver(ctx context.Context, m protocol.PublishMessage) error
 			return nil
 		}
 	}
+	if err := ctx.Err(); err != nil {
+		// Cancelled while the block was read or inflated (which cannot be
+		// interrupted): do not copy and split a document nobody will get.
+		return err
+	}
 	// The one copy: the delivered document is owned by the consumer.
 	doc := bytes.Clone(payload)
 	var events []Event
