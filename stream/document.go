@@ -2,10 +2,12 @@ package stream
 
 import (
 	"bytes"
+	"encoding/binary"
 	"encoding/json"
 	"encoding/xml"
 	"errors"
 	"io"
+	"math/bits"
 	"strings"
 	"time"
 	"unsafe"
@@ -184,61 +186,80 @@ func (p *jsonParser) array(fn func() error) error {
 func (p *jsonParser) skipString() error {
 	i := p.i + 1
 	for {
-		j := bytes.IndexAny(p.b[i:], "\"\\")
-		if j < 0 {
+		i = quoteOrEscape(p.b, i)
+		if i >= len(p.b) {
 			return errNotEnvelope
 		}
-		i += j
 		if p.b[i] == '"' {
 			p.i = i + 1
 			return nil
 		}
-		i += 2 // escape: skip the escaped byte
-		if i > len(p.b) {
-			return errNotEnvelope
+		i += 2 // an escape: skip the escaped byte
+	}
+}
+
+// quoteOrEscape returns the index of the first '"' or '\\' in b at or after
+// i, or len(b). It tests eight bytes at a time: strings are mostly too
+// short for bytes.IndexByte's set-up to pay, and too long for a byte loop.
+func quoteOrEscape(b []byte, i int) int {
+	const ones, highs = 0x0101010101010101, 0x8080808080808080
+	for ; i+8 <= len(b); i += 8 {
+		w := binary.LittleEndian.Uint64(b[i:])
+		q := w ^ ('"' * ones)  // zero bytes where w has '"'
+		e := w ^ ('\\' * ones) // zero bytes where w has '\\'
+		// The lowest byte flagged by (x-ones) &^ x is exactly the first
+		// zero byte of x (higher flags may be false positives).
+		if m := ((q-ones)&^q | (e-ones)&^e) & highs; m != 0 {
+			return i + bits.TrailingZeros64(m)>>3
 		}
 	}
+	for ; i < len(b); i++ {
+		if c := b[i]; c == '"' || c == '\\' {
+			return i
+		}
+	}
+	return len(b)
 }
 
 // skip moves past one value, checking structure (balanced brackets,
 // terminated strings) but not the grammar of scalars.
 func (p *jsonParser) skip() error {
-	depth := 0
-	for {
-		c := p.peek()
-		switch c {
-		case 0:
+	switch c := p.peek(); c {
+	case 0, '}', ']', ',', ':':
+		return errNotEnvelope
+	case '"':
+		return p.skipString()
+	case '{', '[':
+		// Inside a compound value only strings and brackets matter.
+		depth := 0
+		for p.i < len(p.b) {
+			switch p.b[p.i] {
+			case '"':
+				if err := p.skipString(); err != nil {
+					return err
+				}
+				continue
+			case '{', '[':
+				depth++
+			case '}', ']':
+				depth--
+				if depth == 0 {
+					p.i++
+					return nil
+				}
+			}
+			p.i++
+		}
+		return errNotEnvelope
+	default:
+		start := p.i
+		for p.i < len(p.b) && !isDelim(p.b[p.i]) {
+			p.i++
+		}
+		if p.i == start {
 			return errNotEnvelope
-		case '"':
-			if err := p.skipString(); err != nil {
-				return err
-			}
-		case '{', '[':
-			depth++
-			p.i++
-		case '}', ']':
-			if depth == 0 {
-				return errNotEnvelope
-			}
-			depth--
-			p.i++
-		case ',', ':':
-			if depth == 0 {
-				return errNotEnvelope
-			}
-			p.i++
-		default:
-			start := p.i
-			for p.i < len(p.b) && !isDelim(p.b[p.i]) {
-				p.i++
-			}
-			if p.i == start {
-				return errNotEnvelope
-			}
 		}
-		if depth == 0 {
-			return nil
-		}
+		return nil
 	}
 }
 

@@ -1,0 +1,67 @@
+package stream
+
+import (
+	"encoding/json"
+	"math/rand/v2"
+	"testing"
+)
+
+// TestQuoteOrEscape compares the eight-bytes-at-a-time scan with a byte
+// loop on random strings rich in quotes, backslashes and bytes ≥ 0x80, from
+// every start offset.
+func TestQuoteOrEscape(t *testing.T) {
+	rng := rand.New(rand.NewPCG(7, 8))
+	alphabet := []byte("ab\"\\\x80\xa2\xdc\xff\x00\x01!#[]")
+	for range 2000 {
+		b := make([]byte, rng.IntN(40))
+		for i := range b {
+			if rng.IntN(4) == 0 {
+				b[i] = alphabet[rng.IntN(len(alphabet))]
+			} else {
+				b[i] = byte('c' + rng.IntN(20))
+			}
+		}
+		for i := 0; i <= len(b)+2; i++ {
+			want := len(b)
+			for j := i; j < len(b); j++ {
+				if b[j] == '"' || b[j] == '\\' {
+					want = j
+					break
+				}
+			}
+			if got := quoteOrEscape(b, i); got != want {
+				t.Fatalf("quoteOrEscape(%q, %d) = %d, want %d", b, i, got, want)
+			}
+		}
+	}
+}
+
+// TestSkipStringMatchesJSON: skipString ends a string token exactly where
+// encoding/json does, for strings with escapes at every position relative
+// to the eight-byte words.
+func TestSkipStringMatchesJSON(t *testing.T) {
+	pieces := []string{`a`, `\"`, `\\`, `\\\"`, `\u00e9`, `é`, `\/`, `\n`, `0123456`}
+	rng := rand.New(rand.NewPCG(9, 10))
+	for range 3000 {
+		s := `"`
+		for range rng.IntN(12) {
+			s += pieces[rng.IntN(len(pieces))]
+		}
+		s += `"`
+		doc := []byte(s + `,"next"`)
+		var v string
+		if err := json.Unmarshal([]byte(s), &v); err != nil {
+			t.Fatalf("bad test string %s: %v", s, err)
+		}
+		p := jsonParser{b: doc}
+		if err := p.skipString(); err != nil || p.i != len(s) {
+			t.Fatalf("skipString(%s) ended at %d (err %v), want %d", doc, p.i, err, len(s))
+		}
+	}
+	for _, bad := range []string{`"abc`, `"abc\"`, `"abc\`, `"\\\"`} {
+		p := jsonParser{b: []byte(bad)}
+		if err := p.skipString(); err == nil {
+			t.Errorf("skipString(%s) accepted an unterminated string", bad)
+		}
+	}
+}

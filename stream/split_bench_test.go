@@ -1,0 +1,52 @@
+package stream
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/pushmon/pushmon/protocol"
+)
+
+// benchDoc is a JSON document of n DataPoint events like the benchmarks'
+// (about 270 bytes each).
+func benchDoc(n int) []byte {
+	var b strings.Builder
+	b.WriteString(`{"Document":{"Msg":`)
+	if n != 1 {
+		b.WriteByte('[')
+	}
+	for i := range n {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		fmt.Fprintf(&b, `{"topic":"1234/DataPoint/dev%02x/temp","operation":"INSERTION","timestamp":"2024-05-01T12:00:00.%03dZ",`+
+			`"DataPoint":{"id":"0c9f6a9e-07d4-4f4e-9d2c-%012x","cstId":1234,"streamId":"dev%02x/temp","data":%d.25,`+
+			`"timestamp":%d,"quality":0,"description":"a \"quoted\" word"}}`, i%50, i%1000, i, i%50, 20+i%10, 1714564800000+i)
+	}
+	if n != 1 {
+		b.WriteByte(']')
+	}
+	b.WriteString("}}")
+	return []byte(b.String())
+}
+
+// BenchmarkSplitJSON is the envelope splitter alone, per document; the
+// events reuse one slice, as in ModeEvents.
+func BenchmarkSplitJSON(b *testing.B) {
+	for _, n := range []int{1, 14, 100} {
+		doc := benchDoc(n)
+		b.Run(fmt.Sprintf("%dev", n), func(b *testing.B) {
+			var evs []Event
+			b.SetBytes(int64(len(doc)))
+			b.ReportAllocs()
+			for b.Loop() {
+				var err error
+				evs, err = splitDocument(evs[:0], doc, protocol.FormatJSON, 1)
+				if err != nil || len(evs) != n {
+					b.Fatal(err, len(evs))
+				}
+			}
+		})
+	}
+}
