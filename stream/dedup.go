@@ -13,7 +13,7 @@ type dedup struct {
 	n    int
 	ring []uint64
 	next int
-	set  map[uint64]struct{}
+	set  idSet
 	seed maphash.Seed
 }
 
@@ -49,27 +49,113 @@ func (d *dedup) identity(ev *Event) uint64 {
 }
 
 // seen reports whether id was remembered.
-func (d *dedup) seen(id uint64) bool {
-	_, ok := d.set[id]
-	return ok
-}
+func (d *dedup) seen(id uint64) bool { return d.set.has(id) }
 
 // add remembers id, forgetting the oldest beyond the window.
 func (d *dedup) add(id uint64) {
-	if d.set == nil {
-		d.set = make(map[uint64]struct{})
-	}
-	if _, ok := d.set[id]; ok {
+	if d.set.has(id) {
 		return
 	}
 	if len(d.ring) < d.n {
 		d.ring = append(d.ring, id)
 	} else {
-		delete(d.set, d.ring[d.next])
+		d.set.remove(d.ring[d.next])
 		d.ring[d.next] = id
 		d.next = (d.next + 1) % d.n
 	}
-	d.set[id] = struct{}{}
+	d.set.insert(id)
+}
+
+// idSet is a set of identities: open addressing with linear probing over
+// a power-of-two table at most half full, indexed by the identity's low
+// bits (identities are hashes), with backward-shift deletion. Unlike a Go
+// map under a steady insert-one-delete-one load, it never accumulates
+// tombstones, so lookups stay one or two probes. The zero value is empty.
+type idSet struct {
+	slots []uint64 // 0 marks a free slot; the identity 0 is kept in zero
+	n     int      // identities held, zero included
+	zero  bool
+}
+
+func (s *idSet) len() int { return s.n }
+
+func (s *idSet) has(k uint64) bool {
+	if k == 0 {
+		return s.zero
+	}
+	if len(s.slots) == 0 {
+		return false
+	}
+	mask := uint64(len(s.slots) - 1)
+	for i := k & mask; ; i = (i + 1) & mask {
+		switch s.slots[i] {
+		case k:
+			return true
+		case 0:
+			return false
+		}
+	}
+}
+
+// insert adds k, which must not be in the set.
+func (s *idSet) insert(k uint64) {
+	s.n++
+	if k == 0 {
+		s.zero = true
+		return
+	}
+	if 2*s.n > len(s.slots) {
+		old := s.slots
+		s.slots = make([]uint64, max(16, 2*len(old)))
+		for _, v := range old {
+			if v != 0 {
+				s.place(v)
+			}
+		}
+	}
+	s.place(k)
+}
+
+func (s *idSet) place(k uint64) {
+	mask := uint64(len(s.slots) - 1)
+	i := k & mask
+	for s.slots[i] != 0 {
+		i = (i + 1) & mask
+	}
+	s.slots[i] = k
+}
+
+// remove deletes k if present, moving later entries of its probe run back
+// so that no lookup needs to step over a hole.
+func (s *idSet) remove(k uint64) {
+	if k == 0 {
+		if s.zero {
+			s.zero = false
+			s.n--
+		}
+		return
+	}
+	if len(s.slots) == 0 {
+		return
+	}
+	mask := uint64(len(s.slots) - 1)
+	i := k & mask
+	for s.slots[i] != k {
+		if s.slots[i] == 0 {
+			return
+		}
+		i = (i + 1) & mask
+	}
+	for j := (i + 1) & mask; s.slots[j] != 0; j = (j + 1) & mask {
+		// The entry at j may move to the hole at i unless its home slot
+		// lies cyclically in (i, j].
+		if home := s.slots[j] & mask; (j-home)&mask >= (j-i)&mask {
+			s.slots[i] = s.slots[j]
+			i = j
+		}
+	}
+	s.slots[i] = 0
+	s.n--
 }
 
 // dataPointID finds the top-level "id" string of a JSON DataPoint body or

@@ -179,8 +179,8 @@ func TestDedupWindow(t *testing.T) {
 	}
 	e := ev("d")
 	d.add(d.identity(&e))
-	if d.seen(d.identity(&a)) || !d.seen(d.identity(&b)) || len(d.set) != 3 {
-		t.Errorf("window not bounded at 3: %d", len(d.set))
+	if d.seen(d.identity(&a)) || !d.seen(d.identity(&b)) || d.set.len() != 3 {
+		t.Errorf("window not bounded at 3: %d", d.set.len())
 	}
 	x1 := Event{Topic: "1/DeviceCore/1/0", Operation: "UPDATE", Body: []byte(`{"a":1}`)}
 	x2 := x1
