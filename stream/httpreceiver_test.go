@@ -56,8 +56,16 @@ func pushAsync(r http.Handler, method, body string, mod ...func(*http.Request)) 
 	return ch
 }
 
+// take receives n events, failing after 10 s (of the bubble's clock
+// inside synctest).
 func take(t *testing.T, ch <-chan Event, n int) []Event {
 	t.Helper()
+	return takeWithin(t, ch, n, 10*time.Second)
+}
+
+func takeWithin(t *testing.T, ch <-chan Event, n int, d time.Duration) []Event {
+	t.Helper()
+	timeout := time.After(d)
 	var out []Event
 	for range n {
 		select {
@@ -66,7 +74,7 @@ func take(t *testing.T, ch <-chan Event, n int) []Event {
 				t.Fatalf("channel closed after %d events", len(out))
 			}
 			out = append(out, ev)
-		case <-time.After(10 * time.Second):
+		case <-timeout:
 			t.Fatalf("got %d events, want %d", len(out), n)
 		}
 	}
