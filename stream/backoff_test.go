@@ -97,7 +97,9 @@ func TestTransientErrorsRetryForever(t *testing.T) {
 					return c, nil
 				},
 				// Cut inside the server's first flight.
-				Script: func(int) faultnet.Script { return faultnet.Script{Read: []faultnet.Fault{faultnet.Cut(60, faultnet.RST)}} },
+				Script: func(int) faultnet.Script {
+					return faultnet.Script{Read: []faultnet.Fault{faultnet.Cut(60, faultnet.RST)}}
+				},
 			}
 		}},
 	}
