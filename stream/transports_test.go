@@ -34,7 +34,9 @@ func sim(t *testing.T) (*streamtest.Server, *monitor.Client) {
 
 // swappable serves the current receiver, or 503 when there is none: a
 // consumer process that is down.
-type swappable struct{ cur atomic.Pointer[stream.HTTPReceiver] }
+type swappable struct {
+	cur atomic.Pointer[stream.HTTPReceiver]
+}
 
 func (s *swappable) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if rcv := s.cur.Load(); rcv != nil {
