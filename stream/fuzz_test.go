@@ -1,0 +1,77 @@
+package stream
+
+import (
+	"bytes"
+	"compress/zlib"
+	"net"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"github.com/pushmon/pushmon/protocol"
+)
+
+// FuzzSession replays a server byte stream, as it would follow a valid
+// ConnectResponse, to a real Subscription over net.Pipe; the server closes
+// after the last byte. Whatever the bytes, nothing panics (the typed
+// accessors of delivered events included), the session ends within 1 s of
+// the server's close with a typed error, and no goroutine outlives it
+// (synctest.Test fails on a goroutine left blocked in the bubble).
+func FuzzSession(f *testing.F) {
+	doc, n := dpDoc("a", "b")
+	one := frameOf(protocol.PublishMessage{Count: uint16(n), Format: protocol.FormatJSON, Payload: []byte(doc)})
+	var z bytes.Buffer
+	zw := zlib.NewWriter(&z)
+	zw.Write([]byte(doc))
+	zw.Close()
+	zipped := frameOf(protocol.PublishMessage{DataBlockID: 1, Count: uint16(n), Compression: protocol.CompressionZlib, Format: protocol.FormatJSON, Payload: z.Bytes()})
+	xml := frameOf(protocol.PublishMessage{DataBlockID: 2, Count: 1, Format: protocol.FormatXML,
+		Payload: []byte(`<Document><Msg topic="3/DeviceCore/882/7" operation="UPDATE" timestamp="2012-04-17T14:14:07.028Z"><DeviceCore><id><devId>882</devId></id><dpConnectionStatus>1</dpConnectionStatus></DeviceCore></Msg></Document>`)})
+	file := frameOf(protocol.PublishMessage{DataBlockID: 3, Count: 1, Format: protocol.FormatJSON,
+		Payload: []byte(jsonDoc(jsonMsg("1/FileData/db/x/a.txt", "CREATE", "2012-04-17T14:14:07Z", "FileData", `{"id":{"fdPath":"/db/x/","fdName":"a.txt"},"fdData":"aGVsbG8=\n"}`, false)))})
+	for _, seed := range [][]byte{
+		nil,
+		one,
+		append(append(append(append([]byte(nil), one...), zipped...), xml...), file...),
+		zipped[:len(zipped)-3],
+		one[:4],
+		{0, 3, 0xFF, 0xFF, 0xFF, 0xFF},
+		protocol.AppendAck(nil, 1),
+		protocol.AppendConnectResponse(nil, protocol.StatusOK),
+		[]byte("HTTP/1.1 200 OK\r\n\r\n"),
+		frameOf(protocol.PublishMessage{Count: 0xFFFF, Compression: protocol.CompressionZlib, Format: protocol.FormatJSON, Payload: []byte{0x78, 0x9c, 0xff}}),
+		frameOf(protocol.PublishMessage{Count: 1, Format: protocol.FormatJSON, Payload: []byte(`{"Document":{"Msg":[{"topic":"1/DataPoint/x","DataPoint":{"id":`)}),
+	} {
+		f.Add(seed)
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		synctest.Test(t, func(t *testing.T) {
+			var closedAt time.Time
+			d := &pipeDialer{serve: func(_ int, c net.Conn) {
+				leanServer(data, false)(0, c)
+				closedAt = time.Now()
+			}}
+			cfg := leanConfig(d)
+			cfg.MaxDecompressed = 1 << 20
+			sub, err := Subscribe(t.Context(), cfg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for ev := range sub.Events() {
+				_ = ev.String()
+				var v map[string]any
+				_ = ev.Decode(&v)
+				_, _ = ev.DataPoint()
+				_, _ = ev.DeviceCore()
+				_, _ = ev.FileData()
+			}
+			d.wg.Wait()
+			if late := time.Since(closedAt); late > time.Second {
+				t.Errorf("session ended %v after the server closed", late)
+			}
+			if err := sub.Err(); !typedSessionError(err) {
+				t.Errorf("session ended with an untyped error: %v", err)
+			}
+		})
+	})
+}
