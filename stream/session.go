@@ -36,6 +36,7 @@ type session struct {
 	sub  *Subscription
 	conn net.Conn
 	r    *protocol.Reader
+	in   *burstConn // conn, when connect made it one
 	inf  *protocol.Inflater
 
 	armed   bool
@@ -68,6 +69,7 @@ func (s *Subscription) session(ctx context.Context) (healthy bool, err error) {
 		r:    r,
 		wake: make(chan struct{}, 1),
 	}
+	ss.in, _ = conn.(*burstConn)
 	g, gctx := errgroup.WithContext(ctx)
 	stop := context.AfterFunc(gctx, func() { conn.Close() })
 	var blocks uint64
@@ -137,6 +139,7 @@ func (s *Subscription) connect(ctx context.Context) (net.Conn, *protocol.Reader,
 		return nil, nil, timeout(fmt.Errorf("stream: sending ConnectRequest to %s: %w", addr, err))
 	}
 
+	conn = &burstConn{Conn: conn} // read in bursts while frames flow
 	r := protocol.NewReader(countingReader{conn, &s.stats.bytesRead}, protocol.ReaderOptions{
 		BufferSize:   cfg.ReadBufferSize,
 		MaxFrameSize: cfg.MaxFrameSize,
@@ -190,13 +193,16 @@ func (ss *session) readLoop(ctx context.Context) (blocks uint64, err error) {
 	s := ss.sub
 	ft := s.cfg.FrameTimeout
 	for {
-		if ss.r.Buffered() == 0 {
+		if ss.r.Buffered() == 0 && ss.in.Buffered() == 0 {
 			ss.flush()
 			if ss.armed {
 				ss.conn.SetReadDeadline(time.Time{})
 				ss.armed = false
 			}
-			if err := ss.r.Await(); err != nil {
+			ss.in.setIdle(true)
+			err := ss.r.Await()
+			ss.in.setIdle(false)
+			if err != nil {
 				return blocks, ss.readErr(err)
 			}
 		}

@@ -1,0 +1,86 @@
+package stream
+
+import (
+	"net"
+	"sync"
+)
+
+// burstSize is the size of the pooled buffers a busy connection is read
+// through.
+const burstSize = 32 << 10
+
+// burstPool holds the burst buffers of connections that have nothing
+// buffered: only connections with data in flight hold one.
+var burstPool = sync.Pool{New: func() any {
+	b := make([]byte, burstSize)
+	return &b
+}}
+
+// burstConn reads a connection in bursts of up to 32 KiB while frames are
+// flowing, so that a stream of small frames costs one read system call per
+// burst instead of one per ReadBufferSize, without making idle sessions
+// larger: while the read loop waits for the next frame (idle), reads go
+// straight into the caller's buffer, and a burst buffer goes back to the
+// pool as soon as it has been drained.
+//
+// Reads are made by the session's reader goroutine only; the embedded
+// Conn's other methods (Write, deadlines, Close) may be used concurrently
+// as usual.
+type burstConn struct {
+	net.Conn
+	buf  *[]byte // a pooled buffer holding buf[r:w] unread; nil when empty
+	r, w int
+	err  error // error of the read that filled buf, returned once it is drained
+	idle bool  // set by the read loop while it awaits the next frame
+}
+
+// Buffered returns the number of bytes read from the connection and not yet
+// returned.
+func (c *burstConn) Buffered() int {
+	if c == nil {
+		return 0
+	}
+	return c.w - c.r
+}
+
+// setIdle tells whether the next read waits for a new frame (and may block
+// for a long time).
+func (c *burstConn) setIdle(idle bool) {
+	if c != nil {
+		c.idle = idle
+	}
+}
+
+func (c *burstConn) Read(p []byte) (int, error) {
+	if c.r < c.w {
+		n := copy(p, (*c.buf)[c.r:c.w])
+		c.r += n
+		if c.r == c.w {
+			c.release()
+		}
+		return n, nil
+	}
+	if err := c.err; err != nil {
+		c.err = nil
+		return 0, err
+	}
+	if c.idle || len(p) >= burstSize/2 {
+		return c.Conn.Read(p)
+	}
+	if c.buf == nil {
+		c.buf = burstPool.Get().(*[]byte)
+	}
+	n, err := c.Conn.Read(*c.buf)
+	k := copy(p, (*c.buf)[:n])
+	if k < n {
+		c.r, c.w, c.err = k, n, err
+		return k, nil
+	}
+	c.release()
+	return k, err
+}
+
+func (c *burstConn) release() {
+	burstPool.Put(c.buf)
+	c.buf, c.r, c.w = nil, 0, 0
+}
