@@ -1,0 +1,235 @@
+package stream
+
+import (
+	"bufio"
+	"context"
+	"crypto/tls"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/url"
+	"time"
+)
+
+// Reaching the push port from networks that allow only proxied traffic.
+//
+// The TCP push connection is not HTTP, but an HTTP proxy tunnels it with
+// CONNECT (port 3201 must be allowed by the proxy's policy). Set
+// Config.Dialer to HTTPProxyDialer (a fixed proxy) or ProxyFromEnvironment
+// (HTTPS_PROXY / NO_PROXY, as net/http reads them). For SOCKS5, give any
+// dialer with a DialContext method, such as the one of
+// golang.org/x/net/proxy (proxy.SOCKS5 returns a proxy.ContextDialer): it
+// satisfies Dialer as is. REST calls (package monitor) go through
+// net/http, whose default transport already honours HTTPS_PROXY.
+
+// ErrProxyRefused: the proxy refused the tunnel (CONNECT answered other
+// than 2xx). A *ProxyError carries the status; 407 and 403 are permanent
+// for a Subscription, other statuses (502, 503…) are retried.
+var ErrProxyRefused = errors.New("stream: proxy refused the tunnel")
+
+// ProxyError is a refused CONNECT. It matches ErrProxyRefused.
+type ProxyError struct {
+	Proxy      string // the proxy's host:port (no credentials)
+	Target     string // the address the tunnel was for
+	StatusCode int
+	Status     string // the proxy's status line, e.g. "407 Proxy Authentication Required"
+}
+
+func (e *ProxyError) Error() string {
+	return fmt.Sprintf("stream: proxy %s refused CONNECT %s: %s", e.Proxy, e.Target, e.Status)
+}
+
+// Is makes errors.Is(err, ErrProxyRefused) true.
+func (e *ProxyError) Is(target error) bool { return target == ErrProxyRefused }
+
+// ProxyDialer tunnels connections through an HTTP proxy with CONNECT. It
+// is a [Dialer] for Config.Dialer. The zero value is not usable; build one
+// with [HTTPProxyDialer]. It is immutable and safe for concurrent use.
+//
+// ProxyDialer redacts the proxy password in every fmt verb and in slog
+// output; errors name the proxy by host:port only.
+type ProxyDialer struct {
+	proxy   *url.URL // scheme, host; User holds credentials
+	forward Dialer
+	// TLSConfig is used for https:// proxies (TLS to the proxy itself);
+	// nil means the system roots with the proxy's host name.
+	tlsConfig *tls.Config
+	// proxyFor, when set, picks the proxy per target (nil URL: direct).
+	proxyFor func(addr string) (*url.URL, error)
+}
+
+// HTTPProxyDialer returns a Dialer that reaches every address through the
+// HTTP proxy at proxyURL ("http://[user:password@]host[:port]", port 80 by
+// default, or "https://…" for TLS to the proxy, port 443, verified against
+// tlsConfig or the system roots). Credentials in the URL are sent as
+// Proxy-Authorization Basic. forward dials the proxy; nil means a
+// net.Dialer with TCP keepalive.
+func HTTPProxyDialer(proxyURL string, forward Dialer, tlsConfig *tls.Config) (*ProxyDialer, error) {
+	u, err := url.Parse(proxyURL)
+	if err != nil {
+		// url.Error quotes the URL, which may hold a password.
+		return nil, fmt.Errorf("%w: proxy URL does not parse", ErrInvalidConfig)
+	}
+	if err := checkProxyURL(u); err != nil {
+		return nil, err
+	}
+	return &ProxyDialer{proxy: u, forward: defaultForward(forward), tlsConfig: tlsConfig}, nil
+}
+
+func checkProxyURL(u *url.URL) error {
+	if (u.Scheme != "http" && u.Scheme != "https") || u.Hostname() == "" {
+		return fmt.Errorf("%w: proxy URL must be http:// or https:// with a host", ErrInvalidConfig)
+	}
+	return nil
+}
+
+func defaultForward(d Dialer) Dialer {
+	if d != nil {
+		return d
+	}
+	return &net.Dialer{KeepAliveConfig: net.KeepAliveConfig{Enable: true, Idle: 15 * time.Second, Interval: 10 * time.Second, Count: 3}}
+}
+
+// ProxyFromEnvironment returns a Dialer that uses the proxy net/http would
+// use for "https://<push address>": HTTPS_PROXY (or https_proxy), with
+// NO_PROXY exceptions, read once per process as net/http does. Loopback
+// addresses are never proxied. Addresses without a proxy are dialled
+// directly with forward (nil: a net.Dialer with TCP keepalive).
+func ProxyFromEnvironment(forward Dialer) *ProxyDialer {
+	return &ProxyDialer{forward: defaultForward(forward), proxyFor: func(addr string) (*url.URL, error) {
+		req := &http.Request{Method: http.MethodConnect, URL: &url.URL{Scheme: "https", Host: addr}, Header: http.Header{}}
+		return http.ProxyFromEnvironment(req)
+	}}
+}
+
+// DialContext connects to addr through the proxy: it dials the proxy,
+// sends CONNECT addr and returns the tunnel once the proxy answers 2xx.
+// ctx bounds the whole exchange. A refusal is a *ProxyError.
+func (d *ProxyDialer) DialContext(ctx context.Context, network, addr string) (net.Conn, error) {
+	proxy := d.proxy
+	if d.proxyFor != nil {
+		p, err := d.proxyFor(addr)
+		if err != nil {
+			return nil, fmt.Errorf("stream: choosing a proxy for %s: %w", addr, err)
+		}
+		if p == nil {
+			return d.forward.DialContext(ctx, network, addr)
+		}
+		if err := checkProxyURL(p); err != nil {
+			return nil, err
+		}
+		proxy = p
+	}
+	if network != "tcp" && network != "tcp4" && network != "tcp6" {
+		return nil, fmt.Errorf("stream: proxy: network %q is not tcp", network)
+	}
+	port := proxy.Port()
+	if port == "" {
+		port = map[string]string{"http": "80", "https": "443"}[proxy.Scheme]
+	}
+	proxyAddr := net.JoinHostPort(proxy.Hostname(), port)
+	conn, err := d.forward.DialContext(ctx, "tcp", proxyAddr)
+	if err != nil {
+		return nil, fmt.Errorf("stream: dialling proxy %s: %w", proxyAddr, err)
+	}
+	// The exchange must not outlive ctx.
+	stop := context.AfterFunc(ctx, func() { conn.Close() })
+	if dl, ok := ctx.Deadline(); ok {
+		conn.SetDeadline(dl)
+	}
+	fail := func(err error) (net.Conn, error) {
+		stop()
+		conn.Close()
+		if ctxErr := ctx.Err(); ctxErr != nil {
+			return nil, fmt.Errorf("stream: CONNECT %s via proxy %s: %w", addr, proxyAddr, ctxErr)
+		}
+		return nil, err
+	}
+	if proxy.Scheme == "https" {
+		cfg := d.tlsConfig.Clone()
+		if cfg == nil {
+			cfg = &tls.Config{}
+		}
+		if cfg.ServerName == "" {
+			cfg.ServerName = proxy.Hostname()
+		}
+		tc := tls.Client(conn, cfg)
+		if err := tc.HandshakeContext(ctx); err != nil {
+			return fail(fmt.Errorf("stream: TLS to proxy %s: %w", proxyAddr, err))
+		}
+		conn = tc
+	}
+	req := &http.Request{
+		Method: http.MethodConnect,
+		URL:    &url.URL{Opaque: addr},
+		Host:   addr,
+		Header: http.Header{"User-Agent": {"pushmon"}},
+	}
+	if proxy.User != nil {
+		pass, _ := proxy.User.Password()
+		req.Header.Set("Proxy-Authorization", "Basic "+base64.StdEncoding.EncodeToString([]byte(proxy.User.Username()+":"+pass)))
+	}
+	if err := req.Write(conn); err != nil {
+		return fail(fmt.Errorf("stream: CONNECT %s via proxy %s: %w", addr, proxyAddr, err))
+	}
+	br := bufio.NewReader(conn)
+	resp, err := http.ReadResponse(br, req)
+	if err != nil {
+		return fail(fmt.Errorf("stream: CONNECT %s via proxy %s: reading the answer: %w", addr, proxyAddr, err))
+	}
+	resp.Body.Close()
+	if resp.StatusCode < 200 || resp.StatusCode > 299 {
+		pe := &ProxyError{Proxy: proxyAddr, Target: addr, StatusCode: resp.StatusCode, Status: resp.Status}
+		var err error = pe
+		if resp.StatusCode == http.StatusProxyAuthRequired || resp.StatusCode == http.StatusForbidden {
+			err = &permanentError{pe}
+		}
+		return fail(err)
+	}
+	if !stop() {
+		conn.Close()
+		return nil, fmt.Errorf("stream: CONNECT %s via proxy %s: %w", addr, proxyAddr, ctx.Err())
+	}
+	conn.SetDeadline(time.Time{})
+	if br.Buffered() > 0 {
+		// The proxy already relayed bytes of the target: keep them.
+		return &bufferedConn{Conn: conn, r: br}, nil
+	}
+	return conn, nil
+}
+
+// bufferedConn reads what the CONNECT reader buffered before the socket.
+type bufferedConn struct {
+	net.Conn
+	r *bufio.Reader
+}
+
+func (c *bufferedConn) Read(p []byte) (int, error) { return c.r.Read(p) }
+
+// String describes the dialer with the proxy password redacted.
+func (d *ProxyDialer) String() string {
+	if d.proxy == nil {
+		return "stream.ProxyDialer{from environment}"
+	}
+	u := *d.proxy
+	if u.User != nil {
+		if _, has := u.User.Password(); has {
+			u.User = url.UserPassword(u.User.Username(), "REDACTED")
+		}
+	}
+	return "stream.ProxyDialer{" + u.Redacted() + "}"
+}
+
+// GoString is the same as String.
+func (d *ProxyDialer) GoString() string { return d.String() }
+
+// Format prints String for every verb.
+func (d *ProxyDialer) Format(f fmt.State, _ rune) { fmt.Fprint(f, d.String()) }
+
+// LogValue redacts the password in slog output.
+func (d *ProxyDialer) LogValue() slog.Value { return slog.StringValue(d.String()) }
+
+var _ Dialer = (*ProxyDialer)(nil)
