@@ -55,7 +55,7 @@ type Stats struct {
 	Events      uint64 // events handed to the consumer
 	Duplicates  uint64 // replayed events dropped by dedup
 	Acks        uint64 // acks written to the socket
-	Undelivered uint64 // events received but not handed over when a connection or the subscription ended
+	Undelivered uint64 // events received but never handed over because the subscription ended (a block received before its connection closed is still handed over)
 	BadBlocks   uint64 // blocks acked and skipped because they could not be inflated
 	Raw         uint64 // documents delivered raw (template output or not an envelope)
 	BytesRead   uint64 // frame bytes received, headers included
