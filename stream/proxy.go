@@ -135,11 +135,9 @@ func (d *ProxyDialer) DialContext(ctx context.Context, network, addr string) (ne
 	if err != nil {
 		return nil, fmt.Errorf("stream: dialling proxy %s: %w", proxyAddr, err)
 	}
-	// The exchange must not outlive ctx.
+	// The exchange must not outlive ctx: its end closes the connection
+	// (after ctx.Err is set, so failures below report the context's error).
 	stop := context.AfterFunc(ctx, func() { conn.Close() })
-	if dl, ok := ctx.Deadline(); ok {
-		conn.SetDeadline(dl)
-	}
 	fail := func(err error) (net.Conn, error) {
 		stop()
 		conn.Close()
@@ -193,7 +191,6 @@ func (d *ProxyDialer) DialContext(ctx context.Context, network, addr string) (ne
 		conn.Close()
 		return nil, fmt.Errorf("stream: CONNECT %s via proxy %s: %w", addr, proxyAddr, ctx.Err())
 	}
-	conn.SetDeadline(time.Time{})
 	if br.Buffered() > 0 {
 		// The proxy already relayed bytes of the target: keep them.
 		return &bufferedConn{Conn: conn, r: br}, nil
