@@ -37,6 +37,10 @@ var (
 	ErrSessionClosed = errors.New("stream: the connection that delivered this batch has closed")
 	// ErrClosed: the Subscription was closed or its context ended.
 	ErrClosed = errors.New("stream: subscription closed")
+	// ErrTLSVersion: the TLS handshake failed because the server and the
+	// client have no protocol version in common (the client requires TLS
+	// 1.2 or later). It wraps crypto/tls's error. Permanent.
+	ErrTLSVersion = errors.New("stream: no common TLS version (TLS 1.2 or later is required)")
 )
 
 // ConnectError is a refused ConnectRequest: the server's status other than
@@ -86,6 +90,9 @@ func classify(err error) error {
 	if err == nil || IsPermanent(err) {
 		return err
 	}
+	if tlsVersionMismatch(err) {
+		return &permanentError{fmt.Errorf("%w: %w", ErrTLSVersion, err)}
+	}
 	var (
 		unknownCA *x509.UnknownAuthorityError
 		hostname  x509.HostnameError
@@ -131,5 +138,20 @@ func tlsConfigMismatch(err error) bool {
 		}
 	}
 	return strings.Contains(msg, "tls: server selected unsupported protocol version") ||
+		strings.Contains(msg, "tls: no supported versions")
+}
+
+// tlsVersionMismatch recognises a TLS handshake that failed on versions:
+// the server's protocol_version alert (which crypto/tls reports as a
+// *net.OpError around an unexported type), or the client's own refusal of
+// the version the server chose.
+func tlsVersionMismatch(err error) bool {
+	var alert tls.AlertError
+	if errors.As(err, &alert) && alert == 70 {
+		return true
+	}
+	msg := err.Error()
+	return strings.Contains(msg, "remote error: tls: protocol version not supported") ||
+		strings.Contains(msg, "tls: server selected unsupported protocol version") ||
 		strings.Contains(msg, "tls: no supported versions")
 }

@@ -148,7 +148,7 @@ func TestTLSFailuresArePermanentWithoutFallback(t *testing.T) {
 			return errors.As(err, &e) && e.Reason == x509.Expired
 		}},
 		{"TLS 1.1 server", &tls.Config{Certificates: []tls.Certificate{leaf}, MaxVersion: tls.VersionTLS11}, good.Pool(), "localhost", func(err error) bool {
-			return strings.Contains(err.Error(), "protocol version")
+			return errors.Is(err, ErrTLSVersion) && strings.Contains(err.Error(), "protocol version")
 		}},
 	}
 	for _, tc := range cases {
