@@ -192,12 +192,15 @@ func (g *Group) Receive(cfg HTTPConfig) (*HTTPReceiver, error) {
 func (g *Group) forward(ctx context.Context, m *member) error {
 	defer close(m.done)
 	for ev := range m.src.Events() {
+		// Counted before the send, so that a consumer that has received
+		// the event sees it counted.
+		m.events.Add(1)
 		select {
 		case g.events <- ev:
-			m.events.Add(1)
 		case <-ctx.Done():
 			// Closing: the Source ends soon (its context is this one);
 			// drain it so it never blocks.
+			m.events.Add(^uint64(0))
 		}
 	}
 	<-m.src.Done()
