@@ -28,7 +28,11 @@ const rearmSlack = 50 * time.Millisecond
 
 // maxPendingAcks: acks are flushed when this many are pending even if the
 // reader has more buffered frames.
-const maxPendingAcks = 64
+const maxPendingAcks = 256
+
+// flushOnWait: acks are flushed before waiting for the consumer when this
+// many are pending even if the reader has more buffered frames.
+const flushOnWait = 16
 
 // session is one connection: a reader goroutine (frames → events →
 // consumer) and a writer goroutine (acks), joined before the next attempt.
@@ -386,15 +390,16 @@ func (ss *session) deliverBatch(ctx context.Context, m protocol.PublishMessage, 
 	return nil
 }
 
-// send hands v to the consumer. Before blocking it flushes pending acks,
-// so a stop-and-wait server is never kept waiting by a slow consumer.
+// send hands v to the consumer. Before blocking it flushes pending acks
+// when the server may be waiting for them (see flushBeforeWait), so a
+// stop-and-wait server is never kept waiting by a slow consumer.
 func send[T any](ctx context.Context, ss *session, ch chan T, v T) error {
 	select {
 	case ch <- v:
 		return nil
 	default:
 	}
-	ss.flush()
+	ss.flushBeforeWait()
 	select {
 	case ch <- v:
 		return nil
@@ -416,6 +421,21 @@ func (ss *session) queueAck(id uint16) error {
 		ss.signal()
 	}
 	return nil
+}
+
+// flushBeforeWait is flush for the reader about to wait for the consumer.
+// It wakes the writer only when no further frame is buffered (the server
+// has sent nothing more, so it may be waiting for acks: a stop-and-wait
+// server always is) or when many acks are pending. A consumer that is
+// merely busy for a moment while frames keep arriving then costs no write
+// system call; its acks go with the next flush.
+func (ss *session) flushBeforeWait() {
+	drained := ss.r.Buffered() == 0 && ss.in.Buffered() == 0
+	ss.mu.Lock()
+	if n := len(ss.acks); n > 0 && (drained || n >= flushOnWait*protocol.AckSize) {
+		ss.signal()
+	}
+	ss.mu.Unlock()
 }
 
 // flush wakes the writer if acks are pending.
