@@ -191,7 +191,9 @@ func (m *monitor) statusLocked() string {
 }
 
 func (m *monitor) idleLocked() bool {
-	return m.queue.Len() == 0 && (m.conn == nil || m.conn.holding == 0) && m.x.pending == nil
+	// A block being written is not idle either: its BlocksSent is counted
+	// when the write returns, which may be after the client's ack.
+	return m.queue.Len() == 0 && (m.conn == nil || m.conn.holding == 0 && m.conn.writing == 0) && m.x.pending == nil
 }
 
 func (m *monitor) infoLocked() MonitorInfo {

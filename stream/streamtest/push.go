@@ -41,6 +41,7 @@ type pushConn struct {
 	sent          map[uint16]*block
 	order         []*block // blocks still holding events, oldest first
 	holding       int      // events in blocks not yet delivered
+	writing       int      // blocks handed to the sender and not yet written (for WaitIdle and Stats)
 	unackedBlocks int      // explicit-ack blocks not yet acked
 	detached      bool
 }
@@ -451,6 +452,7 @@ func (m *monitor) nextBlock(pc *pushConn, now time.Time) (b *block, p sendParams
 	pc.sent[b.id] = b
 	pc.order = append(pc.order, b)
 	pc.holding += b.n
+	pc.writing++
 	if b.explicit {
 		pc.unackedBlocks++
 	}
@@ -462,6 +464,7 @@ func (m *monitor) nextBlock(pc *pushConn, now time.Time) (b *block, p sendParams
 func (m *monitor) wrote(pc *pushConn, b *block, ok bool) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	pc.writing--
 	if ok {
 		m.stats.BlocksSent++
 		m.stats.EventsSent += b.n
