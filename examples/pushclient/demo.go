@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"time"
 
 	"github.com/pushmon/pushmon/stream/streamtest"
 )
@@ -28,8 +29,9 @@ func startDemo(ctx context.Context, o *options, log *slog.Logger) (*demo, error)
 		o.username, o.password = "demo", "demo"
 	}
 	srv, err := streamtest.Start(streamtest.Options{
-		Users:    map[string]string{o.username: o.password},
-		PushAddr: "-",
+		Users:             map[string]string{o.username: o.password},
+		PushAddr:          "-",
+		HTTPRetryInterval: time.Second, // -transport http: retry a failed push soon
 	})
 	if err != nil {
 		return nil, fmt.Errorf("starting the simulator: %w", err)

@@ -4,6 +4,9 @@
 //
 //	pushclient [flags] username password
 //	pushclient -demo                       # embedded simulator, no account
+//	pushclient -transport http -listen :8080 -public-url https://host/hook user pass
+//	pushclient -transport polling -interval 30s user pass
+//	pushclient [flags] monitors list|reset ID|delete ID [username password]
 //
 // Credentials may also come from RM_USERNAME and RM_PASSWORD. Logs go to
 // stderr, events to stdout (-output text or ndjson). Exit status: 0 on
@@ -59,6 +62,15 @@ type options struct {
 	demo          bool
 	username      string
 	password      string
+
+	// transports.go and monitors.go
+	transport  string        // tcp, http or polling
+	listen     string        // http: address to serve on
+	publicURL  string        // http: URL registered on the monitor
+	token      string        // http: push token (default random)
+	interval   time.Duration // polling
+	schemaFile string        // handlebars template
+	cmd        []string      // "monitors list|reset ID|delete ID"
 }
 
 // usageError is bad usage: exit status 2 with the usage text.
@@ -97,9 +109,16 @@ func parseFlags(args []string, getenv func(string) string, stderr io.Writer) (*o
 	str(&o.output, []string{"output"}, "text", "output: text or ndjson (one JSON object per event)")
 	integer(&o.count, []string{"count"}, 0, "exit after this many events (0: run until interrupted)")
 	fs.BoolVar(&o.demo, "demo", false, "run against an embedded simulator with generated events (no account needed)")
+	str(&o.transport, []string{"transport"}, "tcp", "how events arrive: tcp (push connection), http (the server pushes to -public-url) or polling (history API)")
+	str(&o.listen, []string{"listen"}, "127.0.0.1:8080", "http: address to serve the receiver on")
+	str(&o.publicURL, []string{"public-url"}, "", "http: the URL Remote Manager pushes to, reaching -listen (with -demo: derived from -listen)")
+	str(&o.token, []string{"token"}, "", `http: push token "user:password" (default: random)`)
+	fs.DurationVar(&o.interval, "interval", 10*time.Second, "polling: time between polls")
+	str(&o.schemaFile, []string{"schema"}, "", "handlebars template FILE for the monitor; events are printed as rendered")
 	fs.Usage = func() {
 		fmt.Fprintf(fs.Output(), "usage: pushclient [flags] username password\n"+
-			"       pushclient -demo [flags]\n\n"+
+			"       pushclient -demo [flags]\n"+
+			"       pushclient [flags] monitors list|reset ID|delete ID [username password]\n\n"+
 			"Credentials may also come from RM_USERNAME and RM_PASSWORD.\n\nflags:\n")
 		fs.PrintDefaults()
 	}
@@ -115,13 +134,21 @@ func parseFlags(args []string, getenv func(string) string, stderr io.Writer) (*o
 		fs.Usage()
 		return nil, err
 	}
-	switch fs.NArg() {
+	rest := fs.Args()
+	if len(rest) > 0 && rest[0] == "monitors" {
+		cmd, after, err := parseMonitorsCommand(rest)
+		if err != nil {
+			return bad("%v", err)
+		}
+		o.cmd, rest = cmd, after
+	}
+	switch len(rest) {
 	case 0:
 		o.username, o.password = getenv("RM_USERNAME"), getenv("RM_PASSWORD")
 	case 2:
-		o.username, o.password = fs.Arg(0), fs.Arg(1)
+		o.username, o.password = rest[0], rest[1]
 	default:
-		return bad("want username and password, got %d arguments", fs.NArg())
+		return bad("want username and password, got %d arguments", len(rest))
 	}
 	if !o.demo && (o.username == "" || o.password == "") {
 		return bad("username and password are required (arguments, or RM_USERNAME and RM_PASSWORD), or use -demo")
@@ -137,6 +164,18 @@ func parseFlags(args []string, getenv func(string) string, stderr io.Writer) (*o
 	}
 	if !oneOf(o.output, "text", "ndjson") {
 		return bad("-output must be text or ndjson")
+	}
+	if !oneOf(o.transport, "tcp", "http", "polling") {
+		return bad("-transport must be tcp, http or polling")
+	}
+	if o.interval <= 0 {
+		return bad("-interval must be positive")
+	}
+	if o.token != "" && !strings.Contains(o.token, ":") {
+		return bad(`-token must be "user:password"`)
+	}
+	if o.transport == "http" && o.monitorID != 0 && o.token == "" {
+		return bad("-transport http with -monitor-id needs the monitor's -token")
 	}
 	if o.batchSize < 1 || o.batchDuration < 0 || o.count < 0 || o.monitorID > 0xFFFFFFFF {
 		return bad("-batchsize must be ≥ 1; -batchduration, -count and -monitor-id must not be negative or too large")
@@ -227,10 +266,18 @@ func session(ctx context.Context, o *options, log *slog.Logger, stdout io.Writer
 	}
 
 	api := monitor.NewClient(apiURL, monitor.WithBasicAuth(o.username, o.password))
+	if o.cmd != nil {
+		return monitorsCommand(ctx, api, o, stdout) // monitors.go
+	}
+	tr, err := prepareTransport(o, log, o.demo) // transports.go
+	if err != nil {
+		return err
+	}
+	defer tr.shutdown()
 	id := uint32(o.monitorID)
 	if id == 0 {
 		var err error
-		id, err = createMonitor(ctx, api, o, log)
+		id, err = createMonitor(ctx, api, o, log, tr)
 		if err != nil {
 			return err
 		}
@@ -247,8 +294,7 @@ func session(ctx context.Context, o *options, log *slog.Logger, stdout io.Writer
 		}
 	}
 
-	scfg.MonitorID = id
-	sub, err := stream.Subscribe(ctx, scfg)
+	sub, err := tr.open(ctx, scfg, api, id) // tcp, http or polling
 	if err != nil {
 		return err
 	}
@@ -263,9 +309,10 @@ func session(ctx context.Context, o *options, log *slog.Logger, stdout io.Writer
 		n++
 		if o.count > 0 && n >= o.count {
 			cancel()
+			break // events still in flight are not printed
 		}
 	}
-	if err := sub.Err(); err != nil {
+	if err := sub.Close(); err != nil { // Close returns Err once ended
 		if errors.Is(err, stream.ErrUnauthorized) {
 			return fmt.Errorf("authentication failed: %w", err)
 		}
@@ -277,7 +324,7 @@ func session(ctx context.Context, o *options, log *slog.Logger, stdout io.Writer
 
 // createMonitor replaces any monitor with the same topics by a new one,
 // like the original client.
-func createMonitor(ctx context.Context, api *monitor.Client, o *options, log *slog.Logger) (uint32, error) {
+func createMonitor(ctx context.Context, api *monitor.Client, o *options, log *slog.Logger, tr *transport) (uint32, error) {
 	topics := strings.Split(o.topics, ",")
 	old, err := api.FindByTopics(ctx, topics)
 	if err != nil {
@@ -299,6 +346,9 @@ func createMonitor(ctx context.Context, api *monitor.Client, o *options, log *sl
 		Ack:           monitor.AckOption(o.ack),
 		Persistent:    o.replay,
 		Description:   "pushclient",
+	}
+	if err := tr.spec(&spec); err != nil {
+		return 0, err
 	}
 	id, err := api.Create(ctx, spec)
 	if err != nil {
