@@ -39,6 +39,25 @@
 // delivered once written to the socket, so events in flight when a
 // connection drops are lost: at-most-once. Nothing here claims exactly-once.
 //
+// # Other transports, many monitors, proxies
+//
+// The same [Event] values come out of every transport, so consumer code
+// does not care how they arrived (see [Source]):
+//
+//   - [Subscribe]: tcp monitors, the client connects (above).
+//   - [HTTPReceiver]: http monitors, the server PUTs or POSTs to your URL;
+//     an http.Handler that checks the monitor's token, answers 200 only
+//     after hand-off and 503 when stopped, so the server retries.
+//   - [Poller]: polling (or persistent) monitors, read through the history
+//     API with a resumable [PollPosition], for clients behind NAT.
+//
+// A [Group] runs any number of them under one errgroup with one merged
+// Events channel and per-monitor status; one monitor's permanent error
+// does not stop the others unless FailFast is set. [HTTPProxyDialer] and
+// [ProxyFromEnvironment] tunnel the push connection through an HTTP proxy
+// (CONNECT); any dialer with DialContext, such as a SOCKS5 one, fits
+// Config.Dialer.
+//
 // # Goroutines
 //
 // A Subscription runs one supervisor goroutine and, per connection, one

@@ -276,3 +276,55 @@ func waitAttempt(t *testing.T, srv *streamtest.Server, id uint32, ok func(stream
 		}
 	}
 }
+
+// TestTemplatedMonitorDeliversRaw creates a monitor with a handlebars
+// template through the v1 API: its events arrive raw over TCP and over
+// HTTP, and decode into the user's own type.
+func TestTemplatedMonitorDeliversRaw(t *testing.T) {
+	srv, api := sim(t)
+	ctx := deadline(t)
+	sw, hookURL := hookServer(t)
+	const tmpl = `{"readings":[{{#each this}}{"stream":"{{DataPoint.streamId}}","value":{{DataPoint.data}}}{{#unless @last}},{{/unless}}{{/each}}]}`
+	type reading struct {
+		Stream string  `json:"stream"`
+		Value  float64 `json:"value"`
+	}
+	type readings struct{ Readings []reading }
+	spec := monitor.Spec{Topics: []string{"DataPoint"}, BatchSize: 2, BatchDuration: time.Minute, SchemaType: "handlebars", Schema: tmpl}
+	tcpMon, err := api.V1().Create(ctx, spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	spec.Transport, spec.URL, spec.Token = monitor.TransportHTTP, hookURL, hookToken
+	httpMon, err := api.Create(ctx, spec) // the legacy API: monSchemaType/monSchemaData
+	if err != nil {
+		t.Fatal(err)
+	}
+	sub, err := stream.Subscribe(ctx, stream.Config{Addr: srv.PushAddr(), Plaintext: true,
+		Username: "user", Password: stream.SentinelPassword, MonitorID: tcpMon.ID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sub.Close()
+	rcv, err := stream.NewHTTPReceiver(ctx, stream.HTTPConfig{MonitorID: httpMon, Token: hookToken})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rcv.Close()
+	sw.cur.Store(rcv)
+	if err := srv.WaitConnected(ctx, tcpMon.ID); err != nil {
+		t.Fatal(err)
+	}
+	srv.Publish(
+		streamtest.Event{Topic: "DataPoint/d1/temp", Operation: "INSERTION", Body: map[string]any{"streamId": "d1/temp", "data": 21.5}},
+		streamtest.Event{Topic: "DataPoint/d2/temp", Operation: "INSERTION", Body: map[string]any{"streamId": "d2/temp", "data": 19}},
+	)
+	for name, ch := range map[string]<-chan stream.Event{"tcp": sub.Events(), "http": rcv.Events()} {
+		ev := collectN(t, name, ch, 1)[0]
+		var got readings
+		if !ev.Raw || ev.Decode(&got) != nil || len(got.Readings) != 2 ||
+			got.Readings[0] != (reading{"d1/temp", 21.5}) || got.Readings[1] != (reading{"d2/temp", 19}) {
+			t.Errorf("%s: event %+v %s → %+v", name, ev, ev.Body, got)
+		}
+	}
+}
