@@ -101,6 +101,9 @@ type MonitorInfo struct {
 }
 
 // Stats are a monitor's counters, accumulated over all its connections.
+// For http monitors, BlocksSent and EventsSent count push attempts (a
+// retried block counts each time) and BlocksAcked and EventsAcked the
+// pushes answered 2xx; HTTPAttempts has the details.
 type Stats struct {
 	Connections     int // push connections open now (0 or 1)
 	ConnectsOK      int // ConnectRequests answered 200
