@@ -38,6 +38,8 @@ type ProxyError struct {
 	Status     string // the proxy's status line, e.g. "407 Proxy Authentication Required"
 }
 
+// Error returns e.g. "stream: proxy proxy:3128 refused CONNECT rm:3201: 407
+// Proxy Authentication Required".
 func (e *ProxyError) Error() string {
 	return fmt.Sprintf("stream: proxy %s refused CONNECT %s: %s", e.Proxy, e.Target, e.Status)
 }
