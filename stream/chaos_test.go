@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"compress/zlib"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"math/rand/v2"
@@ -51,6 +52,8 @@ type chaosOptions struct {
 	events, resets int
 	lostAckEvery   int  // every n-th faulted connection first loses the acks of 50 blocks (0: none)
 	soak           bool // one seed (the run's new one, or PUSHMON_CHAOS_SEED), no time limit
+	mode           Mode // how the consumer takes events
+	seeds          int  // how many of chaosSeeds to run (0: all)
 }
 
 // chaosSeeds are the seeds of the chaos tests: four fixed ones and one new
@@ -84,6 +87,17 @@ func TestChaosDeliveryLostAcks(t *testing.T) {
 	runChaos(t, chaosOptions{events: 20_000, resets: 200, lostAckEvery: 10})
 }
 
+// TestChaosDeliveryBatchModes is TestChaosDelivery (one seed each) for a
+// consumer of whole blocks, acked on hand-off (ModeBatches) or by
+// Batch.Ack once recorded (ModeManualAck).
+func TestChaosDeliveryBatchModes(t *testing.T) {
+	for _, mode := range []Mode{ModeBatches, ModeManualAck} {
+		t.Run(mode.String(), func(t *testing.T) {
+			runChaos(t, chaosOptions{events: 20_000, resets: 200, mode: mode, seeds: 1})
+		})
+	}
+}
+
 // TestChaosSoak is the long variant: 1 000 000 events, 10 000 resets. It
 // runs only with PUSHMON_SOAK=1.
 func TestChaosSoak(t *testing.T) {
@@ -97,6 +111,9 @@ func runChaos(t *testing.T, o chaosOptions) {
 	seeds := chaosSeeds()
 	if o.soak {
 		seeds = seeds[len(seeds)-1:]
+	}
+	if o.seeds > 0 && o.seeds < len(seeds) {
+		seeds = seeds[:o.seeds]
 	}
 	for _, seed := range seeds {
 		t.Run(fmt.Sprintf("seed=%d", seed), func(t *testing.T) {
@@ -225,11 +242,20 @@ func chaosRun(t *testing.T, seed uint64, o chaosOptions) {
 			if !ai.Outstanding && !closing || ai.Status != protocol.StatusOK {
 				report("ack of block %d (status %d) on connection %d names no outstanding block", ai.DataBlockID, ai.Status, conn)
 			}
-			// The consumer may still be recording the block's last event,
-			// never an earlier one.
+			// In ModeEvents the consumer may still be recording the block's
+			// last event, never an earlier one; in ModeManualAck it has
+			// recorded them all; in ModeBatches it has the block but may
+			// not have recorded any of it yet.
 			have := delivered.Load()
 			for _, ev := range ai.Events {
-				if i := eventIndex(ev); int64(i) > have {
+				i := int64(eventIndex(ev))
+				if o.mode == ModeBatches {
+					i = int64(eventIndex(ai.Events[0]))
+				}
+				if o.mode == ModeManualAck {
+					i++
+				}
+				if i > have {
 					report("block %d on connection %d acked before event %d was handed over (consumer has %d)", ai.DataBlockID, conn, i, have)
 					break
 				}
@@ -263,6 +289,7 @@ func chaosRun(t *testing.T, seed uint64, o chaosOptions) {
 		}
 	})
 	cfg := simConfig(t, d, id)
+	cfg.Mode = o.mode
 	ctx, cancel := context.WithCancel(t.Context())
 	defer cancel()
 	sub, err := Subscribe(ctx, cfg)
@@ -271,20 +298,36 @@ func chaosRun(t *testing.T, seed uint64, o chaosOptions) {
 	}
 
 	consumed := make(chan struct{})
+	record := func(ev Event) {
+		want := delivered.Load()
+		got := dpIndex(ev)
+		if got != want {
+			mu.Lock()
+			report("consumer got event %d, want %d (lost or duplicated)", got, want)
+			mu.Unlock()
+			if got < want {
+				return // a duplicate: do not count it
+			}
+		}
+		delivered.Store(got + 1)
+	}
 	go func() {
 		defer close(consumed)
-		for ev := range sub.Events() {
-			want := delivered.Load()
-			got := dpIndex(ev)
-			if got != want {
-				mu.Lock()
-				report("consumer got event %d, want %d (lost or duplicated)", got, want)
-				mu.Unlock()
-				if got < want {
-					continue // a duplicate: do not count it
-				}
+		if o.mode == ModeEvents {
+			for ev := range sub.Events() {
+				record(ev)
 			}
-			delivered.Store(got + 1)
+			return
+		}
+		for b := range sub.Batches() {
+			for _, ev := range b.Events {
+				record(ev)
+			}
+			if err := b.Ack(); err != nil && !errors.Is(err, ErrSessionClosed) {
+				mu.Lock()
+				report("Ack = %v", err)
+				mu.Unlock()
+			}
 		}
 	}()
 

@@ -143,9 +143,12 @@ type Batch struct {
 // Ack acknowledges the block to the server, in ModeManualAck. It is safe to
 // call from any goroutine and more than once (later calls do nothing). It
 // returns ErrSessionClosed when the connection that delivered the block has
-// ended (a persistent monitor will then replay the block's events, and
-// dedup drops those already delivered) and nil in the other modes, where
-// acks are automatic.
+// ended (a persistent monitor will then replay the block's events) and nil
+// in the other modes, where acks are automatic. In ModeManualAck the dedup
+// window learns a batch's events at Ack: replays that arrive after the Ack
+// (also one returning ErrSessionClosed) are dropped, replays that arrive
+// before it are handed over again, since the consumer may not have stored
+// them yet.
 func (b *Batch) Ack() error {
 	if b.ack == nil {
 		return nil

@@ -2,11 +2,14 @@ package stream
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net"
 	"testing"
 	"testing/synctest"
 	"time"
+
+	"github.com/cenkalti/backoff/v4"
 
 	"github.com/pushmon/pushmon/protocol"
 	"github.com/pushmon/pushmon/stream/streamtest"
@@ -123,5 +126,62 @@ func TestAckOffLossAccounting(t *testing.T) {
 		if st := sub.Stats(); st.Undelivered != 7 || st.Events != 13 {
 			t.Errorf("stats %+v, want 13 events handed over and 7 undelivered", st)
 		}
+	})
+}
+
+// TestManualAckReplayBeforeAck: in ModeManualAck an event counts as
+// delivered for dedup once its batch is acked. A replay that arrives
+// before the consumer acked the original batch is handed over again (the
+// consumer may not have stored it: at-least-once); one that arrives after
+// the Ack — even an Ack that returned ErrSessionClosed — is dropped.
+func TestManualAckReplayBeforeAck(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		release := make(chan struct{})
+		d := &pipeDialer{serve: func(i int, c net.Conn) {
+			fc := newFakeConn(t, c)
+			if _, ok := fc.login(protocol.StatusOK); !ok {
+				return
+			}
+			go fc.readAcks()
+			doc, n := dpDoc("a", "b")
+			switch i {
+			case 1:
+				fc.block(doc, n, protocol.FormatJSON, false) // then close, un-acked
+			case 2:
+				fc.next = 50
+				fc.block(doc, n, protocol.FormatJSON, false) // replay before the Ack
+				<-release
+				fc.block(doc, n, protocol.FormatJSON, false) // replay after the Ack
+				<-fc.done
+			}
+		}}
+		cfg := testConfig(d)
+		cfg.Mode = ModeManualAck
+		cfg.NewBackOff = func() backoff.BackOff { return constantBackOff(time.Second) }
+		sub, _ := Subscribe(t.Context(), cfg)
+		first := <-sub.Batches()
+		second := <-sub.Batches() // the replay, on the second connection
+		if len(first.Events) != 2 || len(second.Events) != 2 || second.Duplicates != 0 {
+			t.Fatalf("batches %+v and %+v", first, second)
+		}
+		if err := first.Ack(); !errors.Is(err, ErrSessionClosed) {
+			t.Errorf("Ack of the first connection's batch = %v", err)
+		}
+		if err := second.Ack(); err != nil {
+			t.Errorf("Ack = %v", err)
+		}
+		close(release)
+		time.Sleep(time.Second)
+		synctest.Wait()
+		select {
+		case b := <-sub.Batches():
+			t.Errorf("a replay after the Ack was handed over: %+v", b)
+		default:
+		}
+		if st := sub.Stats(); st.Duplicates != 2 || st.Acks != 2 {
+			t.Errorf("stats %+v, want 2 duplicates dropped and 2 acks", st)
+		}
+		sub.Close()
+		d.wg.Wait()
 	})
 }
