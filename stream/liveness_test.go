@@ -104,7 +104,9 @@ func TestFrameStallInSimulatorIsCutAndReplayed(t *testing.T) {
 		if !ok {
 			t.Fatalf("no ErrFrameTimeout in %v", states.snapshot())
 		}
-		if got := sc.At.Sub(stalledAt); got < cfg.FrameTimeout || got > cfg.FrameTimeout+100*time.Millisecond {
+		got := sc.At.Sub(stalledAt)
+		t.Logf("stall detected %v after the frame began (FrameTimeout %v): %v", got, cfg.FrameTimeout, sc.Err)
+		if got < cfg.FrameTimeout || got > cfg.FrameTimeout+100*time.Millisecond {
 			t.Errorf("stall detected after %v, want %v (+100 ms)", got, cfg.FrameTimeout)
 		}
 		if st := sub.Stats(); st.Dials != 2 || st.Resets != 1 || st.Events != 1 {
@@ -154,7 +156,9 @@ func TestTrickledFrameIsCutAtFrameTimeout(t *testing.T) {
 					if !timedOut {
 						t.Fatalf("no ErrFrameTimeout in %v", states.snapshot())
 					}
-					if got := sc.At.Sub(firstByte); got < cfg.FrameTimeout || got > cfg.FrameTimeout+100*time.Millisecond {
+					got := sc.At.Sub(firstByte)
+					t.Logf("%d-byte frame at 1 byte per 10 ms cut %v after its first byte", frameLen, got)
+					if got < cfg.FrameTimeout || got > cfg.FrameTimeout+100*time.Millisecond {
 						t.Errorf("trickle cut %v after its first byte, want %v", got, cfg.FrameTimeout)
 					}
 					if !ev.Replay || sub.Stats().Dials != 2 {
@@ -213,7 +217,9 @@ func TestConnectResponseNeverComes(t *testing.T) {
 		if !ok || IsPermanent(sc.Err) {
 			t.Fatalf("states %v", states.snapshot())
 		}
-		if got := sc.At.Sub(first); got != cfg.HandshakeTimeout {
+		got := sc.At.Sub(first)
+		t.Logf("no ConnectResponse: gave up after %v: %v", got, sc.Err)
+		if got != cfg.HandshakeTimeout {
 			t.Errorf("gave up after %v, want %v", got, cfg.HandshakeTimeout)
 		}
 		if n != 2 {
@@ -254,6 +260,7 @@ func TestTLSHandshakeStall(t *testing.T) {
 		if !errors.Is(err, ErrHandshakeTimeout) || !strings.Contains(err.Error(), "TLS") {
 			t.Errorf("Err = %v", err)
 		}
+		t.Logf("stalled TLS handshake: gave up after %v: %v", time.Since(dialled), err)
 		if got := time.Since(dialled); got != cfg.HandshakeTimeout {
 			t.Errorf("gave up after %v, want %v", got, cfg.HandshakeTimeout)
 		}
