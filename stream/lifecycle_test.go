@@ -156,9 +156,11 @@ func TestCancelInEveryState(t *testing.T) {
 // TestCancelWhileInflating cancels while a large zlib block is being
 // inflated (the server's write of it has just returned, so the client has
 // read it all). protocol.Inflater cannot be interrupted, so the bound is
-// the time one inflate of that block takes (measured on the side) plus
-// 100 ms; nothing of the block is delivered or acked. This runs on the real
-// clock: inflating takes real time.
+// the time one inflate of that block takes (measured on the side; doubled
+// for a machine shared with other work) plus 100 ms — far below what
+// waiting for the consumer or a timeout would take; nothing of the block
+// is delivered or acked. This runs on the real clock: inflating takes real
+// time.
 func TestCancelWhileInflating(t *testing.T) {
 	rng := rand.New(rand.NewPCG(3, 3))
 	var msgs []string
@@ -206,7 +208,7 @@ func TestCancelWhileInflating(t *testing.T) {
 	el := time.Since(start)
 	d.wg.Wait()
 	t.Logf("a %d-byte document (%d compressed): one inflate takes %v; cancel returned after %v", len(doc), z.Len(), inflate, el)
-	if el > inflate+100*time.Millisecond {
+	if el > 2*inflate+100*time.Millisecond {
 		t.Errorf("cancel took %v, one inflate %v", el, inflate)
 	}
 	if st := sub.Stats(); st.Events != 0 || cs.lateAcks.Load() != 0 {
