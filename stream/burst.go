@@ -19,16 +19,16 @@ var burstPool = sync.Pool{New: func() any {
 // burstConn reads a connection in bursts of up to 32 KiB while frames are
 // flowing, so that a stream of small frames costs one read system call per
 // burst instead of one per ReadBufferSize, without making idle sessions
-// larger: while the read loop waits for the next frame (idle), reads go
-// straight into the caller's buffer, and a burst buffer goes back to the
-// pool as soon as it has been drained.
+// larger: when the read loop is about to wait for the next frame (idle),
+// the drained burst buffer goes back to the pool and reads go straight
+// into the caller's buffer.
 //
 // Reads are made by the session's reader goroutine only; the embedded
 // Conn's other methods (Write, deadlines, Close) may be used concurrently
 // as usual.
 type burstConn struct {
 	net.Conn
-	buf  *[]byte // a pooled buffer holding buf[r:w] unread; nil when empty
+	buf  *[]byte // a pooled buffer holding buf[r:w] unread; nil when idle
 	r, w int
 	err  error // error of the read that filled buf, returned once it is drained
 	idle bool  // set by the read loop while it awaits the next frame
@@ -44,10 +44,14 @@ func (c *burstConn) Buffered() int {
 }
 
 // setIdle tells whether the next read waits for a new frame (and may block
-// for a long time).
+// for a long time). Going idle returns a drained burst buffer to the pool.
 func (c *burstConn) setIdle(idle bool) {
-	if c != nil {
-		c.idle = idle
+	if c == nil {
+		return
+	}
+	c.idle = idle
+	if idle && c.buf != nil && c.r == c.w {
+		c.release()
 	}
 }
 
@@ -55,9 +59,6 @@ func (c *burstConn) Read(p []byte) (int, error) {
 	if c.r < c.w {
 		n := copy(p, (*c.buf)[c.r:c.w])
 		c.r += n
-		if c.r == c.w {
-			c.release()
-		}
 		return n, nil
 	}
 	if err := c.err; err != nil {
@@ -72,11 +73,11 @@ func (c *burstConn) Read(p []byte) (int, error) {
 	}
 	n, err := c.Conn.Read(*c.buf)
 	k := copy(p, (*c.buf)[:n])
+	c.r, c.w = k, n
 	if k < n {
-		c.r, c.w, c.err = k, n, err
+		c.err = err
 		return k, nil
 	}
-	c.release()
 	return k, err
 }
 

@@ -143,7 +143,7 @@ func (s *Subscription) connect(ctx context.Context) (net.Conn, *protocol.Reader,
 		return nil, nil, timeout(fmt.Errorf("stream: sending ConnectRequest to %s: %w", addr, err))
 	}
 
-	conn = &burstConn{Conn: conn} // read in bursts while frames flow
+	conn = &burstConn{Conn: conn, idle: true} // read in bursts once frames flow
 	r := protocol.NewReader(countingReader{conn, &s.stats.bytesRead}, protocol.ReaderOptions{
 		BufferSize:   cfg.ReadBufferSize,
 		MaxFrameSize: cfg.MaxFrameSize,
