@@ -2,6 +2,7 @@ package stream
 
 import (
 	"bytes"
+	"errors"
 	"hash/maphash"
 )
 
@@ -158,8 +159,13 @@ func (s *idSet) remove(k uint64) {
 	s.n--
 }
 
-// dataPointID finds the top-level "id" string of a JSON DataPoint body or
-// the <id> element of an XML one, without decoding the body.
+// errStop ends a scan early once what it looks for is found.
+var errStop = errors.New("stream: stop scanning")
+
+// dataPointID finds the top-level "id" value of a JSON DataPoint body (the
+// first one, should there be several) or the <id> element of an XML one,
+// without decoding the body; the scan stops at the id, which Remote
+// Manager sends first.
 func dataPointID(body []byte) []byte {
 	if len(body) == 0 {
 		return nil
@@ -184,6 +190,7 @@ func dataPointID(body []byte) []byte {
 		}
 		if string(key) == "id" {
 			id = p.b[start:p.i]
+			return errStop
 		}
 		return nil
 	})

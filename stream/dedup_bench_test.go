@@ -3,6 +3,8 @@ package stream
 import (
 	"math/rand/v2"
 	"testing"
+
+	"github.com/pushmon/pushmon/protocol"
 )
 
 // BenchmarkDedup is the per-event cost of the dedup window in steady state
@@ -19,6 +21,22 @@ func BenchmarkDedup(b *testing.B) {
 		id := rng.Uint64()
 		if !d.seen(id) {
 			d.add(id)
+		}
+	}
+}
+
+// BenchmarkIdentity hashes the identity of a DataPoint event (its id).
+func BenchmarkIdentity(b *testing.B) {
+	doc := benchDoc(1)
+	evs, err := splitDocument(nil, doc, protocol.FormatJSON, 1)
+	if err != nil {
+		b.Fatal(err)
+	}
+	d := newDedup(DefaultDedupWindow)
+	b.ReportAllocs()
+	for b.Loop() {
+		if d.identity(&evs[0]) == 0 {
+			b.Fatal("zero identity")
 		}
 	}
 }
