@@ -3,6 +3,7 @@ package protocol
 import (
 	"compress/flate"
 	"compress/zlib"
+	"context"
 	"encoding/binary"
 	"errors"
 	"hash/adler32"
@@ -31,7 +32,8 @@ type Inflater struct {
 	dist   huffman
 	clen   huffman
 	lens   [maxLit + maxDist]uint8
-	peak   int // most output held at once during the last Inflate (for tests)
+	peak   int             // most output held at once during the last Inflate (for tests)
+	ctx    context.Context // of InflateContext; nil for Inflate
 }
 
 // NewInflater returns an Inflater whose output is limited to limit bytes;
@@ -65,6 +67,16 @@ func (f *Inflater) Limit() int { return f.limit }
 // allocation, and an accepted output of n bytes at most n more (once: later
 // payloads reuse the buffer). In steady state Inflate does not allocate.
 func (f *Inflater) Inflate(compressed []byte) ([]byte, error) {
+	return f.InflateContext(context.Background(), compressed)
+}
+
+// InflateContext is Inflate that gives up when ctx is done, checking
+// between DEFLATE blocks and whenever its buffer fills, so that a
+// cancelled caller does not wait for a large document to finish. It then
+// returns ctx.Err().
+func (f *Inflater) InflateContext(ctx context.Context, compressed []byte) ([]byte, error) {
+	f.ctx = ctx
+	defer func() { f.ctx = nil }()
 	f.peak = 0
 	n, err := f.run(compressed, f.out[:cap(f.out)], false)
 	if err == errCounted {
@@ -175,6 +187,9 @@ func (f *Inflater) run(in, buf []byte, fixed bool) (int, error) {
 // empty), or fails when that would pass the limit.
 func (f *Inflater) room(n int) error {
 	d := &f.d
+	if err := f.cancelled(); err != nil {
+		return err
+	}
 	if d.base+d.w+n > f.limit {
 		return tooLarge(f.limit)
 	}
@@ -252,7 +267,18 @@ func (f *Inflater) blocks() error {
 		if final {
 			return nil
 		}
+		if err := f.cancelled(); err != nil {
+			return err
+		}
 	}
+}
+
+// cancelled returns the error of InflateContext's ctx once it is done.
+func (f *Inflater) cancelled() error {
+	if f.ctx == nil {
+		return nil
+	}
+	return f.ctx.Err()
 }
 
 // stored copies a stored (uncompressed) block.
