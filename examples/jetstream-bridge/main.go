@@ -337,6 +337,7 @@ func connectNATS(o *options, log *slog.Logger) (*nats.Conn, error) {
 	opts := []nats.Option{
 		nats.Name(o.natsName),
 		nats.MaxReconnects(-1),
+		nats.ReconnectBufSize(-1), // see bridge.Config.Conn
 		nats.ReconnectWait(time.Second),
 		nats.DisconnectErrHandler(func(_ *nats.Conn, err error) {
 			if err != nil {

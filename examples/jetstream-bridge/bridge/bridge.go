@@ -60,8 +60,12 @@ func DefaultBackOff() backoff.BackOff {
 type Config struct {
 	// Conn is the NATS connection to publish on. The caller owns it: the
 	// bridge never closes or drains it. Connect it with
-	// nats.MaxReconnects(-1) so that it never gives up; while it is
-	// reconnecting, the bridge acknowledges nothing.
+	// nats.MaxReconnects(-1), so that it never gives up, and
+	// nats.ReconnectBufSize(-1), so that nothing is buffered while it
+	// reconnects: a buffered publish would go out on the next connection,
+	// ahead of the replay of an event lost with the old one. A session
+	// ends when the connection drops; while it is down the bridge
+	// acknowledges nothing.
 	Conn *nats.Conn
 	// Stream is the JetStream stream capturing the subjects (see
 	// EnsureStream). Each session checks that it answers before taking
@@ -223,9 +227,10 @@ func (b *Bridge) Stats() Stats {
 // ctx ends (nil: an abrupt stop), or every monitor has stopped for good:
 // then it returns their errors joined — Remote Manager refusing the login
 // or the monitor (stream.ErrUnauthorized, stream.ErrBadRequest), TLS
-// failures, or events JetStream rejects (ErrRejected). Transient failures
-// (connections, timeouts, JetStream unavailable) are retried with backoff
-// and never returned. A monitor that stops does not stop the others.
+// failures, events JetStream rejects (ErrRejected), a NATS connection
+// closed for good (ErrConnClosed). Transient failures (lost connections,
+// timeouts, JetStream unavailable) are retried with backoff and never
+// returned. A monitor that stops does not stop the others.
 //
 // Cancelling ctx stops at once, as a crash would: blocks in flight are
 // not acknowledged, so Remote Manager replays them to the next bridge,
@@ -352,7 +357,7 @@ func (b *Bridge) runMonitor(ctx context.Context, id uint32) error {
 
 // permanent reports errors that another session cannot fix.
 func permanent(err error) bool {
-	return errors.Is(err, ErrRejected) || stream.IsPermanent(err)
+	return errors.Is(err, ErrRejected) || errors.Is(err, ErrConnClosed) || stream.IsPermanent(err)
 }
 
 // session runs one push subscription of monitor id with its publish
@@ -371,7 +376,17 @@ func (b *Bridge) session(ctx context.Context, id uint32) (progress bool, err err
 	// so an abandoned session leaves nothing behind.
 	defer p.js.CleanupPublisher()
 
+	// A connection lost during the session ends it: what was in flight
+	// may be lost, and publishing on would store later events ahead of
+	// their replay. The listener is registered first so that no change
+	// after the check below goes unseen.
+	p.connLost = b.cfg.Conn.StatusChanged(nats.DISCONNECTED, nats.RECONNECTING, nats.CLOSED)
+	defer b.cfg.Conn.RemoveStatusListener(p.connLost)
+
 	// Take no block while JetStream cannot store it.
+	if b.cfg.Conn.IsClosed() {
+		return false, ErrConnClosed
+	}
 	if st := b.cfg.Conn.Status(); st != nats.CONNECTED {
 		return false, fmt.Errorf("%w: the NATS connection is %v", ErrJetStreamUnavailable, st)
 	}

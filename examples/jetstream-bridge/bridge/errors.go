@@ -26,6 +26,9 @@ var (
 	// block un-acknowledged, so nothing is lost; a *PublishError says which
 	// event.
 	ErrRejected = errors.New("bridge: JetStream rejected an event")
+	// ErrConnClosed: the NATS connection is closed for good (by its owner,
+	// or out of reconnect attempts). Permanent: Run returns it.
+	ErrConnClosed = errors.New("bridge: the NATS connection is closed")
 	// ErrAlreadyRun: Run was called a second time; a Bridge runs once.
 	ErrAlreadyRun = errors.New("bridge: Run called twice")
 )

@@ -313,3 +313,31 @@ func TestNewValidates(t *testing.T) {
 		t.Errorf("Run after Shutdown: %v", err)
 	}
 }
+
+// A NATS connection closed for good ends the bridge with ErrConnClosed
+// instead of retrying forever.
+func TestClosedConnEndsRun(t *testing.T) {
+	ns := startNATS(t)
+	nc := connect(t, ns.url())
+	js := newJS(t, nc)
+	testStream(t, js, DefaultStream, DefaultSubjectPrefix)
+	sim, mon := startSim(t, 10)
+	b, err := New(Config{Conn: nc, Push: pushConfig(sim), Monitors: []uint32{mon}, NewBackOff: fastBackOff})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := runBridge(t, b)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := sim.WaitConnected(ctx, mon); err != nil {
+		t.Fatal(err)
+	}
+	nc.Close()
+	sim.Publish(events(0, 10)...)
+	if err := r.wait(t, 30*time.Second); !errors.Is(err, ErrConnClosed) {
+		t.Errorf("Run: %v, want ErrConnClosed", err)
+	}
+	if st := sim.Stats(mon); st.EventsAcked != 0 {
+		t.Errorf("%d events acked with no NATS connection", st.EventsAcked)
+	}
+}

@@ -107,6 +107,7 @@ func connect(t testing.TB, url string, opts ...nats.Option) *nats.Conn {
 	t.Helper()
 	opts = append([]nats.Option{
 		nats.MaxReconnects(-1),
+		nats.ReconnectBufSize(-1),
 		nats.ReconnectWait(20 * time.Millisecond),
 		nats.ReconnectJitter(0, 0),
 		nats.Timeout(2 * time.Second),
@@ -244,12 +245,12 @@ func readStream(t testing.TB, js jetstream.JetStream, name string) []stored {
 
 // checkExactlyOnce verifies that msgs hold events 0…n-1 each exactly once
 // with the id, subject and body the bridge gives them, and, when ordered,
-// that each subject holds its events in publishing order.
-func checkExactlyOnce(t testing.TB, msgs []stored, n int, ordered bool) {
+// that each subject holds its events in publishing order. It returns how
+// many events follow a later event of their subject.
+func checkExactlyOnce(t testing.TB, msgs []stored, n int, ordered bool) (outOfOrder int) {
 	t.Helper()
 	seen := make([]int, n)
 	last := map[string]int{}
-	bad := 0
 	for _, m := range msgs {
 		if m.N < 0 || m.N >= n {
 			t.Errorf("seq %d: unknown event %d", m.Seq, m.N)
@@ -262,13 +263,13 @@ func checkExactlyOnce(t testing.TB, msgs []stored, n int, ordered bool) {
 		if want := fmt.Sprintf("rm.%d.DataPoint.dev%d.s%d", streamtest.DefaultCustomerID, m.N%3, m.N%7); m.Subject != want {
 			t.Errorf("seq %d: event %d on %q, want %q", m.Seq, m.N, m.Subject, want)
 		}
-		if ordered {
-			if prev, ok := last[m.Subject]; ok && prev >= m.N && bad < 10 {
-				bad++
+		if prev, ok := last[m.Subject]; ok && prev >= m.N {
+			if ordered && outOfOrder < 10 {
 				t.Errorf("seq %d: on %s event %d follows event %d", m.Seq, m.Subject, m.N, prev)
 			}
-			last[m.Subject] = m.N
+			outOfOrder++
 		}
+		last[m.Subject] = max(last[m.Subject], m.N)
 	}
 	missing, dup := 0, 0
 	for i, c := range seen {
@@ -288,6 +289,7 @@ func checkExactlyOnce(t testing.TB, msgs []stored, n int, ordered bool) {
 	if missing+dup > 0 || len(msgs) != n {
 		t.Fatalf("%d messages for %d events: %d missing, %d duplicated", len(msgs), n, missing, dup)
 	}
+	return outOfOrder
 }
 
 // waitFor polls cond every 10 ms until it holds or d passes.

@@ -3,6 +3,7 @@ package bridge
 import (
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -50,24 +51,35 @@ const (
 // percent-encoded (url.PathUnescape restores it), since NATS header values
 // cannot carry line breaks.
 func Message(prefix string, ev *stream.Event) *nats.Msg {
-	return buildMessage(prefix, ev, strconv.FormatUint(uint64(ev.MonitorID), 10))
+	o := &outMsg{Msg: nats.Msg{Header: make(nats.Header, 8)}}
+	o.fill(prefix, ev, strconv.FormatUint(uint64(ev.MonitorID), 10))
+	return &o.Msg
 }
 
-// buildMessage is Message with the monitor id already formatted. All
-// header values share one backing array.
-func buildMessage(prefix string, ev *stream.Event, monitor string) *nats.Msg {
+// outMsg is a message being published and the storage of its header
+// values. The pipeline recycles it once JetStream has confirmed it.
+type outMsg struct {
+	nats.Msg
+	vals [8]string
+}
+
+var outMsgPool = sync.Pool{New: func() any { return &outMsg{Msg: nats.Msg{Header: make(nats.Header, 8)}} }}
+
+// fill makes o the message of ev, with the monitor id already formatted.
+// o.Header must be empty.
+func (o *outMsg) fill(prefix string, ev *stream.Event, monitor string) {
 	format := "json"
 	if ev.Format == protocol.FormatXML {
 		format = "xml"
 	}
-	v := make([]string, 8)
-	h := make(nats.Header, 8)
+	v, h := &o.vals, o.Header
 	v[0], v[1], v[2] = ev.Identity(), monitor, format
 	h[HeaderMsgID], h[HeaderMonitor], h[HeaderFormat] = v[0:1:1], v[1:2:2], v[2:3:3]
+	o.Subject, o.Data = Subject(prefix, ev), ev.Body
 	if ev.Raw {
 		v[3] = "true"
 		h[HeaderRaw] = v[3:4:4]
-		return &nats.Msg{Subject: Subject(prefix, ev), Header: h, Data: ev.Body}
+		return
 	}
 	v[3], v[4], v[5] = headerEscape(ev.Topic), headerEscape(ev.Operation), "false"
 	if ev.Replay {
@@ -82,7 +94,17 @@ func buildMessage(prefix string, ev *stream.Event, monitor string) *nats.Msg {
 		v[7] = headerEscape(ev.Group)
 		h[HeaderGroup] = v[7:8:8]
 	}
-	return &nats.Msg{Subject: Subject(prefix, ev), Header: h, Data: ev.Body}
+}
+
+// recycle returns o to the pool. Only for messages nobody references any
+// more: JetStream has confirmed them (the client forgets a message before
+// calling the ack handler).
+func (o *outMsg) recycle() {
+	clear(o.Header)
+	h := o.Header
+	*o = outMsg{}
+	o.Header = h
+	outMsgPool.Put(o)
 }
 
 // headerEscape percent-encodes '%', spaces, control characters and DEL.

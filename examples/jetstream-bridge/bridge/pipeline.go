@@ -20,7 +20,7 @@ import (
 // awaited.
 type inflight struct {
 	batch  *stream.Batch
-	msgs   []*nats.Msg
+	msgs   []*outMsg
 	weight int64 // semaphore units held
 
 	// guarded by pipeline.mu
@@ -37,13 +37,14 @@ type inflight struct {
 // publish and confirm run under one errgroup: the first error ends the
 // session with the blocks from the failed one on un-acknowledged.
 type pipeline struct {
-	b       *Bridge
-	id      uint32
-	js      jetstream.JetStream // set before run
-	sub     *stream.Subscription
-	pending chan *inflight      // publish → confirm, closed by publish
-	sem     *semaphore.Weighted // events published and not yet confirmed
-	acked   uint64              // blocks acked (Batch.Ack returned nil); read after run
+	b        *Bridge
+	id       uint32
+	js       jetstream.JetStream // set before run
+	sub      *stream.Subscription
+	pending  chan *inflight      // publish → confirm, closed by publish
+	sem      *semaphore.Weighted // events published and not yet confirmed
+	connLost chan nats.Status    // the NATS connection's status changes away from CONNECTED
+	acked    uint64              // blocks acked (Batch.Ack returned nil); read after run
 
 	mu      sync.Mutex
 	waiting map[*nats.Msg]*inflight // published messages awaiting their PubAck
@@ -91,29 +92,39 @@ func (p *pipeline) publish(ctx context.Context) error {
 		if err := p.sem.Acquire(ctx, w); err != nil {
 			return nil // ctx ended
 		}
-		it := &inflight{batch: bt, weight: w, msgs: make([]*nats.Msg, len(bt.Events)),
+		it := &inflight{batch: bt, weight: w, msgs: make([]*outMsg, len(bt.Events)),
 			remaining: len(bt.Events), done: make(chan struct{})}
 		for i := range bt.Events {
 			ev := &bt.Events[i]
+			o := outMsgPool.Get().(*outMsg)
 			if ev.MonitorID == p.id {
-				it.msgs[i] = buildMessage(prefix, ev, monitor)
+				o.fill(prefix, ev, monitor)
 			} else {
-				it.msgs[i] = Message(prefix, ev)
+				o.fill(prefix, ev, strconv.FormatUint(uint64(ev.MonitorID), 10))
 			}
+			it.msgs[i] = o
 		}
 		// Registered before publishing: a PubAck can come back before
 		// PublishMsgAsync returns.
 		p.mu.Lock()
-		for _, m := range it.msgs {
-			p.waiting[m] = it
+		for _, o := range it.msgs {
+			p.waiting[&o.Msg] = it
 		}
 		if it.remaining == 0 {
 			close(it.done)
 		}
 		p.mu.Unlock()
-		for _, m := range it.msgs {
-			if _, err := p.js.PublishMsgAsync(m); err != nil {
-				return p.publishErr(m, err)
+		for _, o := range it.msgs {
+			select {
+			case st := <-p.connLost:
+				if st == nats.CLOSED {
+					return ErrConnClosed
+				}
+				return fmt.Errorf("%w: the NATS connection went %v during the session", ErrJetStreamUnavailable, st)
+			default:
+			}
+			if _, err := p.js.PublishMsgAsync(&o.Msg); err != nil {
+				return p.publishErr(&o.Msg, err)
 			}
 		}
 		p.b.stats.events.Add(uint64(len(bt.Events)))
@@ -193,6 +204,10 @@ func (p *pipeline) confirm(ctx context.Context) error {
 		if it.err != nil { // written before done was closed
 			return it.err
 		}
+		for _, o := range it.msgs {
+			o.recycle() // every one confirmed, so forgotten by the client
+		}
+		it.msgs = nil
 		err := it.batch.Ack()
 		p.sem.Release(it.weight)
 		switch {
@@ -218,8 +233,8 @@ func (p *pipeline) timeoutErr(it *inflight) error {
 	if it.err != nil {
 		return it.err // failed just now
 	}
-	for _, m := range it.msgs {
-		if p.waiting[m] == it {
+	for _, o := range it.msgs {
+		if m := &o.Msg; p.waiting[m] == it {
 			return &PublishError{MonitorID: p.id, Subject: m.Subject, MsgID: m.Header.Get(HeaderMsgID),
 				Err: fmt.Errorf("no PubAck within %v: %w", p.b.cfg.AckTimeout, jetstream.ErrAsyncPublishTimeout)}
 		}
