@@ -24,11 +24,13 @@
 // to the longest outage you plan for.
 //
 // Within a subject, messages are stored in the order Remote Manager sent
-// them: one monitor's events are published in order on one connection. A
-// failure can break that order only for the events it interrupted: an
-// event whose publish was lost with a broken NATS connection is stored
-// when replayed, after later events that had been published on the new
-// connection. The Rm-Timestamp header keeps the source time.
+// them: one monitor's events are published in order on one connection,
+// and a session ends at the first sign of a lost NATS connection, so that
+// nothing is published on the next connection ahead of a replay (connect
+// with nats.ReconnectBufSize(-1), see Config.Conn). Around failures an
+// event stored from a replay can still, rarely, land after a later event
+// of its subject (the crash test reports it; exactly-once holds). The
+// Rm-Timestamp header keeps the source time.
 //
 // # Failures
 //
