@@ -52,6 +52,8 @@ type session struct {
 	acks   []byte
 	closed bool
 	wake   chan struct{}
+	wmu    sync.Mutex // serialises writeAcks; guards out
+	out    []byte
 }
 
 // session runs one connection attempt to its end. healthy reports whether
@@ -198,7 +200,9 @@ func (ss *session) readLoop(ctx context.Context) (blocks uint64, err error) {
 	ft := s.cfg.FrameTimeout
 	for {
 		if ss.r.Buffered() == 0 && ss.in.Buffered() == 0 {
-			ss.flush()
+			if err := ss.writeAcks(); err != nil {
+				return blocks, err
+			}
 			if ss.armed {
 				ss.conn.SetReadDeadline(time.Time{})
 				ss.armed = false
@@ -456,24 +460,40 @@ func (ss *session) signal() {
 
 // writeLoop writes pending acks, each flush in one write, until ctx ends.
 func (ss *session) writeLoop(ctx context.Context) error {
-	s := ss.sub
-	var out []byte
 	for {
 		select {
 		case <-ctx.Done():
 			return nil
 		case <-ss.wake:
 		}
-		ss.mu.Lock()
-		out, ss.acks = ss.acks, out[:0]
-		ss.mu.Unlock()
-		if len(out) == 0 || ctx.Err() != nil {
+		if ctx.Err() != nil {
 			continue
 		}
-		ss.conn.SetWriteDeadline(time.Now().Add(s.cfg.WriteTimeout))
-		if _, err := ss.conn.Write(out); err != nil {
-			return fmt.Errorf("stream: writing acks: %w", err)
+		if err := ss.writeAcks(); err != nil {
+			return err
 		}
-		s.stats.acks.Add(uint64(len(out) / protocol.AckSize))
 	}
+}
+
+// writeAcks writes the pending acks, if any, in one write. The writer
+// goroutine calls it when woken; the reader calls it itself just before a
+// read that may block, which saves a stop-and-wait server the hop to the
+// writer goroutine. Pending acks are bounded (maxPendingAcks wakes the
+// writer), so the reader's write is small and does not block unless the
+// server has stopped reading acks for a long time; WriteTimeout bounds it.
+func (ss *session) writeAcks() error {
+	ss.wmu.Lock()
+	defer ss.wmu.Unlock()
+	ss.mu.Lock()
+	ss.out, ss.acks = ss.acks, ss.out[:0]
+	ss.mu.Unlock()
+	if len(ss.out) == 0 {
+		return nil
+	}
+	ss.conn.SetWriteDeadline(time.Now().Add(ss.sub.cfg.WriteTimeout))
+	if _, err := ss.conn.Write(ss.out); err != nil {
+		return fmt.Errorf("stream: writing acks: %w", err)
+	}
+	ss.sub.stats.acks.Add(uint64(len(ss.out) / protocol.AckSize))
+	return nil
 }
