@@ -56,7 +56,7 @@ func DefaultBackOff() backoff.BackOff {
 // selects the documented default. New copies the Config.
 //
 // Config redacts the Remote Manager password in every fmt verb and in slog
-// output (through stream.Config).
+// output, and never prints the connection's internals.
 type Config struct {
 	// Conn is the NATS connection to publish on. The caller owns it: the
 	// bridge never closes or drains it. Connect it with
@@ -104,12 +104,35 @@ type Config struct {
 	Logger *slog.Logger
 }
 
+// String describes the configuration with the password redacted and
+// without the connection's internals.
+func (c Config) String() string {
+	return fmt.Sprintf("bridge.Config{Stream:%q SubjectPrefix:%q Monitors:%v Push:%v MaxPending:%d AckTimeout:%v}",
+		c.Stream, c.SubjectPrefix, c.Monitors, c.Push, c.MaxPending, c.AckTimeout)
+}
+
+// GoString is the same as String.
+func (c Config) GoString() string { return c.String() }
+
+// Format prints String for every verb.
+func (c Config) Format(f fmt.State, _ rune) { fmt.Fprint(f, c.String()) }
+
+// LogValue redacts the password in slog output.
+func (c Config) LogValue() slog.Value {
+	return slog.GroupValue(
+		slog.String("stream", c.Stream),
+		slog.String("subject_prefix", c.SubjectPrefix),
+		slog.Any("monitors", c.Monitors),
+		slog.Any("push", c.Push),
+	)
+}
+
 // Stats are a Bridge's counters since New, over all its monitors.
 type Stats struct {
 	Sessions   uint64 // push subscriptions started (one per monitor per attempt)
 	Failures   uint64 // sessions ended by an error (JetStream or Remote Manager) other than a shutdown
 	Blocks     uint64 // blocks taken from Remote Manager
-	Events     uint64 // events published (after the subscription's own replay de-duplication)
+	Events     uint64 // events published (replays included: JetStream removes them)
 	Stored     uint64 // PubAcks of new messages
 	Duplicates uint64 // PubAcks of messages JetStream already had (replays removed by Nats-Msg-Id)
 	Acked      uint64 // blocks acknowledged to Remote Manager after all their PubAcks
@@ -212,6 +235,12 @@ func New(cfg Config) (*Bridge, error) {
 func (b *Bridge) String() string {
 	return fmt.Sprintf("bridge.Bridge{monitors %v → stream %q, subjects %s.>}", b.cfg.Monitors, b.cfg.Stream, b.cfg.SubjectPrefix)
 }
+
+// GoString is the same as String, so %#v cannot print the password.
+func (b *Bridge) GoString() string { return b.String() }
+
+// Format prints String for every verb.
+func (b *Bridge) Format(f fmt.State, _ rune) { fmt.Fprint(f, b.String()) }
 
 // Stats returns a snapshot of the counters.
 func (b *Bridge) Stats() Stats {

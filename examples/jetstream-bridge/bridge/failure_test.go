@@ -1,9 +1,12 @@
 package bridge
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
+	"log/slog"
 	"strings"
 	"testing"
 	"time"
@@ -298,12 +301,26 @@ func TestNewValidates(t *testing.T) {
 			t.Errorf("%s: %v, want ErrInvalidConfig", name, err)
 		}
 	}
-	b, err := New(Config{Conn: nc, Push: push, Monitors: []uint32{1}})
+	cfg := Config{Conn: nc, Push: push, Monitors: []uint32{1}}
+	cfg.Push.Password = "sentinel-pw"
+	for _, verb := range []string{"%v", "%+v", "%#v", "%s", "%q", "%d"} {
+		if out := fmt.Sprintf(verb, cfg); strings.Contains(out, "sentinel-pw") || !strings.Contains(out, "[REDACTED]") {
+			t.Errorf("%s of a Config: %s", verb, out)
+		}
+	}
+	var logged bytes.Buffer
+	slog.New(slog.NewTextHandler(&logged, nil)).Info("cfg", "config", cfg)
+	if strings.Contains(logged.String(), "sentinel-pw") || !strings.Contains(logged.String(), "REDACTED") {
+		t.Errorf("slog of a Config: %s", logged.String())
+	}
+	b, err := New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if s := b.String(); !strings.Contains(s, DefaultStream) || strings.Contains(s, "p}") {
-		t.Errorf("String() = %s", s)
+	for _, verb := range []string{"%v", "%+v", "%#v", "%s"} {
+		if out := fmt.Sprintf(verb, b); !strings.Contains(out, DefaultStream) || strings.Contains(out, "sentinel-pw") {
+			t.Errorf("%s of a Bridge: %s", verb, out)
+		}
 	}
 	// A Shutdown before Run makes Run return at once.
 	if err := b.Shutdown(context.Background()); err != nil {
