@@ -208,6 +208,9 @@ func (ss *session) readLoop(ctx context.Context) (blocks uint64, err error) {
 				ss.armed = false
 			}
 			ss.in.setIdle(true)
+			if cap(ss.evbuf) > idleEvents {
+				ss.evbuf = nil // an idle session keeps no large scratch
+			}
 			err := ss.r.Await()
 			ss.in.setIdle(false)
 			if err != nil {
@@ -252,13 +255,13 @@ func (ss *session) readErr(err error) error {
 func (ss *session) deliver(ctx context.Context, m protocol.PublishMessage) error {
 	s := ss.sub
 	payload := m.Payload
+	var inf *protocol.Inflater
 	if m.Compression == protocol.CompressionZlib {
-		if ss.inf == nil {
-			ss.inf = protocol.NewInflater(s.cfg.MaxDecompressed)
-		}
+		inf = ss.takeInflater()
 		var err error
-		payload, err = ss.inf.Inflate(payload)
+		payload, err = inf.Inflate(payload)
 		if err != nil {
+			ss.putInflater(inf)
 			// The framing is intact, so the connection can go on. The
 			// block can never be decoded: ack it so the server moves on,
 			// and report it.
@@ -273,10 +276,12 @@ func (ss *session) deliver(ctx context.Context, m protocol.PublishMessage) error
 	if err := ctx.Err(); err != nil {
 		// Cancelled while the block was read or inflated (which cannot be
 		// interrupted): do not copy and split a document nobody will get.
+		ss.putInflater(inf)
 		return err
 	}
 	// The one copy: the delivered document is owned by the consumer.
 	doc := bytes.Clone(payload)
+	ss.putInflater(inf) // payload was borrowed from it
 	var events []Event
 	if s.cfg.Mode == ModeEvents {
 		events = ss.evbuf[:0]
