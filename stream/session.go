@@ -13,8 +13,6 @@ import (
 	"sync"
 	"time"
 
-	"golang.org/x/sync/errgroup"
-
 	"github.com/pushmon/pushmon/protocol"
 )
 
@@ -32,10 +30,12 @@ const maxPendingAcks = 256
 
 // flushOnWait: acks are flushed before waiting for the consumer when this
 // many are pending even if the reader has more buffered frames.
-const flushOnWait = 16
+const flushOnWait = 64
 
-// session is one connection: a reader goroutine (frames → events →
-// consumer) and a writer goroutine (acks), joined before the next attempt.
+// session is one connection: a reader (frames → events → consumer, and
+// acks) on the supervisor's goroutine, and a flusher goroutine that runs
+// only while it has acks to write that the reader must not wait for,
+// joined before the next attempt.
 type session struct {
 	sub  *Subscription
 	conn net.Conn
@@ -48,12 +48,14 @@ type session struct {
 	evbuf   []Event
 
 	// acks
-	mu     sync.Mutex
-	acks   []byte
-	closed bool
-	wake   chan struct{}
-	wmu    sync.Mutex // serialises writeAcks; guards out
-	out    []byte
+	mu       sync.Mutex
+	acks     []byte
+	closed   bool
+	flushing bool           // a flusher goroutine runs
+	flushers sync.WaitGroup // joined before the session ends
+	fail     func(error)    // ends the session with an error (the first one counts)
+	wmu      sync.Mutex     // serialises writeAcks; guards out
+	out      []byte
 }
 
 // session runs one connection attempt to its end. healthy reports whether
@@ -73,24 +75,28 @@ func (s *Subscription) session(ctx context.Context) (healthy bool, err error) {
 		sub:  s,
 		conn: conn,
 		r:    r,
-		wake: make(chan struct{}, 1),
 	}
 	ss.in, _ = conn.(*burstConn)
-	g, gctx := errgroup.WithContext(ctx)
-	stop := context.AfterFunc(gctx, func() { conn.Close() })
-	var blocks uint64
-	g.Go(func() error {
-		n, err := ss.readLoop(ctx)
-		blocks = n
-		return err
-	})
-	g.Go(func() error { return ss.writeLoop(gctx) })
-	err = g.Wait()
+	// The reader runs on this goroutine, so an idle session is this one
+	// goroutine. The first failure (of the reader or of a flusher) is the
+	// session's error and closes the connection, which ends the other.
+	var first error
+	var once sync.Once
+	cctx, cancel := context.WithCancel(ctx)
+	ss.fail = func(err error) {
+		once.Do(func() { first = err })
+		cancel()
+	}
+	stop := context.AfterFunc(cctx, func() { conn.Close() })
+	blocks, rerr := ss.readLoop(ctx)
+	ss.fail(rerr)
+	ss.mu.Lock()
+	ss.closed = true // no flusher starts after this
+	ss.mu.Unlock()
+	ss.flushers.Wait()
+	err = first
 	stop()
 	conn.Close()
-	ss.mu.Lock()
-	ss.closed = true
-	ss.mu.Unlock()
 	return blocks > 0 || time.Since(start) >= healthyAfter, err
 }
 
@@ -193,8 +199,8 @@ func (c countingReader) Read(p []byte) (int, error) {
 
 // readLoop reads blocks and hands them over until the connection fails or
 // ctx ends. Hand-off waits on ctx (the subscription's), not on the
-// connection's group context: a block already received is delivered even
-// if the ack writer has failed.
+// connection's context: a block already received is delivered even if an
+// ack write has failed.
 func (ss *session) readLoop(ctx context.Context) (blocks uint64, err error) {
 	s := ss.sub
 	ft := s.cfg.FrameTimeout
@@ -417,8 +423,9 @@ func send[T any](ctx context.Context, ss *session, ch chan T, v T) error {
 	}
 }
 
-// queueAck appends an ack for block id; the writer sends it at the next
-// flush. It returns ErrSessionClosed after the connection has ended.
+// queueAck appends an ack for block id, to be written at the next flush
+// (a flusher starts when maxPendingAcks are pending). It returns
+// ErrSessionClosed after the connection has ended.
 func (ss *session) queueAck(id uint16) error {
 	ss.mu.Lock()
 	defer ss.mu.Unlock()
@@ -432,22 +439,29 @@ func (ss *session) queueAck(id uint16) error {
 	return nil
 }
 
-// flushBeforeWait is flush for the reader about to wait for the consumer.
-// It wakes the writer only when no further frame is buffered (the server
-// has sent nothing more, so it may be waiting for acks: a stop-and-wait
-// server always is) or when many acks are pending. A consumer that is
-// merely busy for a moment while frames keep arriving then costs no write
-// system call; its acks go with the next flush.
+// flushBeforeWait flushes for the reader about to wait for the consumer:
+// only when no further frame is buffered (the server has sent nothing
+// more, so it may be waiting for acks: a stop-and-wait server always is),
+// and then the reader writes them itself, or when many acks are pending,
+// through a flusher. A consumer that is merely busy for a moment while
+// frames keep arriving then costs no write system call; its acks go with
+// the next flush. A failed write ends the session, as a flusher's does;
+// the block at hand is still handed over.
 func (ss *session) flushBeforeWait() {
-	drained := ss.r.Buffered() == 0 && ss.in.Buffered() == 0
+	if ss.r.Buffered() == 0 && ss.in.Buffered() == 0 {
+		if err := ss.writeAcks(); err != nil {
+			ss.fail(err)
+		}
+		return
+	}
 	ss.mu.Lock()
-	if n := len(ss.acks); n > 0 && (drained || n >= flushOnWait*protocol.AckSize) {
+	if len(ss.acks) >= flushOnWait*protocol.AckSize {
 		ss.signal()
 	}
 	ss.mu.Unlock()
 }
 
-// flush wakes the writer if acks are pending.
+// flush has pending acks written by a flusher.
 func (ss *session) flush() {
 	ss.mu.Lock()
 	if len(ss.acks) > 0 {
@@ -456,36 +470,49 @@ func (ss *session) flush() {
 	ss.mu.Unlock()
 }
 
+// signal starts a flusher unless one runs or the session has ended. The
+// caller holds ss.mu.
+//
+// Acks that pile up while frames are still arriving, and those of
+// Batch.Ack, are written by a flusher goroutine rather than by the reader:
+// a server that writes a long burst before it reads any ack (over a
+// connection without buffering, such as net.Pipe, or once the socket
+// buffers are full) would otherwise block the reader's ack write while
+// the reader is the one it waits for. A flusher runs only while acks are
+// pending, so an idle session has none.
 func (ss *session) signal() {
-	select {
-	case ss.wake <- struct{}{}:
-	default:
+	if ss.flushing || ss.closed {
+		return
 	}
+	ss.flushing = true
+	ss.flushers.Add(1)
+	go func() {
+		defer ss.flushers.Done()
+		for {
+			if err := ss.writeAcks(); err != nil {
+				ss.mu.Lock()
+				ss.flushing = false
+				ss.mu.Unlock()
+				ss.fail(err)
+				return
+			}
+			ss.mu.Lock()
+			if len(ss.acks) == 0 || ss.closed {
+				ss.flushing = false
+				ss.mu.Unlock()
+				return
+			}
+			ss.mu.Unlock()
+		}
+	}()
 }
 
-// writeLoop writes pending acks, each flush in one write, until ctx ends.
-func (ss *session) writeLoop(ctx context.Context) error {
-	for {
-		select {
-		case <-ctx.Done():
-			return nil
-		case <-ss.wake:
-		}
-		if ctx.Err() != nil {
-			continue
-		}
-		if err := ss.writeAcks(); err != nil {
-			return err
-		}
-	}
-}
-
-// writeAcks writes the pending acks, if any, in one write. The writer
-// goroutine calls it when woken; the reader calls it itself just before a
-// read that may block, which saves a stop-and-wait server the hop to the
-// writer goroutine. Pending acks are bounded (maxPendingAcks wakes the
-// writer), so the reader's write is small and does not block unless the
-// server has stopped reading acks for a long time; WriteTimeout bounds it.
+// writeAcks writes the pending acks, if any, in one write. The reader
+// calls it itself just before a read that may block and before waiting for
+// the consumer with nothing more buffered: the server may be waiting for
+// the acks then (a stop-and-wait server always is), and is not writing to
+// this connection, so the write neither blocks nor costs a hop to another
+// goroutine. Flushers call it for the rest. WriteTimeout bounds it.
 func (ss *session) writeAcks() error {
 	ss.wmu.Lock()
 	defer ss.wmu.Unlock()
