@@ -54,50 +54,70 @@ type session struct {
 	flushing bool           // a flusher goroutine runs
 	flushers sync.WaitGroup // joined before the session ends
 	fail     func(error)    // ends the session with an error (the first one counts)
-	wmu      sync.Mutex     // serialises writeAcks; guards out
+	once     sync.Once
+	first    error       // the first failure
+	stop     func() bool // stops closing conn when the session's context ends
+	start    time.Time
+	wmu      sync.Mutex // serialises writeAcks; guards out
 	out      []byte
 }
 
 // session runs one connection attempt to its end. healthy reports whether
 // it delivered a block or lasted healthyAfter.
 func (s *Subscription) session(ctx context.Context) (healthy bool, err error) {
-	s.setState(StateConnecting, nil, 0)
-	conn, r, err := s.connect(ctx)
+	// This function and readLoop are kept small: their frames lie under
+	// every read of an idle subscription, and a goroutine whose stack is
+	// mostly unused when it blocks gets its stack shrunk by the GC.
+	ss, err := s.open(ctx)
 	if err != nil {
 		return false, err
 	}
-	start := time.Now()
+	blocks, err := ss.readLoop(ctx)
+	return ss.end(blocks, err)
+}
+
+// open connects and sets up a session.
+func (s *Subscription) open(ctx context.Context) (*session, error) {
+	s.setState(StateConnecting, nil, 0)
+	conn, r, err := s.connect(ctx)
+	if err != nil {
+		return nil, err
+	}
 	s.stats.connects.Add(1)
 	s.setState(StateConnected, nil, 0)
 	s.log(slog.LevelInfo, "push connected", "addr", s.cfg.addr())
 
 	ss := &session{
-		sub:  s,
-		conn: conn,
-		r:    r,
+		sub:   s,
+		conn:  conn,
+		r:     r,
+		start: time.Now(),
 	}
 	ss.in, _ = conn.(*burstConn)
-	// The reader runs on this goroutine, so an idle session is this one
-	// goroutine. The first failure (of the reader or of a flusher) is the
-	// session's error and closes the connection, which ends the other.
-	var first error
-	var once sync.Once
+	// The reader runs on the supervisor's goroutine, so an idle session
+	// is that one goroutine. The first failure (of the reader or of a
+	// flusher) is the session's error and closes the connection, which
+	// ends the other.
 	cctx, cancel := context.WithCancel(ctx)
 	ss.fail = func(err error) {
-		once.Do(func() { first = err })
+		ss.once.Do(func() { ss.first = err })
 		cancel()
 	}
-	stop := context.AfterFunc(cctx, func() { conn.Close() })
-	blocks, rerr := ss.readLoop(ctx)
-	ss.fail(rerr)
+	ss.stop = context.AfterFunc(cctx, func() { conn.Close() })
+	return ss, nil
+}
+
+// end ends a session whose read loop returned err, and reports whether it
+// was healthy (delivered a block or lasted healthyAfter) and its error.
+func (ss *session) end(blocks uint64, err error) (bool, error) {
+	ss.fail(err)
 	ss.mu.Lock()
 	ss.closed = true // no flusher starts after this
 	ss.mu.Unlock()
 	ss.flushers.Wait()
-	err = first
-	stop()
-	conn.Close()
-	return blocks > 0 || time.Since(start) >= healthyAfter, err
+	ss.stop()
+	ss.conn.Close()
+	return blocks > 0 || time.Since(ss.start) >= healthyAfter, ss.first
 }
 
 // connect dials, completes TLS, sends the ConnectRequest and checks the
@@ -202,48 +222,63 @@ func (c countingReader) Read(p []byte) (int, error) {
 // connection's context: a block already received is delivered even if an
 // ack write has failed.
 func (ss *session) readLoop(ctx context.Context) (blocks uint64, err error) {
-	s := ss.sub
-	ft := s.cfg.FrameTimeout
 	for {
 		if ss.r.Buffered() == 0 && ss.in.Buffered() == 0 {
-			if err := ss.writeAcks(); err != nil {
+			if err := ss.awaitFrame(); err != nil {
 				return blocks, err
 			}
-			if ss.armed {
-				ss.conn.SetReadDeadline(time.Time{})
-				ss.armed = false
-			}
-			ss.in.setIdle(true)
-			if cap(ss.evbuf) > idleEvents {
-				ss.evbuf = nil // an idle session keeps no large scratch
-			}
-			err := ss.r.Await()
-			ss.in.setIdle(false)
-			if err != nil {
-				return blocks, ss.readErr(err)
-			}
 		}
-		if now := time.Now(); !ss.armed || now.Sub(ss.armedAt) > rearmSlack {
-			ss.conn.SetReadDeadline(now.Add(ft))
-			ss.armed, ss.armedAt = true, now
-		}
-		f, err := ss.r.ReadFrame()
+		n, err := ss.nextBlock(ctx)
+		blocks += n
 		if err != nil {
-			return blocks, ss.readErr(err)
-		}
-		if f.Type != protocol.TypePublishMessage {
-			return blocks, fmt.Errorf("stream: unexpected %s frame after the handshake: %w", f.Type, protocol.ErrWrongDirection)
-		}
-		m, err := protocol.ParsePublishMessage(f.Payload)
-		if err != nil {
-			return blocks, err
-		}
-		s.stats.blocks.Add(1)
-		blocks++
-		if err := ss.deliver(ctx, m); err != nil {
 			return blocks, err
 		}
 	}
+}
+
+// awaitFrame writes the pending acks and waits, without a deadline, for
+// the first byte of the next frame.
+func (ss *session) awaitFrame() error {
+	if err := ss.writeAcks(); err != nil {
+		return err
+	}
+	if ss.armed {
+		ss.conn.SetReadDeadline(time.Time{})
+		ss.armed = false
+	}
+	ss.in.setIdle(true)
+	if cap(ss.evbuf) > idleEvents {
+		ss.evbuf = nil // an idle session keeps no large scratch
+	}
+	err := ss.r.Await()
+	ss.in.setIdle(false)
+	if err != nil {
+		return ss.readErr(err)
+	}
+	return nil
+}
+
+// nextBlock reads one frame, within FrameTimeout, and delivers its block.
+// It returns 1 once the frame was a valid PublishMessage.
+func (ss *session) nextBlock(ctx context.Context) (uint64, error) {
+	s := ss.sub
+	if now := time.Now(); !ss.armed || now.Sub(ss.armedAt) > rearmSlack {
+		ss.conn.SetReadDeadline(now.Add(s.cfg.FrameTimeout))
+		ss.armed, ss.armedAt = true, now
+	}
+	f, err := ss.r.ReadFrame()
+	if err != nil {
+		return 0, ss.readErr(err)
+	}
+	if f.Type != protocol.TypePublishMessage {
+		return 0, fmt.Errorf("stream: unexpected %s frame after the handshake: %w", f.Type, protocol.ErrWrongDirection)
+	}
+	m, err := protocol.ParsePublishMessage(f.Payload)
+	if err != nil {
+		return 0, err
+	}
+	s.stats.blocks.Add(1)
+	return 1, ss.deliver(ctx, m)
 }
 
 func (ss *session) readErr(err error) error {

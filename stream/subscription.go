@@ -229,33 +229,43 @@ func (s *Subscription) run(ctx context.Context) {
 	bo.Reset()
 	for {
 		healthy, err := s.session(ctx)
-		if ctx.Err() != nil {
+		var stop bool
+		if stop, final = s.retry(ctx, bo, healthy, err); stop {
 			return
-		}
-		err = classify(err)
-		if IsPermanent(err) {
-			s.log(slog.LevelError, "push subscription stopped", "err", err)
-			final = err
-			return
-		}
-		s.stats.resets.Add(1)
-		if healthy {
-			bo.Reset()
-		}
-		wait := bo.NextBackOff()
-		if wait == backoff.Stop {
-			s.log(slog.LevelError, "push subscription gave up", "err", err)
-			final = err
-			return
-		}
-		s.log(slog.LevelWarn, "push connection failed; reconnecting", "err", err, "wait", wait)
-		s.setState(StateBackoff, err, wait)
-		t := time.NewTimer(wait)
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			return
-		case <-t.C:
 		}
 	}
+}
+
+// retry handles the end of a session: it reports whether the subscription
+// stops, and with what error, or else waits out the backoff. It is apart
+// from run so that run's stack frame, which lies under every read of an
+// idle subscription, stays small.
+func (s *Subscription) retry(ctx context.Context, bo backoff.BackOff, healthy bool, err error) (stop bool, final error) {
+	if ctx.Err() != nil {
+		return true, nil
+	}
+	err = classify(err)
+	if IsPermanent(err) {
+		s.log(slog.LevelError, "push subscription stopped", "err", err)
+		return true, err
+	}
+	s.stats.resets.Add(1)
+	if healthy {
+		bo.Reset()
+	}
+	wait := bo.NextBackOff()
+	if wait == backoff.Stop {
+		s.log(slog.LevelError, "push subscription gave up", "err", err)
+		return true, err
+	}
+	s.log(slog.LevelWarn, "push connection failed; reconnecting", "err", err, "wait", wait)
+	s.setState(StateBackoff, err, wait)
+	t := time.NewTimer(wait)
+	select {
+	case <-ctx.Done():
+		t.Stop()
+		return true, nil
+	case <-t.C:
+	}
+	return false, nil
 }
