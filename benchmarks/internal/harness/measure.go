@@ -1,0 +1,205 @@
+package harness
+
+import (
+	"context"
+	"fmt"
+	"runtime/metrics"
+	"syscall"
+	"time"
+
+	"github.com/pushmon/pushmon/benchmarks/internal/pushserver"
+)
+
+// Result is one scenario's measurement.
+type Result struct {
+	Name           string    `json:"name"`
+	Transport      Transport `json:"transport"`
+	Kind           Kind      `json:"kind"`
+	Dataset        string    `json:"dataset"`
+	EventsPerFrame int       `json:"events_per_frame"`
+	Zlib           bool      `json:"zlib"`
+	StopAndWait    bool      `json:"stop_and_wait"`
+
+	Seconds      float64 `json:"seconds"`
+	Frames       uint64  `json:"frames"`
+	Events       uint64  `json:"events"`
+	FramesPerSec float64 `json:"frames_per_sec"`
+	EventsPerSec float64 `json:"events_per_sec"`
+	// CPUPerEvent is this process's CPU time (user + system, all threads)
+	// per event, in nanoseconds; CPUPerFrame the same per frame.
+	CPUPerEvent float64 `json:"cpu_ns_per_event"`
+	CPUPerFrame float64 `json:"cpu_ns_per_frame"`
+	// CPUCores is CPU time over wall time: how many cores the client kept
+	// busy.
+	CPUCores float64 `json:"cpu_cores"`
+	// AllocsPerFrame and AllocBytesPerFrame are heap allocations of the
+	// whole process per frame.
+	AllocsPerFrame     float64 `json:"allocs_per_frame"`
+	AllocBytesPerFrame float64 `json:"alloc_bytes_per_frame"`
+	// ReadsPerFrame and WritesPerFrame count the client's system calls on
+	// the TCP connection (under TLS, if any); writes are the acks'.
+	ReadsPerFrame  float64 `json:"reads_per_frame"`
+	WritesPerFrame float64 `json:"writes_per_frame"`
+
+	// From the server, over the whole connection (warm-up included).
+	ServerFrames uint64 `json:"server_frames"`
+	Acks         uint64 `json:"acks"`
+	// AckWrites is how many reads the server needed for the acks: about
+	// the number of writes (syscalls) the client spent on them.
+	AckWrites uint64 `json:"ack_writes"`
+}
+
+// FramesPerAckWrite is how many acks the client coalesced per write.
+func (r Result) FramesPerAckWrite() float64 {
+	if r.AckWrites == 0 {
+		return 0
+	}
+	return float64(r.Acks) / float64(r.AckWrites)
+}
+
+type sample struct {
+	t              time.Time
+	frames, events uint64
+	reads, writes  uint64
+	cpu            time.Duration
+	allocs, bytes  uint64
+}
+
+var allocMetrics = []metrics.Sample{{Name: "/gc/heap/allocs:objects"}, {Name: "/gc/heap/allocs:bytes"}}
+
+func take(c *Counters) sample {
+	var ru syscall.Rusage
+	syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+	ms := make([]metrics.Sample, len(allocMetrics))
+	copy(ms, allocMetrics)
+	metrics.Read(ms)
+	return sample{
+		t:      time.Now(),
+		frames: c.frames.Load(),
+		events: c.events.Load(),
+		reads:  c.reads.Load(),
+		writes: c.writes.Load(),
+		cpu:    time.Duration(ru.Utime.Nano() + ru.Stime.Nano()),
+		allocs: ms[0].Value.Uint64(),
+		bytes:  ms[1].Value.Uint64(),
+	}
+}
+
+func (s Scenario) result(a, b sample) Result {
+	r := Result{
+		Name: s.Name(), Transport: s.Transport, Kind: s.Kind, Dataset: s.Dataset.String(),
+		EventsPerFrame: s.Dataset.Events, Zlib: s.Dataset.Zlib, StopAndWait: s.Dataset.StopAndWait,
+		Seconds: b.t.Sub(a.t).Seconds(),
+		Frames:  b.frames - a.frames,
+		Events:  b.events - a.events,
+	}
+	if r.Frames == 0 { // the Events API counts events only
+		r.Frames = r.Events / uint64(s.Dataset.Events)
+	}
+	cpu := float64(b.cpu - a.cpu)
+	r.FramesPerSec = float64(r.Frames) / r.Seconds
+	r.EventsPerSec = float64(r.Events) / r.Seconds
+	r.CPUCores = cpu / 1e9 / r.Seconds
+	if r.Events > 0 {
+		r.CPUPerEvent = cpu / float64(r.Events)
+	}
+	if r.Frames > 0 {
+		r.CPUPerFrame = cpu / float64(r.Frames)
+		r.AllocsPerFrame = float64(b.allocs-a.allocs) / float64(r.Frames)
+		r.AllocBytesPerFrame = float64(b.bytes-a.bytes) / float64(r.Frames)
+		r.ReadsPerFrame = float64(b.reads-a.reads) / float64(r.Frames)
+		r.WritesPerFrame = float64(b.writes-a.writes) / float64(r.Frames)
+	}
+	return r
+}
+
+// Measure runs s for warm, then measures it for dur.
+func Measure(ctx context.Context, env *Env, s Scenario, warm, dur time.Duration) (Result, error) {
+	c := newCounters(s, 0)
+	rctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	type outcome struct {
+		rep pushserver.Report
+		err error
+	}
+	done := make(chan outcome, 1)
+	go func() {
+		rep, err := s.run(rctx, env, c)
+		done <- outcome{rep, err}
+	}()
+	// Wait for the first unit of work, then warm up.
+	for c.units() == 0 {
+		select {
+		case o := <-done:
+			return Result{}, fmt.Errorf("%s: ended before any frame: %v", s.Name(), o.err)
+		case <-time.After(time.Millisecond):
+		}
+	}
+	var a, b sample
+	steps := []struct {
+		d  time.Duration
+		at *sample
+	}{{warm, &a}, {dur, &b}}
+	for _, st := range steps {
+		t := time.NewTimer(st.d)
+		select {
+		case o := <-done:
+			t.Stop()
+			return Result{}, fmt.Errorf("%s: ended early: %v", s.Name(), o.err)
+		case <-t.C:
+		}
+		*st.at = take(c)
+	}
+	cancel()
+	o := <-done
+	if o.err != nil {
+		return Result{}, o.err
+	}
+	r := s.result(a, b)
+	r.ServerFrames, r.Acks, r.AckWrites = o.rep.Frames, o.rep.Acks, o.rep.AckReads
+	return r, nil
+}
+
+// RunN runs s until n units (frames, or events for the event kinds) have
+// been consumed after a warm-up of warmUnits, calling start when the timed
+// part begins and stop when it ends (b.ResetTimer and b.StopTimer in a Go
+// benchmark).
+func RunN(ctx context.Context, env *Env, s Scenario, warmUnits, n uint64, start, stop func()) (Result, error) {
+	c := newCounters(s, warmUnits+n)
+	rctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	type outcome struct {
+		rep pushserver.Report
+		err error
+	}
+	done := make(chan outcome, 1)
+	go func() {
+		rep, err := s.run(rctx, env, c)
+		done <- outcome{rep, err}
+	}()
+	for c.units() < warmUnits {
+		select {
+		case o := <-done:
+			return Result{}, fmt.Errorf("%s: ended during warm-up: %v", s.Name(), o.err)
+		case <-time.After(100 * time.Microsecond):
+		}
+	}
+	a := take(c)
+	start()
+	var b sample
+	select {
+	case o := <-done:
+		return Result{}, fmt.Errorf("%s: ended early: %v", s.Name(), o.err)
+	case <-c.reached:
+		stop()
+		b = take(c)
+	}
+	cancel()
+	o := <-done
+	if o.err != nil {
+		return Result{}, o.err
+	}
+	r := s.result(a, b)
+	r.ServerFrames, r.Acks, r.AckWrites = o.rep.Frames, o.rep.Acks, o.rep.AckReads
+	return r, nil
+}

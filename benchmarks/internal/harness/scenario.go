@@ -1,0 +1,349 @@
+// Package harness runs the pushmon benchmarks: each scenario is a client
+// in this process consuming the stream of a pushserver child process on
+// loopback, measured over a fixed time (the pushbench command) or a fixed
+// number of frames or events (the Go benchmarks).
+package harness
+
+import (
+	"context"
+	"crypto/tls"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/cenkalti/backoff/v4"
+
+	"github.com/pushmon/pushmon/benchmarks/internal/pushserver"
+	"github.com/pushmon/pushmon/protocol"
+	"github.com/pushmon/pushmon/stream"
+)
+
+// Transport is "tcp" or "tls".
+type Transport string
+
+// Transports.
+const (
+	TCP Transport = "tcp"
+	TLS Transport = "tls"
+)
+
+// Kind is what the client does with the stream.
+type Kind string
+
+// Kinds of client.
+const (
+	// Ceiling is the bare reader: frames walked in a 64 KiB buffer, acks
+	// coalesced into one write before each read; no decode, no delivery.
+	Ceiling Kind = "ceiling"
+	// Batches is stream.Subscribe in ModeBatches with a consumer that
+	// drains the channel.
+	Batches Kind = "batches"
+	// EventsRoute is the Events API with a consumer that only routes on
+	// Event.Resource (the body is never decoded).
+	EventsRoute Kind = "events-route"
+	// EventsTyped is the Events API with a consumer that decodes each body
+	// with Event.DataPoint.
+	EventsTyped Kind = "events-typed"
+	// JSONEnvelope is the bare reader plus encoding/json into an
+	// equivalent envelope struct, bodies kept as json.RawMessage.
+	JSONEnvelope Kind = "json-envelope"
+	// JSONTyped is the bare reader plus encoding/json into an equivalent
+	// struct whose DataPoint is a *stream.DataPoint: the plain baseline.
+	JSONTyped Kind = "json-typed"
+)
+
+// Scenario is one measurement: a kind of client, a transport and a
+// dataset (events per frame, compression, stop-and-wait).
+type Scenario struct {
+	Kind      Kind
+	Transport Transport
+	Dataset   pushserver.Dataset
+	// NoDedup turns the library's replay dedup off (DedupWindow -1); by
+	// default it is on, as for users.
+	NoDedup bool
+}
+
+// Name is "transport/kind/dataset", e.g. "tls/batches/1ev", with
+// "-nodedup" appended when NoDedup is set.
+func (s Scenario) Name() string {
+	n := fmt.Sprintf("%s/%s/%s", s.Transport, s.Kind, s.Dataset)
+	if s.NoDedup {
+		n += "-nodedup"
+	}
+	return n
+}
+
+// countsEvents reports whether the scenario's unit of work is the event
+// (Events API and the JSON baselines) rather than the frame.
+func (s Scenario) countsEvents() bool {
+	switch s.Kind {
+	case EventsRoute, EventsTyped, JSONEnvelope, JSONTyped:
+		return true
+	}
+	return false
+}
+
+// Env is a running push server child and how to reach it.
+type Env struct {
+	Child *pushserver.Child
+	tls   *tls.Config
+	tags  atomic.Uint64
+}
+
+// NewEnv starts a push server child process.
+func NewEnv() (*Env, error) {
+	c, err := pushserver.Start(pushserver.ChildSpec{Role: pushserver.RolePush})
+	if err != nil {
+		return nil, err
+	}
+	return &Env{Child: c, tls: c.ClientTLS()}, nil
+}
+
+// Close stops the child.
+func (e *Env) Close() error { return e.Child.Close() }
+
+func (e *Env) addr(t Transport) string {
+	if t == TLS {
+		return e.Child.Hello.TLS
+	}
+	return e.Child.Hello.TCP
+}
+
+func (e *Env) tlsConfig(t Transport) *tls.Config {
+	if t == TLS {
+		return e.tls
+	}
+	return nil
+}
+
+// Counters are a running scenario's progress.
+type Counters struct {
+	frames, events atomic.Uint64
+	reads, writes  atomic.Uint64 // system calls on the TCP connection
+	perFrame       uint64
+	unitEvents     bool
+	target         uint64 // 0: none
+	reached        chan struct{}
+	once           sync.Once
+}
+
+func newCounters(s Scenario, target uint64) *Counters {
+	return &Counters{perFrame: uint64(s.Dataset.Events), unitEvents: s.countsEvents(),
+		target: target, reached: make(chan struct{})}
+}
+
+// add counts frames and events; events < 0 means frames × events per
+// frame.
+func (c *Counters) add(frames uint64, events int) {
+	if events < 0 {
+		events = int(frames * c.perFrame)
+	}
+	f := c.frames.Add(frames)
+	e := c.events.Add(uint64(events))
+	u := f
+	if c.unitEvents {
+		u = e
+	}
+	if c.target != 0 && u >= c.target {
+		c.once.Do(func() { close(c.reached) })
+	}
+}
+
+// units returns the work done so far in the scenario's unit.
+func (c *Counters) units() uint64 {
+	if c.unitEvents {
+		return c.events.Load()
+	}
+	return c.frames.Load()
+}
+
+// run runs the scenario until ctx ends, then returns the server's report
+// of the connection.
+func (s Scenario) run(ctx context.Context, env *Env, c *Counters) (pushserver.Report, error) {
+	tag := fmt.Sprintf("%s#%d", strings.ReplaceAll(s.Name(), "/", "-"), env.tags.Add(1))
+	var err error
+	switch s.Kind {
+	case Ceiling, JSONEnvelope, JSONTyped:
+		err = s.runBare(ctx, env, tag, c)
+	case Batches, EventsRoute, EventsTyped:
+		err = s.runLibrary(ctx, env, tag, c)
+	default:
+		err = fmt.Errorf("unknown kind %q", s.Kind)
+	}
+	if ctx.Err() != nil {
+		err = nil // stopped on purpose
+	}
+	rep, rerr := env.Child.Report(tag, 30*time.Second)
+	if err == nil {
+		err = rerr
+	}
+	if err == nil && rep.BadAcks > 0 {
+		err = fmt.Errorf("%s: the server got %d bad acks", s.Name(), rep.BadAcks)
+	}
+	return rep, err
+}
+
+func (s Scenario) runBare(ctx context.Context, env *Env, tag string, c *Counters) error {
+	conn, err := dialBare(ctx, env.addr(s.Transport), env.tlsConfig(s.Transport), tag, s.Dataset.ID(), c)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	stop := context.AfterFunc(ctx, func() { conn.Close() })
+	defer stop()
+	var handle func(protocol.PublishMessage) (int, error)
+	if s.Kind != Ceiling {
+		handle = newJSONBaseline(s.Kind == JSONTyped)
+	}
+	return newBareReader(conn).run(c, handle)
+}
+
+func (s Scenario) runLibrary(ctx context.Context, env *Env, tag string, c *Counters) error {
+	cfg := stream.Config{
+		Addr:       env.addr(s.Transport),
+		Username:   tag,
+		Password:   "password",
+		MonitorID:  s.Dataset.ID(),
+		Plaintext:  s.Transport == TCP,
+		TLSConfig:  env.tlsConfig(s.Transport),
+		Dialer:     countingDialer{c},
+		NewBackOff: func() backoff.BackOff { return &backoff.StopBackOff{} }, // a drop is a failure here
+	}
+	if s.Kind == Batches {
+		cfg.Mode = stream.ModeBatches
+	}
+	if s.NoDedup {
+		cfg.DedupWindow = -1
+	}
+	sub, err := stream.Subscribe(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	defer sub.Close()
+	switch s.Kind {
+	case Batches:
+		for b := range sub.Batches() {
+			c.add(1, len(b.Events))
+		}
+	case EventsRoute:
+		var n uint64
+		for ev := range sub.Events() {
+			if ev.Resource == "DataPoint" {
+				n++
+			}
+			c.add(0, 1)
+		}
+		sinkU64.Store(n)
+	case EventsTyped:
+		for ev := range sub.Events() {
+			dp, err := ev.DataPoint()
+			if err != nil {
+				return err
+			}
+			sinkStr.Store(&dp.StreamID)
+			c.add(0, 1)
+		}
+	}
+	if err := sub.Err(); err != nil {
+		return err
+	}
+	return ctx.Err()
+}
+
+// Sinks keep consumers' results alive.
+var (
+	sinkU64 atomic.Uint64
+	sinkStr atomic.Pointer[string]
+)
+
+// The baseline: encoding/json into structs equivalent to stream.Event.
+type (
+	jsonDoc struct {
+		Document struct {
+			Msg msgList `json:"Msg"`
+		} `json:"Document"`
+	}
+	// msgEnvelope keeps bodies raw, like Event.Body.
+	msgEnvelope struct {
+		Topic      string          `json:"topic"`
+		Operation  string          `json:"operation"`
+		Timestamp  time.Time       `json:"timestamp"`
+		Group      string          `json:"group"`
+		Replay     bool            `json:"replay"`
+		DataPoint  json.RawMessage `json:"DataPoint"`
+		DeviceCore json.RawMessage `json:"DeviceCore"`
+		FileData   json.RawMessage `json:"FileData"`
+	}
+	// msgTyped decodes the DataPoint body as the typed accessor does.
+	msgTyped struct {
+		Topic      string            `json:"topic"`
+		Operation  string            `json:"operation"`
+		Timestamp  time.Time         `json:"timestamp"`
+		Group      string            `json:"group"`
+		Replay     bool              `json:"replay"`
+		DataPoint  *stream.DataPoint `json:"DataPoint"`
+		DeviceCore json.RawMessage   `json:"DeviceCore"`
+		FileData   json.RawMessage   `json:"FileData"`
+	}
+	msgList struct {
+		typed bool
+		env   []msgEnvelope
+		typ   []msgTyped
+	}
+)
+
+// UnmarshalJSON decodes Msg, an object for one event or an array.
+func (l *msgList) UnmarshalJSON(b []byte) error {
+	array := len(b) > 0 && b[0] == '['
+	switch {
+	case l.typed && array:
+		return json.Unmarshal(b, &l.typ)
+	case l.typed:
+		l.typ = append(l.typ, msgTyped{})
+		return json.Unmarshal(b, &l.typ[0])
+	case array:
+		return json.Unmarshal(b, &l.env)
+	default:
+		l.env = append(l.env, msgEnvelope{})
+		return json.Unmarshal(b, &l.env[0])
+	}
+}
+
+var errBaseline = errors.New("baseline: document without events")
+
+// newJSONBaseline returns a frame handler that inflates (with a reused
+// protocol.Inflater, as the library does) and decodes with encoding/json.
+func newJSONBaseline(typed bool) func(protocol.PublishMessage) (int, error) {
+	inf := protocol.NewInflater(0)
+	var doc jsonDoc
+	doc.Document.Msg.typed = typed
+	return func(m protocol.PublishMessage) (int, error) {
+		p := m.Payload
+		if m.Compression == protocol.CompressionZlib {
+			var err error
+			if p, err = inf.Inflate(p); err != nil {
+				return 0, err
+			}
+		}
+		l := &doc.Document.Msg
+		l.env, l.typ = nil, nil // fresh values each time, as a consumer that keeps them needs
+		if err := json.Unmarshal(p, &doc); err != nil {
+			return 0, err
+		}
+		n := len(l.env)
+		if typed {
+			n = len(l.typ)
+			if n > 0 && l.typ[0].DataPoint != nil {
+				sinkStr.Store(&l.typ[0].DataPoint.StreamID)
+			}
+		}
+		if n == 0 {
+			return 0, errBaseline
+		}
+		return n, nil
+	}
+}

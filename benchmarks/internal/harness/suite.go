@@ -1,0 +1,366 @@
+package harness
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"regexp"
+	"runtime"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/pushmon/pushmon/benchmarks/internal/pushserver"
+)
+
+// Options configure a suite run.
+type Options struct {
+	Warm, Dur  time.Duration // per measurement (0: 300 ms, 1 s)
+	Rounds     int           // each scenario runs this many times, interleaved; the median counts (0: 3)
+	Transports []Transport   // 0: tcp and tls
+	ChartSizes []int         // events per frame of the chart (0: 1 2 5 14 50 100)
+	IdleN      []int         // idle session counts (0: 1000 and 10000); none with a negative value
+	// Run, when set, selects scenarios, idle runs and inflate runs by name.
+	Run *regexp.Regexp
+	Log io.Writer // progress; nil means none
+}
+
+func (o *Options) defaults() {
+	if o.Warm == 0 {
+		o.Warm = 300 * time.Millisecond
+	}
+	if o.Dur == 0 {
+		o.Dur = time.Second
+	}
+	if o.Rounds == 0 {
+		o.Rounds = 3
+	}
+	if len(o.Transports) == 0 {
+		o.Transports = []Transport{TCP, TLS}
+	}
+	if len(o.ChartSizes) == 0 {
+		o.ChartSizes = []int{1, 2, 5, 14, 50, 100}
+	}
+	if len(o.IdleN) == 0 {
+		o.IdleN = []int{1000, 10000}
+	}
+	if o.Log == nil {
+		o.Log = io.Discard
+	}
+}
+
+// Report is the outcome of a suite run.
+type Report struct {
+	Machine  Machine         `json:"machine"`
+	Started  time.Time       `json:"started"`
+	Seconds  float64         `json:"seconds"`
+	Rounds   int             `json:"rounds"`
+	Warm     string          `json:"warm"`
+	Dur      string          `json:"dur"`
+	Results  []Result        `json:"results"` // medians, in run order
+	All      [][]Result      `json:"all_rounds"`
+	Idle     []IdleResult    `json:"idle"`
+	Inflate  []InflateResult `json:"inflate"`
+	Goals    []Goal          `json:"goals"`
+	Problems []string        `json:"problems,omitempty"`
+}
+
+// Machine describes where the suite ran.
+type Machine struct {
+	CPU        string  `json:"cpu"`
+	Cores      int     `json:"cores"`
+	GOMAXPROCS int     `json:"gomaxprocs"`
+	Go         string  `json:"go"`
+	OS         string  `json:"os"`
+	Kernel     string  `json:"kernel"`
+	LoadBefore float64 `json:"load_before"`
+	LoadAfter  float64 `json:"load_after"`
+}
+
+func machine() Machine {
+	m := Machine{Cores: runtime.NumCPU(), GOMAXPROCS: runtime.GOMAXPROCS(0), Go: runtime.Version(),
+		OS: runtime.GOOS + "/" + runtime.GOARCH}
+	if b, err := os.ReadFile("/proc/cpuinfo"); err == nil {
+		for _, l := range strings.Split(string(b), "\n") {
+			if k, v, ok := strings.Cut(l, ":"); ok && strings.TrimSpace(k) == "model name" {
+				m.CPU = strings.TrimSpace(v)
+				break
+			}
+		}
+	}
+	if b, err := os.ReadFile("/proc/sys/kernel/osrelease"); err == nil {
+		m.Kernel = strings.TrimSpace(string(b))
+	}
+	m.LoadBefore = loadAvg()
+	return m
+}
+
+func loadAvg() float64 {
+	var l float64
+	if b, err := os.ReadFile("/proc/loadavg"); err == nil {
+		fmt.Sscan(string(b), &l)
+	}
+	return l
+}
+
+// Dataset shorthands.
+var (
+	ds1       = pushserver.Dataset{Events: 1}
+	ds14      = pushserver.Dataset{Events: 14}
+	ds100z    = pushserver.Dataset{Events: 100, Zlib: true}
+	ds1StopWt = pushserver.Dataset{Events: 1, StopAndWait: true}
+)
+
+// TableScenarios are the scenarios of the main table, for one transport.
+func TableScenarios(t Transport) []Scenario {
+	var s []Scenario
+	add := func(k Kind, d pushserver.Dataset, nodedup bool) {
+		s = append(s, Scenario{Kind: k, Transport: t, Dataset: d, NoDedup: nodedup})
+	}
+	add(Ceiling, ds1, false)
+	add(Batches, ds1, false)
+	add(Batches, ds1, true)
+	for _, d := range []pushserver.Dataset{ds1, ds14, ds100z} {
+		if d != ds1 {
+			add(Ceiling, d, false)
+		}
+		add(EventsRoute, d, false)
+		add(EventsTyped, d, false)
+		add(JSONEnvelope, d, false)
+		add(JSONTyped, d, false)
+	}
+	add(EventsRoute, ds1, true)
+	add(Ceiling, ds1StopWt, false)
+	add(EventsRoute, ds1StopWt, false)
+	add(Batches, ds1StopWt, false)
+	return s
+}
+
+// ChartScenarios are the extra points of the chart (events per frame not
+// in the table), for one transport.
+func ChartScenarios(t Transport, sizes []int) []Scenario {
+	var s []Scenario
+	for _, n := range sizes {
+		if n == 1 || n == 14 {
+			continue // in the table
+		}
+		d := pushserver.Dataset{Events: n}
+		s = append(s, Scenario{Kind: EventsTyped, Transport: t, Dataset: d}, Scenario{Kind: JSONTyped, Transport: t, Dataset: d})
+	}
+	return s
+}
+
+// Run runs the whole suite: the table and chart scenarios for every
+// transport (Rounds times, interleaved), the idle sessions and the
+// inflate comparison, and evaluates the goals.
+func Run(ctx context.Context, opts Options) (*Report, error) {
+	opts.defaults()
+	rep := &Report{Machine: machine(), Started: time.Now(), Rounds: opts.Rounds, Warm: opts.Warm.String(), Dur: opts.Dur.String()}
+	selected := func(name string) bool { return opts.Run == nil || opts.Run.MatchString(name) }
+
+	var scen []Scenario
+	for _, t := range opts.Transports {
+		scen = append(scen, TableScenarios(t)...)
+	}
+	for _, t := range opts.Transports {
+		scen = append(scen, ChartScenarios(t, opts.ChartSizes)...)
+	}
+	scen = slices.DeleteFunc(scen, func(s Scenario) bool { return !selected(s.Name()) })
+	if len(scen) > 0 {
+		env, err := NewEnv()
+		if err != nil {
+			return nil, err
+		}
+		defer env.Close()
+		all := make([][]Result, len(scen))
+		for r := range opts.Rounds {
+			for i, s := range scen {
+				res, err := Measure(ctx, env, s, opts.Warm, opts.Dur)
+				if err != nil {
+					if ctx.Err() != nil {
+						return nil, ctx.Err()
+					}
+					rep.Problems = append(rep.Problems, err.Error())
+					fmt.Fprintf(opts.Log, "round %d %-40s error: %v\n", r+1, s.Name(), err)
+					continue
+				}
+				all[i] = append(all[i], res)
+				fmt.Fprintf(opts.Log, "round %d %-40s %10.0f frames/s %10.0f events/s %7.0f ns CPU/event\n",
+					r+1, s.Name(), res.FramesPerSec, res.EventsPerSec, res.CPUPerEvent)
+			}
+		}
+		for _, rs := range all {
+			if len(rs) > 0 {
+				rep.Results = append(rep.Results, median(rs))
+				rep.All = append(rep.All, rs)
+			}
+		}
+	}
+
+	for _, t := range opts.Transports {
+		for _, n := range opts.IdleN {
+			if n <= 0 || !selected(fmt.Sprintf("%s/idle/%d", t, n)) {
+				continue
+			}
+			fmt.Fprintf(opts.Log, "idle: %d %s sessions…\n", n, t)
+			res, err := Idle(ctx, t, n, 10)
+			if err != nil && !errors.Is(err, ErrSkipped) {
+				if ctx.Err() != nil {
+					return nil, ctx.Err()
+				}
+				rep.Problems = append(rep.Problems, fmt.Sprintf("%s: %v", res.Name, err))
+				fmt.Fprintf(opts.Log, "%s error: %v\n", res.Name, err)
+				continue
+			}
+			rep.Idle = append(rep.Idle, res)
+			fmt.Fprintf(opts.Log, "%-20s %8.0f B/session (heap %.0f, stacks %.0f, consumer %.0f), %.1f goroutines, connect %.1fs %s\n",
+				res.Name, res.BytesPerSession, res.HeapPerSession, res.StackPerSession, res.ConsumerBytes,
+				res.GoroutinesPerSession, res.ConnectSeconds, res.Skipped)
+		}
+	}
+
+	if selected("inflate") {
+		inf, err := Inflate(100, max(opts.Dur, time.Second))
+		if err != nil {
+			rep.Problems = append(rep.Problems, "inflate: "+err.Error())
+		}
+		rep.Inflate = inf
+		for _, r := range inf {
+			fmt.Fprintf(opts.Log, "inflate %-22s %5.2f GB/s %8.0f ns/op %.1f allocs/op\n", r.Name, r.GBPerSec, r.NsPerOp, r.AllocsPerOp)
+		}
+	}
+	rep.Goals = Goals(rep)
+	rep.Machine.LoadAfter = loadAvg()
+	rep.Seconds = time.Since(rep.Started).Seconds()
+	return rep, nil
+}
+
+// median returns the result with the median rate (events per second) of
+// rs, so that all its figures come from one run.
+func median(rs []Result) Result {
+	s := slices.Clone(rs)
+	slices.SortFunc(s, func(a, b Result) int {
+		switch {
+		case a.EventsPerSec < b.EventsPerSec:
+			return -1
+		case a.EventsPerSec > b.EventsPerSec:
+			return 1
+		}
+		return 0
+	})
+	return s[(len(s)-1)/2]
+}
+
+// Find returns the result named name.
+func (r *Report) Find(name string) (Result, bool) {
+	for _, x := range r.Results {
+		if x.Name == name {
+			return x, true
+		}
+	}
+	return Result{}, false
+}
+
+// Goal is one performance goal and how the run did.
+type Goal struct {
+	Name   string  `json:"name"`
+	What   string  `json:"what"`
+	Value  float64 `json:"value"`
+	Op     string  `json:"op"` // ">=", "<=" or "<"
+	Target float64 `json:"target"`
+	Pass   bool    `json:"pass"`
+	// Floor is the regression guard's bound (see BenchmarkGuard): a ratio
+	// this run must not fall below (or above, for "<=" goals).
+	Floor float64 `json:"floor"`
+	Unit  string  `json:"unit,omitempty"`
+}
+
+// Regression floors: what this library reached on the recorded machine,
+// with a margin for noise on shared machines. The guard fails below them;
+// the goals themselves are reported, not enforced.
+var floors = map[string]float64{
+	"batches/ceiling":      0.05,
+	"events-typed/json":    1.6,
+	"events-route/json":    1.0,
+	"stop-and-wait/bound":  0.5,
+	"idle-tcp":             24 << 10,
+	"idle-tls":             64 << 10,
+	"inflate":              0.45,
+	"events-typed/json-1":  1.6,
+	"events-typed/json-14": 1.6,
+}
+
+// Goals evaluates the performance goals on a report.
+func Goals(r *Report) []Goal {
+	var g []Goal
+	ratio := func(name, what, num, den string, op string, target float64, floorKey string, cpu bool) {
+		a, ok1 := r.Find(num)
+		b, ok2 := r.Find(den)
+		if !ok1 || !ok2 {
+			return
+		}
+		var v float64
+		if cpu {
+			v = a.CPUPerEvent / b.CPUPerEvent
+		} else {
+			v = a.FramesPerSec / b.FramesPerSec
+		}
+		g = append(g, Goal{Name: name, What: what, Value: v, Op: op, Target: target, Floor: floors[floorKey], Pass: cmp(v, op, target)})
+	}
+	for _, t := range []Transport{TCP, TLS} {
+		ratio(fmt.Sprintf("%s batches/ceiling", t), "Batches API frames/s ÷ bare reader frames/s (1 event per frame)",
+			fmt.Sprintf("%s/batches/1ev", t), fmt.Sprintf("%s/ceiling/1ev", t), ">=", 1.0/3, "batches/ceiling", false)
+		for _, d := range []string{"1ev", "14ev", "100ev-zlib"} {
+			ratio(fmt.Sprintf("%s events-typed/json %s", t, d), "Events API + Event.DataPoint CPU per event ÷ encoding/json CPU per event",
+				fmt.Sprintf("%s/events-typed/%s", t, d), fmt.Sprintf("%s/json-typed/%s", t, d), "<=", 1.3, "events-typed/json", true)
+			ratio(fmt.Sprintf("%s events-route/json %s", t, d), "Events API routing only CPU per event ÷ encoding/json CPU per event",
+				fmt.Sprintf("%s/events-route/%s", t, d), fmt.Sprintf("%s/json-typed/%s", t, d), "<", 1.0, "events-route/json", true)
+		}
+		ratio(fmt.Sprintf("%s stop-and-wait/bound", t), "Events API blocks/s ÷ bare read-then-ack blocks/s, stop-and-wait server",
+			fmt.Sprintf("%s/events-route/1ev-stopwait", t), fmt.Sprintf("%s/ceiling/1ev-stopwait", t), ">=", 0.9, "stop-and-wait/bound", false)
+	}
+	for _, i := range r.Idle {
+		if i.Skipped != "" {
+			continue
+		}
+		target, key := 16.0*1024, "idle-tcp"
+		if i.Transport == TLS {
+			target, key = 50*1024, "idle-tls"
+		}
+		g = append(g, Goal{Name: i.Name, What: "Go heap + stacks per idle subscription after traffic (bytes)", Value: i.BytesPerSession,
+			Op: "<=", Target: target, Floor: floors[key], Pass: i.BytesPerSession <= target, Unit: "B"})
+	}
+	for _, i := range r.Inflate {
+		if i.Name == "protocol.Inflater" {
+			g = append(g, Goal{Name: "inflate", What: "protocol.Inflater GB/s of inflated JSON, 100-event documents", Value: i.GBPerSec,
+				Op: ">=", Target: 0.9, Floor: floors["inflate"], Pass: i.GBPerSec >= 0.9, Unit: "GB/s"})
+		}
+	}
+	return g
+}
+
+func cmp(v float64, op string, target float64) bool {
+	switch op {
+	case ">=":
+		return v >= target
+	case "<=":
+		return v <= target
+	case "<":
+		return v < target
+	}
+	return false
+}
+
+// AboveFloor reports whether a goal's value is on the right side of its
+// regression floor.
+func (g Goal) AboveFloor() bool {
+	if g.Floor == 0 {
+		return true
+	}
+	if g.Op == ">=" {
+		return g.Value >= g.Floor
+	}
+	return g.Value <= g.Floor
+}
