@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net"
 	"os"
+	"slices"
 	"sync"
 	"time"
 
@@ -45,7 +46,8 @@ type session struct {
 
 	armed   bool
 	armedAt time.Time
-	evbuf   []Event
+	evbuf   []Event  // scratch: the events of the block at hand
+	keys    []uint64 // scratch: their dedup identities (ModeBatches)
 
 	// acks
 	mu       sync.Mutex
@@ -248,7 +250,7 @@ func (ss *session) awaitFrame() error {
 	}
 	ss.in.setIdle(true)
 	if cap(ss.evbuf) > idleEvents {
-		ss.evbuf = nil // an idle session keeps no large scratch
+		ss.evbuf, ss.keys = nil, nil // an idle session keeps no large scratch
 	}
 	err := ss.r.Await()
 	ss.in.setIdle(false)
@@ -323,17 +325,13 @@ func (ss *session) deliver(ctx context.Context, m protocol.PublishMessage) error
 	// The one copy: the delivered document is owned by the consumer.
 	doc := bytes.Clone(payload)
 	ss.putInflater(inf) // payload was borrowed from it
-	var events []Event
-	if s.cfg.Mode == ModeEvents {
-		events = ss.evbuf[:0]
-	}
-	events, err := splitDocument(events, doc, m.Format, s.cfg.MonitorID)
+	events, err := splitDocument(ss.evbuf[:0], doc, m.Format, s.cfg.MonitorID)
 	if err != nil {
 		s.stats.raw.Add(1)
 		events = append(events, Event{Raw: true, Body: doc, Format: m.Format, MonitorID: s.cfg.MonitorID})
 	}
+	ss.evbuf = events[:0]
 	if s.cfg.Mode == ModeEvents {
-		ss.evbuf = events[:0]
 		return ss.deliverEvents(ctx, m.DataBlockID, events)
 	}
 	return ss.deliverBatch(ctx, m, doc, events)
@@ -371,73 +369,96 @@ func (ss *session) deliverEvents(ctx context.Context, id uint16, events []Event)
 	return nil
 }
 
-func (ss *session) deliverBatch(ctx context.Context, m protocol.PublishMessage, doc []byte, events []Event) error {
+// deliverBatch hands over a block as a Batch. scratch holds its events in
+// the session's scratch slice; the Batch gets its own copy.
+func (ss *session) deliverBatch(ctx context.Context, m protocol.PublishMessage, doc []byte, scratch []Event) error {
 	s := ss.sub
-	b := &Batch{
-		MonitorID:   s.cfg.MonitorID,
-		DataBlockID: m.DataBlockID,
-		Format:      m.Format,
-		Compression: m.Compression,
-		Document:    doc,
-	}
-	var keys []uint64
+	kept, keys, dups := scratch, ss.keys[:0], 0
 	if s.dedup != nil {
-		keys = make([]uint64, 0, len(events))
-		kept := events[:0]
+		kept = scratch[:0]
 		s.mu.Lock()
-		for i := range events {
-			k := s.dedup.identity(&events[i])
+		for i := range scratch {
+			k := s.dedup.identity(&scratch[i])
 			if s.dedup.seen(k) {
-				b.Duplicates++
+				dups++
 				continue
 			}
-			kept = append(kept, events[i])
+			kept = append(kept, scratch[i])
 			keys = append(keys, k)
 		}
 		s.mu.Unlock()
-		clear(events[len(kept):])
-		events = kept
-		s.stats.duplicates.Add(uint64(b.Duplicates))
+		s.stats.duplicates.Add(uint64(dups))
 	}
-	b.Events = events
-	remember := func() {
-		if s.dedup == nil {
-			return
-		}
-		s.mu.Lock()
-		for _, k := range keys {
-			s.dedup.add(k)
-		}
-		s.mu.Unlock()
-	}
+	ss.keys = keys[:0]
+	b := batchOf(kept)
+	clear(scratch) // drop the scratch's references to the document
+	b.MonitorID = s.cfg.MonitorID
+	b.DataBlockID = m.DataBlockID
+	b.Format = m.Format
+	b.Compression = m.Compression
+	b.Document = doc
+	b.Duplicates = dups
+	n := len(b.Events)
 	if s.cfg.Mode == ModeManualAck {
+		owned := slices.Clone(keys)
 		var once sync.Once
 		var result error
 		b.ack = func() error {
 			once.Do(func() {
-				remember()
+				ss.remember(owned)
 				result = ss.queueAck(m.DataBlockID)
 				ss.flush()
 			})
 			return result
 		}
 	}
-	if len(events) == 0 && b.Duplicates > 0 {
+	if n == 0 && dups > 0 {
 		// Every event was a replay of one already delivered: nothing to
 		// hand over, but the block must be acked.
 		ss.queueAck(m.DataBlockID)
 		return nil
 	}
 	if err := send(ctx, ss, s.batches, b); err != nil {
-		s.stats.undelivered.Add(uint64(len(events)))
+		s.stats.undelivered.Add(uint64(n))
 		return err
 	}
-	s.stats.events.Add(uint64(len(events)))
+	s.stats.events.Add(uint64(n))
 	if s.cfg.Mode == ModeBatches {
-		remember()
+		ss.remember(keys)
 		ss.queueAck(m.DataBlockID)
 	}
 	return nil
+}
+
+// batchOf returns a new Batch holding a copy of events (nil for none). A
+// single event shares the Batch's allocation.
+func batchOf(events []Event) *Batch {
+	switch len(events) {
+	case 0:
+		return &Batch{}
+	case 1:
+		bx := &struct {
+			b  Batch
+			ev [1]Event
+		}{}
+		bx.ev[0] = events[0]
+		bx.b.Events = bx.ev[:]
+		return &bx.b
+	}
+	return &Batch{Events: slices.Clone(events)}
+}
+
+// remember adds the identities of delivered events to the dedup window.
+func (ss *session) remember(keys []uint64) {
+	s := ss.sub
+	if s.dedup == nil || len(keys) == 0 {
+		return
+	}
+	s.mu.Lock()
+	for _, k := range keys {
+		s.dedup.add(k)
+	}
+	s.mu.Unlock()
 }
 
 // send hands v to the consumer. Before blocking it flushes pending acks
