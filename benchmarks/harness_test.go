@@ -127,7 +127,7 @@ func TestReportOutputs(t *testing.T) {
 			polylines++
 		}
 	}
-	if polylines != 2 { // tcp typed and tcp json; no tls results
+	if polylines != 2 { // tcp typed and tcp json: no routing-only or tls results
 		t.Errorf("%d series in the chart, want 2", polylines)
 	}
 	var md bytes.Buffer

@@ -130,20 +130,22 @@ func (r *Report) WriteMarkdown(w io.Writer) {
 }
 
 // WriteChart draws events/s against events per frame (log scale) for the
-// Events API with typed decoding and for the encoding/json baseline, TCP
-// and TLS, as a small SVG.
+// Events API (routing only, and with Event.DataPoint) and for the
+// encoding/json baseline, TCP and TLS, as a small SVG.
 func (r *Report) WriteChart(w io.Writer) error {
 	type series struct {
 		label string
 		color string
 		dash  bool
+		thin  bool
 		pts   [][2]float64
 	}
 	var ss []series
 	for _, t := range []Transport{TCP, TLS} {
-		for _, k := range []Kind{EventsTyped, JSONTyped} {
-			s := series{label: string(t) + " " + map[Kind]string{EventsTyped: "Events API + DataPoint()", JSONTyped: "encoding/json baseline"}[k],
-				color: map[Transport]string{TCP: "#1f77b4", TLS: "#d62728"}[t], dash: k == JSONTyped}
+		for _, k := range []Kind{EventsRoute, EventsTyped, JSONTyped} {
+			s := series{label: string(t) + " " + map[Kind]string{EventsRoute: "Events API, routing only",
+				EventsTyped: "Events API + DataPoint()", JSONTyped: "encoding/json"}[k],
+				color: map[Transport]string{TCP: "#1f77b4", TLS: "#d62728"}[t], dash: k == JSONTyped, thin: k == EventsRoute}
 			for _, x := range r.Results {
 				if x.Transport == t && x.Kind == k && !x.Zlib && !x.StopAndWait && !strings.HasSuffix(x.Name, "-nodedup") {
 					s.pts = append(s.pts, [2]float64{float64(x.EventsPerFrame), x.EventsPerSec})
@@ -155,7 +157,7 @@ func (r *Report) WriteChart(w io.Writer) error {
 			}
 		}
 	}
-	const W, H, left, right, top, bottom = 640, 360, 70, 20, 30, 50
+	const W, H, left, right, top, bottom = 820, 360, 70, 230, 30, 50
 	xmin, xmax, ymax := 1.0, 1.0, 1.0
 	for _, s := range ss {
 		for _, p := range s.pts {
@@ -190,24 +192,28 @@ func (r *Report) WriteChart(w io.Writer) error {
 		fmt.Fprintf(&b, `<line x1="%.1f" y1="%d" x2="%.1f" y2="%d" stroke="#eee"/><text x="%.1f" y="%d" text-anchor="middle">%g</text>`+"\n",
 			px(x), top, px(x), H-bottom, px(x), H-bottom+16, x)
 	}
-	fmt.Fprintf(&b, `<text x="%d" y="%d" text-anchor="middle">events per frame (uncompressed JSON, 270 B per event)</text>`+"\n", (W+left)/2, H-12)
+	fmt.Fprintf(&b, `<text x="%d" y="%d" text-anchor="middle">events per frame (uncompressed JSON, 270 B per event)</text>`+"\n", (W-right+left)/2, H-12)
+	fmt.Fprintf(&b, `<text x="16" y="%d" text-anchor="middle" transform="rotate(-90 16 %d)">events/s</text>`+"\n", (H-bottom+top)/2, (H-bottom+top)/2)
 	for i, s := range ss {
 		var pts []string
 		for _, p := range s.pts {
 			pts = append(pts, fmt.Sprintf("%.1f,%.1f", px(p[0]), py(p[1])))
 		}
-		dash := ""
+		dash, width := "", 2
 		if s.dash {
 			dash = ` stroke-dasharray="6 4"`
 		}
-		fmt.Fprintf(&b, `<polyline fill="none" stroke="%s" stroke-width="2"%s points="%s"/>`+"\n", s.color, dash, strings.Join(pts, " "))
+		if s.thin {
+			width = 1
+		}
+		fmt.Fprintf(&b, `<polyline fill="none" stroke="%s" stroke-width="%d"%s points="%s"/>`+"\n", s.color, width, dash, strings.Join(pts, " "))
 		for _, p := range pts {
 			x, y, _ := strings.Cut(p, ",")
 			fmt.Fprintf(&b, `<circle cx="%s" cy="%s" r="3" fill="%s"/>`+"\n", x, y, s.color)
 		}
-		ly := top + 8 + i*16
-		fmt.Fprintf(&b, `<line x1="%d" y1="%d" x2="%d" y2="%d" stroke="%s" stroke-width="2"%s/><text x="%d" y="%d">%s</text>`+"\n",
-			left+10, ly, left+40, ly, s.color, dash, left+46, ly+4, s.label)
+		lx, ly := W-right+14, top+8+i*18
+		fmt.Fprintf(&b, `<line x1="%d" y1="%d" x2="%d" y2="%d" stroke="%s" stroke-width="%d"%s/><text x="%d" y="%d">%s</text>`+"\n",
+			lx, ly, lx+26, ly, s.color, width, dash, lx+32, ly+4, s.label)
 	}
 	b.WriteString("</svg>\n")
 	_, err := io.WriteString(w, b.String())

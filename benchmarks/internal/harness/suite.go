@@ -147,7 +147,8 @@ func ChartScenarios(t Transport, sizes []int) []Scenario {
 			continue // in the table
 		}
 		d := pushserver.Dataset{Events: n}
-		s = append(s, Scenario{Kind: EventsTyped, Transport: t, Dataset: d}, Scenario{Kind: JSONTyped, Transport: t, Dataset: d})
+		s = append(s, Scenario{Kind: EventsRoute, Transport: t, Dataset: d}, Scenario{Kind: EventsTyped, Transport: t, Dataset: d},
+			Scenario{Kind: JSONTyped, Transport: t, Dataset: d})
 	}
 	return s
 }
@@ -277,19 +278,19 @@ type Goal struct {
 	Unit  string  `json:"unit,omitempty"`
 }
 
-// Regression floors: what this library reached on the recorded machine,
-// with a margin for noise on shared machines. The guard fails below them;
-// the goals themselves are reported, not enforced.
+// Regression floors: what this library reached on the recorded machine
+// (benchmarks/README.md), with a margin for the noise of shared machines.
+// The guard fails past them; the goals themselves are reported, not
+// enforced. Ratios are machine-independent to first order; the idle bytes
+// and the inflate speed are absolute.
 var floors = map[string]float64{
-	"batches/ceiling":      0.05,
-	"events-typed/json":    1.6,
-	"events-route/json":    1.0,
-	"stop-and-wait/bound":  0.5,
-	"idle-tcp":             24 << 10,
-	"idle-tls":             64 << 10,
-	"inflate":              0.45,
-	"events-typed/json-1":  1.6,
-	"events-typed/json-14": 1.6,
+	"batches/ceiling":     0.04,     // measured 0.07 (tcp), 0.16 (tls)
+	"events-typed/json":   1.3,      // measured 0.80-0.97
+	"events-route/json":   0.6,      // measured 0.29-0.37
+	"stop-and-wait/bound": 0.4,      // measured 0.58-1.28 (latency on a loaded machine)
+	"idle-tcp":            16 << 10, // measured 13.1 KiB
+	"idle-tls":            40 << 10, // measured 25.8-27.8 KiB
+	"inflate":             0.6,      // measured 1.12 GB/s
 }
 
 // Goals evaluates the performance goals on a report.
