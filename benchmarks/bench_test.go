@@ -177,7 +177,7 @@ func BenchmarkIdle(b *testing.B) {
 // a ratio falls past its regression floor (see harness.Goals). It logs
 // every goal, met or not.
 //
-//	go test -run '^$' -bench Guard -benchtime 1x ./benchmarks
+//	go test -run '^$' -bench Guard -benchtime 1x -v ./benchmarks
 func BenchmarkGuard(b *testing.B) {
 	for range b.N {
 		rep, err := harness.Run(context.Background(), harness.Options{
