@@ -155,16 +155,15 @@ func TestCancelInEveryState(t *testing.T) {
 
 // TestCancelWhileInflating cancels while a large zlib block is being
 // inflated (the server's write of it has just returned, so the client has
-// read it all). protocol.Inflater cannot be interrupted, so the bound is
-// the time one inflate of that block takes (measured on the side; doubled
-// for a machine shared with other work) plus 100 ms — far below what
-// waiting for the consumer or a timeout would take; nothing of the block
+// read it all). The session inflates with InflateContext, which gives up
+// between DEFLATE blocks, so cancel returns within 100 ms however long the
+// whole inflate would take (logged for comparison); nothing of the block
 // is delivered or acked. This runs on the real clock: inflating takes real
 // time.
 func TestCancelWhileInflating(t *testing.T) {
 	rng := rand.New(rand.NewPCG(3, 3))
 	var msgs []string
-	for i := 0; len(msgs) < 4000; i++ {
+	for i := 0; len(msgs) < 16000; i++ {
 		msgs = append(msgs, jsonMsg("7603/DataPoint/dev1/temp", "INSERTION", "2015-06-14T18:37:27.694Z", "DataPoint",
 			dpBody(fmt.Sprintf("%08x-%08x", rng.Uint32(), rng.Uint32()), i), false))
 	}
@@ -208,7 +207,7 @@ func TestCancelWhileInflating(t *testing.T) {
 	el := time.Since(start)
 	d.wg.Wait()
 	t.Logf("a %d-byte document (%d compressed): one inflate takes %v; cancel returned after %v", len(doc), z.Len(), inflate, el)
-	if el > 2*inflate+100*time.Millisecond {
+	if el > 100*time.Millisecond {
 		t.Errorf("cancel took %v, one inflate %v", el, inflate)
 	}
 	if st := sub.Stats(); st.Events != 0 || cs.lateAcks.Load() != 0 {

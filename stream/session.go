@@ -14,6 +14,8 @@ import (
 	"sync"
 	"time"
 
+	"golang.org/x/sync/errgroup"
+
 	"github.com/pushmon/pushmon/protocol"
 )
 
@@ -34,9 +36,10 @@ const maxPendingAcks = 256
 const flushOnWait = 64
 
 // session is one connection: a reader (frames → events → consumer, and
-// acks) on the supervisor's goroutine, and a flusher goroutine that runs
-// only while it has acks to write that the reader must not wait for,
-// joined before the next attempt.
+// acks) on the supervisor's goroutine, and flusher goroutines, one at a
+// time and only while there are acks the reader must not wait for, run in
+// the connection's errgroup and joined before the next attempt. The first
+// failure of either ends the connection.
 type session struct {
 	sub  *Subscription
 	conn net.Conn
@@ -54,7 +57,7 @@ type session struct {
 	acks     []byte
 	closed   bool
 	flushing bool           // a flusher goroutine runs
-	flushers sync.WaitGroup // joined before the session ends
+	flushers errgroup.Group // the connection's flushers, joined before the session ends
 	fail     func(error)    // ends the session with an error (the first one counts)
 	once     sync.Once
 	first    error       // the first failure
@@ -116,7 +119,7 @@ func (ss *session) end(blocks uint64, err error) (bool, error) {
 	ss.mu.Lock()
 	ss.closed = true // no flusher starts after this
 	ss.mu.Unlock()
-	ss.flushers.Wait()
+	_ = ss.flushers.Wait() // a failed flusher has already made its error the session's
 	ss.stop()
 	ss.conn.Close()
 	return blocks > 0 || time.Since(ss.start) >= healthyAfter, ss.first
@@ -302,9 +305,12 @@ func (ss *session) deliver(ctx context.Context, m protocol.PublishMessage) error
 	if m.Compression == protocol.CompressionZlib {
 		inf = ss.takeInflater()
 		var err error
-		payload, err = inf.Inflate(payload)
+		payload, err = inf.InflateContext(ctx, payload)
 		if err != nil {
 			ss.putInflater(inf)
+			if ctx.Err() != nil {
+				return ctx.Err() // cancelled while inflating
+			}
 			// The framing is intact, so the connection can go on. The
 			// block can never be decoded: ack it so the server moves on,
 			// and report it.
@@ -317,8 +323,8 @@ func (ss *session) deliver(ctx context.Context, m protocol.PublishMessage) error
 		}
 	}
 	if err := ctx.Err(); err != nil {
-		// Cancelled while the block was read or inflated (which cannot be
-		// interrupted): do not copy and split a document nobody will get.
+		// Cancelled while the block was read or inflated: do not copy and
+		// split a document nobody will get.
 		ss.putInflater(inf)
 		return err
 	}
@@ -541,26 +547,24 @@ func (ss *session) signal() {
 		return
 	}
 	ss.flushing = true
-	ss.flushers.Add(1)
-	go func() {
-		defer ss.flushers.Done()
+	ss.flushers.Go(func() error {
 		for {
 			if err := ss.writeAcks(); err != nil {
 				ss.mu.Lock()
 				ss.flushing = false
 				ss.mu.Unlock()
 				ss.fail(err)
-				return
+				return err
 			}
 			ss.mu.Lock()
 			if len(ss.acks) == 0 || ss.closed {
 				ss.flushing = false
 				ss.mu.Unlock()
-				return
+				return nil
 			}
 			ss.mu.Unlock()
 		}
-	}()
+	})
 }
 
 // writeAcks writes the pending acks, if any, in one write. The reader
