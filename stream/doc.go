@@ -63,7 +63,8 @@
 // A Subscription runs one goroutine: its supervisor, which reads each
 // connection itself and writes its acks. A short-lived goroutine writes
 // the acks that must not wait for the reader (a long burst, Batch.Ack)
-// while there are such acks, and is joined before the next attempt.
+// while there are such acks; it belongs to the connection's errgroup,
+// which is joined before the next attempt.
 // Cancelling the context given to Subscribe (or calling Close) closes the
 // connection at once, so no read blocks past it.
 package stream
