@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"math/rand/v2"
 	"net"
 	"runtime"
@@ -91,13 +92,18 @@ func TestHostileFrameSizes(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
-				d := &pipeDialer{serve: leanServer(tc.script, tc.hold)}
 				var sub *Subscription
-				n := allocated(func() {
-					sub, _ = Subscribe(t.Context(), leanConfig(d))
-					<-sub.Done()
-					d.wg.Wait()
-				})
+				// The least of three runs: TotalAlloc is process-wide, and a
+				// loaded machine may run a straggler of an earlier test.
+				n := uint64(math.MaxUint64)
+				for range 3 {
+					n = min(n, allocated(func() {
+						d := &pipeDialer{serve: leanServer(tc.script, tc.hold)}
+						sub, _ = Subscribe(t.Context(), leanConfig(d))
+						<-sub.Done()
+						d.wg.Wait()
+					}))
+				}
 				if err := sub.Err(); !errors.Is(err, tc.want) {
 					t.Errorf("Err = %v, want %v", err, tc.want)
 				}
