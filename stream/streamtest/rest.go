@@ -535,11 +535,25 @@ func (s *Server) restUpdate(w http.ResponseWriter, r *http.Request, m *monitor) 
 		s.restSpecError(w, "PUT", specErr("monId", "does not match the URL"))
 		return
 	}
+	found, err := m.patch(x)
+	switch {
+	case !found:
+		writeError(w, http.StatusNotFound, "PUT Monitor error. Monitor not found")
+	case err != nil:
+		s.restSpecError(w, "PUT", err)
+	default:
+		w.WriteHeader(http.StatusOK)
+	}
+}
+
+// patch applies the elements present in x to m (a body with no writable
+// element is a kick), as both REST APIs' PUT do. found is false when m has
+// been deleted; err is a spec error.
+func (m *monitor) patch(x *monitorXML) (found bool, err error) {
 	m.mu.Lock()
 	if m.deleted {
 		m.mu.Unlock()
-		writeError(w, http.StatusNotFound, "PUT Monitor error. Monitor not found")
-		return
+		return false, nil
 	}
 	spec, err := x.apply(cloneSpec(m.spec))
 	var filters []topicFilter
@@ -548,15 +562,14 @@ func (s *Server) restUpdate(w http.ResponseWriter, r *http.Request, m *monitor) 
 	}
 	if err != nil {
 		m.mu.Unlock()
-		s.restSpecError(w, "PUT", err)
-		return
+		return true, err
 	}
 	c := m.updateLocked(spec, filters, !x.writable())
 	m.mu.Unlock()
 	if c != nil {
 		c.shutdown(false)
 	}
-	w.WriteHeader(http.StatusOK)
+	return true, nil
 }
 
 // condition is a parsed list condition: alternatives joined with "or",

@@ -351,28 +351,15 @@ func (s *Server) v1Update(w http.ResponseWriter, r *http.Request, m *monitor) {
 		s.v1SpecError(w, "PUT", err)
 		return
 	}
-	m.mu.Lock()
-	if m.deleted {
-		m.mu.Unlock()
+	found, err := m.patch(x)
+	switch {
+	case !found:
 		writeV1Error(w, http.StatusNotFound, "Monitor not found")
-		return
-	}
-	spec, err := x.apply(cloneSpec(m.spec))
-	var filters []topicFilter
-	if err == nil {
-		spec, filters, err = normalizeSpec(spec)
-	}
-	if err != nil {
-		m.mu.Unlock()
+	case err != nil:
 		s.v1SpecError(w, "PUT", err)
-		return
+	default:
+		s.v1Write(w, http.StatusOK, m)
 	}
-	c := m.updateLocked(spec, filters, !x.writable())
-	m.mu.Unlock()
-	if c != nil {
-		c.shutdown(false)
-	}
-	s.v1Write(w, http.StatusOK, m)
 }
 
 func (s *Server) v1List(w http.ResponseWriter, r *http.Request) {
