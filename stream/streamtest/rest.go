@@ -37,21 +37,32 @@ func (s *Server) newHandler() http.Handler {
 	return mux
 }
 
-func (s *Server) serveMonitor(w http.ResponseWriter, r *http.Request) {
+// admit is the front door of both REST APIs: it answers 503 once the
+// server is closed, 401 without valid Basic auth and 429 while throttled,
+// each through fail (the API's error format), and reports whether the
+// request may go on.
+func (s *Server) admit(w http.ResponseWriter, r *http.Request, fail func(http.ResponseWriter, int, string)) bool {
 	select {
 	case <-s.done:
-		writeError(w, http.StatusServiceUnavailable, "Server closed")
-		return
+		fail(w, http.StatusServiceUnavailable, "Server closed")
+		return false
 	default:
 	}
 	user, pass, ok := r.BasicAuth()
 	if !ok || !s.checkPassword(user, []byte(pass)) {
 		w.Header().Set("WWW-Authenticate", `Basic realm="streamtest"`)
-		writeError(w, http.StatusUnauthorized, "Unauthorized")
-		return
+		fail(w, http.StatusUnauthorized, "Unauthorized")
+		return false
 	}
 	if s.takeThrottle() {
-		writeError(w, http.StatusTooManyRequests, "Too many requests. Try again later.")
+		fail(w, http.StatusTooManyRequests, "Too many requests. Try again later.")
+		return false
+	}
+	return true
+}
+
+func (s *Server) serveMonitor(w http.ResponseWriter, r *http.Request) {
+	if !s.admit(w, r, writeError) {
 		return
 	}
 	rest := strings.TrimPrefix(strings.TrimPrefix(r.URL.Path, "/ws/Monitor"), "/")

@@ -96,20 +96,7 @@ func writeV1Error(w http.ResponseWriter, status int, msg string) {
 
 // serveV1 routes /ws/v1/monitors/…
 func (s *Server) serveV1(w http.ResponseWriter, r *http.Request) {
-	select {
-	case <-s.done:
-		writeV1Error(w, http.StatusServiceUnavailable, "Server closed")
-		return
-	default:
-	}
-	user, pass, ok := r.BasicAuth()
-	if !ok || !s.checkPassword(user, []byte(pass)) {
-		w.Header().Set("WWW-Authenticate", `Basic realm="streamtest"`)
-		writeV1Error(w, http.StatusUnauthorized, "Unauthorized")
-		return
-	}
-	if s.takeThrottle() {
-		writeV1Error(w, http.StatusTooManyRequests, "Too many requests. Try again later.")
+	if !s.admit(w, r, writeV1Error) {
 		return
 	}
 	parts := strings.Split(strings.Trim(strings.TrimPrefix(r.URL.Path, v1Prefix), "/"), "/")
