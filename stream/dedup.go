@@ -4,13 +4,15 @@ import (
 	"bytes"
 	"errors"
 	"hash/maphash"
+	"sync"
 )
 
 // dedup remembers the identities of the last n delivered events and
-// reports replays of them. It is used by one goroutine at a time (the
-// session reader; in ModeManualAck also Batch.Ack, under the
-// subscription's lock).
+// reports replays of them. check and remember are safe for concurrent use
+// (a session's reader and Batch.Ack, an HTTP receiver's requests) and do
+// nothing on a nil *dedup (dedup disabled); seen and add require mu.
 type dedup struct {
+	mu   sync.Mutex
 	n    int
 	ring []uint64
 	next int
@@ -47,6 +49,31 @@ func (d *dedup) identity(ev *Event) uint64 {
 	h.WriteByte(0)
 	h.Write(ev.Body)
 	return h.Sum64()
+}
+
+// check returns ev's identity and whether an event with it was
+// delivered within the window.
+func (d *dedup) check(ev *Event) (key uint64, dup bool) {
+	if d == nil {
+		return 0, false
+	}
+	key = d.identity(ev)
+	d.mu.Lock()
+	dup = d.seen(key)
+	d.mu.Unlock()
+	return key, dup
+}
+
+// remember records delivered identities.
+func (d *dedup) remember(keys ...uint64) {
+	if d == nil || len(keys) == 0 {
+		return
+	}
+	d.mu.Lock()
+	for _, k := range keys {
+		d.add(k)
+	}
+	d.mu.Unlock()
 }
 
 // seen reports whether id was remembered.

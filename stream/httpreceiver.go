@@ -143,7 +143,6 @@ type HTTPReceiver struct {
 	mu       sync.Mutex
 	closed   bool
 	inflight sync.WaitGroup
-	dedupMu  sync.Mutex
 	dedup    *dedup
 	stats    httpCounters
 }
@@ -457,16 +456,10 @@ func (r *HTTPReceiver) handOff(reqCtx context.Context, events []Event) (int, str
 	defer func() { <-r.turn }()
 	for i := range events {
 		ev := events[i]
-		var key uint64
-		if r.dedup != nil {
-			key = r.dedup.identity(&ev)
-			r.dedupMu.Lock()
-			dup := r.dedup.seen(key)
-			r.dedupMu.Unlock()
-			if dup {
-				r.stats.duplicates.Add(1)
-				continue
-			}
+		key, dup := r.dedup.check(&ev)
+		if dup {
+			r.stats.duplicates.Add(1)
+			continue
 		}
 		select {
 		case r.events <- ev:
@@ -481,11 +474,7 @@ func (r *HTTPReceiver) handOff(reqCtx context.Context, events []Event) (int, str
 			return http.StatusServiceUnavailable, "consumer busy"
 		}
 		r.stats.events.Add(1)
-		if r.dedup != nil {
-			r.dedupMu.Lock()
-			r.dedup.add(key)
-			r.dedupMu.Unlock()
-		}
+		r.dedup.remember(key)
 	}
 	return http.StatusOK, strconv.Itoa(len(events))
 }

@@ -387,13 +387,8 @@ func (p *Poller) deliver(ctx context.Context, recs []monitor.HistoryRecord) bool
 		_, seenAtSince := p.seen[id]
 		seenAtSince = seenAtSince && ev.Timestamp.Equal(p.pos.Since)
 		p.mu.Unlock()
-		var key uint64
-		dup := seenAtSince
-		if p.dedup != nil {
-			key = p.dedup.identity(&ev)
-			dup = dup || p.dedup.seen(key)
-		}
-		if dup {
+		key, dup := p.dedup.check(&ev)
+		if dup || seenAtSince {
 			p.stats.duplicates.Add(1)
 			continue
 		}
@@ -403,9 +398,7 @@ func (p *Poller) deliver(ctx context.Context, recs []monitor.HistoryRecord) bool
 			return false
 		}
 		p.stats.events.Add(1)
-		if p.dedup != nil {
-			p.dedup.add(key)
-		}
+		p.dedup.remember(key)
 		p.mu.Lock()
 		switch {
 		case ev.Timestamp.After(p.pos.Since):

@@ -347,16 +347,10 @@ func (ss *session) deliverEvents(ctx context.Context, id uint16, events []Event)
 	s := ss.sub
 	for i := range events {
 		ev := events[i]
-		var key uint64
-		if s.dedup != nil {
-			key = s.dedup.identity(&ev)
-			s.mu.Lock()
-			dup := s.dedup.seen(key)
-			s.mu.Unlock()
-			if dup {
-				s.stats.duplicates.Add(1)
-				continue
-			}
+		key, dup := s.dedup.check(&ev)
+		if dup {
+			s.stats.duplicates.Add(1)
+			continue
 		}
 		if err := send(ctx, ss, s.events, ev); err != nil {
 			s.stats.undelivered.Add(uint64(len(events) - i))
@@ -364,11 +358,7 @@ func (ss *session) deliverEvents(ctx context.Context, id uint16, events []Event)
 			return err
 		}
 		s.stats.events.Add(1)
-		if s.dedup != nil {
-			s.mu.Lock()
-			s.dedup.add(key)
-			s.mu.Unlock()
-		}
+		s.dedup.remember(key)
 	}
 	clear(events) // drop references to the document
 	ss.queueAck(id)
@@ -382,7 +372,7 @@ func (ss *session) deliverBatch(ctx context.Context, m protocol.PublishMessage, 
 	kept, keys, dups := scratch, ss.keys[:0], 0
 	if s.dedup != nil {
 		kept = scratch[:0]
-		s.mu.Lock()
+		s.dedup.mu.Lock()
 		for i := range scratch {
 			k := s.dedup.identity(&scratch[i])
 			if s.dedup.seen(k) {
@@ -392,7 +382,7 @@ func (ss *session) deliverBatch(ctx context.Context, m protocol.PublishMessage, 
 			kept = append(kept, scratch[i])
 			keys = append(keys, k)
 		}
-		s.mu.Unlock()
+		s.dedup.mu.Unlock()
 		s.stats.duplicates.Add(uint64(dups))
 	}
 	ss.keys = keys[:0]
@@ -455,17 +445,7 @@ func batchOf(events []Event) *Batch {
 }
 
 // remember adds the identities of delivered events to the dedup window.
-func (ss *session) remember(keys []uint64) {
-	s := ss.sub
-	if s.dedup == nil || len(keys) == 0 {
-		return
-	}
-	s.mu.Lock()
-	for _, k := range keys {
-		s.dedup.add(k)
-	}
-	s.mu.Unlock()
-}
+func (ss *session) remember(keys []uint64) { ss.sub.dedup.remember(keys...) }
 
 // send hands v to the consumer. Before blocking it flushes pending acks
 // when the server may be waiting for them (see flushBeforeWait), so a

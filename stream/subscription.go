@@ -84,8 +84,7 @@ type Subscription struct {
 	state   atomic.Int32
 	stats   counters
 
-	mu    sync.Mutex // guards dedup
-	dedup *dedup
+	dedup *dedup // nil when disabled
 }
 
 // Subscribe validates cfg and starts the subscription in the background: it
