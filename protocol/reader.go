@@ -120,6 +120,19 @@ func NewReader(rd io.Reader, opts ReaderOptions) *Reader {
 // reader but not yet returned in a frame.
 func (r *Reader) Buffered() int { return r.w - r.r }
 
+// NextFrameLen returns the length of the next frame, its 6-byte header
+// included, as that header declares it, once the header is buffered; ok is
+// false while fewer than 6 bytes of it are. It reads nothing and validates
+// nothing (ReadFrame does), so a caller can tell, with Buffered, whether
+// the next ReadFrame can complete without reading from the underlying
+// reader. (A legacy 6-byte ack, see AcceptLegacyAck, declares no length.)
+func (r *Reader) NextFrameLen() (n int, ok bool) {
+	if r.w-r.r < HeaderSize {
+		return 0, false
+	}
+	return HeaderSize + int(binary.BigEndian.Uint32(r.buf[r.r+2:])), true
+}
+
 // Frames returns how many frames the Reader has returned.
 func (r *Reader) Frames() uint64 { return r.frames }
 
@@ -340,8 +353,10 @@ func (r *Reader) readBig(t Type, size int) ([]byte, error) {
 	b := append(r.big[:0], r.buf[r.r:r.r+n]...)
 	r.r += n
 	for empty := 0; len(b) < size; {
-		if len(b) == cap(b) {
-			nb := make([]byte, len(b), min(size, max(2*cap(b), 2*len(r.buf))))
+		// Grow when less room is left than the body still needs and than
+		// one buffer's worth, so that no read is needlessly small.
+		if room := cap(b) - len(b); room < size-len(b) && room < len(r.buf) {
+			nb := make([]byte, len(b), min(size, max(2*cap(b), len(b)+2*len(r.buf))))
 			copy(nb, b)
 			b = nb
 		}

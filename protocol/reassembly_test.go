@@ -174,7 +174,8 @@ func firstFramesLen(frames []owned, n int) int {
 
 // Await + ReadFrame, the pattern of a reader that arms a deadline only once
 // a frame has started, sees the same frames, and Await reports the clean
-// end of the stream.
+// end of the stream. NextFrameLen tells each frame's length once its header
+// is buffered.
 func TestAwait(t *testing.T) {
 	stream, want := syntheticStream(t, []int{70000})
 	for _, bufSize := range []int{0, 64} {
@@ -190,9 +191,19 @@ func TestAwait(t *testing.T) {
 			if r.Buffered() == 0 {
 				t.Fatal("Await returned with nothing buffered")
 			}
+			n, known := r.NextFrameLen()
+			if known != (r.Buffered() >= protocol.HeaderSize) {
+				t.Fatalf("NextFrameLen known = %t with %d bytes buffered", known, r.Buffered())
+			}
 			f, err := r.ReadFrame()
 			if err != nil {
 				t.Fatalf("ReadFrame after Await: %v", err)
+			}
+			if known && n != protocol.HeaderSize+len(f.Payload) {
+				t.Fatalf("NextFrameLen = %d for a frame of %d bytes", n, protocol.HeaderSize+len(f.Payload))
+			}
+			if n, known := r.NextFrameLen(); known && r.Buffered() < protocol.HeaderSize || !known && r.Buffered() >= protocol.HeaderSize || known && n < protocol.HeaderSize {
+				t.Fatalf("NextFrameLen = %d, %t with %d bytes buffered", n, known, r.Buffered())
 			}
 			got = append(got, owned{f.Type, bytes.Clone(f.Payload)})
 		}
