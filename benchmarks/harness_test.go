@@ -28,6 +28,7 @@ func TestHarnessSmoke(t *testing.T) {
 		for _, s := range []harness.Scenario{
 			{Kind: harness.Ceiling, Transport: tr, Dataset: pushserver.Dataset{Events: 1}},
 			{Kind: harness.Batches, Transport: tr, Dataset: pushserver.Dataset{Events: 1}},
+			{Kind: harness.BatchesEvents, Transport: tr, Dataset: pushserver.Dataset{Events: 14}},
 			{Kind: harness.EventsTyped, Transport: tr, Dataset: pushserver.Dataset{Events: 14}},
 			{Kind: harness.JSONTyped, Transport: tr, Dataset: pushserver.Dataset{Events: 100, Zlib: true}},
 			{Kind: harness.EventsRoute, Transport: tr, Dataset: pushserver.Dataset{Events: 1, StopAndWait: true}},

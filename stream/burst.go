@@ -7,7 +7,7 @@ import (
 
 // burstSize is the size of the pooled buffers a busy connection is read
 // through.
-const burstSize = 32 << 10
+const burstSize = 64 << 10
 
 // burstPool holds the burst buffers of connections that have nothing
 // buffered: only connections with data in flight hold one.
@@ -16,23 +16,42 @@ var burstPool = sync.Pool{New: func() any {
 	return &b
 }}
 
-// burstConn reads a connection in bursts of up to 32 KiB while frames are
+// burstConn reads a connection in bursts of up to 64 KiB while frames are
 // flowing, so that a stream of small frames costs one read system call per
 // burst instead of one per ReadBufferSize, without making idle sessions
-// larger: when the read loop is about to wait for the next frame (idle),
-// the drained burst buffer goes back to the pool and reads go straight
-// into the caller's buffer.
+// larger. Reads of at most small bytes (the frame reader refilling its
+// buffer) go through the burst buffer; larger ones (the body of a large
+// frame) go straight into the caller's buffer, and so do reads that await
+// the next frame (idle) unless the previous read showed that more is
+// waiting (it filled its buffer or returned a whole TLS record). Going
+// idle with the burst buffer drained gives it back to the pool, so an idle
+// session holds none.
 //
 // Reads are made by the session's reader goroutine only; the embedded
 // Conn's other methods (Write, deadlines, Close) may be used concurrently
 // as usual.
 type burstConn struct {
 	net.Conn
-	buf  *[]byte // a pooled buffer holding buf[r:w] unread; nil when idle
-	r, w int
-	err  error // error of the read that filled buf, returned once it is drained
-	idle bool  // set by the read loop while it awaits the next frame
+	small int     // the largest read served through the burst buffer
+	buf   *[]byte // a pooled buffer holding buf[r:w] unread; nil when idle
+	r, w  int
+	err   error // error of the read that filled buf, returned once it is drained
+	idle  bool  // set by the read loop while it awaits the next frame
+	busy  bool  // the last read from Conn showed that more is probably waiting
 }
+
+// newBurstConn returns c reading in bursts for a frame reader whose buffer
+// holds bufSize bytes.
+func newBurstConn(c net.Conn, bufSize int) *burstConn {
+	return &burstConn{Conn: c, small: min(bufSize, burstSize/4), idle: true}
+}
+
+// tlsRecord is the most a read of a TLS connection returns at once (one
+// record's plaintext): such a read counts as a full one.
+const tlsRecord = 16 << 10
+
+// full reports whether a read of n bytes into p shows a busy connection.
+func full(n int, p []byte) bool { return n == len(p) || n >= tlsRecord }
 
 // Buffered returns the number of bytes read from the connection and not yet
 // returned.
@@ -50,7 +69,7 @@ func (c *burstConn) setIdle(idle bool) {
 		return
 	}
 	c.idle = idle
-	if idle && c.buf != nil && c.r == c.w {
+	if idle && !c.busy && c.buf != nil && c.r == c.w {
 		c.release()
 	}
 }
@@ -65,13 +84,16 @@ func (c *burstConn) Read(p []byte) (int, error) {
 		c.err = nil
 		return 0, err
 	}
-	if c.idle || len(p) >= burstSize/2 {
-		return c.Conn.Read(p)
+	if c.idle && !c.busy || len(p) > c.small {
+		n, err := c.Conn.Read(p)
+		c.busy = full(n, p)
+		return n, err
 	}
 	if c.buf == nil {
 		c.buf = burstPool.Get().(*[]byte)
 	}
 	n, err := c.Conn.Read(*c.buf)
+	c.busy = full(n, *c.buf)
 	k := copy(p, (*c.buf)[:n])
 	c.r, c.w = k, n
 	if k < n {
@@ -84,4 +106,12 @@ func (c *burstConn) Read(p []byte) (int, error) {
 func (c *burstConn) release() {
 	burstPool.Put(c.buf)
 	c.buf, c.r, c.w = nil, 0, 0
+}
+
+// drop gives the burst buffer back to the pool when the connection has
+// ended, whatever it still held. nil is ignored.
+func (c *burstConn) drop() {
+	if c != nil && c.buf != nil {
+		c.release()
+	}
 }

@@ -53,6 +53,7 @@ type chaosOptions struct {
 	lostAckEvery   int  // every n-th faulted connection first loses the acks of 50 blocks (0: none)
 	soak           bool // one seed (the run's new one, or PUSHMON_CHAOS_SEED), no time limit
 	mode           Mode // how the consumer takes events
+	maxBlocks      int  // Config.MaxBatchBlocks
 	seeds          int  // how many of chaosSeeds to run (0: all)
 }
 
@@ -88,13 +89,16 @@ func TestChaosDeliveryLostAcks(t *testing.T) {
 }
 
 // TestChaosDeliveryBatchModes is TestChaosDelivery (one seed each) for a
-// consumer of whole blocks, acked on hand-off (ModeBatches) or by
-// Batch.Ack once recorded (ModeManualAck).
+// consumer of batches, acked on hand-off (ModeBatches) or by Batch.Ack
+// once recorded (ModeManualAck), with the default batching and with one
+// block per Batch.
 func TestChaosDeliveryBatchModes(t *testing.T) {
 	for _, mode := range []Mode{ModeBatches, ModeManualAck} {
-		t.Run(mode.String(), func(t *testing.T) {
-			runChaos(t, chaosOptions{events: 20_000, resets: 200, mode: mode, seeds: 1})
-		})
+		for _, maxBlocks := range []int{0, 1} {
+			t.Run(fmt.Sprintf("%s/maxBlocks=%d", mode, maxBlocks), func(t *testing.T) {
+				runChaos(t, chaosOptions{events: 20_000, resets: 200, mode: mode, maxBlocks: maxBlocks, seeds: 1})
+			})
+		}
 	}
 }
 
@@ -244,12 +248,18 @@ func chaosRun(t *testing.T, seed uint64, o chaosOptions) {
 			}
 			// In ModeEvents the consumer may still be recording the block's
 			// last event, never an earlier one; in ModeManualAck it has
-			// recorded them all; in ModeBatches it has the block but may
-			// not have recorded any of it yet.
+			// recorded them all; in ModeBatches it has the Batch but may
+			// not have recorded any of it yet: with one block per Batch,
+			// it has recorded everything before the block. (With several,
+			// the blocks before this one in its Batch are unknown here;
+			// TestBatchesModeAcksOnHandOff covers that case.)
 			have := delivered.Load()
 			for _, ev := range ai.Events {
 				i := int64(eventIndex(ev))
 				if o.mode == ModeBatches {
+					if o.maxBlocks != 1 {
+						break
+					}
 					i = int64(eventIndex(ai.Events[0]))
 				}
 				if o.mode == ModeManualAck {
@@ -290,6 +300,7 @@ func chaosRun(t *testing.T, seed uint64, o chaosOptions) {
 	})
 	cfg := simConfig(t, d, id)
 	cfg.Mode = o.mode
+	cfg.MaxBatchBlocks = o.maxBlocks
 	ctx, cancel := context.WithCancel(t.Context())
 	defer cancel()
 	sub, err := Subscribe(ctx, cfg)
@@ -320,7 +331,12 @@ func chaosRun(t *testing.T, seed uint64, o chaosOptions) {
 			return
 		}
 		for b := range sub.Batches() {
-			for _, ev := range b.Events {
+			if o.maxBlocks == 1 && len(b.Blocks) != 1 {
+				mu.Lock()
+				report("a Batch of %d blocks with MaxBatchBlocks 1", len(b.Blocks))
+				mu.Unlock()
+			}
+			for _, ev := range b.Events() {
 				record(ev)
 			}
 			if err := b.Ack(); err != nil && !errors.Is(err, ErrSessionClosed) {

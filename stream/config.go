@@ -108,6 +108,11 @@ type Config struct {
 	// ReadBufferSize is the socket read buffer (0: 4 KiB).
 	ReadBufferSize int
 
+	// MaxBatchBlocks is the most blocks one Batch carries (ModeBatches and
+	// ModeManualAck). 0 means DefaultMaxBatchBlocks (256); 1 hands every
+	// block over on its own.
+	MaxBatchBlocks int
+
 	// DedupWindow is how many recent event identities are remembered to
 	// drop replayed duplicates. 0 means 100 000; negative disables dedup.
 	DedupWindow int
@@ -193,7 +198,7 @@ func (c *Config) validate() error {
 	if c.Mode < ModeEvents || c.Mode > ModeManualAck {
 		return bad("unknown Mode %d", int(c.Mode))
 	}
-	if c.HandshakeTimeout < 0 || c.FrameTimeout < 0 || c.WriteTimeout < 0 || c.MaxDecompressed < 0 || c.ReadBufferSize < 0 {
+	if c.HandshakeTimeout < 0 || c.FrameTimeout < 0 || c.WriteTimeout < 0 || c.MaxDecompressed < 0 || c.ReadBufferSize < 0 || c.MaxBatchBlocks < 0 {
 		return bad("timeouts and sizes must not be negative")
 	}
 	if c.HandshakeTimeout == 0 {
@@ -207,6 +212,9 @@ func (c *Config) validate() error {
 	}
 	if c.DedupWindow == 0 {
 		c.DedupWindow = DefaultDedupWindow
+	}
+	if c.MaxBatchBlocks == 0 {
+		c.MaxBatchBlocks = DefaultMaxBatchBlocks
 	}
 	if c.NewBackOff == nil {
 		c.NewBackOff = DefaultBackOff

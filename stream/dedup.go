@@ -76,6 +76,39 @@ func (d *dedup) remember(keys ...uint64) {
 	d.mu.Unlock()
 }
 
+// filter drops from evs the events whose identity is in the window and
+// those that repeat an earlier event of evs, keeping the order. It returns
+// the kept events (in evs's array), their identities and how many were
+// dropped. With remember, the window learns the kept identities at once.
+// On a nil *dedup it keeps everything and returns no identities.
+func (d *dedup) filter(evs []Event, remember bool) (kept []Event, keys []uint64, dups int) {
+	if d == nil || len(evs) == 0 {
+		return evs, nil, 0
+	}
+	keys = make([]uint64, len(evs))
+	for i := range evs {
+		keys[i] = d.identity(&evs[i])
+	}
+	var batch idSet // identities kept so far, when the window does not learn them at once
+	n := 0
+	d.mu.Lock()
+	for i, k := range keys {
+		if d.seen(k) || batch.has(k) {
+			continue
+		}
+		if remember {
+			d.add(k)
+		} else if len(keys) > 1 {
+			batch.insert(k)
+		}
+		evs[n], keys[n] = evs[i], k
+		n++
+	}
+	d.mu.Unlock()
+	clear(evs[n:]) // drop references to the documents
+	return evs[:n], keys[:n], len(evs) - n
+}
+
 // seen reports whether id was remembered.
 func (d *dedup) seen(id uint64) bool { return d.set.has(id) }
 

@@ -75,8 +75,8 @@ func Example() {
 	// err: <nil>
 }
 
-// Batches with manual acks: store a whole block, then ack it, so that a
-// crash before the ack makes a persistent monitor replay the block.
+// Batches with manual acks: store a whole batch, then ack it, so that a
+// crash before the ack makes a persistent monitor replay its blocks.
 func ExampleSubscription_Batches() {
 	srv := streamtest.NewServer(streamtest.Options{})
 	defer srv.Close()
@@ -96,7 +96,7 @@ func ExampleSubscription_Batches() {
 		streamtest.Event{Topic: "DeviceCore/2/0", Body: map[string]any{"devConnectwareId": "00000000-00000000-00409DFF-FF000002", "dpConnectionStatus": 0}},
 	)
 	b := <-sub.Batches()
-	for _, ev := range b.Events {
+	for _, ev := range b.Events() {
 		dc, _ := ev.DeviceCore()
 		fmt.Println(dc.ConnectwareID, dc.Connected())
 	}

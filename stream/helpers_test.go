@@ -71,6 +71,17 @@ func (f *fakeConn) login(status protocol.Status) (protocol.ConnectRequest, bool)
 	return req, true
 }
 
+// loggedIn returns a fakeConn over c that has accepted the login and
+// collects acks in the background; ok is false when the login failed.
+func loggedIn(t testing.TB, c net.Conn) (fc *fakeConn, ok bool) {
+	fc = newFakeConn(t, c)
+	if _, ok := fc.login(protocol.StatusOK); !ok {
+		return fc, false
+	}
+	go fc.readAcks()
+	return fc, true
+}
+
 // readAcks collects acks until the connection ends; run it in a goroutine.
 func (f *fakeConn) readAcks() {
 	for {
@@ -90,6 +101,24 @@ func (f *fakeConn) readAcks() {
 
 // block writes one PublishMessage and returns its DataBlockId.
 func (f *fakeConn) block(doc string, count int, format protocol.Format, zip bool) (uint16, error) {
+	id := f.next
+	_, err := f.c.Write(f.appendBlock(nil, doc, count, format, zip))
+	return id, err
+}
+
+// burst writes one JSON PublishMessage per document, all in one write, so
+// that they arrive together; zip[i] compresses document i.
+func (f *fakeConn) burst(docs []string, zip []bool) error {
+	var all []byte
+	for i, doc := range docs {
+		all = f.appendBlock(all, doc, 1, protocol.FormatJSON, zip[i])
+	}
+	_, err := f.c.Write(all)
+	return err
+}
+
+// appendBlock appends the next PublishMessage to dst.
+func (f *fakeConn) appendBlock(dst []byte, doc string, count int, format protocol.Format, zip bool) []byte {
 	m := protocol.PublishMessage{DataBlockID: f.next, Count: uint16(count), Format: format, Payload: []byte(doc)}
 	if zip {
 		var b bytes.Buffer
@@ -98,13 +127,12 @@ func (f *fakeConn) block(doc string, count int, format protocol.Format, zip bool
 		w.Close()
 		m.Payload, m.Compression = b.Bytes(), protocol.CompressionZlib
 	}
-	frame, err := protocol.AppendPublishMessage(nil, m)
+	dst, err := protocol.AppendPublishMessage(dst, m)
 	if err != nil {
 		f.t.Fatal(err)
 	}
 	f.next++
-	_, err = f.c.Write(frame)
-	return m.DataBlockID, err
+	return dst
 }
 
 // jsonMsg renders one Msg object.

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"slices"
 	"strings"
 	"testing"
 	"testing/synctest"
@@ -24,55 +25,92 @@ func dpDoc(ids ...string) (string, int) {
 	return jsonDoc(msgs...), len(ids)
 }
 
+// TestBatchesModeAcksOnHandOff: blocks that arrive together are handed
+// over as one Batch, in order, and acked (in order) only once the consumer
+// has received it; MaxBatchBlocks bounds a Batch.
 func TestBatchesModeAcksOnHandOff(t *testing.T) {
-	synctest.Test(t, func(t *testing.T) {
-		var fc *fakeConn
-		d := &pipeDialer{serve: func(i int, c net.Conn) {
-			fc = newFakeConn(t, c)
-			if _, ok := fc.login(protocol.StatusOK); !ok {
-				return
-			}
-			go fc.readAcks()
-			doc, n := dpDoc("a", "b", "c")
-			fc.block(doc, n, protocol.FormatJSON, true)
-			<-fc.done
-		}}
-		cfg := testConfig(d)
-		cfg.Mode = ModeBatches
-		sub, _ := Subscribe(t.Context(), cfg)
-		synctest.Wait()
-		if len(fc.acks) != 0 {
-			t.Fatal("acked before hand-off")
-		}
-		b := <-sub.Batches()
-		synctest.Wait()
-		if len(b.Events) != 3 || b.Compression != protocol.CompressionZlib || b.DataBlockID != 0 || !strings.Contains(string(b.Document), `"id":"c"`) {
-			t.Errorf("batch = %+v", b)
-		}
-		if got := len(fc.acks); got != 1 {
-			t.Errorf("%d acks after hand-off, want 1", got)
-		}
-		if err := b.Ack(); err != nil {
-			t.Errorf("Ack in auto mode = %v", err)
-		}
-		sub.Close()
-		d.wg.Wait()
-	})
+	for _, tc := range []struct {
+		maxBlocks int
+		want      []int // blocks per Batch
+	}{{0, []int{3}}, {2, []int{2, 1}}, {1, []int{1, 1, 1}}} {
+		t.Run(fmt.Sprintf("maxBlocks=%d", tc.maxBlocks), func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				var fc *fakeConn
+				d := &pipeDialer{serve: func(i int, c net.Conn) {
+					var ok bool
+					if fc, ok = loggedIn(t, c); !ok {
+						return
+					}
+					docA, _ := dpDoc("a", "b", "c")
+					docB, _ := dpDoc("d")
+					docC, _ := dpDoc("e", "f")
+					fc.burst([]string{docA, docB, docC}, []bool{true, false, false})
+					<-fc.done
+				}}
+				cfg := testConfig(d)
+				cfg.Mode = ModeBatches
+				cfg.MaxBatchBlocks = tc.maxBlocks
+				sub, _ := Subscribe(t.Context(), cfg)
+				synctest.Wait()
+				if len(fc.acks) != 0 {
+					t.Fatal("acked before hand-off")
+				}
+				var ids []string
+				var blocks, acks []uint16
+				takeAcks := func() {
+					synctest.Wait()
+					for len(fc.acks) > 0 {
+						acks = append(acks, <-fc.acks)
+					}
+				}
+				for n, want := range tc.want {
+					b := <-sub.Batches()
+					if len(b.Blocks) != want || b.MonitorID != 42 {
+						t.Fatalf("Batch %d has %d blocks of monitor %d, want %d of 42", n, len(b.Blocks), b.MonitorID, want)
+					}
+					for _, blk := range b.Blocks {
+						blocks = append(blocks, blk.DataBlockID)
+					}
+					// Acks may wait while more frames are buffered, but
+					// never name a block not handed over.
+					takeAcks()
+					if !slices.Equal(acks, blocks[:len(acks)]) {
+						t.Errorf("acks %v after hand-off of blocks %v", acks, blocks)
+					}
+					for _, ev := range b.Events() {
+						dp, _ := ev.DataPoint()
+						ids = append(ids, dp.ID)
+					}
+					if err := b.Ack(); err != nil {
+						t.Errorf("Ack in auto mode = %v", err)
+					}
+				}
+				takeAcks()
+				if got := strings.Join(ids, ""); got != "abcdef" || !slices.Equal(blocks, []uint16{0, 1, 2}) || !slices.Equal(acks, blocks) {
+					t.Errorf("events %q in blocks %v acked %v, want abcdef in 0 1 2, all acked", got, blocks, acks)
+				}
+				sub.Close()
+				d.wg.Wait()
+			})
+		})
+	}
 }
 
 func TestManualAckWaitsForAck(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		var fc *fakeConn
 		d := &pipeDialer{serve: func(i int, c net.Conn) {
-			fc = newFakeConn(t, c)
-			if _, ok := fc.login(protocol.StatusOK); !ok {
+			var ok bool
+			if fc, ok = loggedIn(t, c); !ok {
 				return
 			}
-			go fc.readAcks()
 			for _, id := range []string{"a", "b"} {
 				doc, n := dpDoc(id)
 				fc.block(doc, n, protocol.FormatJSON, false)
 			}
+			docC, _ := dpDoc("c")
+			docD, _ := dpDoc("d")
+			fc.burst([]string{docC, docD}, []bool{false, true})
 			<-fc.done
 		}}
 		cfg := testConfig(d)
@@ -80,9 +118,13 @@ func TestManualAckWaitsForAck(t *testing.T) {
 		sub, _ := Subscribe(t.Context(), cfg)
 		b0 := <-sub.Batches()
 		b1 := <-sub.Batches()
+		b2 := <-sub.Batches()
 		synctest.Wait()
 		if len(fc.acks) != 0 {
 			t.Fatal("manual mode acked without Ack")
+		}
+		if len(b0.Blocks) != 1 || len(b1.Blocks) != 1 || len(b2.Blocks) != 2 {
+			t.Fatalf("batches of %d, %d and %d blocks, want 1, 1, 2", len(b0.Blocks), len(b1.Blocks), len(b2.Blocks))
 		}
 		if err := b1.Ack(); err != nil {
 			t.Fatal(err)
@@ -95,6 +137,13 @@ func TestManualAckWaitsForAck(t *testing.T) {
 		synctest.Wait()
 		if len(fc.acks) != 0 {
 			t.Error("second Ack sent another ack")
+		}
+		if err := b2.Ack(); err != nil { // without a call to Events
+			t.Fatal(err)
+		}
+		synctest.Wait()
+		if got := []uint16{<-fc.acks, <-fc.acks}; !slices.Equal(got, []uint16{2, 3}) {
+			t.Errorf("acks of a two-block Batch name %v, want [2 3]", got)
 		}
 		sub.Close()
 		d.wg.Wait()
@@ -168,11 +217,10 @@ func TestRawAndBadBlocks(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		var acks []uint16
 		d := &pipeDialer{serve: func(i int, c net.Conn) {
-			fc := newFakeConn(t, c)
-			if _, ok := fc.login(protocol.StatusOK); !ok {
+			fc, ok := loggedIn(t, c)
+			if !ok {
 				return
 			}
-			go fc.readAcks()
 			fc.block(`{"temp":21.5}`, 1, protocol.FormatJSON, false)
 			// Corrupt zlib: the block is skipped and acked, the session goes on.
 			frame, _ := protocol.AppendPublishMessage(nil, protocol.PublishMessage{DataBlockID: 1, Count: 1, Compression: protocol.CompressionZlib, Format: protocol.FormatJSON, Payload: []byte("not zlib at all")})

@@ -49,8 +49,14 @@ type session struct {
 
 	armed   bool
 	armedAt time.Time
-	evbuf   []Event  // scratch: the events of the block at hand
-	keys    []uint64 // scratch: their dedup identities (ModeBatches)
+	evbuf   []Event // scratch (ModeEvents): the events of the block at hand
+
+	// The Batch being collected (ModeBatches, ModeManualAck).
+	blocks    []Block // scratch: its blocks; the Batch gets a copy
+	chunk     []byte  // its documents' owned copies are appended here
+	docs      int     // document bytes collected
+	events    int     // a bounded guess of its events' number
+	maxBlocks int
 
 	// acks
 	mu       sync.Mutex
@@ -93,10 +99,11 @@ func (s *Subscription) open(ctx context.Context) (*session, error) {
 	s.log(slog.LevelInfo, "push connected", "addr", s.cfg.addr())
 
 	ss := &session{
-		sub:   s,
-		conn:  conn,
-		r:     r,
-		start: time.Now(),
+		sub:       s,
+		conn:      conn,
+		r:         r,
+		start:     time.Now(),
+		maxBlocks: s.cfg.MaxBatchBlocks,
 	}
 	ss.in, _ = conn.(*burstConn)
 	// The reader runs on the supervisor's goroutine, so an idle session
@@ -122,6 +129,7 @@ func (ss *session) end(blocks uint64, err error) (bool, error) {
 	_ = ss.flushers.Wait() // a failed flusher has already made its error the session's
 	ss.stop()
 	ss.conn.Close()
+	ss.in.drop()
 	return blocks > 0 || time.Since(ss.start) >= healthyAfter, ss.first
 }
 
@@ -176,9 +184,13 @@ func (s *Subscription) connect(ctx context.Context) (net.Conn, *protocol.Reader,
 		return nil, nil, timeout(fmt.Errorf("stream: sending ConnectRequest to %s: %w", addr, err))
 	}
 
-	conn = &burstConn{Conn: conn, idle: true} // read in bursts once frames flow
+	bufSize := cfg.ReadBufferSize
+	if bufSize == 0 {
+		bufSize = protocol.DefaultBufferSize
+	}
+	conn = newBurstConn(conn, bufSize) // read in bursts once frames flow
 	r := protocol.NewReader(countingReader{conn, &s.stats.bytesRead}, protocol.ReaderOptions{
-		BufferSize:   cfg.ReadBufferSize,
+		BufferSize:   bufSize,
 		MaxFrameSize: cfg.MaxFrameSize,
 	})
 	f, err := r.ReadFrame()
@@ -236,6 +248,8 @@ func (ss *session) readLoop(ctx context.Context) (blocks uint64, err error) {
 		n, err := ss.nextBlock(ctx)
 		blocks += n
 		if err != nil {
+			// Blocks collected before a bad frame are still handed over.
+			ss.handOff(ctx)
 			return blocks, err
 		}
 	}
@@ -253,7 +267,10 @@ func (ss *session) awaitFrame() error {
 	}
 	ss.in.setIdle(true)
 	if cap(ss.evbuf) > idleEvents {
-		ss.evbuf, ss.keys = nil, nil // an idle session keeps no large scratch
+		ss.evbuf = nil // an idle session keeps no large scratch
+	}
+	if cap(ss.blocks) > idleEvents {
+		ss.blocks = nil
 	}
 	err := ss.r.Await()
 	ss.in.setIdle(false)
@@ -267,9 +284,13 @@ func (ss *session) awaitFrame() error {
 // It returns 1 once the frame was a valid PublishMessage.
 func (ss *session) nextBlock(ctx context.Context) (uint64, error) {
 	s := ss.sub
-	if now := time.Now(); !ss.armed || now.Sub(ss.armedAt) > rearmSlack {
-		ss.conn.SetReadDeadline(now.Add(s.cfg.FrameTimeout))
-		ss.armed, ss.armedAt = true, now
+	// A frame that is wholly buffered is read without touching the
+	// connection: it needs no deadline (nor the clock read to arm one).
+	if !ss.frameBuffered() {
+		if now := time.Now(); !ss.armed || now.Sub(ss.armedAt) > rearmSlack {
+			ss.conn.SetReadDeadline(now.Add(s.cfg.FrameTimeout))
+			ss.armed, ss.armedAt = true, now
+		}
 	}
 	f, err := ss.r.ReadFrame()
 	if err != nil {
@@ -314,6 +335,11 @@ func (ss *session) deliver(ctx context.Context, m protocol.PublishMessage) error
 			// The framing is intact, so the connection can go on. The
 			// block can never be decoded: ack it so the server moves on,
 			// and report it.
+			// The blocks collected before it go first, so that acks keep
+			// the blocks' order.
+			if herr := ss.handOff(ctx); herr != nil {
+				return herr
+			}
 			s.stats.badBlocks.Add(1)
 			err = fmt.Errorf("stream: block %d skipped: %w", m.DataBlockID, err)
 			s.log(slog.LevelError, "undecodable block acked and skipped", "err", err)
@@ -328,6 +354,14 @@ func (ss *session) deliver(ctx context.Context, m protocol.PublishMessage) error
 		ss.putInflater(inf)
 		return err
 	}
+	if s.cfg.Mode != ModeEvents {
+		ss.collect(m, payload)
+		ss.putInflater(inf) // payload was borrowed from it
+		if len(ss.blocks) >= ss.maxBlocks || ss.docs >= maxBatchBytes || !ss.frameBuffered() {
+			return ss.handOff(ctx)
+		}
+		return nil
+	}
 	// The one copy: the delivered document is owned by the consumer.
 	doc := bytes.Clone(payload)
 	ss.putInflater(inf) // payload was borrowed from it
@@ -337,10 +371,7 @@ func (ss *session) deliver(ctx context.Context, m protocol.PublishMessage) error
 		events = append(events, Event{Raw: true, Body: doc, Format: m.Format, MonitorID: s.cfg.MonitorID})
 	}
 	ss.evbuf = events[:0]
-	if s.cfg.Mode == ModeEvents {
-		return ss.deliverEvents(ctx, m.DataBlockID, events)
-	}
-	return ss.deliverBatch(ctx, m, doc, events)
+	return ss.deliverEvents(ctx, m.DataBlockID, events)
 }
 
 func (ss *session) deliverEvents(ctx context.Context, id uint16, events []Event) error {
@@ -365,87 +396,90 @@ func (ss *session) deliverEvents(ctx context.Context, id uint16, events []Event)
 	return nil
 }
 
-// deliverBatch hands over a block as a Batch. scratch holds its events in
-// the session's scratch slice; the Batch gets its own copy.
-func (ss *session) deliverBatch(ctx context.Context, m protocol.PublishMessage, doc []byte, scratch []Event) error {
-	s := ss.sub
-	kept, keys, dups := scratch, ss.keys[:0], 0
-	if s.dedup != nil {
-		kept = scratch[:0]
-		s.dedup.mu.Lock()
-		for i := range scratch {
-			k := s.dedup.identity(&scratch[i])
-			if s.dedup.seen(k) {
-				dups++
-				continue
-			}
-			kept = append(kept, scratch[i])
-			keys = append(keys, k)
+// frameBuffered reports whether the next frame is wholly buffered, so that
+// reading it cannot block.
+func (ss *session) frameBuffered() bool {
+	n, ok := ss.r.NextFrameLen()
+	return ok && n <= ss.r.Buffered()+ss.in.Buffered()
+}
+
+// collect adds a block to the Batch being collected. doc is the block's
+// (inflated) document, borrowed: the one copy made of it is the Batch's.
+// Copies go into one chunk sized for what the Batch may still take, so a
+// Batch of many small blocks costs one allocation for all its documents.
+func (ss *session) collect(m protocol.PublishMessage, doc []byte) {
+	if cap(ss.chunk)-len(ss.chunk) < len(doc) {
+		// Room for doc and for the blocks already buffered, scaled by
+		// doc's inflation ratio, within the Batch's byte limit.
+		more := int64(ss.r.Buffered() + ss.in.Buffered())
+		if len(m.Payload) > 0 && len(doc) > len(m.Payload) {
+			more = more * int64(len(doc)) / int64(len(m.Payload))
 		}
-		s.dedup.mu.Unlock()
-		s.stats.duplicates.Add(uint64(dups))
+		more = max(0, min(more, int64(maxBatchBytes-ss.docs-len(doc)), maxChunk-int64(len(doc))))
+		ss.chunk = make([]byte, 0, len(doc)+int(more))
 	}
-	ss.keys = keys[:0]
-	b := batchOf(kept)
-	clear(scratch) // drop the scratch's references to the document
-	b.MonitorID = s.cfg.MonitorID
-	b.DataBlockID = m.DataBlockID
-	b.Format = m.Format
-	b.Compression = m.Compression
-	b.Document = doc
-	b.Duplicates = dups
-	n := len(b.Events)
-	if s.cfg.Mode == ModeManualAck {
-		owned := slices.Clone(keys)
-		var once sync.Once
-		var result error
-		b.ack = func() error {
-			once.Do(func() {
-				ss.remember(owned)
-				result = ss.queueAck(m.DataBlockID)
-				ss.flush()
-			})
-			return result
-		}
-	}
-	if n == 0 && dups > 0 {
-		// Every event was a replay of one already delivered: nothing to
-		// hand over, but the block must be acked.
-		ss.queueAck(m.DataBlockID)
+	start := len(ss.chunk)
+	ss.chunk = append(ss.chunk, doc...)
+	ss.blocks = append(ss.blocks, Block{
+		DataBlockID: m.DataBlockID,
+		Format:      m.Format,
+		Compression: m.Compression,
+		Document:    ss.chunk[start:len(ss.chunk):len(ss.chunk)],
+	})
+	ss.docs += len(doc)
+	// Count is the server's claim: bounded by what the document can hold.
+	ss.events += min(int(m.Count), len(doc)/16) + 1
+}
+
+// handOff hands the collected blocks, if any, to the consumer as one
+// Batch, and in ModeBatches queues their acks.
+func (ss *session) handOff(ctx context.Context) error {
+	if len(ss.blocks) == 0 {
 		return nil
 	}
-	if err := send(ctx, ss, s.batches, b); err != nil {
-		s.stats.undelivered.Add(uint64(n))
+	s := ss.sub
+	b := ss.takeBatch()
+	err := ctx.Err()
+	if err == nil {
+		err = send(ctx, ss, s.batches, b)
+	}
+	if err != nil {
+		s.stats.undelivered.Add(uint64(countEvents(b.Blocks, b.MonitorID)))
 		return err
 	}
-	s.stats.events.Add(uint64(n))
 	if s.cfg.Mode == ModeBatches {
-		ss.remember(keys)
-		ss.queueAck(m.DataBlockID)
+		ss.queueAcks(b.Blocks)
 	}
 	return nil
 }
 
-// batchOf returns a new Batch holding a copy of events (nil for none). A
-// single event shares the Batch's allocation.
-func batchOf(events []Event) *Batch {
-	switch len(events) {
-	case 0:
-		return &Batch{}
-	case 1:
+// takeBatch returns a new Batch of the collected blocks and starts the
+// next. A single block shares the Batch's allocation.
+func (ss *session) takeBatch() *Batch {
+	s := ss.sub
+	var b *Batch
+	if len(ss.blocks) == 1 {
 		bx := &struct {
-			b  Batch
-			ev [1]Event
+			b   Batch
+			blk [1]Block
 		}{}
-		bx.ev[0] = events[0]
-		bx.b.Events = bx.ev[:]
-		return &bx.b
+		bx.blk[0] = ss.blocks[0]
+		bx.b.Blocks = bx.blk[:]
+		b = &bx.b
+	} else {
+		b = &Batch{Blocks: slices.Clone(ss.blocks)}
 	}
-	return &Batch{Events: slices.Clone(events)}
+	b.MonitorID = s.cfg.MonitorID
+	b.sub = s
+	b.eventCap = ss.events
+	if s.cfg.Mode == ModeManualAck {
+		b.ss = ss
+	}
+	clear(ss.blocks) // drop the scratch's references to the documents
+	ss.blocks = ss.blocks[:0]
+	ss.chunk, ss.docs, ss.events = nil, 0, 0
+	return b
 }
-
-// remember adds the identities of delivered events to the dedup window.
-func (ss *session) remember(keys []uint64) { ss.sub.dedup.remember(keys...) }
 
 // send hands v to the consumer. Before blocking it flushes pending acks
 // when the server may be waiting for them (see flushBeforeWait), so a
@@ -475,6 +509,22 @@ func (ss *session) queueAck(id uint16) error {
 		return ErrSessionClosed
 	}
 	ss.acks = protocol.AppendAck(ss.acks, id)
+	if len(ss.acks) >= maxPendingAcks*protocol.AckSize {
+		ss.signal()
+	}
+	return nil
+}
+
+// queueAcks queues the acks of blocks, in order, like queueAck.
+func (ss *session) queueAcks(blocks []Block) error {
+	ss.mu.Lock()
+	defer ss.mu.Unlock()
+	if ss.closed {
+		return ErrSessionClosed
+	}
+	for i := range blocks {
+		ss.acks = protocol.AppendAck(ss.acks, blocks[i].DataBlockID)
+	}
 	if len(ss.acks) >= maxPendingAcks*protocol.AckSize {
 		ss.signal()
 	}

@@ -40,8 +40,11 @@ const (
 	// coalesced into one write before each read; no decode, no delivery.
 	Ceiling Kind = "ceiling"
 	// Batches is stream.Subscribe in ModeBatches with a consumer that
-	// drains the channel.
+	// drains the channel: raw blocks, never split into events.
 	Batches Kind = "batches"
+	// BatchesEvents is Batches with a consumer that takes each Batch's
+	// events (Batch.Events: split and de-duplicated).
+	BatchesEvents Kind = "batches-events"
 	// EventsRoute is the Events API with a consumer that only routes on
 	// Event.Resource (the body is never decoded).
 	EventsRoute Kind = "events-route"
@@ -81,7 +84,7 @@ func (s Scenario) Name() string {
 // (Events API and the JSON baselines) rather than the frame.
 func (s Scenario) countsEvents() bool {
 	switch s.Kind {
-	case EventsRoute, EventsTyped, JSONEnvelope, JSONTyped:
+	case EventsRoute, EventsTyped, JSONEnvelope, JSONTyped, BatchesEvents:
 		return true
 	}
 	return false
@@ -169,7 +172,7 @@ func (s Scenario) run(ctx context.Context, env *Env, c *Counters) (pushserver.Re
 	switch s.Kind {
 	case Ceiling, JSONEnvelope, JSONTyped:
 		err = s.runBare(ctx, env, tag, c)
-	case Batches, EventsRoute, EventsTyped:
+	case Batches, BatchesEvents, EventsRoute, EventsTyped:
 		err = s.runLibrary(ctx, env, tag, c)
 	default:
 		err = fmt.Errorf("unknown kind %q", s.Kind)
@@ -213,7 +216,7 @@ func (s Scenario) runLibrary(ctx context.Context, env *Env, tag string, c *Count
 		Dialer:     countingDialer{c},
 		NewBackOff: func() backoff.BackOff { return &backoff.StopBackOff{} }, // a drop is a failure here
 	}
-	if s.Kind == Batches {
+	if s.Kind == Batches || s.Kind == BatchesEvents {
 		cfg.Mode = stream.ModeBatches
 	}
 	if s.NoDedup {
@@ -227,7 +230,11 @@ func (s Scenario) runLibrary(ctx context.Context, env *Env, tag string, c *Count
 	switch s.Kind {
 	case Batches:
 		for b := range sub.Batches() {
-			c.add(1, len(b.Events))
+			c.add(uint64(len(b.Blocks)), -1)
+		}
+	case BatchesEvents:
+		for b := range sub.Batches() {
+			c.add(uint64(len(b.Blocks)), len(b.Events()))
 		}
 	case EventsRoute:
 		var n uint64

@@ -121,7 +121,8 @@ func TableScenarios(t Transport) []Scenario {
 	}
 	add(Ceiling, ds1, false)
 	add(Batches, ds1, false)
-	add(Batches, ds1, true)
+	add(BatchesEvents, ds1, false)
+	add(BatchesEvents, ds1, true)
 	for _, d := range []pushserver.Dataset{ds1, ds14, ds100z} {
 		if d != ds1 {
 			add(Ceiling, d, false)

@@ -2,14 +2,14 @@
 // JetStream, losslessly and without duplicates in the stream.
 //
 // One push subscription per monitor (stream.ModeManualAck) hands over
-// whole blocks. Every event of a block is published asynchronously on
-// Subject(prefix, event) — "rm.<customer>.<Resource>.<path>" — with the
-// event's body as the data, its operation, timestamp, replay flag and
-// topic as headers, and its stream.Event.Identity as Nats-Msg-Id. The
-// block is acknowledged to Remote Manager only when JetStream has
-// confirmed every one of its events with a PubAck; blocks are pipelined
-// (up to Config.MaxPending events per monitor await their PubAcks) and
-// acknowledged in the order they arrived.
+// batches of whole blocks. Every event of a batch is published
+// asynchronously on Subject(prefix, event) — "rm.<customer>.<Resource>.<path>"
+// — with the event's body as the data, its operation, timestamp, replay
+// flag and topic as headers, and its stream.Event.Identity as Nats-Msg-Id.
+// A batch's blocks are acknowledged to Remote Manager only when JetStream
+// has confirmed every one of its events with a PubAck; batches are
+// pipelined (up to Config.MaxPending events per monitor await their
+// PubAcks) and acknowledged in the order they arrived.
 //
 // # Guarantees
 //

@@ -16,8 +16,8 @@ import (
 	"github.com/pushmon/pushmon/stream"
 )
 
-// inflight is a block whose events are published and whose PubAcks are
-// awaited.
+// inflight is a batch of blocks whose events are published and whose
+// PubAcks are awaited.
 type inflight struct {
 	batch  *stream.Batch
 	msgs   []*outMsg
@@ -29,11 +29,11 @@ type inflight struct {
 	done      chan struct{}
 }
 
-// pipeline is one session's publish pipeline: publish takes blocks from
+// pipeline is one session's publish pipeline: publish takes batches from
 // the subscription and publishes their events asynchronously; the
 // JetStream client's ack and error handlers (onAck, onErr) count each
-// block's PubAcks; confirm waits, block after block in the order they
-// came, until a block is complete and acknowledges it to Remote Manager.
+// batch's PubAcks; confirm waits, batch after batch in the order they
+// came, until a batch is complete and acknowledges it to Remote Manager.
 // publish and confirm run under one errgroup: the first error ends the
 // session with the blocks from the failed one on un-acknowledged.
 type pipeline struct {
@@ -87,15 +87,16 @@ func (p *pipeline) publish(ctx context.Context) error {
 		if !ok {
 			return p.sub.Err() // nil when the session's context ended
 		}
-		p.b.stats.blocks.Add(1)
-		w := int64(min(len(bt.Events), p.b.cfg.MaxPending))
+		p.b.stats.blocks.Add(uint64(len(bt.Blocks)))
+		events := bt.Events()
+		w := int64(min(len(events), p.b.cfg.MaxPending))
 		if err := p.sem.Acquire(ctx, w); err != nil {
 			return nil // ctx ended
 		}
-		it := &inflight{batch: bt, weight: w, msgs: make([]*outMsg, len(bt.Events)),
-			remaining: len(bt.Events), done: make(chan struct{})}
-		for i := range bt.Events {
-			ev := &bt.Events[i]
+		it := &inflight{batch: bt, weight: w, msgs: make([]*outMsg, len(events)),
+			remaining: len(events), done: make(chan struct{})}
+		for i := range events {
+			ev := &events[i]
 			o := outMsgPool.Get().(*outMsg)
 			if ev.MonitorID == p.id {
 				o.fill(prefix, ev, monitor)
@@ -127,7 +128,7 @@ func (p *pipeline) publish(ctx context.Context) error {
 				return p.publishErr(&o.Msg, err)
 			}
 		}
-		p.b.stats.events.Add(uint64(len(bt.Events)))
+		p.b.stats.events.Add(uint64(len(events)))
 		select {
 		case p.pending <- it:
 		case <-ctx.Done():
@@ -210,15 +211,16 @@ func (p *pipeline) confirm(ctx context.Context) error {
 		it.msgs = nil
 		err := it.batch.Ack()
 		p.sem.Release(it.weight)
+		blocks := uint64(len(it.batch.Blocks))
 		switch {
 		case err == nil:
-			p.acked++
-			p.b.stats.acked.Add(1)
+			p.acked += blocks
+			p.b.stats.acked.Add(blocks)
 		case errors.Is(err, stream.ErrSessionClosed):
 			// The events are stored; the push connection that delivered
-			// the block ended, so Remote Manager replays it on the next
+			// the blocks ended, so Remote Manager replays them on the next
 			// one and JetStream drops the copies.
-			p.b.stats.ackLost.Add(1)
+			p.b.stats.ackLost.Add(blocks)
 		default:
 			return err
 		}

@@ -1,0 +1,161 @@
+package stream
+
+import (
+	"sync"
+
+	"github.com/pushmon/pushmon/protocol"
+)
+
+// DefaultMaxBatchBlocks is the most blocks one Batch carries when
+// Config.MaxBatchBlocks is 0.
+const DefaultMaxBatchBlocks = 256
+
+// maxBatchBytes: a Batch takes no further block once its documents hold
+// this many bytes.
+const maxBatchBytes = 1 << 20
+
+// maxChunk bounds the chunks that hold a Batch's documents (unless one
+// document is larger): 32 KiB is the largest object the Go allocator
+// serves from its per-size-class caches.
+const maxChunk = 32 << 10
+
+// Batch is what one receive from [Subscription.Batches] carries: one or
+// more consecutive blocks of the monitor, in the order the server sent
+// them. A Batch holds every block that had arrived complete when the
+// previous Batch was taken, up to Config.MaxBatchBlocks blocks and 1 MiB of
+// documents; the library never waits for more. A quiet monitor or a
+// stop-and-wait server therefore gives one block per Batch, and a busy
+// connection many, so that one hand-off serves them all.
+//
+// The consumer owns a received Batch and everything in it; it must not
+// modify the documents (the events alias them). Events, Duplicates and Ack
+// are safe for concurrent use. A Batch must not be copied.
+type Batch struct {
+	// MonitorID is the monitor that delivered the blocks.
+	MonitorID uint32
+	// Blocks are the blocks as the server sent them, inflated, in order.
+	// Their documents are the raw events, replayed duplicates included:
+	// de-duplication applies to Events only.
+	Blocks []Block
+
+	sub      *Subscription
+	ss       *session // ModeManualAck: the connection that acks the blocks
+	split    sync.Once
+	events   []Event
+	keys     []uint64 // identities of events, for Ack (ModeManualAck)
+	dups     int
+	ackOnce  sync.Once
+	ackErr   error
+	eventCap int // a bounded guess of the events' number
+}
+
+// Block is one block (one PublishMessage) as the server sent it.
+type Block struct {
+	// DataBlockID is the block's id on its connection. It is not an event
+	// identity: it restarts on every connection and wraps at 0xFFFF.
+	DataBlockID uint16
+	// Format and Compression are as the block declared them.
+	Format      protocol.Format
+	Compression protocol.Compression
+	// Document is the whole (inflated) event document. Read-only.
+	Document []byte
+}
+
+// Events returns the events of all of the Batch's blocks, in order, without
+// the replays of events delivered before (see Duplicates). Documents that
+// are not a Document/Msg envelope give one Raw event each. The Bodies alias
+// the blocks' documents.
+//
+// The documents are split when Events (or Duplicates) is first called, on
+// the caller's goroutine, so a consumer that needs only the raw documents
+// pays nothing for it; later calls return the same slice, which the
+// consumer owns.
+//
+// De-duplication happens at that first call: an event is dropped when its
+// identity is in the subscription's window, or when it repeats an earlier
+// event of the Batch. In ModeBatches the window learns the kept events at
+// once, so call Events on the batches in the order they arrive; in
+// ModeManualAck it learns them at Ack. The counters of Stats (Events,
+// Duplicates, Raw) count a Batch's events at that first call too.
+func (b *Batch) Events() []Event {
+	b.split.Do(b.splitBlocks)
+	return b.events
+}
+
+// Duplicates returns how many events of the Batch Events dropped as
+// replays of events delivered before. It splits the documents if Events has
+// not.
+func (b *Batch) Duplicates() int {
+	b.split.Do(b.splitBlocks)
+	return b.dups
+}
+
+// Ack acknowledges the Batch's blocks to the server, in ModeManualAck. It
+// is safe to call from any goroutine and more than once (later calls do
+// nothing and return the first result). It returns ErrSessionClosed when
+// the connection that delivered the blocks has ended (a persistent monitor
+// will then replay their events), and nil in the other modes, where acks
+// are automatic.
+//
+// Ack every Batch, even one whose Events are all duplicates: the server
+// may wait for its acks before it sends more. The dedup window learns the
+// Batch's events at Ack (splitting the documents if Events has not):
+// replays that arrive after the Ack (also one returning ErrSessionClosed)
+// are dropped, replays that arrive before it are handed over again, since
+// the consumer may not have stored them yet.
+func (b *Batch) Ack() error {
+	if b.ss == nil {
+		return nil
+	}
+	b.ackOnce.Do(func() {
+		b.split.Do(b.splitBlocks)
+		b.sub.dedup.remember(b.keys...)
+		b.ackErr = b.ss.queueAcks(b.Blocks)
+		b.ss.flush()
+	})
+	return b.ackErr
+}
+
+// splitBlocks splits the documents into events and removes duplicates.
+func (b *Batch) splitBlocks() {
+	s := b.sub
+	evs := make([]Event, 0, b.eventCap)
+	raw := 0
+	for i := range b.Blocks {
+		evs = splitBlock(evs, &b.Blocks[i], b.MonitorID, &raw)
+	}
+	if raw > 0 {
+		s.stats.raw.Add(uint64(raw))
+	}
+	b.events, b.keys, b.dups = s.dedup.filter(evs, s.cfg.Mode == ModeBatches)
+	s.stats.events.Add(uint64(len(b.events)))
+	if b.dups > 0 {
+		s.stats.duplicates.Add(uint64(b.dups))
+	}
+	if s.cfg.Mode == ModeBatches {
+		b.keys = nil // remembered already; Ack does nothing in this mode
+	}
+}
+
+// splitBlock appends the events of one block to dst: those of its
+// document, or one Raw event when it is not an envelope (counted in *raw).
+func splitBlock(dst []Event, blk *Block, monitorID uint32, raw *int) []Event {
+	dst, err := splitDocument(dst, blk.Document, blk.Format, monitorID)
+	if err != nil {
+		*raw++
+		dst = append(dst, Event{Raw: true, Body: blk.Document, Format: blk.Format, MonitorID: monitorID})
+	}
+	return dst
+}
+
+// countEvents returns how many events blocks hold (before dedup), for the
+// Undelivered counter of a Batch that could not be handed over.
+func countEvents(blocks []Block, monitorID uint32) int {
+	n, raw := 0, 0
+	var scratch []Event
+	for i := range blocks {
+		scratch = splitBlock(scratch[:0], &blocks[i], monitorID, &raw)
+		n += len(scratch)
+	}
+	return n
+}
