@@ -3,9 +3,10 @@
 //
 // [Subscribe] dials the push endpoint (TLS on port 3201 by default), logs in
 // with a ConnectRequest, then reads PublishMessages, inflates them, splits
-// their documents into [Event] values and hands them to the consumer. Each
-// block is acknowledged with the documented 10-byte ack only after all of
-// its events were received by the consumer (or, in [ModeManualAck], after
+// their documents into [Event] values and hands them to the consumer (or,
+// in the batch modes, hands over whole blocks as a [Batch]). Each block is
+// acknowledged with the documented 10-byte ack only after all of its
+// events were received by the consumer (or, in [ModeManualAck], after
 // [Batch.Ack]). Transient failures reconnect with jittered exponential
 // backoff, forever by default; permanent ones (403, 400, TLS verification,
 // invalid configuration) end the subscription with a typed error.
@@ -35,9 +36,28 @@
 // With an explicit-ack, persistent monitor, delivery is at-least-once, and
 // replayed duplicates are removed by event identity (a DataPoint's id,
 // otherwise topic, operation, timestamp and body) within a window of the
-// last DedupWindow events. With other monitors the server considers a block
+// last DedupWindow events (in the batch modes, by [Batch.Events]). With other monitors the server considers a block
 // delivered once written to the socket, so events in flight when a
 // connection drops are lost: at-most-once. Nothing here claims exactly-once.
+//
+// # Batches
+//
+// With [ModeBatches] or [ModeManualAck] the consumer receives [Batch]
+// values on Batches(): every block that had arrived complete when the
+// previous Batch was taken, up to Config.MaxBatchBlocks, so that one
+// hand-off serves many blocks while a connection is busy, and a quiet one
+// still gets each block at once. The documents are copied once, into
+// memory the consumer owns; [Batch.Events] splits them into events and
+// removes replays, on the caller's goroutine, when first called. A
+// consumer that stores raw documents ([Block].Document) never pays for
+// the split. This is the high-throughput path: about half the bare
+// socket-reading rate on loopback, where the Events API, which hands over
+// one event at a time, gets about a tenth (see the benchmarks).
+//
+//	for b := range sub.Batches() {
+//		if err := store(b.Events()); err != nil { … }
+//		b.Ack() // ModeManualAck: only now may the server forget the blocks
+//	}
 //
 // # Other transports, many monitors, proxies
 //
