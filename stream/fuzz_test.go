@@ -3,10 +3,13 @@ package stream
 import (
 	"bytes"
 	"compress/zlib"
+	"fmt"
 	"net"
 	"testing"
 	"testing/synctest"
 	"time"
+
+	"github.com/google/go-cmp/cmp"
 
 	"github.com/pushmon/pushmon/protocol"
 )
@@ -16,7 +19,9 @@ import (
 // after the last byte. Whatever the bytes, nothing panics (the typed
 // accessors of delivered events included), the session ends within 1 s of
 // the server's close with a typed error, and no goroutine outlives it
-// (synctest.Test fails on a goroutine left blocked in the bubble).
+// (synctest.Test fails on a goroutine left blocked in the bubble). The
+// Events API and the Batches API (Batch.Events) deliver the same events
+// and end with the same error.
 func FuzzSession(f *testing.F) {
 	doc, n := dpDoc("a", "b")
 	one := frameOf(protocol.PublishMessage{Count: uint16(n), Format: protocol.FormatJSON, Payload: []byte(doc)})
@@ -45,33 +50,63 @@ func FuzzSession(f *testing.F) {
 		f.Add(seed)
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
-		synctest.Test(t, func(t *testing.T) {
-			var closedAt time.Time
-			d := &pipeDialer{serve: func(_ int, c net.Conn) {
-				leanServer(data, false)(0, c)
-				closedAt = time.Now()
-			}}
-			cfg := leanConfig(d)
-			cfg.MaxDecompressed = 1 << 20
-			sub, err := Subscribe(t.Context(), cfg)
-			if err != nil {
-				t.Fatal(err)
-			}
-			for ev := range sub.Events() {
-				_ = ev.String()
-				var v map[string]any
-				_ = ev.Decode(&v)
-				_, _ = ev.DataPoint()
-				_, _ = ev.DeviceCore()
-				_, _ = ev.FileData()
-			}
-			d.wg.Wait()
-			if late := time.Since(closedAt); late > time.Second {
-				t.Errorf("session ended %v after the server closed", late)
-			}
-			if err := sub.Err(); !typedSessionError(err) {
-				t.Errorf("session ended with an untyped error: %v", err)
-			}
-		})
+		var got [2][]Event
+		var stats [2]Stats
+		var errs [2]error
+		for i, mode := range []Mode{ModeEvents, ModeBatches} {
+			synctest.Test(t, func(t *testing.T) {
+				var closedAt time.Time
+				d := &pipeDialer{serve: func(_ int, c net.Conn) {
+					leanServer(data, false)(0, c)
+					closedAt = time.Now()
+				}}
+				cfg := leanConfig(d)
+				cfg.MaxDecompressed = 1 << 20
+				cfg.Mode = mode
+				sub, err := Subscribe(t.Context(), cfg)
+				if err != nil {
+					t.Fatal(err)
+				}
+				take := func(ev Event) {
+					_ = ev.String()
+					var v map[string]any
+					_ = ev.Decode(&v)
+					_, _ = ev.DataPoint()
+					_, _ = ev.DeviceCore()
+					_, _ = ev.FileData()
+					got[i] = append(got[i], ev)
+				}
+				if mode == ModeEvents {
+					for ev := range sub.Events() {
+						take(ev)
+					}
+				} else {
+					for b := range sub.Batches() {
+						for _, ev := range b.Events() {
+							take(ev)
+						}
+					}
+				}
+				d.wg.Wait()
+				if late := time.Since(closedAt); late > time.Second {
+					t.Errorf("%s: session ended %v after the server closed", mode, late)
+				}
+				if errs[i] = sub.Err(); !typedSessionError(errs[i]) {
+					t.Errorf("%s: session ended with an untyped error: %v", mode, errs[i])
+				}
+				stats[i] = sub.Stats()
+			})
+		}
+		// Both modes deliver the same events, and end the same way.
+		if diff := cmp.Diff(got[0], got[1]); diff != "" {
+			t.Errorf("events (-ModeEvents +ModeBatches):\n%s", diff)
+		}
+		if fmt.Sprint(errs[0]) != fmt.Sprint(errs[1]) {
+			t.Errorf("ModeEvents ended with %v, ModeBatches with %v", errs[0], errs[1])
+		}
+		e, b := stats[0], stats[1]
+		if e.Blocks != b.Blocks || e.Events != b.Events || e.Duplicates != b.Duplicates || e.Raw != b.Raw || e.BadBlocks != b.BadBlocks || e.Acks != b.Acks {
+			t.Errorf("stats differ: ModeEvents %+v, ModeBatches %+v", e, b)
+		}
 	})
 }
