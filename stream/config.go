@@ -37,11 +37,12 @@ const (
 	// ModeEvents delivers single events on Events(). A block is acked once
 	// the consumer has received its last event.
 	ModeEvents Mode = iota
-	// ModeBatches delivers whole blocks on Batches(). A block is acked once
-	// the consumer has received the *Batch.
+	// ModeBatches delivers whole blocks, several at a time, on Batches(). A
+	// block is acked once the consumer has received the *Batch holding it.
 	ModeBatches
-	// ModeManualAck delivers whole blocks on Batches() and acks a block only
-	// when the consumer calls Batch.Ack, typically after storing it.
+	// ModeManualAck delivers whole blocks, several at a time, on Batches()
+	// and acks a Batch's blocks only when the consumer calls Batch.Ack,
+	// typically after storing them.
 	ModeManualAck
 )
 

@@ -47,6 +47,10 @@ type StateChange struct {
 }
 
 // Stats are a Subscription's counters since Subscribe.
+//
+// In ModeBatches and ModeManualAck, Events, Duplicates and Raw count a
+// Batch's events when Batch.Events (or Duplicates, or Ack) first splits
+// them: a consumer that only reads Block.Document leaves them at 0.
 type Stats struct {
 	Dials       uint64 // connection attempts
 	Connects    uint64 // ConnectResponse 200 received
@@ -130,8 +134,9 @@ func (s *Subscription) Events() <-chan Event {
 	return s.events
 }
 
-// Batches returns the channel of blocks. It is closed when the
-// subscription ends. It panics in ModeEvents (use Events then).
+// Batches returns the channel of batches of blocks, in the order the
+// server sent them (see Batch). It is closed when the subscription ends.
+// It panics in ModeEvents (use Events then).
 func (s *Subscription) Batches() <-chan *Batch {
 	if s.batches == nil {
 		panic("stream: Batches called on a subscription in mode events; use Events")
