@@ -21,9 +21,8 @@ var burstPool = sync.Pool{New: func() any {
 // burst instead of one per ReadBufferSize, without making idle sessions
 // larger. Reads of at most small bytes (the frame reader refilling its
 // buffer) go through the burst buffer; larger ones (the body of a large
-// frame) go straight into the caller's buffer, and so do reads that await
-// the next frame (idle) unless the previous read showed that more is
-// waiting (it filled its buffer or returned a whole TLS record). Going
+// frame) go straight into the caller's buffer, and so does the read that
+// awaits the next frame (idle), which may block for a long time: going
 // idle with the burst buffer drained gives it back to the pool, so an idle
 // session holds none.
 //
@@ -37,7 +36,6 @@ type burstConn struct {
 	r, w  int
 	err   error // error of the read that filled buf, returned once it is drained
 	idle  bool  // set by the read loop while it awaits the next frame
-	busy  bool  // the last read from Conn showed that more is probably waiting
 }
 
 // newBurstConn returns c reading in bursts for a frame reader whose buffer
@@ -45,13 +43,6 @@ type burstConn struct {
 func newBurstConn(c net.Conn, bufSize int) *burstConn {
 	return &burstConn{Conn: c, small: min(bufSize, burstSize/4), idle: true}
 }
-
-// tlsRecord is the most a read of a TLS connection returns at once (one
-// record's plaintext): such a read counts as a full one.
-const tlsRecord = 16 << 10
-
-// full reports whether a read of n bytes into p shows a busy connection.
-func full(n int, p []byte) bool { return n == len(p) || n >= tlsRecord }
 
 // Buffered returns the number of bytes read from the connection and not yet
 // returned.
@@ -69,7 +60,7 @@ func (c *burstConn) setIdle(idle bool) {
 		return
 	}
 	c.idle = idle
-	if idle && !c.busy && c.buf != nil && c.r == c.w {
+	if idle && c.buf != nil && c.r == c.w {
 		c.release()
 	}
 }
@@ -84,16 +75,13 @@ func (c *burstConn) Read(p []byte) (int, error) {
 		c.err = nil
 		return 0, err
 	}
-	if c.idle && !c.busy || len(p) > c.small {
-		n, err := c.Conn.Read(p)
-		c.busy = full(n, p)
-		return n, err
+	if c.idle || len(p) > c.small {
+		return c.Conn.Read(p)
 	}
 	if c.buf == nil {
 		c.buf = burstPool.Get().(*[]byte)
 	}
 	n, err := c.Conn.Read(*c.buf)
-	c.busy = full(n, *c.buf)
 	k := copy(p, (*c.buf)[:n])
 	c.r, c.w = k, n
 	if k < n {
