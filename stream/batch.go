@@ -29,7 +29,13 @@ const maxChunk = 32 << 10
 //
 // The consumer owns a received Batch and everything in it; it must not
 // modify the documents (the events alias them). Events, Duplicates and Ack
-// are safe for concurrent use. A Batch must not be copied.
+// are safe for concurrent use. A Batch must not be copied. A Batch built
+// by hand (to test a consumer) works too: Events splits its Blocks, with
+// no de-duplication, and Ack does nothing.
+//
+// If the consumer keeps any event of a Batch, the memory of the Batch's
+// documents stays alive: copy what must outlive the Batch (Event.Body
+// included) when the rest is dropped.
 type Batch struct {
 	// MonitorID is the monitor that delivered the blocks.
 	MonitorID uint32
@@ -117,12 +123,17 @@ func (b *Batch) Ack() error {
 }
 
 // splitBlocks splits the documents into events and removes duplicates.
+// A Batch made by the caller (no subscription) is only split.
 func (b *Batch) splitBlocks() {
 	s := b.sub
 	evs := make([]Event, 0, b.eventCap)
 	raw := 0
 	for i := range b.Blocks {
 		evs = splitBlock(evs, &b.Blocks[i], b.MonitorID, &raw)
+	}
+	if s == nil {
+		b.events = evs
+		return
 	}
 	if raw > 0 {
 		s.stats.raw.Add(uint64(raw))

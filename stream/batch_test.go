@@ -250,3 +250,17 @@ func TestBatchLimits(t *testing.T) {
 		d.wg.Wait()
 	})
 }
+
+// TestBatchByHand: a Batch built by the caller, as a test of a consumer
+// would, splits its documents and acks nothing.
+func TestBatchByHand(t *testing.T) {
+	doc, _ := dpDoc("a", "b", "a")
+	b := &Batch{MonitorID: 7, Blocks: []Block{
+		{Format: protocol.FormatJSON, Document: []byte(doc)},
+		{Format: protocol.FormatJSON, Document: []byte("not an envelope")},
+	}}
+	evs := b.Events()
+	if len(evs) != 4 || evs[0].MonitorID != 7 || !evs[3].Raw || b.Duplicates() != 0 || b.Ack() != nil {
+		t.Errorf("events %v, %d duplicates, Ack %v", evs, b.Duplicates(), b.Ack())
+	}
+}

@@ -334,9 +334,8 @@ func (ss *session) deliver(ctx context.Context, m protocol.PublishMessage) error
 			}
 			// The framing is intact, so the connection can go on. The
 			// block can never be decoded: ack it so the server moves on,
-			// and report it.
-			// The blocks collected before it go first, so that acks keep
-			// the blocks' order.
+			// and report it. The blocks collected before it go first, so
+			// that the acks keep the blocks' order.
 			if herr := ss.handOff(ctx); herr != nil {
 				return herr
 			}
