@@ -19,9 +19,9 @@ var burstPool = sync.Pool{New: func() any {
 // burstConn reads a connection in bursts of up to 64 KiB while frames are
 // flowing, so that a stream of small frames costs one read system call per
 // burst instead of one per ReadBufferSize, without making idle sessions
-// larger. Reads of at most small bytes (the frame reader refilling its
-// buffer) go through the burst buffer; larger ones (the body of a large
-// frame) go straight into the caller's buffer, and so does the read that
+// larger. Reads of less than 32 KiB (the frame reader refilling its buffer
+// or reading a body of moderate size) go through the burst buffer; larger
+// ones go straight into the caller's buffer, and so does the read that
 // awaits the next frame (idle), which may block for a long time: going
 // idle with the burst buffer drained gives it back to the pool, so an idle
 // session holds none.
@@ -31,18 +31,14 @@ var burstPool = sync.Pool{New: func() any {
 // as usual.
 type burstConn struct {
 	net.Conn
-	small int     // the largest read served through the burst buffer
-	buf   *[]byte // a pooled buffer holding buf[r:w] unread; nil when idle
-	r, w  int
-	err   error // error of the read that filled buf, returned once it is drained
-	idle  bool  // set by the read loop while it awaits the next frame
+	buf  *[]byte // a pooled buffer holding buf[r:w] unread; nil when idle
+	r, w int
+	err  error // error of the read that filled buf, returned once it is drained
+	idle bool  // set by the read loop while it awaits the next frame
 }
 
-// newBurstConn returns c reading in bursts for a frame reader whose buffer
-// holds bufSize bytes.
-func newBurstConn(c net.Conn, bufSize int) *burstConn {
-	return &burstConn{Conn: c, small: min(bufSize, burstSize/4), idle: true}
-}
+// newBurstConn returns c reading in bursts.
+func newBurstConn(c net.Conn) *burstConn { return &burstConn{Conn: c, idle: true} }
 
 // Buffered returns the number of bytes read from the connection and not yet
 // returned.
@@ -75,7 +71,7 @@ func (c *burstConn) Read(p []byte) (int, error) {
 		c.err = nil
 		return 0, err
 	}
-	if c.idle || len(p) > c.small {
+	if c.idle || len(p) >= burstSize/2 {
 		return c.Conn.Read(p)
 	}
 	if c.buf == nil {

@@ -30,10 +30,10 @@ func (c *recordingConn) Read(p []byte) (int, error) {
 // whatever it holds when the connection ends; an error of the burst read
 // comes after the bytes it brought.
 func TestBurstConn(t *testing.T) {
-	data := bytes.Repeat([]byte("0123456789abcdef"), 10_000) // 160 000 bytes
+	data := bytes.Repeat([]byte("0123456789abcdef"), 20_000) // 320 000 bytes
 	boom := errors.New("boom")
 	rc := &recordingConn{src: bytes.NewReader(data), err: boom}
-	c := newBurstConn(rc, 4096)
+	c := newBurstConn(rc)
 	var got []byte
 	read := func(n int) {
 		t.Helper()
@@ -57,8 +57,8 @@ func TestBurstConn(t *testing.T) {
 	if len(rc.asked) != 2 || rc.asked[1] != burstSize || c.Buffered() != 0 {
 		t.Fatalf("16 small reads asked %v of the connection, %d left buffered", rc.asked, c.Buffered())
 	}
-	read(10_000) // larger than small: straight into p
-	if len(rc.asked) != 3 || rc.asked[2] != 10_000 {
+	read(40_000) // 32 KiB or more: straight into p
+	if len(rc.asked) != 3 || rc.asked[2] != 40_000 {
 		t.Fatalf("a large read asked %v", rc.asked)
 	}
 	read(100) // a new burst

@@ -130,6 +130,9 @@ func (ss *session) end(blocks uint64, err error) (bool, error) {
 	ss.stop()
 	ss.conn.Close()
 	ss.in.drop()
+	// A Batch of ModeManualAck keeps its session for Ack (which only finds
+	// it closed now): it need not keep the read buffers too.
+	ss.r, ss.evbuf, ss.blocks, ss.chunk = nil, nil, nil, nil
 	return blocks > 0 || time.Since(ss.start) >= healthyAfter, ss.first
 }
 
@@ -184,13 +187,9 @@ func (s *Subscription) connect(ctx context.Context) (net.Conn, *protocol.Reader,
 		return nil, nil, timeout(fmt.Errorf("stream: sending ConnectRequest to %s: %w", addr, err))
 	}
 
-	bufSize := cfg.ReadBufferSize
-	if bufSize == 0 {
-		bufSize = protocol.DefaultBufferSize
-	}
-	conn = newBurstConn(conn, bufSize) // read in bursts once frames flow
+	conn = newBurstConn(conn) // read in bursts once frames flow
 	r := protocol.NewReader(countingReader{conn, &s.stats.bytesRead}, protocol.ReaderOptions{
-		BufferSize:   bufSize,
+		BufferSize:   cfg.ReadBufferSize,
 		MaxFrameSize: cfg.MaxFrameSize,
 	})
 	f, err := r.ReadFrame()
