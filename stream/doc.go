@@ -85,6 +85,8 @@
 // the acks that must not wait for the reader (a long burst, Batch.Ack)
 // while there are such acks; it belongs to the connection's errgroup,
 // which is joined before the next attempt.
-// Cancelling the context given to Subscribe (or calling Close) closes the
+// [Subscription.Shutdown] ends a subscription gracefully (queued acks
+// written, the connection half-closed);
+// cancelling the context given to Subscribe (or calling Close) closes the
 // connection at once, so no read blocks past it.
 package stream

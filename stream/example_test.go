@@ -103,6 +103,10 @@ func ExampleSubscription_Batches() {
 	if err := b.Ack(); err != nil { // after storing the batch
 		log.Print(err)
 	}
+	// Shutdown, unlike Close, makes sure the server reads that ack.
+	if err := sub.Shutdown(ctx); err != nil {
+		log.Print(err)
+	}
 	srv.WaitIdle(ctx, id)
 	fmt.Println("acked blocks:", srv.Stats(id).BlocksAcked)
 	// Output:

@@ -116,12 +116,17 @@ func (s *Subscription) open(ctx context.Context) (*session, error) {
 		cancel()
 	}
 	ss.stop = context.AfterFunc(cctx, func() { conn.Close() })
+	s.cur.Store(ss)
 	return ss, nil
 }
 
 // end ends a session whose read loop returned err, and reports whether it
 // was healthy (delivered a block or lasted healthyAfter) and its error.
 func (ss *session) end(blocks uint64, err error) (bool, error) {
+	if err == errDraining {
+		ss.drainAcks()
+	}
+	ss.sub.cur.CompareAndSwap(ss, nil)
 	ss.fail(err)
 	ss.mu.Lock()
 	ss.closed = true // no flusher starts after this
@@ -241,7 +246,7 @@ func (ss *session) readLoop(ctx context.Context) (blocks uint64, err error) {
 	for {
 		if ss.r.Buffered() == 0 && ss.in.Buffered() == 0 {
 			if err := ss.awaitFrame(); err != nil {
-				return blocks, err
+				return blocks, ss.drainErr(err)
 			}
 		}
 		n, err := ss.nextBlock(ctx)
@@ -249,9 +254,19 @@ func (ss *session) readLoop(ctx context.Context) (blocks uint64, err error) {
 		if err != nil {
 			// Blocks collected before a bad frame are still handed over.
 			ss.handOff(ctx)
-			return blocks, err
+			return blocks, ss.drainErr(err)
 		}
 	}
+}
+
+// drainErr returns errDraining for any error once Shutdown has begun (a
+// read it woke, a hand-off it abandoned), so that the session ends
+// gracefully.
+func (ss *session) drainErr(err error) error {
+	if ss.sub.drained() {
+		return errDraining
+	}
+	return err
 }
 
 // awaitFrame writes the pending acks and waits, without a deadline, for
@@ -263,6 +278,9 @@ func (ss *session) awaitFrame() error {
 	if ss.armed {
 		ss.conn.SetReadDeadline(time.Time{})
 		ss.armed = false
+	}
+	if ss.sub.drained() { // after the deadline change: see Shutdown
+		return errDraining
 	}
 	ss.in.setIdle(true)
 	if cap(ss.evbuf) > idleEvents {
@@ -289,6 +307,9 @@ func (ss *session) nextBlock(ctx context.Context) (uint64, error) {
 		if now := time.Now(); !ss.armed || now.Sub(ss.armedAt) > rearmSlack {
 			ss.conn.SetReadDeadline(now.Add(s.cfg.FrameTimeout))
 			ss.armed, ss.armedAt = true, now
+			if s.drained() { // after the deadline change: see Shutdown
+				return 0, errDraining
+			}
 		}
 	}
 	f, err := ss.r.ReadFrame()
@@ -494,6 +515,8 @@ func send[T any](ctx context.Context, ss *session, ch chan T, v T) error {
 		return nil
 	case <-ctx.Done():
 		return ctx.Err()
+	case <-ss.sub.drain:
+		return errDraining
 	}
 }
 

@@ -89,6 +89,12 @@ type Subscription struct {
 	stats   counters
 
 	dedup *dedup // nil when disabled
+
+	// Shutdown
+	drain     chan struct{} // closed when Shutdown begins
+	drainOnce sync.Once
+	draining  atomic.Bool
+	cur       atomic.Pointer[session] // the connected session, if any
 }
 
 // Subscribe validates cfg and starts the subscription in the background: it
@@ -112,6 +118,7 @@ func Subscribe(ctx context.Context, cfg Config) (*Subscription, error) {
 		done:   make(chan struct{}),
 		cancel: cancel,
 		dedup:  newDedup(cfg.DedupWindow),
+		drain:  make(chan struct{}),
 	}
 	// Unbuffered: a send completes only when the consumer has received the
 	// value, which is what makes "acked after hand-off" true.
@@ -166,9 +173,11 @@ func (s *Subscription) Err() error {
 	return s.err
 }
 
-// Close ends the subscription and waits until its goroutines have
-// returned and its channels are closed. It returns Err(). Close may be
-// called any number of times from any goroutine.
+// Close ends the subscription at once and waits until its goroutines
+// have returned and its channels are closed. It returns Err(). Close may
+// be called any number of times from any goroutine. Acks queued but not
+// yet written are lost (the server replays their blocks); Shutdown writes
+// them first.
 func (s *Subscription) Close() error {
 	s.cancel()
 	<-s.done
@@ -245,7 +254,7 @@ func (s *Subscription) run(ctx context.Context) {
 // from run so that run's stack frame, which lies under every read of an
 // idle subscription, stays small.
 func (s *Subscription) retry(ctx context.Context, bo backoff.BackOff, healthy bool, err error) (stop bool, final error) {
-	if ctx.Err() != nil {
+	if ctx.Err() != nil || s.drained() {
 		return true, nil
 	}
 	err = classify(err)
@@ -267,6 +276,9 @@ func (s *Subscription) retry(ctx context.Context, bo backoff.BackOff, healthy bo
 	t := time.NewTimer(wait)
 	select {
 	case <-ctx.Done():
+		t.Stop()
+		return true, nil
+	case <-s.drain:
 		t.Stop()
 		return true, nil
 	case <-t.C:

@@ -28,12 +28,10 @@ const (
 	// maxBlockEvents is the most events a block can hold (its Count field
 	// is 16 bits).
 	maxBlockEvents = 0xFFFF
-	// ackFlushWait bounds the wait, at the end of a session, for the last
-	// acks to reach the socket.
+	// ackFlushWait bounds the graceful end of a session (Subscription.
+	// Shutdown): the last acks written, Remote Manager given time to read
+	// them.
 	ackFlushWait = 2 * time.Second
-	// ackLinger is the time Remote Manager is given to read the last acks
-	// before the push connection closes.
-	ackLinger = 200 * time.Millisecond
 )
 
 // DefaultBackOff is the wait between failed sessions when
@@ -440,7 +438,13 @@ func (b *Bridge) session(ctx context.Context, id uint32) (progress bool, err err
 
 	err = p.run(sctx)
 	if ctx.Err() == nil {
-		p.settle(ctx)
+		// Not killed (a graceful stop or a failure): the acks of the
+		// confirmed blocks must reach Remote Manager before the push
+		// connection closes; a lost one only costs a replay that
+		// JetStream de-duplicates.
+		fctx, fcancel := context.WithTimeout(ctx, ackFlushWait)
+		p.sub.Shutdown(fctx)
+		fcancel()
 	}
 	return p.acked > 0, err
 }

@@ -251,37 +251,3 @@ func (p *pipeline) publishErr(m *nats.Msg, err error) *PublishError {
 		errors.As(err, &api) && api.ErrorCode == jetstream.JSErrCodeStreamMessageExceedsMaximum
 	return &PublishError{MonitorID: p.id, Subject: m.Subject, MsgID: m.Header.Get(HeaderMsgID), Err: err, permanent: perm}
 }
-
-// settle, at the end of a session that was not killed (a graceful stop
-// or a failure), makes the acks of the confirmed blocks reach Remote
-// Manager before the push connection closes: Batch.Ack only queues an
-// ack, and closing the connection right after writing it can make the
-// server drop it (a close with unread data sends a reset). settle waits
-// until the subscription has written as many acks as this session made,
-// then ackLinger more for the server to read them. It gives up after
-// ackFlushWait, when the connection is gone, or when ctx ends: a lost ack
-// only costs a replay that JetStream de-duplicates.
-func (p *pipeline) settle(ctx context.Context) {
-	if p.acked == 0 {
-		return
-	}
-	deadline := time.Now().Add(ackFlushWait)
-	tick := time.NewTicker(time.Millisecond)
-	defer tick.Stop()
-	for p.sub.Stats().Acks < p.acked {
-		if p.sub.State() != stream.StateConnected || time.Now().After(deadline) {
-			return
-		}
-		select {
-		case <-ctx.Done():
-			return
-		case <-tick.C:
-		}
-	}
-	linger := time.NewTimer(ackLinger)
-	defer linger.Stop()
-	select {
-	case <-ctx.Done():
-	case <-linger.C:
-	}
-}
