@@ -447,7 +447,7 @@ func (ss *session) collect(m protocol.PublishMessage, doc []byte) {
 	})
 	ss.docs += len(doc)
 	// Count is the server's claim: bounded by what the document can hold.
-	ss.events += min(int(m.Count), len(doc)/16) + 1
+	ss.events += min(max(int(m.Count), 1), len(doc)/16+1)
 }
 
 // handOff hands the collected blocks, if any, to the consumer as one
