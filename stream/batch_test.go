@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 	"testing/synctest"
+	"unsafe"
 
 	"github.com/google/go-cmp/cmp"
 
@@ -263,4 +264,41 @@ func TestBatchByHand(t *testing.T) {
 	if len(evs) != 4 || evs[0].MonitorID != 7 || !evs[3].Raw || b.Duplicates() != 0 || b.Ack() != nil {
 		t.Errorf("events %v, %d duplicates, Ack %v", evs, b.Duplicates(), b.Ack())
 	}
+}
+
+// TestBatchEventsAllocation: Batch.Events allocates its events once, sized
+// by the blocks' counts (bounded by what their documents can hold).
+func TestBatchEventsAllocation(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		const n = 50
+		d := &pipeDialer{serve: func(i int, c net.Conn) {
+			fc, ok := loggedIn(t, c)
+			if !ok {
+				return
+			}
+			docs := make([]string, n)
+			for i := range docs {
+				docs[i], _ = dpDoc(fmt.Sprint(i))
+			}
+			fc.burst(docs, make([]bool, n))
+			<-fc.done
+		}}
+		cfg := testConfig(d)
+		cfg.Mode = ModeBatches
+		cfg.DedupWindow = -1
+		cfg.ReadBufferSize = 64 << 10 // the burst is read at once
+		sub, _ := Subscribe(t.Context(), cfg)
+		b := <-sub.Batches()
+		synctest.Wait() // the reader is idle: what is allocated is Events'
+		var evs []Event
+		got := allocated(func() { evs = b.Events() })
+		if len(b.Blocks) != n || len(evs) != n {
+			t.Fatalf("%d blocks, %d events; want %d of each", len(b.Blocks), len(evs), n)
+		}
+		if want := uint64(n) * uint64(unsafe.Sizeof(Event{})); got > want+want/8 {
+			t.Errorf("Events allocated %d bytes for %d events of %d bytes", got, n, unsafe.Sizeof(Event{}))
+		}
+		sub.Close()
+		d.wg.Wait()
+	})
 }
