@@ -279,7 +279,19 @@ func serve(ctx context.Context, o *options, log *slog.Logger, stdout io.Writer) 
 
 	stopAt := make(chan struct{})
 	if o.count > 0 {
-		go watchCount(ctx, s, uint64(o.count), stopAt)
+		// The watcher polls on the NATS connection, so it must end before
+		// serve returns and the connection is closed, whichever way the
+		// bridge stops.
+		wctx, wcancel := context.WithCancel(ctx)
+		watched := make(chan struct{})
+		go func() {
+			defer close(watched)
+			watchCount(wctx, s, uint64(o.count), stopAt)
+		}()
+		defer func() {
+			wcancel()
+			<-watched
+		}()
 	}
 	var runErr error
 	select {

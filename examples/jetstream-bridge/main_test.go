@@ -8,6 +8,7 @@ import (
 	"net"
 	"os"
 	"os/exec"
+	"runtime"
 	"strings"
 	"sync"
 	"syscall"
@@ -279,6 +280,24 @@ func TestWrongPasswordExits1(t *testing.T) {
 	code := run(ctx, w.args(), env("RM_USERNAME", testUser, "RM_PASSWORD", testPassword+"x"), logs, logs)
 	if code != 1 || !strings.Contains(logs.String(), "403") || strings.Contains(logs.String(), testPassword) {
 		t.Errorf("exit %d; logs:\n%s", code, logs)
+	}
+}
+
+// A bridge that stops by itself (every monitor refused) while -count is
+// watched: the watcher has ended when run returns, not polling the closed
+// connection.
+func TestCountWatcherEndsWithRun(t *testing.T) {
+	w := newWorld(t)
+	logs := &syncBuffer{}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	code := run(ctx, w.args("-count", "1000"), env("RM_USERNAME", testUser, "RM_PASSWORD", testPassword+"x"), logs, logs)
+	if code != 1 {
+		t.Fatalf("exit %d; logs:\n%s", code, logs)
+	}
+	buf := make([]byte, 1<<20)
+	if stacks := string(buf[:runtime.Stack(buf, true)]); strings.Contains(stacks, "watchCount") {
+		t.Errorf("the -count watcher still runs after run returned:\n%s", stacks)
 	}
 }
 
