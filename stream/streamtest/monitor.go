@@ -353,7 +353,11 @@ func (s *Server) TryCreateMonitor(spec MonitorSpec) (uint32, error) {
 	if err != nil {
 		return 0, err
 	}
-	return s.addMonitor(spec, filters)
+	m, err := s.addMonitor(spec, filters)
+	if err != nil {
+		return 0, err
+	}
+	return m.id, nil
 }
 
 // CreateMonitor is TryCreateMonitor for tests that pass a spec known to be
@@ -368,11 +372,14 @@ func (s *Server) CreateMonitor(spec MonitorSpec) uint32 {
 	return id
 }
 
-func (s *Server) addMonitor(spec MonitorSpec, filters []topicFilter) (uint32, error) {
+// addMonitor registers a new monitor and returns it; callers use the
+// returned monitor rather than looking its id up again, which a concurrent
+// DELETE could make fail.
+func (s *Server) addMonitor(spec MonitorSpec, filters []topicFilter) (*monitor, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closed {
-		return 0, ErrServerClosed
+		return nil, ErrServerClosed
 	}
 	s.nextID++
 	m := &monitor{
@@ -385,7 +392,7 @@ func (s *Server) addMonitor(spec MonitorSpec, filters []topicFilter) (uint32, er
 	}
 	s.monitors[m.id] = m
 	m.startSenderLocked() // http monitors; httpsender.go
-	return m.id, nil
+	return m, nil
 }
 
 // DeleteMonitor deletes a monitor as a REST DELETE would: its push

@@ -523,12 +523,12 @@ func (s *Server) restCreate(w http.ResponseWriter, r *http.Request) {
 		s.restSpecError(w, "POST", err)
 		return
 	}
-	id, err := s.addMonitor(spec, filters)
+	m, err := s.addMonitor(spec, filters)
 	if err != nil {
 		writeError(w, http.StatusServiceUnavailable, "POST Monitor error. Server closed")
 		return
 	}
-	loc := "Monitor/" + strconv.FormatUint(uint64(id), 10)
+	loc := "Monitor/" + strconv.FormatUint(uint64(m.id), 10)
 	w.Header().Set("Location", loc)
 	w.Header().Set("Content-Type", xmlContentType)
 	w.WriteHeader(http.StatusCreated)

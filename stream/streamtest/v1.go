@@ -323,13 +323,13 @@ func (s *Server) v1Create(w http.ResponseWriter, r *http.Request) {
 		s.v1SpecError(w, "POST", err)
 		return
 	}
-	id, err := s.addMonitor(spec, filters)
+	m, err := s.addMonitor(spec, filters)
 	if err != nil {
 		writeV1Error(w, http.StatusServiceUnavailable, "Server closed")
 		return
 	}
-	w.Header().Set("Location", v1InventoryPath+"/"+strconv.FormatUint(uint64(id), 10))
-	s.v1Write(w, http.StatusCreated, s.lookup(id))
+	w.Header().Set("Location", v1InventoryPath+"/"+strconv.FormatUint(uint64(m.id), 10))
+	s.v1Write(w, http.StatusCreated, m)
 }
 
 func (s *Server) v1Update(w http.ResponseWriter, r *http.Request, m *monitor) {

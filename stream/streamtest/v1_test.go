@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/http/httptest"
 	"reflect"
 	"strings"
 	"testing"
@@ -199,4 +200,40 @@ func TestV1RejectsWrongTypesAndUnknownFields(t *testing.T) {
 	if resp.StatusCode != http.StatusUnauthorized {
 		t.Errorf("no auth: %d", resp.StatusCode)
 	}
+}
+
+// TestCreateRacingDelete deletes each monitor as soon as it exists while
+// both REST APIs create monitors: a create must answer with the monitor
+// it made, not look its id up again (which the DELETE may have emptied).
+func TestCreateRacingDelete(t *testing.T) {
+	s := NewServer(offline())
+	defer s.Close()
+	const n = 300
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for id := uint32(FirstMonitorID); id < FirstMonitorID+2*n; id++ {
+			for !s.DeleteMonitor(id) {
+			}
+		}
+	}()
+	h := s.Handler()
+	for i := range n {
+		for _, c := range []struct{ path, body string }{
+			{"/ws/v1/monitors/inventory", `{"topics":["DataPoint"]}`},
+			{"/ws/Monitor", `<Monitor><monTopic>DataPoint</monTopic></Monitor>`},
+		} {
+			req := httptest.NewRequest(http.MethodPost, c.path, strings.NewReader(c.body))
+			req.SetBasicAuth("user", "password")
+			rec := httptest.NewRecorder()
+			h.ServeHTTP(rec, req)
+			if rec.Code != http.StatusCreated {
+				t.Fatalf("create %d on %s: %d %s", i, c.path, rec.Code, rec.Body)
+			}
+			if c.path[4] == 'v' && !strings.Contains(rec.Body.String(), `"id":`) {
+				t.Fatalf("v1 create %d: body %s", i, rec.Body)
+			}
+		}
+	}
+	<-done
 }
