@@ -113,27 +113,70 @@ func (s Scenario) result(a, b sample) Result {
 	return r
 }
 
+// outcome is how a scenario's run ended.
+type outcome struct {
+	rep pushserver.Report
+	err error
+}
+
+// running is a scenario running in its own goroutine.
+type running struct {
+	s      Scenario
+	c      *Counters
+	cancel context.CancelFunc
+	done   chan outcome
+}
+
+// launch runs s in a new goroutine, counting into counters whose target is
+// target units (0: none). The caller must call cancel or finish.
+func launch(ctx context.Context, env *Env, s Scenario, target uint64) *running {
+	rctx, cancel := context.WithCancel(ctx)
+	r := &running{s: s, c: newCounters(s, target), cancel: cancel, done: make(chan outcome, 1)}
+	go func() {
+		rep, err := s.run(rctx, env, r.c)
+		r.done <- outcome{rep, err}
+	}()
+	return r
+}
+
+// ended is the error for a run that ended on its own, when (e.g. "early").
+func (r *running) ended(o outcome, when string) error {
+	return fmt.Errorf("%s: ended %s: %v", r.s.Name(), when, o.err)
+}
+
+// waitUnits polls every poll until min units have been consumed; if the run
+// ends first it reports so, as having ended when.
+func (r *running) waitUnits(min uint64, poll time.Duration, when string) error {
+	for r.c.units() < min {
+		select {
+		case o := <-r.done:
+			return r.ended(o, when)
+		case <-time.After(poll):
+		}
+	}
+	return nil
+}
+
+// finish cancels the run, waits for it, and makes the result of the
+// samples a and b, with the server's report.
+func (r *running) finish(a, b sample) (Result, error) {
+	r.cancel()
+	o := <-r.done
+	if o.err != nil {
+		return Result{}, o.err
+	}
+	res := r.s.result(a, b)
+	res.ServerFrames, res.Acks, res.AckWrites = o.rep.Frames, o.rep.Acks, o.rep.AckReads
+	return res, nil
+}
+
 // Measure runs s for warm, then measures it for dur.
 func Measure(ctx context.Context, env *Env, s Scenario, warm, dur time.Duration) (Result, error) {
-	c := newCounters(s, 0)
-	rctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	type outcome struct {
-		rep pushserver.Report
-		err error
-	}
-	done := make(chan outcome, 1)
-	go func() {
-		rep, err := s.run(rctx, env, c)
-		done <- outcome{rep, err}
-	}()
+	r := launch(ctx, env, s, 0)
+	defer r.cancel()
 	// Wait for the first unit of work, then warm up.
-	for c.units() == 0 {
-		select {
-		case o := <-done:
-			return Result{}, fmt.Errorf("%s: ended before any frame: %v", s.Name(), o.err)
-		case <-time.After(time.Millisecond):
-		}
+	if err := r.waitUnits(1, time.Millisecond, "before any frame"); err != nil {
+		return Result{}, err
 	}
 	var a, b sample
 	steps := []struct {
@@ -143,21 +186,14 @@ func Measure(ctx context.Context, env *Env, s Scenario, warm, dur time.Duration)
 	for _, st := range steps {
 		t := time.NewTimer(st.d)
 		select {
-		case o := <-done:
+		case o := <-r.done:
 			t.Stop()
-			return Result{}, fmt.Errorf("%s: ended early: %v", s.Name(), o.err)
+			return Result{}, r.ended(o, "early")
 		case <-t.C:
 		}
-		*st.at = take(c)
+		*st.at = take(r.c)
 	}
-	cancel()
-	o := <-done
-	if o.err != nil {
-		return Result{}, o.err
-	}
-	r := s.result(a, b)
-	r.ServerFrames, r.Acks, r.AckWrites = o.rep.Frames, o.rep.Acks, o.rep.AckReads
-	return r, nil
+	return r.finish(a, b)
 }
 
 // RunN runs s until n units (frames, or events for the event kinds) have
@@ -165,41 +201,20 @@ func Measure(ctx context.Context, env *Env, s Scenario, warm, dur time.Duration)
 // part begins and stop when it ends (b.ResetTimer and b.StopTimer in a Go
 // benchmark).
 func RunN(ctx context.Context, env *Env, s Scenario, warmUnits, n uint64, start, stop func()) (Result, error) {
-	c := newCounters(s, warmUnits+n)
-	rctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	type outcome struct {
-		rep pushserver.Report
-		err error
+	r := launch(ctx, env, s, warmUnits+n)
+	defer r.cancel()
+	if err := r.waitUnits(warmUnits, 100*time.Microsecond, "during warm-up"); err != nil {
+		return Result{}, err
 	}
-	done := make(chan outcome, 1)
-	go func() {
-		rep, err := s.run(rctx, env, c)
-		done <- outcome{rep, err}
-	}()
-	for c.units() < warmUnits {
-		select {
-		case o := <-done:
-			return Result{}, fmt.Errorf("%s: ended during warm-up: %v", s.Name(), o.err)
-		case <-time.After(100 * time.Microsecond):
-		}
-	}
-	a := take(c)
+	a := take(r.c)
 	start()
 	var b sample
 	select {
-	case o := <-done:
-		return Result{}, fmt.Errorf("%s: ended early: %v", s.Name(), o.err)
-	case <-c.reached:
+	case o := <-r.done:
+		return Result{}, r.ended(o, "early")
+	case <-r.c.reached:
 		stop()
-		b = take(c)
+		b = take(r.c)
 	}
-	cancel()
-	o := <-done
-	if o.err != nil {
-		return Result{}, o.err
-	}
-	r := s.result(a, b)
-	r.ServerFrames, r.Acks, r.AckWrites = o.rep.Frames, o.rep.Acks, o.rep.AckReads
-	return r, nil
+	return r.finish(a, b)
 }
