@@ -121,6 +121,13 @@ type Stats struct {
 // NetConn to reset it. Wrapping the TCP conn given to tls.Client instead
 // makes offsets count TLS record bytes, handshake included.
 func Wrap(c net.Conn, s Script) *Conn {
+	fc, _ := wrap(c, s)
+	return fc
+}
+
+// wrap is Wrap, compiling s once; it also returns s's validation error, if
+// any (a nil c makes the Conn fail with ErrNilConn but is not reported).
+func wrap(c net.Conn, s Script) (*Conn, error) {
 	fc := &Conn{
 		inner:  c,
 		script: cloneScript(s),
@@ -131,14 +138,12 @@ func Wrap(c net.Conn, s Script) *Conn {
 	}
 	fc.r.dir, fc.w.dir = Read, Write
 	var err error
-	if c == nil {
-		err = ErrNilConn
-	} else if err = s.Validate(); err == nil {
-		fc.r.plan, _ = compile(Read, fc.script.Read)
-		fc.w.plan, _ = compile(Write, fc.script.Write)
-	}
+	fc.r.plan, fc.w.plan, err = fc.script.compile()
 	fc.invalid = err
-	return fc
+	if c == nil {
+		fc.invalid = ErrNilConn
+	}
+	return fc, err
 }
 
 func cloneScript(s Script) Script {

@@ -12,9 +12,7 @@ import (
 type Listener struct {
 	inner net.Listener
 	per   func(i int) Script
-
-	mu    sync.Mutex
-	conns []*Conn
+	reg   registry
 }
 
 // Listen wraps l. per may be nil (no faults). The Listener owns l: Close
@@ -35,22 +33,10 @@ func (l *Listener) Accept() (net.Conn, error) {
 	if err != nil {
 		return nil, err
 	}
-	l.mu.Lock()
-	i := len(l.conns)
-	l.conns = append(l.conns, nil) // reserve index i
-	l.mu.Unlock()
-	var s Script
-	if l.per != nil {
-		s = l.per(i)
+	fc, err := l.reg.add(c, l.per)
+	if err != nil {
+		return nil, err // not a nil *Conn in a non-nil net.Conn
 	}
-	if err := s.Validate(); err != nil {
-		_ = c.Close()
-		return nil, err
-	}
-	fc := Wrap(c, s)
-	l.mu.Lock()
-	l.conns[i] = fc
-	l.mu.Unlock()
 	return fc, nil
 }
 
@@ -73,11 +59,7 @@ func (l *Listener) Addr() net.Addr {
 // Conns returns the conns accepted so far, indexed as passed to per (an
 // entry is nil while its Accept is still wrapping it, or if its Script was
 // invalid). The Listener keeps every accepted *Conn for its lifetime.
-func (l *Listener) Conns() []*Conn {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return append([]*Conn(nil), l.conns...)
-}
+func (l *Listener) Conns() []*Conn { return l.reg.list() }
 
 // Dialer dials conns and wraps each in a [*Conn]. It has the method
 // DialContext(ctx, network, address) (net.Conn, error), so it can be given
@@ -99,8 +81,7 @@ type Dialer struct {
 	// means no faults.
 	Script func(i int) Script
 
-	mu    sync.Mutex
-	conns []*Conn
+	reg registry
 }
 
 // DialContext dials with Dial and wraps the conn with Script(i). If the
@@ -119,30 +100,50 @@ func (d *Dialer) DialContext(ctx context.Context, network, address string) (net.
 	if c == nil {
 		return nil, ErrNilConn
 	}
-	d.mu.Lock()
-	i := len(d.conns)
-	d.conns = append(d.conns, nil)
-	d.mu.Unlock()
-	var s Script
-	if d.Script != nil {
-		s = d.Script(i)
+	fc, err := d.reg.add(c, d.Script)
+	if err != nil {
+		return nil, err // not a nil *Conn in a non-nil net.Conn
 	}
-	if err := s.Validate(); err != nil {
-		_ = c.Close()
-		return nil, err
-	}
-	fc := Wrap(c, s)
-	d.mu.Lock()
-	d.conns[i] = fc
-	d.mu.Unlock()
 	return fc, nil
 }
 
 // Conns returns the conns dialled so far, indexed as passed to Script (an
 // entry is nil while its dial is still wrapping it, or if its Script was
 // invalid). The Dialer keeps every *Conn it made for its lifetime.
-func (d *Dialer) Conns() []*Conn {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	return append([]*Conn(nil), d.conns...)
+func (d *Dialer) Conns() []*Conn { return d.reg.list() }
+
+// registry numbers and keeps the conns a Listener or Dialer makes.
+type registry struct {
+	mu    sync.Mutex
+	conns []*Conn
+}
+
+// add wraps c, the next conn, in a *Conn running per(i), i its index (no
+// faults if per is nil), and keeps it. If the Script is invalid it closes
+// c and returns the [*ScriptError]; the entry stays nil.
+func (r *registry) add(c net.Conn, per func(i int) Script) (*Conn, error) {
+	r.mu.Lock()
+	i := len(r.conns)
+	r.conns = append(r.conns, nil) // reserve index i
+	r.mu.Unlock()
+	var s Script
+	if per != nil {
+		s = per(i)
+	}
+	fc, err := wrap(c, s)
+	if err != nil {
+		_ = c.Close()
+		return nil, err
+	}
+	r.mu.Lock()
+	r.conns[i] = fc
+	r.mu.Unlock()
+	return fc, nil
+}
+
+// list returns a copy of the conns so far, by index.
+func (r *registry) list() []*Conn {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return append([]*Conn(nil), r.conns...)
 }

@@ -248,14 +248,22 @@ func (s Script) String() string {
 // Validate reports whether the script is well formed. The error is a
 // [*ScriptError] matching [ErrInvalidScript].
 func (s Script) Validate() error {
-	if s.err != nil {
-		return s.err
-	}
-	if _, err := compile(Read, s.Read); err != nil {
-		return err
-	}
-	_, err := compile(Write, s.Write)
+	_, _, err := s.compile()
 	return err
+}
+
+// compile compiles both directions of s; on error both plans are zero.
+func (s Script) compile() (r, w plan, err error) {
+	if s.err != nil {
+		return plan{}, plan{}, s.err
+	}
+	if r, err = compile(Read, s.Read); err != nil {
+		return plan{}, plan{}, err
+	}
+	if w, err = compile(Write, s.Write); err != nil {
+		return plan{}, plan{}, err
+	}
+	return r, w, nil
 }
 
 // plan is one direction's faults, validated and arranged for lookup.
@@ -276,7 +284,7 @@ func compile(dir Direction, fs []Fault) (plan, error) {
 		return plan{}, &ScriptError{Dir: dir, Index: i, Fault: f, Reason: reason}
 	}
 	for i, f := range fs {
-		var zeroRest bool
+		var zeroRest bool // the fields that do not apply to f.Kind are zero
 		switch f.Kind {
 		case KindCut:
 			if f.Offset < 0 {
@@ -285,7 +293,7 @@ func compile(dir Direction, fs []Fault) (plan, error) {
 			if f.Mode != FIN && f.Mode != RST {
 				return bad(i, f, "cut mode must be FIN or RST")
 			}
-			zeroRest = f.End == 0 && f.Size == 0 && f.Delay == 0 && f.Rate == 0 && f.Mask == 0
+			zeroRest = f == Cut(f.Offset, f.Mode)
 			if p.cut.Kind == 0 || f.Offset < p.cut.Offset {
 				p.cut = f
 			}
@@ -293,7 +301,7 @@ func compile(dir Direction, fs []Fault) (plan, error) {
 			if f.Offset < 0 {
 				return bad(i, f, "negative offset")
 			}
-			zeroRest = f.End == 0 && f.Mode == 0 && f.Size == 0 && f.Delay == 0 && f.Rate == 0 && f.Mask == 0
+			zeroRest = f == Stall(f.Offset)
 			p.stalls = append(p.stalls, f)
 		case KindSlice:
 			if f.Size < 1 {
@@ -302,7 +310,7 @@ func compile(dir Direction, fs []Fault) (plan, error) {
 			if p.slice != 0 {
 				return bad(i, f, "more than one slice fault")
 			}
-			zeroRest = f.Offset == 0 && f.End == 0 && f.Mode == 0 && f.Delay == 0 && f.Rate == 0 && f.Mask == 0
+			zeroRest = f == Slice(f.Size)
 			p.slice = f.Size
 		case KindDelay:
 			if f.Delay <= 0 {
@@ -311,7 +319,7 @@ func compile(dir Direction, fs []Fault) (plan, error) {
 			if p.delay != 0 {
 				return bad(i, f, "more than one delay fault")
 			}
-			zeroRest = f.Offset == 0 && f.End == 0 && f.Mode == 0 && f.Size == 0 && f.Rate == 0 && f.Mask == 0
+			zeroRest = f == Delay(f.Delay)
 			p.delay = f.Delay
 		case KindRate:
 			if f.Rate < 1 {
@@ -320,13 +328,13 @@ func compile(dir Direction, fs []Fault) (plan, error) {
 			if p.rate != 0 {
 				return bad(i, f, "more than one rate fault")
 			}
-			zeroRest = f.Offset == 0 && f.End == 0 && f.Mode == 0 && f.Size == 0 && f.Delay == 0 && f.Mask == 0
+			zeroRest = f == Rate(f.Rate)
 			p.rate = f.Rate
 		case KindDrop:
 			if f.Offset < 0 || f.End <= f.Offset {
 				return bad(i, f, "drop range must satisfy 0 ≤ start < end")
 			}
-			zeroRest = f.Mode == 0 && f.Size == 0 && f.Delay == 0 && f.Rate == 0 && f.Mask == 0
+			zeroRest = f == Drop(f.Offset, f.End)
 			p.drops = append(p.drops, f)
 		case KindCorrupt:
 			if f.Offset < 0 {
@@ -335,7 +343,7 @@ func compile(dir Direction, fs []Fault) (plan, error) {
 			if f.Mask == 0 {
 				return bad(i, f, "corrupt mask must be non-zero")
 			}
-			zeroRest = f.End == 0 && f.Mode == 0 && f.Size == 0 && f.Delay == 0 && f.Rate == 0
+			zeroRest = f == Corrupt(f.Offset, f.Mask)
 			p.corrupts = append(p.corrupts, f)
 		default:
 			return bad(i, f, "unknown fault kind")
