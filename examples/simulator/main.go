@@ -4,6 +4,7 @@
 //
 //	simulator [-http ADDR] [-push ADDR] [-push-tls ADDR] [-rate N] [-devices N]
 //	          [-users user:pass,...] [-ca-out FILE] [-legacy-ack] [-inflight N]
+//	          [-seed N] [-v]
 //
 // It serves the legacy /ws/Monitor REST API over HTTP, the push protocol in
 // plain text and over TLS (with a generated CA, written to -ca-out), and
@@ -24,6 +25,7 @@ import (
 	"os/signal"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/pushmon/pushmon/stream/streamtest"
 )
@@ -38,7 +40,7 @@ func main() {
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("simulator", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	httpAddr := fs.String("http", "127.0.0.1:8080", "REST listen address (\"-\": none)")
+	httpAddr := fs.String("http", "127.0.0.1:8081", "REST listen address (\"-\": none)")
 	pushAddr := fs.String("push", "127.0.0.1:3200", "plaintext push listen address (\"-\": none)")
 	tlsAddr := fs.String("push-tls", "127.0.0.1:3201", "TLS push listen address (\"-\": none)")
 	rate := fs.Float64("rate", 10, "generated events per second (0: none)")
@@ -65,8 +67,14 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		}
 		creds[u] = p
 	}
-	if fs.NArg() != 0 || *rate < 0 || *devices < 1 || *inflight < 0 {
+	if fs.NArg() != 0 || *devices < 1 || *inflight < 0 {
 		fmt.Fprintln(stderr, "simulator: bad arguments")
+		fs.Usage()
+		return 2
+	}
+	gen := streamtest.Generator{Devices: *devices, Rate: *rate, Seed: *seed}
+	if _, err := gen.Events(0, time.Time{}); err != nil { // -rate and -devices in range
+		fmt.Fprintln(stderr, "simulator:", err)
 		fs.Usage()
 		return 2
 	}
@@ -105,9 +113,15 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		f.Sync()
 	}
 	if *rate > 0 {
-		srv.Generate(ctx, streamtest.Generator{Devices: *devices, Rate: *rate, Seed: *seed})
+		// Generate blocks until ctx ends; gen was checked above, so an
+		// error here is the server's.
+		if err := srv.Generate(ctx, gen); err != nil {
+			log.Error("simulator: " + err.Error())
+			return 1
+		}
+	} else {
+		<-ctx.Done()
 	}
-	<-ctx.Done()
 	log.Info("simulator: stopping")
 	return 0
 }

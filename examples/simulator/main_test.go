@@ -23,10 +23,7 @@ import (
 // and runs this project's client against it over REST and TLS push.
 func TestSimulatorServesAClient(t *testing.T) {
 	dir := t.TempDir()
-	bin := filepath.Join(dir, "simulator")
-	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		t.Fatalf("build: %v\n%s", err, out)
-	}
+	bin := build(t, dir)
 	ca := filepath.Join(dir, "ca.pem")
 	ctx, cancel := context.WithTimeout(t.Context(), 60*time.Second)
 	defer cancel()
@@ -71,6 +68,34 @@ func TestSimulatorServesAClient(t *testing.T) {
 	if err := cmd.Wait(); err != nil {
 		t.Errorf("simulator exit: %v", err)
 	}
+}
+
+// TestOutOfRangeGeneratorExit2: a -rate or -devices the generator refuses
+// is bad usage, reported at once, not a server that generates nothing.
+func TestOutOfRangeGeneratorExit2(t *testing.T) {
+	bin := build(t, t.TempDir())
+	for _, args := range [][]string{{"-rate", "1e9"}, {"-rate", "-1"}, {"-devices", "2000000"}} {
+		ctx, cancel := context.WithTimeout(t.Context(), 20*time.Second)
+		cmd := exec.CommandContext(ctx, bin, append([]string{"-http", "127.0.0.1:0", "-push", "-", "-push-tls", "-"}, args...)...)
+		var stderr strings.Builder
+		cmd.Stderr = &stderr
+		out, err := cmd.Output()
+		cancel()
+		ee, _ := err.(*exec.ExitError)
+		if ee == nil || ee.ExitCode() != 2 || len(out) != 0 || !strings.Contains(stderr.String(), "Usage of simulator") {
+			t.Errorf("%q: %v, stdout %q, stderr:\n%s", args, err, out, stderr.String())
+		}
+	}
+}
+
+// build builds the command into dir.
+func build(t *testing.T, dir string) string {
+	t.Helper()
+	bin := filepath.Join(dir, "simulator")
+	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
+		t.Fatalf("build: %v\n%s", err, out)
+	}
+	return bin
 }
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
