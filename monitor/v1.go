@@ -55,8 +55,10 @@ type ListQuery struct {
 
 // Create creates a monitor (POST /ws/v1/monitors/inventory) and returns it
 // as the server reports it. s is validated first; an invalid spec returns
-// a [*SpecError] and sends nothing. If the answer holds only the new id,
-// the returned Monitor carries the normalized spec that was sent.
+// a [*SpecError] and sends nothing. If the answer holds only the new id
+// (in its body or, when the body is empty or names no monitor, in the
+// Location header), the returned Monitor carries the normalized spec that
+// was sent.
 //
 // Handlebars templates: set SchemaType "handlebars" and Schema to the
 // template; the monitor's events are then delivered as the template
@@ -107,10 +109,12 @@ func (v V1) Get(ctx context.Context, id uint32) (*Monitor, error) {
 		return nil, err
 	}
 	m, ok, err := decodeV1One(resp.body, id)
-	if err != nil {
+	switch {
+	case err != nil:
 		return nil, errMalformed(r, "%v", err)
-	}
-	if !ok {
+	case !ok && firstByte(resp.body) == 0:
+		return nil, errMalformed(r, "empty answer")
+	case !ok:
 		return nil, fmt.Errorf("monitor: GET %s: %w", r.path, ErrNotFound)
 	}
 	return m, nil
@@ -200,9 +204,6 @@ func (v V1) Update(ctx context.Context, id uint32, s Spec) (*Monitor, error) {
 	resp, err := v.c.do(ctx, r)
 	if err != nil {
 		return nil, err
-	}
-	if firstByte(resp.body) == 0 {
-		return &Monitor{ID: id, Spec: n}, nil
 	}
 	m, ok, err := decodeV1One(resp.body, id)
 	if err != nil {
@@ -315,9 +316,13 @@ func decodeV1List(body []byte) (v1Page, error) {
 
 // decodeV1One decodes a single-monitor answer: the monitor object itself,
 // or a list envelope holding it (want 0: the first). ok is false when the
-// answer names no such monitor.
+// answer names no such monitor, an empty body included.
 func decodeV1One(body []byte, want uint32) (*Monitor, bool, error) {
-	if firstByte(body) != '{' {
+	switch firstByte(body) {
+	case 0:
+		return nil, false, nil
+	case '{':
+	default:
 		return nil, false, errors.New("not a JSON object")
 	}
 	var probe map[string]json.RawMessage

@@ -196,7 +196,10 @@ func TestV1CreateAnswers(t *testing.T) {
 		{"id only", 201, `{"id":"6"}`, "", 6, true},
 		{"list envelope", 200, `{"list":[{"id":7}]}`, "", 7, true},
 		{"location header", 201, `{}`, "/ws/v1/monitors/inventory/8", 8, true},
+		{"location header, empty body", 201, ``, "/ws/v1/monitors/inventory/9", 9, true},
+		{"location header, white space", 201, " \n", "http://host/ws/v1/monitors/inventory/10", 10, true},
 		{"nothing", 201, `{}`, "", 0, false},
+		{"empty body, no location", 201, ``, "", 0, false},
 		{"not JSON", 201, `<result/>`, "", 0, false},
 	}
 	for _, c := range cases {
