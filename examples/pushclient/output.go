@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"time"
 
 	"github.com/pushmon/pushmon/protocol"
 	"github.com/pushmon/pushmon/stream"
@@ -56,15 +55,7 @@ func (p *printer) print(ev stream.Event) error {
 		}
 		return p.w.Flush()
 	}
-	if ev.Raw {
-		fmt.Fprintf(p.w, "%s document:\n", ev.Format)
-	} else {
-		replay := ""
-		if ev.Replay {
-			replay = " (replay)"
-		}
-		fmt.Fprintf(p.w, "%s %s %s%s\n", ev.Timestamp.Format(time.RFC3339Nano), ev.Operation, ev.Topic, replay)
-	}
+	fmt.Fprintf(p.w, "%s\n", ev) // stream.Event.String: the one-line summary
 	body := ev.Body
 	if ev.Format == protocol.FormatJSON {
 		p.indent.Reset()
