@@ -59,11 +59,12 @@ func (f *Inflater) Limit() int { return f.limit }
 // Output beyond the limit is never produced: Inflate stops before the byte
 // that would exceed it and returns an error matching
 // ErrDecompressedTooLarge. Memory is bounded too: the output buffer grows
-// geometrically only up to an eighth of the limit (at least 64 KiB); a
-// larger output is first measured (and its checksum verified) by inflating
-// through a 96 KiB sliding window, and then inflated a second time into a
-// buffer of exactly its size. So a compression bomb, or any payload that
-// fails, costs at most a quarter of the limit plus about 100 KiB of
+// geometrically up to exactly an eighth of the limit (at least 64 KiB), so
+// an output up to that size is inflated in one pass; a larger output is
+// first measured (and its checksum verified) by inflating through a 96 KiB
+// sliding window, and then inflated a second time into a buffer of exactly
+// its size. So a compression bomb, or any payload that fails, costs at most
+// twice that eighth (a quarter of the limit) plus about 100 KiB of
 // allocation, and an accepted output of n bytes at most n more (once: later
 // payloads reuse the buffer). In steady state Inflate does not allocate.
 func (f *Inflater) Inflate(compressed []byte) ([]byte, error) {
@@ -205,14 +206,17 @@ func (f *Inflater) room(n int) error {
 	case d.fixed:
 		return corrupt(errors.New("inflate: output size changed between passes"))
 	default:
-		// Double (at least), but never past direct: the buffers allocated
-		// on the way then add up to at most 2×direct.
-		need := d.w + n
-		c := max(2*len(d.buf), 4*len(d.in), 512)
-		if f.limit <= minDirect {
-			c = min(c, f.limit) // direct == limit: never count
-		}
-		if need <= c && c <= f.direct {
+		// Grow to the smallest of direct, direct/2, direct/4, … that is at
+		// least double the buffer (and, up to direct, 4×len(in) and 512):
+		// the sizes then end exactly at direct, so every output up to
+		// direct is inflated in one pass, and the buffers allocated on the
+		// way add up to less than 2×direct.
+		hint := min(max(4*len(d.in), 512), f.direct)
+		if start := max(2*len(d.buf), d.w+n, hint); start <= f.direct {
+			c := f.direct
+			for c/2 >= start {
+				c /= 2
+			}
 			nb := make([]byte, c)
 			copy(nb, d.buf[:d.w])
 			d.buf = nb

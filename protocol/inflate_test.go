@@ -286,3 +286,28 @@ func TestAdlerUpdate(t *testing.T) {
 		t.Fatalf("0xff × 100000: %#x, want %#x", got, want)
 	}
 }
+
+// At the default limit the output buffer grows on the fly up to exactly
+// an eighth of the limit (8 MiB): every output up to that size is inflated
+// in one pass, without the counting pass, and the growth costs less than
+// twice that size. Only a larger output is counted first.
+func TestInflateDirectUpToAnEighth(t *testing.T) {
+	const direct = protocol.DefaultMaxDecompressed / 8
+	for _, n := range []int{100 << 10, 6 << 20, direct - 1, direct, direct + 1} {
+		doc := jsonDoc(n)
+		compressed := deflate(t, doc)
+		inf := protocol.NewInflater(0) // fresh, so that its growth is measured
+		var out []byte
+		var err error
+		alloc := allocated(func() { out, err = inf.Inflate(compressed) })
+		if err != nil || !bytes.Equal(out, doc) {
+			t.Fatalf("%d bytes: got %d bytes, %v", n, len(out), err)
+		}
+		if counted := protocol.InflateCounted(inf); counted != (n > direct) {
+			t.Errorf("%d bytes (%d compressed): counted first = %v, want %v", n, len(compressed), counted, n > direct)
+		}
+		if n <= direct && alloc >= 2*direct {
+			t.Errorf("%d bytes: allocated %d, want < %d", n, alloc, 2*direct)
+		}
+	}
+}
