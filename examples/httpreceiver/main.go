@@ -22,7 +22,6 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -38,8 +37,8 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/pushmon/pushmon/examples/internal/eventjson"
 	"github.com/pushmon/pushmon/monitor"
-	"github.com/pushmon/pushmon/protocol"
 	"github.com/pushmon/pushmon/stream"
 	"github.com/pushmon/pushmon/stream/streamtest"
 )
@@ -256,21 +255,11 @@ func receive(ctx context.Context, o *options, log *slog.Logger, stdout io.Writer
 
 func printEvent(w *bufio.Writer, mode string, ev stream.Event) error {
 	if mode == "ndjson" {
-		rec := map[string]any{"topic": ev.Topic, "resource": ev.Resource, "operation": ev.Operation,
-			"group": ev.Group, "replay": ev.Replay, "raw": ev.Raw}
-		if !ev.Timestamp.IsZero() {
-			rec["timestamp"] = ev.Timestamp.Format("2006-01-02T15:04:05.000Z07:00")
-		}
-		if ev.Format == protocol.FormatJSON && json.Valid(ev.Body) {
-			rec["body"] = json.RawMessage(ev.Body)
-		} else {
-			rec["body"] = string(ev.Body)
-		}
-		b, err := json.Marshal(rec)
+		line, err := eventjson.Line(ev)
 		if err != nil {
 			return err
 		}
-		w.Write(append(b, '\n'))
+		w.Write(line)
 	} else {
 		fmt.Fprintf(w, "%s\n    %s\n", ev, ev.Body)
 	}

@@ -1,0 +1,30 @@
+package eventjson
+
+import (
+	"testing"
+	"time"
+
+	"github.com/pushmon/pushmon/protocol"
+	"github.com/pushmon/pushmon/stream"
+)
+
+func TestLine(t *testing.T) {
+	for _, c := range []struct {
+		ev   stream.Event
+		want string
+	}{
+		{stream.Event{Topic: "1234/DataPoint/d/t", Resource: "DataPoint", Operation: "INSERTION",
+			Timestamp: time.Date(2025, 1, 2, 3, 4, 5, 6e6, time.UTC), Format: protocol.FormatJSON, Body: []byte(`{ "id": 1 }`)},
+			`{"topic":"1234/DataPoint/d/t","resource":"DataPoint","operation":"INSERTION","timestamp":"2025-01-02T03:04:05.006Z","group":"","replay":false,"raw":false,"body":{"id":1}}`},
+		{stream.Event{Topic: "1234/DeviceCore/7", Resource: "DeviceCore", Operation: "UPDATE", Group: "*", Replay: true,
+			Format: protocol.FormatXML, Body: []byte(`<DeviceCore><id>7</id></DeviceCore>`)},
+			`{"topic":"1234/DeviceCore/7","resource":"DeviceCore","operation":"UPDATE","group":"*","replay":true,"raw":false,"body":"\u003cDeviceCore\u003e\u003cid\u003e7\u003c/id\u003e\u003c/DeviceCore\u003e"}`},
+		{stream.Event{Raw: true, Format: protocol.FormatJSON, Body: []byte(`not json`)},
+			`{"topic":"","resource":"","operation":"","group":"","replay":false,"raw":true,"body":"not json"}`},
+	} {
+		got, err := Line(c.ev)
+		if err != nil || string(got) != c.want+"\n" {
+			t.Errorf("Line(%v) = %s, %v\nwant %s", c.ev, got, err, c.want)
+		}
+	}
+}
