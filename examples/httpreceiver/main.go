@@ -29,7 +29,6 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"net/url"
 	"os"
 	"os/signal"
 	"strings"
@@ -119,7 +118,23 @@ func parseFlags(args []string, getenv func(string) string, stderr io.Writer) (*o
 	if o.count < 0 || o.monitorID > 0xFFFFFFFF || !strings.HasPrefix(o.path, "/") {
 		return bad("-count must not be negative, -monitor-id must fit 32 bits, -path must start with /")
 	}
+	if !o.demo && o.monitorID == 0 {
+		// The monitor receive will create, checked by the monitor package
+		// before anything is opened. (-demo derives -public-url later.)
+		if err := o.spec().Validate(); err != nil {
+			return bad("%v (from -public-url, -topics, -format and -token)", err)
+		}
+	}
 	return o, nil
+}
+
+// spec is the monitor to create: an http monitor pushing to -public-url.
+func (o *options) spec() monitor.Spec {
+	return monitor.Spec{
+		Topics: strings.Split(o.topics, ","), Transport: monitor.TransportHTTP,
+		Format: monitor.Format(o.format), URL: o.publicURL, Token: o.token, Method: "POST",
+		BatchSize: 10, BatchDuration: time.Second, Description: "httpreceiver",
+	}
 }
 
 type usageError struct{ error }
@@ -152,6 +167,7 @@ func receive(ctx context.Context, o *options, log *slog.Logger, stdout io.Writer
 	if err != nil {
 		return err
 	}
+	defer ln.Close() // also closed by the server's Shutdown: twice is harmless
 	if o.demo {
 		if o.username == "" {
 			o.username, o.password = "demo", "demo"
@@ -159,7 +175,6 @@ func receive(ctx context.Context, o *options, log *slog.Logger, stdout io.Writer
 		srv, err := streamtest.Start(streamtest.Options{Users: map[string]string{o.username: o.password},
 			PushAddr: "-", PushTLSAddr: "-", HTTPRetryInterval: time.Second})
 		if err != nil {
-			ln.Close()
 			return err
 		}
 		defer srv.Close()
@@ -180,17 +195,8 @@ func receive(ctx context.Context, o *options, log *slog.Logger, stdout io.Writer
 	defer api.CloseIdleConnections()
 	id := uint32(o.monitorID)
 	if id == 0 {
-		if u, err := url.Parse(o.publicURL); err != nil || u.Host == "" {
-			ln.Close()
-			return fmt.Errorf("-public-url must be an absolute URL")
-		}
-		m, err := api.V1().Create(ctx, monitor.Spec{
-			Topics: strings.Split(o.topics, ","), Transport: monitor.TransportHTTP,
-			Format: monitor.Format(o.format), URL: o.publicURL, Token: o.token, Method: "POST",
-			BatchSize: 10, BatchDuration: time.Second, Description: "httpreceiver",
-		})
+		m, err := api.V1().Create(ctx, o.spec())
 		if err != nil {
-			ln.Close()
 			return err
 		}
 		id = m.ID
@@ -209,7 +215,6 @@ func receive(ctx context.Context, o *options, log *slog.Logger, stdout io.Writer
 	rcv, err := stream.NewHTTPReceiver(ctx, stream.HTTPConfig{Token: o.token, MonitorID: id,
 		HandoffTimeout: 4 * time.Second, Logger: log})
 	if err != nil {
-		ln.Close()
 		return err
 	}
 	mux := http.NewServeMux()

@@ -92,7 +92,11 @@ func TestAgainstSimulatorCreatesAndDeletes(t *testing.T) {
 }
 
 func TestBadUsage(t *testing.T) {
-	for _, args := range [][]string{{}, {"u", "p"}, {"-monitor-id", "5", "u", "p"}, {"-demo", "-output", "csv"}, {"-demo", "-token", "x"}, {"-demo", "extra"}} {
+	for _, args := range [][]string{{}, {"u", "p"}, {"-monitor-id", "5", "u", "p"}, {"-demo", "-output", "csv"}, {"-demo", "-token", "x"}, {"-demo", "extra"},
+		// -public-url is checked as the monitor's URL before a listener opens.
+		{"-listen", "127.0.0.1:0", "-public-url", "hooks.example.com/rm", "u", "p"},
+		{"-listen", "127.0.0.1:0", "-public-url", "ftp://hooks.example.com/rm", "u", "p"},
+		{"-listen", "127.0.0.1:0", "-public-url", "https://hooks.example.com/rm", "-topics", ",", "u", "p"}} {
 		var stderr bytes.Buffer
 		if code := run(context.Background(), args, func(string) string { return "" }, &bytes.Buffer{}, &stderr); code != 2 {
 			t.Errorf("%q: exit %d", args, code)
