@@ -149,26 +149,34 @@ func (r *Reader) Await() error {
 		return nil
 	}
 	r.r, r.w = 0, 0
-	for empty := 0; ; empty++ {
-		n, err := r.rd.Read(r.buf)
-		r.w = n
-		if n > 0 {
-			return nil
-		}
-		if err == nil && empty >= maxEmptyReads {
-			err = io.ErrNoProgress
-		}
-		if err != nil {
-			r.sticky = err
-			return err
-		}
+	n, err := r.read(r.buf)
+	r.w = n
+	if n > 0 {
+		return nil
 	}
+	r.sticky = err
+	return err
 }
 
 // maxEmptyReads is how many successive reads that return neither data nor
 // an error a Reader tolerates before it fails with io.ErrNoProgress, so that
 // a broken io.Reader cannot make it spin forever.
 const maxEmptyReads = 100
+
+// read reads into p (not empty) from the underlying reader until a read
+// returns data or an error; after maxEmptyReads reads that return neither,
+// one more empty read fails with io.ErrNoProgress.
+func (r *Reader) read(p []byte) (int, error) {
+	for empty := 0; ; empty++ {
+		n, err := r.rd.Read(p)
+		if n > 0 || err != nil {
+			return n, err
+		}
+		if empty >= maxEmptyReads {
+			return 0, io.ErrNoProgress
+		}
+	}
+}
 
 // ReadFrame reads the next frame.
 //
@@ -196,7 +204,7 @@ func (r *Reader) ReadFrame() (Frame, error) {
 		r.last = nil
 	}
 	if r.w-r.r < HeaderSize {
-		if err := r.fill(HeaderSize); err != nil {
+		if err := r.fill(0, 0, HeaderSize); err != nil {
 			return Frame{}, err
 		}
 	}
@@ -219,8 +227,8 @@ func (r *Reader) ReadFrame() (Frame, error) {
 	if uint64(size) <= uint64(len(r.buf)-HeaderSize) {
 		total := HeaderSize + int(size)
 		if r.w-r.r < total {
-			if err := r.fill(total); err != nil {
-				return Frame{}, r.relabel(t, size, err)
+			if err := r.fill(t, size, total); err != nil {
+				return Frame{}, err
 			}
 		}
 		f := Frame{Type: t, Payload: r.buf[r.r+HeaderSize : r.r+total : r.r+total]}
@@ -299,40 +307,22 @@ func sniff(hdr []byte) error {
 	return nil
 }
 
-// fill makes buf[r.r:r.r+n] valid, n ≤ len(buf).
-func (r *Reader) fill(n int) error {
-	if r.w-r.r >= n {
-		return nil
-	}
+// fill makes buf[r.r:r.r+n] valid, n ≤ len(buf), reading more of the frame
+// of type t and declared size size (both 0 while its header is incomplete).
+// Callers call it only when fewer than n bytes are buffered.
+func (r *Reader) fill(t Type, size uint32, n int) error {
 	if r.r+n > len(r.buf) {
 		r.w = copy(r.buf, r.buf[r.r:r.w])
 		r.r = 0
 	}
-	for empty := 0; r.w-r.r < n; {
-		m, err := r.rd.Read(r.buf[r.w:])
+	for r.w-r.r < n {
+		m, err := r.read(r.buf[r.w:])
 		r.w += m
-		if r.w-r.r >= n {
-			return nil
-		}
-		if err == nil {
-			if empty = noProgress(m, empty); empty > maxEmptyReads {
-				err = io.ErrNoProgress
-			}
-		}
-		if err != nil {
-			return r.fail(0, 0, err, r.w > r.r)
+		if r.w-r.r < n && err != nil {
+			return r.fail(t, size, err, r.w > r.r)
 		}
 	}
 	return nil
-}
-
-// noProgress returns the new count of successive empty reads after a read
-// of m bytes.
-func noProgress(m, empty int) int {
-	if m > 0 {
-		return 0
-	}
-	return empty + 1
 }
 
 // fail records err as the Reader's final error. io.EOF inside a frame
@@ -352,7 +342,7 @@ func (r *Reader) readBig(t Type, size int) ([]byte, error) {
 	n := min(size, r.w-r.r)
 	b := append(r.big[:0], r.buf[r.r:r.r+n]...)
 	r.r += n
-	for empty := 0; len(b) < size; {
+	for len(b) < size {
 		// Grow when less room is left than the body still needs and than
 		// one buffer's worth, so that no read is needlessly small.
 		if room := cap(b) - len(b); room < size-len(b) && room < len(r.buf) {
@@ -360,13 +350,8 @@ func (r *Reader) readBig(t Type, size int) ([]byte, error) {
 			copy(nb, b)
 			b = nb
 		}
-		m, err := r.rd.Read(b[len(b):min(cap(b), size)])
+		m, err := r.read(b[len(b):min(cap(b), size)])
 		b = b[:len(b)+m]
-		if len(b) < size && err == nil {
-			if empty = noProgress(m, empty); empty > maxEmptyReads {
-				err = io.ErrNoProgress
-			}
-		}
 		if len(b) < size && err != nil {
 			r.big = b
 			return nil, r.fail(t, uint32(size), err, true)
@@ -374,14 +359,4 @@ func (r *Reader) readBig(t Type, size int) ([]byte, error) {
 	}
 	r.big = b
 	return b[:size:size], nil
-}
-
-// relabel attaches the frame's type and size to a truncation detected
-// while reading its body.
-func (r *Reader) relabel(t Type, size uint32, err error) error {
-	var fe *FrameError
-	if errors.As(err, &fe) && fe.Type == 0 {
-		fe.Type, fe.Size = t, size
-	}
-	return err
 }
