@@ -73,7 +73,9 @@ type options struct {
 	cmd        []string      // "monitors list|reset ID|delete ID"
 }
 
-// usageError is bad usage: exit status 2 with the usage text.
+// usageError is bad usage. parseFlags returns one (or flag.ErrHelp) only
+// after the message and the usage text are on stderr — printed by the flag
+// package or by bad — and run exits 2 on it.
 type usageError struct{ msg string }
 
 func (e usageError) Error() string { return e.msg }
@@ -269,14 +271,13 @@ func session(ctx context.Context, o *options, log *slog.Logger, stdout io.Writer
 	if o.cmd != nil {
 		return monitorsCommand(ctx, api, o, stdout) // monitors.go
 	}
-	tr, err := prepareTransport(o, log, o.demo) // transports.go
+	tr, err := prepareTransport(o, log) // transports.go
 	if err != nil {
 		return err
 	}
 	defer tr.shutdown()
 	id := uint32(o.monitorID)
 	if id == 0 {
-		var err error
 		id, err = createMonitor(ctx, api, o, log, tr)
 		if err != nil {
 			return err
@@ -338,7 +339,6 @@ func createMonitor(ctx context.Context, api *monitor.Client, o *options, log *sl
 	}
 	spec := monitor.Spec{
 		Topics:        topics,
-		Transport:     monitor.TransportTCP,
 		Format:        monitor.Format(o.format),
 		Compression:   monitor.Compression(o.compression),
 		BatchSize:     o.batchSize,

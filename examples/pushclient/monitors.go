@@ -111,9 +111,13 @@ func printMonitors(w io.Writer, mode string, ms []monitor.Monitor) error {
 	return tw.Flush()
 }
 
-// redactedURL is the monitor's push URL as Spec prints it: password and
-// query values hidden.
+// redactedURL is the monitor's push URL as the monitor package redacts it
+// for output (Spec.MarshalJSON): password and query values hidden.
 func redactedURL(m monitor.Monitor) string {
-	s := monitor.Spec{URL: m.URL}.String() // "{URL:…}"
-	return strings.TrimSuffix(strings.TrimPrefix(s, "{URL:"), "}")
+	b, err := json.Marshal(monitor.Spec{URL: m.URL})
+	var red struct{ URL string }
+	if err != nil || json.Unmarshal(b, &red) != nil {
+		return "REDACTED" // not reached: a Spec always encodes
+	}
+	return red.URL
 }

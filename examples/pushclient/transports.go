@@ -36,9 +36,9 @@ type transport struct {
 }
 
 // prepareTransport opens what must exist before the monitor: the http
-// listener. demo says the server is the embedded simulator (which pushes
-// to loopback).
-func prepareTransport(o *options, log *slog.Logger, demo bool) (*transport, error) {
+// listener. With -demo the server is the embedded simulator, which pushes
+// to loopback.
+func prepareTransport(o *options, log *slog.Logger) (*transport, error) {
 	t := &transport{o: o, log: log}
 	if o.transport != "http" {
 		return t, nil
@@ -56,13 +56,13 @@ func prepareTransport(o *options, log *slog.Logger, demo bool) (*transport, erro
 	t.ln = ln
 	t.close = append(t.close, func() { ln.Close() })
 	t.url = o.publicURL
-	if t.url == "" && demo {
+	if t.url == "" && o.demo {
 		t.url = "http://" + ln.Addr().String() + receiverPath
 	}
 	return t, nil
 }
 
-// spec fills in the transport's monitor fields.
+// spec fills in the transport's monitor fields, Transport included.
 func (t *transport) spec(s *monitor.Spec) error {
 	s.Transport = monitor.Transport(t.o.transport)
 	if t.o.schemaFile != "" {
