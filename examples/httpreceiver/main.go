@@ -81,7 +81,10 @@ func parseFlags(args []string, getenv func(string) string, stderr io.Writer) (*o
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
-		return nil, err
+		if errors.Is(err, flag.ErrHelp) {
+			return nil, err
+		}
+		return nil, usageError{err} // the flag package printed it and the usage text
 	}
 	bad := func(format string, a ...any) (*options, error) {
 		err := fmt.Errorf(format, a...)
@@ -137,6 +140,9 @@ func (o *options) spec() monitor.Spec {
 	}
 }
 
+// usageError is bad usage. parseFlags returns one (or flag.ErrHelp) only
+// after the message and the usage text are on stderr, and run exits 2 on
+// it.
 type usageError struct{ error }
 
 func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) int {
