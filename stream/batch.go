@@ -129,7 +129,11 @@ func (b *Batch) splitBlocks() {
 	evs := make([]Event, 0, b.eventCap)
 	raw := 0
 	for i := range b.Blocks {
-		evs = splitBlock(evs, &b.Blocks[i], b.MonitorID, &raw)
+		blk := &b.Blocks[i]
+		var isRaw bool
+		if evs, isRaw = splitOrRaw(evs, blk.Document, blk.Format, b.MonitorID); isRaw {
+			raw++
+		}
 	}
 	if s == nil {
 		b.events = evs
@@ -148,24 +152,13 @@ func (b *Batch) splitBlocks() {
 	}
 }
 
-// splitBlock appends the events of one block to dst: those of its
-// document, or one Raw event when it is not an envelope (counted in *raw).
-func splitBlock(dst []Event, blk *Block, monitorID uint32, raw *int) []Event {
-	dst, err := splitDocument(dst, blk.Document, blk.Format, monitorID)
-	if err != nil {
-		*raw++
-		dst = append(dst, Event{Raw: true, Body: blk.Document, Format: blk.Format, MonitorID: monitorID})
-	}
-	return dst
-}
-
 // countEvents returns how many events blocks hold (before dedup), for the
 // Undelivered counter of a Batch that could not be handed over.
 func countEvents(blocks []Block, monitorID uint32) int {
-	n, raw := 0, 0
+	n := 0
 	var scratch []Event
 	for i := range blocks {
-		scratch = splitBlock(scratch[:0], &blocks[i], monitorID, &raw)
+		scratch, _ = splitOrRaw(scratch[:0], blocks[i].Document, blocks[i].Format, monitorID)
 		n += len(scratch)
 	}
 	return n

@@ -3,6 +3,7 @@ package stream
 import (
 	"net"
 	"sync"
+	"sync/atomic"
 )
 
 // burstSize is the size of the pooled buffers a busy connection is read
@@ -12,9 +13,14 @@ const burstSize = 64 << 10
 // burstPool holds the burst buffers of connections that have nothing
 // buffered: only connections with data in flight hold one.
 var burstPool = sync.Pool{New: func() any {
+	burstAllocs.Add(1)
 	b := make([]byte, burstSize)
 	return &b
 }}
+
+// burstAllocs counts the burst buffers allocated (pool misses), so that
+// tests can tell this shared, pooled cost from a session's own.
+var burstAllocs atomic.Uint64
 
 // burstConn reads a connection in bursts of up to 64 KiB while frames are
 // flowing, so that a stream of small frames costs one read system call per

@@ -40,6 +40,32 @@ func splitDocument(dst []Event, doc []byte, format protocol.Format, monitorID ui
 	return dst, nil
 }
 
+// splitOrRaw appends the events of doc to dst, or, when doc is not a
+// Document/Msg envelope (template output, a malformed document), one Raw
+// event whose Body is doc; raw tells which. doc must be owned by the
+// caller and never modified afterwards, as for splitDocument.
+func splitOrRaw(dst []Event, doc []byte, format protocol.Format, monitorID uint32) (events []Event, raw bool) {
+	events, err := splitDocument(dst, doc, format, monitorID)
+	if err != nil {
+		return append(events, Event{Raw: true, Body: doc, Format: format, MonitorID: monitorID}), true
+	}
+	return events, false
+}
+
+// sniffFormat tells an XML document (first non-space byte '<') from JSON.
+func sniffFormat(doc []byte) protocol.Format {
+	for _, c := range doc {
+		switch c {
+		case ' ', '\t', '\r', '\n':
+		case '<':
+			return protocol.FormatXML
+		default:
+			return protocol.FormatJSON
+		}
+	}
+	return protocol.FormatJSON
+}
+
 // --- JSON -------------------------------------------------------------
 
 // splitJSON reads {"Document":{"Msg": M}} with M an object or an array of

@@ -392,19 +392,15 @@ func (r *HTTPReceiver) split(doc []byte) ([]Event, int, string) {
 	if len(trimmed) == 0 {
 		return nil, 0, "" // keep-alive
 	}
-	format := protocol.FormatJSON
-	if trimmed[0] == '<' {
-		format = protocol.FormatXML
+	format := sniffFormat(trimmed)
+	events, raw := splitOrRaw(nil, doc, format, r.cfg.MonitorID)
+	if raw {
+		if !wellFormed(trimmed, format) {
+			return nil, http.StatusBadRequest, "malformed " + format.String() + " document"
+		}
+		r.stats.raw.Add(1)
 	}
-	events, err := splitDocument(nil, doc, format, r.cfg.MonitorID)
-	if err == nil {
-		return events, 0, ""
-	}
-	if !wellFormed(trimmed, format) {
-		return nil, http.StatusBadRequest, "malformed " + format.String() + " document"
-	}
-	r.stats.raw.Add(1)
-	return []Event{{Raw: true, Body: doc, Format: format, MonitorID: r.cfg.MonitorID}}, 0, ""
+	return events, 0, ""
 }
 
 // wellFormed reports whether doc is one well-formed JSON value or XML

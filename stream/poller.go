@@ -340,17 +340,11 @@ func (p *Poller) run(ctx context.Context) {
 // Raw event when it is not an envelope (template output).
 func (p *Poller) recordEvents(dst []Event, rec monitor.HistoryRecord) []Event {
 	if rec.Msg == nil {
-		doc := rec.Document
-		format := protocol.FormatJSON
-		if firstNonSpace(doc) == '<' {
-			format = protocol.FormatXML
+		out, raw := splitOrRaw(dst, rec.Document, sniffFormat(rec.Document), p.cfg.MonitorID)
+		if raw {
+			p.stats.raw.Add(1)
 		}
-		out, err := splitDocument(dst, doc, format, p.cfg.MonitorID)
-		if err == nil {
-			return out
-		}
-		p.stats.raw.Add(1)
-		return append(dst, Event{Raw: true, Body: doc, Format: format, MonitorID: p.cfg.MonitorID})
+		return out
 	}
 	doc := make([]byte, 0, len(rec.Msg)+len(`{"Document":{"Msg":}}`))
 	doc = append(doc, `{"Document":{"Msg":`...)
@@ -362,17 +356,6 @@ func (p *Poller) recordEvents(dst []Event, rec monitor.HistoryRecord) []Event {
 		return append(dst, Event{Raw: true, Body: []byte(rec.Msg), Format: protocol.FormatJSON, MonitorID: p.cfg.MonitorID})
 	}
 	return out
-}
-
-func firstNonSpace(b []byte) byte {
-	for _, c := range b {
-		switch c {
-		case ' ', '\t', '\r', '\n':
-		default:
-			return c
-		}
-	}
-	return 0
 }
 
 // deliver hands the page's new events over; false when ctx ended.

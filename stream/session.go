@@ -384,10 +384,9 @@ func (ss *session) deliver(ctx context.Context, m protocol.PublishMessage) error
 	// The one copy: the delivered document is owned by the consumer.
 	doc := bytes.Clone(payload)
 	ss.putInflater(inf) // payload was borrowed from it
-	events, err := splitDocument(ss.evbuf[:0], doc, m.Format, s.cfg.MonitorID)
-	if err != nil {
+	events, raw := splitOrRaw(ss.evbuf[:0], doc, m.Format, s.cfg.MonitorID)
+	if raw {
 		s.stats.raw.Add(1)
-		events = append(events, Event{Raw: true, Body: doc, Format: m.Format, MonitorID: s.cfg.MonitorID})
 	}
 	ss.evbuf = events[:0]
 	return ss.deliverEvents(ctx, m.DataBlockID, events)
