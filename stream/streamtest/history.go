@@ -144,14 +144,9 @@ func (s *Server) v1History(w http.ResponseWriter, r *http.Request, m *monitor) {
 		writeV1Error(w, http.StatusBadRequest, "Invalid start_time or end_time")
 		return
 	}
-	size := defaultPage
-	if v := q.Get("size"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 || n > defaultPage {
-			writeV1Error(w, http.StatusBadRequest, "Invalid size")
-			return
-		}
-		size = n
+	size, ok := v1Size(w, q)
+	if !ok {
+		return
 	}
 	var afterAt time.Time
 	var afterSeq uint64
@@ -196,22 +191,11 @@ func (s *Server) v1History(w http.ResponseWriter, r *http.Request, m *monitor) {
 	}
 	m.mu.Unlock()
 
-	b := []byte(`{"count":`)
-	b = strconv.AppendInt(b, int64(len(page)), 10)
-	b = append(b, `,"size":`...)
-	b = strconv.AppendInt(b, int64(size), 10)
+	cursor := ""
 	if more {
-		c := historyCursor(&page[len(page)-1])
-		next := *r.URL
-		nq := next.Query()
-		nq.Set("cursor", c)
-		next.RawQuery = nq.Encode()
-		b = append(b, `,"cursor":`...)
-		b = appendJSONString(b, c)
-		b = append(b, `,"next_uri":`...)
-		b = appendJSONString(b, next.RequestURI())
+		cursor = historyCursor(&page[len(page)-1])
 	}
-	b = append(b, `,"list":[`...)
+	b := v1PageStart(r, len(page), size, cursor)
 	for i, rec := range page {
 		if i > 0 {
 			b = append(b, ',')

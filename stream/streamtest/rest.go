@@ -85,11 +85,7 @@ func (s *Server) serveMonitor(w http.ResponseWriter, r *http.Request) {
 		}
 		return
 	}
-	id64, err := strconv.ParseUint(rest, 10, 32)
-	var m *monitor
-	if err == nil {
-		m = s.lookup(uint32(id64))
-	}
+	m := s.monitorAt(rest)
 	if m == nil {
 		writeError(w, http.StatusNotFound, r.Method+" Monitor error. Monitor "+rest+" not found")
 		return
@@ -106,6 +102,15 @@ func (s *Server) serveMonitor(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Allow", "GET, PUT, DELETE")
 		writeError(w, http.StatusMethodNotAllowed, r.Method+" Monitor error. Method not allowed")
 	}
+}
+
+// monitorAt returns the monitor a URL path segment names, or nil.
+func (s *Server) monitorAt(seg string) *monitor {
+	id, err := strconv.ParseUint(seg, 10, 32)
+	if err != nil {
+		return nil
+	}
+	return s.lookup(uint32(id))
 }
 
 func writeError(w http.ResponseWriter, status int, msg string) {
@@ -196,6 +201,15 @@ func (s *Server) restList(w http.ResponseWriter, r *http.Request, asJSON bool) {
 		writeError(w, http.StatusBadRequest, "GET Monitor error. Invalid request. Unsupported condition: "+err.Error())
 		return
 	}
+	rows := s.rows(cond)
+	total := len(rows)
+	lo := min(start, total)
+	page := rows[lo : lo+min(size, total-lo)]
+	writeList(w, asJSON, total, start, size, page)
+}
+
+// rows returns the fields of every monitor that matches cond, by id.
+func (s *Server) rows(cond condition) [][]kv {
 	var rows [][]kv
 	for _, m := range s.snapshot() {
 		m.mu.Lock()
@@ -207,10 +221,7 @@ func (s *Server) restList(w http.ResponseWriter, r *http.Request, asJSON bool) {
 		}
 		m.mu.Unlock()
 	}
-	total := len(rows)
-	lo := min(start, total)
-	page := rows[lo : lo+min(size, total-lo)]
-	writeList(w, asJSON, total, start, size, page)
+	return rows
 }
 
 func (s *Server) restGet(w http.ResponseWriter, m *monitor, asJSON bool) {
@@ -486,6 +497,23 @@ func (x *monitorXML) apply(spec MonitorSpec) (MonitorSpec, error) {
 	return spec, nil
 }
 
+// overlay applies x to base (apply) and validates the result, filling in
+// defaults (normalizeSpec): the spec a create or a PUT of x makes.
+func (x *monitorXML) overlay(base MonitorSpec) (MonitorSpec, []topicFilter, error) {
+	spec, err := x.apply(base)
+	if err != nil {
+		return spec, nil, err
+	}
+	return normalizeSpec(spec)
+}
+
+// createSpec is the spec a create (POST) of x makes, in either REST API.
+// Defaults (PROTOCOL.md §5): 100 events per block (normalizeSpec's 1 is
+// for CreateMonitor) and normalizeSpec's 10 s batch duration.
+func (x *monitorXML) createSpec() (MonitorSpec, []topicFilter, error) {
+	return x.overlay(MonitorSpec{BatchSize: 100})
+}
+
 // restSpecError answers a spec error the way the service does:
 // "<METHOD> Monitor error. Invalid request. Invalid <field> specified".
 func (s *Server) restSpecError(w http.ResponseWriter, method string, err error) {
@@ -513,12 +541,7 @@ func (s *Server) restCreate(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, "POST Monitor error. Invalid request. Unable to parse the <Monitor> element")
 		return
 	}
-	// REST defaults (PROTOCOL.md §5): 100 events, 10 s.
-	spec, err := x.apply(MonitorSpec{BatchSize: 100, BatchDuration: 10 * time.Second})
-	var filters []topicFilter
-	if err == nil {
-		spec, filters, err = normalizeSpec(spec)
-	}
+	spec, filters, err := x.createSpec()
 	if err != nil {
 		s.restSpecError(w, "POST", err)
 		return
@@ -566,11 +589,7 @@ func (m *monitor) patch(x *monitorXML) (found bool, err error) {
 		m.mu.Unlock()
 		return false, nil
 	}
-	spec, err := x.apply(cloneSpec(m.spec))
-	var filters []topicFilter
-	if err == nil {
-		spec, filters, err = normalizeSpec(spec)
-	}
+	spec, filters, err := x.overlay(cloneSpec(m.spec))
 	if err != nil {
 		m.mu.Unlock()
 		return true, err
@@ -692,16 +711,19 @@ func (c condition) match(fields []kv) bool {
 
 func matchAll(clauses []kv, fields []kv) bool {
 	for _, cl := range clauses {
-		v := ""
-		for _, f := range fields {
-			if f.k == cl.k {
-				v = f.v
-				break
-			}
-		}
-		if !strings.EqualFold(v, cl.v) {
+		if !strings.EqualFold(field(fields, cl.k), cl.v) {
 			return false
 		}
 	}
 	return true
+}
+
+// field returns the value of element k in row, "" when absent.
+func field(row []kv, k string) string {
+	for _, f := range row {
+		if f.k == k {
+			return f.v
+		}
+	}
+	return ""
 }

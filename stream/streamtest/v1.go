@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"slices"
 	"strconv"
 	"strings"
@@ -100,13 +101,6 @@ func (s *Server) serveV1(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	parts := strings.Split(strings.Trim(strings.TrimPrefix(r.URL.Path, v1Prefix), "/"), "/")
-	monitorOf := func(seg string) *monitor {
-		id, err := strconv.ParseUint(seg, 10, 32)
-		if err != nil {
-			return nil
-		}
-		return s.lookup(uint32(id))
-	}
 	switch {
 	case len(parts) == 1 && parts[0] == "inventory":
 		switch r.Method {
@@ -125,7 +119,7 @@ func (s *Server) serveV1(w http.ResponseWriter, r *http.Request) {
 		writeV1Error(w, http.StatusNotFound, "Not found")
 		return
 	}
-	m := monitorOf(parts[1])
+	m := s.monitorAt(parts[1])
 	if m == nil {
 		writeV1Error(w, http.StatusNotFound, "Monitor "+parts[1]+" not found")
 		return
@@ -313,12 +307,7 @@ func (s *Server) v1Create(w http.ResponseWriter, r *http.Request) {
 		s.v1SpecError(w, "POST", err)
 		return
 	}
-	// Defaults as for a legacy create: 100 events, 10 s (normalizeSpec's).
-	spec, err := x.apply(MonitorSpec{BatchSize: 100})
-	var filters []topicFilter
-	if err == nil {
-		spec, filters, err = normalizeSpec(spec)
-	}
+	spec, filters, err := x.createSpec() // the legacy create's defaults
 	if err != nil {
 		s.v1SpecError(w, "POST", err)
 		return
@@ -351,14 +340,9 @@ func (s *Server) v1Update(w http.ResponseWriter, r *http.Request, m *monitor) {
 
 func (s *Server) v1List(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
-	size := defaultPage
-	if v := q.Get("size"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 || n > defaultPage {
-			writeV1Error(w, http.StatusBadRequest, "Invalid size")
-			return
-		}
-		size = n
+	size, ok := v1Size(w, q)
+	if !ok {
+		return
 	}
 	start := 0
 	if v := q.Get("cursor"); v != "" {
@@ -391,27 +375,9 @@ func (s *Server) v1List(w http.ResponseWriter, r *http.Request) {
 		}
 		orderField = f.legacy
 	}
-	var rows [][]kv
-	for _, m := range s.snapshot() {
-		m.mu.Lock()
-		if !m.deleted {
-			f := m.restFieldsLocked()
-			if cond.match(f) {
-				rows = append(rows, f)
-			}
-		}
-		m.mu.Unlock()
-	}
-	get := func(row []kv) string {
-		for _, f := range row {
-			if f.k == orderField {
-				return f.v
-			}
-		}
-		return ""
-	}
+	rows := s.rows(cond)
 	slices.SortStableFunc(rows, func(a, b []kv) int {
-		x, y := get(a), get(b)
+		x, y := field(a, orderField), field(b, orderField)
 		c := strings.Compare(x, y)
 		if nx, err1 := strconv.ParseInt(x, 10, 64); err1 == nil {
 			if ny, err2 := strconv.ParseInt(y, 10, 64); err2 == nil {
@@ -425,22 +391,11 @@ func (s *Server) v1List(w http.ResponseWriter, r *http.Request) {
 	})
 	lo := min(start, len(rows))
 	hi := min(lo+size, len(rows))
-	b := []byte(`{"count":`)
-	b = strconv.AppendInt(b, int64(hi-lo), 10)
-	b = append(b, `,"size":`...)
-	b = strconv.AppendInt(b, int64(size), 10)
+	cursor := ""
 	if hi < len(rows) {
-		c := strconv.Itoa(hi)
-		next := *r.URL
-		nq := next.Query()
-		nq.Set("cursor", c)
-		next.RawQuery = nq.Encode()
-		b = append(b, `,"cursor":`...)
-		b = appendJSONString(b, c)
-		b = append(b, `,"next_uri":`...)
-		b = appendJSONString(b, next.RequestURI())
+		cursor = strconv.Itoa(hi)
 	}
-	b = append(b, `,"list":[`...)
+	b := v1PageStart(r, hi-lo, size, cursor)
 	for i, row := range rows[lo:hi] {
 		if i > 0 {
 			b = append(b, ',')
@@ -448,6 +403,42 @@ func (s *Server) v1List(w http.ResponseWriter, r *http.Request) {
 		b = v1Object(b, row)
 	}
 	writeV1(w, http.StatusOK, append(b, "]}"...))
+}
+
+// v1Size reads a v1 list's "size" parameter, 1…1000 (default 1000); on
+// error it answers 400 and returns false.
+func v1Size(w http.ResponseWriter, q url.Values) (int, bool) {
+	v := q.Get("size")
+	if v == "" {
+		return defaultPage, true
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 1 || n > defaultPage {
+		writeV1Error(w, http.StatusBadRequest, "Invalid size")
+		return 0, false
+	}
+	return n, true
+}
+
+// v1PageStart begins a v1 list answer: {"count":…,"size":…, then, when
+// cursor is not "" (more records follow), "cursor" and "next_uri" (the
+// request's URI with that cursor), then "list":[.
+func v1PageStart(r *http.Request, count, size int, cursor string) []byte {
+	b := []byte(`{"count":`)
+	b = strconv.AppendInt(b, int64(count), 10)
+	b = append(b, `,"size":`...)
+	b = strconv.AppendInt(b, int64(size), 10)
+	if cursor != "" {
+		next := *r.URL
+		nq := next.Query()
+		nq.Set("cursor", cursor)
+		next.RawQuery = nq.Encode()
+		b = append(b, `,"cursor":`...)
+		b = appendJSONString(b, cursor)
+		b = append(b, `,"next_uri":`...)
+		b = appendJSONString(b, next.RequestURI())
+	}
+	return append(b, `,"list":[`...)
 }
 
 func cmpInt(a, b int64) int {
