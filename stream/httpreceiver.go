@@ -372,14 +372,14 @@ func (r *HTTPReceiver) inflate(req *http.Request, body []byte) ([]byte, int, str
 		}
 		return out, 0, ""
 	case isZlib, enc == "deflate" || enc == "zlib":
-		out, err := protocol.NewInflater(r.cfg.MaxDecompressed).Inflate(body)
+		out, err := inflateOwned(body, r.cfg.MaxDecompressed)
 		if errors.Is(err, protocol.ErrDecompressedTooLarge) {
 			return nil, http.StatusRequestEntityTooLarge, "inflated body too large"
 		}
 		if err != nil {
 			return nil, http.StatusBadRequest, "bad zlib body"
 		}
-		return bytes.Clone(out), 0, ""
+		return out, 0, ""
 	case enc != "" && enc != "identity":
 		return nil, http.StatusUnsupportedMediaType, "unsupported Content-Encoding"
 	}

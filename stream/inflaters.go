@@ -1,6 +1,7 @@
 package stream
 
 import (
+	"bytes"
 	"sync"
 
 	"github.com/pushmon/pushmon/protocol"
@@ -15,10 +16,14 @@ var inflaters = sync.Pool{New: func() any { return protocol.NewInflater(0) }}
 // idleEvents is the largest event scratch slice an idle session keeps.
 const idleEvents = 8
 
+// pooled reports whether Inflaters with this output limit come from the
+// pool: those with the default limit (0 stands for it).
+func pooled(limit int) bool { return limit == 0 || limit == protocol.DefaultMaxDecompressed }
+
 // takeInflater returns an Inflater for one block: a pooled one, or the
 // session's own when Config.MaxDecompressed is not the default.
 func (ss *session) takeInflater() *protocol.Inflater {
-	if limit := ss.sub.cfg.MaxDecompressed; limit != 0 {
+	if limit := ss.sub.cfg.MaxDecompressed; !pooled(limit) {
 		if ss.inf == nil {
 			ss.inf = protocol.NewInflater(limit)
 		}
@@ -33,4 +38,18 @@ func (ss *session) putInflater(f *protocol.Inflater) {
 	if f != nil && f != ss.inf {
 		inflaters.Put(f)
 	}
+}
+
+// inflateOwned inflates a zlib payload, with output limit limit, into a
+// new slice the caller owns, through a pooled Inflater when the limit is
+// the default.
+func inflateOwned(payload []byte, limit int) ([]byte, error) {
+	if !pooled(limit) {
+		out, err := protocol.NewInflater(limit).Inflate(payload)
+		return bytes.Clone(out), err
+	}
+	f := inflaters.Get().(*protocol.Inflater)
+	defer inflaters.Put(f)
+	out, err := f.Inflate(payload)
+	return bytes.Clone(out), err
 }

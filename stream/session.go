@@ -137,7 +137,7 @@ func (ss *session) end(blocks uint64, err error) (bool, error) {
 	ss.in.drop()
 	// A Batch of ModeManualAck keeps its session for Ack (which only finds
 	// it closed now): it need not keep the read buffers too.
-	ss.r, ss.evbuf, ss.blocks, ss.chunk = nil, nil, nil, nil
+	ss.r, ss.inf, ss.evbuf, ss.blocks, ss.chunk = nil, nil, nil, nil, nil
 	return blocks > 0 || time.Since(ss.start) >= healthyAfter, ss.first
 }
 
