@@ -9,6 +9,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+
+	"github.com/pushmon/pushmon/benchmarks/internal/pushserver"
 )
 
 // WriteJSON writes the whole report, every round included.
@@ -192,7 +194,7 @@ func (r *Report) WriteChart(w io.Writer) error {
 		fmt.Fprintf(&b, `<line x1="%.1f" y1="%d" x2="%.1f" y2="%d" stroke="#eee"/><text x="%.1f" y="%d" text-anchor="middle">%g</text>`+"\n",
 			px(x), top, px(x), H-bottom, px(x), H-bottom+16, x)
 	}
-	fmt.Fprintf(&b, `<text x="%d" y="%d" text-anchor="middle">events per frame (uncompressed JSON, 270 B per event)</text>`+"\n", (W-right+left)/2, H-12)
+	fmt.Fprintf(&b, `<text x="%d" y="%d" text-anchor="middle">events per frame (uncompressed JSON, %d B per event)</text>`+"\n", (W-right+left)/2, H-12, pushserver.EventSize())
 	fmt.Fprintf(&b, `<text x="16" y="%d" text-anchor="middle" transform="rotate(-90 16 %d)">events/s</text>`+"\n", (H-bottom+top)/2, (H-bottom+top)/2)
 	for i, s := range ss {
 		var pts []string

@@ -2,7 +2,6 @@ package pushserver
 
 import (
 	"crypto/tls"
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
@@ -266,6 +265,3 @@ func isClosed(err error) bool {
 	var fe *protocol.FrameError
 	return errors.As(err, &fe) && errors.Is(err, io.ErrUnexpectedEOF)
 }
-
-// putFrameID is used by tests: it reads the DataBlockId of a frame.
-func frameID(f []byte) uint16 { return binary.BigEndian.Uint16(f[protocol.HeaderSize:]) }
