@@ -53,16 +53,24 @@ var (
 //
 // A FrameError never holds payload bytes, so printing it cannot leak a
 // credential from a ConnectRequest.
+//
+// The errors of an Inflater, which sees a payload but not its frame, have
+// Type TypePublishMessage and Size 0, and their message names no size.
 type FrameError struct {
 	Type   Type   // the frame's type as read (may be invalid)
-	Size   uint32 // the frame's declared Size
+	Size   uint32 // the frame's declared Size (0 from an Inflater)
 	Detail string // what exactly was wrong, for humans
 	Err    error  // sentinel, possibly wrapping a cause
+
+	noSize bool // Size is unknown (an Inflater's error): Error omits it
 }
 
 func (e *FrameError) Error() string {
 	s := e.Err.Error()
-	if e.Type != 0 || e.Size != 0 {
+	switch {
+	case e.noSize:
+		s += " (" + e.Type.String() + ")"
+	case e.Type != 0 || e.Size != 0:
 		s += " (" + e.Type.String() + ", size " + strconv.FormatUint(uint64(e.Size), 10) + ")"
 	}
 	if e.Detail != "" {

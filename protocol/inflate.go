@@ -650,13 +650,15 @@ func adlerUpdate(adler uint32, p []byte) uint32 {
 	return b<<16 | a
 }
 
+// tooLarge and corrupt return the Inflater's errors: a FrameError of a
+// PublishMessage whose size the Inflater does not know.
 func tooLarge(limit int) error {
 	return &FrameError{Type: TypePublishMessage, Err: ErrDecompressedTooLarge,
-		Detail: "limit is " + strconv.Itoa(limit) + " bytes"}
+		Detail: "limit is " + strconv.Itoa(limit) + " bytes", noSize: true}
 }
 
 func corrupt(err error) error {
-	return &FrameError{Type: TypePublishMessage, Err: corruptError{err}, Detail: err.Error()}
+	return &FrameError{Type: TypePublishMessage, Err: corruptError{err}, Detail: err.Error(), noSize: true}
 }
 
 type corruptError struct{ cause error }

@@ -311,3 +311,21 @@ func TestInflateDirectUpToAnEighth(t *testing.T) {
 		}
 	}
 }
+
+// The Inflater's errors name the PublishMessage but no size, which it
+// does not know.
+func TestInflateErrorMessages(t *testing.T) {
+	inf := protocol.NewInflater(1000)
+	for _, c := range []struct {
+		in   []byte
+		want string
+	}{
+		{deflate(t, make([]byte, 2000)), "protocol: decompressed payload too large (PublishMessage): limit is 1000 bytes"},
+		{[]byte{0x78}, "protocol: corrupt compressed payload (PublishMessage): unexpected EOF"},
+	} {
+		_, err := inf.Inflate(c.in)
+		if err == nil || err.Error() != c.want {
+			t.Errorf("got %v, want %q", err, c.want)
+		}
+	}
+}
