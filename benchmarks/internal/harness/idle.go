@@ -48,6 +48,10 @@ var ErrSkipped = errors.New("skipped")
 
 type memSample struct{ heap, stack uint64 }
 
+// total is heap + stacks, signed so that differences may be negative (a
+// GC can shrink the heap between two samples).
+func (m memSample) total() int64 { return int64(m.heap) + int64(m.stack) }
+
 func memNow() memSample {
 	for range 3 { // the second cycle frees what the first found dead; stacks shrink during GC
 		runtime.GC()
@@ -89,7 +93,7 @@ func consume(ch <-chan stream.Event, got *atomic.Int64) {
 // zlib block, lets the sessions go idle and measures this process's Go
 // heap and stacks per subscription.
 func Idle(ctx context.Context, t Transport, n, eventsPer int) (IdleResult, error) {
-	res := IdleResult{Name: fmt.Sprintf("%s/idle/%d", t, n), Transport: t, Sessions: n, EventsPerSession: eventsPer}
+	res := IdleResult{Name: idleName(t, n), Transport: t, Sessions: n, EventsPerSession: eventsPer}
 	if err := raiseFileLimit(n); err != nil {
 		res.Skipped = err.Error()
 		return res, err
@@ -117,7 +121,7 @@ func Idle(ctx context.Context, t Transport, n, eventsPer int) (IdleResult, error
 		go func() { defer cwg.Done(); consume(chans[i], &dummy) }()
 	}
 	withConsumers := memNow()
-	res.ConsumerBytes = float64(withConsumers.heap+withConsumers.stack-before.heap-before.stack) / float64(n)
+	res.ConsumerBytes = float64(withConsumers.total()-before.total()) / float64(n)
 	for _, c := range chans {
 		close(c)
 	}
@@ -125,14 +129,9 @@ func Idle(ctx context.Context, t Transport, n, eventsPer int) (IdleResult, error
 	chans = nil
 	before = memNow()
 
-	addr := child.Hello.TCP
-	cfg := stream.Config{Username: "user", Password: "password", Plaintext: true}
-	if t == TLS {
-		addr = child.Hello.TLS
-		cfg.Plaintext = false
-		cfg.TLSConfig = child.ClientTLS()
-	}
-	cfg.Addr = addr
+	env := &Env{Child: child, tls: child.ClientTLS()}
+	cfg := stream.Config{Addr: env.addr(t), Username: "user", Password: "password",
+		Plaintext: t == TCP, TLSConfig: env.tlsConfig(t)}
 	subs := make([]*stream.Subscription, n)
 	var got atomic.Int64
 	var wg sync.WaitGroup
@@ -206,6 +205,10 @@ func Idle(ctx context.Context, t Transport, n, eventsPer int) (IdleResult, error
 	res.GoroutinesPerSession = float64(goroutines) / float64(n)
 	return res, nil
 }
+
+// idleName names the idle measurement of n sessions over t, e.g.
+// "tcp/idle/1000".
+func idleName(t Transport, n int) string { return fmt.Sprintf("%s/idle/%d", t, n) }
 
 func waitConnected(ctx context.Context, s *stream.Subscription) error {
 	deadline := time.Now().Add(2 * time.Minute)

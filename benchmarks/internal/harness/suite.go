@@ -203,7 +203,7 @@ func Run(ctx context.Context, opts Options) (*Report, error) {
 
 	for _, t := range opts.Transports {
 		for _, n := range opts.IdleN {
-			if n <= 0 || !selected(fmt.Sprintf("%s/idle/%d", t, n)) {
+			if n <= 0 || !selected(idleName(t, n)) {
 				continue
 			}
 			fmt.Fprintf(opts.Log, "idle: %d %s sessions…\n", n, t)

@@ -50,7 +50,7 @@ func appendEvent(dst []byte, seq uint64, pad int) []byte {
 	dst = appendHex(dst, dev, 2)
 	dst = append(dst, `/temp","operation":"INSERTION","timestamp":"`...)
 	dst = appendISO(dst, ms)
-	dst = append(dst, `","DataPoint":{"id":"0c9f6a9e-07d4-4f4e-9d2c-`...)
+	dst = append(dst, `","DataPoint":{"id":"`+idStem...)
 	dst = appendHex(dst, seq, idDigits)
 	dst = append(dst, `","cstId":1234,"streamId":"dev`...)
 	dst = appendHex(dst, dev, 2)
@@ -201,7 +201,10 @@ func BuildFrameSet(d Dataset) (*FrameSet, error) {
 	return fs, nil
 }
 
-var idPrefix = []byte(`"id":"0c9f6a9e-07d4-4f4e-9d2c-`)
+// idStem is the fixed start of every event id; the counter follows it.
+const idStem = "0c9f6a9e-07d4-4f4e-9d2c-"
+
+var idPrefix = []byte(`"id":"` + idStem)
 
 // EventSize is the size of one rendered event (a single-event frame is
 // SingleFrameSize bytes).

@@ -69,7 +69,7 @@ func runSim(cs ChildSpec, emit func(any), stdin io.Reader) error {
 			evs := make([]streamtest.Event, n)
 			for i := range evs {
 				evs[i] = streamtest.Event{Topic: "DataPoint/dev" + strconv.Itoa(seq%50) + "/temp", Operation: "INSERTION",
-					Body: map[string]any{"id": fmt.Sprintf("0c9f6a9e-07d4-4f4e-9d2c-%012x", seq), "cstId": 1234,
+					Body: map[string]any{"id": fmt.Sprintf(idStem+"%012x", seq), "cstId": 1234,
 						"streamId": "dev/temp", "data": float64(seq%1000) / 10, "timestamp": 1714564800000 + seq}}
 				seq++
 			}
