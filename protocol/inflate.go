@@ -33,7 +33,7 @@ type Inflater struct {
 	clen   huffman
 	lens   [maxLit + maxDist]uint8
 	peak   int             // most output held at once during the last Inflate (for tests)
-	ctx    context.Context // of InflateContext; nil for Inflate
+	ctx    context.Context // of the running InflateContext (Background for Inflate); nil between calls
 }
 
 // NewInflater returns an Inflater whose output is limited to limit bytes;
@@ -89,7 +89,7 @@ func (f *Inflater) InflateContext(ctx context.Context, compressed []byte) ([]byt
 			return nil, err
 		}
 		if m != n {
-			return nil, corrupt(errors.New("inflate: output size changed between passes"))
+			return nil, corrupt(errSizeChanged)
 		}
 		f.out = buf
 		return buf, nil
@@ -112,8 +112,13 @@ const (
 	rootBits   = 10       // most bits resolved by one table lookup
 )
 
-// errCounted ends a first pass that only measured the output.
-var errCounted = errors.New("inflate: counted")
+var (
+	// errCounted ends a first pass that only measured the output.
+	errCounted = errors.New("inflate: counted")
+	// errSizeChanged: the second pass of a counted output did not give
+	// the size the first one measured.
+	errSizeChanged = errors.New("inflate: output size changed between passes")
+)
 
 // decoder is the state of one pass over one zlib stream.
 type decoder struct {
@@ -204,7 +209,7 @@ func (f *Inflater) room(n int) error {
 			d.w = keep
 		}
 	case d.fixed:
-		return corrupt(errors.New("inflate: output size changed between passes"))
+		return corrupt(errSizeChanged)
 	default:
 		// Grow to the smallest of direct, direct/2, direct/4, … that is at
 		// least double the buffer (and, up to direct, 4×len(in) and 512):
