@@ -3,6 +3,7 @@ package protocol
 import (
 	"encoding/binary"
 	"fmt"
+	"io"
 	"strconv"
 )
 
@@ -31,10 +32,10 @@ func (c ConnectRequest) GoString() string { return "protocol." + c.String() }
 // Format makes every verb, %x and %+v included, print the redacted form.
 func (c ConnectRequest) Format(f fmt.State, verb rune) {
 	if verb == 'v' && f.Flag('#') {
-		fmt.Fprint(f, c.GoString())
+		io.WriteString(f, c.GoString())
 		return
 	}
-	fmt.Fprint(f, c.String())
+	io.WriteString(f, c.String())
 }
 
 // ConnectResponse is the server's answer to a ConnectRequest.

@@ -31,7 +31,10 @@ type ReaderOptions struct {
 	BufferSize int
 	// MaxFrameSize bounds the Size field of every frame. A larger declared
 	// size fails with ErrFrameTooLarge before any body byte is read.
-	// 0 means DefaultMaxFrameSize (16 MiB).
+	// 0 means DefaultMaxFrameSize (16 MiB). It also bounds the memory a
+	// Reader keeps: the buffer for frames larger than BufferSize grows to
+	// the largest frame read (so up to MaxFrameSize) and is kept for the
+	// Reader's lifetime.
 	MaxFrameSize uint32
 	// Side selects the accepted frame types; frames of the other direction
 	// fail with ErrWrongDirection.
@@ -78,7 +81,9 @@ func (f Frame) Format(s fmt.State, verb rune) {
 // steady state.
 //
 // A Reader is not safe for concurrent use. It owns its buffers; the payloads
-// it returns are loans (see ReadFrame).
+// it returns are loans (see ReadFrame). Besides its read buffer it keeps,
+// for its lifetime, the buffer grown for the largest frame it has read that
+// did not fit in the read buffer: up to ReaderOptions.MaxFrameSize bytes.
 type Reader struct {
 	rd     io.Reader
 	buf    []byte // fixed-size read buffer
