@@ -63,21 +63,11 @@ func (h *historyLog) add(ev *rendered, limit int) {
 	}
 }
 
-// recordLocked stores the events that match m when m keeps a history
-// (polling and persistent monitors) and returns how many it stored.
-// m.mu must be held.
-func (m *monitor) recordLocked(evs []*rendered, limit int) int {
-	if m.spec.Transport != "polling" && !m.spec.Persistent {
-		return 0
-	}
-	n := 0
-	for _, r := range evs {
-		if m.matches(r) {
-			m.x.hist.add(r, limit)
-			n++
-		}
-	}
-	return n
+// keepsHistoryLocked reports whether m stores the events it matches for
+// the history API: polling and persistent monitors do (enqueue stores
+// them). m.mu must be held.
+func (m *monitor) keepsHistoryLocked() bool {
+	return m.spec.Transport == "polling" || m.spec.Persistent
 }
 
 // History returns the timestamps, topics and operations of the events
@@ -158,7 +148,7 @@ func (s *Server) v1History(w http.ResponseWriter, r *http.Request, m *monitor) {
 		}
 	}
 	m.mu.Lock()
-	if m.spec.Transport != "polling" && !m.spec.Persistent {
+	if !m.keepsHistoryLocked() {
 		m.mu.Unlock()
 		writeV1Error(w, http.StatusBadRequest, "Monitor "+strconv.FormatUint(uint64(m.id), 10)+" is neither polling nor persistent")
 		return

@@ -456,18 +456,24 @@ func (m *monitor) enqueue(evs []*rendered, now time.Time, limit int) int {
 	if m.deleted {
 		return 0
 	}
-	if n := m.recordLocked(evs, limit); m.spec.Transport == "polling" { // history.go
-		return n
-	}
-	live := m.conn != nil || m.spec.Transport == "http" && !m.x.disabled
-	if !live && !m.spec.Persistent {
+	polling := m.spec.Transport == "polling"
+	keep := m.keepsHistoryLocked() // history.go
+	live := !polling && (m.conn != nil || m.spec.Transport == "http" && !m.x.disabled)
+	if !live && !keep {
 		return 0 // at-most-once: nobody listens, nothing is kept
 	}
 	xmlFormat := m.spec.Format == "xml"
-	n, dropped := 0, 0
+	n, stored, dropped := 0, 0, 0
 	for _, r := range evs {
 		if !m.matches(r) {
 			continue
+		}
+		if keep {
+			m.x.hist.add(r, limit)
+			stored++
+		}
+		if polling {
+			continue // stored for the history API only
 		}
 		if xmlFormat {
 			if err := r.renderXML(); err != nil {
@@ -486,6 +492,9 @@ func (m *monitor) enqueue(evs []*rendered, now time.Time, limit int) int {
 		}
 		m.queue.PushBack(qitem{ev: r, at: now, replay: !live})
 		n++
+	}
+	if polling {
+		return stored
 	}
 	m.stats.Dropped += dropped
 	if n > 0 {

@@ -1,6 +1,7 @@
 package streamtest
 
 import (
+	"cmp"
 	"context"
 	"crypto/tls"
 	"errors"
@@ -424,22 +425,18 @@ func (s *Server) lookup(id uint32) *monitor {
 	return s.monitors[id]
 }
 
-func (s *Server) snapshot() []*monitor {
+// all returns every monitor, in no particular order.
+func (s *Server) all() []*monitor {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	ms := slices.Collect(maps.Values(s.monitors))
-	slices.SortFunc(ms, func(a, b *monitor) int { return cmpU32(a.id, b.id) })
-	return ms
+	return slices.Collect(maps.Values(s.monitors))
 }
 
-func cmpU32(a, b uint32) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
+// snapshot returns every monitor, by id (for listings).
+func (s *Server) snapshot() []*monitor {
+	ms := s.all()
+	slices.SortFunc(ms, func(a, b *monitor) int { return cmp.Compare(a.id, b.id) })
+	return ms
 }
 
 // MonitorInfo returns a snapshot of monitor id.
@@ -612,7 +609,7 @@ func (s *Server) route(rs []*rendered, now time.Time) int {
 		return 0
 	}
 	n := 0
-	for _, m := range s.snapshot() {
+	for _, m := range s.all() { // routing needs no order
 		n += m.enqueue(rs, now, s.opts.MaxQueuedEvents)
 	}
 	return n
