@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"os"
 	"slices"
 	"sync"
@@ -42,9 +41,8 @@ const flushOnWait = 64
 // failure of either ends the connection.
 type session struct {
 	sub  *Subscription
-	conn net.Conn
+	conn *burstConn // the connection, read in bursts
 	r    *protocol.Reader
-	in   *burstConn // conn, when connect made it one
 	inf  *protocol.Inflater
 
 	armed   bool
@@ -62,12 +60,11 @@ type session struct {
 	mu       sync.Mutex
 	acks     []byte
 	closed   bool
-	flushing bool           // a flusher goroutine runs
-	flushers errgroup.Group // the connection's flushers, joined before the session ends
-	fail     func(error)    // ends the session with an error (the first one counts)
-	once     sync.Once
-	first    error       // the first failure
-	stop     func() bool // stops closing conn when the session's context ends
+	flushing bool                    // a flusher goroutine runs
+	flushers errgroup.Group          // the connection's flushers, joined before the session ends
+	ctx      context.Context         // ends with the session; its cause is the session's error
+	fail     context.CancelCauseFunc // ends the session with an error (the first one counts)
+	stop     func() bool             // stops closing conn when the session's context ends
 	start    time.Time
 	wmu      sync.Mutex // serialises writeAcks; guards out
 	out      []byte
@@ -105,17 +102,12 @@ func (s *Subscription) open(ctx context.Context) (*session, error) {
 		start:     time.Now(),
 		maxBlocks: s.cfg.MaxBatchBlocks,
 	}
-	ss.in, _ = conn.(*burstConn)
 	// The reader runs on the supervisor's goroutine, so an idle session
 	// is that one goroutine. The first failure (of the reader or of a
 	// flusher) is the session's error and closes the connection, which
 	// ends the other.
-	cctx, cancel := context.WithCancel(ctx)
-	ss.fail = func(err error) {
-		ss.once.Do(func() { ss.first = err })
-		cancel()
-	}
-	ss.stop = context.AfterFunc(cctx, func() { conn.Close() })
+	ss.ctx, ss.fail = context.WithCancelCause(ctx)
+	ss.stop = context.AfterFunc(ss.ctx, func() { conn.Close() })
 	s.cur.Store(ss)
 	return ss, nil
 }
@@ -134,16 +126,16 @@ func (ss *session) end(blocks uint64, err error) (bool, error) {
 	_ = ss.flushers.Wait() // a failed flusher has already made its error the session's
 	ss.stop()
 	ss.conn.Close()
-	ss.in.drop()
+	ss.conn.drop()
 	// A Batch of ModeManualAck keeps its session for Ack (which only finds
 	// it closed now): it need not keep the read buffers too.
 	ss.r, ss.inf, ss.evbuf, ss.blocks, ss.chunk = nil, nil, nil, nil, nil
-	return blocks > 0 || time.Since(ss.start) >= healthyAfter, ss.first
+	return blocks > 0 || time.Since(ss.start) >= healthyAfter, context.Cause(ss.ctx)
 }
 
 // connect dials, completes TLS, sends the ConnectRequest and checks the
 // ConnectResponse, all within HandshakeTimeout.
-func (s *Subscription) connect(ctx context.Context) (net.Conn, *protocol.Reader, error) {
+func (s *Subscription) connect(ctx context.Context) (*burstConn, *protocol.Reader, error) {
 	cfg := &s.cfg
 	addr := cfg.addr()
 	hctx, cancel := context.WithTimeout(ctx, cfg.HandshakeTimeout)
@@ -192,38 +184,38 @@ func (s *Subscription) connect(ctx context.Context) (net.Conn, *protocol.Reader,
 		return nil, nil, timeout(fmt.Errorf("stream: sending ConnectRequest to %s: %w", addr, err))
 	}
 
-	conn = newBurstConn(conn) // read in bursts once frames flow
-	r := protocol.NewReader(countingReader{conn, &s.stats.bytesRead}, protocol.ReaderOptions{
+	bc := newBurstConn(conn) // read in bursts once frames flow
+	r := protocol.NewReader(countingReader{bc, &s.stats.bytesRead}, protocol.ReaderOptions{
 		BufferSize:   cfg.ReadBufferSize,
 		MaxFrameSize: cfg.MaxFrameSize,
 	})
 	f, err := r.ReadFrame()
 	if err != nil {
-		conn.Close()
+		bc.Close()
 		if errors.Is(err, io.EOF) {
 			err = fmt.Errorf("%w (closed before the ConnectResponse)", err)
 		}
 		return nil, nil, timeout(fmt.Errorf("stream: awaiting ConnectResponse from %s: %w", addr, err))
 	}
 	if f.Type != protocol.TypeConnectResponse {
-		conn.Close()
+		bc.Close()
 		return nil, nil, fmt.Errorf("stream: %s sent %s before the ConnectResponse: %w", addr, f.Type, protocol.ErrWrongDirection)
 	}
 	resp, err := protocol.ParseConnectResponse(f.Payload)
 	if err != nil {
-		conn.Close()
+		bc.Close()
 		return nil, nil, err
 	}
 	if resp.Status != protocol.StatusOK {
-		conn.Close()
+		bc.Close()
 		return nil, nil, &ConnectError{Status: resp.Status, Addr: addr}
 	}
 	if !stop() {
 		// The handshake context ended just now and closed the connection.
 		return nil, nil, timeout(fmt.Errorf("stream: %s: %w", addr, context.Cause(hctx)))
 	}
-	conn.SetDeadline(time.Time{})
-	return conn, r, nil
+	bc.SetDeadline(time.Time{})
+	return bc, r, nil
 }
 
 // countingReader counts bytes read for Stats.
@@ -244,7 +236,7 @@ func (c countingReader) Read(p []byte) (int, error) {
 // ack write has failed.
 func (ss *session) readLoop(ctx context.Context) (blocks uint64, err error) {
 	for {
-		if ss.r.Buffered() == 0 && ss.in.Buffered() == 0 {
+		if ss.buffered() == 0 {
 			if err := ss.awaitFrame(); err != nil {
 				return blocks, ss.drainErr(err)
 			}
@@ -282,7 +274,7 @@ func (ss *session) awaitFrame() error {
 	if ss.sub.drained() { // after the deadline change: see Shutdown
 		return errDraining
 	}
-	ss.in.setIdle(true)
+	ss.conn.setIdle(true)
 	if cap(ss.evbuf) > idleEvents {
 		ss.evbuf = nil // an idle session keeps no large scratch
 	}
@@ -290,7 +282,7 @@ func (ss *session) awaitFrame() error {
 		ss.blocks = nil
 	}
 	err := ss.r.Await()
-	ss.in.setIdle(false)
+	ss.conn.setIdle(false)
 	if err != nil {
 		return ss.readErr(err)
 	}
@@ -414,11 +406,15 @@ func (ss *session) deliverEvents(ctx context.Context, id uint16, events []Event)
 	return nil
 }
 
+// buffered returns the bytes read from the connection and not yet taken
+// by a frame: in the frame reader's buffer and in the burst buffer.
+func (ss *session) buffered() int { return ss.r.Buffered() + ss.conn.Buffered() }
+
 // frameBuffered reports whether the next frame is wholly buffered, so that
 // reading it cannot block.
 func (ss *session) frameBuffered() bool {
 	n, ok := ss.r.NextFrameLen()
-	return ok && n <= ss.r.Buffered()+ss.in.Buffered()
+	return ok && n <= ss.buffered()
 }
 
 // collect adds a block to the Batch being collected. doc is the block's
@@ -429,7 +425,7 @@ func (ss *session) collect(m protocol.PublishMessage, doc []byte) {
 	if cap(ss.chunk)-len(ss.chunk) < len(doc) {
 		// Room for doc and for the blocks already buffered, scaled by
 		// doc's inflation ratio, within the Batch's byte limit.
-		more := int64(ss.r.Buffered() + ss.in.Buffered())
+		more := int64(ss.buffered())
 		if len(m.Payload) > 0 && len(doc) > len(m.Payload) {
 			more = more * int64(len(doc)) / int64(len(m.Payload))
 		}
@@ -560,7 +556,7 @@ func (ss *session) queueAcks(blocks []Block) error {
 // the next flush. A failed write ends the session, as a flusher's does;
 // the block at hand is still handed over.
 func (ss *session) flushBeforeWait() {
-	if ss.r.Buffered() == 0 && ss.in.Buffered() == 0 {
+	if ss.buffered() == 0 {
 		if err := ss.writeAcks(); err != nil {
 			ss.fail(err)
 		}
