@@ -8,6 +8,7 @@ import (
 	"net"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/pushmon/pushmon/protocol"
@@ -211,16 +212,17 @@ func stopAndWait(c net.Conn, r *protocol.Reader, fs *FrameSet, rep *Report) erro
 // stream writes frames in writes of about 64 KiB for as long as the
 // client reads them, while a second goroutine counts the acks.
 func stream(c net.Conn, r *protocol.Reader, fs *FrameSet, rep *Report) error {
-	var acks, bad atomic.Uint64
-	done := make(chan error, 1)
+	type acked struct {
+		rep Report // Acks and BadAcks
+		err error  // why the reading ended
+	}
+	done := make(chan acked, 1)
 	go func() {
 		var ar Report
 		for want := uint16(0); ; want++ {
 			f, err := r.ReadFrame()
 			if err != nil {
-				acks.Store(ar.Acks)
-				bad.Store(ar.BadAcks)
-				done <- err
+				done <- acked{ar, err}
 				return
 			}
 			checkAck(f, want, &ar)
@@ -246,22 +248,19 @@ func stream(c net.Conn, r *protocol.Reader, fs *FrameSet, rep *Report) error {
 	// The client has gone: its last acks may still be in flight; the ack
 	// reader ends at EOF.
 	c.Close()
-	rerr := <-done
-	rep.Acks, rep.BadAcks = acks.Load(), bad.Load()
-	if isClosed(werr) && !isClosed(rerr) {
-		return rerr
+	a := <-done
+	rep.Acks, rep.BadAcks = a.rep.Acks, a.rep.BadAcks
+	if isClosed(werr) && !isClosed(a.err) {
+		return a.err
 	}
 	return werr
 }
 
+// isClosed reports whether err only says that the client went away: EOF,
+// a reset, a broken pipe, a stream ended inside a frame, or the conn
+// closed here once the client had gone.
 func isClosed(err error) bool {
-	if err == nil || errors.Is(err, io.EOF) || errors.Is(err, net.ErrClosed) {
-		return true
-	}
-	var op *net.OpError
-	if errors.As(err, &op) {
-		return true // reset by peer, broken pipe: the client closed
-	}
-	var fe *protocol.FrameError
-	return errors.As(err, &fe) && errors.Is(err, io.ErrUnexpectedEOF)
+	return err == nil || errors.Is(err, io.EOF) || errors.Is(err, net.ErrClosed) ||
+		errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPIPE) ||
+		errors.Is(err, protocol.ErrTruncated)
 }
