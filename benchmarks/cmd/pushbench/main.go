@@ -48,11 +48,13 @@ func main() {
 		}
 		opts.Run = re
 	}
-	opts.IdleN = []int{-1}
 	for _, f := range strings.Split(*idle, ",") {
 		if n, err := strconv.Atoi(strings.TrimSpace(f)); err == nil {
 			opts.IdleN = append(opts.IdleN, n)
 		}
+	}
+	if len(opts.IdleN) == 0 {
+		opts.IdleN = []int{-1} // none: an empty list means the defaults
 	}
 	for _, t := range strings.Split(*transports, ",") {
 		opts.Transports = append(opts.Transports, harness.Transport(strings.TrimSpace(t)))

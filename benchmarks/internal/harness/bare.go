@@ -40,9 +40,13 @@ func dialBare(ctx context.Context, addr string, cfg *tls.Config, tag string, mon
 		c.Close()
 		return nil, err
 	}
-	if st := binary.BigEndian.Uint16(resp[6:]); st != uint16(protocol.StatusOK) {
+	cr, err := protocol.ParseConnectResponse(resp[protocol.HeaderSize:])
+	if err == nil && cr.Status != protocol.StatusOK {
+		err = fmt.Errorf("connect: status %d", cr.Status)
+	}
+	if err != nil {
 		c.Close()
-		return nil, fmt.Errorf("connect: status %d", st)
+		return nil, err
 	}
 	c.SetDeadline(time.Time{})
 	return c, nil
