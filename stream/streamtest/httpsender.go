@@ -359,11 +359,8 @@ func (m *monitor) post(ctx context.Context, hc *http.Client, p httpPush, doc []b
 	}
 	rctx, cancel := context.WithTimeout(ctx, p.timeout)
 	defer cancel()
-	method := p.method
-	if method == "" {
-		method = http.MethodPut
-	}
-	req, err := http.NewRequestWithContext(rctx, method, p.url, bytes.NewReader(body))
+	// p.method is never "": normalizeSpec defaults it to PUT.
+	req, err := http.NewRequestWithContext(rctx, p.method, p.url, bytes.NewReader(body))
 	if err != nil {
 		a.Err = err.Error()
 		return a

@@ -277,11 +277,8 @@ func (m *monitor) detachLocked(pc *pushConn) {
 	}
 	pc.order, pc.sent, pc.holding, pc.unackedBlocks = nil, nil, 0, 0
 	if m.spec.Persistent && m.spec.Transport == "tcp" && !m.deleted {
-		for i := range back {
-			back[i].replay = true
-		}
 		m.queue.PushFront(back)
-		m.queue.MarkReplay()
+		m.queue.MarkReplay() // back included
 	} else {
 		m.stats.Dropped += len(back) + m.queue.Len()
 		m.queue.Clear()

@@ -139,7 +139,7 @@ func (m *monitor) restFieldsLocked() []kv {
 		{"monBatchSize", strconv.Itoa(sp.BatchSize)},
 		{"monBatchDuration", seconds(sp.BatchDuration)},
 		{"monCompression", sp.Compression},
-		{"monAckOption", map[bool]string{true: "explicit", false: "off"}[sp.AckExplicit]},
+		{"monAckOption", ackOption(sp.AckExplicit)},
 		{"monAutoReplayOnConnect", strconv.FormatBool(sp.Persistent)},
 		{"monStatus", m.statusLocked()},
 	}
@@ -165,6 +165,14 @@ func (m *monitor) restFieldsLocked() []kv {
 		opt("monLastSent", m.lastSent.Format(timestampLayout))
 	}
 	return f
+}
+
+// ackOption renders monAckOption.
+func ackOption(explicit bool) string {
+	if explicit {
+		return "explicit"
+	}
+	return "off"
 }
 
 // seconds renders a batch duration as REST seconds: "0" for no wait,
@@ -332,11 +340,11 @@ func escASCII(b *strings.Builder, s string) {
 }
 
 // monitorXML is a <Monitor> request body. Absent elements are nil, so a
-// PUT changes only what it names.
+// PUT changes only what it names. Read-only elements (cstId, monStatus,
+// monLastConnect, …) have no field: the decoder skips them.
 type monitorXML struct {
 	XMLName          xml.Name `xml:"Monitor"`
 	MonID            *string  `xml:"monId"`
-	CstID            *string  `xml:"cstId"` // read-only, ignored
 	Topic            *string  `xml:"monTopic"`
 	TransportType    *string  `xml:"monTransportType"`
 	FormatType       *string  `xml:"monFormatType"`
@@ -354,10 +362,6 @@ type monitorXML struct {
 	ResponseTimeout  *string  `xml:"monResponseTimeout"`
 	SchemaType       *string  `xml:"monSchemaType"`
 	SchemaData       *string  `xml:"monSchemaData"`
-	Status           *string  `xml:"monStatus"`       // read-only, ignored
-	LastConnect      *string  `xml:"monLastConnect"`  // read-only, ignored
-	LastSent         *string  `xml:"monLastSent"`     // read-only, ignored
-	LastSentUUID     *string  `xml:"monLastSentUuid"` // read-only, ignored
 }
 
 func parseMonitorXML(body []byte) (*monitorXML, error) {

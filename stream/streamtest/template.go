@@ -257,8 +257,6 @@ func truthy(v any) bool {
 		return err != nil || f != 0
 	case float64:
 		return v != 0
-	case int:
-		return v != 0
 	case []any:
 		return len(v) > 0
 	}

@@ -8,6 +8,7 @@ package streamtest
 
 import (
 	"bytes"
+	"cmp"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -381,7 +382,7 @@ func (s *Server) v1List(w http.ResponseWriter, r *http.Request) {
 		c := strings.Compare(x, y)
 		if nx, err1 := strconv.ParseInt(x, 10, 64); err1 == nil {
 			if ny, err2 := strconv.ParseInt(y, 10, 64); err2 == nil {
-				c = cmpInt(nx, ny)
+				c = cmp.Compare(nx, ny)
 			}
 		}
 		if desc {
@@ -439,14 +440,4 @@ func v1PageStart(r *http.Request, count, size int, cursor string) []byte {
 		b = appendJSONString(b, next.RequestURI())
 	}
 	return append(b, `,"list":[`...)
-}
-
-func cmpInt(a, b int64) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
 }
