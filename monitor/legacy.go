@@ -119,12 +119,18 @@ func (c *Client) Get(ctx context.Context, id uint32) (*Monitor, error) {
 // as is, e.g. "monTransportType='tcp' and monStatus='INACTIVE'"; "" lists
 // all. On error List returns no monitors.
 func (c *Client) List(ctx context.Context, condition string) ([]Monitor, error) {
-	var out []Monitor
-	for m, err := range c.All(ctx, condition) {
+	return collect(c.All(ctx, condition))
+}
+
+// collect gathers what seq yields, or returns its first error and nothing
+// else.
+func collect[T any](seq iter.Seq2[T, error]) ([]T, error) {
+	var out []T
+	for v, err := range seq {
 		if err != nil {
 			return nil, err
 		}
-		out = append(out, m)
+		out = append(out, v)
 	}
 	return out, nil
 }
@@ -294,11 +300,7 @@ func (c *Client) Reset(ctx context.Context, id uint32) error {
 	if id == 0 {
 		return fmt.Errorf("monitor: reset: %w: 0", ErrInvalidID)
 	}
-	body, err := encodeReset(id)
-	if err != nil {
-		return fmt.Errorf("monitor: encoding reset: %w", err)
-	}
-	_, err = c.do(ctx, request{method: http.MethodPut, path: legacyIDPath(id), body: body})
+	_, err := c.do(ctx, request{method: http.MethodPut, path: legacyIDPath(id), body: encodeReset(id)})
 	return err
 }
 

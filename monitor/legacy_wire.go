@@ -51,8 +51,8 @@ func encodeLegacy(id uint32, s Spec) ([]byte, error) {
 }
 
 // encodeReset renders the bare "kick" body <Monitor><monId>id</monId></Monitor>.
-func encodeReset(id uint32) ([]byte, error) {
-	return []byte("<Monitor><monId>" + strconv.FormatUint(uint64(id), 10) + "</monId></Monitor>"), nil
+func encodeReset(id uint32) []byte {
+	return []byte("<Monitor><monId>" + strconv.FormatUint(uint64(id), 10) + "</monId></Monitor>")
 }
 
 // page is one decoded list answer.

@@ -123,14 +123,7 @@ func (v V1) Get(ctx context.Context, id uint32) (*Monitor, error) {
 // List returns every monitor matching q, following the server's cursor
 // from page to page. On error it returns no monitors.
 func (v V1) List(ctx context.Context, q ListQuery) ([]Monitor, error) {
-	var out []Monitor
-	for m, err := range v.All(ctx, q) {
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, m)
-	}
-	return out, nil
+	return collect(v.All(ctx, q))
 }
 
 // All is the streaming form of [V1.List]: it fetches a page only when the
