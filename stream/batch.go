@@ -116,8 +116,7 @@ func (b *Batch) Ack() error {
 	b.ackOnce.Do(func() {
 		b.split.Do(b.splitBlocks)
 		b.sub.dedup.remember(b.keys...)
-		b.ackErr = b.ss.queueAcks(b.Blocks)
-		b.ss.flush()
+		b.ackErr = b.ss.queueAcks(b.Blocks, true)
 	})
 	return b.ackErr
 }

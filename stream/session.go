@@ -115,14 +115,15 @@ func (s *Subscription) open(ctx context.Context) (*session, error) {
 // end ends a session whose read loop returned err, and reports whether it
 // was healthy (delivered a block or lasted healthyAfter) and its error.
 func (ss *session) end(blocks uint64, err error) (bool, error) {
+	ss.mu.Lock()
+	ss.closed = true // no ack is queued and no flusher starts after this
+	ss.mu.Unlock()
 	if err == errDraining {
+		_ = ss.flushers.Wait() // the flusher's write, before the last one
 		ss.drainAcks()
 	}
 	ss.sub.cur.CompareAndSwap(ss, nil)
 	ss.fail(err)
-	ss.mu.Lock()
-	ss.closed = true // no flusher starts after this
-	ss.mu.Unlock()
 	_ = ss.flushers.Wait() // a failed flusher has already made its error the session's
 	ss.stop()
 	ss.conn.Close()
@@ -462,7 +463,7 @@ func (ss *session) handOff(ctx context.Context) error {
 		return err
 	}
 	if s.cfg.Mode == ModeBatches {
-		ss.queueAcks(b.Blocks)
+		ss.queueAcks(b.Blocks, false)
 	}
 	return nil
 }
@@ -515,24 +516,17 @@ func send[T any](ctx context.Context, ss *session, ch chan T, v T) error {
 	}
 }
 
-// queueAck appends an ack for block id, to be written at the next flush
-// (a flusher starts when maxPendingAcks are pending). It returns
-// ErrSessionClosed after the connection has ended.
+// queueAck queues the ack of block id, like queueAcks.
 func (ss *session) queueAck(id uint16) error {
-	ss.mu.Lock()
-	defer ss.mu.Unlock()
-	if ss.closed {
-		return ErrSessionClosed
-	}
-	ss.acks = protocol.AppendAck(ss.acks, id)
-	if len(ss.acks) >= maxPendingAcks*protocol.AckSize {
-		ss.signal()
-	}
-	return nil
+	one := [1]Block{{DataBlockID: id}}
+	return ss.queueAcks(one[:], false)
 }
 
-// queueAcks queues the acks of blocks, in order, like queueAck.
-func (ss *session) queueAcks(blocks []Block) error {
+// queueAcks appends the acks of blocks, in order, to be written at the
+// next flush: at once by a flusher with now (Batch.Ack), otherwise when
+// maxPendingAcks are pending or the reader is about to wait. It returns
+// ErrSessionClosed after the connection has ended.
+func (ss *session) queueAcks(blocks []Block, now bool) error {
 	ss.mu.Lock()
 	defer ss.mu.Unlock()
 	if ss.closed {
@@ -541,7 +535,7 @@ func (ss *session) queueAcks(blocks []Block) error {
 	for i := range blocks {
 		ss.acks = protocol.AppendAck(ss.acks, blocks[i].DataBlockID)
 	}
-	if len(ss.acks) >= maxPendingAcks*protocol.AckSize {
+	if now || len(ss.acks) >= maxPendingAcks*protocol.AckSize {
 		ss.signal()
 	}
 	return nil
@@ -564,15 +558,6 @@ func (ss *session) flushBeforeWait() {
 	}
 	ss.mu.Lock()
 	if len(ss.acks) >= flushOnWait*protocol.AckSize {
-		ss.signal()
-	}
-	ss.mu.Unlock()
-}
-
-// flush has pending acks written by a flusher.
-func (ss *session) flush() {
-	ss.mu.Lock()
-	if len(ss.acks) > 0 {
 		ss.signal()
 	}
 	ss.mu.Unlock()

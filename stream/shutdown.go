@@ -54,15 +54,11 @@ func (s *Subscription) Shutdown(ctx context.Context) error {
 // every change of the read deadline.
 func (s *Subscription) drained() bool { return s.draining.Load() }
 
-// drainAcks, at the end of a session that Shutdown stopped, writes the
-// acks queued so far and closes the connection gracefully: the write side
-// first, then, once the server has closed its side or lingerTimeout has
-// passed, the rest.
+// drainAcks, at the end of a session that Shutdown stopped (closed, its
+// flushers done), writes the acks queued so far and closes the connection
+// gracefully: the write side first, then, once the server has closed its
+// side or lingerTimeout has passed, the rest.
 func (ss *session) drainAcks() {
-	ss.mu.Lock()
-	ss.closed = true // no ack is queued after this one
-	ss.mu.Unlock()
-	_ = ss.flushers.Wait()
 	if err := ss.writeAcks(); err != nil {
 		return
 	}
