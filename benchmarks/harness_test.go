@@ -6,6 +6,7 @@ import (
 	"encoding/csv"
 	"encoding/json"
 	"encoding/xml"
+	"errors"
 	"io"
 	"strings"
 	"testing"
@@ -58,6 +59,27 @@ func TestIdleSmoke(t *testing.T) {
 	}
 	if r.BytesPerSession <= 0 || r.GoroutinesPerSession < 0.5 || r.ConsumerBytes <= 0 {
 		t.Errorf("%+v", r)
+	}
+}
+
+// TestCommandCancel cancels a sim child command while the child is still
+// working on it: Command returns at once with the context's error.
+func TestCommandCancel(t *testing.T) {
+	child, err := pushserver.Start(pushserver.ChildSpec{Role: pushserver.RoleSim, Sessions: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer child.Close()
+	ctx, cancel := context.WithCancel(context.Background())
+	time.AfterFunc(50*time.Millisecond, cancel)
+	start := time.Now()
+	var ans pushserver.SimAnswer
+	err = child.Command(ctx, "connected 1", &ans) // nobody connects: the child answers after 1 s
+	if !errors.Is(err, context.Canceled) {
+		t.Errorf("Command = %v, want context.Canceled", err)
+	}
+	if el := time.Since(start); el > 500*time.Millisecond {
+		t.Errorf("Command returned after %v", el)
 	}
 }
 

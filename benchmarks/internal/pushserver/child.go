@@ -165,7 +165,7 @@ func Start(spec ChildSpec) (*Child, error) {
 		}
 		close(c.lines)
 	}()
-	line, err := c.next(2 * time.Minute)
+	line, err := c.next(context.Background(), 2*time.Minute)
 	if err == nil {
 		err = json.Unmarshal(line, &c.Hello)
 	}
@@ -179,8 +179,9 @@ func Start(spec ChildSpec) (*Child, error) {
 	return c, nil
 }
 
-// next returns the next line from the child.
-func (c *Child) next(timeout time.Duration) ([]byte, error) {
+// next returns the next line from the child, waiting at most timeout and
+// not after ctx ends.
+func (c *Child) next(ctx context.Context, timeout time.Duration) ([]byte, error) {
 	t := time.NewTimer(timeout)
 	defer t.Stop()
 	select {
@@ -191,6 +192,8 @@ func (c *Child) next(timeout time.Duration) ([]byte, error) {
 		return line, nil
 	case <-t.C:
 		return nil, errors.New("pushserver child: no answer in " + timeout.String())
+	case <-ctx.Done():
+		return nil, ctx.Err()
 	}
 }
 
@@ -202,6 +205,11 @@ func (c *Child) ClientTLS() *tls.Config {
 }
 
 // Report waits for the report of the connection whose user name was tag.
+// Reports of other connections read meanwhile are kept for their own
+// calls. It is meant for one caller at a time (the harness runs one
+// scenario at a time): of two concurrent callers, one may keep the
+// other's report while the other waits for a line that has already come,
+// until its timeout.
 func (c *Child) Report(tag string, timeout time.Duration) (Report, error) {
 	deadline := time.Now().Add(timeout)
 	for {
@@ -214,7 +222,7 @@ func (c *Child) Report(tag string, timeout time.Duration) (Report, error) {
 			}
 		}
 		c.mu.Unlock()
-		line, err := c.next(time.Until(deadline))
+		line, err := c.next(context.Background(), time.Until(deadline))
 		if err != nil {
 			return Report{}, fmt.Errorf("report of %s: %w", tag, err)
 		}
@@ -229,7 +237,10 @@ func (c *Child) Report(tag string, timeout time.Duration) (Report, error) {
 }
 
 // Command sends one command line to a sim child and decodes its answer
-// into v.
+// into v, waiting until ctx ends (at most 10 minutes without a deadline).
+// Commands are for one caller at a time. If ctx ends before the answer,
+// Command returns ctx.Err() and the answer is left unread: the Child is
+// then out of step and should be closed.
 func (c *Child) Command(ctx context.Context, cmd string, v any) error {
 	if _, err := io.WriteString(c.stdin, cmd+"\n"); err != nil {
 		return err
@@ -238,7 +249,7 @@ func (c *Child) Command(ctx context.Context, cmd string, v any) error {
 	if d, ok := ctx.Deadline(); ok {
 		timeout = time.Until(d)
 	}
-	line, err := c.next(timeout)
+	line, err := c.next(ctx, timeout)
 	if err != nil {
 		return err
 	}
