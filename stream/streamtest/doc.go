@@ -1,6 +1,8 @@
 // Package streamtest is an in-process Remote Manager for tests, demos and
 // simulators, in the spirit of net/http/httptest: the legacy /ws/Monitor
-// REST API and the TCP push protocol (plain and TLS), backed by memory.
+// REST API, the v1 JSON API (/ws/v1/monitors/inventory and the history API
+// /ws/v1/monitors/history), the TCP push protocol (plain and TLS) and HTTP
+// push to http monitors' URLs, backed by memory.
 //
 //	srv := streamtest.NewServer(streamtest.Options{})
 //	defer srv.Close()
@@ -140,8 +142,8 @@
 // # Concurrency
 //
 // A Server is safe for concurrent use. It starts one goroutine per
-// listener, and a reader and a sender goroutine per push connection, all
-// stopped and waited for by Close. Generate runs on the caller's
+// listener, a reader and a sender goroutine per push connection and a
+// sender goroutine per http monitor, all stopped and waited for by Close. Generate runs on the caller's
 // goroutine. Options.Logf may be called from any of them until Close
 // returns, never after; nothing logged contains a password.
 package streamtest

@@ -70,9 +70,9 @@ func (m *monitor) keepsHistoryLocked() bool {
 	return m.spec.Transport == "polling" || m.spec.Persistent
 }
 
-// History returns the timestamps, topics and operations of the events
-// monitor id has stored, in history order (for tests; the REST API serves
-// the events themselves).
+// History returns the events monitor id has stored, in history order (for
+// tests; the REST API serves them as JSON). Each Event's Body is the one
+// that was published, shared, not copied: treat it as read-only.
 func (s *Server) History(id uint32) []Event {
 	m := s.lookup(id)
 	if m == nil {

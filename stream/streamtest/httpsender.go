@@ -419,9 +419,10 @@ func (s *Server) HTTPAttempts(id uint32) []HTTPAttempt {
 	return slices.Clone(m.x.attempts)
 }
 
-// ResetMonitor resets monitor id as a bare REST PUT would: an http monitor
-// that is DISABLED or waiting to retry pushes again at once. It returns
-// ErrUnknownMonitor for unknown ids.
+// ResetMonitor resets monitor id's HTTP push state, as any REST PUT does,
+// and counts a kick: an http monitor that is DISABLED or waiting to retry
+// pushes again at once. Unlike a REST PUT it leaves the push connection
+// and the queue alone. It returns ErrUnknownMonitor for unknown ids.
 func (s *Server) ResetMonitor(id uint32) error {
 	m := s.lookup(id)
 	if m == nil {

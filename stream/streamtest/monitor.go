@@ -90,13 +90,14 @@ type MonitorInfo struct {
 	ID          uint32
 	CustomerID  uint32
 	Spec        MonitorSpec // normalised: defaults filled in
-	Status      string      // StatusInactive, StatusActive or StatusSuspended
+	Status      string      // StatusInactive, StatusActive or StatusSuspended; for http monitors also StatusConnecting or StatusDisabled
 	Stats       Stats
 	Created     time.Time
 	LastConnect time.Time // zero if never connected
 	LastSent    time.Time // zero if nothing was sent
-	// Kicks counts bare PUTs (<Monitor><monId>N</monId></Monitor>);
-	// Updates counts other PUTs.
+	// Kicks counts bare PUTs (<Monitor><monId>N</monId></Monitor>), v1
+	// PUTs that set no writable field, v1 resets and ResetMonitor calls;
+	// Updates counts other PUTs of either API.
 	Kicks, Updates int
 }
 

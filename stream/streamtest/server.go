@@ -145,8 +145,9 @@ func (o Options) Format(f fmt.State, verb rune) {
 	fmt.Fprint(f, o.String())
 }
 
-// Server is an in-process Remote Manager: the legacy /ws/Monitor REST API
-// and the TCP push protocol, plain and TLS.
+// Server is an in-process Remote Manager: the legacy /ws/Monitor REST API,
+// the v1 JSON inventory and history APIs, the TCP push protocol (plain and
+// TLS) and HTTP push for http monitors.
 //
 // A Server is safe for concurrent use by multiple goroutines. It owns its
 // listeners, the connections it accepts or is given through ServeConn, and
