@@ -103,8 +103,11 @@ func WithRetry(maxRetries int, initial time.Duration) Option {
 	}
 }
 
-// WithPageSize sets how many monitors one list request asks for
-// (default [DefaultPageSize]). Values below 1 keep the default.
+// WithPageSize sets how many monitors or records one list request asks for
+// (default [DefaultPageSize]): [Client.List], [Client.All] and
+// [Client.History], [V1.List] and [V1.All] when ListQuery.PageSize is 0,
+// and [Client.HistoryPage] when HistoryQuery.Size is 0. Values below 1
+// keep the default.
 func WithPageSize(n int) Option {
 	return func(c *Client) {
 		if n > 0 {
