@@ -25,9 +25,6 @@ const (
 	// DefaultAckTimeout is how long a publish may wait for its PubAck
 	// before the session is abandoned and the blocks are replayed.
 	DefaultAckTimeout = 10 * time.Second
-	// maxBlockEvents is the most events a block can hold (its Count field
-	// is 16 bits).
-	maxBlockEvents = 0xFFFF
 	// ackFlushWait bounds the graceful end of a session (Subscription.
 	// Shutdown): the last acks written, Remote Manager given time to read
 	// them.
@@ -83,12 +80,13 @@ type Config struct {
 	// replay what was not acknowledged. At least one.
 	Monitors []uint32
 	// MaxPending bounds, per monitor, the events published and awaiting
-	// their PubAck. A block larger than the bound is published alone.
-	// 0 means DefaultMaxPending.
+	// their PubAck. A batch with more events is published in parts, each
+	// once PubAcks have made room for it. 0 means DefaultMaxPending.
 	MaxPending int
-	// AckTimeout bounds the wait for a block's PubAcks once the block
-	// before it is confirmed (and the JetStream check at the start of a
-	// session). 0 means DefaultAckTimeout.
+	// AckTimeout bounds the wait for a batch's PubAcks once the batch
+	// before it is confirmed, the wait for a PubAck while MaxPending
+	// events await theirs, and the JetStream check at the start of a
+	// session. 0 means DefaultAckTimeout.
 	AckTimeout time.Duration
 	// NewBackOff returns the policy for the wait between a failed session
 	// and the next one, called once per monitor; it restarts after a
@@ -149,7 +147,7 @@ type counters struct {
 // All methods are safe for concurrent use. A Bridge runs once.
 type Bridge struct {
 	cfg      Config
-	maxAsync int
+	maxAsync int // the JetStream client's limit of pending publishes; never reached
 	stats    counters
 
 	started  atomic.Bool
@@ -223,7 +221,7 @@ func New(cfg Config) (*Bridge, error) {
 	}
 	return &Bridge{
 		cfg:      cfg,
-		maxAsync: max(cfg.MaxPending, maxBlockEvents) + 1,
+		maxAsync: cfg.MaxPending + 1, // the pipeline keeps at most MaxPending pending
 		stop:     make(chan struct{}),
 		done:     make(chan struct{}),
 	}, nil
@@ -428,11 +426,12 @@ func (b *Bridge) session(ctx context.Context, id uint32) (progress bool, err err
 	defer scancel()
 	pcfg := b.cfg.Push
 	pcfg.MonitorID, pcfg.Mode = id, stream.ModeManualAck
-	p.sub, err = stream.Subscribe(sctx, pcfg)
+	sub, err := stream.Subscribe(sctx, pcfg)
 	if err != nil {
 		return false, err
 	}
-	defer p.sub.Close()
+	defer sub.Close()
+	p.batches, p.srcErr = sub.Batches(), sub.Err
 	b.stats.sessions.Add(1)
 	b.log(slog.LevelInfo, "bridge: session started", "monitor_id", id, "stream", b.cfg.Stream)
 
@@ -443,8 +442,8 @@ func (b *Bridge) session(ctx context.Context, id uint32) (progress bool, err err
 		// connection closes; a lost one only costs a replay that
 		// JetStream de-duplicates.
 		fctx, fcancel := context.WithTimeout(ctx, ackFlushWait)
-		p.sub.Shutdown(fctx)
+		sub.Shutdown(fctx)
 		fcancel()
 	}
-	return p.acked > 0, err
+	return p.progress, err
 }

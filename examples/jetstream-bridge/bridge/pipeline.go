@@ -19,9 +19,8 @@ import (
 // inflight is a batch of blocks whose events are published and whose
 // PubAcks are awaited.
 type inflight struct {
-	batch  *stream.Batch
-	msgs   []*outMsg
-	weight int64 // semaphore units held
+	batch *stream.Batch
+	msgs  []*outMsg
 
 	// guarded by pipeline.mu
 	remaining int   // PubAcks still awaited
@@ -36,15 +35,23 @@ type inflight struct {
 // came, until a batch is complete and acknowledges it to Remote Manager.
 // publish and confirm run under one errgroup: the first error ends the
 // session with the blocks from the failed one on un-acknowledged.
+//
+// sem holds one unit per message in waiting: publish takes the unit
+// before it registers and publishes the message, and onAck or onErr
+// returns it when they remove the message from waiting. So at most
+// MaxPending messages await their PubAck, however many events a batch
+// holds, and the JetStream client (limited to MaxPending+1) never stalls.
 type pipeline struct {
 	b        *Bridge
 	id       uint32
-	js       jetstream.JetStream // set before run
-	sub      *stream.Subscription
-	pending  chan *inflight      // publish → confirm, closed by publish
-	sem      *semaphore.Weighted // events published and not yet confirmed
-	connLost chan nats.Status    // the NATS connection's status changes away from CONNECTED
-	acked    uint64              // blocks acked (Batch.Ack returned nil); read after run
+	js       jetstream.JetStream  // set before run
+	batches  <-chan *stream.Batch // the subscription's; set before run
+	srcErr   func() error         // why batches was closed; nil when the session's context ended
+	pending  chan *inflight       // publish → confirm, closed by publish
+	sem      *semaphore.Weighted  // one unit per message in waiting
+	chunk    int                  // units publish waits for when the window is full
+	connLost chan nats.Status     // the NATS connection's status changes away from CONNECTED
+	progress bool                 // a batch was acked (Batch.Ack returned nil); read after run
 
 	mu      sync.Mutex
 	waiting map[*nats.Msg]*inflight // published messages awaiting their PubAck
@@ -56,6 +63,7 @@ func newPipeline(b *Bridge, id uint32) *pipeline {
 		id:      id,
 		pending: make(chan *inflight, 256),
 		sem:     semaphore.NewWeighted(int64(b.cfg.MaxPending)),
+		chunk:   max(1, b.cfg.MaxPending/16),
 		waiting: make(map[*nats.Msg]*inflight),
 	}
 }
@@ -67,11 +75,11 @@ func (p *pipeline) run(ctx context.Context) error {
 	return g.Wait()
 }
 
-// publish takes blocks until the subscription ends, ctx ends or the
+// publish takes batches until the subscription ends, ctx ends or the
 // bridge is shutting down.
 func (p *pipeline) publish(ctx context.Context) error {
 	defer close(p.pending)
-	batches := p.sub.Batches()
+	batches := p.batches
 	prefix := p.b.cfg.SubjectPrefix
 	monitor := strconv.FormatUint(uint64(p.id), 10)
 	for {
@@ -85,47 +93,48 @@ func (p *pipeline) publish(ctx context.Context) error {
 		case bt, ok = <-batches:
 		}
 		if !ok {
-			return p.sub.Err() // nil when the session's context ended
+			return p.srcErr()
 		}
 		p.b.stats.blocks.Add(uint64(len(bt.Blocks)))
 		events := bt.Events()
-		w := int64(min(len(events), p.b.cfg.MaxPending))
-		if err := p.sem.Acquire(ctx, w); err != nil {
-			return nil // ctx ended
-		}
-		it := &inflight{batch: bt, weight: w, msgs: make([]*outMsg, len(events)),
+		it := &inflight{batch: bt, msgs: make([]*outMsg, len(events)),
 			remaining: len(events), done: make(chan struct{})}
 		for i := range events {
-			ev := &events[i]
+			// The stream library sets every event's MonitorID to the
+			// subscription's, p.id.
 			o := outMsgPool.Get().(*outMsg)
-			if ev.MonitorID == p.id {
-				o.fill(prefix, ev, monitor)
-			} else {
-				o.fill(prefix, ev, strconv.FormatUint(uint64(ev.MonitorID), 10))
-			}
+			o.fill(prefix, &events[i], monitor)
 			it.msgs[i] = o
-		}
-		// Registered before publishing: a PubAck can come back before
-		// PublishMsgAsync returns.
-		p.mu.Lock()
-		for _, o := range it.msgs {
-			p.waiting[&o.Msg] = it
 		}
 		if it.remaining == 0 {
 			close(it.done)
 		}
-		p.mu.Unlock()
-		for _, o := range it.msgs {
-			select {
-			case st := <-p.connLost:
-				if st == nats.CLOSED {
-					return ErrConnClosed
-				}
-				return fmt.Errorf("%w: the NATS connection went %v during the session", ErrJetStreamUnavailable, st)
-			default:
+		for rest := it.msgs; len(rest) > 0; {
+			n, err := p.acquire(ctx, len(rest))
+			if n == 0 {
+				return err // nil when ctx ended
 			}
-			if _, err := p.js.PublishMsgAsync(&o.Msg); err != nil {
-				return p.publishErr(&o.Msg, err)
+			chunk := rest[:n]
+			rest = rest[n:]
+			// Registered before publishing: a PubAck can come back before
+			// PublishMsgAsync returns.
+			p.mu.Lock()
+			for _, o := range chunk {
+				p.waiting[&o.Msg] = it
+			}
+			p.mu.Unlock()
+			for _, o := range chunk {
+				select {
+				case st := <-p.connLost:
+					if st == nats.CLOSED {
+						return ErrConnClosed
+					}
+					return fmt.Errorf("%w: the NATS connection went %v during the session", ErrJetStreamUnavailable, st)
+				default:
+				}
+				if _, err := p.js.PublishMsgAsync(&o.Msg); err != nil {
+					return p.publishErr(&o.Msg, err)
+				}
 			}
 		}
 		p.b.stats.events.Add(uint64(len(events)))
@@ -135,6 +144,50 @@ func (p *pipeline) publish(ctx context.Context) error {
 			return nil
 		}
 	}
+}
+
+// acquire takes the semaphore units of the next messages to publish, of
+// which want remain in the batch: all of them (up to MaxPending) when
+// they are free, or else as many as chunk once PubAcks have returned
+// them. It returns how many it took; 0 with a nil error when ctx ended,
+// and 0 with a timeout error when no PubAck returned a unit within
+// AckTimeout.
+func (p *pipeline) acquire(ctx context.Context, want int) (int, error) {
+	n := min(want, p.b.cfg.MaxPending)
+	for {
+		if p.sem.TryAcquire(int64(n)) {
+			return n, nil
+		}
+		c := min(n, p.chunk)
+		wctx, cancel := context.WithTimeout(ctx, p.b.cfg.AckTimeout)
+		err := p.sem.Acquire(wctx, int64(c))
+		cancel()
+		switch {
+		case err == nil:
+			return c, nil
+		case ctx.Err() != nil:
+			return 0, nil
+		}
+		if err := p.stalledErr(); err != nil {
+			return 0, err
+		}
+		// Units came back just as the wait timed out: try again.
+	}
+}
+
+// stalledErr names a message still without its PubAck when publish has
+// waited AckTimeout for one; nil if there is none any more.
+func (p *pipeline) stalledErr() error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for m, it := range p.waiting {
+		if it.err != nil {
+			return it.err
+		}
+		return &PublishError{MonitorID: p.id, Subject: m.Subject, MsgID: m.Header.Get(HeaderMsgID),
+			Err: fmt.Errorf("no PubAck within %v: %w", p.b.cfg.AckTimeout, jetstream.ErrAsyncPublishTimeout)}
+	}
+	return nil
 }
 
 // onAck is the JetStream client's handler of every PubAck. It runs on the
@@ -156,6 +209,7 @@ func (p *pipeline) onAck(_ jetstream.JetStream, m *nats.Msg, ack *jetstream.PubA
 		return
 	}
 	delete(p.waiting, m)
+	p.sem.Release(1)
 	if it.err != nil {
 		return
 	}
@@ -181,14 +235,15 @@ func (p *pipeline) onErr(_ jetstream.JetStream, m *nats.Msg, err error) {
 		return
 	}
 	delete(p.waiting, m)
+	p.sem.Release(1)
 	if it.err == nil {
 		it.err = p.publishErr(m, err)
 		close(it.done)
 	}
 }
 
-// confirm acknowledges each block once all its events are confirmed. A
-// block not complete within AckTimeout of the previous one's ack (or of
+// confirm acknowledges each batch once all its events are confirmed. A
+// batch not complete within AckTimeout of the previous one's ack (or of
 // its own publishing) fails the session.
 func (p *pipeline) confirm(ctx context.Context) error {
 	timer := time.NewTimer(p.b.cfg.AckTimeout)
@@ -210,11 +265,10 @@ func (p *pipeline) confirm(ctx context.Context) error {
 		}
 		it.msgs = nil
 		err := it.batch.Ack()
-		p.sem.Release(it.weight)
 		blocks := uint64(len(it.batch.Blocks))
 		switch {
 		case err == nil:
-			p.acked += blocks
+			p.progress = true
 			p.b.stats.acked.Add(blocks)
 		case errors.Is(err, stream.ErrSessionClosed):
 			// The events are stored; the push connection that delivered
