@@ -251,9 +251,8 @@ func serve(ctx context.Context, o *options, log *slog.Logger, stdout io.Writer) 
 	var s jetstream.Stream
 	if o.createStream {
 		s, err = bridge.EnsureStream(sctx, js, want, o.prefix, o.updateStream)
-	} else if s, err = js.Stream(sctx, o.streamName); err == nil {
-		// Verify only: EnsureStream creates nothing for a stream that exists.
-		s, err = bridge.EnsureStream(sctx, js, want, o.prefix, o.updateStream)
+	} else {
+		s, err = bridge.CheckStream(sctx, js, want, o.prefix, o.updateStream)
 	}
 	scancel()
 	if err != nil {

@@ -55,7 +55,26 @@ func StreamConfig(name, prefix string) jetstream.StreamConfig {
 // true: then the missing subject is added and the window raised, and
 // nothing else is changed. Other settings of an existing stream (storage,
 // replicas, limits) are left as they are.
+//
+// want is the stream created when it is missing (StreamConfig gives the
+// defaults): its Subjects must capture "<prefix>.>", or EnsureStream
+// returns ErrInvalidConfig and creates nothing. A want.Duplicates of 0
+// accepts an existing stream's window whatever it is, and creates the
+// stream with the server's default window. An invalid prefix
+// or an empty want.Name also returns ErrInvalidConfig.
 func EnsureStream(ctx context.Context, js jetstream.JetStream, want jetstream.StreamConfig, prefix string, update bool) (jetstream.Stream, error) {
+	return ensureStream(ctx, js, want, prefix, true, update)
+}
+
+// CheckStream is EnsureStream without the creation: a missing stream
+// returns an error matching jetstream.ErrStreamNotFound, and want serves
+// only for its Name and Duplicates. With update, a stream that exists is
+// fixed as EnsureStream fixes it.
+func CheckStream(ctx context.Context, js jetstream.JetStream, want jetstream.StreamConfig, prefix string, update bool) (jetstream.Stream, error) {
+	return ensureStream(ctx, js, want, prefix, false, update)
+}
+
+func ensureStream(ctx context.Context, js jetstream.JetStream, want jetstream.StreamConfig, prefix string, create, update bool) (jetstream.Stream, error) {
 	if err := ValidPrefix(prefix); err != nil {
 		return nil, err
 	}
@@ -63,7 +82,11 @@ func EnsureStream(ctx context.Context, js jetstream.JetStream, want jetstream.St
 		return nil, fmt.Errorf("%w: empty stream name", ErrInvalidConfig)
 	}
 	s, err := js.Stream(ctx, want.Name)
-	if errors.Is(err, jetstream.ErrStreamNotFound) {
+	if create && errors.Is(err, jetstream.ErrStreamNotFound) {
+		if !slices.ContainsFunc(want.Subjects, func(p string) bool { return covers(p, prefix) }) {
+			return nil, fmt.Errorf("%w: the subjects %q of stream %q to create do not capture %q",
+				ErrInvalidConfig, want.Subjects, want.Name, prefix+".>")
+		}
 		s, err = js.CreateStream(ctx, want)
 		if errors.Is(err, jetstream.ErrStreamNameAlreadyInUse) {
 			s, err = js.Stream(ctx, want.Name) // another bridge created it just now

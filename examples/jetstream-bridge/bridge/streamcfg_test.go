@@ -67,6 +67,24 @@ func TestEnsureStream(t *testing.T) {
 	if _, err := EnsureStream(ctx, js, jetstream.StreamConfig{}, "rm", false); !errors.Is(err, ErrInvalidConfig) {
 		t.Errorf("no name: %v", err)
 	}
+	// Subjects to create that leave the prefix out: nothing is created.
+	if _, err := EnsureStream(ctx, js, StreamConfig("MISFIT", "rm"), "acme", false); !errors.Is(err, ErrInvalidConfig) {
+		t.Errorf("subjects without the prefix: %v", err)
+	}
+	if _, err := js.Stream(ctx, "MISFIT"); !errors.Is(err, jetstream.ErrStreamNotFound) {
+		t.Errorf("a stream was created for subjects without the prefix: %v", err)
+	}
+
+	// CheckStream verifies and never creates.
+	if _, err := CheckStream(ctx, js, StreamConfig("EV", "rm"), "rm", false); err != nil {
+		t.Errorf("CheckStream of a fitting stream: %v", err)
+	}
+	if _, err := CheckStream(ctx, js, StreamConfig("NEW", "rm"), "rm", true); !errors.Is(err, jetstream.ErrStreamNotFound) {
+		t.Errorf("CheckStream of a missing stream: %v", err)
+	}
+	if _, err := js.Stream(ctx, "NEW"); !errors.Is(err, jetstream.ErrStreamNotFound) {
+		t.Errorf("CheckStream created a stream: %v", err)
+	}
 }
 
 func TestCovers(t *testing.T) {
