@@ -89,11 +89,10 @@ func parseFlags(args []string, getenv func(string) string, stderr io.Writer) (*o
 	o := &options{}
 	fs := flag.NewFlagSet("jetstream-bridge", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	defURL := getenv("NATS_URL")
-	if defURL == "" {
-		defURL = nats.DefaultURL
-	}
-	fs.StringVar(&o.natsURLs, "nats", defURL, "comma-separated NATS server URLs (default $NATS_URL or "+nats.DefaultURL+")")
+	// The defaults from the environment are applied after parsing, so that
+	// the usage neither repeats them nor prints $NATS_URL (it may hold
+	// credentials).
+	fs.StringVar(&o.natsURLs, "nats", "", "comma-separated NATS server URLs (default $NATS_URL, else "+nats.DefaultURL+")")
 	fs.StringVar(&o.creds, "creds", "", "NATS credentials file (JWT and NKey seed)")
 	fs.StringVar(&o.natsCA, "nats-ca", "", "PEM file of CA certificates for NATS TLS")
 	fs.StringVar(&o.natsName, "nats-name", "pushmon-jetstream-bridge", "NATS connection name")
@@ -107,12 +106,12 @@ func parseFlags(args []string, getenv func(string) string, stderr io.Writer) (*o
 	fs.BoolVar(&o.createStream, "create-stream", true, "create the stream when it does not exist")
 	fs.BoolVar(&o.updateStream, "update-stream", false, "add the subjects to / raise the duplicate window of an existing stream that lacks them")
 
-	fs.StringVar(&o.host, "host", "remotemanager.digi.com", "Remote Manager host (push on port 3201, TLS)")
-	fs.StringVar(&o.pushAddr, "push-addr", "", "push endpoint HOST:PORT (default HOST:3201, or :3200 with -plaintext)")
+	fs.StringVar(&o.host, "host", "remotemanager.digi.com", "Remote Manager host (push on port 3201, TLS); ignored with -push-addr")
+	fs.StringVar(&o.pushAddr, "push-addr", "", "push endpoint HOST:PORT (default: -host on port 3201, 3200 with -plaintext); when set, -host is ignored, also as the TLS server name: this HOST is verified instead")
 	fs.StringVar(&o.caFile, "ca-file", "", "PEM file of CA certificates to trust for push TLS")
 	fs.BoolVar(&o.plaintext, "plaintext", false, "push without TLS (port 3200); credentials cross the network in clear")
 	monitors := fs.String("monitors", "", "comma-separated ids of the monitors to bridge (explicit-ack, persistent)")
-	fs.StringVar(&o.username, "username", getenv("RM_USERNAME"), "Remote Manager user (default $RM_USERNAME); the password is read from $RM_PASSWORD")
+	fs.StringVar(&o.username, "username", "", "Remote Manager user (default $RM_USERNAME); the password is read from $RM_PASSWORD")
 
 	fs.IntVar(&o.maxPending, "max-pending", bridge.DefaultMaxPending, "events per monitor published and awaiting their PubAck")
 	fs.DurationVar(&o.ackTimeout, "ack-timeout", bridge.DefaultAckTimeout, "wait for a block's PubAcks before the session is abandoned and replayed")
@@ -120,7 +119,7 @@ func parseFlags(args []string, getenv func(string) string, stderr io.Writer) (*o
 	logLevel := fs.String("log-level", "info", "debug, info, warn or error")
 
 	fs.BoolVar(&o.demo, "demo", false, "run against an embedded Remote Manager simulator and NATS server with generated events")
-	fs.IntVar(&o.count, "count", 0, "stop gracefully once the stream holds this many messages (0: run until a signal)")
+	fs.IntVar(&o.count, "count", 0, "stop gracefully once the stream holds this many messages, those it held at the start included (0: run until a signal; 200 with -demo)")
 	fs.Usage = func() {
 		fmt.Fprintf(fs.Output(), "usage: jetstream-bridge [flags] -monitors ID[,ID…]\n"+
 			"       jetstream-bridge -demo [-count N]\n\n"+
@@ -140,6 +139,15 @@ func parseFlags(args []string, getenv func(string) string, stderr io.Writer) (*o
 	}
 	if fs.NArg() > 0 {
 		return bad("unexpected arguments %q (credentials come from RM_USERNAME and RM_PASSWORD)", fs.Args())
+	}
+	if o.natsURLs == "" {
+		o.natsURLs = getenv("NATS_URL")
+	}
+	if o.natsURLs == "" {
+		o.natsURLs = nats.DefaultURL
+	}
+	if o.username == "" {
+		o.username = getenv("RM_USERNAME")
 	}
 	o.password = getenv("RM_PASSWORD")
 	for _, f := range strings.Split(*monitors, ",") {

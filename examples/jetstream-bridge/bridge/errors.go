@@ -8,8 +8,9 @@ import (
 
 // Errors of the bridge. Match them with errors.Is.
 var (
-	// ErrInvalidConfig: a Config (or stream option) cannot work; reported
-	// by New before anything is started.
+	// ErrInvalidConfig: a Config, subject prefix or stream configuration
+	// cannot work; returned by New, ValidPrefix, EnsureStream and
+	// CheckStream before anything is started or created.
 	ErrInvalidConfig = errors.New("bridge: invalid config")
 	// ErrStreamMismatch: an existing stream does not fit the bridge (it
 	// does not capture the bridge's subjects, its duplicate window is too
@@ -17,8 +18,9 @@ var (
 	// *StreamMismatchError listing the problems.
 	ErrStreamMismatch = errors.New("bridge: the stream does not fit the bridge")
 	// ErrJetStreamUnavailable: JetStream did not answer the check made
-	// before a monitor's blocks are taken. Transient: the bridge waits
-	// and tries again.
+	// before a monitor's blocks are taken, or the NATS connection was
+	// lost (disconnected, reconnecting) during a session. Transient: the
+	// bridge waits and tries again.
 	ErrJetStreamUnavailable = errors.New("bridge: JetStream is unavailable")
 	// ErrRejected: JetStream refused an event for good (larger than the
 	// server's max_payload or the stream's max message size, or stored in

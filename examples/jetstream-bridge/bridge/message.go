@@ -13,15 +13,17 @@ import (
 	"github.com/pushmon/pushmon/stream"
 )
 
-// Headers of every published message. Values are printable; Rm-Topic is
-// percent-encoded (see Message).
+// Headers of every published message. Values are printable; Rm-Topic,
+// Rm-Operation and Rm-Group are percent-encoded (see Message).
 const (
 	// HeaderMsgID is JetStream's de-duplication header: the event's
 	// stream.Event.Identity.
 	HeaderMsgID = jetstream.MsgIDHeader
 	// HeaderTopic is the event's full topic, "<customer>/<Resource>/<path>".
 	HeaderTopic = "Rm-Topic"
-	// HeaderOperation is CREATE, UPDATE, DELETE or INSERTION.
+	// HeaderOperation is the event's operation: CREATE, UPDATE, DELETE or
+	// INSERTION (percent-encoded as Rm-Topic, should it hold anything
+	// else).
 	HeaderOperation = "Rm-Operation"
 	// HeaderTimestamp is the event time, RFC 3339 in UTC with as many
 	// fractional digits as needed; absent when the event had none.
@@ -29,7 +31,8 @@ const (
 	// HeaderReplay is "true" for events a persistent monitor recorded
 	// while no client was connected and replayed, "false" otherwise.
 	HeaderReplay = "Rm-Replay"
-	// HeaderGroup is the event's group attribute, when it has one.
+	// HeaderGroup is the event's group attribute, percent-encoded, when
+	// it has one.
 	HeaderGroup = "Rm-Group"
 	// HeaderMonitor is the id of the monitor that delivered the event.
 	HeaderMonitor = "Rm-Monitor"
@@ -47,9 +50,9 @@ const (
 // headers above. Data aliases ev.Body, which must not be modified while
 // the message is being published.
 //
-// Rm-Topic holds the topic with '%', spaces, control characters and DEL
-// percent-encoded (url.PathUnescape restores it), since NATS header values
-// cannot carry line breaks.
+// Rm-Topic, Rm-Operation and Rm-Group hold their values with '%', spaces,
+// control characters and DEL percent-encoded (url.PathUnescape restores
+// them), since NATS header values cannot carry line breaks.
 func Message(prefix string, ev *stream.Event) *nats.Msg {
 	o := &outMsg{Msg: nats.Msg{Header: make(nats.Header, 8)}}
 	o.fill(prefix, ev, strconv.FormatUint(uint64(ev.MonitorID), 10))

@@ -11,9 +11,9 @@ import (
 )
 
 // MaxSubjectLen is the longest subject Subject returns. Longer topics keep
-// their customer and resource tokens and have the rest replaced by a hash
-// token, so that no topic can make a publish exceed the server's control
-// line limit (4 KiB by default).
+// their customer and resource tokens (when these fit) and have the rest
+// replaced by a hash token, so that no topic can make a publish exceed the
+// server's control line limit (4 KiB by default).
 const MaxSubjectLen = 512
 
 // RawToken is the token after the prefix of the subjects of raw documents
@@ -33,8 +33,12 @@ const RawToken = "_raw"
 // and url.PathUnescape of a token gives the segment back. A subject that
 // would exceed MaxSubjectLen keeps the prefix, customer and resource
 // tokens and ends in one token "%~" followed by 32 hex digits of the
-// SHA-256 of the whole topic. Raw documents go to "<prefix>._raw.<monitor
-// id>".
+// SHA-256 of the whole topic; when even the customer and resource tokens
+// do not fit, the subject is "<prefix>.%~<hash>" alone. Filters on the
+// device or stream tokens (such as "rm.*.DataPoint.dev1.>") miss these
+// hashed subjects, and a filter on the resource ("rm.*.DataPoint.>") misses
+// the last form: the Rm-Topic header keeps the whole topic. Raw documents
+// go to "<prefix>._raw.<monitor id>".
 //
 // prefix must be a valid literal subject (see ValidPrefix); Subject does
 // not check it. Subject is safe for concurrent use.
