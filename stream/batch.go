@@ -22,8 +22,9 @@ const maxChunk = 32 << 10
 // Batch is what one receive from [Subscription.Batches] carries: one or
 // more consecutive blocks of the monitor, in the order the server sent
 // them. A Batch holds every block that had arrived complete when the
-// previous Batch was taken, up to Config.MaxBatchBlocks blocks and 1 MiB of
-// documents; the library never waits for more. A quiet monitor or a
+// previous Batch was taken, up to Config.MaxBatchBlocks blocks; it takes
+// no further block once its documents reach 1 MiB (so the last block may
+// take it beyond). The library never waits for more. A quiet monitor or a
 // stop-and-wait server therefore gives one block per Batch, and a busy
 // connection many, so that one hand-off serves them all.
 //

@@ -173,9 +173,7 @@ func (c *Config) addr() string {
 // validate checks c and fills in defaults. It returns an error matching
 // ErrInvalidConfig that never contains the password.
 func (c *Config) validate() error {
-	bad := func(format string, args ...any) error {
-		return fmt.Errorf("%w: "+format, append([]any{ErrInvalidConfig}, args...)...)
-	}
+	bad := invalidConfig
 	if c.Host == "" && c.Addr == "" {
 		return bad("Host or Addr is required")
 	}
@@ -211,20 +209,13 @@ func (c *Config) validate() error {
 	if c.WriteTimeout == 0 {
 		c.WriteTimeout = DefaultWriteTimeout
 	}
-	if c.DedupWindow == 0 {
-		c.DedupWindow = DefaultDedupWindow
-	}
 	if c.MaxBatchBlocks == 0 {
 		c.MaxBatchBlocks = DefaultMaxBatchBlocks
 	}
 	if c.NewBackOff == nil {
 		c.NewBackOff = DefaultBackOff
 	}
-	if c.Dialer == nil {
-		c.Dialer = &net.Dialer{KeepAliveConfig: net.KeepAliveConfig{
-			Enable: true, Idle: 15 * time.Second, Interval: 10 * time.Second, Count: 3,
-		}}
-	}
+	c.Dialer = defaultForward(c.Dialer)
 	if !c.Plaintext {
 		host := c.Host
 		if c.Addr != "" && host == "" {

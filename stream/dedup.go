@@ -20,8 +20,13 @@ type dedup struct {
 	seed maphash.Seed
 }
 
+// newDedup returns a window of n identities: DefaultDedupWindow for 0,
+// none (nil) for a negative n, as the configs' DedupWindow fields say.
 func newDedup(n int) *dedup {
-	if n <= 0 {
+	if n == 0 {
+		n = DefaultDedupWindow
+	}
+	if n < 0 {
 		return nil
 	}
 	return &dedup{n: n, seed: maphash.MakeSeed()}

@@ -36,9 +36,10 @@
 // With an explicit-ack, persistent monitor, delivery is at-least-once, and
 // replayed duplicates are removed by event identity (a DataPoint's id,
 // otherwise topic, operation, timestamp and body) within a window of the
-// last DedupWindow events (in the batch modes, by [Batch.Events]). With other monitors the server considers a block
-// delivered once written to the socket, so events in flight when a
-// connection drops are lost: at-most-once. Nothing here claims exactly-once.
+// last DedupWindow events (in the batch modes, by [Batch.Events]). With
+// other monitors the server considers a block delivered once written to
+// the socket, so events in flight when a connection drops are lost:
+// at-most-once. Nothing here claims exactly-once.
 //
 // # Batches
 //

@@ -35,8 +35,9 @@ var (
 	// delivered the batch had ended; the server will replay the block to a
 	// persistent monitor.
 	ErrSessionClosed = errors.New("stream: the connection that delivered this batch has closed")
-	// ErrClosed: the Subscription was closed or its context ended.
-	ErrClosed = errors.New("stream: subscription closed")
+	// ErrClosed: Group.Add was called on a Group that was closed or whose
+	// context ended.
+	ErrClosed = errors.New("stream: group closed")
 	// ErrTLSVersion: the TLS handshake failed because the server and the
 	// client have no protocol version in common (the client requires TLS
 	// 1.2 or later). It wraps crypto/tls's error. Permanent.
@@ -154,4 +155,10 @@ func tlsVersionMismatch(err error) bool {
 	return strings.Contains(msg, "remote error: tls: protocol version not supported") ||
 		strings.Contains(msg, "tls: server selected unsupported protocol version") ||
 		strings.Contains(msg, "tls: no supported versions")
+}
+
+// invalidConfig returns an error matching ErrInvalidConfig; callers never
+// pass a password among args.
+func invalidConfig(format string, args ...any) error {
+	return fmt.Errorf("%w: "+format, append([]any{ErrInvalidConfig}, args...)...)
 }

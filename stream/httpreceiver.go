@@ -12,7 +12,6 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
-	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -153,9 +152,7 @@ type HTTPReceiver struct {
 // closes Events. A token without ':' or a malformed header returns an
 // error matching ErrInvalidConfig.
 func NewHTTPReceiver(ctx context.Context, cfg HTTPConfig) (*HTTPReceiver, error) {
-	bad := func(format string, args ...any) error {
-		return fmt.Errorf("%w: "+format, append([]any{ErrInvalidConfig}, args...)...)
-	}
+	bad := invalidConfig
 	r := &HTTPReceiver{cfg: cfg, events: make(chan Event), done: make(chan struct{}), turn: make(chan struct{}, 1)}
 	if cfg.Token != "" {
 		u, p, ok := strings.Cut(cfg.Token, ":")
@@ -179,9 +176,6 @@ func NewHTTPReceiver(ctx context.Context, cfg HTTPConfig) (*HTTPReceiver, error)
 	}
 	if r.cfg.MaxDecompressed == 0 {
 		r.cfg.MaxDecompressed = protocol.DefaultMaxDecompressed
-	}
-	if r.cfg.DedupWindow == 0 {
-		r.cfg.DedupWindow = DefaultDedupWindow
 	}
 	r.dedup = newDedup(r.cfg.DedupWindow)
 	r.ctx, r.cancel = context.WithCancel(ctx)
@@ -472,7 +466,7 @@ func (r *HTTPReceiver) handOff(reqCtx context.Context, events []Event) (int, str
 		r.stats.events.Add(1)
 		r.dedup.remember(key)
 	}
-	return http.StatusOK, strconv.Itoa(len(events))
+	return http.StatusOK, ""
 }
 
 var (

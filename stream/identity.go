@@ -13,7 +13,8 @@ const maxPlainID = 128
 
 // Identity returns a stable name for the event: the same for the event and
 // every replay of it, in every process and on every run, and different for
-// different events. It is what the subscription's dedup uses, in a form
+// different events. It names the same fields as the subscription's dedup
+// window does (which uses a faster in-process hash of them), in a form
 // fit for external de-duplication (such as a message id in a log):
 //
 //   - a DataPoint with an id: "dp-" followed by the id (UUIDs in practice),

@@ -13,9 +13,6 @@ import (
 // one reuses one from block to block (the pool is per P).
 var inflaters = sync.Pool{New: func() any { return protocol.NewInflater(0) }}
 
-// idleEvents is the largest event scratch slice an idle session keeps.
-const idleEvents = 8
-
 // pooled reports whether Inflaters with this output limit come from the
 // pool: those with the default limit (0 stands for it).
 func pooled(limit int) bool { return limit == 0 || limit == protocol.DefaultMaxDecompressed }

@@ -148,9 +148,7 @@ type Poller struct {
 // the poller: cancelling it (or calling Close) ends it and closes Events.
 // An invalid cfg returns an error matching ErrInvalidConfig.
 func NewPoller(ctx context.Context, cfg PollerConfig) (*Poller, error) {
-	bad := func(format string, args ...any) error {
-		return fmt.Errorf("%w: "+format, append([]any{ErrInvalidConfig}, args...)...)
-	}
+	bad := invalidConfig
 	switch {
 	case cfg.Client == nil:
 		return nil, bad("Client is required")
@@ -164,9 +162,6 @@ func NewPoller(ctx context.Context, cfg PollerConfig) (*Poller, error) {
 	}
 	if cfg.PageSize == 0 {
 		cfg.PageSize = DefaultPollPageSize
-	}
-	if cfg.DedupWindow == 0 {
-		cfg.DedupWindow = DefaultDedupWindow
 	}
 	if cfg.NewBackOff == nil {
 		cfg.NewBackOff = DefaultBackOff

@@ -30,6 +30,10 @@ const rearmSlack = 50 * time.Millisecond
 // reader has more buffered frames.
 const maxPendingAcks = 256
 
+// idleScratch is the largest scratch slice (of events, of blocks) an idle
+// session keeps.
+const idleScratch = 8
+
 // flushOnWait: acks are flushed before waiting for the consumer when this
 // many are pending even if the reader has more buffered frames.
 const flushOnWait = 64
@@ -276,10 +280,10 @@ func (ss *session) awaitFrame() error {
 		return errDraining
 	}
 	ss.conn.setIdle(true)
-	if cap(ss.evbuf) > idleEvents {
+	if cap(ss.evbuf) > idleScratch {
 		ss.evbuf = nil // an idle session keeps no large scratch
 	}
-	if cap(ss.blocks) > idleEvents {
+	if cap(ss.blocks) > idleScratch {
 		ss.blocks = nil
 	}
 	err := ss.r.Await()
