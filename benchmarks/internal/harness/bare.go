@@ -72,7 +72,7 @@ func newBareReader(c net.Conn) *bareReader {
 // the frames and events of each read's worth of frames.
 func (b *bareReader) run(c *Counters, handle func(m protocol.PublishMessage) (events int, err error)) error {
 	for {
-		frames, events := 0, 0
+		frames := 0
 		for {
 			n := b.w - b.r
 			if n < protocol.HeaderSize {
@@ -92,8 +92,8 @@ func (b *bareReader) run(c *Counters, handle func(m protocol.PublishMessage) (ev
 			payload := b.buf[b.r+protocol.HeaderSize : b.r+total]
 			b.r += total
 			b.acks = protocol.AppendAck(b.acks, binary.BigEndian.Uint16(payload))
-			frames++
 			if handle == nil {
+				frames++
 				continue
 			}
 			m, err := protocol.ParsePublishMessage(payload)
@@ -104,13 +104,12 @@ func (b *bareReader) run(c *Counters, handle func(m protocol.PublishMessage) (ev
 			if err != nil {
 				return err
 			}
-			events += k
+			// Counted frame by frame, as the library's consumers count:
+			// decoding a whole read's frames can outlast a short window.
+			c.add(1, k)
 		}
 		if frames > 0 {
-			if handle == nil {
-				events = -1 // the caller's count: frames × events per frame
-			}
-			c.add(uint64(frames), events)
+			c.add(uint64(frames), -1) // the caller's count: frames × events per frame
 		}
 		if len(b.acks) > 0 {
 			if _, err := b.conn.Write(b.acks); err != nil {
