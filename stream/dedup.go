@@ -69,6 +69,26 @@ func (d *dedup) check(ev *Event) (key uint64, dup bool) {
 	return key, dup
 }
 
+// handOver gives events to send one at a time, in order, skipping those
+// whose identity the window holds; the window learns each event once send
+// has returned nil for it (the consumer has it). It returns how many were
+// skipped and, when send fails, how many were not handed over (that one and
+// the rest) with send's error. A nil *dedup skips nothing.
+func (d *dedup) handOver(events []Event, send func(Event) error) (dups, undelivered int, err error) {
+	for i := range events {
+		key, dup := d.check(&events[i])
+		if dup {
+			dups++
+			continue
+		}
+		if err := send(events[i]); err != nil {
+			return dups, len(events) - i, err
+		}
+		d.remember(key)
+	}
+	return dups, 0, nil
+}
+
 // remember records delivered identities.
 func (d *dedup) remember(keys ...uint64) {
 	if d == nil || len(keys) == 0 {

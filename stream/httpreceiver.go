@@ -430,43 +430,45 @@ func (r *HTTPReceiver) handOff(reqCtx context.Context, events []Event) (int, str
 		defer t.Stop()
 		timeout = t.C
 	}
-	undelivered := func(n int) { r.stats.undelivered.Add(uint64(n)) }
-	select {
-	case r.turn <- struct{}{}:
-	case <-r.ctx.Done():
-		undelivered(len(events))
-		return http.StatusServiceUnavailable, "receiver stopped"
-	case <-reqCtx.Done():
-		undelivered(len(events))
-		return 0, ""
-	case <-timeout:
-		undelivered(len(events))
-		return http.StatusServiceUnavailable, "consumer busy"
+	if status, msg, ok := give(r.turn, struct{}{}, r.ctx.Done(), reqCtx.Done(), timeout); !ok {
+		r.stats.undelivered.Add(uint64(len(events)))
+		return status, msg
 	}
 	defer func() { <-r.turn }()
-	for i := range events {
-		ev := events[i]
-		key, dup := r.dedup.check(&ev)
-		if dup {
-			r.stats.duplicates.Add(1)
-			continue
+	status, msg := http.StatusOK, ""
+	dups, lost, err := r.dedup.handOver(events, func(ev Event) error {
+		var ok bool
+		if status, msg, ok = give(r.events, ev, r.ctx.Done(), reqCtx.Done(), timeout); !ok {
+			return errNotHandedOver
 		}
-		select {
-		case r.events <- ev:
-		case <-r.ctx.Done():
-			undelivered(len(events) - i)
-			return http.StatusServiceUnavailable, "receiver stopped"
-		case <-reqCtx.Done():
-			undelivered(len(events) - i)
-			return 0, ""
-		case <-timeout:
-			undelivered(len(events) - i)
-			return http.StatusServiceUnavailable, "consumer busy"
-		}
-		r.stats.events.Add(1)
-		r.dedup.remember(key)
+		return nil
+	})
+	r.stats.events.Add(uint64(len(events) - dups - lost))
+	r.stats.duplicates.Add(uint64(dups))
+	r.stats.undelivered.Add(uint64(lost))
+	if err != nil {
+		return status, msg
 	}
 	return http.StatusOK, ""
+}
+
+// errNotHandedOver stops a hand-off that give refused.
+var errNotHandedOver = errors.New("stream: not handed over")
+
+// give sends v on ch unless the receiver stops, the request ends or the
+// hand-off times out first; then it returns false and the answer for the
+// request (status 0 when the request has ended: none).
+func give[T any](ch chan<- T, v T, stopped, gone <-chan struct{}, timeout <-chan time.Time) (status int, msg string, ok bool) {
+	select {
+	case ch <- v:
+		return http.StatusOK, "", true
+	case <-stopped:
+		return http.StatusServiceUnavailable, "receiver stopped", false
+	case <-gone:
+		return 0, "", false
+	case <-timeout:
+		return http.StatusServiceUnavailable, "consumer busy", false
+	}
 }
 
 var (

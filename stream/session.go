@@ -389,24 +389,16 @@ func (ss *session) deliver(ctx context.Context, m protocol.PublishMessage) error
 	return ss.deliverEvents(ctx, m.DataBlockID, events)
 }
 
+// deliverEvents hands a block's events over one by one and then queues
+// the block's ack.
 func (ss *session) deliverEvents(ctx context.Context, id uint16, events []Event) error {
 	s := ss.sub
-	for i := range events {
-		ev := events[i]
-		key, dup := s.dedup.check(&ev)
-		if dup {
-			s.stats.duplicates.Add(1)
-			continue
-		}
-		if err := send(ctx, ss, s.events, ev); err != nil {
-			s.stats.undelivered.Add(uint64(len(events) - i))
-			clear(events)
-			return err
-		}
-		s.stats.events.Add(1)
-		s.dedup.remember(key)
-	}
+	dups, lost, err := s.dedup.handOver(events, func(ev Event) error { return send(ctx, ss, s.events, ev) })
 	clear(events) // drop references to the document
+	s.stats.add(len(events), dups, lost)
+	if err != nil {
+		return err
+	}
 	ss.queueAck(id)
 	return nil
 }

@@ -69,6 +69,20 @@ type counters struct {
 	dials, connects, resets, blocks, events, duplicates, acks, undelivered, badBlocks, raw, bytesRead atomic.Uint64
 }
 
+// add counts the outcome of handing n events over: dups skipped, lost not
+// handed over, the rest delivered.
+func (c *counters) add(n, dups, lost int) {
+	if delivered := n - dups - lost; delivered > 0 {
+		c.events.Add(uint64(delivered))
+	}
+	if dups > 0 {
+		c.duplicates.Add(uint64(dups))
+	}
+	if lost > 0 {
+		c.undelivered.Add(uint64(lost))
+	}
+}
+
 // Subscription is one monitor's push session, reconnecting on transient
 // failures until its context ends, Close is called or a permanent error
 // occurs.
