@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/pushmon/pushmon/protocol"
+	"github.com/pushmon/pushmon/secret"
 )
 
 // DefaultMaxBodySize caps an HTTP push body as received (before inflating).
@@ -26,8 +27,8 @@ const DefaultMaxBodySize = 16 << 20
 // HTTPConfig describes an [HTTPReceiver]: the http monitor's delivery
 // settings as the receiver must check them. NewHTTPReceiver copies it.
 //
-// HTTPConfig redacts Token and header values in every fmt verb and in slog
-// output.
+// Token and Headers are [secret.String]s: an HTTPConfig, or a struct
+// holding one, prints them redacted in every fmt verb, in JSON and in slog.
 type HTTPConfig struct {
 	// MonitorID is put on every Event (the push itself does not say which
 	// monitor sent it).
@@ -36,10 +37,10 @@ type HTTPConfig struct {
 	// request must carry it as HTTP Basic authorization, else it is
 	// answered 401 and nothing is delivered. Empty disables the check,
 	// which lets anyone who finds the URL inject events.
-	Token string
+	Token secret.String
 	// Headers are the monitor's monTransportHeaders, "Name: value" each;
 	// every request must carry each of them with that value (else 401).
-	Headers []string
+	Headers []secret.String
 	// MaxBodySize caps a request body (0: DefaultMaxBodySize, 16 MiB);
 	// larger bodies are answered 413.
 	MaxBodySize int64
@@ -61,26 +62,10 @@ type HTTPConfig struct {
 	Logger *slog.Logger
 }
 
-// String returns a description with the token and header values redacted.
-func (c HTTPConfig) String() string {
-	names := make([]string, 0, len(c.Headers))
-	for _, h := range c.Headers {
-		name, _, _ := strings.Cut(h, ":")
-		names = append(names, strings.TrimSpace(name)+": [REDACTED]")
-	}
-	return fmt.Sprintf("stream.HTTPConfig{MonitorID:%d Token:%s Headers:%q MaxBodySize:%d}",
-		c.MonitorID, redacted(c.Token), names, c.MaxBodySize)
-}
-
-// GoString is the same as String.
-func (c HTTPConfig) GoString() string { return c.String() }
-
-// Format prints the redacted form for every verb.
-func (c HTTPConfig) Format(f fmt.State, _ rune) { fmt.Fprint(f, c.String()) }
-
-// LogValue redacts the token in slog output.
+// LogValue summarises the HTTPConfig for slog (secrets redacted).
 func (c HTTPConfig) LogValue() slog.Value {
-	return slog.GroupValue(slog.Uint64("monitor_id", uint64(c.MonitorID)), slog.String("token", redacted(c.Token)))
+	return slog.GroupValue(slog.Uint64("monitor_id", uint64(c.MonitorID)), slog.Any("token", c.Token),
+		slog.Int("headers", len(c.Headers)))
 }
 
 // HTTPStats are an HTTPReceiver's counters.
@@ -154,15 +139,15 @@ type HTTPReceiver struct {
 func NewHTTPReceiver(ctx context.Context, cfg HTTPConfig) (*HTTPReceiver, error) {
 	bad := invalidConfig
 	r := &HTTPReceiver{cfg: cfg, events: make(chan Event), done: make(chan struct{}), turn: make(chan struct{}, 1)}
-	if cfg.Token != "" {
-		u, p, ok := strings.Cut(cfg.Token, ":")
+	if !cfg.Token.IsZero() {
+		u, p, ok := strings.Cut(cfg.Token.Reveal(), ":")
 		if !ok {
 			return nil, bad(`Token must be "user:password"`)
 		}
 		r.user, r.pass = []byte(u), []byte(p)
 	}
 	for i, h := range cfg.Headers {
-		name, value, ok := strings.Cut(h, ":")
+		name, value, ok := strings.Cut(h.Reveal(), ":")
 		if name = strings.TrimSpace(name); !ok || name == "" || strings.ContainsAny(name, " \t\r\n") {
 			return nil, bad(`Headers[%d] must be "Name: value"`, i)
 		}

@@ -177,7 +177,7 @@ func (s *Subscription) connect(ctx context.Context) (*burstConn, *protocol.Reade
 		conn = tc
 	}
 
-	req, err := protocol.AppendConnectRequest(make([]byte, 0, 16+len(cfg.Username)+len(cfg.Password)), cfg.Username, cfg.Password, cfg.MonitorID)
+	req, err := protocol.AppendConnectRequest(make([]byte, 0, 16+len(cfg.Username)+cfg.Password.Len()), cfg.Username, cfg.Password.Reveal(), cfg.MonitorID)
 	if err != nil {
 		conn.Close()
 		return nil, nil, fmt.Errorf("%w: %w", ErrInvalidConfig, err)

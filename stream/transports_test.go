@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/pushmon/pushmon/monitor"
+	"github.com/pushmon/pushmon/secret"
 	"github.com/pushmon/pushmon/stream"
 	"github.com/pushmon/pushmon/stream/streamtest"
 )
@@ -117,13 +118,13 @@ func TestTransportsDeliverIdenticalEvents(t *testing.T) {
 	}
 
 	sub, err := stream.Subscribe(ctx, stream.Config{Addr: srv.PushAddr(), Plaintext: true,
-		Username: "user", Password: stream.SentinelPassword, MonitorID: tcpID})
+		Username: "user", Password: secret.New(stream.SentinelPassword), MonitorID: tcpID})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer sub.Close()
-	rcv, err := stream.NewHTTPReceiver(ctx, stream.HTTPConfig{MonitorID: httpMon.ID, Token: hookToken,
-		Headers: []string{"X-Api-Key: " + stream.SentinelPassword}})
+	rcv, err := stream.NewHTTPReceiver(ctx, stream.HTTPConfig{MonitorID: httpMon.ID, Token: secret.New(hookToken),
+		Headers: []secret.String{secret.New("X-Api-Key: " + stream.SentinelPassword)}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -185,7 +186,7 @@ func TestHTTPReceiverConsumerStoppedThenRetried(t *testing.T) {
 		t.Fatal(err)
 	}
 	newReceiver := func() *stream.HTTPReceiver {
-		r, err := stream.NewHTTPReceiver(ctx, stream.HTTPConfig{MonitorID: m.ID, Token: hookToken})
+		r, err := stream.NewHTTPReceiver(ctx, stream.HTTPConfig{MonitorID: m.ID, Token: secret.New(hookToken)})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -241,7 +242,7 @@ func TestHTTPReceiverWrongTokenFromServer(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	rcv, err := stream.NewHTTPReceiver(ctx, stream.HTTPConfig{MonitorID: m, Token: hookToken})
+	rcv, err := stream.NewHTTPReceiver(ctx, stream.HTTPConfig{MonitorID: m, Token: secret.New(hookToken)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -301,12 +302,12 @@ func TestTemplatedMonitorDeliversRaw(t *testing.T) {
 		t.Fatal(err)
 	}
 	sub, err := stream.Subscribe(ctx, stream.Config{Addr: srv.PushAddr(), Plaintext: true,
-		Username: "user", Password: stream.SentinelPassword, MonitorID: tcpMon.ID})
+		Username: "user", Password: secret.New(stream.SentinelPassword), MonitorID: tcpMon.ID})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer sub.Close()
-	rcv, err := stream.NewHTTPReceiver(ctx, stream.HTTPConfig{MonitorID: httpMon, Token: hookToken})
+	rcv, err := stream.NewHTTPReceiver(ctx, stream.HTTPConfig{MonitorID: httpMon, Token: secret.New(hookToken)})
 	if err != nil {
 		t.Fatal(err)
 	}

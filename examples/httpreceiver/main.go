@@ -38,6 +38,7 @@ import (
 
 	"github.com/pushmon/pushmon/examples/internal/eventjson"
 	"github.com/pushmon/pushmon/monitor"
+	"github.com/pushmon/pushmon/secret"
 	"github.com/pushmon/pushmon/stream"
 	"github.com/pushmon/pushmon/stream/streamtest"
 )
@@ -218,7 +219,7 @@ func receive(ctx context.Context, o *options, log *slog.Logger, stdout io.Writer
 		}
 	}
 
-	rcv, err := stream.NewHTTPReceiver(ctx, stream.HTTPConfig{Token: o.token, MonitorID: id,
+	rcv, err := stream.NewHTTPReceiver(ctx, stream.HTTPConfig{Token: secret.New(o.token), MonitorID: id,
 		HandoffTimeout: 4 * time.Second, Logger: log})
 	if err != nil {
 		return err

@@ -37,6 +37,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/pushmon/pushmon/examples/jetstream-bridge/bridge"
+	"github.com/pushmon/pushmon/secret"
 	"github.com/pushmon/pushmon/stream"
 )
 
@@ -215,7 +216,7 @@ func serve(ctx context.Context, o *options, log *slog.Logger, stdout io.Writer) 
 		Host:      o.host,
 		Addr:      o.pushAddr,
 		Username:  o.username,
-		Password:  o.password,
+		Password:  secret.New(o.password),
 		Plaintext: o.plaintext,
 	}
 	if o.pushAddr != "" {
@@ -235,7 +236,7 @@ func serve(ctx context.Context, o *options, log *slog.Logger, stdout io.Writer) 
 		}
 		defer d.close()
 		o.natsURLs, o.monitors = d.natsURL, []uint32{d.monitor}
-		push = stream.Config{Addr: d.pushAddr, TLSConfig: d.tls, Username: d.user, Password: d.password}
+		push = stream.Config{Addr: d.pushAddr, TLSConfig: d.tls, Username: d.user, Password: secret.New(d.password)}
 		if o.count == 0 {
 			o.count = 200
 		}

@@ -31,6 +31,7 @@ import (
 	"time"
 
 	"github.com/pushmon/pushmon/monitor"
+	"github.com/pushmon/pushmon/secret"
 	"github.com/pushmon/pushmon/stream"
 )
 
@@ -237,7 +238,7 @@ func session(ctx context.Context, o *options, log *slog.Logger, stdout io.Writer
 		Host:      o.host,
 		Addr:      o.pushAddr,
 		Username:  o.username,
-		Password:  o.password,
+		Password:  secret.New(o.password),
 		Plaintext: o.insecure,
 		Logger:    log,
 	}
@@ -264,7 +265,7 @@ func session(ctx context.Context, o *options, log *slog.Logger, stdout io.Writer
 		defer demo.close()
 		apiURL = demo.apiURL
 		scfg.Addr, scfg.TLSConfig, scfg.Plaintext = demo.pushAddr, demo.tls, false
-		scfg.Username, scfg.Password = o.username, o.password
+		scfg.Username, scfg.Password = o.username, secret.New(o.password)
 	}
 
 	api := monitor.NewClient(apiURL, monitor.WithBasicAuth(o.username, o.password))

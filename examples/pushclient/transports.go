@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/pushmon/pushmon/monitor"
+	"github.com/pushmon/pushmon/secret"
 	"github.com/pushmon/pushmon/stream"
 )
 
@@ -89,7 +90,7 @@ func (t *transport) spec(s *monitor.Spec) error {
 func (t *transport) open(ctx context.Context, scfg stream.Config, api *monitor.Client, id uint32) (stream.Source, error) {
 	switch t.o.transport {
 	case "http":
-		rcv, err := stream.NewHTTPReceiver(ctx, stream.HTTPConfig{MonitorID: id, Token: t.token,
+		rcv, err := stream.NewHTTPReceiver(ctx, stream.HTTPConfig{MonitorID: id, Token: secret.New(t.token),
 			HandoffTimeout: 4 * time.Second, Logger: t.log})
 		if err != nil {
 			return nil, err
