@@ -1,0 +1,545 @@
+package envelope
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"time"
+	"unsafe"
+)
+
+// splitJSON reads {"Document":{"Msg": M}} with M an object, an array of
+// them, or null. Members other than Document (at the top) and Msg (in
+// Document) are validated and ignored.
+func (s *Splitter) splitJSON(doc []byte, emit func(*Event)) error {
+	p := jsonParser{b: doc, maxDepth: s.maxDepth(), ck: &s.ck, ev: &s.ev}
+	if p.peek() != '{' {
+		return ErrNotEnvelope
+	}
+	found := false
+	index := 0
+	err := p.object(func(key []byte) error {
+		if string(key) != "Document" || found {
+			return p.value()
+		}
+		found = true
+		return p.document(emit, &index)
+	})
+	if err != nil {
+		return p.docErr(err)
+	}
+	if !found {
+		return ErrNotEnvelope
+	}
+	if !p.atEnd() {
+		return p.docErr(p.syntax("data after the top-level value"))
+	}
+	return nil
+}
+
+// docErr turns an error that ends a whole document's split into what
+// Split returns: a grammar error becomes ErrMalformed; ErrNotEnvelope, a
+// budget and a cancellation stay as they are.
+func (p *jsonParser) docErr(err error) error {
+	var se *jsonSyntax
+	if errors.As(err, &se) {
+		return fmt.Errorf("%w: JSON: %s at byte %d", ErrMalformed, se.reason, se.off)
+	}
+	return err
+}
+
+// object reads an object at p.i, calling fn for each member with p at
+// its value (fn must read it); keys are validated and unescaped if need
+// be.
+func (p *jsonParser) object(fn func(key []byte) error) error {
+	if p.peek() != '{' {
+		return p.syntax("not an object")
+	}
+	if err := p.open(); err != nil {
+		return err
+	}
+	if p.peek() == '}' {
+		p.i++
+		p.depth--
+		return nil
+	}
+	for {
+		key, err := p.keyBytes()
+		if err != nil {
+			return err
+		}
+		p.ws()
+		if err := fn(key); err != nil {
+			return err
+		}
+		switch p.peek() {
+		case ',':
+			p.i++
+		case '}':
+			p.i++
+			p.depth--
+			return nil
+		default:
+			return p.syntax("invalid character after an object member")
+		}
+	}
+}
+
+// keyBytes reads an object key and its colon, returning the key's
+// content (unescaped if it has escapes).
+func (p *jsonParser) keyBytes() ([]byte, error) {
+	if p.peek() != '"' {
+		return nil, p.syntax("an object key is not a string")
+	}
+	if err := p.ck.tick(); err != nil {
+		return nil, err
+	}
+	start := p.i
+	if err := p.str(); err != nil {
+		return nil, err
+	}
+	key := p.b[start+1 : p.i-1]
+	if bytes.IndexByte(key, '\\') >= 0 {
+		key = []byte(unescape(p.b[start:p.i]))
+	}
+	if p.peek() != ':' {
+		return nil, p.syntax("missing ':' after an object key")
+	}
+	p.i++
+	return key, nil
+}
+
+// unescape decodes a valid JSON string token.
+func unescape(tok []byte) string {
+	var s string
+	_ = json.Unmarshal(tok, &s) // tok was validated
+	return s
+}
+
+// strValue reads a string value at p.i: a string sharing the document's
+// memory when it has no escapes, a decoded copy otherwise.
+func (p *jsonParser) strValue() (string, error) {
+	start := p.i
+	if err := p.ck.tick(); err != nil {
+		return "", err
+	}
+	if err := p.str(); err != nil {
+		return "", err
+	}
+	raw := p.b[start+1 : p.i-1]
+	if bytes.IndexByte(raw, '\\') < 0 {
+		return bstring(raw), nil
+	}
+	return unescape(p.b[start:p.i]), nil
+}
+
+// bstring returns a string sharing b's memory. b must never be modified:
+// it is a slice of a document that the caller keeps read-only.
+func bstring(b []byte) string {
+	if len(b) == 0 {
+		return ""
+	}
+	return unsafe.String(&b[0], len(b))
+}
+
+// document reads the value of "Document": null or {} (a keep-alive), or
+// an object with a Msg member. Other members are ignored, unless there is
+// no Msg: then the document is not an envelope.
+func (p *jsonParser) document(emit func(*Event), index *int) error {
+	switch p.peek() {
+	case 'n':
+		return p.value() // "Document": null is a keep-alive
+	case '{':
+	default:
+		if err := p.value(); err != nil {
+			return err
+		}
+		return ErrNotEnvelope
+	}
+	msg, other := false, false
+	err := p.object(func(key []byte) error {
+		if string(key) != "Msg" || msg {
+			other = true
+			return p.value()
+		}
+		msg = true
+		return p.msgs(emit, index)
+	})
+	if err != nil {
+		return err
+	}
+	if !msg && other {
+		return ErrNotEnvelope
+	}
+	return nil
+}
+
+// msgs reads the value of "Msg": an object, an array of them, or null.
+func (p *jsonParser) msgs(emit func(*Event), index *int) error {
+	switch p.peek() {
+	case 'n':
+		return p.value()
+	case '{':
+		return p.msg(emit, index)
+	case '[':
+	default:
+		if err := p.value(); err != nil {
+			return err
+		}
+		return ErrNotEnvelope
+	}
+	if err := p.open(); err != nil {
+		return err
+	}
+	if p.peek() == ']' {
+		p.i++
+		p.depth--
+		return nil
+	}
+	for {
+		if err := p.msg(emit, index); err != nil {
+			return err
+		}
+		switch p.peek() {
+		case ',':
+			p.i++
+			p.ws()
+		case ']':
+			p.i++
+			p.depth--
+			return nil
+		default:
+			return p.syntax("invalid character after a Msg")
+		}
+	}
+}
+
+// maxMembers is how many members of a Msg besides its envelope fields the
+// parser keeps track of to find the resource.
+const maxMembers = 8
+
+// member is a Msg member that may be the resource.
+type member struct {
+	key        []byte
+	start, end int  // its value: doc[start:end]
+	object     bool // the value is an object
+	err        error
+}
+
+// msgState is what the parser gathers of one Msg.
+type msgState struct {
+	ev       Event
+	err      *EventError // the first invalid envelope field
+	members  [maxMembers]member
+	n        int   // members found (may exceed maxMembers)
+	resource int   // index in members of the member the topic names, -1
+	lostErr  error // the first error of a member beyond maxMembers
+}
+
+// isDocErr reports whether err ends the document's split rather than
+// marking one Msg invalid: a budget, a cancellation, ErrNotEnvelope.
+func isDocErr(err error) bool {
+	var se *jsonSyntax
+	return err != nil && !errors.As(err, &se)
+}
+
+// msg reads one element of Msg at p.i and emits its event. Any grammar
+// error inside it makes that event invalid; the parser then goes on after
+// the element, found by its brackets and strings alone. Only when even
+// those are broken does it fail, and with it the document.
+func (p *jsonParser) msg(emit func(*Event), index *int) error {
+	if err := p.ck.check(); err != nil {
+		return err
+	}
+	if p.atEnd() {
+		return p.syntax("unexpected end of JSON input")
+	}
+	i := *index
+	*index++
+	start, depth := p.i, p.depth
+	var m msgState
+	m.resource = -1
+	var err error
+	if p.b[p.i] == '{' {
+		err = p.msgObject(&m, i)
+	} else {
+		err = p.value()
+		if err == nil {
+			err = errNotObject
+		}
+	}
+	if err == nil {
+		if c := p.peek(); c != ',' && c != ']' && c != '}' && !p.atEnd() {
+			err = p.syntax("invalid character after a Msg")
+		}
+	}
+	if err != nil {
+		if isDocErr(err) && err != errNotObject {
+			return err
+		}
+		off := p.i
+		if err == errNotObject {
+			off = start
+		}
+		// Go on after the element: its whole text becomes the event's body.
+		p.i, p.depth = start, depth
+		if serr := p.skip(); serr != nil {
+			return serr
+		}
+		m.ev.Body = p.b[start:p.i:p.i]
+		m.ev.Resource = ""
+		m.ev.Err = &EventError{Index: i, Field: FieldMsg, Offset: int64(off), Reason: reasonOf(err)}
+		*p.ev = m.ev
+		emit(p.ev)
+		return nil
+	}
+	p.resolve(&m, i, start)
+	*p.ev = m.ev
+	emit(p.ev)
+	return nil
+}
+
+var errNotObject = errors.New("not an object")
+
+func reasonOf(err error) string {
+	var se *jsonSyntax
+	if errors.As(err, &se) {
+		return se.reason
+	}
+	return err.Error()
+}
+
+// msgObject reads a Msg object: its envelope fields into m.ev (or m.err),
+// the other members into m.members. A grammar error in a member's value
+// is recorded on the member (or, for an envelope field, in m.err) and the
+// parser goes on after that value; it returns an error only when the
+// object's own structure is broken.
+func (p *jsonParser) msgObject(m *msgState, index int) error {
+	return p.object(func(key []byte) error {
+		start, depth := p.i, p.depth
+		envelope := isEnvelopeField(key)
+		var ferr *EventError // a valid JSON value of the wrong type
+		err := p.field(m, key, index, &ferr)
+		if err == nil {
+			if c := p.peek(); c != ',' && c != '}' {
+				err = p.syntax("invalid character after a value")
+			}
+		}
+		if err != nil {
+			if isDocErr(err) {
+				return err
+			}
+			off := int64(p.i)
+			p.i, p.depth = start, depth
+			if serr := p.skip(); serr != nil {
+				return serr
+			}
+			if c := p.peek(); c != ',' && c != '}' {
+				return p.syntax("invalid character after a value")
+			}
+			if envelope {
+				ferr = &EventError{Index: index, Field: string(key), Offset: off, Reason: reasonOf(err)}
+			} else {
+				p.addMember(m, key, start, &EventError{Index: index, Field: FieldBody, Offset: off, Reason: reasonOf(err)})
+			}
+		} else if !envelope {
+			p.addMember(m, key, start, nil)
+		}
+		if ferr != nil && m.err == nil {
+			m.err = ferr
+		}
+		return nil
+	})
+}
+
+// addMember records a member that may be the resource, its value being
+// p.b[start:p.i]. Beyond maxMembers only the one the topic names (when
+// the topic came first) is kept, in the last slot.
+func (p *jsonParser) addMember(m *msgState, key []byte, start int, err error) {
+	end := p.i
+	for end > start && isSpace(p.b[end-1]) {
+		end--
+	}
+	named := m.resource < 0 && m.ev.Topic != "" && string(key) == TopicResource(m.ev.Topic)
+	idx := m.n
+	m.n++
+	if idx >= maxMembers {
+		if !named {
+			if m.lostErr == nil {
+				m.lostErr = err
+			}
+			return
+		}
+		idx = maxMembers - 1
+		if m.lostErr == nil {
+			m.lostErr = m.members[idx].err
+		}
+	}
+	m.members[idx] = member{key: key, start: start, end: end, object: p.b[start] == '{', err: err}
+	if named {
+		m.resource = idx
+	}
+}
+
+func isSpace(c byte) bool { return c == ' ' || c == '\t' || c == '\n' || c == '\r' }
+
+// field reads the value of one member of a Msg. An envelope field of the
+// wrong type or with an invalid value sets *ferr; other members are only
+// validated.
+func (p *jsonParser) field(m *msgState, key []byte, index int, ferr **EventError) error {
+	bad := func(field, reason string) {
+		*ferr = &EventError{Index: index, Field: field, Offset: int64(p.i), Reason: reason}
+	}
+	c := p.peek()
+	switch string(key) {
+	case "topic":
+		if c != '"' {
+			bad(FieldTopic, "not a string")
+			return p.value()
+		}
+		s, err := p.strValue()
+		m.ev.Topic = s
+		if err == nil && s == "" {
+			bad(FieldTopic, "empty")
+		}
+		return err
+	case "operation":
+		if c != '"' {
+			bad(FieldOperation, "not a string")
+			return p.value()
+		}
+		s, err := p.strValue()
+		m.ev.Operation = Operation(s)
+		return err
+	case "timestamp":
+		start := p.i
+		switch c {
+		case '"':
+			s, err := p.strValue()
+			if err != nil {
+				return err
+			}
+			t, ok := ParseTime(s)
+			if !ok {
+				*ferr = &EventError{Index: index, Field: FieldTimestamp, Offset: int64(start), Reason: "not an RFC 3339 time"}
+			}
+			m.ev.Timestamp = t
+			return nil
+		case 'n':
+			return p.value()
+		default:
+			if err := p.value(); err != nil {
+				return err
+			}
+			t, ok := epochMillis(p.b[start:p.i])
+			if !ok {
+				*ferr = &EventError{Index: index, Field: FieldTimestamp, Offset: int64(start), Reason: "neither an RFC 3339 time nor epoch milliseconds"}
+			}
+			m.ev.Timestamp = t
+			return nil
+		}
+	case "group":
+		if c == '"' {
+			s, err := p.strValue()
+			m.ev.Group = s
+			return err
+		}
+		return p.value()
+	case "replay":
+		start := p.i
+		if err := p.value(); err != nil {
+			return err
+		}
+		switch v := p.b[start:p.i]; string(v) {
+		case "true", `"true"`:
+			m.ev.Replay = true
+		}
+		return nil
+	}
+	return p.value()
+}
+
+// epochMillis reads an integer of epoch milliseconds.
+func epochMillis(b []byte) (time.Time, bool) {
+	n, err := strconv.ParseInt(bstring(b), 10, 64)
+	if err != nil {
+		return time.Time{}, false
+	}
+	return time.UnixMilli(n).UTC(), true
+}
+
+// resolve finds a Msg's resource among its members and sets the event's
+// Resource, Body and Err: the member named by the topic's resource
+// segment; else the one member whose value is an object; else the one
+// member there is. Msg is the whole element, doc[start:p.i].
+func (p *jsonParser) resolve(m *msgState, index, start int) {
+	ev := &m.ev
+	chosen := m.resource
+	seg := TopicResource(ev.Topic)
+	n := min(m.n, maxMembers)
+	if chosen < 0 && seg != "" {
+		for i := range n {
+			if string(m.members[i].key) == seg {
+				chosen = i
+				break
+			}
+		}
+	}
+	if chosen < 0 && m.n <= maxMembers {
+		objects := 0
+		for i := range n {
+			if m.members[i].object {
+				objects++
+				chosen = i
+			}
+		}
+		if objects != 1 {
+			chosen = -1
+		}
+		if objects == 0 && n == 1 {
+			chosen = 0
+		}
+	}
+	if chosen >= 0 {
+		r := &m.members[chosen]
+		ev.Resource = resourceName(r.key)
+		ev.Body = p.b[r.start:r.end:r.end]
+	} else {
+		ev.Body = p.b[start:p.i:p.i]
+	}
+	switch {
+	case ev.Topic == "" && m.err == nil:
+		ev.Err = &EventError{Index: index, Field: FieldTopic, Offset: int64(start), Reason: "missing"}
+	case m.err != nil:
+		ev.Err = m.err
+	case chosen >= 0 && m.members[chosen].err != nil:
+		ev.Err = m.members[chosen].err
+	case ignoredErr(m, chosen) != nil:
+		e := *ignoredErr(m, chosen)
+		e.Field, e.Reason = FieldMsg, "an ignored member is not well-formed: "+e.Reason
+		ev.Err = &e
+	case chosen < 0:
+		reason := fmt.Sprintf("cannot tell the resource among %d members", m.n)
+		if m.n == 0 {
+			reason = "no resource"
+		}
+		ev.Err = &EventError{Index: index, Field: FieldResource, Offset: int64(start), Reason: reason}
+	}
+}
+
+// ignoredErr returns the error of the first member other than the
+// resource whose value is not well-formed: the Msg is then invalid too,
+// even though that member is ignored.
+func ignoredErr(m *msgState, chosen int) *EventError {
+	for i := range min(m.n, maxMembers) {
+		if i != chosen && m.members[i].err != nil {
+			return m.members[i].err.(*EventError)
+		}
+	}
+	if m.lostErr != nil {
+		return m.lostErr.(*EventError)
+	}
+	return nil
+}

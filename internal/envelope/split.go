@@ -1,0 +1,147 @@
+package envelope
+
+import (
+	"context"
+
+	"github.com/pushmon/pushmon/internal/xmlguard"
+)
+
+// Limits are the budgets of one document: xmlguard's, whose MaxDepth
+// bounds JSON nesting too (the document's own levels included; at most
+// 1024 for JSON).
+type Limits = xmlguard.Limits
+
+// checkEvery is how many tokens a split reads between two looks at its
+// context.
+const checkEvery = 256
+
+// Splitter splits event documents into events. Its zero value uses the
+// default budgets. A Splitter is used by one goroutine at a time; it keeps
+// no reference to a document after Split returns.
+type Splitter struct {
+	// Limits are the budgets of each document.
+	Limits Limits
+	// OnEvent, if set, is called after each event is emitted (a hook for
+	// tests, e.g. to cancel the split's context there).
+	OnEvent func()
+
+	ck checker
+	ev Event // the event being emitted
+
+	onCheck func(tokens int64) // a hook for tests: called at each look at the context
+}
+
+// checker counts the tokens of a split and looks at its context every
+// checkEvery of them.
+type checker struct {
+	ctx     context.Context
+	done    <-chan struct{}
+	tokens  int64
+	next    int64
+	onCheck func(tokens int64)
+}
+
+// tick counts a token; once in checkEvery it returns the context's cause
+// if the context has ended.
+func (c *checker) tick() error {
+	c.tokens++
+	if c.tokens < c.next {
+		return nil
+	}
+	return c.check()
+}
+
+// check looks at the context now.
+func (c *checker) check() error {
+	c.next = c.tokens + checkEvery
+	if c.onCheck != nil {
+		c.onCheck(c.tokens)
+	}
+	if c.done == nil {
+		return nil
+	}
+	select {
+	case <-c.done:
+		return context.Cause(c.ctx)
+	default:
+		return nil
+	}
+}
+
+// Tokens returns how many tokens the last Split read (JSON values and
+// keys; XML tokens, attributes included, of the envelope and of the
+// bodies it validated).
+func (s *Splitter) Tokens() int64 { return s.ck.tokens }
+
+// Split reads doc (format f; Unknown sniffs it) and calls emit with each
+// of its events, in order. emit must not keep the *Event; the event's
+// Body aliases doc, and for JSON its strings may too, so doc must not be
+// modified while the events are in use.
+//
+// An envelope of no Msg ({"Document":null}, <Document/>, an empty Msg
+// array) emits nothing and returns nil: a keep-alive. An invalid Msg is
+// emitted with Err set (and counted in invalid); the other Msgs are not
+// affected. Split returns an error, and the events emitted so far must be
+// dropped, when the document is not an envelope (ErrNotEnvelope), is not
+// well-formed enough to find its events (ErrMalformed), exceeds a budget
+// (a *xmlguard.LimitError), or when ctx ends (its cause), which Split
+// looks at every 256 tokens and before each event.
+//
+// Time is linear in len(doc). A JSON split allocates nothing but what
+// escaped strings and errors need; an XML split validates each body with
+// encoding/xml, which allocates in proportion to the body, once the
+// guard's budgets have bounded it.
+func (s *Splitter) Split(ctx context.Context, doc []byte, f Format, emit func(*Event)) (invalid int, err error) {
+	s.ck = checker{ctx: ctx, done: ctx.Done(), onCheck: s.onCheck}
+	if f == Unknown {
+		f = Sniff(doc)
+	}
+	count := func(ev *Event) {
+		if ev.Err != nil {
+			invalid++
+		}
+		emit(ev)
+		if s.OnEvent != nil {
+			s.OnEvent()
+		}
+	}
+	if f == XML {
+		err = s.splitXML(doc, count)
+	} else {
+		err = s.splitJSON(doc, count)
+	}
+	return invalid, err
+}
+
+// maxDepth returns the JSON depth budget.
+func (s *Splitter) maxDepth() int {
+	d := s.Limits.MaxDepth
+	if d == 0 {
+		d = xmlguard.DefaultMaxDepth
+	}
+	return max(0, min(d, maxJSONDepth))
+}
+
+// Wellformed reports whether doc is one well-formed JSON value or XML
+// document (format f; Unknown sniffs it), under the budgets: nil, or
+// ErrMalformed (wrapped with the reason), or a *xmlguard.LimitError, or
+// ctx's cause. For JSON it agrees with encoding/json.Valid within the
+// depth budget; XML passes the guard and then encoding/xml's strict
+// Token loop, and needs a root element.
+func (s *Splitter) Wellformed(ctx context.Context, doc []byte, f Format) error {
+	s.ck = checker{ctx: ctx, done: ctx.Done(), onCheck: s.onCheck}
+	if f == Unknown {
+		f = Sniff(doc)
+	}
+	if f == XML {
+		return s.wellformedXML(doc)
+	}
+	p := jsonParser{b: doc, maxDepth: s.maxDepth(), ck: &s.ck}
+	if err := p.value(); err != nil {
+		return p.docErr(err)
+	}
+	if !p.atEnd() {
+		return p.docErr(p.syntax("data after the top-level value"))
+	}
+	return nil
+}
