@@ -14,7 +14,6 @@ import (
 	"github.com/cenkalti/backoff/v4"
 
 	"github.com/pushmon/pushmon/monitor"
-	"github.com/pushmon/pushmon/protocol"
 )
 
 // Poller defaults.
@@ -345,10 +344,10 @@ func (p *Poller) recordEvents(dst []Event, rec monitor.HistoryRecord) []Event {
 	doc = append(doc, `{"Document":{"Msg":`...)
 	doc = append(doc, rec.Msg...)
 	doc = append(doc, "}}"...)
-	out, err := splitDocument(dst, doc, protocol.FormatJSON, p.cfg.MonitorID)
+	out, err := splitDocument(dst, doc, FormatJSON, p.cfg.MonitorID)
 	if err != nil {
 		p.stats.raw.Add(1)
-		return append(dst, Event{Raw: true, Body: []byte(rec.Msg), Format: protocol.FormatJSON, MonitorID: p.cfg.MonitorID})
+		return append(dst, Event{Raw: true, Body: []byte(rec.Msg), Format: FormatJSON, MonitorID: p.cfg.MonitorID})
 	}
 	return out
 }

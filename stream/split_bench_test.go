@@ -1,11 +1,12 @@
 package stream
 
 import (
+	"context"
 	"fmt"
 	"strings"
 	"testing"
 
-	"github.com/pushmon/pushmon/protocol"
+	"github.com/pushmon/pushmon/internal/envelope"
 )
 
 // benchDoc is a JSON document of n DataPoint events like the benchmarks'
@@ -38,13 +39,14 @@ func BenchmarkSplitJSON(b *testing.B) {
 		doc := benchDoc(n)
 		b.Run(fmt.Sprintf("%dev", n), func(b *testing.B) {
 			var evs []Event
+			var sp envelope.Splitter
 			b.SetBytes(int64(len(doc)))
 			b.ReportAllocs()
 			for b.Loop() {
-				var err error
-				evs, err = splitDocument(evs[:0], doc, protocol.FormatJSON, 1)
-				if err != nil || len(evs) != n {
-					b.Fatal(err, len(evs))
+				var res splitResult
+				evs, res = splitEvents(context.Background(), &sp, evs[:0], doc, FormatJSON, 1)
+				if res.err != nil || len(evs) != n {
+					b.Fatal(res, len(evs))
 				}
 			}
 		})

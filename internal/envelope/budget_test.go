@@ -77,7 +77,7 @@ func TestXMLSplitMemoryBounded(t *testing.T) {
 			}}
 			base := liveHeap()
 			peak = base
-			n := allocated(func() { _, err = s.Split(context.Background(), b, XML, func(*Event) {}) })
+			n := allocated(func() { _, err = s.Split(context.Background(), b, XML, func(Event) {}) })
 			peak = max(peak, liveHeap())
 			held := int64(peak) - int64(base)
 			t.Logf("%d bytes: %d allocated (%.1f×), at most %d more live, %v", len(doc), n, float64(n)/float64(len(doc)), held, err)
@@ -94,7 +94,7 @@ func TestXMLSplitMemoryBounded(t *testing.T) {
 	}
 	for _, name := range []string{"nested", "65 attributes"} {
 		var s Splitter
-		_, err := s.Split(context.Background(), []byte(hostileDocs(size)[name]), XML, func(*Event) {})
+		_, err := s.Split(context.Background(), []byte(hostileDocs(size)[name]), XML, func(Event) {})
 		var le *xmlguard.LimitError
 		if !errors.As(err, &le) {
 			t.Errorf("%s: err = %v, want a *LimitError", name, err)
@@ -126,7 +126,7 @@ func TestJSONDepthBudget(t *testing.T) {
 		}
 	}
 	s := Splitter{Limits: Limits{MaxDepth: 5}}
-	if _, err := s.Split(context.Background(), []byte(doc(6)), JSON, func(*Event) {}); !errors.As(err, &le) || le.Max != 5 {
+	if _, err := s.Split(context.Background(), []byte(doc(6)), JSON, func(Event) {}); !errors.As(err, &le) || le.Max != 5 {
 		t.Errorf("MaxDepth 5: %v", err)
 	}
 }
@@ -139,7 +139,7 @@ func TestJSONSplitAllocatesNothing(t *testing.T) {
 	n := 0
 	if a := testing.AllocsPerRun(50, func() {
 		n = 0
-		if _, err := s.Split(context.Background(), doc, JSON, func(*Event) { n++ }); err != nil {
+		if _, err := s.Split(context.Background(), doc, JSON, func(Event) { n++ }); err != nil {
 			t.Fatal(err)
 		}
 	}); a != 0 || n != 100 {
@@ -167,13 +167,13 @@ func TestSplitStopsSoonAfterCancel(t *testing.T) {
 			var s Splitter
 			var at int64
 			events := 0
-			s.OnEvent = func() {
+			s.OnEvent = func(tokens int64) {
 				if events++; events == 1 {
 					cancel()
-					at = s.Tokens()
+					at = tokens
 				}
 			}
-			_, err := s.Split(ctx, d.doc, d.f, func(*Event) {})
+			_, err := s.Split(ctx, d.doc, d.f, func(Event) {})
 			if !errors.Is(err, context.Canceled) || events != 1 {
 				t.Fatalf("err %v after %d events", err, events)
 			}
@@ -195,7 +195,7 @@ func TestSplitStopsSoonAfterCancel(t *testing.T) {
 					at = tokens
 				}
 			}}
-			_, err := s.Split(ctx, []byte(big), d.f, func(*Event) {})
+			_, err := s.Split(ctx, []byte(big), d.f, func(Event) {})
 			if !errors.Is(err, context.Canceled) || at == 0 {
 				t.Fatalf("err %v (cancelled at token %d)", err, at)
 			}
@@ -237,7 +237,7 @@ func BenchmarkSplitJSON(b *testing.B) {
 			b.SetBytes(int64(len(doc)))
 			b.ReportAllocs()
 			for b.Loop() {
-				if _, err := s.Split(context.Background(), doc, JSON, func(*Event) {}); err != nil {
+				if _, err := s.Split(context.Background(), doc, JSON, func(Event) {}); err != nil {
 					b.Fatal(err)
 				}
 			}

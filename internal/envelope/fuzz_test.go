@@ -22,8 +22,7 @@ func FuzzJSONValue(f *testing.F) {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, b []byte) {
-		var ck checker
-		p := jsonParser{b: b, maxDepth: maxJSONDepth, ck: &ck}
+		p := jsonParser{b: b, maxDepth: maxJSONDepth}
 		err := p.value()
 		if err == nil && !p.atEnd() {
 			err = p.syntax("data after the value")
@@ -56,9 +55,9 @@ func splitForFuzz(doc []byte, f Format) (evs []Event, invalid int, err error, al
 	evs = make([]Event, 0, 64)
 	var s Splitter
 	alloc = allocatedNoGC(func() {
-		invalid, err = s.Split(context.Background(), doc, f, func(ev *Event) {
+		invalid, err = s.Split(context.Background(), doc, f, func(ev Event) {
 			if len(evs) < cap(evs) {
-				evs = append(evs, *ev)
+				evs = append(evs, ev)
 			}
 		})
 	})

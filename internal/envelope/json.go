@@ -33,8 +33,7 @@ type jsonParser struct {
 	i        int
 	depth    int // containers open around p.i
 	maxDepth int
-	ck       *checker
-	ev       *Event // where an event is put to be emitted
+	ck       checker
 }
 
 func (p *jsonParser) syntax(reason string) error { return &jsonSyntax{off: p.i, reason: reason} }

@@ -13,8 +13,14 @@ import (
 // splitJSON reads {"Document":{"Msg": M}} with M an object, an array of
 // them, or null. Members other than Document (at the top) and Msg (in
 // Document) are validated and ignored.
-func (s *Splitter) splitJSON(doc []byte, emit func(*Event)) error {
-	p := jsonParser{b: doc, maxDepth: s.maxDepth(), ck: &s.ck, ev: &s.ev}
+func splitJSON(ck checker, maxDepth int, doc []byte, emit func(Event)) (tokens int64, err error) {
+	p := jsonParser{b: doc, maxDepth: maxDepth, ck: ck}
+	err = p.envelope(emit)
+	return p.ck.tokens, err
+}
+
+// envelope reads the document's top level.
+func (p *jsonParser) envelope(emit func(Event)) error {
 	if p.peek() != '{' {
 		return ErrNotEnvelope
 	}
@@ -43,8 +49,7 @@ func (s *Splitter) splitJSON(doc []byte, emit func(*Event)) error {
 // Split returns: a grammar error becomes ErrMalformed; ErrNotEnvelope, a
 // budget and a cancellation stay as they are.
 func (p *jsonParser) docErr(err error) error {
-	var se *jsonSyntax
-	if errors.As(err, &se) {
+	if se, ok := err.(*jsonSyntax); ok {
 		return fmt.Errorf("%w: JSON: %s at byte %d", ErrMalformed, se.reason, se.off)
 	}
 	return err
@@ -147,7 +152,7 @@ func bstring(b []byte) string {
 // document reads the value of "Document": null or {} (a keep-alive), or
 // an object with a Msg member. Other members are ignored, unless there is
 // no Msg: then the document is not an envelope.
-func (p *jsonParser) document(emit func(*Event), index *int) error {
+func (p *jsonParser) document(emit func(Event), index *int) error {
 	switch p.peek() {
 	case 'n':
 		return p.value() // "Document": null is a keep-alive
@@ -177,7 +182,7 @@ func (p *jsonParser) document(emit func(*Event), index *int) error {
 }
 
 // msgs reads the value of "Msg": an object, an array of them, or null.
-func (p *jsonParser) msgs(emit func(*Event), index *int) error {
+func (p *jsonParser) msgs(emit func(Event), index *int) error {
 	switch p.peek() {
 	case 'n':
 		return p.value()
@@ -241,15 +246,15 @@ type msgState struct {
 // isDocErr reports whether err ends the document's split rather than
 // marking one Msg invalid: a budget, a cancellation, ErrNotEnvelope.
 func isDocErr(err error) bool {
-	var se *jsonSyntax
-	return err != nil && !errors.As(err, &se)
+	_, syntax := err.(*jsonSyntax)
+	return err != nil && !syntax
 }
 
 // msg reads one element of Msg at p.i and emits its event. Any grammar
 // error inside it makes that event invalid; the parser then goes on after
 // the element, found by its brackets and strings alone. Only when even
 // those are broken does it fail, and with it the document.
-func (p *jsonParser) msg(emit func(*Event), index *int) error {
+func (p *jsonParser) msg(emit func(Event), index *int) error {
 	if err := p.ck.check(); err != nil {
 		return err
 	}
@@ -291,21 +296,20 @@ func (p *jsonParser) msg(emit func(*Event), index *int) error {
 		m.ev.Body = p.b[start:p.i:p.i]
 		m.ev.Resource = ""
 		m.ev.Err = &EventError{Index: i, Field: FieldMsg, Offset: int64(off), Reason: reasonOf(err)}
-		*p.ev = m.ev
-		emit(p.ev)
+		emit(m.ev)
+		p.ck.emitted()
 		return nil
 	}
 	p.resolve(&m, i, start)
-	*p.ev = m.ev
-	emit(p.ev)
+	emit(m.ev)
+	p.ck.emitted()
 	return nil
 }
 
 var errNotObject = errors.New("not an object")
 
 func reasonOf(err error) string {
-	var se *jsonSyntax
-	if errors.As(err, &se) {
+	if se, ok := err.(*jsonSyntax); ok {
 		return se.reason
 	}
 	return err.Error()

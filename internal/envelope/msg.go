@@ -9,10 +9,10 @@ package envelope
 // Body may alias obj, which must then stay unmodified.
 func ParseMsg(obj []byte, lim Limits) (Event, error) {
 	s := Splitter{Limits: lim}
-	p := jsonParser{b: obj, maxDepth: s.maxDepth(), ck: &s.ck, ev: &s.ev}
+	p := jsonParser{b: obj, maxDepth: s.maxDepth()}
 	var ev Event
 	index := 0
-	if err := p.msg(func(e *Event) { ev = *e }, &index); err != nil {
+	if err := p.msg(func(e Event) { ev = e }, &index); err != nil {
 		return Event{}, p.docErr(err)
 	}
 	if !p.atEnd() {

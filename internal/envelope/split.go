@@ -21,13 +21,12 @@ const checkEvery = 256
 type Splitter struct {
 	// Limits are the budgets of each document.
 	Limits Limits
-	// OnEvent, if set, is called after each event is emitted (a hook for
-	// tests, e.g. to cancel the split's context there).
-	OnEvent func()
+	// OnEvent, if set, is called after each event is emitted with the
+	// number of tokens read so far (a hook for tests, e.g. to cancel the
+	// split's context there).
+	OnEvent func(tokens int64)
 
-	ck checker
-	ev Event // the event being emitted
-
+	tokens  int64              // read by the last split
 	onCheck func(tokens int64) // a hook for tests: called at each look at the context
 }
 
@@ -39,6 +38,21 @@ type checker struct {
 	tokens  int64
 	next    int64
 	onCheck func(tokens int64)
+	onEvent func(tokens int64)
+}
+
+// newChecker returns the checker of one split. Parsers hold it by value:
+// a pointer to it beside the document they read would, since escape
+// analysis does not tell a struct's fields apart, move it to the heap.
+func (s *Splitter) newChecker(ctx context.Context) checker {
+	return checker{ctx: ctx, done: ctx.Done(), onCheck: s.onCheck, onEvent: s.OnEvent}
+}
+
+// emitted calls the OnEvent hook.
+func (c *checker) emitted() {
+	if c.onEvent != nil {
+		c.onEvent(c.tokens)
+	}
 }
 
 // tick counts a token; once in checkEvery it returns the context's cause
@@ -71,12 +85,12 @@ func (c *checker) check() error {
 // Tokens returns how many tokens the last Split read (JSON values and
 // keys; XML tokens, attributes included, of the envelope and of the
 // bodies it validated).
-func (s *Splitter) Tokens() int64 { return s.ck.tokens }
+func (s *Splitter) Tokens() int64 { return s.tokens }
 
 // Split reads doc (format f; Unknown sniffs it) and calls emit with each
-// of its events, in order. emit must not keep the *Event; the event's
-// Body aliases doc, and for JSON its strings may too, so doc must not be
-// modified while the events are in use.
+// of its events, in order. The events' Body aliases doc, and for JSON
+// their strings may too, so doc must not be modified while they are in
+// use.
 //
 // An envelope of no Msg ({"Document":null}, <Document/>, an empty Msg
 // array) emits nothing and returns nil: a keep-alive. An invalid Msg is
@@ -91,24 +105,20 @@ func (s *Splitter) Tokens() int64 { return s.ck.tokens }
 // escaped strings and errors need; an XML split validates each body with
 // encoding/xml, which allocates in proportion to the body, once the
 // guard's budgets have bounded it.
-func (s *Splitter) Split(ctx context.Context, doc []byte, f Format, emit func(*Event)) (invalid int, err error) {
-	s.ck = checker{ctx: ctx, done: ctx.Done(), onCheck: s.onCheck}
+func (s *Splitter) Split(ctx context.Context, doc []byte, f Format, emit func(Event)) (invalid int, err error) {
 	if f == Unknown {
 		f = Sniff(doc)
 	}
-	count := func(ev *Event) {
+	count := func(ev Event) {
 		if ev.Err != nil {
 			invalid++
 		}
 		emit(ev)
-		if s.OnEvent != nil {
-			s.OnEvent()
-		}
 	}
 	if f == XML {
-		err = s.splitXML(doc, count)
+		s.tokens, err = splitXML(s.newChecker(ctx), s.Limits, doc, count)
 	} else {
-		err = s.splitJSON(doc, count)
+		s.tokens, err = splitJSON(s.newChecker(ctx), s.maxDepth(), doc, count)
 	}
 	return invalid, err
 }
@@ -129,19 +139,23 @@ func (s *Splitter) maxDepth() int {
 // depth budget; XML passes the guard and then encoding/xml's strict
 // Token loop, and needs a root element.
 func (s *Splitter) Wellformed(ctx context.Context, doc []byte, f Format) error {
-	s.ck = checker{ctx: ctx, done: ctx.Done(), onCheck: s.onCheck}
 	if f == Unknown {
 		f = Sniff(doc)
 	}
 	if f == XML {
-		return s.wellformedXML(doc)
+		x := xmlSplit{ck: s.newChecker(ctx), lim: s.Limits, doc: doc}
+		err := x.wellformed()
+		s.tokens = x.ck.tokens
+		return err
 	}
-	p := jsonParser{b: doc, maxDepth: s.maxDepth(), ck: &s.ck}
-	if err := p.value(); err != nil {
+	p := jsonParser{b: doc, maxDepth: s.maxDepth(), ck: s.newChecker(ctx)}
+	err := p.value()
+	if err == nil && !p.atEnd() {
+		err = p.syntax("data after the top-level value")
+	}
+	s.tokens = p.ck.tokens
+	if err != nil {
 		return p.docErr(err)
-	}
-	if !p.atEnd() {
-		return p.docErr(p.syntax("data after the top-level value"))
 	}
 	return nil
 }

@@ -17,7 +17,7 @@ func split(t testing.TB, doc string, f Format) ([]Event, error) {
 	t.Helper()
 	var s Splitter
 	var evs []Event
-	_, err := s.Split(context.Background(), []byte(doc), f, func(ev *Event) { evs = append(evs, *ev) })
+	_, err := s.Split(context.Background(), []byte(doc), f, func(ev Event) { evs = append(evs, ev) })
 	return evs, err
 }
 
@@ -157,7 +157,7 @@ func TestInvalidMsgDoesNotSpoilTheBlock(t *testing.T) {
 			var s Splitter
 			var evs []Event
 			doc := `{"Document":{"Msg":[` + good + `,` + c.msg + `,` + good + `]}}`
-			invalid, err := s.Split(context.Background(), []byte(doc), JSON, func(ev *Event) { evs = append(evs, *ev) })
+			invalid, err := s.Split(context.Background(), []byte(doc), JSON, func(ev Event) { evs = append(evs, ev) })
 			if err != nil || len(evs) != 3 || invalid != 1 {
 				t.Fatalf("%d events (%d invalid), %v", len(evs), invalid, err)
 			}
@@ -237,7 +237,7 @@ func TestXMLMsgForwardCompatibleAndValidated(t *testing.T) {
 			var s Splitter
 			var evs []Event
 			doc := `<Document>` + good + c.msg + good + `</Document>`
-			invalid, err := s.Split(context.Background(), []byte(doc), XML, func(ev *Event) { evs = append(evs, *ev) })
+			invalid, err := s.Split(context.Background(), []byte(doc), XML, func(ev Event) { evs = append(evs, ev) })
 			if err != nil || len(evs) != 3 {
 				t.Fatalf("%d events, %v", len(evs), err)
 			}

@@ -20,15 +20,15 @@ import (
 // each Msg's start tag and body are read by encoding/xml on their own, so
 // that only the Msgs at fault are invalid.
 type xmlSplit struct {
-	s     *Splitter
+	ck    checker
+	lim   Limits
 	sc    xmlguard.Scanner
 	doc   []byte
 	exact bool // each Msg is checked on its own
-	ev    *Event
 }
 
 func (x *xmlSplit) next() (xmlguard.Token, error) {
-	if err := x.s.ck.tick(); err != nil {
+	if err := x.ck.tick(); err != nil {
 		return xmlguard.Token{}, err
 	}
 	return x.sc.Next()
@@ -57,19 +57,26 @@ func isBlank(b []byte) bool { return len(bytes.Trim(b, " \t\r\n")) == 0 }
 // document type declaration may surround them. Elements and text in
 // Document other than Msg are ignored when there is a Msg; a Document
 // holding only such things is not an envelope.
-func (s *Splitter) splitXML(doc []byte, emit func(*Event)) error {
-	rootName, err := s.guardXML(doc)
+func splitXML(ck checker, lim Limits, doc []byte, emit func(Event)) (tokens int64, err error) {
+	x := xmlSplit{ck: ck, lim: lim, doc: doc}
+	err = x.split(emit)
+	return x.ck.tokens, err
+}
+
+func (x *xmlSplit) split(emit func(Event)) error {
+	doc := x.doc
+	rootName, err := x.guard()
 	if err != nil {
 		return docErr(err)
 	}
 	if rootName != "Document" && rootName != "Msg" {
 		return ErrNotEnvelope
 	}
-	ok, err := s.decodeXML(doc)
+	ok, err := x.decode()
 	if err != nil {
 		return err
 	}
-	x := xmlSplit{s: s, sc: xmlguard.NewScanner(doc, s.Limits), doc: doc, exact: !ok, ev: &s.ev}
+	x.sc, x.exact = xmlguard.NewScanner(doc, x.lim), !ok
 	const (
 		prolog = iota
 		inDocument
@@ -132,12 +139,13 @@ func (s *Splitter) splitXML(doc []byte, emit func(*Event)) error {
 	return nil
 }
 
-// guardXML runs the guard over the whole document and returns the local
+// guard runs the guard over the whole document and returns the local
 // name of its first element, "" if it has none.
-func (s *Splitter) guardXML(doc []byte) (root string, err error) {
-	sc := xmlguard.NewScanner(doc, s.Limits)
+func (x *xmlSplit) guard() (root string, err error) {
+	doc := x.doc
+	sc := xmlguard.NewScanner(doc, x.lim)
 	for {
-		if err := s.ck.tick(); err != nil {
+		if err := x.ck.tick(); err != nil {
 			return "", err
 		}
 		tok, err := sc.Next()
@@ -158,13 +166,13 @@ func (s *Splitter) guardXML(doc []byte) (root string, err error) {
 	}
 }
 
-// decodeXML reads doc with encoding/xml's strict Token loop and reports
-// whether it read it all without error (the error returned is a
+// decode reads the document with encoding/xml's strict Token loop and
+// reports whether it read it all without error (the error returned is a
 // cancellation).
-func (s *Splitter) decodeXML(doc []byte) (bool, error) {
-	d := xml.NewDecoder(bytes.NewReader(doc))
+func (x *xmlSplit) decode() (bool, error) {
+	d := xml.NewDecoder(bytes.NewReader(x.doc))
 	for {
-		if err := s.ck.tick(); err != nil {
+		if err := x.ck.tick(); err != nil {
 			return false, err
 		}
 		if _, err := d.Token(); err != nil {
@@ -201,12 +209,11 @@ type child struct {
 
 // msg reads the Msg element tok starts, up to its end tag, and emits its
 // event.
-func (x *xmlSplit) msg(tok xmlguard.Token, index int, emit func(*Event)) error {
-	if err := x.s.ck.check(); err != nil {
+func (x *xmlSplit) msg(tok xmlguard.Token, index int, emit func(Event)) error {
+	if err := x.ck.check(); err != nil {
 		return err
 	}
-	ev := x.ev
-	*ev = Event{}
+	var ev Event
 	var (
 		ferr     *EventError
 		children [maxMembers]child
@@ -218,7 +225,7 @@ func (x *xmlSplit) msg(tok xmlguard.Token, index int, emit func(*Event)) error {
 			ferr = &EventError{Index: index, Field: field, Offset: int64(off), Reason: reason}
 		}
 	}
-	x.attrs(tok, ev, bad)
+	x.attrs(tok, &ev, bad)
 	seg := TopicResource(ev.Topic)
 	end := tok.End
 	if !tok.Empty {
@@ -281,6 +288,7 @@ func (x *xmlSplit) msg(tok xmlguard.Token, index int, emit func(*Event)) error {
 		ev.Err = ferr
 	}
 	emit(ev)
+	x.ck.emitted()
 	return nil
 }
 
@@ -346,7 +354,7 @@ func (x *xmlSplit) attr(name, value string, off int, ev *Event, bad func(field s
 func (x *xmlSplit) validate(body []byte, off, index int, ferr **EventError) error {
 	d := xml.NewDecoder(bytes.NewReader(body))
 	for {
-		if err := x.s.ck.tick(); err != nil {
+		if err := x.ck.tick(); err != nil {
 			return err
 		}
 		_, err := d.Token()
@@ -375,10 +383,11 @@ func xmlReason(err error) string {
 	return "not well-formed XML: " + err.Error()
 }
 
-// wellformedXML checks doc with the guard, then with encoding/xml's
+// wellformed checks the document with the guard, then with encoding/xml's
 // strict Token loop, which must meet a root element.
-func (s *Splitter) wellformedXML(doc []byte) error {
-	x := xmlSplit{s: s, sc: xmlguard.NewScanner(doc, s.Limits), doc: doc}
+func (x *xmlSplit) wellformed() error {
+	doc := x.doc
+	x.sc = xmlguard.NewScanner(doc, x.lim)
 	for {
 		_, err := x.next()
 		if err == io.EOF {
@@ -391,7 +400,7 @@ func (s *Splitter) wellformedXML(doc []byte) error {
 	d := xml.NewDecoder(bytes.NewReader(doc))
 	root := false
 	for {
-		if err := s.ck.tick(); err != nil {
+		if err := x.ck.tick(); err != nil {
 			return err
 		}
 		tok, err := d.Token()
