@@ -24,9 +24,13 @@ import "github.com/pushmon/pushmon/internal/envelope"
 // Two equal renderings of a template are two events, and nothing in them
 // tells a replay from a new one, so they must not be de-duplicated.
 //
-// The subscription's dedup window uses a fast in-process hash of the same
-// fields (see Config.DedupWindow for which events it checks). Identity
-// does not modify the event and is safe for concurrent use.
+// The dedup windows of Subscription and HTTPReceiver use a fast
+// in-process hash of the same fields, and drop an event only when it is a
+// replay found in the window: flagged replay; over TCP, one of the events
+// after a reconnect up to the first not found; over HTTP, one of a push
+// whose document equals a recently received one (see Config.DedupWindow
+// and HTTPConfig.DedupWindow). Identity does not modify the event and is
+// safe for concurrent use.
 func (e Event) Identity() string {
 	if e.Raw {
 		return ""
