@@ -39,6 +39,9 @@ type jsonParser struct {
 func (p *jsonParser) syntax(reason string) error { return &jsonSyntax{off: p.i, reason: reason} }
 
 func (p *jsonParser) ws() {
+	if p.i < len(p.b) && p.b[p.i] > ' ' {
+		return // compact JSON: mostly no space at all
+	}
 	for p.i < len(p.b) {
 		switch p.b[p.i] {
 		case ' ', '\t', '\n', '\r':
@@ -115,7 +118,7 @@ func (p *jsonParser) value() error {
 			}
 			continue
 		case '"':
-			if err := p.str(); err != nil {
+			if _, err := p.str(); err != nil {
 				return err
 			}
 		case 't':
@@ -174,7 +177,7 @@ func (p *jsonParser) key() error {
 	if err := p.ck.tick(); err != nil {
 		return err
 	}
-	if err := p.str(); err != nil {
+	if _, err := p.str(); err != nil {
 		return err
 	}
 	if p.peek() != ':' {
@@ -239,24 +242,26 @@ func digits(b []byte, i int) int {
 	return i
 }
 
-// str validates a string at p.i (its opening quote) and moves past it.
-func (p *jsonParser) str() error {
+// str validates a string at p.i (its opening quote) and moves past it,
+// reporting whether it holds escapes.
+func (p *jsonParser) str() (escaped bool, err error) {
 	b := p.b
 	i := p.i + 1
 	for {
 		i = stringStop(b, i)
 		if i >= len(b) {
 			p.i = i
-			return p.syntax("unterminated string")
+			return escaped, p.syntax("unterminated string")
 		}
 		switch c := b[i]; {
 		case c == '"':
 			p.i = i + 1
-			return nil
+			return escaped, nil
 		case c == '\\':
+			escaped = true
 			if i+1 >= len(b) {
 				p.i = i
-				return p.syntax("unterminated string")
+				return escaped, p.syntax("unterminated string")
 			}
 			switch b[i+1] {
 			case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
@@ -264,16 +269,16 @@ func (p *jsonParser) str() error {
 			case 'u':
 				if len(b)-i < 6 || !isHex(b[i+2]) || !isHex(b[i+3]) || !isHex(b[i+4]) || !isHex(b[i+5]) {
 					p.i = i
-					return p.syntax(`invalid \u escape`)
+					return escaped, p.syntax(`invalid \u escape`)
 				}
 				i += 6
 			default:
 				p.i = i
-				return p.syntax("invalid escape in a string")
+				return escaped, p.syntax("invalid escape in a string")
 			}
 		default:
 			p.i = i
-			return p.syntax("a control character in a string")
+			return escaped, p.syntax("a control character in a string")
 		}
 	}
 }

@@ -1,7 +1,6 @@
 package envelope
 
 import (
-	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -13,10 +12,10 @@ import (
 // splitJSON reads {"Document":{"Msg": M}} with M an object, an array of
 // them, or null. Members other than Document (at the top) and Msg (in
 // Document) are validated and ignored.
-func splitJSON(ck checker, maxDepth int, doc []byte, emit func(Event)) (tokens int64, err error) {
+func splitJSON(ck checker, maxDepth int, doc []byte, emit func(Event)) (checker, error) {
 	p := jsonParser{b: doc, maxDepth: maxDepth, ck: ck}
-	err = p.envelope(emit)
-	return p.ck.tokens, err
+	err := p.envelope(emit)
+	return p.ck, err
 }
 
 // envelope reads the document's top level.
@@ -102,11 +101,12 @@ func (p *jsonParser) keyBytes() ([]byte, error) {
 		return nil, err
 	}
 	start := p.i
-	if err := p.str(); err != nil {
+	escaped, err := p.str()
+	if err != nil {
 		return nil, err
 	}
 	key := p.b[start+1 : p.i-1]
-	if bytes.IndexByte(key, '\\') >= 0 {
+	if escaped {
 		key = []byte(unescape(p.b[start:p.i]))
 	}
 	if p.peek() != ':' {
@@ -130,12 +130,12 @@ func (p *jsonParser) strValue() (string, error) {
 	if err := p.ck.tick(); err != nil {
 		return "", err
 	}
-	if err := p.str(); err != nil {
+	escaped, err := p.str()
+	if err != nil {
 		return "", err
 	}
-	raw := p.b[start+1 : p.i-1]
-	if bytes.IndexByte(raw, '\\') < 0 {
-		return bstring(raw), nil
+	if !escaped {
+		return bstring(p.b[start+1 : p.i-1]), nil
 	}
 	return unescape(p.b[start:p.i]), nil
 }
@@ -228,9 +228,9 @@ const maxMembers = 8
 // member is a Msg member that may be the resource.
 type member struct {
 	key        []byte
-	start, end int  // its value: doc[start:end]
-	object     bool // the value is an object
-	err        error
+	start, end int32 // its value: doc[start:end]
+	object     bool  // the value is an object
+	err        *EventError
 }
 
 // msgState is what the parser gathers of one Msg.
@@ -238,9 +238,9 @@ type msgState struct {
 	ev       Event
 	err      *EventError // the first invalid envelope field
 	members  [maxMembers]member
-	n        int   // members found (may exceed maxMembers)
-	resource int   // index in members of the member the topic names, -1
-	lostErr  error // the first error of a member beyond maxMembers
+	n        int         // members found (may exceed maxMembers)
+	resource int         // index in members of the member the topic names, -1
+	lostErr  *EventError // the first error of a member beyond maxMembers
 }
 
 // isDocErr reports whether err ends the document's split rather than
@@ -297,12 +297,12 @@ func (p *jsonParser) msg(emit func(Event), index *int) error {
 		m.ev.Resource = ""
 		m.ev.Err = &EventError{Index: i, Field: FieldMsg, Offset: int64(off), Reason: reasonOf(err)}
 		emit(m.ev)
-		p.ck.emitted()
+		p.ck.emitted(&m.ev)
 		return nil
 	}
 	p.resolve(&m, i, start)
 	emit(m.ev)
-	p.ck.emitted()
+	p.ck.emitted(&m.ev)
 	return nil
 }
 
@@ -361,7 +361,7 @@ func (p *jsonParser) msgObject(m *msgState, index int) error {
 // addMember records a member that may be the resource, its value being
 // p.b[start:p.i]. Beyond maxMembers only the one the topic names (when
 // the topic came first) is kept, in the last slot.
-func (p *jsonParser) addMember(m *msgState, key []byte, start int, err error) {
+func (p *jsonParser) addMember(m *msgState, key []byte, start int, err *EventError) {
 	end := p.i
 	for end > start && isSpace(p.b[end-1]) {
 		end--
@@ -381,7 +381,7 @@ func (p *jsonParser) addMember(m *msgState, key []byte, start int, err error) {
 			m.lostErr = m.members[idx].err
 		}
 	}
-	m.members[idx] = member{key: key, start: start, end: end, object: p.b[start] == '{', err: err}
+	m.members[idx] = member{key: key, start: int32(start), end: int32(end), object: p.b[start] == '{', err: err}
 	if named {
 		m.resource = idx
 	}
@@ -539,11 +539,8 @@ func (p *jsonParser) resolve(m *msgState, index, start int) {
 func ignoredErr(m *msgState, chosen int) *EventError {
 	for i := range min(m.n, maxMembers) {
 		if i != chosen && m.members[i].err != nil {
-			return m.members[i].err.(*EventError)
+			return m.members[i].err
 		}
 	}
-	if m.lostErr != nil {
-		return m.lostErr.(*EventError)
-	}
-	return nil
+	return m.lostErr
 }

@@ -37,6 +37,7 @@ type checker struct {
 	done    <-chan struct{}
 	tokens  int64
 	next    int64
+	invalid int // events emitted with Err set
 	onCheck func(tokens int64)
 	onEvent func(tokens int64)
 }
@@ -48,8 +49,11 @@ func (s *Splitter) newChecker(ctx context.Context) checker {
 	return checker{ctx: ctx, done: ctx.Done(), onCheck: s.onCheck, onEvent: s.OnEvent}
 }
 
-// emitted calls the OnEvent hook.
-func (c *checker) emitted() {
+// emitted counts an event just emitted and calls the OnEvent hook.
+func (c *checker) emitted(ev *Event) {
+	if ev.Err != nil {
+		c.invalid++
+	}
 	if c.onEvent != nil {
 		c.onEvent(c.tokens)
 	}
@@ -109,18 +113,14 @@ func (s *Splitter) Split(ctx context.Context, doc []byte, f Format, emit func(Ev
 	if f == Unknown {
 		f = Sniff(doc)
 	}
-	count := func(ev Event) {
-		if ev.Err != nil {
-			invalid++
-		}
-		emit(ev)
-	}
+	var ck checker
 	if f == XML {
-		s.tokens, err = splitXML(s.newChecker(ctx), s.Limits, doc, count)
+		ck, err = splitXML(s.newChecker(ctx), s.Limits, doc, emit)
 	} else {
-		s.tokens, err = splitJSON(s.newChecker(ctx), s.maxDepth(), doc, count)
+		ck, err = splitJSON(s.newChecker(ctx), s.maxDepth(), doc, emit)
 	}
-	return invalid, err
+	s.tokens = ck.tokens
+	return ck.invalid, err
 }
 
 // maxDepth returns the JSON depth budget.

@@ -57,10 +57,10 @@ func isBlank(b []byte) bool { return len(bytes.Trim(b, " \t\r\n")) == 0 }
 // document type declaration may surround them. Elements and text in
 // Document other than Msg are ignored when there is a Msg; a Document
 // holding only such things is not an envelope.
-func splitXML(ck checker, lim Limits, doc []byte, emit func(Event)) (tokens int64, err error) {
+func splitXML(ck checker, lim Limits, doc []byte, emit func(Event)) (checker, error) {
 	x := xmlSplit{ck: ck, lim: lim, doc: doc}
-	err = x.split(emit)
-	return x.ck.tokens, err
+	err := x.split(emit)
+	return x.ck, err
 }
 
 func (x *xmlSplit) split(emit func(Event)) error {
@@ -288,7 +288,7 @@ func (x *xmlSplit) msg(tok xmlguard.Token, index int, emit func(Event)) error {
 		ev.Err = ferr
 	}
 	emit(ev)
-	x.ck.emitted()
+	x.ck.emitted(&ev)
 	return nil
 }
 
