@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"net"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"testing/synctest"
 
@@ -200,17 +201,19 @@ func TestSplitStopsAtCancel(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
 				doc, n := xmlBlock(2000)
 				var fc *fakeConn
+				ready := make(chan struct{}) // the hook has its subscription
 				d := &pipeDialer{serve: func(i int, c net.Conn) {
 					var ok bool
 					if fc, ok = loggedIn(t, c); !ok {
 						return
 					}
+					<-ready
 					fc.block(doc, n, protocol.FormatXML, true)
 					<-fc.done
 				}}
 				ctx, cancel := context.WithCancel(t.Context())
 				defer cancel()
-				sub, _ := Subscribe(ctx, testConfig(d))
+				var subp atomic.Pointer[Subscription]
 				split, after := 0, 0
 				stopped := false
 				onSplitEvent = func() {
@@ -224,10 +227,13 @@ func TestSplitStopsAtCancel(t *testing.T) {
 						cancel()
 						return
 					}
-					go sub.Shutdown(context.Background())
+					go subp.Load().Shutdown(context.Background())
 					synctest.Wait() // Shutdown has begun and waits for the session
 				}
 				defer func() { onSplitEvent = nil }()
+				sub, _ := Subscribe(ctx, testConfig(d))
+				subp.Store(sub)
+				close(ready)
 				<-sub.Done()
 				d.wg.Wait()
 				if !stopped || after > 1 {
