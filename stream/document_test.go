@@ -13,6 +13,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
 
+	"github.com/pushmon/pushmon/internal/envelope"
 	"github.com/pushmon/pushmon/protocol"
 )
 
@@ -71,6 +72,10 @@ func TestEventFormatZeroValue(t *testing.T) {
 	}
 	if formatOf(protocol.FormatXML) != FormatXML || formatOf(protocol.FormatJSON) != FormatJSON || formatOf(7) != FormatUnknown {
 		t.Error("wire formats map wrongly")
+	}
+	// Formats convert to and from the parser's by value.
+	if FormatUnknown != Format(envelope.Unknown) || FormatJSON != Format(envelope.JSON) || FormatXML != Format(envelope.XML) {
+		t.Error("Format values differ from envelope.Format's")
 	}
 	j := Event{Resource: "DataPoint", Body: []byte(` {"id":"j","data":1}`)}
 	x := Event{Resource: "DataPoint", Body: []byte(`<DataPoint><id>x</id></DataPoint>`)}

@@ -20,9 +20,9 @@ type Format uint8
 
 // Formats.
 const (
-	FormatUnknown = Format(envelope.Unknown)
-	FormatJSON    = Format(envelope.JSON)
-	FormatXML     = Format(envelope.XML)
+	FormatUnknown Format = iota // none given: Decode looks at the body
+	FormatJSON
+	FormatXML
 )
 
 // String returns "json", "xml" or "unknown".
@@ -76,10 +76,11 @@ type Event struct {
 	Body []byte
 	// MonitorID is the monitor that delivered the event.
 	MonitorID uint32
-	// Err is nil for a valid event. An event whose Msg is invalid (a body
-	// that is not well-formed JSON or XML, a timestamp time.Parse refuses,
-	// an envelope field of the wrong type, no topic, no resource that can
-	// be told) is delivered all the same, so that nothing is lost, with
+	// Err is nil for a valid event. An event whose Msg is invalid (a body,
+	// or another member of the Msg, that is not well-formed JSON or XML, a
+	// timestamp time.Parse refuses, an envelope field of the wrong type, no
+	// topic, no resource that can be told) is delivered all the same, so
+	// that nothing is lost, with
 	// Err set to an *EventError (matching ErrInvalidEvent) that says what
 	// is wrong; the fields that could be read are set. Decode and the
 	// typed accessors return Err, so an invalid event is never taken for a
