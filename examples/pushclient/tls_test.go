@@ -12,7 +12,28 @@ import (
 	"testing"
 
 	"github.com/pushmon/pushmon/internal/certs"
+	"github.com/pushmon/pushmon/stream/streamtest"
 )
+
+// httpsREST serves the simulator's REST API over https with a leaf of a
+// new private CA (for localhost and 127.0.0.1).
+func httpsREST(t *testing.T, srv *streamtest.Server) (*httptest.Server, *certs.CA) {
+	t.Helper()
+	ca, err := certs.NewCA("private REST CA")
+	if err != nil {
+		t.Fatal(err)
+	}
+	leaf, err := ca.Leaf([]string{"localhost", "127.0.0.1"}, certs.DefaultNotBefore, certs.DefaultNotAfter)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rest := httptest.NewUnstartedServer(srv.Handler())
+	rest.TLS = &tls.Config{Certificates: []tls.Certificate{leaf}}
+	rest.Config.ErrorLog = log.New(io.Discard, "", 0) // the refused handshakes are expected
+	rest.StartTLS()
+	t.Cleanup(rest.Close)
+	return rest, ca
+}
 
 // writeFile writes the concatenation of parts to a new file named name.
 func writeFile(t *testing.T, name string, parts ...[]byte) string {
@@ -32,19 +53,7 @@ func writeFile(t *testing.T, name string, parts ...[]byte) string {
 // the TLS push connection alike, and -a names the host of both.
 func TestCAFileForRESTAndPush(t *testing.T) {
 	srv := simulator(t)
-	restCA, err := certs.NewCA("private REST CA")
-	if err != nil {
-		t.Fatal(err)
-	}
-	leaf, err := restCA.Leaf([]string{"localhost", "127.0.0.1"}, certs.DefaultNotBefore, certs.DefaultNotAfter)
-	if err != nil {
-		t.Fatal(err)
-	}
-	rest := httptest.NewUnstartedServer(srv.Handler())
-	rest.TLS = &tls.Config{Certificates: []tls.Certificate{leaf}}
-	rest.Config.ErrorLog = log.New(io.Discard, "", 0) // the refused handshakes are expected
-	rest.StartTLS()
-	defer rest.Close()
+	rest, restCA := httpsREST(t, srv)
 	u, _ := url.Parse(rest.URL)
 	both := writeFile(t, "both.pem", restCA.PEM(), srv.CACertPEM())
 	pushOnly := writeFile(t, "push.pem", srv.CACertPEM())
@@ -99,5 +108,44 @@ func TestHostAlias(t *testing.T) {
 	}
 	if !strings.Contains(c.stderr.String(), "connecting to http://"+u.Host+" (REST)") {
 		t.Errorf("stderr:\n%s", c.stderr)
+	}
+}
+
+// TestHostAliasIsPushServerName: with -push-addr, the -a host is the name
+// the push certificate is checked against. The simulator's push
+// certificate names localhost and 127.0.0.1, not 127.0.0.2, where it
+// listens here.
+func TestHostAliasIsPushServerName(t *testing.T) {
+	srv, err := streamtest.Start(streamtest.Options{Users: map[string]string{"alice": "s3cr3t-sentinel"}, PushTLSAddr: "127.0.0.2:0"})
+	if err != nil {
+		t.Skipf("no loopback address 127.0.0.2: %v", err)
+	}
+	defer srv.Close()
+	rest, restCA := httpsREST(t, srv)
+	u, _ := url.Parse(rest.URL)
+	ca := writeFile(t, "both.pem", restCA.PEM(), srv.CACertPEM())
+	for _, tc := range []struct {
+		host string
+		code int
+	}{{"localhost", 0}, {"", 1}} {
+		args := []string{"-api-url", rest.URL}
+		if tc.host != "" {
+			args = []string{"-a", tc.host + ":" + u.Port()}
+		}
+		c := startClient(t, append(args, "-push-addr", srv.PushTLSAddr(), "-ca-file", ca, "-output", "ndjson", "-count", "1", "alice", "s3cr3t-sentinel")...)
+		if tc.code == 0 {
+			ownMonitor(t, srv)
+			publish(srv, 1)
+		}
+		got := readLines(t, c)
+		if code := c.wait(t); code != tc.code || len(got) != 1-tc.code {
+			t.Fatalf("-a %q: exit %d with %d events\n%s", tc.host, code, len(got), c.stderr)
+		}
+		if tc.code == 1 && !strings.Contains(c.stderr.String(), "127.0.0.2") {
+			t.Errorf("without -a: %s", c.stderr)
+		}
+	}
+	if ms := srv.Monitors(); len(ms) != 0 {
+		t.Errorf("monitors left: %v", ms)
 	}
 }
