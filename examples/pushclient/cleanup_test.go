@@ -20,10 +20,14 @@ import (
 // ownMonitor waits until exactly one monitor on srv carries the
 // description of a monitor pushclient creates, and a client is connected
 // to it, and returns its id.
-func ownMonitor(t *testing.T, srv *streamtest.Server, skip ...uint32) uint32 {
+// It fails at once when c (if not nil) logs an error.
+func ownMonitor(t *testing.T, srv *streamtest.Server, c *client, skip ...uint32) uint32 {
 	t.Helper()
 	var id uint32
 	eventually(t, "pushclient created its monitor and connected", func() bool {
+		if c != nil && strings.Contains(c.stderr.String(), "level=ERROR") {
+			t.Fatalf("the client failed:\n%s", c.stderr)
+		}
 		for _, m := range srv.Monitors() {
 			if strings.HasPrefix(m.Spec.Description, descTemporary+": run ") && srv.Connected(m.ID) && !contains(skip, m.ID) {
 				id = m.ID
@@ -63,7 +67,7 @@ func TestForeignMonitorSurvives(t *testing.T) {
 	other := srv.CreateMonitor(streamtest.MonitorSpec{Topics: []string{"DeviceCore"}, Description: descTemporary + ": run ba9876543210, pid 2"})
 
 	c := startClient(t, "-api-url", srv.URL(), "-insecure", "-push-addr", srv.PushAddr(), "-t", "DataPoint,DeviceCore", "alice", "s3cr3t-sentinel")
-	id := ownMonitor(t, srv)
+	id := ownMonitor(t, srv, c)
 	if exists(srv, leftover) {
 		t.Error("the leftover of an earlier run was not deleted")
 	}
@@ -105,7 +109,7 @@ func TestReplaceForeign(t *testing.T) {
 	foreign := srv.CreateMonitor(streamtest.MonitorSpec{Topics: []string{"DeviceCore"}, Persistent: true, Description: "production-billing-service"})
 	other := srv.CreateMonitor(streamtest.MonitorSpec{Topics: []string{"DataPoint"}, Description: "production-billing-service"})
 	c := startClient(t, "-api-url", srv.URL(), "-insecure", "-push-addr", srv.PushAddr(), "-replace-foreign", "-count", "1", "alice", "s3cr3t-sentinel")
-	ownMonitor(t, srv)
+	ownMonitor(t, srv, c)
 	if exists(srv, foreign) {
 		t.Error("-replace-foreign: the monitor on the same topics survived")
 	}
@@ -130,9 +134,9 @@ func TestSecondClientLeavesFirstAlone(t *testing.T) {
 	srv := simulator(t)
 	args := []string{"-api-url", srv.URL(), "-insecure", "-push-addr", srv.PushAddr(), "alice", "s3cr3t-sentinel"}
 	first := startClient(t, args...)
-	id1 := ownMonitor(t, srv)
+	id1 := ownMonitor(t, srv, first)
 	second := startClient(t, args...)
-	id2 := ownMonitor(t, srv, id1)
+	id2 := ownMonitor(t, srv, second, id1)
 	if !exists(srv, id1) || !srv.Connected(id1) {
 		t.Error("the second client deleted the first one's monitor")
 	}
@@ -169,7 +173,7 @@ func TestSIGPIPECleansUp(t *testing.T) {
 		t.Fatal(err)
 	}
 	w.Close()
-	id := ownMonitor(t, srv)
+	id := ownMonitor(t, srv, nil)
 	publish(srv, 1)
 	if _, err := bufio.NewReader(r).ReadString('\n'); err != nil {
 		t.Fatalf("first event: %v\n%s", err, stderr)

@@ -77,7 +77,7 @@ func TestCAFileForRESTAndPush(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			c := startClient(t, append(tc.args, "-output", "ndjson", "-count", "1", "alice", "s3cr3t-sentinel")...)
 			if tc.code == 0 {
-				ownMonitor(t, srv)
+				ownMonitor(t, srv, c)
 				publish(srv, 1)
 			}
 			got := readLines(t, c)
@@ -100,7 +100,7 @@ func TestHostAlias(t *testing.T) {
 	srv := simulator(t)
 	u, _ := url.Parse(srv.URL())
 	c := startClient(t, "-a", u.Host, "-insecure", "-push-addr", srv.PushAddr(), "-output", "ndjson", "-count", "1", "alice", "s3cr3t-sentinel")
-	ownMonitor(t, srv)
+	ownMonitor(t, srv, c)
 	publish(srv, 1)
 	got := readLines(t, c)
 	if code := c.wait(t); code != 0 || len(got) != 1 {
@@ -134,7 +134,7 @@ func TestHostAliasIsPushServerName(t *testing.T) {
 		}
 		c := startClient(t, append(args, "-push-addr", srv.PushTLSAddr(), "-ca-file", ca, "-output", "ndjson", "-count", "1", "alice", "s3cr3t-sentinel")...)
 		if tc.code == 0 {
-			ownMonitor(t, srv)
+			ownMonitor(t, srv, c)
 			publish(srv, 1)
 		}
 		got := readLines(t, c)
