@@ -194,10 +194,14 @@ func TestSIGPIPECleansUp(t *testing.T) {
 }
 
 // TestSIGTERMCleansUp: SIGTERM (a service manager stopping the client)
-// deletes the monitor and exits 0.
+// and SIGHUP (its terminal gone) delete the monitor and exit 0.
 func TestSIGTERMCleansUp(t *testing.T) {
-	for _, transport := range []string{"tcp", "polling"} {
-		t.Run(transport, func(t *testing.T) {
+	for _, tc := range []struct {
+		transport string
+		sig       syscall.Signal
+	}{{"tcp", syscall.SIGTERM}, {"polling", syscall.SIGTERM}, {"tcp", syscall.SIGHUP}} {
+		transport := tc.transport
+		t.Run(transport+"/"+tc.sig.String(), func(t *testing.T) {
 			srv := simulator(t)
 			c := startClient(t, "-api-url", srv.URL(), "-insecure", "-push-addr", srv.PushAddr(), "-transport", transport, "alice", "s3cr3t-sentinel")
 			var id uint32
@@ -210,12 +214,12 @@ func TestSIGTERMCleansUp(t *testing.T) {
 			eventually(t, "the client waits for events", func() bool {
 				return strings.Contains(c.stderr.String(), fmt.Sprintf("waiting for events on monitor %d …", id))
 			})
-			c.cmd.Process.Signal(syscall.SIGTERM)
+			c.cmd.Process.Signal(tc.sig)
 			if code := c.wait(t); code != 0 {
 				t.Errorf("exit %d\n%s", code, c.stderr)
 			}
 			if exists(srv, id) {
-				t.Errorf("monitor not deleted after SIGTERM\n%s", c.stderr)
+				t.Errorf("monitor not deleted after %v\n%s", tc.sig, c.stderr)
 			}
 		})
 	}
@@ -289,7 +293,8 @@ func TestCreateTimeoutCleansUp(t *testing.T) {
 	if code := c.wait(t); code != 1 {
 		t.Errorf("exit %d\n%s", code, c.stderr)
 	}
-	if !posted.Load() || len(srv.Monitors()) != 0 || !strings.Contains(c.stderr.String(), "deleted the monitor a failed create had made") {
+	if !posted.Load() || len(srv.Monitors()) != 0 || !strings.Contains(c.stderr.String(), "deleted the monitor a failed create had made") ||
+		!strings.Contains(c.stderr.String(), "(no answer within -rest-timeout)") {
 		t.Errorf("monitors left: %v\n%s", srv.Monitors(), c.stderr)
 	}
 }

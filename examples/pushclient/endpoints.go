@@ -61,16 +61,16 @@ func resolveEndpoints(o *options, log *slog.Logger) (*endpoints, error) {
 	return ep, nil
 }
 
-// pushAddr is where the push connection goes, for status lines.
-func (ep *endpoints) pushAddr() string {
-	if ep.push.Addr != "" {
-		return ep.push.Addr
+// pushAddr is where c's push connection goes, for status lines.
+func pushAddr(c stream.Config) string {
+	if c.Addr != "" {
+		return c.Addr
 	}
 	port := stream.DefaultTLSPort
-	if ep.push.Plaintext {
+	if c.Plaintext {
 		port = stream.DefaultPlaintextPort
 	}
-	return net.JoinHostPort(ep.push.Host, strconv.Itoa(port))
+	return net.JoinHostPort(c.Host, strconv.Itoa(port))
 }
 
 // httpClient is the REST client's HTTP client: nil (the monitor package's

@@ -48,12 +48,26 @@ func main() {
 	// handles by cleaning up, instead of killing the process before it
 	// deletes its monitor.
 	signal.Ignore(syscall.SIGPIPE)
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	ctx, stop := signal.NotifyContext(context.Background(), stopSignals()...)
 	// Once stopping, a second signal ends the process at once.
 	context.AfterFunc(ctx, stop)
 	code := run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr)
 	stop()
 	os.Exit(code)
+}
+
+// stopSignals are the signals that stop the client with its clean-up:
+// Ctrl-C, SIGTERM and SIGHUP (the terminal went away), except those the
+// process was started with ignored (nohup, a background job of a script),
+// which stay ignored.
+func stopSignals() []os.Signal {
+	var sigs []os.Signal
+	for _, s := range []os.Signal{os.Interrupt, syscall.SIGTERM, syscall.SIGHUP} {
+		if !signal.Ignored(s) {
+			sigs = append(sigs, s)
+		}
+	}
+	return sigs
 }
 
 // run is main without the process: testable, and every exit path returns
@@ -106,7 +120,11 @@ func session(ctx context.Context, o *options, log *slog.Logger, stdout io.Writer
 
 	api := newAPI(ep, o)
 	if o.cmd != nil {
-		return monitorsCommand(ctx, api, o, stdout) // monitors.go
+		err := monitorsCommand(ctx, api, o, stdout) // monitors.go
+		if errors.Is(err, syscall.EPIPE) {
+			return errOutputClosed
+		}
+		return err
 	}
 	tr, err := prepareTransport(o, log) // transports.go
 	if err != nil {
@@ -137,7 +155,7 @@ func session(ctx context.Context, o *options, log *slog.Logger, stdout io.Writer
 		return err
 	}
 	defer src.Close()
-	prog := &progress{log: log, id: id, addr: (&endpoints{push: scfg}).pushAddr()}
+	prog := &progress{log: log, id: id, addr: pushAddr(scfg)}
 	every := o.statsInterval
 	if !o.verbose {
 		every = 0

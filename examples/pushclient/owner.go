@@ -173,9 +173,13 @@ func deleteMonitor(ctx context.Context, api *monitor.Client, o *options, log *sl
 	log.Info("monitor deleted", "monitor_id", id)
 }
 
+// explain adds what the operator can do about a REST error.
 func explain(err error) error {
-	if errors.Is(err, monitor.ErrUnauthorized) {
+	switch {
+	case errors.Is(err, monitor.ErrUnauthorized):
 		return fmt.Errorf("authentication failed (check username and password): %w", err)
+	case errors.Is(err, context.DeadlineExceeded):
+		return fmt.Errorf("%w (no answer within -rest-timeout)", err)
 	}
 	return err
 }
