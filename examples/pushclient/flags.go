@@ -86,10 +86,10 @@ const usageHead = `usage: pushclient [flags] username password
        pushclient [flags] monitors list|reset ID|delete ID [username password]
 
 pushclient creates a monitor for -topics, prints its events on stdout as they
-arrive, and deletes that monitor when it stops: on Ctrl-C or SIGTERM, after
--count events, or when the reader of stdout has gone away (pushclient | head;
-noticed when the next event is written).
-A second Ctrl-C or SIGTERM quits at once, without deleting. Status lines
+arrive, and deletes that monitor when it stops: on Ctrl-C, SIGTERM or SIGHUP,
+after -count events, or when the reader of stdout has gone away
+(pushclient | head; noticed when the next event is written). A second
+signal quits at once, without deleting. Status lines
 ("connecting to …", "waiting for events on monitor N …", and with -v a
 periodic rate and lag line) and logs go to stderr, never to stdout.
 
@@ -99,6 +99,8 @@ Which monitors it deletes:
   - At start-up it deletes monitors on the same topics whose description
     starts with "` + descTemporary + `" and that no client is connected to:
     leftovers of a run that could not clean up (killed with SIGKILL, say).
+    (A polling monitor never shows a connected client: another pushclient
+    -transport polling on the same topics looks like a leftover.)
   - Every other monitor on the same topics (another service's, a kept one,
     one another pushclient is connected to) is left alone and named on
     stderr. -replace-foreign deletes them too, as the original
@@ -115,7 +117,7 @@ the network in clear. -api-url and -push-addr override the addresses; an
 Credentials may also come from RM_USERNAME and RM_PASSWORD (better than
 arguments, which other users of the machine can see).
 
-Exit status: 0 on Ctrl-C, SIGTERM or after -count events; 1 on errors (bad
+Exit status: 0 on a signal or after -count events; 1 on errors (bad
 credentials included); 2 on bad usage; 141 when stdout was closed by its
 reader (the status a shell shows for a command ended by SIGPIPE).
 

@@ -12,12 +12,12 @@
 // "pushclient temporary: …" (or "pushclient kept: …" with -keep, never
 // deleted). Another service's monitor on the same topics is left alone
 // unless -replace-foreign is given. The monitor is deleted on Ctrl-C,
-// SIGTERM, after -count events and when stdout's reader goes away
-// (pushclient | head); `pushclient -h` says it all.
+// SIGTERM or SIGHUP, after -count events and when stdout's reader goes
+// away (pushclient | head); `pushclient -h` says it all.
 //
 // Credentials may also come from RM_USERNAME and RM_PASSWORD. Logs and
 // status lines go to stderr, events to stdout (-output text or ndjson).
-// Exit status: 0 on Ctrl-C, SIGTERM or after -count events, 1 on errors
+// Exit status: 0 on a signal or after -count events, 1 on errors
 // (bad credentials included), 2 on bad usage, 141 when stdout was closed.
 package main
 
