@@ -13,6 +13,7 @@ import (
 	"strings"
 	"text/tabwriter"
 	"time"
+	"unicode"
 
 	"github.com/pushmon/pushmon/monitor"
 )
@@ -106,9 +107,21 @@ func printMonitors(w io.Writer, mode string, ms []monitor.Monitor) error {
 		if tr == "" {
 			tr = "tcp"
 		}
-		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\n", m.ID, tr, m.Status, strings.Join(m.Topics, ","), m.Description)
+		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\n", m.ID, cell(tr), cell(m.Status), cell(strings.Join(m.Topics, ",")), cell(m.Description))
 	}
 	return tw.Flush()
+}
+
+// cell is a server's text as a table cell: quoted, with escapes, when it
+// holds anything but printable characters (a tab, or a terminal control
+// sequence in a description).
+func cell(s string) string {
+	for _, r := range s {
+		if !unicode.IsPrint(r) {
+			return strconv.QuoteToGraphic(s)
+		}
+	}
+	return s
 }
 
 // redactedURL is the monitor's push URL as the monitor package redacts it
