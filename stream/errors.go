@@ -36,7 +36,8 @@ var (
 	// persistent monitor.
 	ErrSessionClosed = errors.New("stream: the connection that delivered this batch has closed")
 	// ErrClosed: Group.Add was called on a Group that was closed or whose
-	// context ended.
+	// context ended; or Handoff.Send was called after its member or group
+	// was closed (the event was not handed over).
 	ErrClosed = errors.New("stream: group closed")
 	// ErrTLSVersion: the TLS handshake failed because the server and the
 	// client have no protocol version in common (the client requires TLS
