@@ -134,7 +134,7 @@ func TestGroupAddHandsOffDirectly(t *testing.T) {
 	})
 }
 
-// TestGroupAddOpenFailsOrPanics: a failing open adds nothing and leaves
+// TestGroupAddOpenFails: a failing open adds nothing and leaves
 // the group working; a member whose Runner ended cannot send.
 func TestGroupAddOpenFails(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {

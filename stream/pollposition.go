@@ -39,7 +39,7 @@ func msTime(ms int64) time.Time {
 // Besides Cursor and Since it remembers which events were delivered in the
 // window the next poll re-reads (see [PollerConfig.Overlap]): their
 // identities, hashed to 64 bits, at most [PollerConfig.MaxSeen] of them —
-// about 11 bytes each in the JSON form. A position built by hand with only
+// about 15 bytes each in the JSON form (11 before base64). A position built by hand with only
 // Since starts at Since, inclusive.
 type PollPosition struct {
 	// Cursor is the server's cursor of the page being delivered, "" between
