@@ -70,11 +70,14 @@
 //     an http.Handler that checks the monitor's token, answers 200 only
 //     after hand-off and 503 when stopped, so the server retries.
 //   - [Poller]: polling (or persistent) monitors, read through the history
-//     API with a resumable [PollPosition], for clients behind NAT.
+//     API with a resumable [PollPosition], for clients behind NAT; each poll
+//     re-reads an overlap window, so events stored late are delivered.
 //
 // A [Group] runs any number of them under one errgroup with one merged
 // Events channel and per-monitor status; one monitor's permanent error
-// does not stop the others unless FailFast is set. [HTTPProxyDialer] and
+// does not stop the others unless FailFast is set. Members send on the
+// merged channel themselves, so acks, HTTP answers and poll positions
+// still wait for the group's consumer. [HTTPProxyDialer] and
 // [ProxyFromEnvironment] tunnel the push connection through an HTTP proxy
 // (CONNECT); any dialer with DialContext, such as a SOCKS5 one, fits
 // Config.Dialer.

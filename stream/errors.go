@@ -35,8 +35,15 @@ var (
 	// delivered the batch had ended; the server will replay the block to a
 	// persistent monitor.
 	ErrSessionClosed = errors.New("stream: the connection that delivered this batch has closed")
+	// ErrAckExpired: Batch.Ack did not acknowledge a block because its
+	// connection has since delivered a newer block with the same
+	// DataBlockId (the id wraps after 65 536 blocks), which the ack would
+	// name too. The block stays un-acked and is replayed after the
+	// connection ends (persistent monitors). See Batch.Ack.
+	ErrAckExpired = errors.New("stream: ack expired: the connection has given the block's DataBlockId to a newer block")
 	// ErrClosed: Group.Add was called on a Group that was closed or whose
-	// context ended.
+	// context ended; or Handoff.Send was called after its member or group
+	// was closed (the event was not handed over).
 	ErrClosed = errors.New("stream: group closed")
 	// ErrTLSVersion: the TLS handshake failed because the server and the
 	// client have no protocol version in common (the client requires TLS

@@ -119,7 +119,8 @@ type HTTPReceiver struct {
 	user     []byte
 	pass     []byte
 	headers  [][2]string
-	events   chan Event
+	events   chan Event // where events are sent: own, or a Group's channel
+	own      chan Event // the channel Events returns, closed at the end
 	done     chan struct{}
 	ctx      context.Context
 	cancel   context.CancelFunc
@@ -137,8 +138,18 @@ type HTTPReceiver struct {
 // closes Events. A token without ':' or a malformed header returns an
 // error matching ErrInvalidConfig.
 func NewHTTPReceiver(ctx context.Context, cfg HTTPConfig) (*HTTPReceiver, error) {
+	return newHTTPReceiver(ctx, cfg, nil)
+}
+
+// newHTTPReceiver is NewHTTPReceiver sending events on out, when not nil,
+// instead of the receiver's own channel (a Group member).
+func newHTTPReceiver(ctx context.Context, cfg HTTPConfig, out chan Event) (*HTTPReceiver, error) {
 	bad := invalidConfig
-	r := &HTTPReceiver{cfg: cfg, events: make(chan Event), done: make(chan struct{}), turn: make(chan struct{}, 1)}
+	r := &HTTPReceiver{cfg: cfg, own: make(chan Event), done: make(chan struct{}), turn: make(chan struct{}, 1)}
+	r.events = r.own
+	if out != nil {
+		r.events = out
+	}
 	if !cfg.Token.IsZero() {
 		u, p, ok := strings.Cut(cfg.Token.Reveal(), ":")
 		if !ok {
@@ -174,13 +185,17 @@ func (r *HTTPReceiver) run() {
 	r.closed = true
 	r.mu.Unlock()
 	r.inflight.Wait()
-	close(r.events)
+	close(r.own)
 	close(r.done)
 }
 
 // Events returns the channel of events. It is closed when the receiver
-// ends.
-func (r *HTTPReceiver) Events() <-chan Event { return r.events }
+// ends. A receiver made by [Group.Receive] sends its events on the group's
+// channel instead; its own carries nothing.
+func (r *HTTPReceiver) Events() <-chan Event { return r.own }
+
+// delivered is the number of events handed over, for a Group's status.
+func (r *HTTPReceiver) delivered() uint64 { return r.stats.events.Load() }
 
 // Err is always nil: a receiver has no permanent errors of its own (bad
 // requests are answered and counted, never fatal).
