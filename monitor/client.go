@@ -6,11 +6,12 @@ import (
 	"encoding/base64"
 	"fmt"
 	"io"
-	"log/slog"
 	"net/http"
 	"net/url"
 	"strings"
 	"time"
+
+	"github.com/pushmon/pushmon/secret"
 )
 
 const (
@@ -31,16 +32,16 @@ const (
 // context, which bounds the call including its retry waits. Create one per
 // account and reuse it, so connections are reused.
 //
-// A Client holds the account password; its String, GoString, Format and
-// LogValue redact it, and no error it returns contains it.
+// A Client holds the account password in a [secret.String]: fmt,
+// encoding/json and log/slog never print it, also when a Client sits in a
+// field of a struct of yours, and no error it returns contains it.
 type Client struct {
 	base      *url.URL // scheme, host and path prefix; no user info
 	configErr error    // non-nil: every call fails with it
 	hc        *http.Client
-	// auth returns the Basic-auth credentials (nil: none). A func rather
-	// than fields so that no reflection-based printer — fmt's bad-verb path
-	// prints unexported fields raw — can ever reach the password.
-	auth      func() (username, password string)
+	user      string
+	pass      secret.String
+	hasAuth   bool // send Basic authorization (user and pass)
 	userAgent string
 	retry     retryPolicy
 	pageSize  int
@@ -59,7 +60,7 @@ func WithBasicAuth(username, password string) Option {
 			c.configErr = fmt.Errorf("%w: user name contains ':'", ErrInvalidConfig)
 			return
 		}
-		c.auth = basicAuth(username, password)
+		c.user, c.pass, c.hasAuth = username, secret.New(password), true
 	}
 }
 
@@ -116,10 +117,6 @@ func WithPageSize(n int) Option {
 	}
 }
 
-func basicAuth(username, password string) func() (string, string) {
-	return func() (string, string) { return username, password }
-}
-
 // NewClient returns a client for the Remote Manager at baseURL, e.g.
 // "https://remotemanager.digi.com" (a trailing slash and a path prefix are
 // fine). Credentials embedded in baseURL ("https://user:pass@host") are
@@ -134,7 +131,7 @@ func NewClient(baseURL string, opts ...Option) *Client {
 		retry:     defaultRetryPolicy(),
 		pageSize:  DefaultPageSize,
 	}
-	var urlAuth func() (string, string)
+	var urlUser *url.Userinfo
 	u, err := url.Parse(strings.TrimSpace(baseURL))
 	switch {
 	case err != nil:
@@ -145,10 +142,7 @@ func NewClient(baseURL string, opts ...Option) *Client {
 	case u.Host == "":
 		c.configErr = fmt.Errorf("%w: base URL has no host", ErrInvalidConfig)
 	default:
-		if u.User != nil {
-			p, _ := u.User.Password()
-			urlAuth = basicAuth(u.User.Username(), p)
-		}
+		urlUser = u.User
 		c.base = &url.URL{Scheme: u.Scheme, Host: u.Host, Path: strings.TrimRight(u.Path, "/")}
 	}
 	for _, o := range opts {
@@ -156,8 +150,9 @@ func NewClient(baseURL string, opts ...Option) *Client {
 			o(c)
 		}
 	}
-	if c.auth == nil {
-		c.auth = urlAuth
+	if !c.hasAuth && urlUser != nil {
+		p, _ := urlUser.Password()
+		c.user, c.pass, c.hasAuth = urlUser.Username(), secret.New(p), true
 	}
 	if c.hc == nil {
 		tr := http.DefaultTransport.(*http.Transport).Clone()
@@ -170,7 +165,7 @@ func NewClient(baseURL string, opts ...Option) *Client {
 // HTTP transport. It is safe to call at any time; later calls reconnect.
 func (c *Client) CloseIdleConnections() { c.hc.CloseIdleConnections() }
 
-// String describes the client with the password redacted.
+// String describes the client: its base URL and user name.
 func (c *Client) String() string {
 	if c == nil {
 		return "<nil>"
@@ -179,22 +174,12 @@ func (c *Client) String() string {
 	if c.base != nil {
 		base = c.base.String()
 	}
-	s := "monitor.Client{base:" + base
-	if c.auth != nil {
-		user, _ := c.auth()
-		s += " user:" + user + " password:" + redacted
+	s := "monitor.Client{" + base
+	if c.hasAuth {
+		s += " user " + c.user
 	}
 	return s + "}"
 }
-
-// GoString is String: a Client has no Go literal form.
-func (c *Client) GoString() string { return c.String() }
-
-// Format implements [fmt.Formatter] so that no verb can print the password.
-func (c *Client) Format(f fmt.State, verb rune) { formatRedacted(f, verb, c.String, c.GoString) }
-
-// LogValue implements [slog.LogValuer] with the password redacted.
-func (c *Client) LogValue() slog.Value { return slog.StringValue(c.String()) }
 
 // request is one logical API call; do may send it several times.
 type request struct {
@@ -279,8 +264,8 @@ func (c *Client) send(ctx context.Context, r request, target *url.URL) (*respons
 		req.Header.Set("Accept", r.accept)
 	}
 	req.Header.Set("User-Agent", c.userAgent)
-	if c.auth != nil {
-		req.SetBasicAuth(c.auth())
+	if c.hasAuth {
+		req.SetBasicAuth(c.user, c.pass.Reveal())
 	}
 	hr, err := c.hc.Do(req)
 	if err != nil {
@@ -319,9 +304,8 @@ func (c *Client) apiError(r request, resp *response) *APIError {
 		RetryAfter: parseRetryAfter(resp.header.Get("Retry-After"), time.Now()),
 	}
 	var sc scrubber
-	if c.auth != nil {
-		user, pass := c.auth()
-		sc.add(pass, base64.StdEncoding.EncodeToString([]byte(user+":"+pass)))
+	if c.hasAuth {
+		sc.add(c.pass.Reveal(), base64.StdEncoding.EncodeToString([]byte(c.user+":"+c.pass.Reveal())))
 	}
 	sc = append(sc, r.secrets...)
 	e.Message = sc.scrub(errorMessage(resp.body))

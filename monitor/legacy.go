@@ -28,32 +28,17 @@ func legacyIDPath(id uint32) string {
 	return legacyPath + "/" + strconv.FormatUint(uint64(id), 10)
 }
 
-// specSecrets lists what of a spec must never appear in an error.
+// specSecrets lists what of a spec must never appear in an error: the
+// token, its password, and every header value.
 func specSecrets(s Spec) scrubber {
 	var sc scrubber
-	sc.add(s.Token)
-	if _, pw, ok := strings.Cut(s.Token, ":"); ok {
+	tok := s.Token.Reveal()
+	sc.add(tok)
+	if _, pw, ok := strings.Cut(tok, ":"); ok {
 		sc.add(pw)
 	}
-	// Short header and query values ("json", "1") are too common to scrub
-	// from prose; the ones worth hiding (keys, codes) are long.
-	const minScrub = 6
-	if u, err := url.Parse(s.URL); err == nil {
-		if u.User != nil {
-			if pw, ok := u.User.Password(); ok {
-				sc.add(pw)
-			}
-		}
-		for _, vs := range u.Query() {
-			for _, v := range vs {
-				if len(v) >= minScrub {
-					sc.add(v)
-				}
-			}
-		}
-	}
 	for _, h := range s.Headers {
-		if _, v, ok := strings.Cut(h, ":"); ok && len(strings.TrimSpace(v)) >= minScrub {
+		if _, v, ok := strings.Cut(h.Reveal(), ":"); ok {
 			sc.add(strings.TrimSpace(v))
 		}
 	}

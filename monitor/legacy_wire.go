@@ -18,6 +18,8 @@ import (
 	"time"
 	"unicode"
 	"unicode/utf8"
+
+	"github.com/pushmon/pushmon/secret"
 )
 
 // encodeLegacy renders a normalized spec as a <Monitor> body: monId (id 0,
@@ -312,12 +314,12 @@ func monitorFromFields(f map[string]string) (Monitor, error) {
 		m.Persistent = b
 	}
 	m.Description = f["monDescription"]
-	m.URL = get("monTransportUrl")
-	m.Token = get("monTransportToken")
+	m.URL = redactURLUser(get("monTransportUrl"))
+	m.Token = secret.New(get("monTransportToken"))
 	m.Method = strings.ToUpper(get("monTransportMethod"))
 	for _, line := range strings.Split(f["monTransportHeaders"], "\n") {
 		if line = strings.TrimSpace(line); line != "" {
-			m.Headers = append(m.Headers, line)
+			m.Headers = append(m.Headers, secret.New(line))
 		}
 	}
 	if m.ConnectTimeout, err = parseDuration("monConnectTimeout", get("monConnectTimeout"), time.Millisecond); err != nil {
@@ -333,6 +335,21 @@ func monitorFromFields(f map[string]string) (Monitor, error) {
 	m.LastSent = parseTimestamp(get("monLastSent"))
 	m.LastSentUUID = get("monLastSentUuid")
 	return m, nil
+}
+
+// redactURLUser hides the password of a URL's user info. Spec.Validate
+// refuses such URLs, but a monitor created elsewhere may have one, and URL
+// is a plain string that fmt prints as is. The result does not validate,
+// so it cannot be sent back by mistake.
+func redactURLUser(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil || u.User == nil {
+		return raw
+	}
+	if _, has := u.User.Password(); has {
+		u.User = url.UserPassword(u.User.Username(), "REDACTED")
+	}
+	return u.String()
 }
 
 func parseUint32(name, v string) (uint32, error) {
