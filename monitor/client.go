@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/base64"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -64,8 +65,10 @@ func WithBasicAuth(username, password string) Option {
 	}
 }
 
-// WithHTTPClient sets the HTTP client (proxies, TLS, timeouts). The client
-// is used as given and must not be modified afterwards. A nil hc keeps the
+// WithHTTPClient sets the HTTP client (proxies, TLS, timeouts). The Client
+// uses a copy of it whose CheckRedirect first refuses any redirect to
+// another origin (see [RedirectError]) and then calls hc's own; hc is not
+// modified, and must not be modified afterwards. A nil hc keeps the
 // default: a clone of [http.DefaultTransport] (which honours HTTPS_PROXY
 // and friends) with a [DefaultTimeout] per request.
 func WithHTTPClient(hc *http.Client) Option {
@@ -157,6 +160,9 @@ func NewClient(baseURL string, opts ...Option) *Client {
 	if c.hc == nil {
 		tr := http.DefaultTransport.(*http.Transport).Clone()
 		c.hc = &http.Client{Transport: tr, Timeout: DefaultTimeout}
+	}
+	if c.base != nil {
+		c.hc = withOriginCheck(c.hc, c.base)
 	}
 	return c
 }
@@ -271,6 +277,11 @@ func (c *Client) send(ctx context.Context, r request, target *url.URL) (*respons
 	if err != nil {
 		if ctxErr := ctx.Err(); ctxErr != nil {
 			return nil, fmt.Errorf("monitor: %s %s: %w", r.method, r.path, ctxErr)
+		}
+		var re *RedirectError
+		if errors.As(err, &re) {
+			// Without the *url.Error, which quotes the server's Location.
+			return nil, fmt.Errorf("monitor: %s %s: %w", r.method, r.path, re)
 		}
 		// *url.Error carries the URL, which holds no credentials (they
 		// travel in the Authorization header).
