@@ -46,6 +46,7 @@ type Client struct {
 	userAgent string
 	retry     retryPolicy
 	pageSize  int
+	maxPages  int
 }
 
 // Option configures a [Client] in [NewClient].
@@ -133,6 +134,7 @@ func NewClient(baseURL string, opts ...Option) *Client {
 		userAgent: DefaultUserAgent,
 		retry:     defaultRetryPolicy(),
 		pageSize:  DefaultPageSize,
+		maxPages:  DefaultMaxPages,
 	}
 	var urlUser *url.Userinfo
 	u, err := url.Parse(strings.TrimSpace(baseURL))

@@ -126,47 +126,41 @@ func collect[T any](seq iter.Seq2[T, error]) ([]T, error) {
 //
 // Paging asks for start=0,size=N, then advances start by the number of
 // monitors received (equal to N for a full page; never skipping monitors
-// when the server caps the page size) while remainingSize > 0.
+// when the server caps the page size) while remainingSize > 0. A page
+// without monitors that announces more, or one repeating the previous
+// page, ends the listing with an error matching [ErrMalformedResponse];
+// more than [WithMaxPages] pages, with a [*LimitError].
 func (c *Client) All(ctx context.Context, condition string) iter.Seq2[Monitor, error] {
-	return func(yield func(Monitor, error) bool) {
-		start := int64(0)
-		for {
-			q := url.Values{}
-			if condition != "" {
-				q.Set("condition", condition)
-			}
-			q.Set("start", strconv.FormatInt(start, 10))
-			q.Set("size", strconv.Itoa(c.pageSize))
-			r := request{method: http.MethodGet, path: legacyPath, query: q, accept: acceptJSON}
-			resp, err := c.do(ctx, r)
-			if err != nil {
-				yield(Monitor{}, err)
-				return
-			}
-			p, err := decodeList(resp.body)
-			if err != nil {
-				yield(Monitor{}, errMalformed(r, "%v", err))
-				return
-			}
-			if p.errText != "" && len(p.items) == 0 {
-				yield(Monitor{}, errMalformed(r, "status %d with error %q", resp.status, p.errText))
-				return
-			}
-			for _, m := range p.items {
-				if !yield(m, nil) {
-					return
-				}
-			}
-			if p.remaining <= 0 {
-				return
-			}
-			if len(p.items) == 0 {
-				yield(Monitor{}, errMalformed(r, "empty page at start=%d with remainingSize %d", start, p.remaining))
-				return
-			}
-			start += int64(len(p.items))
+	return paginate(c.maxPages, "GET "+legacyPath, monitorID, func(pos string) (page[Monitor], error) {
+		start := pos
+		if start == "" {
+			start = "0"
 		}
-	}
+		q := url.Values{}
+		if condition != "" {
+			q.Set("condition", condition)
+		}
+		q.Set("start", start)
+		q.Set("size", strconv.Itoa(c.pageSize))
+		r := request{method: http.MethodGet, path: legacyPath, query: q, accept: acceptJSON}
+		resp, err := c.do(ctx, r)
+		if err != nil {
+			return page[Monitor]{}, err
+		}
+		p, err := decodeList(resp.body)
+		if err != nil {
+			return page[Monitor]{}, errMalformed(r, "%v", err)
+		}
+		if p.errText != "" && len(p.items) == 0 {
+			return page[Monitor]{}, errMalformed(r, "status %d with error %q", resp.status, p.errText)
+		}
+		out := page[Monitor]{items: p.items}
+		if p.remaining > 0 {
+			n, _ := strconv.ParseInt(start, 10, 64) // written above
+			out.next = strconv.FormatInt(n+int64(len(p.items)), 10)
+		}
+		return out, nil
+	})
 }
 
 // FindByTopics returns the monitors whose topic list equals topics, ignoring

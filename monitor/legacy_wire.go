@@ -57,8 +57,8 @@ func encodeReset(id uint32) []byte {
 	return []byte("<Monitor><monId>" + strconv.FormatUint(uint64(id), 10) + "</monId></Monitor>")
 }
 
-// page is one decoded list answer.
-type page struct {
+// legacyPage is one decoded list answer.
+type legacyPage struct {
 	items     []Monitor
 	remaining int64  // remainingSize; 0 when absent
 	errText   string // an "error" the server put in a 2xx answer
@@ -67,16 +67,16 @@ type page struct {
 // decodeList decodes a list or get answer in either representation: the
 // JSON envelope (all values strings, or numbers) or XML <result> (or a bare
 // <Monitor>).
-func decodeList(body []byte) (page, error) {
+func decodeList(body []byte) (legacyPage, error) {
 	switch firstByte(body) {
 	case '{':
 		return decodeListJSON(body)
 	case '<':
 		return decodeListXML(body)
 	case 0:
-		return page{}, fmt.Errorf("empty body")
+		return legacyPage{}, fmt.Errorf("empty body")
 	default:
-		return page{}, fmt.Errorf("neither JSON nor XML")
+		return legacyPage{}, fmt.Errorf("neither JSON nor XML")
 	}
 }
 
@@ -89,18 +89,18 @@ type jsonEnvelope struct {
 	ErrorMessage json.RawMessage `json:"error_message"`
 }
 
-func decodeListJSON(body []byte) (page, error) {
+func decodeListJSON(body []byte) (legacyPage, error) {
 	var env jsonEnvelope
 	if err := json.Unmarshal(trimBody(body), &env); err != nil {
-		return page{}, fmt.Errorf("JSON: %v", err)
+		return legacyPage{}, fmt.Errorf("JSON: %v", err)
 	}
-	var p page
+	var p legacyPage
 	rem, err := jsonScalar(env.RemainingSize)
 	if err != nil {
-		return page{}, fmt.Errorf("remainingSize: %v", err)
+		return legacyPage{}, fmt.Errorf("remainingSize: %v", err)
 	}
 	if p.remaining, err = parseCount("remainingSize", rem); err != nil {
-		return page{}, err
+		return legacyPage{}, err
 	}
 	p.errText = jsonErrorText(env.Error)
 	for i, item := range env.Items {
@@ -108,13 +108,13 @@ func decodeListJSON(body []byte) (page, error) {
 		for k, raw := range item {
 			v, err := jsonScalar(raw)
 			if err != nil {
-				return page{}, fmt.Errorf("items[%d].%s: %v", i, k, err)
+				return legacyPage{}, fmt.Errorf("items[%d].%s: %v", i, k, err)
 			}
 			f[k] = v
 		}
 		m, err := monitorFromFields(f)
 		if err != nil {
-			return page{}, fmt.Errorf("items[%d]: %v", i, err)
+			return legacyPage{}, fmt.Errorf("items[%d]: %v", i, err)
 		}
 		p.items = append(p.items, m)
 	}
@@ -224,20 +224,20 @@ func decodeXMLRoot(body []byte) (xmlResult, error) {
 	}
 }
 
-func decodeListXML(body []byte) (page, error) {
+func decodeListXML(body []byte) (legacyPage, error) {
 	r, err := decodeXMLRoot(body)
 	if err != nil {
-		return page{}, err
+		return legacyPage{}, err
 	}
-	var p page
+	var p legacyPage
 	if p.remaining, err = parseCount("remainingSize", r.RemainingSize); err != nil {
-		return page{}, err
+		return legacyPage{}, err
 	}
 	p.errText = strings.Join(trimAll(r.Errors), "; ")
 	for i, f := range r.Monitors {
 		m, err := monitorFromFields(f)
 		if err != nil {
-			return page{}, fmt.Errorf("Monitor[%d]: %v", i, err)
+			return legacyPage{}, fmt.Errorf("Monitor[%d]: %v", i, err)
 		}
 		p.items = append(p.items, m)
 	}

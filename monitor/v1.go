@@ -129,55 +129,38 @@ func (v V1) List(ctx context.Context, q ListQuery) ([]Monitor, error) {
 // All is the streaming form of [V1.List]: it fetches a page only when the
 // previous one has been consumed. On failure it yields one (zero Monitor,
 // error) pair and stops; breaking out of the loop stops paging. A server
-// that returns a cursor it already returned ends the listing with an error
-// matching [ErrMalformedResponse] instead of looping.
+// that repeats a cursor, sends a page without monitors but with a cursor,
+// or repeats the previous page ends the listing with an error matching
+// [ErrMalformedResponse] instead of looping; more than [WithMaxPages]
+// pages end it with a [*LimitError].
 func (v V1) All(ctx context.Context, q ListQuery) iter.Seq2[Monitor, error] {
-	return func(yield func(Monitor, error) bool) {
-		size := q.PageSize
-		if size <= 0 {
-			size = v.c.pageSize
-		}
-		seen := map[string]bool{}
-		cursor := ""
-		for {
-			qv := url.Values{}
-			if q.Query != "" {
-				qv.Set("query", q.Query)
-			}
-			if q.OrderBy != "" {
-				qv.Set("orderby", q.OrderBy)
-			}
-			qv.Set("size", strconv.Itoa(size))
-			if cursor != "" {
-				qv.Set("cursor", cursor)
-			}
-			r := request{method: http.MethodGet, path: v1InventoryPath, query: qv, accept: acceptJSON}
-			resp, err := v.c.do(ctx, r)
-			if err != nil {
-				yield(Monitor{}, err)
-				return
-			}
-			p, err := decodeV1List(resp.body)
-			if err != nil {
-				yield(Monitor{}, errMalformed(r, "%v", err))
-				return
-			}
-			for _, m := range p.items {
-				if !yield(m, nil) {
-					return
-				}
-			}
-			if p.cursor == "" || len(p.items) == 0 {
-				return
-			}
-			if seen[p.cursor] {
-				yield(Monitor{}, errMalformed(r, "the server repeated cursor %q", p.cursor))
-				return
-			}
-			seen[p.cursor] = true
-			cursor = p.cursor
-		}
+	size := q.PageSize
+	if size <= 0 {
+		size = v.c.pageSize
 	}
+	return paginate(v.c.maxPages, "GET "+v1InventoryPath, monitorID, func(cursor string) (page[Monitor], error) {
+		qv := url.Values{}
+		if q.Query != "" {
+			qv.Set("query", q.Query)
+		}
+		if q.OrderBy != "" {
+			qv.Set("orderby", q.OrderBy)
+		}
+		qv.Set("size", strconv.Itoa(size))
+		if cursor != "" {
+			qv.Set("cursor", cursor)
+		}
+		r := request{method: http.MethodGet, path: v1InventoryPath, query: qv, accept: acceptJSON}
+		resp, err := v.c.do(ctx, r)
+		if err != nil {
+			return page[Monitor]{}, err
+		}
+		p, err := decodeV1List(resp.body)
+		if err != nil {
+			return page[Monitor]{}, errMalformed(r, "%v", err)
+		}
+		return page[Monitor]{items: p.items, next: p.cursor}, nil
+	})
 }
 
 // Update changes monitor id (PUT /ws/v1/monitors/inventory/{id}) and
