@@ -3,12 +3,12 @@ package monitor
 import (
 	"bytes"
 	"context"
-	"encoding/base64"
 	"errors"
 	"fmt"
 	"io"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 
@@ -22,8 +22,14 @@ const (
 	DefaultTimeout = 30 * time.Second
 	// DefaultPageSize is the number of monitors asked for per list request.
 	DefaultPageSize = 1000
-	// maxBodySize caps how much of a response body is read.
+	// maxBodySize caps how much of a 2xx response body is read.
 	maxBodySize = 32 << 20
+	// maxErrorBody caps how much of an error body is read: enough for any
+	// <error> message, little to hold for a failing call.
+	maxErrorBody = 64 << 10
+	// maxMessage caps APIError.Message and the server text quoted in
+	// other errors.
+	maxMessage = 1024
 )
 
 // Client talks to Remote Manager's monitor REST API.
@@ -42,7 +48,8 @@ type Client struct {
 	hc        *http.Client
 	user      string
 	pass      secret.String
-	hasAuth   bool // send Basic authorization (user and pass)
+	hasAuth   bool     // send Basic authorization (user and pass)
+	sc        scrubber // the password's forms, kept out of server text
 	userAgent string
 	retry     retryPolicy
 	pageSize  int
@@ -159,6 +166,9 @@ func NewClient(baseURL string, opts ...Option) *Client {
 		p, _ := urlUser.Password()
 		c.user, c.pass, c.hasAuth = urlUser.Username(), secret.New(p), true
 	}
+	if c.hasAuth {
+		c.sc.addBasic(c.user, c.pass.Reveal())
+	}
 	if c.hc == nil {
 		tr := http.DefaultTransport.(*http.Transport).Clone()
 		c.hc = &http.Client{Transport: tr, Timeout: DefaultTimeout}
@@ -205,6 +215,7 @@ type response struct {
 	status int
 	header http.Header
 	body   []byte
+	cut    bool // an error body longer than maxErrorBody, cut there
 }
 
 // do sends r, retrying 429/503 per the retry policy, and returns the 2xx
@@ -290,21 +301,26 @@ func (c *Client) send(ctx context.Context, r request, target *url.URL) (*respons
 		return nil, fmt.Errorf("monitor: %s %s: %w", r.method, r.path, err)
 	}
 	defer hr.Body.Close()
-	data, err := io.ReadAll(io.LimitReader(hr.Body, maxBodySize+1))
+	ok := hr.StatusCode >= 200 && hr.StatusCode < 300
+	limit := int64(maxErrorBody)
+	if ok {
+		limit = maxBodySize
+	}
+	data, err := io.ReadAll(io.LimitReader(hr.Body, limit+1))
 	if err != nil {
 		if ctxErr := ctx.Err(); ctxErr != nil {
 			return nil, fmt.Errorf("monitor: %s %s: reading response: %w", r.method, r.path, ctxErr)
 		}
 		return nil, fmt.Errorf("monitor: %s %s: reading response: %w", r.method, r.path, err)
 	}
-	if len(data) > maxBodySize {
-		if hr.StatusCode >= 200 && hr.StatusCode < 300 {
-			return nil, fmt.Errorf("monitor: %s %s: %w: body larger than %d bytes",
-				r.method, r.path, ErrMalformedResponse, maxBodySize)
+	resp := &response{status: hr.StatusCode, header: hr.Header, body: data}
+	if int64(len(data)) > limit {
+		if ok {
+			return nil, fmt.Errorf("monitor: %s %s: %w", r.method, r.path, &LimitError{LimitBodySize, maxBodySize})
 		}
-		data = data[:maxBodySize] // an error body: an excerpt is all we use
+		resp.body, resp.cut = data[:limit], true // the message is all we use
 	}
-	return &response{status: hr.StatusCode, header: hr.Header, body: data}, nil
+	return resp, nil
 }
 
 // apiError builds the *APIError for a non-2xx answer, with secrets scrubbed
@@ -316,17 +332,21 @@ func (c *Client) apiError(r request, resp *response) *APIError {
 		Path:       r.path,
 		RetryAfter: parseRetryAfter(resp.header.Get("Retry-After"), time.Now()),
 	}
-	var sc scrubber
-	if c.hasAuth {
-		sc.add(c.pass.Reveal(), base64.StdEncoding.EncodeToString([]byte(c.user+":"+c.pass.Reveal())))
-	}
-	sc = append(sc, r.secrets...)
-	e.Message = sc.scrub(errorMessage(resp.body))
+	e.Message = errorMessage(resp.body, resp.cut, slices.Concat(c.sc, r.secrets))
 	return e
 }
 
-// errMalformed wraps ErrMalformedResponse with the call's method and path.
+// malformed wraps ErrMalformedResponse with the call's method and path and
+// a detail, which may quote the server: the account's and the request's
+// secrets are scrubbed from it, and it is cut to maxMessage bytes.
+func (c *Client) malformed(r request, format string, args ...any) error {
+	return fmt.Errorf("monitor: %s %s: %w: %s", r.method, r.path, ErrMalformedResponse,
+		slices.Concat(c.sc, r.secrets).detail(fmt.Sprintf(format, args...), maxMessage))
+}
+
+// errMalformed is malformed for a caller without the Client at hand: it
+// scrubs the request's secrets only.
 func errMalformed(r request, format string, args ...any) error {
 	return fmt.Errorf("monitor: %s %s: %w: %s", r.method, r.path, ErrMalformedResponse,
-		fmt.Sprintf(format, args...))
+		r.secrets.detail(fmt.Sprintf(format, args...), maxMessage))
 }

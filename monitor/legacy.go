@@ -67,7 +67,7 @@ func (c *Client) Create(ctx context.Context, s Spec) (uint32, error) {
 	}
 	id, ok := createdID(resp)
 	if !ok {
-		return 0, errMalformed(r, "status %d without a monitor id in <location> or the Location header; the monitor may have been created", resp.status)
+		return 0, c.malformed(r, "status %d without a monitor id in <location> or the Location header; the monitor may have been created", resp.status)
 	}
 	return id, nil
 }
@@ -86,7 +86,7 @@ func (c *Client) Get(ctx context.Context, id uint32) (*Monitor, error) {
 	}
 	p, err := decodeList(resp.body)
 	if err != nil {
-		return nil, errMalformed(r, "%v", err)
+		return nil, c.malformed(r, "%v", err)
 	}
 	for i := range p.items {
 		if p.items[i].ID == id {
@@ -94,7 +94,7 @@ func (c *Client) Get(ctx context.Context, id uint32) (*Monitor, error) {
 		}
 	}
 	if p.errText != "" {
-		return nil, fmt.Errorf("monitor: GET %s: %w: %s", r.path, ErrNotFound, p.errText)
+		return nil, fmt.Errorf("monitor: GET %s: %w: %s", r.path, ErrNotFound, c.sc.detail(p.errText, maxMessage))
 	}
 	return nil, fmt.Errorf("monitor: GET %s: %w", r.path, ErrNotFound)
 }
@@ -149,10 +149,10 @@ func (c *Client) All(ctx context.Context, condition string) iter.Seq2[Monitor, e
 		}
 		p, err := decodeList(resp.body)
 		if err != nil {
-			return page[Monitor]{}, errMalformed(r, "%v", err)
+			return page[Monitor]{}, c.malformed(r, "%v", err)
 		}
 		if p.errText != "" && len(p.items) == 0 {
-			return page[Monitor]{}, errMalformed(r, "status %d with error %q", resp.status, p.errText)
+			return page[Monitor]{}, c.malformed(r, "status %d with error %q", resp.status, p.errText)
 		}
 		out := page[Monitor]{items: p.items}
 		if p.remaining > 0 {

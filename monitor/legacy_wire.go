@@ -16,7 +16,6 @@ import (
 	"strconv"
 	"strings"
 	"time"
-	"unicode"
 	"unicode/utf8"
 
 	"github.com/pushmon/pushmon/secret"
@@ -233,7 +232,7 @@ func decodeListXML(body []byte) (legacyPage, error) {
 	if p.remaining, err = parseCount("remainingSize", r.RemainingSize); err != nil {
 		return legacyPage{}, err
 	}
-	p.errText = strings.Join(trimAll(r.Errors), "; ")
+	p.errText = joinTexts(r.Errors, nil)
 	for i, f := range r.Monitors {
 		m, err := monitorFromFields(f)
 		if err != nil {
@@ -472,44 +471,51 @@ func locationID(loc string) (uint32, bool) {
 
 // errorMessage extracts the server's explanation from an error body:
 // <result><error>…</error></result>, {"error": "…"} or {"error": ["…"]};
-// otherwise a short, single-line excerpt of the body.
-func errorMessage(body []byte) string {
-	switch firstByte(body) {
+// otherwise a short, single-line excerpt of the body. The secrets of sc
+// are scrubbed from the raw body first (cut is true when the body was cut
+// short, so that a secret's first part at its end goes too), then from
+// each decoded text, before anything is trimmed, collapsed or cut.
+func errorMessage(body []byte, cut bool, sc scrubber) string {
+	raw := string(body)
+	if cut {
+		raw = sc.scrubCut(raw)
+	} else {
+		raw = sc.scrub(raw)
+	}
+	b := []byte(raw)
+	msg := ""
+	switch firstByte(b) {
 	case '<':
-		if r, err := decodeXMLRoot(body); err == nil {
-			if msg := strings.Join(trimAll(r.Errors), "; "); msg != "" {
-				return msg
-			}
-			if msg := strings.TrimSpace(r.Message); msg != "" {
-				return msg
+		if r, err := decodeXMLRoot(b); err == nil {
+			if msg = joinTexts(r.Errors, sc); msg == "" {
+				msg = joinTexts([]string{r.Message}, sc)
 			}
 		}
 	case '{':
 		var env jsonEnvelope
-		if json.Unmarshal(trimBody(body), &env) == nil {
-			if msg := jsonErrorText(env.Error); msg != "" {
-				return msg
+		if json.Unmarshal(trimBody(b), &env) == nil {
+			if msg = sc.scrub(jsonErrorText(env.Error)); msg == "" {
+				msg = sc.scrub(jsonErrorText(env.ErrorMessage))
 			}
-			if msg := jsonErrorText(env.ErrorMessage); msg != "" {
-				return msg
-			}
+			msg = strings.TrimSpace(msg)
 		}
 	}
-	return excerpt(body, 200)
+	if msg != "" {
+		return cutText(msg, maxMessage)
+	}
+	return sc.oneLine(raw, 200)
 }
 
-// excerpt returns at most n bytes of b as one line of printable text.
-func excerpt(b []byte, n int) string {
-	s := strings.ToValidUTF8(string(b), "\uFFFD")
-	s = strings.Join(strings.FieldsFunc(s, func(r rune) bool { return unicode.IsSpace(r) || !unicode.IsPrint(r) }), " ")
-	if len(s) > n {
-		cut := n
-		for cut > 0 && !utf8.RuneStart(s[cut]) {
-			cut--
+// joinTexts scrubs each text, then trims it, and joins the non-empty ones
+// with "; ".
+func joinTexts(texts []string, sc scrubber) string {
+	var out []string
+	for _, t := range texts {
+		if t = strings.TrimSpace(sc.scrub(t)); t != "" {
+			out = append(out, t)
 		}
-		s = s[:cut] + "…"
 	}
-	return s
+	return strings.Join(out, "; ")
 }
 
 // trimBody drops leading white space and a UTF-8 byte-order mark.
@@ -524,14 +530,4 @@ func firstByte(b []byte) byte {
 		return 0
 	}
 	return b[0]
-}
-
-func trimAll(in []string) []string {
-	var out []string
-	for _, s := range in {
-		if s = strings.TrimSpace(s); s != "" {
-			out = append(out, s)
-		}
-	}
-	return out
 }

@@ -77,12 +77,12 @@ func (v V1) Create(ctx context.Context, s Spec) (*Monitor, error) {
 	m, ok, err := decodeV1One(resp.body, 0)
 	switch {
 	case err != nil:
-		return nil, errMalformed(r, "%v; the monitor may have been created", err)
+		return nil, v.c.malformed(r, "%v; the monitor may have been created", err)
 	case !ok:
 		if id, found := locationID(resp.header.Get("Location")); found {
 			return &Monitor{ID: id, Spec: n}, nil
 		}
-		return nil, errMalformed(r, "status %d without a monitor id; the monitor may have been created", resp.status)
+		return nil, v.c.malformed(r, "status %d without a monitor id; the monitor may have been created", resp.status)
 	}
 	fillSpec(m, n)
 	return m, nil
@@ -111,9 +111,9 @@ func (v V1) Get(ctx context.Context, id uint32) (*Monitor, error) {
 	m, ok, err := decodeV1One(resp.body, id)
 	switch {
 	case err != nil:
-		return nil, errMalformed(r, "%v", err)
+		return nil, v.c.malformed(r, "%v", err)
 	case !ok && firstByte(resp.body) == 0:
-		return nil, errMalformed(r, "empty answer")
+		return nil, v.c.malformed(r, "empty answer")
 	case !ok:
 		return nil, fmt.Errorf("monitor: GET %s: %w", r.path, ErrNotFound)
 	}
@@ -157,7 +157,7 @@ func (v V1) All(ctx context.Context, q ListQuery) iter.Seq2[Monitor, error] {
 		}
 		p, err := decodeV1List(resp.body)
 		if err != nil {
-			return page[Monitor]{}, errMalformed(r, "%v", err)
+			return page[Monitor]{}, v.c.malformed(r, "%v", err)
 		}
 		return page[Monitor]{items: p.items, next: p.cursor}, nil
 	})
@@ -183,7 +183,7 @@ func (v V1) Update(ctx context.Context, id uint32, s Spec) (*Monitor, error) {
 	}
 	m, ok, err := decodeV1One(resp.body, id)
 	if err != nil {
-		return nil, errMalformed(r, "%v", err)
+		return nil, v.c.malformed(r, "%v", err)
 	}
 	if !ok {
 		return &Monitor{ID: id, Spec: n}, nil
