@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -208,6 +209,20 @@ type request struct {
 	ctype   string     // Content-Type of body; "" means XML
 	accept  string     // Accept header, "" for none
 	secrets scrubber   // extra secrets to keep out of error text (spec token…)
+	// bodyHint: a 2xx body beyond the parsing budgets is dropped (the
+	// caller has another source, e.g. the Location header) rather than an
+	// error.
+	bodyHint bool
+}
+
+// pageSize returns the page size the request asks for (its "size"
+// parameter), or 0.
+func (r *request) pageSize() int {
+	n, err := strconv.Atoi(r.query.Get("size"))
+	if err != nil || n < 0 {
+		return 0
+	}
+	return n
 }
 
 // response is one fully read answer (any status).
@@ -215,7 +230,8 @@ type response struct {
 	status int
 	header http.Header
 	body   []byte
-	cut    bool // an error body longer than maxErrorBody, cut there
+	cut    bool  // an error body longer than maxErrorBody, cut there
+	over   error // a 2xx body beyond maxBodySize (then body is nil)
 }
 
 // do sends r, retrying 429/503 per the retry policy, and returns the 2xx
@@ -237,6 +253,21 @@ func (c *Client) do(ctx context.Context, r request) (*response, error) {
 			return nil, err
 		}
 		if resp.status >= 200 && resp.status < 300 {
+			err := resp.over
+			if err == nil {
+				err = checkBody(resp.body, r.pageSize())
+			}
+			if err != nil {
+				if r.bodyHint {
+					resp.body = nil
+					return resp, nil
+				}
+				if r.method != http.MethodGet {
+					return nil, fmt.Errorf("monitor: %s %s: status %d, the request may have taken effect, but the answer: %w",
+						r.method, r.path, resp.status, err)
+				}
+				return nil, fmt.Errorf("monitor: %s %s: %w", r.method, r.path, err)
+			}
 			return resp, nil
 		}
 		apiErr := c.apiError(r, resp)
@@ -262,7 +293,9 @@ func (c *Client) do(ctx context.Context, r request) (*response, error) {
 	}
 }
 
-// send performs one HTTP exchange and reads the whole body.
+// send performs one HTTP exchange and reads the body: a 2xx body up to
+// maxBodySize (resp.over says when it was longer), an error body up to
+// maxErrorBody (resp.cut says when it was cut).
 func (c *Client) send(ctx context.Context, r request, target *url.URL) (*response, error) {
 	var body io.Reader
 	if r.body != nil {
@@ -316,9 +349,10 @@ func (c *Client) send(ctx context.Context, r request, target *url.URL) (*respons
 	resp := &response{status: hr.StatusCode, header: hr.Header, body: data}
 	if int64(len(data)) > limit {
 		if ok {
-			return nil, fmt.Errorf("monitor: %s %s: %w", r.method, r.path, &LimitError{LimitBodySize, maxBodySize})
+			resp.body, resp.over = nil, &LimitError{LimitBodySize, maxBodySize}
+		} else {
+			resp.body, resp.cut = data[:limit], true // the message is all we use
 		}
-		resp.body, resp.cut = data[:limit], true // the message is all we use
 	}
 	return resp, nil
 }

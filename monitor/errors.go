@@ -47,13 +47,14 @@ var (
 
 // Limits named by [LimitError.Limit].
 const (
-	LimitPages     = "pages"      // pages of one listing ([WithMaxPages])
-	LimitCursor    = "cursor"     // bytes of a paging cursor
-	LimitBodySize  = "body size"  // bytes of an answer
-	LimitDepth     = "depth"      // nesting depth of a JSON or XML answer
-	LimitTokens    = "tokens"     // JSON values and keys, or XML tokens, of an answer
-	LimitAttrs     = "attributes" // attributes of one XML element
-	LimitNameSpace = "namespaces" // namespace declarations of one XML element
+	LimitPages    = "pages"                  // pages of one listing ([WithMaxPages])
+	LimitCursor   = "cursor"                 // bytes of a paging cursor
+	LimitBodySize = "body size"              // bytes of an answer
+	LimitItems    = "items per page"         // elements of a page's list: the page size asked for
+	LimitDepth    = "nesting depth"          // nesting of a JSON or XML answer
+	LimitTokens   = "tokens"                 // tokens of a JSON or XML answer, a budget per byte
+	LimitAttrs    = "attributes per element" // attributes of one XML element, xmlns declarations included
+	LimitNameLen  = "name length"            // bytes of an XML element or attribute name
 )
 
 // LimitError is an answer or a listing beyond one of the client's budgets.

@@ -60,7 +60,7 @@ func (c *Client) Create(ctx context.Context, s Spec) (uint32, error) {
 	if err != nil {
 		return 0, fmt.Errorf("monitor: encoding spec: %w", err)
 	}
-	r := request{method: http.MethodPost, path: legacyPath, body: body, secrets: specSecrets(n)}
+	r := request{method: http.MethodPost, path: legacyPath, body: body, secrets: specSecrets(n), bodyHint: true}
 	resp, err := c.do(ctx, r)
 	if err != nil {
 		return 0, err
@@ -84,7 +84,7 @@ func (c *Client) Get(ctx context.Context, id uint32) (*Monitor, error) {
 	if err != nil {
 		return nil, err
 	}
-	p, err := decodeList(resp.body)
+	p, err := decodeList(resp.body, c.pageSize)
 	if err != nil {
 		return nil, c.malformed(r, "%v", err)
 	}
@@ -147,7 +147,7 @@ func (c *Client) All(ctx context.Context, condition string) iter.Seq2[Monitor, e
 		if err != nil {
 			return page[Monitor]{}, err
 		}
-		p, err := decodeList(resp.body)
+		p, err := decodeList(resp.body, c.pageSize)
 		if err != nil {
 			return page[Monitor]{}, c.malformed(r, "%v", err)
 		}

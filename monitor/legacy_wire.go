@@ -7,16 +7,13 @@ package monitor
 
 import (
 	"bytes"
-	"encoding/json"
 	"encoding/xml"
 	"fmt"
-	"io"
 	"math"
 	"net/url"
 	"strconv"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/pushmon/pushmon/secret"
 )
@@ -54,219 +51,6 @@ func encodeLegacy(id uint32, s Spec) ([]byte, error) {
 // encodeReset renders the bare "kick" body <Monitor><monId>id</monId></Monitor>.
 func encodeReset(id uint32) []byte {
 	return []byte("<Monitor><monId>" + strconv.FormatUint(uint64(id), 10) + "</monId></Monitor>")
-}
-
-// legacyPage is one decoded list answer.
-type legacyPage struct {
-	items     []Monitor
-	remaining int64  // remainingSize; 0 when absent
-	errText   string // an "error" the server put in a 2xx answer
-}
-
-// decodeList decodes a list or get answer in either representation: the
-// JSON envelope (all values strings, or numbers) or XML <result> (or a bare
-// <Monitor>).
-func decodeList(body []byte) (legacyPage, error) {
-	switch firstByte(body) {
-	case '{':
-		return decodeListJSON(body)
-	case '<':
-		return decodeListXML(body)
-	case 0:
-		return legacyPage{}, fmt.Errorf("empty body")
-	default:
-		return legacyPage{}, fmt.Errorf("neither JSON nor XML")
-	}
-}
-
-type jsonEnvelope struct {
-	RemainingSize json.RawMessage              `json:"remainingSize"`
-	Items         []map[string]json.RawMessage `json:"items"`
-	Error         json.RawMessage              `json:"error"`
-	Location      json.RawMessage              `json:"location"`
-	// v1 APIs answer errors as {"error_status":400,"error_message":"…"}.
-	ErrorMessage json.RawMessage `json:"error_message"`
-}
-
-func decodeListJSON(body []byte) (legacyPage, error) {
-	var env jsonEnvelope
-	if err := json.Unmarshal(trimBody(body), &env); err != nil {
-		return legacyPage{}, fmt.Errorf("JSON: %v", err)
-	}
-	var p legacyPage
-	rem, err := jsonScalar(env.RemainingSize)
-	if err != nil {
-		return legacyPage{}, fmt.Errorf("remainingSize: %v", err)
-	}
-	if p.remaining, err = parseCount("remainingSize", rem); err != nil {
-		return legacyPage{}, err
-	}
-	p.errText = jsonErrorText(env.Error)
-	for i, item := range env.Items {
-		f := make(map[string]string, len(item))
-		for k, raw := range item {
-			v, err := jsonScalar(raw)
-			if err != nil {
-				return legacyPage{}, fmt.Errorf("items[%d].%s: %v", i, k, err)
-			}
-			f[k] = v
-		}
-		m, err := monitorFromFields(f)
-		if err != nil {
-			return legacyPage{}, fmt.Errorf("items[%d]: %v", i, err)
-		}
-		p.items = append(p.items, m)
-	}
-	return p, nil
-}
-
-// jsonScalar returns a JSON string's value, or a number's or boolean's
-// literal text; null and absent give "". Objects and arrays are refused.
-func jsonScalar(raw json.RawMessage) (string, error) {
-	raw = bytes.TrimSpace(raw)
-	if len(raw) == 0 || string(raw) == "null" {
-		return "", nil
-	}
-	switch raw[0] {
-	case '"':
-		var s string
-		if err := json.Unmarshal(raw, &s); err != nil {
-			return "", err
-		}
-		return s, nil
-	case '{', '[':
-		return "", fmt.Errorf("unexpected JSON %s", map[byte]string{'{': "object", '[': "array"}[raw[0]])
-	}
-	return string(raw), nil
-}
-
-// jsonErrorText reads an "error" value: a string or an array of strings
-// (both seen from the server).
-func jsonErrorText(raw json.RawMessage) string {
-	raw = bytes.TrimSpace(raw)
-	if len(raw) == 0 || string(raw) == "null" {
-		return ""
-	}
-	if s, err := jsonScalar(raw); err == nil {
-		return s
-	}
-	var list []string
-	if json.Unmarshal(raw, &list) == nil {
-		return strings.Join(list, "; ")
-	}
-	return string(raw)
-}
-
-// xmlFields collects the children of an element as name → text.
-type xmlFields map[string]string
-
-// UnmarshalXML implements xml.Unmarshaler.
-func (f *xmlFields) UnmarshalXML(d *xml.Decoder, start xml.StartElement) error {
-	m := make(map[string]string)
-	for {
-		tok, err := d.Token()
-		if err != nil {
-			return err
-		}
-		switch t := tok.(type) {
-		case xml.StartElement:
-			var v struct {
-				Text string `xml:",chardata"`
-			}
-			if err := d.DecodeElement(&v, &t); err != nil {
-				return err
-			}
-			m[t.Name.Local] = v.Text
-		case xml.EndElement:
-			*f = m
-			return nil
-		}
-	}
-}
-
-type xmlResult struct {
-	RemainingSize string      `xml:"remainingSize"`
-	Monitors      []xmlFields `xml:"Monitor"`
-	Location      string      `xml:"location"`
-	Errors        []string    `xml:"error"`
-	Message       string      `xml:"message"`
-}
-
-// decodeXMLRoot decodes a <result> answer; a bare <Monitor> root becomes a
-// result holding that one monitor.
-func decodeXMLRoot(body []byte) (xmlResult, error) {
-	d := newXMLDecoder(body)
-	for {
-		tok, err := d.Token()
-		if err != nil {
-			return xmlResult{}, fmt.Errorf("XML: %v", err)
-		}
-		se, ok := tok.(xml.StartElement)
-		if !ok {
-			continue
-		}
-		var r xmlResult
-		switch se.Name.Local {
-		case "result":
-			err = d.DecodeElement(&r, &se)
-		case "Monitor":
-			var f xmlFields
-			err = d.DecodeElement(&f, &se)
-			r.Monitors = []xmlFields{f}
-		default:
-			return xmlResult{}, fmt.Errorf("XML: unexpected root <%s>", se.Name.Local)
-		}
-		if err != nil {
-			return xmlResult{}, fmt.Errorf("XML: %v", err)
-		}
-		return r, nil
-	}
-}
-
-func decodeListXML(body []byte) (legacyPage, error) {
-	r, err := decodeXMLRoot(body)
-	if err != nil {
-		return legacyPage{}, err
-	}
-	var p legacyPage
-	if p.remaining, err = parseCount("remainingSize", r.RemainingSize); err != nil {
-		return legacyPage{}, err
-	}
-	p.errText = joinTexts(r.Errors, nil)
-	for i, f := range r.Monitors {
-		m, err := monitorFromFields(f)
-		if err != nil {
-			return legacyPage{}, fmt.Errorf("Monitor[%d]: %v", i, err)
-		}
-		p.items = append(p.items, m)
-	}
-	return p, nil
-}
-
-func newXMLDecoder(body []byte) *xml.Decoder {
-	d := xml.NewDecoder(bytes.NewReader(trimBody(body)))
-	d.CharsetReader = charsetReader
-	return d
-}
-
-// charsetReader lets encoding/xml read the ISO-8859-1 answers the server
-// declares ("<?xml version="1.0" encoding="ISO-8859-1"?>").
-func charsetReader(label string, in io.Reader) (io.Reader, error) {
-	switch strings.ToLower(strings.TrimSpace(label)) {
-	case "utf-8", "utf8":
-		return in, nil
-	case "iso-8859-1", "iso8859-1", "iso_8859-1", "latin1", "latin-1", "l1", "us-ascii", "ascii":
-		raw, err := io.ReadAll(in)
-		if err != nil {
-			return nil, err
-		}
-		out := make([]byte, 0, len(raw)+len(raw)/8)
-		for _, b := range raw {
-			out = utf8.AppendRune(out, rune(b))
-		}
-		return bytes.NewReader(out), nil
-	}
-	return nil, fmt.Errorf("unsupported charset %q", label)
 }
 
 // monitorFromFields maps monitor elements (from JSON or XML) to a Monitor.
@@ -429,20 +213,10 @@ func isDigits(s string) bool {
 // <location>Monitor/N</location> (or JSON "location"), else the Location
 // header. Either may be missing.
 func createdID(resp *response) (uint32, bool) {
-	var loc string
-	switch firstByte(resp.body) {
-	case '<':
-		if r, err := decodeXMLRoot(resp.body); err == nil {
-			loc = r.Location
+	if a, err := decodeLegacy(resp.body, -1); err == nil {
+		if id, ok := locationID(a.location); ok {
+			return id, true
 		}
-	case '{':
-		var env jsonEnvelope
-		if json.Unmarshal(trimBody(resp.body), &env) == nil {
-			loc, _ = jsonScalar(env.Location)
-		}
-	}
-	if id, ok := locationID(loc); ok {
-		return id, true
 	}
 	return locationID(resp.header.Get("Location"))
 }
@@ -467,55 +241,6 @@ func locationID(loc string) (uint32, bool) {
 		return 0, false
 	}
 	return uint32(n), true
-}
-
-// errorMessage extracts the server's explanation from an error body:
-// <result><error>…</error></result>, {"error": "…"} or {"error": ["…"]};
-// otherwise a short, single-line excerpt of the body. The secrets of sc
-// are scrubbed from the raw body first (cut is true when the body was cut
-// short, so that a secret's first part at its end goes too), then from
-// each decoded text, before anything is trimmed, collapsed or cut.
-func errorMessage(body []byte, cut bool, sc scrubber) string {
-	raw := string(body)
-	if cut {
-		raw = sc.scrubCut(raw)
-	} else {
-		raw = sc.scrub(raw)
-	}
-	b := []byte(raw)
-	msg := ""
-	switch firstByte(b) {
-	case '<':
-		if r, err := decodeXMLRoot(b); err == nil {
-			if msg = joinTexts(r.Errors, sc); msg == "" {
-				msg = joinTexts([]string{r.Message}, sc)
-			}
-		}
-	case '{':
-		var env jsonEnvelope
-		if json.Unmarshal(trimBody(b), &env) == nil {
-			if msg = sc.scrub(jsonErrorText(env.Error)); msg == "" {
-				msg = sc.scrub(jsonErrorText(env.ErrorMessage))
-			}
-			msg = strings.TrimSpace(msg)
-		}
-	}
-	if msg != "" {
-		return cutText(msg, maxMessage)
-	}
-	return sc.oneLine(raw, 200)
-}
-
-// joinTexts scrubs each text, then trims it, and joins the non-empty ones
-// with "; ".
-func joinTexts(texts []string, sc scrubber) string {
-	var out []string
-	for _, t := range texts {
-		if t = strings.TrimSpace(sc.scrub(t)); t != "" {
-			out = append(out, t)
-		}
-	}
-	return strings.Join(out, "; ")
 }
 
 // trimBody drops leading white space and a UTF-8 byte-order mark.

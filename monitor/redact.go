@@ -163,3 +163,45 @@ func cutText(s string, n int) string {
 // collapseSpace replaces every run of white space with one space and
 // trims the ends, as an excerpt does.
 func collapseSpace(s string) string { return strings.Join(strings.Fields(s), " ") }
+
+// errorMessage extracts the server's explanation from an error body:
+// <result><error>…</error></result>, {"error": "…"} or {"error": ["…"]}
+// (or a <message>, an "error_message"); otherwise a short, single-line
+// excerpt of the body. The secrets of sc are scrubbed from the raw body
+// first (cut is true when the body was cut short, so that a secret's first
+// part at its end goes too), then from each decoded text, before anything
+// is trimmed, collapsed or cut. A body beyond the parsing budgets is not
+// decoded.
+func errorMessage(body []byte, cut bool, sc scrubber) string {
+	raw := string(body)
+	if cut {
+		raw = sc.scrubCut(raw)
+	} else {
+		raw = sc.scrub(raw)
+	}
+	b := []byte(raw)
+	if checkBody(b, 0) == nil {
+		if a, err := decodeLegacy(b, -1); err == nil {
+			msg := joinTexts(a.errs, sc)
+			if msg == "" {
+				msg = joinTexts([]string{a.message}, sc)
+			}
+			if msg != "" {
+				return cutText(msg, maxMessage)
+			}
+		}
+	}
+	return sc.oneLine(raw, 200)
+}
+
+// joinTexts scrubs each text, then trims it, and joins the non-empty ones
+// with "; ".
+func joinTexts(texts []string, sc scrubber) string {
+	var out []string
+	for _, t := range texts {
+		if t = strings.TrimSpace(sc.scrub(t)); t != "" {
+			out = append(out, t)
+		}
+	}
+	return strings.Join(out, "; ")
+}

@@ -74,7 +74,7 @@ func (v V1) Create(ctx context.Context, s Spec) (*Monitor, error) {
 	if err != nil {
 		return nil, err
 	}
-	m, ok, err := decodeV1One(resp.body, 0)
+	m, ok, err := decodeV1One(resp.body, 0, v.c.pageSize)
 	switch {
 	case err != nil:
 		return nil, v.c.malformed(r, "%v; the monitor may have been created", err)
@@ -108,7 +108,7 @@ func (v V1) Get(ctx context.Context, id uint32) (*Monitor, error) {
 	if err != nil {
 		return nil, err
 	}
-	m, ok, err := decodeV1One(resp.body, id)
+	m, ok, err := decodeV1One(resp.body, id, v.c.pageSize)
 	switch {
 	case err != nil:
 		return nil, v.c.malformed(r, "%v", err)
@@ -155,7 +155,7 @@ func (v V1) All(ctx context.Context, q ListQuery) iter.Seq2[Monitor, error] {
 		if err != nil {
 			return page[Monitor]{}, err
 		}
-		p, err := decodeV1List(resp.body)
+		p, err := decodeV1List(resp.body, size)
 		if err != nil {
 			return page[Monitor]{}, v.c.malformed(r, "%v", err)
 		}
@@ -181,7 +181,7 @@ func (v V1) Update(ctx context.Context, id uint32, s Spec) (*Monitor, error) {
 	if err != nil {
 		return nil, err
 	}
-	m, ok, err := decodeV1One(resp.body, id)
+	m, ok, err := decodeV1One(resp.body, id, v.c.pageSize)
 	if err != nil {
 		return nil, v.c.malformed(r, "%v", err)
 	}
@@ -258,34 +258,40 @@ type v1Page struct {
 	cursor string
 }
 
-// v1ListEnvelope is the v1 list answer {"count":…,"size":…,"cursor":…,
-// "next_uri":…,"list":[…]}. "items" is accepted as well as "list".
-type v1ListEnvelope struct {
-	List   []json.RawMessage `json:"list"`
-	Items  []json.RawMessage `json:"items"`
-	Cursor json.RawMessage   `json:"cursor"`
-}
-
-func decodeV1List(body []byte) (v1Page, error) {
+// decodeV1List decodes the v1 list answer {"count":…,"size":…,"cursor":…,
+// "next_uri":…,"list":[…]} ("items" is accepted as well as "list"),
+// reading its monitors one at a time and at most maxItems of them.
+func decodeV1List(body []byte, maxItems int) (v1Page, error) {
 	if firstByte(body) != '{' {
 		return v1Page{}, errors.New("not a JSON object")
 	}
-	var env v1ListEnvelope
-	if err := json.Unmarshal(trimBody(body), &env); err != nil {
-		return v1Page{}, fmt.Errorf("JSON: %v", err)
-	}
 	var p v1Page
-	cur, err := jsonScalar(env.Cursor)
-	if err != nil {
-		return v1Page{}, fmt.Errorf("cursor: %v", err)
-	}
-	p.cursor = cur
-	for i, raw := range slices.Concat(env.List, env.Items) {
-		m, err := decodeV1Monitor(raw)
-		if err != nil {
-			return v1Page{}, fmt.Errorf("list[%d]: %v", i, err)
+	err := walkObject(trimBody(body), func(key string, dec *json.Decoder) error {
+		if strings.EqualFold(key, "list") || strings.EqualFold(key, "items") {
+			return eachElement(dec, maxItems-len(p.items), func(_ int, raw json.RawMessage) error {
+				m, err := decodeV1Monitor(raw)
+				if err != nil {
+					return fmt.Errorf("list[%d]: %v", len(p.items), err)
+				}
+				p.items = append(p.items, m)
+				return nil
+			})
 		}
-		p.items = append(p.items, m)
+		var raw json.RawMessage
+		if err := dec.Decode(&raw); err != nil {
+			return err
+		}
+		if strings.EqualFold(key, "cursor") {
+			cur, err := jsonScalar(raw)
+			if err != nil {
+				return fmt.Errorf("cursor: %v", err)
+			}
+			p.cursor = cur
+		}
+		return nil
+	})
+	if err != nil {
+		return v1Page{}, fmt.Errorf("JSON: %v", err)
 	}
 	return p, nil
 }
@@ -293,7 +299,7 @@ func decodeV1List(body []byte) (v1Page, error) {
 // decodeV1One decodes a single-monitor answer: the monitor object itself,
 // or a list envelope holding it (want 0: the first). ok is false when the
 // answer names no such monitor, an empty body included.
-func decodeV1One(body []byte, want uint32) (*Monitor, bool, error) {
+func decodeV1One(body []byte, want uint32, maxItems int) (*Monitor, bool, error) {
 	switch firstByte(body) {
 	case 0:
 		return nil, false, nil
@@ -308,7 +314,7 @@ func decodeV1One(body []byte, want uint32) (*Monitor, bool, error) {
 	_, hasList := probe["list"]
 	_, hasItems := probe["items"]
 	if _, hasID := probe["id"]; !hasID && (hasList || hasItems) {
-		p, err := decodeV1List(body)
+		p, err := decodeV1List(body, maxItems)
 		if err != nil {
 			return nil, false, err
 		}
