@@ -156,12 +156,10 @@ func TestPageLargerThanAskedFor(t *testing.T) {
 		t.Errorf("a full history page: %v, %v", p, err)
 	}
 	xmlItems := `<result><Monitor><monId>1</monId></Monitor><Monitor><monId>2</monId></Monitor><Monitor><monId>3</monId></Monitor></result>`
-	if _, err := answering(200, xmlItems, WithPageSize(2)).List(ctx, ""); !errors.Is(err, ErrMalformedResponse) {
-		t.Errorf("legacy XML: %v", err)
-	}
-	if _, err := answering(200, `{"list":[{"id":1},{"id":2}],"items":[{"id":3}]}`).V1().List(ctx, ListQuery{PageSize: 2}); !errors.Is(err, ErrMalformedResponse) {
-		t.Errorf("v1: %v", err)
-	}
+	_, err = answering(200, xmlItems, WithPageSize(2)).List(ctx, "")
+	wantLimit(t, "legacy XML", err, LimitItems)
+	_, err = answering(200, `{"list":[{"id":1},{"id":2}],"items":[{"id":3}]}`).V1().List(ctx, ListQuery{PageSize: 2})
+	wantLimit(t, "v1, two lists", err, LimitItems)
 }
 
 // A create answer beyond the budgets is only a hint: the id comes from the

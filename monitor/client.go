@@ -374,6 +374,12 @@ func (c *Client) apiError(r request, resp *response) *APIError {
 // a detail, which may quote the server: the account's and the request's
 // secrets are scrubbed from it, and it is cut to maxMessage bytes.
 func (c *Client) malformed(r request, format string, args ...any) error {
+	for _, a := range args {
+		var le *LimitError
+		if err, ok := a.(error); ok && errors.As(err, &le) {
+			return fmt.Errorf("monitor: %s %s: %w", r.method, r.path, le)
+		}
+	}
 	return fmt.Errorf("monitor: %s %s: %w: %s", r.method, r.path, ErrMalformedResponse,
 		slices.Concat(c.sc, r.secrets).detail(fmt.Sprintf(format, args...), maxMessage))
 }

@@ -65,15 +65,16 @@ func decodeLegacy(body []byte, maxItems int) (legacyAnswer, error) {
 }
 
 // errTooManyItems is a page holding more items than were asked for.
-func errTooManyItems(max int) error {
-	return fmt.Errorf("more than the %d items asked for", max)
-}
+func errTooManyItems(max int) error { return &LimitError{LimitItems, int64(max)} }
 
 func decodeLegacyJSON(body []byte, maxItems int) (legacyAnswer, error) {
 	var a legacyAnswer
 	err := walkObject(body, func(key string, dec *json.Decoder) error {
 		if strings.EqualFold(key, "items") {
-			return eachElement(dec, maxItems, func(i int, raw json.RawMessage) error {
+			return eachElement(dec, func(i int, raw json.RawMessage) error {
+				if i == maxItems {
+					return errTooManyItems(maxItems)
+				}
 				var item map[string]json.RawMessage
 				if err := json.Unmarshal(raw, &item); err != nil {
 					return fmt.Errorf("items[%d]: %v", i, err)
@@ -114,7 +115,7 @@ func decodeLegacyJSON(body []byte, maxItems int) (legacyAnswer, error) {
 		return nil
 	})
 	if err != nil {
-		return legacyAnswer{}, fmt.Errorf("JSON: %v", err)
+		return legacyAnswer{}, fmt.Errorf("JSON: %w", err)
 	}
 	return a, nil
 }
@@ -148,8 +149,8 @@ func walkObject(body []byte, member func(key string, dec *json.Decoder) error) e
 }
 
 // eachElement reads a JSON array (or null) from dec, calling elem with each
-// element in turn; an element beyond the first maxItems is an error.
-func eachElement(dec *json.Decoder, maxItems int, elem func(i int, raw json.RawMessage) error) error {
+// element in turn, read whole but not decoded.
+func eachElement(dec *json.Decoder, elem func(i int, raw json.RawMessage) error) error {
 	tok, err := dec.Token()
 	switch {
 	case err != nil:
@@ -160,9 +161,6 @@ func eachElement(dec *json.Decoder, maxItems int, elem func(i int, raw json.RawM
 		return fmt.Errorf("%v where an array was expected", tok)
 	}
 	for i := 0; dec.More(); i++ {
-		if i == maxItems {
-			return errTooManyItems(maxItems)
-		}
 		var raw json.RawMessage
 		if err := dec.Decode(&raw); err != nil {
 			return err
@@ -271,7 +269,7 @@ func decodeLegacyXML(body []byte, maxItems int) (legacyAnswer, error) {
 	}
 	root, err := rootElement(d)
 	if err != nil {
-		return legacyAnswer{}, fmt.Errorf("XML: %v", err)
+		return legacyAnswer{}, fmt.Errorf("XML: %w", err)
 	}
 	switch root.Name.Local {
 	case "Monitor":
@@ -301,7 +299,7 @@ func decodeLegacyXML(body []byte, maxItems int) (legacyAnswer, error) {
 		return legacyAnswer{}, fmt.Errorf("XML: unexpected root <%s>", root.Name.Local)
 	}
 	if err != nil {
-		return legacyAnswer{}, fmt.Errorf("XML: %v", err)
+		return legacyAnswer{}, fmt.Errorf("XML: %w", err)
 	}
 	return a, nil
 }

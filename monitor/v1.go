@@ -268,7 +268,10 @@ func decodeV1List(body []byte, maxItems int) (v1Page, error) {
 	var p v1Page
 	err := walkObject(trimBody(body), func(key string, dec *json.Decoder) error {
 		if strings.EqualFold(key, "list") || strings.EqualFold(key, "items") {
-			return eachElement(dec, maxItems-len(p.items), func(_ int, raw json.RawMessage) error {
+			return eachElement(dec, func(_ int, raw json.RawMessage) error {
+				if len(p.items) == maxItems {
+					return errTooManyItems(maxItems)
+				}
 				m, err := decodeV1Monitor(raw)
 				if err != nil {
 					return fmt.Errorf("list[%d]: %v", len(p.items), err)
@@ -291,7 +294,7 @@ func decodeV1List(body []byte, maxItems int) (v1Page, error) {
 		return nil
 	})
 	if err != nil {
-		return v1Page{}, fmt.Errorf("JSON: %v", err)
+		return v1Page{}, fmt.Errorf("JSON: %w", err)
 	}
 	return p, nil
 }
