@@ -42,7 +42,9 @@ const (
 //
 // A Client holds the account password in a [secret.String]: fmt,
 // encoding/json and log/slog never print it, also when a Client sits in a
-// field of a struct of yours, and no error it returns contains it.
+// field of a struct of yours, and no error it returns contains it. Its
+// requests carry it only to the origin of the base URL: a redirect
+// elsewhere is refused (see [RedirectError]).
 type Client struct {
 	base      *url.URL // scheme, host and path prefix; no user info
 	configErr error    // non-nil: every call fails with it

@@ -14,8 +14,8 @@ import (
 	"github.com/pushmon/pushmon/secret"
 )
 
-// FieldMapping relates one monitor field across the two REST APIs
-// (PROTOCOL.md §5 and §6). [FieldMappings] lists them all.
+// FieldMapping relates one monitor field across the two REST APIs.
+// [FieldMappings] lists them all.
 type FieldMapping struct {
 	// Field is the Go field: "ID", "CustomerID", "Status", … of [Monitor],
 	// or "Spec.Topics", "Spec.BatchDuration", … of its embedded [Spec].

@@ -15,7 +15,7 @@ import (
 	"github.com/pushmon/pushmon/secret"
 )
 
-// The documented mapping (PROTOCOL.md §5, §6), written out independently
+// The documented mapping, written out independently
 // of fieldTable.
 var wantMapping = [][3]string{
 	{"ID", "monId", "id"},

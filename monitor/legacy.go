@@ -1,7 +1,8 @@
 package monitor
 
-// Calls on the legacy /ws/Monitor API (PROTOCOL.md §5). The element mapping
-// is in legacy_wire.go.
+// Calls on the legacy /ws/Monitor API. Request bodies are built in
+// legacy_wire.go from fieldTable (fields.go); answers are read in
+// decode.go.
 
 import (
 	"context"

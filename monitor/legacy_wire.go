@@ -1,9 +1,10 @@
 package monitor
 
-// The legacy /ws/Monitor wire mapping: Spec → XML request bodies, and JSON
-// or XML answers → Monitor. The element names and their order come from
-// fieldTable (fields.go), which also maps them to the v1 API; parsing the
-// elements' text is here (monitorFromFields), and the v1 decoder reuses it.
+// The legacy /ws/Monitor wire mapping: Spec → XML request bodies, and a
+// monitor's elements → Monitor. The element names and their order come
+// from fieldTable (fields.go), which also maps them to the v1 API; parsing
+// the elements' text is here (monitorFromFields), for the legacy decoder
+// (decode.go) and the v1 one alike.
 
 import (
 	"bytes"

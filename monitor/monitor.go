@@ -52,8 +52,8 @@ const (
 // Monitor is a monitor as Remote Manager reports it: its configuration plus
 // the read-only fields the server maintains.
 //
-// A Monitor is a plain value. Its secrets are those of its Spec
-// ([secret.String]s), so fmt, encoding/json and log/slog print a Monitor
+// A Monitor is a plain value. Its secrets are those of its Spec, held in
+// secret.String values, so fmt, encoding/json and log/slog print a Monitor
 // with them redacted.
 type Monitor struct {
 	ID         uint32 // monId

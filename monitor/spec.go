@@ -17,7 +17,7 @@ import (
 // the server applies its default, except Persistent, which is always sent (so
 // that an Update can turn it off).
 //
-// Token and Headers are [secret.String]s: a Spec — or a Monitor, or a
+// Token and Headers are [secret.String] values: a Spec — or a Monitor, or a
 // struct of yours holding either, in any field — prints them redacted in
 // every fmt verb, in encoding/json and in log/slog. Only the request
 // encoders reveal them, to send them to the server. URL is an address, not

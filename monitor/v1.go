@@ -1,7 +1,6 @@
 package monitor
 
-// The v1 JSON API: /ws/v1/monitors/inventory (PROTOCOL.md §6). Field names
-// come from fieldTable (fields.go); values are parsed by monitorFromFields,
+// The v1 JSON API: /ws/v1/monitors/inventory. Field names come from fieldTable (fields.go); values are parsed by monitorFromFields,
 // shared with the legacy API, so both APIs give identical Monitors.
 
 import (
