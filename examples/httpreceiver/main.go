@@ -136,7 +136,7 @@ func parseFlags(args []string, getenv func(string) string, stderr io.Writer) (*o
 func (o *options) spec() monitor.Spec {
 	return monitor.Spec{
 		Topics: strings.Split(o.topics, ","), Transport: monitor.TransportHTTP,
-		Format: monitor.Format(o.format), URL: o.publicURL, Token: o.token, Method: "POST",
+		Format: monitor.Format(o.format), URL: o.publicURL, Token: secret.New(o.token), Method: "POST",
 		BatchSize: 10, BatchDuration: time.Second, Description: "httpreceiver",
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/url"
 	"strconv"
 	"strings"
 	"text/tabwriter"
@@ -124,13 +125,27 @@ func cell(s string) string {
 	return s
 }
 
-// redactedURL is the monitor's push URL as the monitor package redacts it
-// for output (Spec.MarshalJSON): password and query values hidden.
+// redactedURL is the monitor's push URL with the user info's password and
+// every query value hidden: the monitor package prints URLs as they are
+// (they are addresses), but a listing is often pasted into tickets, and a
+// monitor created by another tool may carry a key in its query.
 func redactedURL(m monitor.Monitor) string {
-	b, err := json.Marshal(monitor.Spec{URL: m.URL})
-	var red struct{ URL string }
-	if err != nil || json.Unmarshal(b, &red) != nil {
-		return "REDACTED" // not reached: a Spec always encodes
+	u, err := url.Parse(m.URL)
+	if err != nil {
+		return "REDACTED" // unparseable: it may hold anything
 	}
-	return red.URL
+	if u.User != nil {
+		if _, has := u.User.Password(); has {
+			u.User = url.UserPassword(u.User.Username(), "REDACTED")
+		}
+	}
+	if u.RawQuery != "" {
+		q := u.Query()
+		for k := range q {
+			q[k] = []string{"REDACTED"}
+		}
+		u.RawQuery = q.Encode()
+	}
+	u.Fragment, u.RawFragment = "", ""
+	return u.String()
 }

@@ -88,7 +88,7 @@ func (t *transport) spec(s *monitor.Spec) error {
 }
 
 // setToken is the one place the push token goes into a Spec.
-func setToken(s *monitor.Spec, token secret.String) { s.Token = token.Reveal() }
+func setToken(s *monitor.Spec, token secret.String) { s.Token = token }
 
 // open starts receiving monitor id's events.
 func (t *transport) open(ctx context.Context, scfg stream.Config, api *monitor.Client, id uint32) (stream.Source, error) {
