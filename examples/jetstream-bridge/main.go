@@ -30,6 +30,7 @@ import (
 	"os/signal"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -76,6 +77,13 @@ type options struct {
 	drainTimeout time.Duration
 	logLevel     slog.Level
 
+	ha          bool
+	leaseBucket string
+	leaseTTL    time.Duration
+	replicaName string
+	httpAddr    string
+	progress    time.Duration
+
 	demo  bool
 	count int
 }
@@ -117,6 +125,13 @@ func parseFlags(args []string, getenv func(string) string, stderr io.Writer) (*o
 	fs.DurationVar(&o.ackTimeout, "ack-timeout", bridge.DefaultAckTimeout, "wait for a block's PubAcks before the session is abandoned and replayed")
 	fs.DurationVar(&o.drainTimeout, "drain-timeout", 30*time.Second, "on SIGINT/SIGTERM, wait this long for in-flight blocks to be stored and acked")
 	logLevel := fs.String("log-level", "info", "debug, info, warn or error")
+
+	fs.BoolVar(&o.ha, "ha", false, "share -monitors with the other replicas using the same -lease-bucket: each monitor is bridged by the one replica holding its lease")
+	fs.StringVar(&o.leaseBucket, "lease-bucket", bridge.DefaultLeaseBucket, "JetStream key-value bucket of the leases (-ha); created when missing")
+	fs.DurationVar(&o.leaseTTL, "lease-ttl", bridge.DefaultLeaseTTL, "lease TTL of a created -lease-bucket: a crashed replica's monitors are taken over about this long after; sessions stop when renewals are TTL/2 late")
+	fs.StringVar(&o.replicaName, "replica-name", "", "this replica's name in the lease bucket, unique among the replicas: letters, digits, '-', '_' (default: host name and a random suffix)")
+	fs.StringVar(&o.httpAddr, "http-addr", "", "serve /healthz, /readyz and /metrics (Prometheus) on this HOST:PORT (default: none)")
+	fs.DurationVar(&o.progress, "progress", time.Minute, "log a progress line this often (0: never)")
 
 	fs.BoolVar(&o.demo, "demo", false, "run against an embedded Remote Manager simulator and NATS server with generated events")
 	fs.IntVar(&o.count, "count", 0, "stop gracefully once the stream holds this many messages, those it held at the start included (0: run until a signal; 200 with -demo)")
@@ -188,6 +203,25 @@ func parseFlags(args []string, getenv func(string) string, stderr io.Writer) (*o
 	if err := o.logLevel.UnmarshalText([]byte(*logLevel)); err != nil {
 		return bad("-log-level: %v", err)
 	}
+	if o.progress < 0 {
+		return bad("-progress must not be negative")
+	}
+	if o.ha {
+		if o.leaseTTL < bridge.MinLeaseTTL {
+			return bad("-lease-ttl must be at least %v", bridge.MinLeaseTTL)
+		}
+		if o.replicaName == "" {
+			o.replicaName = bridge.DefaultReplicaName()
+		}
+		if err := bridge.ValidReplicaName(o.replicaName); err != nil {
+			return bad("-replica-name: %v", err)
+		}
+	}
+	if o.httpAddr != "" {
+		if _, _, err := net.SplitHostPort(o.httpAddr); err != nil {
+			return bad("-http-addr must be HOST:PORT")
+		}
+	}
 	return o, nil
 }
 
@@ -241,48 +275,72 @@ func serve(ctx context.Context, o *options, log *slog.Logger, stdout io.Writer) 
 		}
 	}
 
-	nc, err := connectNATS(o, log)
+	// The endpoints answer from the start: /readyz says 503 until NATS is
+	// connected and the stream verified.
+	st := newState()
+	if o.httpAddr != "" {
+		h, err := startHTTP(o.httpAddr, st, log)
+		if err != nil {
+			return err
+		}
+		defer h.close()
+	}
+	nc, err := connectNATS(ctx, o, log)
 	if err != nil {
-		return err
+		return startErr(ctx, log, err)
 	}
 	defer nc.Close()
+	st.nc.Store(nc)
 	js, err := jetstream.New(nc)
 	if err != nil {
 		return err
 	}
-	want := bridge.StreamConfig(o.streamName, o.prefix)
-	want.Duplicates, want.Replicas, want.MaxAge, want.MaxBytes = o.dupWindow, o.replicas, o.maxAge, o.maxBytes
-	if o.storage == "memory" {
-		want.Storage = jetstream.MemoryStorage
-	}
-	sctx, scancel := context.WithTimeout(ctx, 30*time.Second)
-	var s jetstream.Stream
-	if o.createStream {
-		s, err = bridge.EnsureStream(sctx, js, want, o.prefix, o.updateStream)
-	} else {
-		s, err = bridge.CheckStream(sctx, js, want, o.prefix, o.updateStream)
-	}
-	scancel()
+	s, err := prepareStream(ctx, js, o, log)
 	if err != nil {
-		return err
+		return startErr(ctx, log, err)
 	}
 	info := s.CachedInfo()
 	log.Info("stream ready", "stream", info.Config.Name, "subjects", info.Config.Subjects,
 		"storage", info.Config.Storage.String(), "replicas", info.Config.Replicas,
 		"duplicate_window", info.Config.Duplicates, "messages", info.State.Msgs)
+	var own *bridge.Ownership
+	if o.ha {
+		kv, err := prepareLeases(ctx, js, o, log)
+		if err != nil {
+			return startErr(ctx, log, err)
+		}
+		own = &bridge.Ownership{Leases: kv, Replica: o.replicaName}
+	}
+	st.verified.Store(true)
 
 	b, err := bridge.New(bridge.Config{
 		Conn: nc, Stream: o.streamName, SubjectPrefix: o.prefix, Push: push, Monitors: o.monitors,
-		MaxPending: o.maxPending, AckTimeout: o.ackTimeout, Logger: log,
+		MaxPending: o.maxPending, AckTimeout: o.ackTimeout, Logger: log, Ownership: own,
+		ObserveStore: st.observe,
 	})
 	if err != nil {
 		return err
+	}
+	st.bridge.Store(b)
+	if o.progress > 0 {
+		pctx, pcancel := context.WithCancel(context.WithoutCancel(ctx))
+		var pwg sync.WaitGroup
+		pwg.Go(func() { logProgress(pctx, o.progress, st, log) })
+		defer func() {
+			pcancel()
+			pwg.Wait()
+		}()
 	}
 	// Run's own context is never cancelled by a signal: cancelling it
 	// would stop abruptly. The signal starts Shutdown instead.
 	done := make(chan error, 1)
 	go func() { done <- b.Run(context.WithoutCancel(ctx)) }()
-	log.Info("bridging", "monitors", o.monitors, "stream", o.streamName, "subjects", o.prefix+".>")
+	if own != nil {
+		log.Info("bridging as a replica", "replica", own.Replica, "lease_bucket", o.leaseBucket,
+			"monitors", o.monitors, "stream", o.streamName, "subjects", o.prefix+".>")
+	} else {
+		log.Info("bridging", "monitors", o.monitors, "stream", o.streamName, "subjects", o.prefix+".>")
+	}
 
 	stopAt := make(chan struct{})
 	if o.count > 0 {
@@ -327,7 +385,8 @@ func report(log *slog.Logger, b *bridge.Bridge, runErr error) error {
 	st := b.Stats()
 	log.Info("stopped", "blocks", st.Blocks, "events", st.Events, "stored", st.Stored,
 		"duplicates", st.Duplicates, "acked", st.Acked, "ack_lost", st.AckLost,
-		"sessions", st.Sessions, "failures", st.Failures)
+		"sessions", st.Sessions, "failures", st.Failures,
+		"leases_acquired", st.LeasesAcquired, "leases_released", st.LeasesReleased, "fenced", st.Fenced)
 	return runErr
 }
 
@@ -351,33 +410,14 @@ func watchCount(ctx context.Context, s jetstream.Stream, n uint64, stopAt chan<-
 	}
 }
 
-// connectNATS connects with reconnects that never give up.
-func connectNATS(o *options, log *slog.Logger) (*nats.Conn, error) {
-	opts := []nats.Option{
-		nats.Name(o.natsName),
-		nats.MaxReconnects(-1),
-		nats.ReconnectBufSize(-1), // see bridge.Config.Conn
-		nats.ReconnectWait(time.Second),
-		nats.DisconnectErrHandler(func(_ *nats.Conn, err error) {
-			if err != nil {
-				log.Warn("NATS disconnected; acknowledging nothing until it is back", "err", err)
-			}
-		}),
-		nats.ReconnectHandler(func(c *nats.Conn) { log.Info("NATS reconnected", "url", c.ConnectedUrlRedacted()) }),
-		nats.ErrorHandler(func(_ *nats.Conn, _ *nats.Subscription, err error) { log.Warn("NATS error", "err", err) }),
+// startErr is the result of a start-up step that failed: nil when a
+// signal ended it (exit status 0), else err.
+func startErr(ctx context.Context, log *slog.Logger, err error) error {
+	if ctx.Err() != nil {
+		log.Info("signal received before the bridge started")
+		return nil
 	}
-	if o.creds != "" {
-		opts = append(opts, nats.UserCredentials(o.creds))
-	}
-	if o.natsCA != "" {
-		opts = append(opts, nats.RootCAs(o.natsCA))
-	}
-	nc, err := nats.Connect(o.natsURLs, opts...)
-	if err != nil {
-		return nil, fmt.Errorf("connecting to NATS at %s: %w", o.natsURLs, err)
-	}
-	log.Info("NATS connected", "url", nc.ConnectedUrlRedacted(), "server", nc.ConnectedServerName())
-	return nc, nil
+	return err
 }
 
 func loadPool(file string) (*x509.CertPool, error) {

@@ -1,0 +1,221 @@
+package bridge
+
+import (
+	"context"
+	"slices"
+	"testing"
+	"time"
+)
+
+// haTTL is the lease TTL of the replica tests: renewals every 400 ms,
+// fencing at 1 s.
+const haTTL = 2 * time.Second
+
+// One replica takes every monitor; two more join and the monitors spread
+// (at most ceil(20/3) = 7 each) through graceful hand-overs. At no time is
+// a monitor connected by two replicas, and the stream holds every event
+// exactly once.
+func TestReplicasShareMonitorsExactlyOnce(t *testing.T) {
+	w := newHAWorld(t, 20, haTTL)
+	w.startPublishing()
+	a := w.startReplica("a")
+	w.waitSettled(time.Minute, "replica a to stream every monitor", a)
+	if n := len(a.owned()); n != 20 {
+		t.Fatalf("a alone owns %d monitors", n)
+	}
+	b, c := w.startReplica("b"), w.startReplica("c")
+	reps := []*testReplica{a, b, c}
+	deadline := time.Now().Add(time.Minute)
+	for !w.settled(reps...) || !spread(reps, 7) {
+		if time.Now().After(deadline) {
+			t.Fatalf("the monitors did not spread; replicas:\n%s", describe(reps))
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	t.Logf("spread:\n%s", describe(reps))
+	w.publish(20)
+	w.stopPublishing()
+	w.waitIdle(reps...)
+	shutdown(t, reps...)
+	w.checkPeaks()
+	n := w.checkStream()
+	if a.b.Stats().LeasesReleased < 13 {
+		t.Errorf("a handed over %d leases, want at least 13", a.b.Stats().LeasesReleased)
+	}
+	t.Logf("%d events exactly once; replicas:\n%s", n, describe(reps))
+}
+
+// spread reports whether every replica owns at least one and at most share
+// monitors.
+func spread(reps []*testReplica, share int) bool {
+	for _, r := range reps {
+		if n := len(r.owned()); n < 1 || n > share {
+			return false
+		}
+	}
+	return true
+}
+
+// shutdown stops the replicas gracefully, all at once.
+func shutdown(t *testing.T, reps ...*testReplica) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	errs := make(chan error, len(reps))
+	for _, r := range reps {
+		go func() { errs <- r.b.Shutdown(ctx) }()
+	}
+	for range reps {
+		if err := <-errs; err != nil {
+			t.Errorf("Shutdown: %v", err)
+		}
+	}
+	for _, r := range reps {
+		if err := r.run.wait(t, 10*time.Second); err != nil {
+			t.Errorf("%s: Run: %v", r.name, err)
+		}
+	}
+}
+
+// A replica killed abruptly keeps its leases until they expire; then the
+// others take its monitors over, and nothing is lost or duplicated.
+func TestReplicaKilledMonitorsTakenOver(t *testing.T) {
+	w := newHAWorld(t, 20, haTTL)
+	w.startPublishing()
+	reps := []*testReplica{w.startReplica("a"), w.startReplica("b"), w.startReplica("c")}
+	w.waitSettled(time.Minute, "the replicas to stream every monitor", reps...)
+	victim := slices.MaxFunc(reps, func(x, y *testReplica) int { return len(x.owned()) - len(y.owned()) })
+	lost := victim.owned()
+	survivors := slices.DeleteFunc(slices.Clone(reps), func(r *testReplica) bool { return r == victim })
+
+	killed := time.Now()
+	victim.kill()
+	// Not a wall-clock budget: the deadline only bounds the wait.
+	w.waitSettled(haTTL+time.Minute, "the survivors to take the killed replica's monitors over", survivors...)
+	took := time.Since(killed)
+	t.Logf("replica %s (%d monitors) killed; its monitors taken over after %v (lease TTL %v)", victim.name, len(lost), took, haTTL)
+	// The leases were kept: nobody could take them before they expired,
+	// at least TTL/2 after the kill (the fencing bound on a lease's age).
+	if took < haTTL/2 {
+		t.Errorf("monitors taken over %v after the kill: the killed replica's leases were not kept", took)
+	}
+	for _, r := range survivors {
+		if n := len(r.owned()); n > 10 {
+			t.Errorf("%s owns %d monitors, more than its share of 10", r.name, n)
+		}
+	}
+	w.publish(20)
+	w.stopPublishing()
+	w.waitIdle(survivors...)
+	shutdown(t, survivors...)
+	w.checkPeaks()
+	t.Logf("%d events exactly once; replicas:\n%s", w.checkStream(), describe(reps))
+}
+
+// Shutdown releases the leases at once: with a lease TTL of a minute, the
+// other replicas take the monitors over long before it.
+func TestReplicaShutdownReleasesLeasesAtOnce(t *testing.T) {
+	const ttl = time.Minute
+	w := newHAWorld(t, 12, ttl)
+	w.startPublishing()
+	reps := []*testReplica{w.startReplica("a"), w.startReplica("b"), w.startReplica("c")}
+	w.waitSettled(time.Minute, "the replicas to stream every monitor", reps...)
+	leaving := reps[0]
+	mine := leaving.owned()
+	if len(mine) == 0 {
+		t.Fatalf("a owns nothing; replicas:\n%s", describe(reps))
+	}
+	stopped := time.Now()
+	shutdown(t, leaving)
+	for _, id := range mine {
+		if owner := leaseOwner(t, w.js, id); owner == leaving.name {
+			t.Errorf("monitor %d: the lease is still a's after its Shutdown", id)
+		}
+	}
+	if st := leaving.b.Stats(); st.LeasesReleased < uint64(len(mine)) {
+		t.Errorf("a released %d leases, held %d", st.LeasesReleased, len(mine))
+	}
+	// Half the TTL: the earliest an expired lease could be taken.
+	w.waitSettled(ttl/2, "the others to take a's monitors over", reps[1:]...)
+	t.Logf("a's %d monitors taken over %v after its Shutdown began (lease TTL %v)", len(mine), time.Since(stopped), ttl)
+	w.publish(20)
+	w.stopPublishing()
+	w.waitIdle(reps[1:]...)
+	shutdown(t, reps[1:]...)
+	w.checkPeaks()
+	t.Logf("%d events exactly once; replicas:\n%s", w.checkStream(), describe(reps))
+}
+
+// A replica whose NATS connection hangs (no error, no disconnection: the
+// network silently stops carrying its packets) cannot renew its leases:
+// it closes its push connections by itself (fencing) before the leases
+// expire and the others take the monitors over. When its network comes
+// back it finds the leases gone and joins again. No monitor is ever
+// connected twice, and the stream holds every event once.
+func TestReplicaHungNATSIsFenced(t *testing.T) {
+	w := newHAWorld(t, 20, haTTL)
+	w.startPublishing()
+	reps := []*testReplica{w.startReplica("a"), w.startReplica("b"), w.startReplica("c")}
+	w.waitSettled(time.Minute, "the replicas to stream every monitor", reps...)
+	hung := reps[0]
+	mine := hung.owned()
+	hung.dial.stall()
+	w.waitSettled(haTTL+time.Minute, "the others to take the hung replica's monitors over", reps[1:]...)
+	for _, st := range hung.b.Monitors() {
+		if st.State == MonitorStreaming {
+			t.Errorf("monitor %d still streaming on the hung replica", st.ID)
+		}
+	}
+	if st := hung.b.Stats(); st.Fenced < uint64(len(mine)) {
+		t.Errorf("the hung replica fenced %d sessions, held %d monitors", st.Fenced, len(mine))
+	}
+	hung.dial.resume()
+	deadline := time.Now().Add(time.Minute)
+	for !w.settled(reps...) || !spread(reps, 7) {
+		if time.Now().After(deadline) {
+			t.Fatalf("the hung replica did not rejoin; replicas:\n%s", describe(reps))
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if st := hung.b.Stats(); st.LeasesLost < uint64(len(mine)) {
+		t.Errorf("the hung replica lost %d leases, held %d", st.LeasesLost, len(mine))
+	}
+	w.publish(20)
+	w.stopPublishing()
+	w.waitIdle(reps...)
+	shutdown(t, reps...)
+	w.checkPeaks()
+	t.Logf("%d events exactly once; replicas:\n%s", w.checkStream(), describe(reps))
+}
+
+// While the NATS server is down every replica stops its sessions; after it
+// is back, each monitor is bridged again by exactly one replica, and no
+// event is lost or duplicated.
+func TestReplicasNATSOutage(t *testing.T) {
+	w := newHAWorld(t, 20, haTTL)
+	w.startPublishing()
+	reps := []*testReplica{w.startReplica("a"), w.startReplica("b"), w.startReplica("c")}
+	w.waitSettled(time.Minute, "the replicas to stream every monitor", reps...)
+	w.ns.stop()
+	waitFor(t, time.Minute, "every push session to stop and every lease to be given up", func() bool {
+		for _, id := range w.mons {
+			if open, _ := w.sim.PushSessions(id); open != 0 {
+				return false
+			}
+		}
+		for _, r := range reps {
+			if len(r.owned()) != 0 {
+				return false
+			}
+		}
+		return true
+	})
+	w.ns.restart()
+	w.waitSettled(haTTL+time.Minute, "the replicas to stream every monitor again", reps...)
+	w.publish(20)
+	w.stopPublishing()
+	w.waitIdle(reps...)
+	shutdown(t, reps...)
+	w.checkPeaks()
+	t.Logf("%d events exactly once; replicas:\n%s", w.checkStream(), describe(reps))
+}
