@@ -31,9 +31,12 @@ func startBackOff() backoff.BackOff {
 // startBackOff between attempts and logging each failure.
 func retry(ctx context.Context, log *slog.Logger, what string, transient func(error) bool, f func(context.Context) error) error {
 	bo := startBackOff()
-	timer := time.NewTimer(0)
-	defer timer.Stop()
-	<-timer.C
+	var timer *time.Timer
+	defer func() {
+		if timer != nil {
+			timer.Stop()
+		}
+	}()
 	for attempt := 1; ; attempt++ {
 		err := f(ctx)
 		if err == nil {
@@ -47,7 +50,11 @@ func retry(ctx context.Context, log *slog.Logger, what string, transient func(er
 		}
 		wait := bo.NextBackOff()
 		log.Warn(what+" failed; retrying", "attempt", attempt, "err", err, "wait", wait.Round(time.Millisecond))
-		timer.Reset(wait)
+		if timer == nil {
+			timer = time.NewTimer(wait)
+		} else {
+			timer.Reset(wait)
+		}
 		select {
 		case <-ctx.Done():
 			return ctx.Err()

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net"
 	"strings"
 	"sync"
 	"testing"
@@ -213,12 +212,14 @@ func (w *haWorld) startReplica(name string) *testReplica {
 }
 
 // kill stops the replica as a crash would: its context cancelled (the push
-// connections close, no lease is released) and its NATS connection gone.
+// connections close, no lease is released), then, once Run has returned
+// (so that a release would have happened by then), its NATS connection
+// reset.
 func (r *testReplica) kill() {
 	r.run.cancel()
+	<-r.run.done
 	r.dial.drop()
 	r.nc.Close()
-	<-r.run.done
 }
 
 // owned returns the monitors the replica holds.
@@ -275,100 +276,6 @@ func describe(reps []*testReplica) string {
 	return s
 }
 
-// stallDialer dials TCP connections that can be stalled: while stalled,
-// reads and writes wait, as over a network that silently stopped carrying
-// packets (nothing is lost: they go on once resumed). The NATS client
-// notices nothing until its pings time out.
-type stallDialer struct {
-	mu    sync.Mutex
-	gate  chan struct{} // non-nil while stalled; closed by resume
-	conns []*stallConn
-}
-
-type stallConn struct {
-	net.Conn
-	d      *stallDialer
-	closed chan struct{}
-	once   sync.Once
-}
-
-func (d *stallDialer) Dial(network, addr string) (net.Conn, error) {
-	c, err := net.DialTimeout(network, addr, 5*time.Second)
-	if err != nil {
-		return nil, err
-	}
-	sc := &stallConn{Conn: c, d: d, closed: make(chan struct{})}
-	d.mu.Lock()
-	d.conns = append(d.conns, sc)
-	d.mu.Unlock()
-	return sc, nil
-}
-
-func (d *stallDialer) stall() {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	if d.gate == nil {
-		d.gate = make(chan struct{})
-	}
-}
-
-func (d *stallDialer) resume() {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	if d.gate != nil {
-		close(d.gate)
-		d.gate = nil
-	}
-}
-
-// drop resets every connection dialled so far.
-func (d *stallDialer) drop() {
-	d.mu.Lock()
-	conns := d.conns
-	d.conns = nil
-	d.mu.Unlock()
-	for _, c := range conns {
-		if tc, ok := c.Conn.(*net.TCPConn); ok {
-			_ = tc.SetLinger(0)
-		}
-		c.Close()
-	}
-}
-
-func (c *stallConn) wait() error {
-	c.d.mu.Lock()
-	g := c.d.gate
-	c.d.mu.Unlock()
-	if g == nil {
-		return nil
-	}
-	select {
-	case <-g:
-		return nil
-	case <-c.closed:
-		return net.ErrClosed
-	}
-}
-
-func (c *stallConn) Read(p []byte) (int, error) {
-	if err := c.wait(); err != nil {
-		return 0, err
-	}
-	return c.Conn.Read(p)
-}
-
-func (c *stallConn) Write(p []byte) (int, error) {
-	if err := c.wait(); err != nil {
-		return 0, err
-	}
-	return c.Conn.Write(p)
-}
-
-func (c *stallConn) Close() error {
-	c.once.Do(func() { close(c.closed) })
-	return c.Conn.Close()
-}
-
 // leaseOwner returns who holds monitor id's lease in the bucket, "" if
 // nobody.
 func leaseOwner(t *testing.T, js jetstream.JetStream, id uint32) string {
@@ -396,4 +303,28 @@ type testWriter struct{ t *testing.T }
 func (w testWriter) Write(p []byte) (int, error) {
 	w.t.Log(strings.TrimSuffix(string(p), "\n"))
 	return len(p), nil
+}
+
+// leaseRecord returns the last record of monitor id's lease in the bucket:
+// its operation ("PUT", "DEL" or "PURGE"; "" when there is none, as after
+// its expiry) and, for a PUT, the owner.
+func leaseRecord(t *testing.T, js jetstream.JetStream, id uint32) (op, owner string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	s, err := js.Stream(ctx, "KV_"+testBucket)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := s.GetLastMsgForSubject(ctx, "$KV."+testBucket+"."+leaseKey(id))
+	if errors.Is(err, jetstream.ErrMsgNotFound) {
+		return "", ""
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	if op := m.Header.Get("KV-Operation"); op != "" {
+		return op, ""
+	}
+	return "PUT", string(m.Data)
 }
