@@ -256,7 +256,10 @@ func New(cfg Config) (*Bridge, error) {
 	}
 	for _, id := range cfg.Monitors {
 		m := &monitorState{id: id}
-		m.owned.Store(cfg.Ownership == nil)
+		if cfg.Ownership == nil {
+			m.owned.Store(true)
+			m.setPhase(MonitorStarting)
+		}
 		b.mons = append(b.mons, m)
 	}
 	return b, nil
