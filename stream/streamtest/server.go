@@ -176,7 +176,8 @@ type Server struct {
 	conns    map[*pushConn]struct{}
 	throttle int
 
-	hooks hookTable // SetHooks; hooks.go
+	hooks    hookTable    // SetHooks; hooks.go
+	sessions sessionTable // PushSessions; sessions.go
 
 	x senderState // HTTP push senders; httpsender.go
 }
