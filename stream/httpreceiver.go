@@ -114,11 +114,11 @@ type httpCounters struct {
 // otherwise), admits at most MaxConcurrent requests at once (503 with
 // Retry-After beyond, the body unread), reads at most MaxBodySize bytes
 // (413), waits for its turn (one request at a time goes on), inflates zlib
-// bodies (Content-Encoding deflate or zlib, or a valid zlib header; gzip
-// by Content-Encoding or its magic bytes), reads JSON or XML documents
-// with Msg as an object or an array, and
-// answers 200 only after every event of the body was received by the
-// consumer. An empty body or an empty/null Document is a keep-alive:
+// bodies (Content-Encoding deflate or zlib, or a valid zlib header) and
+// gzip bodies (by their magic bytes), answers 415 to another
+// Content-Encoding, reads JSON or XML documents with Msg as an object or
+// an array, and answers 200 only after every event of the body was
+// received by the consumer. An empty body or an empty/null Document is a keep-alive:
 // 200. A body that is neither well-formed JSON nor XML is answered 400 and
 // nothing is delivered; a well-formed document that is not a Document/Msg
 // envelope (a handlebars template's output) is delivered as one Raw event.
