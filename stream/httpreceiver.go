@@ -2,7 +2,6 @@ package stream
 
 import (
 	"bytes"
-	"compress/gzip"
 	"context"
 	"crypto/subtle"
 	"encoding/json"
@@ -24,6 +23,11 @@ import (
 // DefaultMaxBodySize caps an HTTP push body as received (before inflating).
 const DefaultMaxBodySize = 16 << 20
 
+// DefaultMaxConcurrent is how many requests an HTTPReceiver serves at
+// once when HTTPConfig.MaxConcurrent is 0. Remote Manager pushes one batch
+// at a time per monitor and retries a refused one later.
+const DefaultMaxConcurrent = 4
+
 // HTTPConfig describes an [HTTPReceiver]: the http monitor's delivery
 // settings as the receiver must check them. NewHTTPReceiver copies it.
 //
@@ -35,9 +39,14 @@ type HTTPConfig struct {
 	MonitorID uint32
 	// Token is the monitor's monTransportToken, "user:password": every
 	// request must carry it as HTTP Basic authorization, else it is
-	// answered 401 and nothing is delivered. Empty disables the check,
-	// which lets anyone who finds the URL inject events.
+	// answered 401 and nothing is delivered. It is required unless
+	// AllowUnauthenticated is set.
 	Token secret.String
+	// AllowUnauthenticated accepts requests without a Token (only Headers,
+	// if any, are checked): anyone who finds the URL can then inject
+	// events. NewHTTPReceiver logs a warning when it is set without a
+	// Token. Use it only behind a gateway that authenticates the pushes.
+	AllowUnauthenticated bool
 	// Headers are the monitor's monTransportHeaders, "Name: value" each;
 	// every request must carry each of them with that value (else 401).
 	Headers []secret.String
@@ -46,16 +55,24 @@ type HTTPConfig struct {
 	MaxBodySize int64
 	// MaxDecompressed caps an inflated body (0: 64 MiB); beyond it, 413.
 	MaxDecompressed int
+	// MaxConcurrent bounds the requests served at once (0:
+	// DefaultMaxConcurrent, 4). A request beyond it is answered 503 with
+	// Retry-After before its body is read. Of the requests admitted, one
+	// at a time inflates, splits and hands over its document; the others
+	// hold only their bodies as received. Memory is therefore bounded by
+	// about MaxConcurrent × MaxBodySize plus one inflated document and its
+	// events.
+	MaxConcurrent int
 	// DedupWindow is how many recent event identities are remembered to
 	// drop redelivered duplicates (the server retries a block whose push
 	// failed, possibly after part of it was handed over). 0 means 100 000;
 	// negative disables dedup.
 	DedupWindow int
-	// HandoffTimeout bounds how long a request waits for the consumer to
-	// take its events before it is answered 503 (so the server retries
-	// later). 0 means as long as the request lasts; set it below the
-	// monitor's response timeout (5 s by default) to answer before the
-	// server gives up.
+	// HandoffTimeout bounds how long a request whose body was read waits
+	// for its turn and for the consumer to take its events before it is
+	// answered 503 (so the server retries later). 0 means as long as the
+	// request lasts; set it below the monitor's response timeout (5 s by
+	// default) to answer before the server gives up.
 	HandoffTimeout time.Duration
 	// Logger receives request-level logs (never event data, never
 	// credentials). nil means no logging.
@@ -78,12 +95,13 @@ type HTTPStats struct {
 	Raw          uint64 // documents delivered raw (template output)
 	Unauthorized uint64 // 401: wrong or missing token or header
 	Rejected     uint64 // other 4xx: method, size, malformed document
-	Unavailable  uint64 // 503: receiver stopped or consumer not taking events
-	Undelivered  uint64 // events not handed over because the request or the receiver ended
+	Unavailable  uint64 // 503: receiver stopped, too many requests at once, or consumer not taking events
+	Busy         uint64 // of Unavailable: refused because MaxConcurrent requests were being served
+	Undelivered  uint64 // events split but not handed over because the request or the receiver ended
 }
 
 type httpCounters struct {
-	requests, delivered, keepAlives, events, duplicates, raw, unauthorized, rejected, unavailable, undelivered atomic.Uint64
+	requests, delivered, keepAlives, events, duplicates, raw, unauthorized, rejected, unavailable, busy, undelivered atomic.Uint64
 }
 
 // HTTPReceiver is the receiving end of an http monitor
@@ -93,11 +111,14 @@ type httpCounters struct {
 //
 // For each request it checks the Basic-auth token and the custom headers
 // (401 otherwise, nothing delivered), accepts PUT and POST (405
-// otherwise), reads at most MaxBodySize bytes (413), inflates zlib bodies
-// (Content-Encoding deflate or zlib, or recognised by their header; gzip
-// too), reads JSON or XML documents with Msg as an object or an array, and
-// answers 200 only after every event of the body was received by the
-// consumer. An empty body or an empty/null Document is a keep-alive:
+// otherwise), admits at most MaxConcurrent requests at once (503 with
+// Retry-After beyond, the body unread), reads at most MaxBodySize bytes
+// (413), waits for its turn (one request at a time goes on), inflates zlib
+// bodies (Content-Encoding deflate or zlib, or a valid zlib header) and
+// gzip bodies (by their magic bytes), answers 415 to another
+// Content-Encoding, reads JSON or XML documents with Msg as an object or
+// an array, and answers 200 only after every event of the body was
+// received by the consumer. An empty body or an empty/null Document is a keep-alive:
 // 200. A body that is neither well-formed JSON nor XML is answered 400 and
 // nothing is delivered; a well-formed document that is not a Document/Msg
 // envelope (a handlebars template's output) is delivered as one Raw event.
@@ -124,7 +145,8 @@ type HTTPReceiver struct {
 	done     chan struct{}
 	ctx      context.Context
 	cancel   context.CancelFunc
-	turn     chan struct{} // one request hands over at a time
+	slots    chan struct{} // one per request being served, at most MaxConcurrent
+	turn     chan struct{} // one request inflates, splits and hands over at a time
 	mu       sync.Mutex
 	closed   bool
 	inflight sync.WaitGroup
@@ -135,8 +157,9 @@ type HTTPReceiver struct {
 // NewHTTPReceiver validates cfg and returns a receiver whose life is bound
 // to ctx: when ctx ends (or Close is called) it answers 503 to new
 // requests, abandons the hand-off of requests in progress (503), and
-// closes Events. A token without ':' or a malformed header returns an
-// error matching ErrInvalidConfig.
+// closes Events. A missing Token (without AllowUnauthenticated), a token
+// without ':', a malformed header or a negative limit returns an error
+// matching ErrInvalidConfig.
 func NewHTTPReceiver(ctx context.Context, cfg HTTPConfig) (*HTTPReceiver, error) {
 	return newHTTPReceiver(ctx, cfg, nil)
 }
@@ -150,12 +173,15 @@ func newHTTPReceiver(ctx context.Context, cfg HTTPConfig, out chan Event) (*HTTP
 	if out != nil {
 		r.events = out
 	}
-	if !cfg.Token.IsZero() {
+	switch {
+	case !cfg.Token.IsZero():
 		u, p, ok := strings.Cut(cfg.Token.Reveal(), ":")
 		if !ok {
 			return nil, bad(`Token must be "user:password"`)
 		}
 		r.user, r.pass = []byte(u), []byte(p)
+	case !cfg.AllowUnauthenticated:
+		return nil, bad("Token is required (the monitor's monTransportToken); set AllowUnauthenticated to accept pushes from anyone")
 	}
 	for i, h := range cfg.Headers {
 		name, value, ok := strings.Cut(h.Reveal(), ":")
@@ -164,9 +190,13 @@ func newHTTPReceiver(ctx context.Context, cfg HTTPConfig, out chan Event) (*HTTP
 		}
 		r.headers = append(r.headers, [2]string{http.CanonicalHeaderKey(name), strings.TrimSpace(value)})
 	}
-	if cfg.MaxBodySize < 0 || cfg.MaxDecompressed < 0 || cfg.HandoffTimeout < 0 {
-		return nil, bad("sizes and timeouts must not be negative")
+	if cfg.MaxBodySize < 0 || cfg.MaxDecompressed < 0 || cfg.MaxConcurrent < 0 || cfg.HandoffTimeout < 0 {
+		return nil, bad("sizes, limits and timeouts must not be negative")
 	}
+	if r.cfg.MaxConcurrent == 0 {
+		r.cfg.MaxConcurrent = DefaultMaxConcurrent
+	}
+	r.slots = make(chan struct{}, r.cfg.MaxConcurrent)
 	if r.cfg.MaxBodySize == 0 {
 		r.cfg.MaxBodySize = DefaultMaxBodySize
 	}
@@ -174,6 +204,10 @@ func newHTTPReceiver(ctx context.Context, cfg HTTPConfig, out chan Event) (*HTTP
 		r.cfg.MaxDecompressed = protocol.DefaultMaxDecompressed
 	}
 	r.dedup = newDedup(r.cfg.DedupWindow)
+	if cfg.Token.IsZero() {
+		r.log(slog.LevelWarn, "http receiver accepts unauthenticated pushes (AllowUnauthenticated, no Token): anyone who finds its URL can inject events",
+			"headers_checked", len(r.headers))
+	}
 	r.ctx, r.cancel = context.WithCancel(ctx)
 	go r.run()
 	return r, nil
@@ -233,7 +267,7 @@ func (r *HTTPReceiver) Stats() HTTPStats {
 		Requests: c.requests.Load(), Delivered: c.delivered.Load(), KeepAlives: c.keepAlives.Load(),
 		Events: c.events.Load(), Duplicates: c.duplicates.Load(), Raw: c.raw.Load(),
 		Unauthorized: c.unauthorized.Load(), Rejected: c.rejected.Load(), Unavailable: c.unavailable.Load(),
-		Undelivered: c.undelivered.Load(),
+		Busy: c.busy.Load(), Undelivered: c.undelivered.Load(),
 	}
 }
 
@@ -308,6 +342,17 @@ func (r *HTTPReceiver) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 		r.fail(w, http.StatusRequestEntityTooLarge, "body too large")
 		return
 	}
+	// Admission, before a byte of the body is read. Connection: close
+	// keeps net/http from reading the unread body to reuse the connection.
+	select {
+	case r.slots <- struct{}{}:
+		defer func() { <-r.slots }()
+	default:
+		r.stats.busy.Add(1)
+		w.Header().Set("Connection", "close")
+		r.fail(w, http.StatusServiceUnavailable, "too many requests at once")
+		return
+	}
 	body, err := io.ReadAll(http.MaxBytesReader(w, req.Body, r.cfg.MaxBodySize))
 	if err != nil {
 		var mbe *http.MaxBytesError
@@ -318,11 +363,28 @@ func (r *HTTPReceiver) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 		r.fail(w, http.StatusBadRequest, "reading body failed")
 		return
 	}
+	var timeout <-chan time.Time
+	if r.cfg.HandoffTimeout > 0 {
+		t := time.NewTimer(r.cfg.HandoffTimeout)
+		defer t.Stop()
+		timeout = t.C
+	}
+	// The request's turn: only then is its body inflated and split, so
+	// that waiting requests hold their bodies as received and nothing
+	// more.
+	if status, msg, ok := give(r.turn, struct{}{}, r.ctx.Done(), req.Context().Done(), timeout); !ok {
+		if status != 0 {
+			r.fail(w, status, msg)
+		}
+		return
+	}
+	defer func() { <-r.turn }()
 	doc, status, msg := r.inflate(req, body)
 	if status != 0 {
 		r.fail(w, status, msg)
 		return
 	}
+	body = nil
 	events, status, msg := r.split(doc)
 	if status != 0 {
 		r.fail(w, status, msg)
@@ -333,7 +395,7 @@ func (r *HTTPReceiver) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 		w.WriteHeader(http.StatusOK)
 		return
 	}
-	if status, msg := r.handOff(req.Context(), events); status != http.StatusOK {
+	if status, msg := r.handOff(req.Context(), events, timeout); status != http.StatusOK {
 		if status != 0 {
 			r.fail(w, status, msg)
 		}
@@ -341,43 +403,6 @@ func (r *HTTPReceiver) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 	}
 	r.stats.delivered.Add(1)
 	w.WriteHeader(http.StatusOK)
-}
-
-// inflate returns the document: the body itself, or the body inflated
-// when it is zlib (or gzip) compressed. A non-zero status refuses it.
-func (r *HTTPReceiver) inflate(req *http.Request, body []byte) ([]byte, int, string) {
-	enc := strings.ToLower(strings.TrimSpace(req.Header.Get("Content-Encoding")))
-	// A zlib header: CM 8 (deflate), CINFO ≤ 7, FCHECK. No JSON or XML
-	// document starts like that.
-	isZlib := len(body) >= 2 && body[0]&0x0F == 8 && body[0]>>4 <= 7 && (uint16(body[0])<<8|uint16(body[1]))%31 == 0
-	isGzip := len(body) >= 2 && body[0] == 0x1F && body[1] == 0x8B
-	switch {
-	case isGzip:
-		zr, err := gzip.NewReader(bytes.NewReader(body))
-		if err != nil {
-			return nil, http.StatusBadRequest, "bad gzip body"
-		}
-		out, err := io.ReadAll(io.LimitReader(zr, int64(r.cfg.MaxDecompressed)+1))
-		if err != nil {
-			return nil, http.StatusBadRequest, "bad gzip body"
-		}
-		if len(out) > r.cfg.MaxDecompressed {
-			return nil, http.StatusRequestEntityTooLarge, "inflated body too large"
-		}
-		return out, 0, ""
-	case isZlib, enc == "deflate" || enc == "zlib":
-		out, err := inflateOwned(body, r.cfg.MaxDecompressed)
-		if errors.Is(err, protocol.ErrDecompressedTooLarge) {
-			return nil, http.StatusRequestEntityTooLarge, "inflated body too large"
-		}
-		if err != nil {
-			return nil, http.StatusBadRequest, "bad zlib body"
-		}
-		return out, 0, ""
-	case enc != "" && enc != "identity":
-		return nil, http.StatusUnsupportedMediaType, "unsupported Content-Encoding"
-	}
-	return body, 0, ""
 }
 
 // split turns a document into events. A non-zero status refuses it.
@@ -419,22 +444,11 @@ func wellFormed(doc []byte, format protocol.Format) bool {
 	}
 }
 
-// handOff gives events to the consumer, one request at a time. It returns
-// 200 when all were received, 503 when the receiver stopped or the
+// handOff gives events to the consumer; the caller has the turn. It
+// returns 200 when all were received, 503 when the receiver stopped or the
 // hand-off timed out, 0 when the request itself ended (no answer to
 // write).
-func (r *HTTPReceiver) handOff(reqCtx context.Context, events []Event) (int, string) {
-	var timeout <-chan time.Time
-	if r.cfg.HandoffTimeout > 0 {
-		t := time.NewTimer(r.cfg.HandoffTimeout)
-		defer t.Stop()
-		timeout = t.C
-	}
-	if status, msg, ok := give(r.turn, struct{}{}, r.ctx.Done(), reqCtx.Done(), timeout); !ok {
-		r.stats.undelivered.Add(uint64(len(events)))
-		return status, msg
-	}
-	defer func() { <-r.turn }()
+func (r *HTTPReceiver) handOff(reqCtx context.Context, events []Event, timeout <-chan time.Time) (int, string) {
 	status, msg := http.StatusOK, ""
 	dups, lost, err := r.dedup.handOver(events, func(ev Event) error {
 		var ok bool

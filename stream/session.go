@@ -87,6 +87,7 @@ func (s *Subscription) session(ctx context.Context) (healthy bool, err error) {
 	if err != nil {
 		return false, err
 	}
+	s.diag.connectedAt = ss.start
 	blocks, err := ss.readLoop(ctx)
 	return ss.end(blocks, err)
 }
@@ -170,13 +171,12 @@ func (s *Subscription) connect(ctx context.Context) (*burstConn, *protocol.Reade
 	conn.SetDeadline(deadline)
 
 	if !cfg.Plaintext {
-		tc := tls.Client(raw, cfg.TLSConfig)
+		fb := &firstByteConn{Conn: raw}
+		tc := tls.Client(fb, cfg.TLSConfig)
 		if err := tc.HandshakeContext(hctx); err != nil {
 			raw.Close()
-			if errors.Is(err, io.EOF) {
-				err = fmt.Errorf("%w (the server closed the connection during the TLS handshake: is this a plaintext port?)", err)
-			}
-			return nil, nil, timeout(fmt.Errorf("stream: TLS handshake with %s: %w", addr, err))
+			err = timeout(fmt.Errorf("stream: TLS handshake with %s: %w", addr, err))
+			return nil, nil, diagnoseTLS(err, addr, fb.got.Load(), cfg.HandshakeTimeout)
 		}
 		conn = tc
 	}
@@ -198,13 +198,15 @@ func (s *Subscription) connect(ctx context.Context) (*burstConn, *protocol.Reade
 		BufferSize:   cfg.ReadBufferSize,
 		MaxFrameSize: cfg.MaxFrameSize,
 	})
+	read := s.stats.bytesRead.Load()
 	f, err := r.ReadFrame()
 	if err != nil {
 		bc.Close()
 		if errors.Is(err, io.EOF) {
 			err = fmt.Errorf("%w (closed before the ConnectResponse)", err)
 		}
-		return nil, nil, timeout(fmt.Errorf("stream: awaiting ConnectResponse from %s: %w", addr, err))
+		err = timeout(fmt.Errorf("stream: awaiting ConnectResponse from %s: %w", addr, err))
+		return nil, nil, diagnoseReply(err, addr, cfg.Plaintext, s.stats.bytesRead.Load() != read, cfg.HandshakeTimeout)
 	}
 	if f.Type != protocol.TypeConnectResponse {
 		bc.Close()

@@ -105,6 +105,8 @@ type Subscription struct {
 
 	dedup *dedup // nil when disabled
 
+	diag diagnosis // the supervisor's memory of past attempts
+
 	// Shutdown
 	drain     chan struct{} // closed when Shutdown begins
 	drainOnce sync.Once
@@ -292,6 +294,7 @@ func (s *Subscription) retry(ctx context.Context, bo backoff.BackOff, healthy bo
 		return true, err
 	}
 	s.stats.resets.Add(1)
+	healthy, err, takenOver := s.diag.takeover(healthy, err)
 	if healthy {
 		bo.Reset()
 	}
@@ -300,7 +303,19 @@ func (s *Subscription) retry(ctx context.Context, bo backoff.BackOff, healthy bo
 		s.log(slog.LevelError, "push subscription gave up", "err", err)
 		return true, err
 	}
-	s.log(slog.LevelWarn, "push connection failed; reconnecting", "err", err, "wait", wait)
+	// One WARN per new kind of failure, one when it has repeated a few
+	// times (with its hint), one when the takeover pattern begins; INFO
+	// for the rest.
+	switch n := s.diag.repeat(healthy, err); {
+	case takenOver:
+		s.log(slog.LevelWarn, "push connection keeps being closed soon after connecting: another client is probably connected to the same monitor", "err", err, "wait", wait)
+	case n == 1 && !s.diag.takenOver:
+		s.log(slog.LevelWarn, "push connection failed; reconnecting", "err", err, "wait", wait)
+	case n == repeatWarnAfter && !s.diag.takenOver:
+		s.log(slog.LevelWarn, "push connection keeps failing the same way; reconnecting", "failures", n, "err", err, "wait", wait)
+	default:
+		s.log(slog.LevelInfo, "push connection failed again; reconnecting", "failures", n, "err", err, "wait", wait)
+	}
 	s.setState(StateBackoff, err, wait)
 	t := time.NewTimer(wait)
 	select {

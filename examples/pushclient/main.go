@@ -182,8 +182,13 @@ func session(ctx context.Context, o *options, log *slog.Logger, stdout io.Writer
 		}
 	}
 	if err := src.Close(); err != nil { // Close returns Err once ended
-		if errors.Is(err, stream.ErrUnauthorized) {
+		switch {
+		case errors.Is(err, stream.ErrUnauthorized):
 			return fmt.Errorf("authentication failed: %w", err)
+		case errors.Is(err, stream.ErrPortExpectsTLS):
+			return fmt.Errorf("%w (run without -insecure)", err)
+		case errors.Is(err, stream.ErrPortNotTLS):
+			return fmt.Errorf("%w (-insecure connects in plaintext)", err)
 		}
 		return err
 	}

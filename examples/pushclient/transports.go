@@ -101,7 +101,9 @@ func (t *transport) open(ctx context.Context, scfg stream.Config, api *monitor.C
 		}
 		// Every path: a reverse proxy in front may keep or rewrite the
 		// public URL's path.
-		hs := &http.Server{Handler: rcv, ReadHeaderTimeout: 10 * time.Second}
+		// Timeouts: see examples/httpreceiver.
+		hs := &http.Server{Handler: rcv, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second,
+			WriteTimeout: 45 * time.Second, IdleTimeout: 2 * time.Minute, MaxHeaderBytes: 64 << 10}
 		served := make(chan struct{})
 		go func() {
 			defer close(served)

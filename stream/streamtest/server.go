@@ -265,6 +265,9 @@ func Start(opts Options) (*Server, error) {
 		s.httpSrv = &http.Server{
 			Handler:           s.handler,
 			ReadHeaderTimeout: 30 * time.Second,
+			ReadTimeout:       time.Minute,
+			WriteTimeout:      2 * time.Minute,
+			IdleTimeout:       2 * time.Minute,
 			ErrorLog:          log.New(logfWriter{s}, "", 0),
 		}
 		s.wg.Add(1)
