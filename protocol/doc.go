@@ -7,9 +7,10 @@
 // PublishMessageReceived (the ack) travel from client to server,
 // ConnectResponse and PublishMessage from server to client.
 //
-// The package imports only the standard library, starts no goroutines, logs
-// nothing and holds no policy: it does not dial, retry, time out or decide
-// what a status code means for a session. Those belong to package stream.
+// The package starts no goroutines, logs nothing and holds no policy: it
+// does not dial, retry, time out or decide what a status code means for a
+// session. Those belong to package stream. It imports the standard library
+// and, for zlib, github.com/klauspost/compress.
 //
 // Decoding borrows and encoding appends. [Reader.ReadFrame] returns a payload
 // that aliases the reader's internal buffer and stays valid only until the
