@@ -36,9 +36,10 @@ var (
 	ErrInvalidGenerator = errors.New("streamtest: invalid generator")
 )
 
-// DefaultUsers are the credentials accepted when Options.Users is nil:
-// user "user", password "password". Do not modify it.
-var DefaultUsers = map[string]string{"user": "password"}
+// DefaultUsers returns the credentials accepted when Options.Users is nil:
+// user "user", password "password". Each call returns a new map, which the
+// caller owns.
+func DefaultUsers() map[string]string { return map[string]string{"user": "password"} }
 
 // Defaults.
 const (
@@ -64,7 +65,7 @@ const (
 // shows a password.
 type Options struct {
 	// Users maps user names to passwords. They are accepted by REST Basic
-	// auth and by push ConnectRequests. nil means DefaultUsers. The map
+	// auth and by push ConnectRequests. nil means DefaultUsers(). The map
 	// is copied by Start.
 	Users map[string]string
 	// CustomerID is the cstId of every monitor and the prefix of every
@@ -209,10 +210,9 @@ func Start(opts Options) (*Server, error) {
 	if s.cst == 0 {
 		s.cst = DefaultCustomerID
 	}
-	if opts.Users == nil {
-		opts.Users = DefaultUsers
+	if s.users = maps.Clone(opts.Users); s.users == nil {
+		s.users = DefaultUsers()
 	}
-	s.users = maps.Clone(opts.Users)
 	opts.Users = nil
 	if opts.HandshakeTimeout == 0 {
 		opts.HandshakeTimeout = DefaultHandshakeTimeout
