@@ -24,12 +24,15 @@ const (
 	maxBody        = 1 << 20
 )
 
+// newHandler routes the REST APIs, behind the access log.
 func (s *Server) newHandler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("/ws/Monitor", s.serveMonitor)
 	mux.HandleFunc("/ws/Monitor/", s.serveMonitor)
+	mux.HandleFunc("/ws/DeviceCore", s.serveDeviceCore) // devicecore.go
+	mux.HandleFunc("/ws/DeviceCore/", s.serveDeviceCore)
 	mux.HandleFunc(v1Prefix, s.serveV1) // v1.go
-	return mux
+	return s.accessLog(mux)             // restserver.go
 }
 
 // admit is the front door of both REST APIs: it answers 503 once the
@@ -109,24 +112,11 @@ func (s *Server) monitorAt(seg string) *monitor {
 }
 
 func (s *Server) restList(w http.ResponseWriter, r *http.Request, asJSON bool) {
+	start, size, ok := listPage(w, r, "Monitor")
+	if !ok {
+		return
+	}
 	q := r.URL.Query()
-	start, size := 0, defaultPage
-	if v := q.Get("start"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 0 {
-			writeError(w, http.StatusBadRequest, "GET Monitor error. Invalid request. Invalid start specified")
-			return
-		}
-		start = n
-	}
-	if v := q.Get("size"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 {
-			writeError(w, http.StatusBadRequest, "GET Monitor error. Invalid request. Invalid size specified")
-			return
-		}
-		size = n
-	}
 	cond, err := parseCondition(q.Get("condition"))
 	if err != nil {
 		s.logf("streamtest: REST: condition %q: %v", q.Get("condition"), err)
@@ -137,14 +127,39 @@ func (s *Server) restList(w http.ResponseWriter, r *http.Request, asJSON bool) {
 	total := len(rows)
 	lo := min(start, total)
 	page := rows[lo : lo+min(size, total-lo)]
-	writeList(w, asJSON, total, start, size, page)
+	writeList(w, asJSON, "Monitor", total, start, size, page)
+}
+
+// listPage reads a list's start and size parameters (0 and defaultPage
+// when absent), answering 400 for bad ones, as the service does for
+// resource.
+func listPage(w http.ResponseWriter, r *http.Request, resource string) (start, size int, ok bool) {
+	q := r.URL.Query()
+	start, size = 0, defaultPage
+	if v := q.Get("start"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 0 {
+			writeError(w, http.StatusBadRequest, "GET "+resource+" error. Invalid request. Invalid start specified")
+			return 0, 0, false
+		}
+		start = n
+	}
+	if v := q.Get("size"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 {
+			writeError(w, http.StatusBadRequest, "GET "+resource+" error. Invalid request. Invalid size specified")
+			return 0, 0, false
+		}
+		size = n
+	}
+	return start, size, true
 }
 
 func (s *Server) restGet(w http.ResponseWriter, m *monitor, asJSON bool) {
 	m.mu.Lock()
 	f := m.restFieldsLocked()
 	m.mu.Unlock()
-	writeList(w, asJSON, 1, 0, defaultPage, [][]kv{f})
+	writeList(w, asJSON, "Monitor", 1, 0, defaultPage, [][]kv{f})
 }
 
 func (s *Server) restCreate(w http.ResponseWriter, r *http.Request) {

@@ -101,7 +101,11 @@ func (s *Server) rows(cond condition) [][]kv {
 	return rows
 }
 
-func writeList(w http.ResponseWriter, asJSON bool, total, start, size int, page [][]kv) {
+// writeList answers a page of a list of item elements ("Monitor",
+// "DeviceCore") in the service's envelope, XML or JSON. A field named
+// "parent/child" is rendered inside a parent element (a JSON object)
+// holding the consecutive fields of the same parent.
+func writeList(w http.ResponseWriter, asJSON bool, item string, total, start, size int, page [][]kv) {
 	remaining := max(total-start-len(page), 0)
 	head := []kv{
 		{"resultTotalRows", strconv.Itoa(total)},
@@ -123,16 +127,7 @@ func writeList(w http.ResponseWriter, asJSON bool, total, start, size int, page 
 			if i > 0 {
 				b = append(b, ',')
 			}
-			b = append(b, '{')
-			for j, f := range row {
-				if j > 0 {
-					b = append(b, ',')
-				}
-				b = appendJSONString(b, f.k)
-				b = append(b, ':')
-				b = appendJSONString(b, f.v)
-			}
-			b = append(b, '}')
+			b = appendJSONFields(b, row)
 		}
 		b = append(b, "]}"...)
 		w.Header().Set("Content-Type", "application/json")
@@ -147,16 +142,72 @@ func writeList(w http.ResponseWriter, asJSON bool, total, start, size int, page 
 		writeElem(&b, h.k, h.v)
 	}
 	for _, row := range page {
-		b.WriteString("<Monitor>\n")
-		for _, f := range row {
-			writeElem(&b, f.k, f.v)
-		}
-		b.WriteString("</Monitor>\n")
+		b.WriteString("<" + item + ">\n")
+		writeElems(&b, row)
+		b.WriteString("</" + item + ">\n")
 	}
 	b.WriteString("</result>\n")
 	w.Header().Set("Content-Type", xmlContentType)
 	w.WriteHeader(http.StatusOK)
 	io.WriteString(w, b.String())
+}
+
+// group returns the length of the run of fields at the start of row that
+// share the parent of row[0] ("id" of "id/devId"), and that parent; 1 and
+// "" for a plain field.
+func group(row []kv) (int, string) {
+	parent, _, nested := strings.Cut(row[0].k, "/")
+	if !nested {
+		return 1, ""
+	}
+	n := 1
+	for n < len(row) && strings.HasPrefix(row[n].k, parent+"/") {
+		n++
+	}
+	return n, parent
+}
+
+// appendJSONFields appends row as a JSON object of strings.
+func appendJSONFields(b []byte, row []kv) []byte {
+	b = append(b, '{')
+	for i := 0; i < len(row); {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		n, parent := group(row[i:])
+		if parent == "" {
+			b = appendJSONString(b, row[i].k)
+			b = append(b, ':')
+			b = appendJSONString(b, row[i].v)
+		} else {
+			b = appendJSONString(b, parent)
+			b = append(b, ':')
+			sub := make([]kv, n)
+			for j, f := range row[i : i+n] {
+				sub[j] = kv{strings.TrimPrefix(f.k, parent+"/"), f.v}
+			}
+			b = appendJSONFields(b, sub)
+		}
+		i += n
+	}
+	return append(b, '}')
+}
+
+// writeElems writes row as XML elements.
+func writeElems(b *strings.Builder, row []kv) {
+	for i := 0; i < len(row); {
+		n, parent := group(row[i:])
+		if parent == "" {
+			writeElem(b, row[i].k, row[i].v)
+		} else {
+			b.WriteString("  <" + parent + ">\n")
+			for _, f := range row[i : i+n] {
+				writeElem(b, strings.TrimPrefix(f.k, parent+"/"), f.v)
+			}
+			b.WriteString("  </" + parent + ">\n")
+		}
+		i += n
+	}
 }
 
 func writeElem(b *strings.Builder, k, v string) {
