@@ -3,7 +3,6 @@ package stream
 import (
 	"context"
 	"crypto/tls"
-	"fmt"
 	"log/slog"
 	"net"
 	"strconv"
@@ -12,6 +11,7 @@ import (
 	"github.com/cenkalti/backoff/v4"
 
 	"github.com/pushmon/pushmon/protocol"
+	"github.com/pushmon/pushmon/secret"
 )
 
 // Default ports and limits. Change them only with a measurement.
@@ -62,7 +62,9 @@ func (m Mode) String() string {
 // field selects the documented default. Subscribe copies the Config; later
 // changes to it, or to the tls.Config it points to, have no effect.
 //
-// Config redacts Password in every fmt verb and in slog output.
+// Password is a [secret.String], so a Config (or a struct holding one,
+// even in an unexported field) prints it redacted in every fmt verb, in
+// JSON and in slog.
 type Config struct {
 	// Host is the Remote Manager host, e.g. "remotemanager.digi.com". The
 	// port is 3201 (TLS), or 3200 with Plaintext. Ignored when Addr is set,
@@ -71,9 +73,10 @@ type Config struct {
 	// Addr overrides the push endpoint as "host:port".
 	Addr string
 	// Username and Password are the account's credentials (the same as for
-	// REST). Each must be at most 65 535 bytes of UTF-8.
+	// REST). Each must be at most 65 535 bytes of UTF-8. The password is
+	// sent only inside the ConnectRequest, after the TLS handshake.
 	Username string
-	Password string
+	Password secret.String
 	// MonitorID is the id of a tcp monitor of the account.
 	MonitorID uint32
 
@@ -129,33 +132,16 @@ type Config struct {
 	Logger *slog.Logger
 }
 
-// String returns a description with the password redacted.
-func (c Config) String() string {
-	return fmt.Sprintf("stream.Config{Addr:%q Username:%q Password:%s MonitorID:%d Plaintext:%t Mode:%s}",
-		c.addr(), c.Username, redacted(c.Password), c.MonitorID, c.Plaintext, c.Mode)
-}
-
-// GoString is the same as String.
-func (c Config) GoString() string { return c.String() }
-
-// Format prints the redacted form for every verb.
-func (c Config) Format(f fmt.State, _ rune) { fmt.Fprint(f, c.String()) }
-
-// LogValue redacts the password in slog output.
+// LogValue summarises the Config for slog: the endpoint, user, monitor
+// and mode (the password is a secret.String, redacted wherever it goes).
 func (c Config) LogValue() slog.Value {
 	return slog.GroupValue(
 		slog.String("addr", c.addr()),
 		slog.String("username", c.Username),
-		slog.String("password", redacted(c.Password)),
+		slog.Any("password", c.Password),
 		slog.Uint64("monitor_id", uint64(c.MonitorID)),
+		slog.String("mode", c.Mode.String()),
 	)
-}
-
-func redacted(s string) string {
-	if s == "" {
-		return `""`
-	}
-	return "[REDACTED]"
 }
 
 // addr returns the push endpoint host:port.
@@ -191,8 +177,8 @@ func (c *Config) validate() error {
 	if len(c.Username) > protocol.MaxCredentialLen {
 		return bad("Username is %d bytes, at most %d fit in a ConnectRequest", len(c.Username), protocol.MaxCredentialLen)
 	}
-	if len(c.Password) > protocol.MaxCredentialLen {
-		return bad("Password is %d bytes, at most %d fit in a ConnectRequest", len(c.Password), protocol.MaxCredentialLen)
+	if c.Password.Len() > protocol.MaxCredentialLen {
+		return bad("Password is %d bytes, at most %d fit in a ConnectRequest", c.Password.Len(), protocol.MaxCredentialLen)
 	}
 	if c.Mode < ModeEvents || c.Mode > ModeManualAck {
 		return bad("unknown Mode %d", int(c.Mode))

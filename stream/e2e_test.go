@@ -9,7 +9,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cenkalti/backoff/v4"
+
 	"github.com/pushmon/pushmon/protocol"
+	"github.com/pushmon/pushmon/secret"
 	"github.com/pushmon/pushmon/stream"
 	"github.com/pushmon/pushmon/stream/streamtest"
 )
@@ -31,7 +34,7 @@ func transports(t *testing.T, f func(t *testing.T, srv *streamtest.Server, cfg s
 		t.Run(name, func(t *testing.T) {
 			srv := streamtest.NewServer(streamtest.Options{Logf: t.Logf, Users: map[string]string{"user": stream.SentinelPassword}})
 			defer srv.Close()
-			cfg := stream.Config{Username: "user", Password: stream.SentinelPassword, Dialer: &countDialer{}}
+			cfg := stream.Config{Username: "user", Password: secret.New(stream.SentinelPassword), Dialer: &countDialer{}}
 			if useTLS {
 				cfg.Addr, cfg.TLSConfig = srv.PushTLSAddr(), srv.ClientTLSConfig()
 			} else {
@@ -131,6 +134,10 @@ func TestEndToEndReconnectReplaysWithoutDuplicates(t *testing.T) {
 		ctx := deadline(t)
 		cfg.MonitorID = srv.CreateMonitor(streamtest.MonitorSpec{Topics: []string{"DataPoint"}, BatchSize: 4, BatchDuration: -1,
 			AckExplicit: true, Persistent: true, Compression: "zlib"})
+		// Ten drops soon after connecting make the default backoff grow
+		// (the takeover pattern, ErrAnotherClient); this test is about
+		// replay, not pacing.
+		cfg.NewBackOff = func() backoff.BackOff { return backoff.NewConstantBackOff(100 * time.Millisecond) }
 		sub, _ := stream.Subscribe(ctx, cfg)
 		defer sub.Close()
 		srv.WaitConnected(ctx, cfg.MonitorID)
@@ -173,7 +180,7 @@ func TestEndToEndReconnectReplaysWithoutDuplicates(t *testing.T) {
 func TestEndToEndWrongPasswordOneDial(t *testing.T) {
 	transports(t, func(t *testing.T, srv *streamtest.Server, cfg stream.Config) {
 		cfg.MonitorID = srv.CreateMonitor(streamtest.MonitorSpec{Topics: []string{"DeviceCore"}})
-		cfg.Password = "wrong"
+		cfg.Password = secret.New("wrong")
 		sub, _ := stream.Subscribe(deadline(t), cfg)
 		for range sub.Events() {
 		}
@@ -205,7 +212,7 @@ func TestEndToEndUnknownCANeverFallsBack(t *testing.T) {
 	d := &countDialer{}
 	sub, _ := stream.Subscribe(deadline(t), stream.Config{
 		Addr: srv.PushTLSAddr(), TLSConfig: other.ClientTLSConfig(), Dialer: d,
-		Username: "user", Password: stream.SentinelPassword, MonitorID: srv.CreateMonitor(streamtest.MonitorSpec{Topics: []string{"DeviceCore"}}),
+		Username: "user", Password: secret.New(stream.SentinelPassword), MonitorID: srv.CreateMonitor(streamtest.MonitorSpec{Topics: []string{"DeviceCore"}}),
 	})
 	<-sub.Done()
 	var ua interface{ Error() string }

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/pushmon/pushmon/monitor"
+	"github.com/pushmon/pushmon/secret"
 	"github.com/pushmon/pushmon/stream"
 	"github.com/pushmon/pushmon/stream/streamtest"
 )
@@ -39,7 +40,7 @@ func Example() {
 	sub, err := stream.Subscribe(ctx, stream.Config{
 		Addr:      srv.PushTLSAddr(),     // real service: Host: "remotemanager.digi.com"
 		TLSConfig: srv.ClientTLSConfig(), // real service: nil (system roots)
-		Username:  "user", Password: "password",
+		Username:  "user", Password: secret.New("password"),
 		MonitorID: id,
 	})
 	if err != nil {
@@ -85,7 +86,7 @@ func ExampleSubscription_Batches() {
 	defer cancel()
 	sub, err := stream.Subscribe(ctx, stream.Config{
 		Addr: srv.PushAddr(), Plaintext: true,
-		Username: "user", Password: "password", MonitorID: id,
+		Username: "user", Password: secret.New("password"), MonitorID: id,
 		Mode: stream.ModeManualAck,
 	})
 	if err != nil {

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/pushmon/pushmon/monitor"
+	"github.com/pushmon/pushmon/secret"
 	"github.com/pushmon/pushmon/stream"
 	"github.com/pushmon/pushmon/stream/streamtest"
 )
@@ -22,7 +23,7 @@ func ExampleHTTPReceiver() {
 	defer api.CloseIdleConnections()
 
 	const token = "rm:a-long-random-secret" // the server authenticates to you with it
-	rcv, err := stream.NewHTTPReceiver(ctx, stream.HTTPConfig{Token: token})
+	rcv, err := stream.NewHTTPReceiver(ctx, stream.HTTPConfig{Token: secret.New(token)})
 	if err != nil {
 		panic(err)
 	}
@@ -32,7 +33,7 @@ func ExampleHTTPReceiver() {
 
 	_, err = api.V1().Create(ctx, monitor.Spec{
 		Topics: []string{"DataPoint"}, Transport: monitor.TransportHTTP,
-		URL: web.URL + "/rm", Token: token, Method: "POST", BatchSize: 1,
+		URL: web.URL + "/rm", Token: secret.New(token), Method: "POST", BatchSize: 1,
 	})
 	if err != nil {
 		panic(err)
@@ -88,7 +89,7 @@ func ExampleGroup() {
 
 	g := stream.NewGroup(ctx, stream.GroupConfig{})
 	defer g.Close()
-	if err := g.Subscribe(stream.Config{Addr: srv.PushAddr(), Plaintext: true, Username: "user", Password: "password", MonitorID: tcp}); err != nil {
+	if err := g.Subscribe(stream.Config{Addr: srv.PushAddr(), Plaintext: true, Username: "user", Password: secret.New("password"), MonitorID: tcp}); err != nil {
 		panic(err)
 	}
 	if err := g.Poll(stream.PollerConfig{Client: api, MonitorID: polling, Interval: 100 * time.Millisecond}); err != nil {

@@ -15,6 +15,7 @@ import (
 	"github.com/cenkalti/backoff/v4"
 
 	"github.com/pushmon/pushmon/protocol"
+	"github.com/pushmon/pushmon/secret"
 )
 
 // pipeDialer hands out one end of a net.Pipe per dial and serves the other
@@ -159,7 +160,7 @@ func testConfig(d Dialer) Config {
 	return Config{
 		Addr:      "rm.test:3201",
 		Username:  "user",
-		Password:  SentinelPassword,
+		Password:  secret.New(SentinelPassword),
 		MonitorID: 42,
 		Plaintext: true,
 		Dialer:    d,

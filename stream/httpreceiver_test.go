@@ -16,14 +16,15 @@ import (
 	"time"
 
 	"github.com/pushmon/pushmon/protocol"
+	"github.com/pushmon/pushmon/secret"
 )
 
 const hookToken = "hook:" + SentinelPassword
 
 func newTestReceiver(t *testing.T, cfg HTTPConfig) *HTTPReceiver {
 	t.Helper()
-	if cfg.Token == "" {
-		cfg.Token = hookToken
+	if cfg.Token.IsZero() {
+		cfg.Token = secret.New(hookToken)
 	}
 	if cfg.MonitorID == 0 {
 		cfg.MonitorID = 42
@@ -129,7 +130,7 @@ func TestHTTPReceiverDeliversThenAnswers(t *testing.T) {
 }
 
 func TestHTTPReceiverRefusals(t *testing.T) {
-	r := newTestReceiver(t, HTTPConfig{Headers: []string{"X-Api-Key: k-" + SentinelPassword}, MaxBodySize: 1024})
+	r := newTestReceiver(t, HTTPConfig{Headers: []secret.String{secret.New("X-Api-Key: k-" + SentinelPassword)}, MaxBodySize: 1024})
 	withKey := func(req *http.Request) { req.Header.Set("X-Api-Key", "k-"+SentinelPassword) }
 	cases := []struct {
 		name   string
@@ -287,7 +288,7 @@ func TestHTTPReceiverDropsRedeliveries(t *testing.T) {
 func TestHTTPReceiverStopAnd503(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		ctx, cancel := context.WithCancel(t.Context())
-		r, err := NewHTTPReceiver(ctx, HTTPConfig{MonitorID: 1, Token: hookToken})
+		r, err := NewHTTPReceiver(ctx, HTTPConfig{MonitorID: 1, Token: secret.New(hookToken)})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -342,8 +343,8 @@ func TestHTTPReceiverHandoffTimeout(t *testing.T) {
 }
 
 func TestHTTPReceiverConcurrentRequestsDoNotInterleave(t *testing.T) {
-	r := newTestReceiver(t, HTTPConfig{DedupWindow: -1})
 	const reqs = 8
+	r := newTestReceiver(t, HTTPConfig{DedupWindow: -1, MaxConcurrent: reqs})
 	var wg sync.WaitGroup
 	for i := range reqs {
 		var msgs []string
@@ -369,19 +370,22 @@ func TestHTTPReceiverConcurrentRequestsDoNotInterleave(t *testing.T) {
 }
 
 func TestHTTPReceiverConfig(t *testing.T) {
-	for _, cfg := range []HTTPConfig{{Token: "no-colon"}, {Headers: []string{"no colon"}}, {Headers: []string{": v"}}, {MaxBodySize: -1}} {
+	for _, cfg := range []HTTPConfig{{Token: secret.New("no-colon")}, {Headers: []secret.String{secret.New("no colon")}}, {Headers: []secret.String{secret.New(": v")}}, {MaxBodySize: -1}} {
 		if _, err := NewHTTPReceiver(context.Background(), cfg); !errors.Is(err, ErrInvalidConfig) {
 			t.Errorf("%v: %v", cfg, err)
 		}
 	}
-	cfg := HTTPConfig{MonitorID: 3, Token: hookToken, Headers: []string{"X-Key: " + SentinelPassword}}
-	for _, s := range []string{fmt.Sprint(cfg), fmt.Sprintf("%+v %#v %q %x", cfg, cfg, cfg, cfg), cfg.LogValue().String()} {
+	cfg := HTTPConfig{MonitorID: 3, Token: secret.New(hookToken), Headers: []secret.String{secret.New("X-Key: " + SentinelPassword)}}
+	for _, s := range []string{fmt.Sprint(cfg), fmt.Sprintf("%+v %#v", cfg, cfg), cfg.LogValue().String()} {
 		if containsSecret(s) {
 			t.Errorf("config printed with a secret: %s", s)
 		}
 	}
-	// No token: anyone may push.
-	open, _ := NewHTTPReceiver(t.Context(), HTTPConfig{})
+	// No token: refused unless AllowUnauthenticated says so.
+	if _, err := NewHTTPReceiver(t.Context(), HTTPConfig{}); !errors.Is(err, ErrInvalidConfig) {
+		t.Errorf("no token: %v", err)
+	}
+	open, _ := NewHTTPReceiver(t.Context(), HTTPConfig{AllowUnauthenticated: true})
 	defer open.Close()
 	req := httptest.NewRequest("PUT", "/", strings.NewReader(`{"Document":null}`))
 	w := httptest.NewRecorder()

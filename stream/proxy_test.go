@@ -16,6 +16,7 @@ import (
 
 	"github.com/cenkalti/backoff/v4"
 
+	"github.com/pushmon/pushmon/secret"
 	"github.com/pushmon/pushmon/stream"
 	"github.com/pushmon/pushmon/stream/streamtest"
 )
@@ -134,7 +135,7 @@ func TestProxyDialerTunnelsTLSPush(t *testing.T) {
 	ctx := deadline(t)
 	id := srv.CreateMonitor(streamtest.MonitorSpec{Topics: []string{"DataPoint"}, AckExplicit: true})
 	sub, err := stream.Subscribe(ctx, stream.Config{Addr: srv.PushTLSAddr(), TLSConfig: srv.ClientTLSConfig(),
-		Username: "user", Password: stream.SentinelPassword, MonitorID: id, Dialer: d})
+		Username: "user", Password: secret.New(stream.SentinelPassword), MonitorID: id, Dialer: d})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -176,7 +177,7 @@ func TestProxyRefusals(t *testing.T) {
 				t.Fatal(err)
 			}
 			sub, err := stream.Subscribe(deadline(t), stream.Config{Addr: srv.PushAddr(), Plaintext: true, Username: "user",
-				Password: stream.SentinelPassword, MonitorID: id, Dialer: d,
+				Password: secret.New(stream.SentinelPassword), MonitorID: id, Dialer: d,
 				NewBackOff: func() backoff.BackOff { return stopAfterOne{} }})
 			if err != nil {
 				t.Fatal(err)

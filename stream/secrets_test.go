@@ -3,8 +3,10 @@ package stream
 import (
 	"context"
 	"crypto/tls"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net"
 	"net/http/httptest"
 	"strings"
@@ -19,6 +21,7 @@ import (
 	"github.com/pushmon/pushmon/internal/faultnet"
 	"github.com/pushmon/pushmon/monitor"
 	"github.com/pushmon/pushmon/protocol"
+	"github.com/pushmon/pushmon/secret"
 	"github.com/pushmon/pushmon/stream/streamtest"
 )
 
@@ -82,7 +85,7 @@ func TestSecretsInScenarioLogs(t *testing.T) {
 			id     uint32
 			modify func(*Config)
 		}{
-			{"wrong password", good, func(c *Config) { c.Password = SentinelPassword + "-wrong" }},
+			{"wrong password", good, func(c *Config) { c.Password = secret.New(SentinelPassword + "-wrong") }},
 			{"unknown monitor", 999, nil},
 			{"reset mid-block", reset, nil},
 			{"garbage after login", garbled, nil},
@@ -129,7 +132,7 @@ func TestSecretsInScenarioLogs(t *testing.T) {
 		}
 		// Invalid configs: a password too long to send, made of sentinels.
 		cfg := simConfig(t, simDialer(srv, nil), good)
-		cfg.Password = strings.Repeat(SentinelPassword, 5000)
+		cfg.Password = secret.New(strings.Repeat(SentinelPassword, 5000))
 		_, err := Subscribe(t.Context(), cfg)
 		if !errors.Is(err, ErrInvalidConfig) {
 			t.Errorf("long password: %v", err)
@@ -159,4 +162,38 @@ func TestSecretsInScenarioLogs(t *testing.T) {
 		}
 	}
 	t.Logf("%d values printed with 6 verbs and %d log lines checked", len(shown), testLogs.count(name))
+}
+
+// TestSecretsNestedInUserStructs holds a Config and an HTTPConfig in the
+// unexported fields of a caller's struct, where fmt cannot call their
+// methods: the secrets must still print redacted, in every verb, in JSON
+// and in slog.
+func TestSecretsNestedInUserStructs(t *testing.T) {
+	type service struct {
+		Name string
+		push Config
+		hook HTTPConfig
+		ptr  *Config
+	}
+	cfg := Config{Host: "rm.test", Username: "user", Password: secret.New(SentinelPassword), MonitorID: 7}
+	hook := HTTPConfig{MonitorID: 7, Token: secret.New(hookToken), Headers: []secret.String{secret.New("X-Key: " + SentinelPassword)}}
+	svc := service{Name: "billing", push: cfg, hook: hook, ptr: &cfg}
+	for _, verb := range []string{"%v", "%+v", "%#v", "%s", "%x", "%d", "%q"} {
+		for _, v := range []any{svc, &svc, []any{svc}, map[string]any{"s": svc}} {
+			if out := fmt.Sprintf(verb, v); containsSecret(out) {
+				t.Errorf("%s printed a secret: %s", verb, out)
+			}
+		}
+	}
+	b, err := json.Marshal(struct{ Hook HTTPConfig }{hook})
+	if err != nil || containsSecret(string(b)) {
+		t.Errorf("json: %s %v", b, err)
+	}
+	var buf strings.Builder
+	for _, h := range []slog.Handler{slog.NewTextHandler(&buf, nil), slog.NewJSONHandler(&buf, nil)} {
+		slog.New(h).Info("config", "svc", svc, "cfg", cfg, "hook", hook)
+	}
+	if containsSecret(buf.String()) {
+		t.Errorf("slog printed a secret: %s", buf.String())
+	}
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/cenkalti/backoff/v4"
 
 	"github.com/pushmon/pushmon/protocol"
+	"github.com/pushmon/pushmon/secret"
 )
 
 func TestEventsDeliveredThenAcked(t *testing.T) {
@@ -172,7 +173,7 @@ func TestInvalidConfigFailsBeforeDial(t *testing.T) {
 	for name, mod := range map[string]func(*Config){
 		"monitor 0":     func(c *Config) { c.MonitorID = 0 },
 		"no host":       func(c *Config) { c.Addr = "" },
-		"long password": func(c *Config) { c.Password = long },
+		"long password": func(c *Config) { c.Password = secret.New(long) },
 		"long username": func(c *Config) { c.Username = long },
 		"bad addr":      func(c *Config) { c.Addr = "nohostport" },
 		"bad mode":      func(c *Config) { c.Mode = 9 },

@@ -8,6 +8,7 @@ import (
 	"testing/synctest"
 	"time"
 
+	"github.com/pushmon/pushmon/secret"
 	"github.com/pushmon/pushmon/stream"
 	"github.com/pushmon/pushmon/stream/streamtest"
 )
@@ -24,7 +25,7 @@ func TestShutdownOverTCP(t *testing.T) {
 			defer srv.Close()
 			id := srv.CreateMonitor(streamtest.MonitorSpec{Topics: []string{"DataPoint"}, BatchSize: 5, BatchDuration: -1,
 				AckExplicit: true, Persistent: true})
-			cfg := stream.Config{Username: "user", Password: stream.SentinelPassword, MonitorID: id, Mode: stream.ModeManualAck}
+			cfg := stream.Config{Username: "user", Password: secret.New(stream.SentinelPassword), MonitorID: id, Mode: stream.ModeManualAck}
 			if tlsOn {
 				cfg.Addr, cfg.TLSConfig = srv.PushTLSAddr(), srv.ClientTLSConfig()
 			} else {
@@ -79,7 +80,7 @@ func TestShutdownIdleAndInBackoff(t *testing.T) {
 		defer srv.Close()
 		id := srv.CreateMonitor(streamtest.MonitorSpec{Topics: []string{"DataPoint"}})
 		var dials int
-		cfg := stream.Config{Addr: "rm.test:3200", Plaintext: true, Username: "user", Password: stream.SentinelPassword, MonitorID: id,
+		cfg := stream.Config{Addr: "rm.test:3200", Plaintext: true, Username: "user", Password: secret.New(stream.SentinelPassword), MonitorID: id,
 			Dialer: dialFunc(func() (net.Conn, error) {
 				dials++
 				c, s := net.Pipe()
@@ -112,7 +113,7 @@ func TestShutdownAbandonsHandOff(t *testing.T) {
 			Users: map[string]string{"user": stream.SentinelPassword}})
 		defer srv.Close()
 		id := srv.CreateMonitor(streamtest.MonitorSpec{Topics: []string{"DataPoint"}, BatchSize: 3, BatchDuration: -1, AckExplicit: true})
-		cfg := stream.Config{Addr: "rm.test:3200", Plaintext: true, Username: "user", Password: stream.SentinelPassword,
+		cfg := stream.Config{Addr: "rm.test:3200", Plaintext: true, Username: "user", Password: secret.New(stream.SentinelPassword),
 			MonitorID: id, Mode: stream.ModeBatches,
 			Dialer: dialFunc(func() (net.Conn, error) { c, s := net.Pipe(); srv.ServeConn(s); return c, nil })}
 		sub, _ := stream.Subscribe(t.Context(), cfg)
@@ -138,7 +139,7 @@ func TestShutdownAbandonsHandOff(t *testing.T) {
 // subscription is closed at once.
 func TestShutdownContextEnds(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		cfg := stream.Config{Addr: "rm.test:3200", Plaintext: true, Username: "user", Password: "p", MonitorID: 1,
+		cfg := stream.Config{Addr: "rm.test:3200", Plaintext: true, Username: "user", Password: secret.New("p"), MonitorID: 1,
 			HandshakeTimeout: time.Hour,
 			Dialer:           dialFunc(func() (net.Conn, error) { c, _ := net.Pipe(); return c, nil })} // never answers
 		sub, _ := stream.Subscribe(t.Context(), cfg)

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/pushmon/pushmon/monitor"
+	"github.com/pushmon/pushmon/secret"
 	"github.com/pushmon/pushmon/stream"
 	"github.com/pushmon/pushmon/stream/streamtest"
 )
@@ -106,8 +107,8 @@ func TestTransportsDeliverIdenticalEvents(t *testing.T) {
 		t.Fatal(err)
 	}
 	httpMon, err := api.V1().Create(ctx, monitor.Spec{Topics: topics, Transport: monitor.TransportHTTP, Compression: monitor.Zlib,
-		BatchSize: 5, BatchDuration: time.Second, URL: hookURL, Token: hookToken, Method: "POST",
-		Headers: []string{"X-Api-Key: " + stream.SentinelPassword}})
+		BatchSize: 5, BatchDuration: time.Second, URL: hookURL, Token: secret.New(hookToken), Method: "POST",
+		Headers: []secret.String{secret.New("X-Api-Key: " + stream.SentinelPassword)}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -117,13 +118,13 @@ func TestTransportsDeliverIdenticalEvents(t *testing.T) {
 	}
 
 	sub, err := stream.Subscribe(ctx, stream.Config{Addr: srv.PushAddr(), Plaintext: true,
-		Username: "user", Password: stream.SentinelPassword, MonitorID: tcpID})
+		Username: "user", Password: secret.New(stream.SentinelPassword), MonitorID: tcpID})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer sub.Close()
-	rcv, err := stream.NewHTTPReceiver(ctx, stream.HTTPConfig{MonitorID: httpMon.ID, Token: hookToken,
-		Headers: []string{"X-Api-Key: " + stream.SentinelPassword}})
+	rcv, err := stream.NewHTTPReceiver(ctx, stream.HTTPConfig{MonitorID: httpMon.ID, Token: secret.New(hookToken),
+		Headers: []secret.String{secret.New("X-Api-Key: " + stream.SentinelPassword)}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -180,12 +181,12 @@ func TestHTTPReceiverConsumerStoppedThenRetried(t *testing.T) {
 	ctx := deadline(t)
 	sw, hookURL := hookServer(t)
 	m, err := api.V1().Create(ctx, monitor.Spec{Topics: []string{"DataPoint"}, Transport: monitor.TransportHTTP,
-		URL: hookURL, Token: hookToken, BatchSize: 1, BatchDuration: time.Second})
+		URL: hookURL, Token: secret.New(hookToken), BatchSize: 1, BatchDuration: time.Second})
 	if err != nil {
 		t.Fatal(err)
 	}
 	newReceiver := func() *stream.HTTPReceiver {
-		r, err := stream.NewHTTPReceiver(ctx, stream.HTTPConfig{MonitorID: m.ID, Token: hookToken})
+		r, err := stream.NewHTTPReceiver(ctx, stream.HTTPConfig{MonitorID: m.ID, Token: secret.New(hookToken)})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -237,11 +238,11 @@ func TestHTTPReceiverWrongTokenFromServer(t *testing.T) {
 	ctx := deadline(t)
 	sw, hookURL := hookServer(t)
 	m, err := api.Create(ctx, monitor.Spec{Topics: []string{"DataPoint"}, Transport: monitor.TransportHTTP,
-		URL: hookURL, Token: "hook:not-the-token", BatchSize: 1})
+		URL: hookURL, Token: secret.New("hook:not-the-token"), BatchSize: 1})
 	if err != nil {
 		t.Fatal(err)
 	}
-	rcv, err := stream.NewHTTPReceiver(ctx, stream.HTTPConfig{MonitorID: m, Token: hookToken})
+	rcv, err := stream.NewHTTPReceiver(ctx, stream.HTTPConfig{MonitorID: m, Token: secret.New(hookToken)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -295,18 +296,18 @@ func TestTemplatedMonitorDeliversRaw(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	spec.Transport, spec.URL, spec.Token = monitor.TransportHTTP, hookURL, hookToken
+	spec.Transport, spec.URL, spec.Token = monitor.TransportHTTP, hookURL, secret.New(hookToken)
 	httpMon, err := api.Create(ctx, spec) // the legacy API: monSchemaType/monSchemaData
 	if err != nil {
 		t.Fatal(err)
 	}
 	sub, err := stream.Subscribe(ctx, stream.Config{Addr: srv.PushAddr(), Plaintext: true,
-		Username: "user", Password: stream.SentinelPassword, MonitorID: tcpMon.ID})
+		Username: "user", Password: secret.New(stream.SentinelPassword), MonitorID: tcpMon.ID})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer sub.Close()
-	rcv, err := stream.NewHTTPReceiver(ctx, stream.HTTPConfig{MonitorID: httpMon, Token: hookToken})
+	rcv, err := stream.NewHTTPReceiver(ctx, stream.HTTPConfig{MonitorID: httpMon, Token: secret.New(hookToken)})
 	if err != nil {
 		t.Fatal(err)
 	}

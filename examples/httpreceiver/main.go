@@ -38,6 +38,7 @@ import (
 
 	"github.com/pushmon/pushmon/examples/internal/eventjson"
 	"github.com/pushmon/pushmon/monitor"
+	"github.com/pushmon/pushmon/secret"
 	"github.com/pushmon/pushmon/stream"
 	"github.com/pushmon/pushmon/stream/streamtest"
 )
@@ -135,7 +136,7 @@ func parseFlags(args []string, getenv func(string) string, stderr io.Writer) (*o
 func (o *options) spec() monitor.Spec {
 	return monitor.Spec{
 		Topics: strings.Split(o.topics, ","), Transport: monitor.TransportHTTP,
-		Format: monitor.Format(o.format), URL: o.publicURL, Token: o.token, Method: "POST",
+		Format: monitor.Format(o.format), URL: o.publicURL, Token: secret.New(o.token), Method: "POST",
 		BatchSize: 10, BatchDuration: time.Second, Description: "httpreceiver",
 	}
 }
@@ -218,14 +219,19 @@ func receive(ctx context.Context, o *options, log *slog.Logger, stdout io.Writer
 		}
 	}
 
-	rcv, err := stream.NewHTTPReceiver(ctx, stream.HTTPConfig{Token: o.token, MonitorID: id,
+	rcv, err := stream.NewHTTPReceiver(ctx, stream.HTTPConfig{Token: secret.New(o.token), MonitorID: id,
 		HandoffTimeout: 4 * time.Second, Logger: log})
 	if err != nil {
 		return err
 	}
 	mux := http.NewServeMux()
 	mux.Handle(o.path, rcv)
-	hs := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	// Timeouts: a client that trickles its headers or body, or keeps an
+	// idle connection, is cut off. WriteTimeout runs from the end of the
+	// headers: it covers the body (ReadTimeout) and the hand-off
+	// (HandoffTimeout) with room to spare.
+	hs := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second,
+		WriteTimeout: 45 * time.Second, IdleTimeout: 2 * time.Minute, MaxHeaderBytes: 64 << 10}
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- hs.Serve(ln) }()
 	defer func() {

@@ -16,6 +16,7 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/pushmon/pushmon/monitor"
+	"github.com/pushmon/pushmon/secret"
 	"github.com/pushmon/pushmon/stream"
 )
 
@@ -53,7 +54,7 @@ func TestSimulatorServesAClient(t *testing.T) {
 		t.Fatal(err)
 	}
 	sub, err := stream.Subscribe(ctx, stream.Config{Addr: addrs["push-tls"], TLSConfig: &tls.Config{RootCAs: pool},
-		Username: "bob", Password: "pw2", MonitorID: id})
+		Username: "bob", Password: secret.New("pw2"), MonitorID: id})
 	if err != nil {
 		t.Fatal(err)
 	}

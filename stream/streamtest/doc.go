@@ -115,8 +115,10 @@
 // the answer's shape (the service does not) — {"count","size","cursor",
 // "next_uri","list":[{"id":"<n>","timestamp",…,"<Resource>":{…}}]} ordered
 // by event timestamp, start_time inclusive, end_time exclusive, the
-// cursor present only while more records follow. Templates are not applied
-// to stored events.
+// cursor present only while more records follow. An event published with
+// an older timestamp is stored in its place, as a late upload would be. A
+// handlebars monitor's records hold the template's output for each event,
+// as a string beside the record's id and timestamp.
 //
 // # HTTP push
 //

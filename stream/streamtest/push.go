@@ -33,6 +33,8 @@ type pushConn struct {
 	seq    int        // HookConn.Seq
 	wmu    sync.Mutex // serialises frame writes with HookConn.WriteRaw
 
+	session atomic.Int32 // PushSessions count: 0 not counted, 1 open, 2 closed; sessions.go
+
 	blocksTried int // BlockInfo.Seq; used by the sender only
 
 	// guarded by mon.mu
@@ -156,6 +158,7 @@ func (pc *pushConn) shutdown(abort bool) {
 			_ = tc.SetLinger(0)
 		}
 		pc.raw.Close()
+		pc.uncountSession()
 	})
 }
 
@@ -246,6 +249,7 @@ func (m *monitor) attach(pc *pushConn) bool {
 	pc.sent = make(map[uint16]*block)
 	m.conn = pc
 	pc.mon.Store(m)
+	pc.countSession(m) // before the old connection closes: a takeover overlaps
 	m.stats.ConnectsOK++
 	m.lastConnect = time.Now().UTC()
 	m.notify()

@@ -17,6 +17,9 @@ func (s *Server) serveHTTP(srv **http.Server, ln net.Listener) {
 	*srv = &http.Server{
 		Handler:           s.handler,
 		ReadHeaderTimeout: 30 * time.Second,
+		ReadTimeout:       time.Minute,
+		WriteTimeout:      2 * time.Minute,
+		IdleTimeout:       2 * time.Minute,
 		ErrorLog:          log.New(logfWriter{s}, "", 0),
 	}
 	hs := *srv

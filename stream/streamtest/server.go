@@ -187,7 +187,8 @@ type Server struct {
 	conns    map[*pushConn]struct{}
 	throttle int
 
-	hooks hookTable // SetHooks; hooks.go
+	hooks    hookTable    // SetHooks; hooks.go
+	sessions sessionTable // PushSessions; sessions.go
 
 	devices []*genDevice // listed by GET /ws/DeviceCore; devicecore.go
 

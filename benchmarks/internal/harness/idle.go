@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/pushmon/pushmon/benchmarks/internal/pushserver"
+	"github.com/pushmon/pushmon/secret"
 	"github.com/pushmon/pushmon/stream"
 )
 
@@ -130,7 +131,7 @@ func Idle(ctx context.Context, t Transport, n, eventsPer int) (IdleResult, error
 	before = memNow()
 
 	env := &Env{Child: child, tls: child.ClientTLS()}
-	cfg := stream.Config{Addr: env.addr(t), Username: "user", Password: "password",
+	cfg := stream.Config{Addr: env.addr(t), Username: "user", Password: secret.New("password"),
 		Plaintext: t == TCP, TLSConfig: env.tlsConfig(t)}
 	subs := make([]*stream.Subscription, n)
 	var got atomic.Int64

@@ -19,6 +19,7 @@ import (
 
 	"github.com/pushmon/pushmon/benchmarks/internal/pushserver"
 	"github.com/pushmon/pushmon/protocol"
+	"github.com/pushmon/pushmon/secret"
 	"github.com/pushmon/pushmon/stream"
 )
 
@@ -209,7 +210,7 @@ func (s Scenario) runLibrary(ctx context.Context, env *Env, tag string, c *Count
 	cfg := stream.Config{
 		Addr:       env.addr(s.Transport),
 		Username:   tag,
-		Password:   "password",
+		Password:   secret.New("password"),
 		MonitorID:  s.Dataset.ID(),
 		Plaintext:  s.Transport == TCP,
 		TLSConfig:  env.tlsConfig(s.Transport),

@@ -15,6 +15,7 @@ import (
 	"github.com/cenkalti/backoff/v4"
 	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/pushmon/pushmon/secret"
 	"github.com/pushmon/pushmon/stream/streamtest"
 
 	"github.com/pushmon/pushmon/stream"
@@ -261,7 +262,7 @@ func TestPermanentPushErrorStopsOnlyItsMonitor(t *testing.T) {
 	checkExactlyOnce(t, readStream(t, js, DefaultStream), 100, true)
 
 	push := pushConfig(sim)
-	push.Password = "wrong"
+	push.Password = secret.New("wrong")
 	b, err = New(Config{Conn: nc, Push: push, Monitors: []uint32{mon}, NewBackOff: fastBackOff})
 	if err != nil {
 		t.Fatal(err)
@@ -298,7 +299,7 @@ func TestBackOffStopEndsMonitor(t *testing.T) {
 func TestNewValidates(t *testing.T) {
 	ns := startNATS(t)
 	nc := connect(t, ns.url())
-	push := stream.Config{Addr: "127.0.0.1:1", Plaintext: true, Username: "u", Password: "p"}
+	push := stream.Config{Addr: "127.0.0.1:1", Plaintext: true, Username: "u", Password: secret.New("p")}
 	cases := map[string]Config{
 		"no conn":       {Push: push, Monitors: []uint32{1}},
 		"no monitor":    {Conn: nc, Push: push},
@@ -323,7 +324,7 @@ func TestNewValidates(t *testing.T) {
 		}
 	}
 	cfg := Config{Conn: nc, Push: push, Monitors: []uint32{1}}
-	cfg.Push.Password = "sentinel-pw"
+	cfg.Push.Password = secret.New("sentinel-pw")
 	for _, verb := range []string{"%v", "%+v", "%#v", "%s", "%q", "%d"} {
 		if out := fmt.Sprintf(verb, cfg); strings.Contains(out, "sentinel-pw") || !strings.Contains(out, "[REDACTED]") {
 			t.Errorf("%s of a Config: %s", verb, out)

@@ -14,6 +14,7 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/pushmon/pushmon/secret"
 	"github.com/pushmon/pushmon/stream"
 	"github.com/pushmon/pushmon/stream/streamtest"
 )
@@ -166,7 +167,7 @@ func fastBackOff() backoff.BackOff { return backoff.NewConstantBackOff(20 * time
 
 func pushConfig(sim *streamtest.Server) stream.Config {
 	return stream.Config{
-		Addr: sim.PushAddr(), Plaintext: true, Username: "user", Password: "password",
+		Addr: sim.PushAddr(), Plaintext: true, Username: "user", Password: secret.New("password"),
 		NewBackOff: fastBackOff,
 	}
 }

@@ -1,0 +1,107 @@
+// Package secret holds passwords, tokens and secret header values so that
+// they cannot be printed by accident.
+//
+// A [String] redacts itself wherever it is formatted: in every fmt verb
+// (%v, %+v, %#v, %s, %q, %x, %d …), in encoding/json and encoding's text
+// form, and in log/slog. It keeps doing so when it sits in a field of a
+// caller's own struct, exported or not: its only field is a pointer, which
+// fmt prints as an address, never followed, when it cannot call String's
+// methods. The text comes out only through [String.Reveal], which the
+// library calls at the one place a secret must go on the wire.
+package secret
+
+import (
+	"crypto/subtle"
+	"fmt"
+	"io"
+	"log/slog"
+)
+
+// Redacted is what a non-empty String prints instead of its text.
+const Redacted = "[REDACTED]"
+
+// String is a secret text. The zero value is the empty secret.
+//
+// A String is an immutable value, safe for concurrent use and cheap to
+// copy (copies share the text). Compare two Strings with [String.Equal],
+// not ==, which compares identities.
+type String struct {
+	p *string // nil for the empty secret
+}
+
+// New returns a String holding s.
+func New(s string) String {
+	if s == "" {
+		return String{}
+	}
+	return String{p: &s}
+}
+
+// Reveal returns the secret text. Call it only where the text must leave
+// the process (a request, a frame) — never to log or print it.
+func (s String) Reveal() string {
+	if s.p == nil {
+		return ""
+	}
+	return *s.p
+}
+
+// IsZero reports whether the secret is empty.
+func (s String) IsZero() bool { return s.p == nil }
+
+// Len returns the secret's length in bytes.
+func (s String) Len() int { return len(s.Reveal()) }
+
+// Equal reports whether s and t hold the same text, in time that depends
+// on their lengths only.
+func (s String) Equal(t String) bool {
+	return subtle.ConstantTimeCompare([]byte(s.Reveal()), []byte(t.Reveal())) == 1
+}
+
+// redacted returns what s prints: "" when empty, Redacted otherwise, so
+// that a missing secret can be told from a set one.
+func (s String) redacted() string {
+	if s.p == nil {
+		return ""
+	}
+	return Redacted
+}
+
+// String returns Redacted, or "" for the empty secret.
+func (s String) String() string { return s.redacted() }
+
+// GoString returns Go syntax that does not hold the secret.
+func (s String) GoString() string {
+	if s.p == nil {
+		return "secret.String{}"
+	}
+	return `secret.New("` + Redacted + `")`
+}
+
+// Format prints the redacted form for every verb, honouring width and
+// flags for %s, %v and %q; %#v prints GoString.
+func (s String) Format(f fmt.State, verb rune) {
+	switch {
+	case verb == 'v' && f.Flag('#'):
+		_, _ = io.WriteString(f, s.GoString())
+	case verb == 'q':
+		_, _ = fmt.Fprintf(f, fmt.FormatString(f, 'q'), s.redacted())
+	default:
+		_, _ = fmt.Fprintf(f, fmt.FormatString(f, 's'), s.redacted())
+	}
+}
+
+// MarshalText returns the redacted form. Encoding a String therefore loses
+// the secret: configurations that must be written out with their secrets
+// need to Reveal them on purpose.
+func (s String) MarshalText() ([]byte, error) { return []byte(s.redacted()), nil }
+
+// UnmarshalText sets the secret to text, so that a String can be read from
+// a JSON or text configuration.
+func (s *String) UnmarshalText(text []byte) error {
+	*s = New(string(text))
+	return nil
+}
+
+// LogValue implements [slog.LogValuer] with the secret redacted.
+func (s String) LogValue() slog.Value { return slog.StringValue(s.redacted()) }
