@@ -46,6 +46,7 @@ type pushConn struct {
 	writing       int      // blocks handed to the sender and not yet written (for WaitIdle and Stats)
 	unackedBlocks int      // explicit-ack blocks not yet acked
 	detached      bool
+	warnedBadAck  bool // a refused ack was reported (once per connection)
 }
 
 // block is one PublishMessage sent (or being sent) on a connection.
@@ -305,6 +306,7 @@ func (pc *pushConn) readLoop(m *monitor) {
 				m.stats.ProtocolErrors++
 				m.mu.Unlock()
 				s.logf("streamtest: push %s: monitor %d: closing: %v", pc.remote, m.id, err)
+				pc.warnRefusedAckFrame(m.id, err) // acks.go
 			}
 			return
 		}
@@ -344,11 +346,11 @@ func isClosedErr(err error) bool {
 // ack applies one ack received on pc.
 func (m *monitor) ack(pc *pushConn, a protocol.Ack, legacy bool) {
 	m.mu.Lock()
-	defer m.mu.Unlock()
 	if pc.detached {
 		// The connection was dropped or replaced (and its blocks returned
 		// or discarded) an instant ago; it is closing. What it still
 		// delivers is ignored, as if the close had come first.
+		m.mu.Unlock()
 		return
 	}
 	rec := AckRecord{
@@ -385,6 +387,12 @@ func (m *monitor) ack(pc *pushConn, a protocol.Ack, legacy bool) {
 		m.broadcast()
 	}
 	m.recordAckLocked(rec)
+	warn := (b == nil || a.Status != protocol.StatusOK) && !pc.warnedBadAck
+	pc.warnedBadAck = pc.warnedBadAck || warn
+	m.mu.Unlock()
+	if warn {
+		pc.warnBadAck(m.id, a, b != nil) // acks.go
+	}
 }
 
 // trimOrder drops delivered blocks from the front of pc.order.
