@@ -1,0 +1,119 @@
+package stream
+
+import (
+	"errors"
+	"strconv"
+	"strings"
+	"testing"
+	"unsafe"
+)
+
+// Every accessor refuses an event of another resource, without looking at
+// its body.
+func TestTypedWrongResource(t *testing.T) {
+	for name, f := range accessors {
+		if _, err := f(jsonEvent("Other", "{}")); !errors.Is(err, ErrWrongResource) {
+			t.Errorf("%s accessor on an Other event: err = %v", name, err)
+		}
+	}
+}
+
+// Bodies that are not the resource's shape: a *DecodeError naming the
+// resource, format and offset; limits wrap their own errors.
+func TestTypedDecodeErrors(t *testing.T) {
+	for _, c := range []struct {
+		ev     Event
+		offset int64
+		is     error
+	}{
+		{jsonEvent("DataPoint", `{"id":"a","cstId":01}`), 19, nil},
+		{jsonEvent("DataPoint", `{"id":7}`), 6, nil},
+		{jsonEvent("DataPoint", `{"cstId":"x"}`), 9, strconv.ErrSyntax},
+		{jsonEvent("DataPoint", `"text"`), 0, nil},
+		{jsonEvent("DataPoint", `{"id":"a"} {}`), 11, nil},
+		{jsonEvent("DeviceCore", `{"x":`+strings.Repeat("[", 10000)+strings.Repeat("]", 10000)+`}`), -2, ErrBodyTooDeep},
+		{jsonEvent("Job", `{`+strings.Repeat(`"a":1,`, MaxRecordFields)+`"b":2}`), -2, ErrRecordTooLarge},
+		{xmlEvent("Job", `<Job>`+strings.Repeat(`<a/>`, MaxRecordFields+1)+`</Job>`), -1, ErrRecordTooLarge},
+		{xmlEvent("DataPoint", `<DataPoint><id>a</DataPoint>`), -1, nil},
+		{xmlEvent("DataPoint", `<DataPoint><cstId>x</cstId></DataPoint>`), -1, strconv.ErrSyntax},
+		{jsonEvent("FileData", `{"fdData":"not base64!"}`), -1, nil},
+	} {
+		_, err := decodeAny(c.ev)
+		var de *DecodeError
+		if !errors.As(err, &de) {
+			t.Errorf("%s %q: err = %v, want a *DecodeError", c.ev.Resource, c.ev.Body, err)
+			continue
+		}
+		format := "JSON"
+		if c.ev.bodyIsXML() {
+			format = "XML"
+		}
+		if de.Resource != c.ev.Resource || de.Format != format || (c.offset != -2 && de.Offset != c.offset) {
+			t.Errorf("%s %q: %+v", c.ev.Resource, c.ev.Body, de)
+		}
+		if c.is != nil && !errors.Is(err, c.is) {
+			t.Errorf("%s %q: %v does not wrap %v", c.ev.Resource, c.ev.Body, err, c.is)
+		}
+		if !strings.HasPrefix(err.Error(), "stream: "+c.ev.Resource+" "+format+" body: ") {
+			t.Errorf("error text %q", err)
+		}
+	}
+}
+
+// Strings that need no unescaping share the body; the JSON path of an
+// accessor allocates nothing else.
+func TestTypedAliasingAndAllocations(t *testing.T) {
+	ev := jsonEvent("DataPoint", `{"id":"684572e0","streamId":"dev\/temp","data":0.5,"cstId":7603,"description":"caf\u00e9"}`)
+	dp, err := ev.DataPoint()
+	if err != nil {
+		t.Fatal(err)
+	}
+	in := func(s string) bool {
+		p := uintptr(unsafe.Pointer(unsafe.StringData(s)))
+		b := uintptr(unsafe.Pointer(&ev.Body[0]))
+		return p >= b && p < b+uintptr(len(ev.Body))
+	}
+	if !in(dp.ID) || !in(string(dp.Data)) {
+		t.Error("unescaped strings were copied")
+	}
+	if in(dp.StreamID) || dp.StreamID != "dev/temp" || in(dp.Description) || dp.Description != "café" {
+		t.Errorf("escaped strings: %q %q", dp.StreamID, dp.Description)
+	}
+	for _, b := range benchBodies {
+		ev := jsonEvent(b.resource, b.body)
+		if _, err := decodeAny(ev); err != nil {
+			t.Fatal(err)
+		}
+		allocs := testing.AllocsPerRun(100, func() { decodeDiscard(ev) })
+		want := 0.0
+		if b.resource == "FileData" {
+			want = 1 // the decoded content
+		}
+		if allocs > want {
+			t.Errorf("%s: %.1f allocations per decode, want %.0f", b.resource, allocs, want)
+		}
+	}
+}
+
+// decodeDiscard calls the accessor of the event's resource without boxing
+// the result.
+func decodeDiscard(e Event) {
+	switch e.Resource {
+	case "DataPoint":
+		_, _ = e.DataPoint()
+	case "DataStream":
+		_, _ = e.DataStream()
+	case "DeviceCore":
+		_, _ = e.DeviceCore()
+	case "FileData":
+		_, _ = e.FileData()
+	case "XbeeCore":
+		_, _ = e.XbeeCore()
+	case "AlarmStatus":
+		_, _ = e.AlarmStatus()
+	case "devices":
+		_, _ = e.V1Device()
+	default:
+		panic(e.Resource)
+	}
+}
