@@ -26,6 +26,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"unicode"
 
 	"github.com/pushmon/pushmon/internal/jsondec"
 )
@@ -135,7 +136,7 @@ func structOf(ts *ast.TypeSpec, declared map[string]bool) (structType, error) {
 			continue
 		}
 		name, opts, _ := strings.Cut(jsonTag, ",")
-		if name == "" || opts != "" {
+		if !validName(name) || opts != "" {
 			return st, fmt.Errorf("%s.%s: json tag %q: only a plain name is supported", st.name, goName, jsonTag)
 		}
 		if seen[name] {
@@ -163,6 +164,20 @@ func structOf(ts *ast.TypeSpec, declared map[string]bool) (structType, error) {
 		st.fields = append(st.fields, fl)
 	}
 	return st, nil
+}
+
+// validName reports whether encoding/json takes name from a tag: letters,
+// digits and some punctuation only (it ignores other tags).
+func validName(name string) bool {
+	if name == "" {
+		return false
+	}
+	for _, r := range name {
+		if !unicode.IsLetter(r) && !unicode.IsDigit(r) && !strings.ContainsRune("!#$%&()*+-./:;<=>?@[]^_{|}~ ", r) {
+			return false
+		}
+	}
+	return true
 }
 
 func (f field) call() string {

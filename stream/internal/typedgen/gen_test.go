@@ -35,6 +35,7 @@ func TestGenerateRefusesUnsupportedFields(t *testing.T) {
 		"embedded":       "type X struct { Y }\ntype Y struct{}",
 		"duplicate name": "type X struct { A string `json:\"a\"`; B string `json:\"a\"` }",
 		"unknown struct": "type X struct { A Other `json:\"a\"` }",
+		"invalid name":   "type X struct { A string `json:\"a\\\"b\"` }",
 	} {
 		dir := t.TempDir()
 		if err := os.WriteFile(filepath.Join(dir, "resources.go"), []byte("package stream\n"+src+"\n"), 0o644); err != nil {
