@@ -111,6 +111,10 @@ func (d *Decoder) ws() {
 
 // peek skips white space and returns the next byte, or 0 at the end.
 func (d *Decoder) peek() byte {
+	// Pushes are compact: test for no white space first.
+	if d.pos < len(d.buf) && d.buf[d.pos] > ' ' {
+		return d.buf[d.pos]
+	}
 	d.ws()
 	if d.pos < len(d.buf) {
 		return d.buf[d.pos]
