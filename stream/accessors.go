@@ -8,16 +8,16 @@ import (
 	"github.com/pushmon/pushmon/internal/jsondec"
 )
 
-// The typed accessors. Each decodes the body of an event of its resource
-// (ErrWrongResource for another), JSON or XML, on every call: nothing is
-// decoded for consumers that only route on Event.Resource, and the result
-// is the caller's. They are safe to call from several goroutines on copies
-// of the same Event. A JSON body is decoded with the same rules as
-// encoding/json would apply into the same type, without reflection and
-// without allocating beyond the strings that need unescaping; an XML body
-// with encoding/xml. Errors are *DecodeError.
-
 // DataPoint decodes a DataPoint event's body.
+//
+// Like every typed accessor it refuses an event of another resource
+// (ErrWrongResource) and decodes the body, JSON or XML, on each call:
+// consumers that only route on Event.Resource pay nothing, and the result
+// is the caller's (its strings share Body: see the DataPoint type). It is
+// safe to call from several goroutines on copies of the same Event. A JSON
+// body is decoded as encoding/json would decode it into the same type, as
+// strictly, without reflection and without allocating; an XML body with
+// encoding/xml. Errors are *DecodeError.
 func (e Event) DataPoint() (DataPoint, error) {
 	if err := e.checkResource("DataPoint"); err != nil {
 		return DataPoint{}, err
@@ -29,7 +29,7 @@ func (e Event) DataPoint() (DataPoint, error) {
 	return v, jsonError("DataPoint", parseDataPointJSON(e.Body, &v))
 }
 
-// DataStream decodes a DataStream event's body.
+// DataStream decodes a DataStream event's body, as DataPoint does.
 func (e Event) DataStream() (DataStream, error) {
 	if err := e.checkResource("DataStream"); err != nil {
 		return DataStream{}, err
@@ -41,7 +41,7 @@ func (e Event) DataStream() (DataStream, error) {
 	return v, jsonError("DataStream", parseDataStreamJSON(e.Body, &v))
 }
 
-// DeviceCore decodes a DeviceCore event's body.
+// DeviceCore decodes a DeviceCore event's body, as DataPoint does.
 func (e Event) DeviceCore() (DeviceCore, error) {
 	if err := e.checkResource("DeviceCore"); err != nil {
 		return DeviceCore{}, err
@@ -54,7 +54,8 @@ func (e Event) DeviceCore() (DeviceCore, error) {
 }
 
 // FileData decodes a FileData event's body, Base64-decoding the content
-// into Data (white space in fdData is ignored).
+// into Data (white space in fdData is ignored); otherwise as DataPoint
+// does, except that Data is allocated.
 func (e Event) FileData() (FileData, error) {
 	if err := e.checkResource("FileData"); err != nil {
 		return FileData{}, err
@@ -104,7 +105,7 @@ func (e Event) formatName() string {
 	return "JSON"
 }
 
-// FileDataCore decodes a FileDataCore event's body.
+// FileDataCore decodes a FileDataCore event's body, as DataPoint does.
 func (e Event) FileDataCore() (FileDataCore, error) {
 	if err := e.checkResource("FileDataCore"); err != nil {
 		return FileDataCore{}, err
@@ -116,7 +117,7 @@ func (e Event) FileDataCore() (FileDataCore, error) {
 	return v, jsonError("FileDataCore", parseFileDataCoreJSON(e.Body, &v))
 }
 
-// XbeeCore decodes an XbeeCore event's body.
+// XbeeCore decodes an XbeeCore event's body, as DataPoint does.
 func (e Event) XbeeCore() (XbeeCore, error) {
 	if err := e.checkResource("XbeeCore"); err != nil {
 		return XbeeCore{}, err
@@ -128,7 +129,7 @@ func (e Event) XbeeCore() (XbeeCore, error) {
 	return v, jsonError("XbeeCore", parseXbeeCoreJSON(e.Body, &v))
 }
 
-// Alarm decodes an Alarm event's body.
+// Alarm decodes an Alarm event's body, as DataPoint does.
 func (e Event) Alarm() (Alarm, error) {
 	if err := e.checkResource("Alarm"); err != nil {
 		return Alarm{}, err
@@ -140,7 +141,7 @@ func (e Event) Alarm() (Alarm, error) {
 	return v, jsonError("Alarm", parseAlarmJSON(e.Body, &v))
 }
 
-// AlarmStatus decodes an AlarmStatus event's body.
+// AlarmStatus decodes an AlarmStatus event's body, as DataPoint does.
 func (e Event) AlarmStatus() (AlarmStatus, error) {
 	if err := e.checkResource("AlarmStatus"); err != nil {
 		return AlarmStatus{}, err
@@ -152,7 +153,7 @@ func (e Event) AlarmStatus() (AlarmStatus, error) {
 	return v, jsonError("AlarmStatus", parseAlarmStatusJSON(e.Body, &v))
 }
 
-// V1Device decodes a "devices" event's body.
+// V1Device decodes a "devices" event's body, as DataPoint does.
 func (e Event) V1Device() (V1Device, error) {
 	if err := e.checkResource("devices"); err != nil {
 		return V1Device{}, err
@@ -164,7 +165,7 @@ func (e Event) V1Device() (V1Device, error) {
 	return v, jsonError("devices", parseV1DeviceJSON(e.Body, &v))
 }
 
-// V1AlertStatus decodes an "alert_status" event's body.
+// V1AlertStatus decodes an "alert_status" event's body, as DataPoint does.
 func (e Event) V1AlertStatus() (V1AlertStatus, error) {
 	if err := e.checkResource("alert_status"); err != nil {
 		return V1AlertStatus{}, err
@@ -176,19 +177,19 @@ func (e Event) V1AlertStatus() (V1AlertStatus, error) {
 	return v, jsonError("alert_status", parseV1AlertStatusJSON(e.Body, &v))
 }
 
-// Job decodes a Job event's body.
+// Job decodes a Job event's body as a Record, as DataPoint does.
 func (e Event) Job() (Job, error) {
 	r, err := e.record("Job")
 	return Job{r}, err
 }
 
-// JobResult decodes a JobResult event's body.
+// JobResult decodes a JobResult event's body as a Record, as DataPoint does.
 func (e Event) JobResult() (JobResult, error) {
 	r, err := e.record("JobResult")
 	return JobResult{r}, err
 }
 
-// V1Job decodes a "jobs" event's body.
+// V1Job decodes a "jobs" event's body as a Record, as DataPoint does.
 func (e Event) V1Job() (V1Job, error) {
 	r, err := e.record("jobs")
 	return V1Job{r}, err

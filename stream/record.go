@@ -16,7 +16,9 @@ import (
 // when it has child elements.
 //
 // Decoded by Event.Record (and the Job accessors) names and values share
-// the event's Body when they need no unescaping: read-only.
+// the event's Body when they need no unescaping: see DataPoint for the
+// memory rules. A body with more than MaxRecordFields members is refused
+// (ErrRecordTooLarge). Decoding allocates the slice of members.
 type Record []Field
 
 // Field is one member of a Record.

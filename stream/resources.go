@@ -2,20 +2,22 @@ package stream
 
 //go:generate go run ./internal/typedgen
 
-// The typed resources of push events. Each has an accessor on Event of the
-// same name (DataPoint, DeviceCore, …) that decodes the body, JSON or XML.
+// The typed resources of push events, declared in the resource*.go files.
+// Each has an accessor on Event (DataPoint, DeviceCore, …, V1Device) that
+// decodes the body, JSON or XML. Tags are the server's element names; a
+// member the server does not send leaves its field zero, and members a type
+// does not name are skipped (Event.Record and Event.Decode read them).
 //
-// Field names are the server's element names; a field the server does not
-// send stays zero, and members the types do not name are skipped (use
-// Event.Record or Event.Decode to read them). Strings that need no
-// unescaping share the event's Body: they are read-only views of memory
-// that the event owns and that is never modified (see Event).
-//
-// The JSON decoders in resources_json.go are generated from the struct
-// definitions in the resource*.go files: change a type, then run
-// go generate.
+// The JSON decoders in resources_json.go are generated from these struct
+// definitions: change a type, then run go generate.
 
 // DataPoint is a data point of a data stream.
+//
+// Memory, for every typed resource: the strings an accessor decodes share
+// the event's Body whenever their JSON text needs no unescaping (Raw fields
+// always do), so decoding allocates nothing. They are read-only, like Body,
+// and keep the whole document Body belongs to alive while they are
+// referenced: clone one (strings.Clone) to keep it for long on its own.
 type DataPoint struct {
 	ID              string `json:"id" xml:"id"` // UUID, the natural identity
 	CustomerID      Number `json:"cstId" xml:"cstId"`
@@ -36,6 +38,7 @@ type DataPoint struct {
 
 // DataStream is a data stream: the container of data points, with its
 // latest value.
+// Its strings share the event's Body: see DataPoint for the memory rules.
 type DataStream struct {
 	CustomerID  Number `json:"cstId" xml:"cstId"`
 	StreamID    string `json:"streamId" xml:"streamId"`
@@ -50,6 +53,7 @@ type DataStream struct {
 }
 
 // DeviceCore is a device's core record.
+// Its strings share the event's Body: see DataPoint for the memory rules.
 type DeviceCore struct {
 	ID                 DeviceCoreID `json:"id" xml:"id"`
 	ConnectwareID      string       `json:"devConnectwareId" xml:"devConnectwareId"`
@@ -89,6 +93,7 @@ type DeviceCoreID struct {
 func (d DeviceCore) Connected() bool { return d.ConnectionStatus == 1 }
 
 // FileData is a file stored in the account.
+// Its strings share the event's Body: see DataPoint for the memory rules.
 type FileData struct {
 	ID FileDataID `json:"id" xml:"id"`
 	// Base64 is fdData as sent; Data is its decoded content (nil when the
@@ -112,6 +117,7 @@ type FileDataID struct {
 }
 
 // FileDataCore is a file's metadata, without its content.
+// Its strings share the event's Body: see DataPoint for the memory rules.
 type FileDataCore struct {
 	ID               FileDataID `json:"id" xml:"id"`
 	Size             Number     `json:"fdSize" xml:"fdSize"`
@@ -124,6 +130,7 @@ type FileDataCore struct {
 }
 
 // XbeeCore is an XBee (ZigBee) node seen by a gateway.
+// Its strings share the event's Body: see DataPoint for the memory rules.
 type XbeeCore struct {
 	CustomerID      Number `json:"cstId" xml:"cstId"`
 	GroupID         Number `json:"grpId" xml:"grpId"`

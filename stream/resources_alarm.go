@@ -1,6 +1,7 @@
 package stream
 
 // Alarm is an alarm definition.
+// Its strings share the event's Body: see DataPoint for the memory rules.
 type Alarm struct {
 	ID          Number `json:"almId" xml:"almId"`
 	CustomerID  Number `json:"cstId" xml:"cstId"`
@@ -16,6 +17,7 @@ type Alarm struct {
 }
 
 // AlarmStatus is the state of an alarm for one source entity.
+// Its strings share the event's Body: see DataPoint for the memory rules.
 type AlarmStatus struct {
 	ID         AlarmStatusID `json:"id" xml:"id"`
 	Status     Number        `json:"almsStatus" xml:"almsStatus"` // 0 reset, 1 triggered, 2 acknowledged

@@ -5,6 +5,7 @@ package stream
 // Event.Record reads the others.
 
 // V1Device is a device of the v1 devices inventory (resource "devices").
+// Its strings share the event's Body: see DataPoint for the memory rules.
 type V1Device struct {
 	ID               string `json:"id" xml:"id"` // the device id, 00000000-00000000-…
 	Name             string `json:"name" xml:"name"`
@@ -20,6 +21,7 @@ type V1Device struct {
 
 // V1AlertStatus is the status of an alert for one source (resource
 // "alert_status").
+// Its strings share the event's Body: see DataPoint for the memory rules.
 type V1AlertStatus struct {
 	ID          Number `json:"id" xml:"id"` // the alert
 	Name        string `json:"name" xml:"name"`

@@ -109,3 +109,31 @@ func BenchmarkTypedJSON(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkEventDataPoint is Event.DataPoint on a push body ("accessor")
+// and what the accessor did before the typed decoders, encoding/json into
+// the same type after the same resource check ("encoding-json"): run each
+// alone with -cpuprofile for the profiles of benchmarks/README.md.
+func BenchmarkEventDataPoint(b *testing.B) {
+	ev := jsonEvent("DataPoint", benchBodies[0].body)
+	b.Run("accessor", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, err := ev.DataPoint(); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("encoding-json", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if err := ev.checkResource("DataPoint"); err != nil {
+				b.Fatal(err)
+			}
+			var dp DataPoint
+			if err := json.Unmarshal(ev.Body, &dp); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}

@@ -117,3 +117,29 @@ func decodeDiscard(e Event) {
 		panic(e.Resource)
 	}
 }
+
+// XML bodies go through encoding/xml; whatever they hold, every accessor
+// returns a value or a *DecodeError, and never panics.
+func FuzzTypedXML(f *testing.F) {
+	for _, g := range goldens {
+		if g.event.bodyIsXML() {
+			f.Add(string(g.event.Body))
+		}
+	}
+	f.Add(`<Job><a>1</a><a><b/></a><![CDATA[x]]><!-- c --></Job>`)
+	f.Fuzz(func(t *testing.T, body string) {
+		for name, acc := range accessors {
+			_, err := acc(xmlEvent(name, body))
+			var de *DecodeError
+			if err != nil && !errors.As(err, &de) {
+				t.Fatalf("%s: untyped error %v", name, err)
+			}
+		}
+		if _, err := xmlEvent("Group", body).Record(); err != nil {
+			var de *DecodeError
+			if !errors.As(err, &de) {
+				t.Fatalf("Record: untyped error %v", err)
+			}
+		}
+	})
+}

@@ -13,9 +13,6 @@ import (
 // The scalar types of the typed resources. The server sends the same
 // field as a JSON number in a push and as a JSON string in REST output
 // (and as text in XML), so these types accept every form.
-//
-// Memory: strings decoded by the typed accessors share the event's Body
-// when the text needs no unescaping (see Event); Raw always does.
 
 // Value is a scalar that the server sends as a JSON number, string or
 // boolean (or as XML text), kept as its text: a string unescaped, a
