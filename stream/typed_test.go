@@ -41,7 +41,7 @@ func TestTypedDecodeErrors(t *testing.T) {
 		_, err := decodeAny(c.ev)
 		var de *DecodeError
 		if !errors.As(err, &de) {
-			t.Errorf("%s %q: err = %v, want a *DecodeError", c.ev.Resource, c.ev.Body, err)
+			t.Errorf("%s %.80q: err = %v, want a *DecodeError", c.ev.Resource, c.ev.Body, err)
 			continue
 		}
 		format := "JSON"
@@ -49,10 +49,10 @@ func TestTypedDecodeErrors(t *testing.T) {
 			format = "XML"
 		}
 		if de.Resource != c.ev.Resource || de.Format != format || (c.offset != -2 && de.Offset != c.offset) {
-			t.Errorf("%s %q: %+v", c.ev.Resource, c.ev.Body, de)
+			t.Errorf("%s %.80q: %+v", c.ev.Resource, c.ev.Body, de)
 		}
 		if c.is != nil && !errors.Is(err, c.is) {
-			t.Errorf("%s %q: %v does not wrap %v", c.ev.Resource, c.ev.Body, err, c.is)
+			t.Errorf("%s %.80q: %v does not wrap %v", c.ev.Resource, c.ev.Body, err, c.is)
 		}
 		if !strings.HasPrefix(err.Error(), "stream: "+c.ev.Resource+" "+format+" body: ") {
 			t.Errorf("error text %q", err)
