@@ -38,8 +38,10 @@ func (r Record) Get(name string) (Value, bool) {
 	return "", false
 }
 
-// UnmarshalJSON reads a JSON object (null gives an empty Record).
+// UnmarshalJSON reads a JSON object (null gives an empty Record),
+// replacing r's members.
 func (r *Record) UnmarshalJSON(b []byte) error {
+	*r = (*r)[:0]
 	var d jsondec.Decoder
 	d.Reset(b)
 	decodeRecordJSON(&d, r)
@@ -76,8 +78,9 @@ func decodeRecordJSON(d *jsondec.Decoder, r *Record) {
 	}
 }
 
-// UnmarshalXML reads the child elements of start.
+// UnmarshalXML reads the child elements of start, replacing r's members.
 func (r *Record) UnmarshalXML(d *xml.Decoder, start xml.StartElement) error {
+	*r = (*r)[:0]
 	for {
 		tok, err := d.Token()
 		if err != nil {

@@ -1,6 +1,8 @@
 package stream
 
 import (
+	"encoding/json"
+	"encoding/xml"
 	"errors"
 	"strconv"
 	"strings"
@@ -142,4 +144,27 @@ func FuzzTypedXML(f *testing.F) {
 			}
 		}
 	})
+}
+
+// Unmarshaling into a Record replaces its members, JSON and XML.
+func TestRecordUnmarshalReplaces(t *testing.T) {
+	r := Record{{"old", "1"}}
+	if err := json.Unmarshal([]byte(`{"a":"x","b":2}`), &r); err != nil {
+		t.Fatal(err)
+	}
+	if len(r) != 2 || r[0] != (Field{"a", "x"}) || r[1] != (Field{"b", "2"}) {
+		t.Errorf("JSON: %v", r)
+	}
+	if err := xml.Unmarshal([]byte(`<R><c>3</c></R>`), &r); err != nil {
+		t.Fatal(err)
+	}
+	if len(r) != 1 || r[0] != (Field{"c", "3"}) {
+		t.Errorf("XML: %v", r)
+	}
+	if v, ok := r.Get("c"); !ok || v != "3" {
+		t.Errorf("Get = %q, %v", v, ok)
+	}
+	if _, ok := r.Get("a"); ok {
+		t.Error("Get found a replaced member")
+	}
 }
