@@ -3,14 +3,17 @@ package monitor
 import (
 	"bytes"
 	"context"
-	"encoding/base64"
+	"errors"
 	"fmt"
 	"io"
-	"log/slog"
 	"net/http"
 	"net/url"
+	"slices"
+	"strconv"
 	"strings"
 	"time"
+
+	"github.com/pushmon/pushmon/secret"
 )
 
 const (
@@ -20,8 +23,14 @@ const (
 	DefaultTimeout = 30 * time.Second
 	// DefaultPageSize is the number of monitors asked for per list request.
 	DefaultPageSize = 1000
-	// maxBodySize caps how much of a response body is read.
+	// maxBodySize caps how much of a 2xx response body is read.
 	maxBodySize = 32 << 20
+	// maxErrorBody caps how much of an error body is read: enough for any
+	// <error> message, little to hold for a failing call.
+	maxErrorBody = 64 << 10
+	// maxMessage caps APIError.Message and the server text quoted in
+	// other errors.
+	maxMessage = 1024
 )
 
 // Client talks to Remote Manager's monitor REST API.
@@ -31,19 +40,23 @@ const (
 // context, which bounds the call including its retry waits. Create one per
 // account and reuse it, so connections are reused.
 //
-// A Client holds the account password; its String, GoString, Format and
-// LogValue redact it, and no error it returns contains it.
+// A Client holds the account password in a [secret.String]: fmt,
+// encoding/json and log/slog never print it, also when a Client sits in a
+// field of a struct of yours, and no error it returns contains it. Its
+// requests carry it only to the origin of the base URL: a redirect
+// elsewhere is refused (see [RedirectError]).
 type Client struct {
 	base      *url.URL // scheme, host and path prefix; no user info
 	configErr error    // non-nil: every call fails with it
 	hc        *http.Client
-	// auth returns the Basic-auth credentials (nil: none). A func rather
-	// than fields so that no reflection-based printer — fmt's bad-verb path
-	// prints unexported fields raw — can ever reach the password.
-	auth      func() (username, password string)
+	user      string
+	pass      secret.String
+	hasAuth   bool     // send Basic authorization (user and pass)
+	sc        scrubber // the password's forms, kept out of server text
 	userAgent string
 	retry     retryPolicy
 	pageSize  int
+	maxPages  int
 }
 
 // Option configures a [Client] in [NewClient].
@@ -59,12 +72,14 @@ func WithBasicAuth(username, password string) Option {
 			c.configErr = fmt.Errorf("%w: user name contains ':'", ErrInvalidConfig)
 			return
 		}
-		c.auth = basicAuth(username, password)
+		c.user, c.pass, c.hasAuth = username, secret.New(password), true
 	}
 }
 
-// WithHTTPClient sets the HTTP client (proxies, TLS, timeouts). The client
-// is used as given and must not be modified afterwards. A nil hc keeps the
+// WithHTTPClient sets the HTTP client (proxies, TLS, timeouts). The Client
+// uses a copy of it whose CheckRedirect first refuses any redirect to
+// another origin (see [RedirectError]) and then calls hc's own; hc is not
+// modified, and must not be modified afterwards. A nil hc keeps the
 // default: a clone of [http.DefaultTransport] (which honours HTTPS_PROXY
 // and friends) with a [DefaultTimeout] per request.
 func WithHTTPClient(hc *http.Client) Option {
@@ -116,10 +131,6 @@ func WithPageSize(n int) Option {
 	}
 }
 
-func basicAuth(username, password string) func() (string, string) {
-	return func() (string, string) { return username, password }
-}
-
 // NewClient returns a client for the Remote Manager at baseURL, e.g.
 // "https://remotemanager.digi.com" (a trailing slash and a path prefix are
 // fine). Credentials embedded in baseURL ("https://user:pass@host") are
@@ -133,8 +144,9 @@ func NewClient(baseURL string, opts ...Option) *Client {
 		userAgent: DefaultUserAgent,
 		retry:     defaultRetryPolicy(),
 		pageSize:  DefaultPageSize,
+		maxPages:  DefaultMaxPages,
 	}
-	var urlAuth func() (string, string)
+	var urlUser *url.Userinfo
 	u, err := url.Parse(strings.TrimSpace(baseURL))
 	switch {
 	case err != nil:
@@ -145,10 +157,7 @@ func NewClient(baseURL string, opts ...Option) *Client {
 	case u.Host == "":
 		c.configErr = fmt.Errorf("%w: base URL has no host", ErrInvalidConfig)
 	default:
-		if u.User != nil {
-			p, _ := u.User.Password()
-			urlAuth = basicAuth(u.User.Username(), p)
-		}
+		urlUser = u.User
 		c.base = &url.URL{Scheme: u.Scheme, Host: u.Host, Path: strings.TrimRight(u.Path, "/")}
 	}
 	for _, o := range opts {
@@ -156,12 +165,19 @@ func NewClient(baseURL string, opts ...Option) *Client {
 			o(c)
 		}
 	}
-	if c.auth == nil {
-		c.auth = urlAuth
+	if !c.hasAuth && urlUser != nil {
+		p, _ := urlUser.Password()
+		c.user, c.pass, c.hasAuth = urlUser.Username(), secret.New(p), true
+	}
+	if c.hasAuth {
+		c.sc.addBasic(c.user, c.pass.Reveal())
 	}
 	if c.hc == nil {
 		tr := http.DefaultTransport.(*http.Transport).Clone()
 		c.hc = &http.Client{Transport: tr, Timeout: DefaultTimeout}
+	}
+	if c.base != nil {
+		c.hc = withOriginCheck(c.hc, c.base)
 	}
 	return c
 }
@@ -170,7 +186,7 @@ func NewClient(baseURL string, opts ...Option) *Client {
 // HTTP transport. It is safe to call at any time; later calls reconnect.
 func (c *Client) CloseIdleConnections() { c.hc.CloseIdleConnections() }
 
-// String describes the client with the password redacted.
+// String describes the client: its base URL and user name.
 func (c *Client) String() string {
 	if c == nil {
 		return "<nil>"
@@ -179,22 +195,12 @@ func (c *Client) String() string {
 	if c.base != nil {
 		base = c.base.String()
 	}
-	s := "monitor.Client{base:" + base
-	if c.auth != nil {
-		user, _ := c.auth()
-		s += " user:" + user + " password:" + redacted
+	s := "monitor.Client{" + base
+	if c.hasAuth {
+		s += " user " + c.user
 	}
 	return s + "}"
 }
-
-// GoString is String: a Client has no Go literal form.
-func (c *Client) GoString() string { return c.String() }
-
-// Format implements [fmt.Formatter] so that no verb can print the password.
-func (c *Client) Format(f fmt.State, verb rune) { formatRedacted(f, verb, c.String, c.GoString) }
-
-// LogValue implements [slog.LogValuer] with the password redacted.
-func (c *Client) LogValue() slog.Value { return slog.StringValue(c.String()) }
 
 // request is one logical API call; do may send it several times.
 type request struct {
@@ -205,6 +211,20 @@ type request struct {
 	ctype   string     // Content-Type of body; "" means XML
 	accept  string     // Accept header, "" for none
 	secrets scrubber   // extra secrets to keep out of error text (spec token…)
+	// bodyHint: a 2xx body beyond the parsing budgets is dropped (the
+	// caller has another source, e.g. the Location header) rather than an
+	// error.
+	bodyHint bool
+}
+
+// pageSize returns the page size the request asks for (its "size"
+// parameter), or 0.
+func (r *request) pageSize() int {
+	n, err := strconv.Atoi(r.query.Get("size"))
+	if err != nil || n < 0 {
+		return 0
+	}
+	return n
 }
 
 // response is one fully read answer (any status).
@@ -212,6 +232,8 @@ type response struct {
 	status int
 	header http.Header
 	body   []byte
+	cut    bool  // an error body longer than maxErrorBody, cut there
+	over   error // a 2xx body beyond maxBodySize (then body is nil)
 }
 
 // do sends r, retrying 429/503 per the retry policy, and returns the 2xx
@@ -233,6 +255,21 @@ func (c *Client) do(ctx context.Context, r request) (*response, error) {
 			return nil, err
 		}
 		if resp.status >= 200 && resp.status < 300 {
+			err := resp.over
+			if err == nil {
+				err = checkBody(resp.body, r.pageSize())
+			}
+			if err != nil {
+				if r.bodyHint {
+					resp.body = nil
+					return resp, nil
+				}
+				if r.method != http.MethodGet {
+					return nil, fmt.Errorf("monitor: %s %s: status %d, the request may have taken effect, but the answer: %w",
+						r.method, r.path, resp.status, err)
+				}
+				return nil, fmt.Errorf("monitor: %s %s: %w", r.method, r.path, err)
+			}
 			return resp, nil
 		}
 		apiErr := c.apiError(r, resp)
@@ -258,7 +295,9 @@ func (c *Client) do(ctx context.Context, r request) (*response, error) {
 	}
 }
 
-// send performs one HTTP exchange and reads the whole body.
+// send performs one HTTP exchange and reads the body: a 2xx body up to
+// maxBodySize (resp.over says when it was longer), an error body up to
+// maxErrorBody (resp.cut says when it was cut).
 func (c *Client) send(ctx context.Context, r request, target *url.URL) (*response, error) {
 	var body io.Reader
 	if r.body != nil {
@@ -279,34 +318,45 @@ func (c *Client) send(ctx context.Context, r request, target *url.URL) (*respons
 		req.Header.Set("Accept", r.accept)
 	}
 	req.Header.Set("User-Agent", c.userAgent)
-	if c.auth != nil {
-		req.SetBasicAuth(c.auth())
+	if c.hasAuth {
+		req.SetBasicAuth(c.user, c.pass.Reveal())
 	}
 	hr, err := c.hc.Do(req)
 	if err != nil {
 		if ctxErr := ctx.Err(); ctxErr != nil {
 			return nil, fmt.Errorf("monitor: %s %s: %w", r.method, r.path, ctxErr)
 		}
+		var re *RedirectError
+		if errors.As(err, &re) {
+			// Without the *url.Error, which quotes the server's Location.
+			return nil, fmt.Errorf("monitor: %s %s: %w", r.method, r.path, re)
+		}
 		// *url.Error carries the URL, which holds no credentials (they
 		// travel in the Authorization header).
 		return nil, fmt.Errorf("monitor: %s %s: %w", r.method, r.path, err)
 	}
 	defer hr.Body.Close()
-	data, err := io.ReadAll(io.LimitReader(hr.Body, maxBodySize+1))
+	ok := hr.StatusCode >= 200 && hr.StatusCode < 300
+	limit := int64(maxErrorBody)
+	if ok {
+		limit = maxBodySize
+	}
+	data, err := io.ReadAll(io.LimitReader(hr.Body, limit+1))
 	if err != nil {
 		if ctxErr := ctx.Err(); ctxErr != nil {
 			return nil, fmt.Errorf("monitor: %s %s: reading response: %w", r.method, r.path, ctxErr)
 		}
 		return nil, fmt.Errorf("monitor: %s %s: reading response: %w", r.method, r.path, err)
 	}
-	if len(data) > maxBodySize {
-		if hr.StatusCode >= 200 && hr.StatusCode < 300 {
-			return nil, fmt.Errorf("monitor: %s %s: %w: body larger than %d bytes",
-				r.method, r.path, ErrMalformedResponse, maxBodySize)
+	resp := &response{status: hr.StatusCode, header: hr.Header, body: data}
+	if int64(len(data)) > limit {
+		if ok {
+			resp.body, resp.over = nil, &LimitError{LimitBodySize, maxBodySize}
+		} else {
+			resp.body, resp.cut = data[:limit], true // the message is all we use
 		}
-		data = data[:maxBodySize] // an error body: an excerpt is all we use
 	}
-	return &response{status: hr.StatusCode, header: hr.Header, body: data}, nil
+	return resp, nil
 }
 
 // apiError builds the *APIError for a non-2xx answer, with secrets scrubbed
@@ -318,18 +368,27 @@ func (c *Client) apiError(r request, resp *response) *APIError {
 		Path:       r.path,
 		RetryAfter: parseRetryAfter(resp.header.Get("Retry-After"), time.Now()),
 	}
-	var sc scrubber
-	if c.auth != nil {
-		user, pass := c.auth()
-		sc.add(pass, base64.StdEncoding.EncodeToString([]byte(user+":"+pass)))
-	}
-	sc = append(sc, r.secrets...)
-	e.Message = sc.scrub(errorMessage(resp.body))
+	e.Message = errorMessage(resp.body, resp.cut, slices.Concat(c.sc, r.secrets))
 	return e
 }
 
-// errMalformed wraps ErrMalformedResponse with the call's method and path.
+// malformed wraps ErrMalformedResponse with the call's method and path and
+// a detail, which may quote the server: the account's and the request's
+// secrets are scrubbed from it, and it is cut to maxMessage bytes.
+func (c *Client) malformed(r request, format string, args ...any) error {
+	for _, a := range args {
+		var le *LimitError
+		if err, ok := a.(error); ok && errors.As(err, &le) {
+			return fmt.Errorf("monitor: %s %s: %w", r.method, r.path, le)
+		}
+	}
+	return fmt.Errorf("monitor: %s %s: %w: %s", r.method, r.path, ErrMalformedResponse,
+		slices.Concat(c.sc, r.secrets).detail(fmt.Sprintf(format, args...), maxMessage))
+}
+
+// errMalformed is malformed for a caller without the Client at hand: it
+// scrubs the request's secrets only.
 func errMalformed(r request, format string, args ...any) error {
 	return fmt.Errorf("monitor: %s %s: %w: %s", r.method, r.path, ErrMalformedResponse,
-		fmt.Sprintf(format, args...))
+		r.secrets.detail(fmt.Sprintf(format, args...), maxMessage))
 }

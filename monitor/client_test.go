@@ -11,7 +11,8 @@ import (
 	"net/http"
 	"strings"
 	"testing"
-	"time"
+
+	"github.com/pushmon/pushmon/secret"
 )
 
 func TestAuthAndHeaders(t *testing.T) {
@@ -146,15 +147,12 @@ func TestRedaction(t *testing.T) {
 		password = "Pw-SENTINEL-9f3"
 		token    = "Tok-SENTINEL-77"
 		hdr      = "Hdr-SENTINEL-55"
-		urlPass  = "Url-SENTINEL-33"
-		urlCode  = "Code-SENTINEL-44"
 	)
-	secrets := []string{password, token, hdr, urlPass, urlCode,
-		base64.StdEncoding.EncodeToString([]byte("tester:" + password))}
+	secrets := []string{password, token, hdr, base64.StdEncoding.EncodeToString([]byte("tester:" + password))}
 	check := func(what, s string) {
 		t.Helper()
 		for _, sec := range secrets {
-			if strings.Contains(s, sec) {
+			if strings.Contains(s, sec) || strings.Contains(strings.ToLower(s), fmt.Sprintf("%x", sec)) {
 				t.Errorf("%s leaks %q: %s", what, sec, s)
 			}
 		}
@@ -173,9 +171,9 @@ func TestRedaction(t *testing.T) {
 	c := NewClient(fs.URL, WithHTTPClient(fs.Client()), WithBasicAuth("tester", password), WithRetry(0, 0))
 	spec := Spec{
 		Topics: []string{"DeviceCore"}, Transport: TransportHTTP,
-		URL:     "https://hook:" + urlPass + "@hooks.example.com/in?code=" + urlCode,
-		Token:   "hookuser:" + token,
-		Headers: []string{"X-Api-Key: " + hdr},
+		URL:     "https://hooks.example.com/in",
+		Token:   sec("hookuser:" + token),
+		Headers: headers("X-Api-Key: " + hdr),
 	}
 	_, err := c.Create(context.Background(), spec)
 	if !errors.Is(err, ErrBadRequest) {
@@ -193,16 +191,29 @@ func TestRedaction(t *testing.T) {
 	check("update error", fmt.Sprintf("%v", err))
 
 	m := Monitor{ID: 1, Spec: spec, Status: StatusActive}
+	// A caller's own structs, the secrets in exported and unexported fields:
+	// fmt cannot call methods on unexported fields, so only types that
+	// redact themselves keep them hidden there.
 	type wrapper struct {
 		S Spec
 		M Monitor
+		C *Client
+	}
+	type hidden struct {
+		spec  Spec
+		mon   Monitor
+		mons  []Monitor
+		cl    Client
+		clp   *Client
+		specp *Spec
 	}
 	values := map[string]any{
 		"*Client": c, "Client": *c, "Spec": spec, "*Spec": &spec, "Monitor": m, "*Monitor": &m,
-		"[]Monitor": []Monitor{m}, "wrapper": wrapper{spec, m}, "Option": WithBasicAuth("x", password),
+		"[]Monitor": []Monitor{m}, "wrapper": wrapper{spec, m, c}, "Option": WithBasicAuth("x", password),
+		"hidden": hidden{spec, m, []Monitor{m}, *c, c, &spec}, "*hidden": &hidden{spec, m, []Monitor{m}, *c, c, &spec},
 	}
 	for name, v := range values {
-		for _, verb := range []string{"%v", "%+v", "%#v", "%s", "%q", "%x", "%10v"} {
+		for _, verb := range []string{"%v", "%+v", "%#v", "%s", "%q", "%x", "%X", "%d", "%10v", "%T"} {
 			check(name+" "+verb, fmt.Sprintf(verb, v))
 		}
 		check(name+" Sprint", fmt.Sprint(v))
@@ -210,32 +221,23 @@ func TestRedaction(t *testing.T) {
 		slog.New(slog.NewTextHandler(&buf, nil)).Info("x", "v", v)
 		slog.New(slog.NewJSONHandler(&buf, nil)).Info("x", "v", v)
 		check(name+" slog", buf.String())
+		if b, err := json.Marshal(v); err == nil {
+			check(name+" JSON", string(b))
+		}
 	}
-	// The redacted forms still say something useful.
-	if s := fmt.Sprint(spec); !strings.Contains(s, "Token:[REDACTED]") || !strings.Contains(s, "X-Api-Key: [REDACTED]") ||
+	// The default forms still say something useful.
+	if s := fmt.Sprintf("%+v", spec); !strings.Contains(s, "Token:[REDACTED]") || !strings.Contains(s, "Headers:[[REDACTED]]") ||
 		!strings.Contains(s, "hooks.example.com") {
-		t.Errorf("Spec String = %s", s)
+		t.Errorf("Spec %%+v = %s", s)
 	}
-	if s := fmt.Sprintf("%#v", m); !strings.HasPrefix(s, "monitor.Monitor{ID:0x1") || !strings.Contains(s, "monitor.Spec{") {
-		t.Errorf("Monitor GoString = %s", s)
-	}
-	if s := fmt.Sprint(c); !strings.Contains(s, "user:tester") || !strings.Contains(s, "[REDACTED]") {
+	if s := fmt.Sprint(c); !strings.Contains(s, "user tester") || !strings.Contains(s, fs.URL) {
 		t.Errorf("Client String = %s", s)
-	}
-}
-
-func TestMonitorString(t *testing.T) {
-	m := Monitor{ID: 7, CustomerID: 3, Spec: Spec{Topics: []string{"A"}}, Status: StatusInactive,
-		LastSent: time.Date(2024, 5, 6, 7, 8, 9, 0, time.UTC)}
-	want := "{ID:7 CustomerID:3 Spec:{Topics:[A]} Status:INACTIVE LastSent:2024-05-06T07:08:09Z}"
-	if got := m.String(); got != want {
-		t.Errorf("String = %s\nwant     %s", got, want)
 	}
 }
 
 func TestMarshalJSONRedactsButKeepsShape(t *testing.T) {
 	m := Monitor{ID: 9, CustomerID: 3, Status: StatusActive,
-		Spec: Spec{Topics: []string{"A"}, Token: "u:Tok-SENTINEL", Headers: []string{"X-K: Hdr-SENTINEL"}, BatchSize: 5}}
+		Spec: Spec{Topics: []string{"A"}, Token: sec("u:Tok-SENTINEL"), Headers: headers("X-K: Hdr-SENTINEL"), BatchSize: 5}}
 	b, err := json.Marshal(m)
 	if err != nil {
 		t.Fatal(err)
@@ -244,7 +246,7 @@ func TestMarshalJSONRedactsButKeepsShape(t *testing.T) {
 	if err := json.Unmarshal(b, &got); err != nil {
 		t.Fatal(err)
 	}
-	if got["ID"] != 9.0 || got["Status"] != "ACTIVE" || got["BatchSize"] != 5.0 || got["Token"] != redacted {
+	if got["ID"] != 9.0 || got["Status"] != "ACTIVE" || got["BatchSize"] != 5.0 || got["Token"] != secret.Redacted {
 		t.Errorf("Monitor JSON = %s", b)
 	}
 	if strings.Contains(string(b), "SENTINEL") {
@@ -252,7 +254,8 @@ func TestMarshalJSONRedactsButKeepsShape(t *testing.T) {
 	}
 	// Decoding a Spec still reads every field.
 	var s Spec
-	if err := json.Unmarshal([]byte(`{"Topics":["A"],"Token":"u:p"}`), &s); err != nil || s.Token != "u:p" {
+	if err := json.Unmarshal([]byte(`{"Topics":["A"],"Token":"u:p","Headers":["X-A: 1"]}`), &s); err != nil ||
+		s.Token.Reveal() != "u:p" || len(s.Headers) != 1 || s.Headers[0].Reveal() != "X-A: 1" {
 		t.Errorf("Unmarshal = %+v, %v", s, err)
 	}
 }

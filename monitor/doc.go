@@ -50,8 +50,34 @@
 // (404) or [ErrThrottled] (429) with errors.Is. A spec that fails
 // validation is a [*SpecError] (matching [ErrInvalidSpec]) and nothing is
 // sent. A 2xx answer that cannot be understood matches
-// [ErrMalformedResponse]. Cancellation is reported as an error wrapping the
-// context's error.
+// [ErrMalformedResponse]. A redirect to another origin is a
+// [*RedirectError] ([ErrRedirectRefused]). An answer or a listing beyond a
+// budget is a [*LimitError] ([ErrLimitExceeded]). Cancellation is reported
+// as an error wrapping the context's error.
+//
+// # Paging
+//
+// [Client.List], [Client.FindByTopics] and [V1.List] follow the server's
+// pages (start/remainingSize, or cursors) with a progress guarantee: a page
+// without items that announces another, a page repeating the previous one,
+// or a cursor the listing already had ends it with an error matching
+// [ErrMalformedResponse]; a listing ends after [WithMaxPages] pages
+// (default [DefaultMaxPages]) with a [*LimitError]. Whatever the server
+// answers, a listing makes at most that many requests, and remembers 8
+// bytes per page besides the monitors.
+//
+// # Answers are untrusted
+//
+// Every answer is read under budgets before any decoder sees it: 32 MiB for
+// a 2xx body and 64 KiB for an error body; nesting depth 64 (JSON and
+// XML); tokens per byte (JSON: 1024 + one per 4 bytes; XML: 1024 + one per
+// 2 bytes, attributes and namespace declarations per element at most 64,
+// names at most 1024 bytes); and a page's list no longer than the page
+// size asked for. Monitors are decoded one at a time. An answer beyond a
+// budget is a [*LimitError] naming the limit, which also matches
+// [ErrMalformedResponse]; a 16 MiB answer of nested XML costs about what
+// reading it costs (2.2× its size allocated), not the 70× encoding/xml
+// would take.
 //
 // # Retries
 //
@@ -63,10 +89,26 @@
 //
 // # Secrets
 //
-// The account password travels only in the Authorization header. It never
-// appears in an error (server messages are scrubbed of it), nor in the
-// output of fmt or log/slog for a [Client]. A [Spec]'s transport Token,
-// its header values and the password and query of its URL are secrets too:
-// String, GoString, LogValue and MarshalJSON of [Spec] and [Monitor]
-// redact them, and they are scrubbed from server messages.
+// The account password, a [Spec]'s Token and its Headers are held in
+// [secret.String] values: a [Client], [Spec] or [Monitor] — or a struct of
+// yours holding one, in an exported field or not — prints them as
+// "[REDACTED]" in every fmt verb, in encoding/json and in log/slog. Only the request
+// encoders reveal them, to put them on the wire.
+//
+// Credentials go only to the origin (scheme, host and port) of the base
+// URL: the password travels in the Authorization header of requests to it,
+// and a redirect to another origin, an https → http downgrade included, is
+// refused before anything is sent there — net/http would otherwise carry
+// the header to another port of the same host, and a 307 or 308 would
+// re-post a spec's token anywhere. Same-origin redirects are followed.
+//
+// No error contains a secret: server text (an error page may echo the
+// request) is scrubbed of the password, its Basic-auth encoding and the
+// spec's token and header values — as sent and in their escaped,
+// percent-encoded and white-space-collapsed forms — before it is decoded,
+// trimmed, collapsed or cut.
+//
+// A Spec's URL is an address, not a secret: it is printed as is, and
+// [Spec.Validate] refuses one with user info (the server authenticates to
+// it with Token). A URL read from the server has its password replaced.
 package monitor

@@ -35,10 +35,47 @@ var (
 	ErrInvalidConfig = errors.New("monitor: invalid client configuration")
 	// ErrMalformedResponse: a 2xx answer that cannot be understood: neither
 	// JSON nor XML, a field of the wrong type, a create answer without a
-	// monitor id, a paging answer that makes no progress, or a body above
-	// the size limit.
+	// monitor id, a paging answer that makes no progress (a page without
+	// items that announces more, a page repeating the previous one, a
+	// cursor the listing already had), or an answer beyond one of the
+	// parsing budgets (a [*LimitError]).
 	ErrMalformedResponse = errors.New("monitor: malformed response")
+	// ErrLimitExceeded: an answer or a listing went beyond one of the
+	// client's budgets. The error is a [*LimitError] naming the limit.
+	ErrLimitExceeded = errors.New("monitor: limit exceeded")
 )
+
+// Limits named by [LimitError.Limit].
+const (
+	LimitPages    = "pages"                  // pages of one listing ([WithMaxPages])
+	LimitCursor   = "cursor"                 // bytes of a paging cursor
+	LimitBodySize = "body size"              // bytes of an answer
+	LimitItems    = "items per page"         // elements of a page's list: the page size asked for
+	LimitDepth    = "nesting depth"          // nesting of a JSON or XML answer
+	LimitTokens   = "tokens"                 // tokens of a JSON or XML answer, a budget per byte
+	LimitAttrs    = "attributes per element" // attributes of one XML element, xmlns declarations included
+	LimitNameLen  = "name length"            // bytes of an XML element or attribute name
+)
+
+// LimitError is an answer or a listing beyond one of the client's budgets.
+// It matches [ErrLimitExceeded] with errors.Is, and also
+// [ErrMalformedResponse] unless Limit is [LimitPages]: a listing longer
+// than [WithMaxPages] allows is not malformed, only longer than wanted.
+type LimitError struct {
+	Limit string // one of the Limit constants
+	Max   int64  // the budget that was exceeded
+}
+
+// Error returns e.g. "monitor: limit exceeded: depth above 64".
+func (e *LimitError) Error() string {
+	return ErrLimitExceeded.Error() + ": " + e.Limit + " above " + strconv.FormatInt(e.Max, 10)
+}
+
+// Is reports whether target is [ErrLimitExceeded], or
+// [ErrMalformedResponse] for a limit on one answer.
+func (e *LimitError) Is(target error) bool {
+	return target == ErrLimitExceeded || (target == ErrMalformedResponse && e.Limit != LimitPages)
+}
 
 // APIError is a non-2xx answer from Remote Manager. It matches, with
 // errors.Is, [ErrBadRequest] (400), [ErrUnauthorized] (401, 403),

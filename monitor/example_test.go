@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/pushmon/pushmon/monitor"
+	"github.com/pushmon/pushmon/secret"
 )
 
 // fakeRemoteManager stands in for https://remotemanager.digi.com: it
@@ -94,4 +95,29 @@ func ExampleClient_FindByTopics() {
 	}
 	// Output:
 	// 178007 DeviceCore,DataPoint INACTIVE
+}
+
+// A Spec's Token and Headers are secret.Strings: however the Spec is
+// printed or encoded, they come out redacted; only the request to Remote
+// Manager carries them.
+func ExampleSpec_secrets() {
+	spec := monitor.Spec{
+		Topics:    []string{"DataPoint"},
+		Transport: monitor.TransportHTTP,
+		URL:       "https://hooks.example.com/rm",
+		Token:     secret.New("hook:s3cret"),
+		Headers:   []secret.String{secret.New("X-Api-Key: k-123")},
+	}
+	fmt.Printf("%v %v\n", spec.Token, spec.Headers)
+	b, _ := json.Marshal(struct{ Token, URL any }{spec.Token, spec.URL})
+	fmt.Println(string(b))
+
+	// Credentials in the URL are refused: the server authenticates to the
+	// URL with Token.
+	spec.URL = "https://hook:s3cret@hooks.example.com/rm"
+	fmt.Println(spec.Validate())
+	// Output:
+	// [REDACTED] [[REDACTED]]
+	// {"Token":"[REDACTED]","URL":"https://hooks.example.com/rm"}
+	// monitor: invalid spec: URL: must not carry user info: put "user:password" in Token
 }

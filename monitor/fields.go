@@ -10,10 +10,12 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/pushmon/pushmon/secret"
 )
 
-// FieldMapping relates one monitor field across the two REST APIs
-// (PROTOCOL.md §5 and §6). [FieldMappings] lists them all.
+// FieldMapping relates one monitor field across the two REST APIs.
+// [FieldMappings] lists them all.
 type FieldMapping struct {
 	// Field is the Go field: "ID", "CustomerID", "Status", … of [Monitor],
 	// or "Spec.Topics", "Spec.BatchDuration", … of its embedded [Spec].
@@ -111,11 +113,11 @@ var fieldTable = []fieldDef{
 	def("Spec.URL", "monTransportUrl", "url", kindText, "",
 		func(s *Spec) string { return s.URL }),
 	def("Spec.Token", "monTransportToken", "auth_token", kindText, `"user:password"`,
-		func(s *Spec) string { return s.Token }),
+		func(s *Spec) string { return s.Token.Reveal() }),
 	def("Spec.Method", "monTransportMethod", "method", kindText, "PUT or POST",
 		func(s *Spec) string { return s.Method }),
 	def("Spec.Headers", "monTransportHeaders", "headers", kindLines, `"Name: value"`,
-		func(s *Spec) string { return strings.Join(s.Headers, "\n") }),
+		func(s *Spec) string { return joinSecrets(s.Headers, "\n") }),
 	def("Spec.ConnectTimeout", "monConnectTimeout", "connect_timeout", kindNumber, "milliseconds",
 		func(s *Spec) string { return durationText(s.ConnectTimeout, time.Millisecond) }),
 	def("Spec.ResponseTimeout", "monResponseTimeout", "response_timeout", kindNumber, "milliseconds",
@@ -164,6 +166,15 @@ func FieldMappings() []FieldMapping {
 		out[i] = f.FieldMapping
 	}
 	return out
+}
+
+// joinSecrets joins the revealed secrets with sep, for the wire.
+func joinSecrets(ss []secret.String, sep string) string {
+	parts := make([]string, len(ss))
+	for i, v := range ss {
+		parts[i] = v.Reveal()
+	}
+	return strings.Join(parts, sep)
 }
 
 // specText returns the wire text of every writable field of a normalized

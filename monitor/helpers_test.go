@@ -15,10 +15,23 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/pushmon/pushmon/secret"
 	"go.uber.org/goleak"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+// sec is secret.New, short for test tables.
+func sec(s string) secret.String { return secret.New(s) }
+
+// headers makes a Spec's Headers from plain lines.
+func headers(lines ...string) []secret.String {
+	out := make([]secret.String, len(lines))
+	for i, l := range lines {
+		out[i] = secret.New(l)
+	}
+	return out
+}
 
 // recorded is one request as the fake server saw it.
 type recorded struct {

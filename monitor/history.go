@@ -13,8 +13,9 @@ package monitor
 // "next_cursor", or only be present as the cursor parameter of "next_uri".
 // A list element may be a Msg object (as above, with or without "id"), a
 // {"Msg": …} wrapper, a whole {"Document":{"Msg": …}} document (one object
-// or an array of them), or a string holding a document the server stored as
-// is (template output).
+// or an array of them), or a document the server stored as is (template
+// output): a string, or an object holding that string as "Document" beside
+// the record's "id" and the "timestamp" it was stored at.
 
 import (
 	"bytes"
@@ -72,7 +73,7 @@ type HistoryRecord struct {
 	ID        string    // the server's record id, "" when it sends none
 	Topic     string    // "<customerId>/<Resource>/<path>"
 	Operation string    // as sent, e.g. "INSERTION"
-	Timestamp time.Time // zero when absent or unparsable
+	Timestamp time.Time // the event's, or the stored time beside a Document; zero when absent or unparsable
 	Msg       json.RawMessage
 	Document  []byte
 }
@@ -223,6 +224,19 @@ func decodeHistoryItem(raw json.RawMessage) ([]HistoryRecord, error) {
 		doc = bytes.TrimSpace(doc)
 		if string(doc) == "null" || firstByte(doc) == 0 {
 			return nil, nil // a keep-alive
+		}
+		if firstByte(doc) == '"' {
+			// A stored document (template output) with its record's id and
+			// stored time.
+			var text string
+			if err := json.Unmarshal(doc, &text); err != nil {
+				return nil, fmt.Errorf("Document: %v", err)
+			}
+			ts, err := jsonScalar(obj["timestamp"])
+			if err != nil {
+				return nil, fmt.Errorf("timestamp: %v", err)
+			}
+			return []HistoryRecord{{ID: id, Timestamp: parseTimestamp(ts), Document: []byte(text)}}, nil
 		}
 		var d map[string]json.RawMessage
 		if err := json.Unmarshal(doc, &d); err != nil {

@@ -102,6 +102,15 @@ func TestHistoryDecodesTolerantly(t *testing.T) {
 				t.Errorf("records %+v", p.Records)
 			}
 		}},
+		{"stored documents", `{"list":[{"id":"17","timestamp":"2025-01-01T00:00:01.000Z","Document":"reading 21.5"},{"id":"18","Document":"<r/>"}]}`, "", 2, func(t *testing.T, p *HistoryPage) {
+			a, b := p.Records[0], p.Records[1]
+			if a.ID != "17" || string(a.Document) != "reading 21.5" || a.Msg != nil || !a.Timestamp.Equal(time.Date(2025, 1, 1, 0, 0, 1, 0, time.UTC)) {
+				t.Errorf("record %+v", a)
+			}
+			if b.ID != "18" || string(b.Document) != "<r/>" || !b.Timestamp.IsZero() {
+				t.Errorf("record %+v", b)
+			}
+		}},
 		{"empty", `{"count":0,"list":[]}`, "", 0, nil},
 	}
 	for _, c := range cases {
@@ -119,7 +128,7 @@ func TestHistoryDecodesTolerantly(t *testing.T) {
 		})
 	}
 	for _, bad := range []string{`[]`, `{"list":{}}`, `{"cursor":"x"}`, `{"list":[{"topic":1,"A":{}}]}`,
-		`{"list":[{"topic":"1/X/y","a":{},"b":{}}]}`, `{"list":[7]}`, `{"list":[{"Msg":"x"}]}`} {
+		`{"list":[{"topic":"1/X/y","a":{},"b":{}}]}`, `{"list":[7]}`, `{"list":[{"Msg":"x"}]}`, `{"list":[{"Document":"x","timestamp":{}}]}`} {
 		if _, err := decodeHistory([]byte(bad)); err == nil {
 			t.Errorf("%s decoded", bad)
 		}

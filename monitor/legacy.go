@@ -1,7 +1,8 @@
 package monitor
 
-// Calls on the legacy /ws/Monitor API (PROTOCOL.md §5). The element mapping
-// is in legacy_wire.go.
+// Calls on the legacy /ws/Monitor API. Request bodies are built in
+// legacy_wire.go from fieldTable (fields.go); answers are read in
+// decode.go.
 
 import (
 	"context"
@@ -28,32 +29,17 @@ func legacyIDPath(id uint32) string {
 	return legacyPath + "/" + strconv.FormatUint(uint64(id), 10)
 }
 
-// specSecrets lists what of a spec must never appear in an error.
+// specSecrets lists what of a spec must never appear in an error: the
+// token, its password, and every header value.
 func specSecrets(s Spec) scrubber {
 	var sc scrubber
-	sc.add(s.Token)
-	if _, pw, ok := strings.Cut(s.Token, ":"); ok {
+	tok := s.Token.Reveal()
+	sc.add(tok)
+	if _, pw, ok := strings.Cut(tok, ":"); ok {
 		sc.add(pw)
 	}
-	// Short header and query values ("json", "1") are too common to scrub
-	// from prose; the ones worth hiding (keys, codes) are long.
-	const minScrub = 6
-	if u, err := url.Parse(s.URL); err == nil {
-		if u.User != nil {
-			if pw, ok := u.User.Password(); ok {
-				sc.add(pw)
-			}
-		}
-		for _, vs := range u.Query() {
-			for _, v := range vs {
-				if len(v) >= minScrub {
-					sc.add(v)
-				}
-			}
-		}
-	}
 	for _, h := range s.Headers {
-		if _, v, ok := strings.Cut(h, ":"); ok && len(strings.TrimSpace(v)) >= minScrub {
+		if _, v, ok := strings.Cut(h.Reveal(), ":"); ok {
 			sc.add(strings.TrimSpace(v))
 		}
 	}
@@ -75,14 +61,14 @@ func (c *Client) Create(ctx context.Context, s Spec) (uint32, error) {
 	if err != nil {
 		return 0, fmt.Errorf("monitor: encoding spec: %w", err)
 	}
-	r := request{method: http.MethodPost, path: legacyPath, body: body, secrets: specSecrets(n)}
+	r := request{method: http.MethodPost, path: legacyPath, body: body, secrets: specSecrets(n), bodyHint: true}
 	resp, err := c.do(ctx, r)
 	if err != nil {
 		return 0, err
 	}
 	id, ok := createdID(resp)
 	if !ok {
-		return 0, errMalformed(r, "status %d without a monitor id in <location> or the Location header; the monitor may have been created", resp.status)
+		return 0, c.malformed(r, "status %d without a monitor id in <location> or the Location header; the monitor may have been created", resp.status)
 	}
 	return id, nil
 }
@@ -99,9 +85,9 @@ func (c *Client) Get(ctx context.Context, id uint32) (*Monitor, error) {
 	if err != nil {
 		return nil, err
 	}
-	p, err := decodeList(resp.body)
+	p, err := decodeList(resp.body, c.pageSize)
 	if err != nil {
-		return nil, errMalformed(r, "%v", err)
+		return nil, c.malformed(r, "%v", err)
 	}
 	for i := range p.items {
 		if p.items[i].ID == id {
@@ -109,7 +95,7 @@ func (c *Client) Get(ctx context.Context, id uint32) (*Monitor, error) {
 		}
 	}
 	if p.errText != "" {
-		return nil, fmt.Errorf("monitor: GET %s: %w: %s", r.path, ErrNotFound, p.errText)
+		return nil, fmt.Errorf("monitor: GET %s: %w: %s", r.path, ErrNotFound, c.sc.detail(p.errText, maxMessage))
 	}
 	return nil, fmt.Errorf("monitor: GET %s: %w", r.path, ErrNotFound)
 }
@@ -141,47 +127,41 @@ func collect[T any](seq iter.Seq2[T, error]) ([]T, error) {
 //
 // Paging asks for start=0,size=N, then advances start by the number of
 // monitors received (equal to N for a full page; never skipping monitors
-// when the server caps the page size) while remainingSize > 0.
+// when the server caps the page size) while remainingSize > 0. A page
+// without monitors that announces more, or one repeating the previous
+// page, ends the listing with an error matching [ErrMalformedResponse];
+// more than [WithMaxPages] pages, with a [*LimitError].
 func (c *Client) All(ctx context.Context, condition string) iter.Seq2[Monitor, error] {
-	return func(yield func(Monitor, error) bool) {
-		start := int64(0)
-		for {
-			q := url.Values{}
-			if condition != "" {
-				q.Set("condition", condition)
-			}
-			q.Set("start", strconv.FormatInt(start, 10))
-			q.Set("size", strconv.Itoa(c.pageSize))
-			r := request{method: http.MethodGet, path: legacyPath, query: q, accept: acceptJSON}
-			resp, err := c.do(ctx, r)
-			if err != nil {
-				yield(Monitor{}, err)
-				return
-			}
-			p, err := decodeList(resp.body)
-			if err != nil {
-				yield(Monitor{}, errMalformed(r, "%v", err))
-				return
-			}
-			if p.errText != "" && len(p.items) == 0 {
-				yield(Monitor{}, errMalformed(r, "status %d with error %q", resp.status, p.errText))
-				return
-			}
-			for _, m := range p.items {
-				if !yield(m, nil) {
-					return
-				}
-			}
-			if p.remaining <= 0 {
-				return
-			}
-			if len(p.items) == 0 {
-				yield(Monitor{}, errMalformed(r, "empty page at start=%d with remainingSize %d", start, p.remaining))
-				return
-			}
-			start += int64(len(p.items))
+	return paginate(c.maxPages, "GET "+legacyPath, monitorID, func(pos string) (page[Monitor], error) {
+		start := pos
+		if start == "" {
+			start = "0"
 		}
-	}
+		q := url.Values{}
+		if condition != "" {
+			q.Set("condition", condition)
+		}
+		q.Set("start", start)
+		q.Set("size", strconv.Itoa(c.pageSize))
+		r := request{method: http.MethodGet, path: legacyPath, query: q, accept: acceptJSON}
+		resp, err := c.do(ctx, r)
+		if err != nil {
+			return page[Monitor]{}, err
+		}
+		p, err := decodeList(resp.body, c.pageSize)
+		if err != nil {
+			return page[Monitor]{}, c.malformed(r, "%v", err)
+		}
+		if p.errText != "" && len(p.items) == 0 {
+			return page[Monitor]{}, c.malformed(r, "status %d with error %q", resp.status, p.errText)
+		}
+		out := page[Monitor]{items: p.items}
+		if p.remaining > 0 {
+			n, _ := strconv.ParseInt(start, 10, 64) // written above
+			out.next = strconv.FormatInt(n+int64(len(p.items)), 10)
+		}
+		return out, nil
+	})
 }
 
 // FindByTopics returns the monitors whose topic list equals topics, ignoring

@@ -1,23 +1,22 @@
 package monitor
 
-// The legacy /ws/Monitor wire mapping: Spec → XML request bodies, and JSON
-// or XML answers → Monitor. The element names and their order come from
-// fieldTable (fields.go), which also maps them to the v1 API; parsing the
-// elements' text is here (monitorFromFields), and the v1 decoder reuses it.
+// The legacy /ws/Monitor wire mapping: Spec → XML request bodies, and a
+// monitor's elements → Monitor. The element names and their order come
+// from fieldTable (fields.go), which also maps them to the v1 API; parsing
+// the elements' text is here (monitorFromFields), for the legacy decoder
+// (decode.go) and the v1 one alike.
 
 import (
 	"bytes"
-	"encoding/json"
 	"encoding/xml"
 	"fmt"
-	"io"
 	"math"
 	"net/url"
 	"strconv"
 	"strings"
 	"time"
-	"unicode"
-	"unicode/utf8"
+
+	"github.com/pushmon/pushmon/secret"
 )
 
 // encodeLegacy renders a normalized spec as a <Monitor> body: monId (id 0,
@@ -53,219 +52,6 @@ func encodeLegacy(id uint32, s Spec) ([]byte, error) {
 // encodeReset renders the bare "kick" body <Monitor><monId>id</monId></Monitor>.
 func encodeReset(id uint32) []byte {
 	return []byte("<Monitor><monId>" + strconv.FormatUint(uint64(id), 10) + "</monId></Monitor>")
-}
-
-// page is one decoded list answer.
-type page struct {
-	items     []Monitor
-	remaining int64  // remainingSize; 0 when absent
-	errText   string // an "error" the server put in a 2xx answer
-}
-
-// decodeList decodes a list or get answer in either representation: the
-// JSON envelope (all values strings, or numbers) or XML <result> (or a bare
-// <Monitor>).
-func decodeList(body []byte) (page, error) {
-	switch firstByte(body) {
-	case '{':
-		return decodeListJSON(body)
-	case '<':
-		return decodeListXML(body)
-	case 0:
-		return page{}, fmt.Errorf("empty body")
-	default:
-		return page{}, fmt.Errorf("neither JSON nor XML")
-	}
-}
-
-type jsonEnvelope struct {
-	RemainingSize json.RawMessage              `json:"remainingSize"`
-	Items         []map[string]json.RawMessage `json:"items"`
-	Error         json.RawMessage              `json:"error"`
-	Location      json.RawMessage              `json:"location"`
-	// v1 APIs answer errors as {"error_status":400,"error_message":"…"}.
-	ErrorMessage json.RawMessage `json:"error_message"`
-}
-
-func decodeListJSON(body []byte) (page, error) {
-	var env jsonEnvelope
-	if err := json.Unmarshal(trimBody(body), &env); err != nil {
-		return page{}, fmt.Errorf("JSON: %v", err)
-	}
-	var p page
-	rem, err := jsonScalar(env.RemainingSize)
-	if err != nil {
-		return page{}, fmt.Errorf("remainingSize: %v", err)
-	}
-	if p.remaining, err = parseCount("remainingSize", rem); err != nil {
-		return page{}, err
-	}
-	p.errText = jsonErrorText(env.Error)
-	for i, item := range env.Items {
-		f := make(map[string]string, len(item))
-		for k, raw := range item {
-			v, err := jsonScalar(raw)
-			if err != nil {
-				return page{}, fmt.Errorf("items[%d].%s: %v", i, k, err)
-			}
-			f[k] = v
-		}
-		m, err := monitorFromFields(f)
-		if err != nil {
-			return page{}, fmt.Errorf("items[%d]: %v", i, err)
-		}
-		p.items = append(p.items, m)
-	}
-	return p, nil
-}
-
-// jsonScalar returns a JSON string's value, or a number's or boolean's
-// literal text; null and absent give "". Objects and arrays are refused.
-func jsonScalar(raw json.RawMessage) (string, error) {
-	raw = bytes.TrimSpace(raw)
-	if len(raw) == 0 || string(raw) == "null" {
-		return "", nil
-	}
-	switch raw[0] {
-	case '"':
-		var s string
-		if err := json.Unmarshal(raw, &s); err != nil {
-			return "", err
-		}
-		return s, nil
-	case '{', '[':
-		return "", fmt.Errorf("unexpected JSON %s", map[byte]string{'{': "object", '[': "array"}[raw[0]])
-	}
-	return string(raw), nil
-}
-
-// jsonErrorText reads an "error" value: a string or an array of strings
-// (both seen from the server).
-func jsonErrorText(raw json.RawMessage) string {
-	raw = bytes.TrimSpace(raw)
-	if len(raw) == 0 || string(raw) == "null" {
-		return ""
-	}
-	if s, err := jsonScalar(raw); err == nil {
-		return s
-	}
-	var list []string
-	if json.Unmarshal(raw, &list) == nil {
-		return strings.Join(list, "; ")
-	}
-	return string(raw)
-}
-
-// xmlFields collects the children of an element as name → text.
-type xmlFields map[string]string
-
-// UnmarshalXML implements xml.Unmarshaler.
-func (f *xmlFields) UnmarshalXML(d *xml.Decoder, start xml.StartElement) error {
-	m := make(map[string]string)
-	for {
-		tok, err := d.Token()
-		if err != nil {
-			return err
-		}
-		switch t := tok.(type) {
-		case xml.StartElement:
-			var v struct {
-				Text string `xml:",chardata"`
-			}
-			if err := d.DecodeElement(&v, &t); err != nil {
-				return err
-			}
-			m[t.Name.Local] = v.Text
-		case xml.EndElement:
-			*f = m
-			return nil
-		}
-	}
-}
-
-type xmlResult struct {
-	RemainingSize string      `xml:"remainingSize"`
-	Monitors      []xmlFields `xml:"Monitor"`
-	Location      string      `xml:"location"`
-	Errors        []string    `xml:"error"`
-	Message       string      `xml:"message"`
-}
-
-// decodeXMLRoot decodes a <result> answer; a bare <Monitor> root becomes a
-// result holding that one monitor.
-func decodeXMLRoot(body []byte) (xmlResult, error) {
-	d := newXMLDecoder(body)
-	for {
-		tok, err := d.Token()
-		if err != nil {
-			return xmlResult{}, fmt.Errorf("XML: %v", err)
-		}
-		se, ok := tok.(xml.StartElement)
-		if !ok {
-			continue
-		}
-		var r xmlResult
-		switch se.Name.Local {
-		case "result":
-			err = d.DecodeElement(&r, &se)
-		case "Monitor":
-			var f xmlFields
-			err = d.DecodeElement(&f, &se)
-			r.Monitors = []xmlFields{f}
-		default:
-			return xmlResult{}, fmt.Errorf("XML: unexpected root <%s>", se.Name.Local)
-		}
-		if err != nil {
-			return xmlResult{}, fmt.Errorf("XML: %v", err)
-		}
-		return r, nil
-	}
-}
-
-func decodeListXML(body []byte) (page, error) {
-	r, err := decodeXMLRoot(body)
-	if err != nil {
-		return page{}, err
-	}
-	var p page
-	if p.remaining, err = parseCount("remainingSize", r.RemainingSize); err != nil {
-		return page{}, err
-	}
-	p.errText = strings.Join(trimAll(r.Errors), "; ")
-	for i, f := range r.Monitors {
-		m, err := monitorFromFields(f)
-		if err != nil {
-			return page{}, fmt.Errorf("Monitor[%d]: %v", i, err)
-		}
-		p.items = append(p.items, m)
-	}
-	return p, nil
-}
-
-func newXMLDecoder(body []byte) *xml.Decoder {
-	d := xml.NewDecoder(bytes.NewReader(trimBody(body)))
-	d.CharsetReader = charsetReader
-	return d
-}
-
-// charsetReader lets encoding/xml read the ISO-8859-1 answers the server
-// declares ("<?xml version="1.0" encoding="ISO-8859-1"?>").
-func charsetReader(label string, in io.Reader) (io.Reader, error) {
-	switch strings.ToLower(strings.TrimSpace(label)) {
-	case "utf-8", "utf8":
-		return in, nil
-	case "iso-8859-1", "iso8859-1", "iso_8859-1", "latin1", "latin-1", "l1", "us-ascii", "ascii":
-		raw, err := io.ReadAll(in)
-		if err != nil {
-			return nil, err
-		}
-		out := make([]byte, 0, len(raw)+len(raw)/8)
-		for _, b := range raw {
-			out = utf8.AppendRune(out, rune(b))
-		}
-		return bytes.NewReader(out), nil
-	}
-	return nil, fmt.Errorf("unsupported charset %q", label)
 }
 
 // monitorFromFields maps monitor elements (from JSON or XML) to a Monitor.
@@ -312,12 +98,12 @@ func monitorFromFields(f map[string]string) (Monitor, error) {
 		m.Persistent = b
 	}
 	m.Description = f["monDescription"]
-	m.URL = get("monTransportUrl")
-	m.Token = get("monTransportToken")
+	m.URL = redactURLUser(get("monTransportUrl"))
+	m.Token = secret.New(get("monTransportToken"))
 	m.Method = strings.ToUpper(get("monTransportMethod"))
 	for _, line := range strings.Split(f["monTransportHeaders"], "\n") {
 		if line = strings.TrimSpace(line); line != "" {
-			m.Headers = append(m.Headers, line)
+			m.Headers = append(m.Headers, secret.New(line))
 		}
 	}
 	if m.ConnectTimeout, err = parseDuration("monConnectTimeout", get("monConnectTimeout"), time.Millisecond); err != nil {
@@ -333,6 +119,21 @@ func monitorFromFields(f map[string]string) (Monitor, error) {
 	m.LastSent = parseTimestamp(get("monLastSent"))
 	m.LastSentUUID = get("monLastSentUuid")
 	return m, nil
+}
+
+// redactURLUser hides the password of a URL's user info. Spec.Validate
+// refuses such URLs, but a monitor created elsewhere may have one, and URL
+// is a plain string that fmt prints as is. The result does not validate,
+// so it cannot be sent back by mistake.
+func redactURLUser(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil || u.User == nil {
+		return raw
+	}
+	if _, has := u.User.Password(); has {
+		u.User = url.UserPassword(u.User.Username(), "REDACTED")
+	}
+	return u.String()
 }
 
 func parseUint32(name, v string) (uint32, error) {
@@ -413,20 +214,10 @@ func isDigits(s string) bool {
 // <location>Monitor/N</location> (or JSON "location"), else the Location
 // header. Either may be missing.
 func createdID(resp *response) (uint32, bool) {
-	var loc string
-	switch firstByte(resp.body) {
-	case '<':
-		if r, err := decodeXMLRoot(resp.body); err == nil {
-			loc = r.Location
+	if a, err := decodeLegacy(resp.body, -1); err == nil {
+		if id, ok := locationID(a.location); ok {
+			return id, true
 		}
-	case '{':
-		var env jsonEnvelope
-		if json.Unmarshal(trimBody(resp.body), &env) == nil {
-			loc, _ = jsonScalar(env.Location)
-		}
-	}
-	if id, ok := locationID(loc); ok {
-		return id, true
 	}
 	return locationID(resp.header.Get("Location"))
 }
@@ -453,48 +244,6 @@ func locationID(loc string) (uint32, bool) {
 	return uint32(n), true
 }
 
-// errorMessage extracts the server's explanation from an error body:
-// <result><error>…</error></result>, {"error": "…"} or {"error": ["…"]};
-// otherwise a short, single-line excerpt of the body.
-func errorMessage(body []byte) string {
-	switch firstByte(body) {
-	case '<':
-		if r, err := decodeXMLRoot(body); err == nil {
-			if msg := strings.Join(trimAll(r.Errors), "; "); msg != "" {
-				return msg
-			}
-			if msg := strings.TrimSpace(r.Message); msg != "" {
-				return msg
-			}
-		}
-	case '{':
-		var env jsonEnvelope
-		if json.Unmarshal(trimBody(body), &env) == nil {
-			if msg := jsonErrorText(env.Error); msg != "" {
-				return msg
-			}
-			if msg := jsonErrorText(env.ErrorMessage); msg != "" {
-				return msg
-			}
-		}
-	}
-	return excerpt(body, 200)
-}
-
-// excerpt returns at most n bytes of b as one line of printable text.
-func excerpt(b []byte, n int) string {
-	s := strings.ToValidUTF8(string(b), "\uFFFD")
-	s = strings.Join(strings.FieldsFunc(s, func(r rune) bool { return unicode.IsSpace(r) || !unicode.IsPrint(r) }), " ")
-	if len(s) > n {
-		cut := n
-		for cut > 0 && !utf8.RuneStart(s[cut]) {
-			cut--
-		}
-		s = s[:cut] + "…"
-	}
-	return s
-}
-
 // trimBody drops leading white space and a UTF-8 byte-order mark.
 func trimBody(b []byte) []byte {
 	b = bytes.TrimPrefix(bytes.TrimLeft(b, " \t\r\n"), []byte("\xEF\xBB\xBF"))
@@ -507,14 +256,4 @@ func firstByte(b []byte) byte {
 		return 0
 	}
 	return b[0]
-}
-
-func trimAll(in []string) []string {
-	var out []string
-	for _, s := range in {
-		if s = strings.TrimSpace(s); s != "" {
-			out = append(out, s)
-		}
-	}
-	return out
 }

@@ -1,13 +1,6 @@
 package monitor
 
-import (
-	"encoding/json"
-	"fmt"
-	"log/slog"
-	"strconv"
-	"strings"
-	"time"
-)
+import "time"
 
 // Transport is how a monitor's events reach the client (monTransportType).
 type Transport string
@@ -59,10 +52,9 @@ const (
 // Monitor is a monitor as Remote Manager reports it: its configuration plus
 // the read-only fields the server maintains.
 //
-// A Monitor is a plain value; it holds Spec.Token, which String, GoString
-// and LogValue redact (so do %v, %+v, %#v, %s and %q, and MarshalJSON). Monitor defines its
-// own String and GoString so that the ones promoted from Spec do not hide
-// the other fields.
+// A Monitor is a plain value. Its secrets are those of its Spec, held in
+// secret.String values, so fmt, encoding/json and log/slog print a Monitor
+// with them redacted.
 type Monitor struct {
 	ID         uint32 // monId
 	CustomerID uint32 // cstId
@@ -71,67 +63,4 @@ type Monitor struct {
 	LastConnect  time.Time // monLastConnect; zero when absent or not parseable
 	LastSent     time.Time // monLastSent; zero when absent or not parseable
 	LastSentUUID string    // monLastSentUuid
-}
-
-// String returns a one-line description with secrets redacted.
-func (m Monitor) String() string { return m.render(false) }
-
-// GoString returns Go syntax for m with secrets redacted.
-func (m Monitor) GoString() string { return m.render(true) }
-
-// LogValue implements [slog.LogValuer] with secrets redacted.
-func (m Monitor) LogValue() slog.Value {
-	attrs := []slog.Attr{slog.Uint64("id", uint64(m.ID))}
-	if m.CustomerID != 0 {
-		attrs = append(attrs, slog.Uint64("customer_id", uint64(m.CustomerID)))
-	}
-	if m.Status != "" {
-		attrs = append(attrs, slog.String("status", m.Status))
-	}
-	attrs = append(attrs, slog.Any("spec", m.Spec))
-	return slog.GroupValue(attrs...)
-}
-
-// MarshalJSON encodes m as encoding/json would by default (Spec's fields
-// inline), with the secrets redacted; see [Spec.MarshalJSON]. Without it the
-// MarshalJSON promoted from the embedded Spec would encode only the Spec.
-func (m Monitor) MarshalJSON() ([]byte, error) {
-	type monitorJSON struct {
-		ID         uint32
-		CustomerID uint32
-		specJSON
-		Status       string
-		LastConnect  time.Time
-		LastSent     time.Time
-		LastSentUUID string
-	}
-	return json.Marshal(monitorJSON{m.ID, m.CustomerID, specJSON(m.Spec.redactedCopy()),
-		m.Status, m.LastConnect, m.LastSent, m.LastSentUUID})
-}
-
-func (m Monitor) render(goSyntax bool) string {
-	var b strings.Builder
-	if goSyntax {
-		b.WriteString("monitor.Monitor{ID:0x")
-		b.WriteString(strconv.FormatUint(uint64(m.ID), 16))
-		b.WriteString(", CustomerID:0x")
-		b.WriteString(strconv.FormatUint(uint64(m.CustomerID), 16))
-		b.WriteString(", Spec:")
-		b.WriteString(m.Spec.GoString())
-		fmt.Fprintf(&b, ", Status:%q, LastConnect:%#v, LastSent:%#v, LastSentUUID:%q}",
-			m.Status, m.LastConnect, m.LastSent, m.LastSentUUID)
-		return b.String()
-	}
-	fmt.Fprintf(&b, "{ID:%d CustomerID:%d Spec:%s Status:%s", m.ID, m.CustomerID, m.Spec.String(), m.Status)
-	if !m.LastConnect.IsZero() {
-		b.WriteString(" LastConnect:" + m.LastConnect.Format(time.RFC3339Nano))
-	}
-	if !m.LastSent.IsZero() {
-		b.WriteString(" LastSent:" + m.LastSent.Format(time.RFC3339Nano))
-	}
-	if m.LastSentUUID != "" {
-		b.WriteString(" LastSentUUID:" + m.LastSentUUID)
-	}
-	b.WriteByte('}')
-	return b.String()
 }

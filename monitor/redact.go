@@ -1,87 +1,207 @@
 package monitor
 
+// Keeping secrets out of error text that came from a server: a server, or
+// a proxy in front of it, may echo a request — its Authorization header,
+// its body with a spec's token — in an error page.
+
 import (
-	"fmt"
-	"io"
+	"encoding/base64"
+	"encoding/json"
+	"encoding/xml"
+	"html"
 	"net/url"
+	"slices"
 	"strings"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/pushmon/pushmon/secret"
 )
 
-// redacted replaces a secret in every human-readable output of this package.
-const redacted = "[REDACTED]"
+// scrubber holds the forms of the secrets to remove from server text: each
+// secret as is and as the echo of a request may spell it (XML, HTML and
+// JSON escaped, percent-encoded, its white space collapsed or its line
+// ends normalised the way an XML parser does). It is built once and then
+// only read. The forms are secrets themselves: a Client holds its
+// scrubber, and must print none of them.
+type scrubber []secret.String
 
-// formatRedacted implements fmt.Formatter for a type whose String and
-// GoString already redact: %#v prints GoString, every other verb prints String
-// (quoted for %q), honouring width and flags.
-func formatRedacted(f fmt.State, verb rune, str, goStr func() string) {
-	switch {
-	case verb == 'v' && f.Flag('#'):
-		_, _ = io.WriteString(f, goStr())
-	case verb == 'q':
-		_, _ = fmt.Fprintf(f, fmt.FormatString(f, 'q'), str())
-	case verb == 'v' || verb == 's':
-		_, _ = fmt.Fprintf(f, fmt.FormatString(f, 's'), str())
-	default:
-		// Same shape fmt uses for a bad verb, but with the redacted text.
-		_, _ = fmt.Fprintf(f, "%%!%c(%s)", verb, str())
-	}
-}
-
-// redactURL hides a password in the user info and every query value; the
-// scheme, host and path stay readable.
-func redactURL(raw string) string {
-	if raw == "" {
-		return ""
-	}
-	u, err := url.Parse(raw)
-	if err != nil {
-		// Unparseable: it may hold anything, show nothing.
-		return redacted
-	}
-	if u.User != nil {
-		if _, has := u.User.Password(); has {
-			u.User = url.UserPassword(u.User.Username(), "REDACTED")
-		}
-	}
-	if u.RawQuery != "" {
-		q := u.Query()
-		for k := range q {
-			q[k] = []string{"REDACTED"}
-		}
-		u.RawQuery = q.Encode()
-	}
-	u.Fragment, u.RawFragment = "", ""
-	return u.String()
-}
-
-// redactHeader keeps a header's name and hides its value: custom headers to
-// a push URL usually carry an API key.
-func redactHeader(h string) string {
-	name, _, ok := strings.Cut(h, ":")
-	if !ok {
-		return redacted
-	}
-	return strings.TrimSpace(name) + ": " + redacted
-}
-
-// scrubber removes known secrets from text that came from elsewhere (a
-// server's error message may echo a request).
-type scrubber []string
-
-// add registers a secret. Empty strings are ignored.
+// add registers secrets with every form they may be echoed in. Empty
+// strings are ignored; a secret of any length is scrubbed, however common
+// its text, because a short secret is still a secret.
 func (s *scrubber) add(secrets ...string) {
 	for _, v := range secrets {
-		if v != "" {
-			*s = append(*s, v)
+		if v == "" {
+			continue
+		}
+		var xmlEsc strings.Builder
+		_ = xml.EscapeText(&xmlEsc, []byte(v))
+		jsonEsc, _ := json.Marshal(v)
+		var jsonRaw strings.Builder
+		enc := json.NewEncoder(&jsonRaw)
+		enc.SetEscapeHTML(false)
+		_ = enc.Encode(v)
+		for _, f := range []string{
+			v,
+			html.EscapeString(v),
+			xmlEsc.String(),
+			strings.ReplaceAll(xmlEsc.String(), "&#xA;", "\n"), // encoding/xml's Encoder keeps new lines
+			strings.TrimSuffix(strings.TrimPrefix(string(jsonEsc), `"`), `"`),
+			strings.TrimSuffix(strings.TrimPrefix(strings.TrimSuffix(jsonRaw.String(), "\n"), `"`), `"`),
+			url.QueryEscape(v),
+			url.PathEscape(v),
+			collapseSpace(v),
+			strings.ReplaceAll(strings.ReplaceAll(v, "\r\n", "\n"), "\r", "\n"),
+		} {
+			if f != "" && !slices.ContainsFunc(*s, func(g secret.String) bool { return g.Reveal() == f }) {
+				*s = append(*s, secret.New(f))
+			}
 		}
 	}
 }
 
+// addBasic registers HTTP Basic credentials: the password, and the
+// base64 form in which an echoed Authorization header carries them.
+func (s *scrubber) addBasic(user, pass string) {
+	s.add(pass, base64.StdEncoding.EncodeToString([]byte(user+":"+pass)))
+}
+
+// scrub replaces every occurrence of every form of every secret in text.
+// Occurrences that overlap, of one form or of several, are replaced as one
+// span, so that no byte of any of them survives.
 func (s scrubber) scrub(text string) string {
-	for _, v := range s {
-		if strings.Contains(text, v) {
-			text = strings.ReplaceAll(text, v, redacted)
+	var spans [][2]int
+	for _, form := range s {
+		f := form.Reveal()
+		for i := 0; i < len(text); {
+			j := strings.Index(text[i:], f)
+			if j < 0 {
+				break
+			}
+			spans = append(spans, [2]int{i + j, i + j + len(f)})
+			i += j + 1
+		}
+	}
+	if len(spans) == 0 {
+		return text
+	}
+	slices.SortFunc(spans, func(a, b [2]int) int { return a[0] - b[0] })
+	var b strings.Builder
+	at := 0 // text[:at] is written
+	for k := 0; k < len(spans); {
+		start, end := spans[k][0], spans[k][1]
+		for k++; k < len(spans) && spans[k][0] <= end; k++ {
+			end = max(end, spans[k][1])
+		}
+		b.WriteString(text[at:start])
+		b.WriteString(secret.Redacted)
+		at = end
+	}
+	b.WriteString(text[at:])
+	return b.String()
+}
+
+// maxLen returns the length of the longest form.
+func (s scrubber) maxLen() int {
+	n := 0
+	for _, f := range s {
+		n = max(n, f.Len())
+	}
+	return n
+}
+
+// detail returns server text for an error message: scrubbed, then cut to n
+// bytes. Only a window a little longer than n is scrubbed, so that the
+// cost is bounded however long the text is; the first part of a secret
+// cut by the window's end is scrubbed too.
+func (s scrubber) detail(text string, n int) string {
+	if w := n + s.maxLen(); len(text) > w {
+		return cutText(s.scrubCut(text[:w]), n)
+	}
+	return cutText(s.scrub(text), n)
+}
+
+// scrubCut is scrub for text that was cut short: a secret's first part at
+// the end of it is replaced too.
+func (s scrubber) scrubCut(text string) string {
+	text = s.scrub(text)
+	for _, form := range s {
+		f := form.Reveal()
+		for k := min(len(f)-1, len(text)); k > 0; k-- {
+			if strings.HasSuffix(text, f[:k]) {
+				return text[:len(text)-k] + secret.Redacted
+			}
 		}
 	}
 	return text
+}
+
+// oneLine returns text, scrubbed, as one line of printable text of at
+// most n bytes (plus "…" when cut). It scrubs before collapsing white
+// space and again after, then cuts: no form of a secret survives, and no
+// cut can leave its first part.
+func (s scrubber) oneLine(text string, n int) string {
+	text = s.scrub(text)
+	text = strings.ToValidUTF8(text, "\uFFFD")
+	text = strings.Join(strings.FieldsFunc(text, func(r rune) bool { return unicode.IsSpace(r) || !unicode.IsPrint(r) }), " ")
+	return cutText(s.scrub(text), n)
+}
+
+// cutText cuts s to at most n bytes at a rune boundary, marking the cut
+// with "…".
+func cutText(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	cut := n
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return s[:cut] + "…"
+}
+
+// collapseSpace replaces every run of white space with one space and
+// trims the ends, as an excerpt does.
+func collapseSpace(s string) string { return strings.Join(strings.Fields(s), " ") }
+
+// errorMessage extracts the server's explanation from an error body:
+// <result><error>…</error></result>, {"error": "…"} or {"error": ["…"]}
+// (or a <message>, an "error_message"); otherwise a short, single-line
+// excerpt of the body. The secrets of sc are scrubbed from the raw body
+// first (cut is true when the body was cut short, so that a secret's first
+// part at its end goes too), then from each decoded text, before anything
+// is trimmed, collapsed or cut. A body beyond the parsing budgets is not
+// decoded.
+func errorMessage(body []byte, cut bool, sc scrubber) string {
+	raw := string(body)
+	if cut {
+		raw = sc.scrubCut(raw)
+	} else {
+		raw = sc.scrub(raw)
+	}
+	b := []byte(raw)
+	if checkBody(b, 0) == nil {
+		if a, err := decodeLegacy(b, -1); err == nil {
+			msg := joinTexts(a.errs, sc)
+			if msg == "" {
+				msg = joinTexts([]string{a.message}, sc)
+			}
+			if msg != "" {
+				return cutText(msg, maxMessage)
+			}
+		}
+	}
+	return sc.oneLine(raw, 200)
+}
+
+// joinTexts scrubs each text, then trims it, and joins the non-empty ones
+// with "; ".
+func joinTexts(texts []string, sc scrubber) string {
+	var out []string
+	for _, t := range texts {
+		if t = strings.TrimSpace(sc.scrub(t)); t != "" {
+			out = append(out, t)
+		}
+	}
+	return strings.Join(out, "; ")
 }

@@ -1,15 +1,15 @@
 package monitor
 
 import (
-	"encoding/json"
 	"fmt"
-	"log/slog"
 	"net/url"
 	"slices"
 	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
+
+	"github.com/pushmon/pushmon/secret"
 )
 
 // Spec is a monitor's configuration: what [Client.Create] sends and what
@@ -17,14 +17,16 @@ import (
 // the server applies its default, except Persistent, which is always sent (so
 // that an Update can turn it off).
 //
-// Token and the values of Headers are secrets: String, GoString and
-// LogValue redact them (and the password and query of URL), so fmt's
-// %v, %+v, %#v, %s and %q print them redacted. (Spec cannot implement
-// fmt.Formatter, its field Format takes the name: verbs that bypass String,
-// such as %d, print fields raw — format a Spec with %v.) MarshalJSON
-// redacts them too. A Spec is a
-// plain value with no internal state; copies are independent apart from
-// the shared backing arrays of Topics and Headers.
+// Token and Headers are [secret.String] values: a Spec — or a Monitor, or a
+// struct of yours holding either, in any field — prints them redacted in
+// every fmt verb, in encoding/json and in log/slog. Only the request
+// encoders reveal them, to send them to the server. URL is an address, not
+// a secret: it is printed as is, and [Spec.Validate] refuses one with user
+// info (put the credentials in Token, which is what the server sends as
+// Basic authorization to URL); keep API keys in Headers, not in the query.
+//
+// A Spec is a plain value with no internal state; copies are independent
+// apart from the shared backing arrays of Topics and Headers.
 type Spec struct {
 	// Topics to monitor, one per element, e.g. "DeviceCore",
 	// "DataPoint/00000000-00000000-00409DFF-FF000000", "[group=A,B]devices".
@@ -45,16 +47,17 @@ type Spec struct {
 	Persistent  bool
 	Description string // monDescription
 
-	// URL the server pushes to (monTransportUrl; http transport, required there).
+	// URL the server pushes to (monTransportUrl; http transport, required
+	// there). Not a secret, and it must not carry user info.
 	URL string
 	// Token is "user:password" for the server's Basic auth to URL
-	// (monTransportToken). Secret.
-	Token string
+	// (monTransportToken).
+	Token secret.String
 	// Method is PUT (server default) or POST (monTransportMethod).
 	Method string
 	// Headers added to each push, "Name: value" each (monTransportHeaders,
-	// one per line on the wire). Values are secret.
-	Headers []string
+	// one per line on the wire), e.g. secret.New("X-Api-Key: " + key).
+	Headers []secret.String
 	// ConnectTimeout and ResponseTimeout bound the server's pushes to URL
 	// (monConnectTimeout, monResponseTimeout; whole milliseconds on the
 	// wire; 0 means the server default of 5 s).
@@ -135,11 +138,16 @@ func (s Spec) normalize() (Spec, error) {
 			// The URL may embed credentials: do not quote it.
 			return Spec{}, &SpecError{"URL", "must be an absolute http or https URL"}
 		}
+		if u.User != nil {
+			// A string field cannot redact itself wherever it is printed;
+			// Token is the server's way to authenticate to URL.
+			return Spec{}, &SpecError{"URL", `must not carry user info: put "user:password" in Token`}
+		}
 	} else if n.Transport == TransportHTTP {
 		return Spec{}, &SpecError{"URL", "is required for the http transport"}
 	}
-	if s.Token != "" {
-		if !strings.Contains(s.Token, ":") || strings.ContainsAny(s.Token, "\r\n") || !xmlText(s.Token) {
+	if tok := s.Token.Reveal(); tok != "" {
+		if !strings.Contains(tok, ":") || strings.ContainsAny(tok, "\r\n") || !xmlText(tok) {
 			return Spec{}, &SpecError{"Token", `must be "user:password" on one line`}
 		}
 	}
@@ -151,8 +159,7 @@ func (s Spec) normalize() (Spec, error) {
 	}
 	n.Headers = nil
 	for i, h := range s.Headers {
-		h = strings.TrimSpace(h)
-		name, value, ok := strings.Cut(h, ":")
+		name, value, ok := strings.Cut(strings.TrimSpace(h.Reveal()), ":")
 		field := "Headers[" + strconv.Itoa(i) + "]"
 		if !ok || !isToken(strings.TrimSpace(name)) {
 			return Spec{}, &SpecError{field, `must be "Name: value" with a valid header name`}
@@ -160,7 +167,7 @@ func (s Spec) normalize() (Spec, error) {
 		if strings.ContainsAny(value, "\r\n") || !xmlText(value) {
 			return Spec{}, &SpecError{field, "value must be one line of valid text"}
 		}
-		n.Headers = append(n.Headers, strings.TrimSpace(name)+": "+strings.TrimSpace(value))
+		n.Headers = append(n.Headers, secret.New(strings.TrimSpace(name)+": "+strings.TrimSpace(value)))
 	}
 	n.SchemaType = strings.TrimSpace(s.SchemaType)
 	if !xmlText(n.SchemaType) {
@@ -286,111 +293,4 @@ func isToken(s string) bool {
 		}
 	}
 	return true
-}
-
-// String returns the non-zero fields in "{Name:value ...}" form with Token,
-// header values and the URL's password and query redacted.
-func (s Spec) String() string { return s.render(false) }
-
-// GoString returns Go syntax for the non-zero fields, redacted like String.
-func (s Spec) GoString() string { return s.render(true) }
-
-// MarshalJSON encodes s as encoding/json would by default, but with the
-// secrets redacted as in String: loggers that reach nested values through
-// encoding/json (slog's JSONHandler logging a []Monitor) must not leak
-// them. Decoding is unaffected. Spec is not a storage format: to persist
-// one with its secrets, copy it into a type of your own.
-func (s Spec) MarshalJSON() ([]byte, error) { return json.Marshal(specJSON(s.redactedCopy())) }
-
-// specJSON has Spec's fields and none of its methods.
-type specJSON Spec
-
-// redactedCopy returns s with Token, header values and URL secrets replaced.
-func (s Spec) redactedCopy() Spec {
-	if s.Token != "" {
-		s.Token = redacted
-	}
-	s.URL = redactURL(s.URL)
-	if s.Headers != nil {
-		hs := make([]string, len(s.Headers))
-		for i, h := range s.Headers {
-			hs[i] = redactHeader(h)
-		}
-		s.Headers = hs
-	}
-	return s
-}
-
-// LogValue implements [slog.LogValuer] with secrets redacted.
-func (s Spec) LogValue() slog.Value {
-	var attrs []slog.Attr
-	for _, fv := range s.fields() {
-		attrs = append(attrs, slog.Any(fv.name, fv.value))
-	}
-	return slog.GroupValue(attrs...)
-}
-
-type fieldValue struct {
-	name  string
-	value any
-}
-
-// fields lists the non-zero fields in declaration order, secrets redacted.
-func (s Spec) fields() []fieldValue {
-	var out []fieldValue
-	add := func(name string, v any, zero bool) {
-		if !zero {
-			out = append(out, fieldValue{name, v})
-		}
-	}
-	add("Topics", s.Topics, len(s.Topics) == 0)
-	add("Transport", s.Transport, s.Transport == "")
-	add("Format", s.Format, s.Format == "")
-	add("Compression", s.Compression, s.Compression == "")
-	add("BatchSize", s.BatchSize, s.BatchSize == 0)
-	add("BatchDuration", s.BatchDuration, s.BatchDuration == 0)
-	add("Ack", s.Ack, s.Ack == "")
-	add("Persistent", s.Persistent, !s.Persistent)
-	add("Description", s.Description, s.Description == "")
-	add("URL", redactURL(s.URL), s.URL == "")
-	add("Token", redacted, s.Token == "")
-	if len(s.Headers) > 0 {
-		hs := make([]string, len(s.Headers))
-		for i, h := range s.Headers {
-			hs[i] = redactHeader(h)
-		}
-		add("Headers", hs, false)
-	}
-	add("ConnectTimeout", s.ConnectTimeout, s.ConnectTimeout == 0)
-	add("ResponseTimeout", s.ResponseTimeout, s.ResponseTimeout == 0)
-	add("SchemaType", s.SchemaType, s.SchemaType == "")
-	add("Schema", s.Schema, s.Schema == "")
-	return out
-}
-
-func (s Spec) render(goSyntax bool) string {
-	var b strings.Builder
-	if goSyntax {
-		b.WriteString("monitor.Spec{")
-	} else {
-		b.WriteByte('{')
-	}
-	for i, fv := range s.fields() {
-		if i > 0 {
-			if goSyntax {
-				b.WriteString(", ")
-			} else {
-				b.WriteByte(' ')
-			}
-		}
-		b.WriteString(fv.name)
-		b.WriteByte(':')
-		if goSyntax {
-			fmt.Fprintf(&b, "%#v", fv.value)
-		} else {
-			fmt.Fprintf(&b, "%v", fv.value)
-		}
-	}
-	b.WriteByte('}')
-	return b.String()
 }

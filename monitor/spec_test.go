@@ -36,12 +36,15 @@ func TestValidate(t *testing.T) {
 		{"http without url", func(s *Spec) { s.Transport = TransportHTTP }, "URL"},
 		{"relative url", func(s *Spec) { s.URL = "/push" }, "URL"},
 		{"ftp url", func(s *Spec) { s.URL = "ftp://h/x" }, "URL"},
-		{"token without colon", func(s *Spec) { s.Token = "secret" }, "Token"},
-		{"token with newline", func(s *Spec) { s.Token = "u:p\nq" }, "Token"},
+		{"url with password", func(s *Spec) { s.URL = "https://u:p@h/x" }, "URL"},
+		{"url with user", func(s *Spec) { s.URL = "https://u@h/x" }, "URL"},
+		{"url with query", func(s *Spec) { s.URL = "https://h/x?code=abc" }, ""},
+		{"token without colon", func(s *Spec) { s.Token = sec("secret") }, "Token"},
+		{"token with newline", func(s *Spec) { s.Token = sec("u:p\nq") }, "Token"},
 		{"method", func(s *Spec) { s.Method = "PATCH" }, "Method"},
-		{"header no colon", func(s *Spec) { s.Headers = []string{"X-A 1"} }, "Headers[0]"},
-		{"header bad name", func(s *Spec) { s.Headers = []string{"X-A: 1", "X A: 2"} }, "Headers[1]"},
-		{"header invalid utf8", func(s *Spec) { s.Headers = []string{"X-A: \xff"} }, "Headers[0]"},
+		{"header no colon", func(s *Spec) { s.Headers = headers("X-A 1") }, "Headers[0]"},
+		{"header bad name", func(s *Spec) { s.Headers = headers("X-A: 1", "X A: 2") }, "Headers[1]"},
+		{"header invalid utf8", func(s *Spec) { s.Headers = headers("X-A: \xff") }, "Headers[0]"},
 		{"description NUL", func(s *Spec) { s.Description = "a\x00b" }, "Description"},
 		{"description invalid utf8", func(s *Spec) { s.Description = "a\xc3" }, "Description"},
 		{"description U+FFFE", func(s *Spec) { s.Description = "a\uFFFEb" }, "Description"},
@@ -73,10 +76,11 @@ func TestValidate(t *testing.T) {
 func TestSpecErrorNeverQuotesSecrets(t *testing.T) {
 	const secret = "SENTINEL-spec-secret"
 	for _, s := range []Spec{
-		{Topics: []string{"A"}, Token: secret},
-		{Topics: []string{"A"}, Token: "u:" + secret + "\n"},
-		{Topics: []string{"A"}, Headers: []string{"X-Key: " + secret + "\r\nX: y"}},
+		{Topics: []string{"A"}, Token: sec(secret)},
+		{Topics: []string{"A"}, Token: sec("u:" + secret + "\n")},
+		{Topics: []string{"A"}, Headers: headers("X-Key: " + secret + "\r\nX: y")},
 		{Topics: []string{"A"}, URL: "ftp://u:" + secret + "@h/"},
+		{Topics: []string{"A"}, URL: "https://u:" + secret + "@h/"},
 	} {
 		err := s.Validate()
 		if err == nil {
@@ -116,5 +120,24 @@ func TestSameTopics(t *testing.T) {
 	sameTopics(in, []string{"A", "B"})
 	if !slices.Equal(in, []string{"B", "A"}) {
 		t.Error("sameTopics reordered its argument")
+	}
+}
+
+// A monitor created elsewhere may carry a password in its URL: the decoded
+// Monitor must not hold it (URL is printed as is), and the redacted URL
+// must not validate, so that a Get → edit → Update cannot send it back.
+func TestDecodedURLPasswordRedacted(t *testing.T) {
+	const pw = "Url-SENTINEL-31"
+	m, err := monitorFromFields(map[string]string{"monId": "1", "monTopic": "A",
+		"monTransportUrl": "https://hook:" + pw + "@h.example.com/p?k=v"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m.URL != "https://hook:REDACTED@h.example.com/p?k=v" {
+		t.Errorf("URL = %q", m.URL)
+	}
+	var se *SpecError
+	if err := m.Spec.Validate(); !errors.As(err, &se) || se.Field != "URL" || !strings.Contains(se.Reason, "Token") {
+		t.Errorf("Validate = %v, want a URL error pointing to Token", err)
 	}
 }

@@ -1,7 +1,6 @@
 package monitor
 
-// The v1 JSON API: /ws/v1/monitors/inventory (PROTOCOL.md §6). Field names
-// come from fieldTable (fields.go); values are parsed by monitorFromFields,
+// The v1 JSON API: /ws/v1/monitors/inventory. Field names come from fieldTable (fields.go); values are parsed by monitorFromFields,
 // shared with the legacy API, so both APIs give identical Monitors.
 
 import (
@@ -74,15 +73,15 @@ func (v V1) Create(ctx context.Context, s Spec) (*Monitor, error) {
 	if err != nil {
 		return nil, err
 	}
-	m, ok, err := decodeV1One(resp.body, 0)
+	m, ok, err := decodeV1One(resp.body, 0, v.c.pageSize)
 	switch {
 	case err != nil:
-		return nil, errMalformed(r, "%v; the monitor may have been created", err)
+		return nil, v.c.malformed(r, "%v; the monitor may have been created", err)
 	case !ok:
 		if id, found := locationID(resp.header.Get("Location")); found {
 			return &Monitor{ID: id, Spec: n}, nil
 		}
-		return nil, errMalformed(r, "status %d without a monitor id; the monitor may have been created", resp.status)
+		return nil, v.c.malformed(r, "status %d without a monitor id; the monitor may have been created", resp.status)
 	}
 	fillSpec(m, n)
 	return m, nil
@@ -108,12 +107,12 @@ func (v V1) Get(ctx context.Context, id uint32) (*Monitor, error) {
 	if err != nil {
 		return nil, err
 	}
-	m, ok, err := decodeV1One(resp.body, id)
+	m, ok, err := decodeV1One(resp.body, id, v.c.pageSize)
 	switch {
 	case err != nil:
-		return nil, errMalformed(r, "%v", err)
+		return nil, v.c.malformed(r, "%v", err)
 	case !ok && firstByte(resp.body) == 0:
-		return nil, errMalformed(r, "empty answer")
+		return nil, v.c.malformed(r, "empty answer")
 	case !ok:
 		return nil, fmt.Errorf("monitor: GET %s: %w", r.path, ErrNotFound)
 	}
@@ -129,55 +128,38 @@ func (v V1) List(ctx context.Context, q ListQuery) ([]Monitor, error) {
 // All is the streaming form of [V1.List]: it fetches a page only when the
 // previous one has been consumed. On failure it yields one (zero Monitor,
 // error) pair and stops; breaking out of the loop stops paging. A server
-// that returns a cursor it already returned ends the listing with an error
-// matching [ErrMalformedResponse] instead of looping.
+// that repeats a cursor, sends a page without monitors but with a cursor,
+// or repeats the previous page ends the listing with an error matching
+// [ErrMalformedResponse] instead of looping; more than [WithMaxPages]
+// pages end it with a [*LimitError].
 func (v V1) All(ctx context.Context, q ListQuery) iter.Seq2[Monitor, error] {
-	return func(yield func(Monitor, error) bool) {
-		size := q.PageSize
-		if size <= 0 {
-			size = v.c.pageSize
-		}
-		seen := map[string]bool{}
-		cursor := ""
-		for {
-			qv := url.Values{}
-			if q.Query != "" {
-				qv.Set("query", q.Query)
-			}
-			if q.OrderBy != "" {
-				qv.Set("orderby", q.OrderBy)
-			}
-			qv.Set("size", strconv.Itoa(size))
-			if cursor != "" {
-				qv.Set("cursor", cursor)
-			}
-			r := request{method: http.MethodGet, path: v1InventoryPath, query: qv, accept: acceptJSON}
-			resp, err := v.c.do(ctx, r)
-			if err != nil {
-				yield(Monitor{}, err)
-				return
-			}
-			p, err := decodeV1List(resp.body)
-			if err != nil {
-				yield(Monitor{}, errMalformed(r, "%v", err))
-				return
-			}
-			for _, m := range p.items {
-				if !yield(m, nil) {
-					return
-				}
-			}
-			if p.cursor == "" || len(p.items) == 0 {
-				return
-			}
-			if seen[p.cursor] {
-				yield(Monitor{}, errMalformed(r, "the server repeated cursor %q", p.cursor))
-				return
-			}
-			seen[p.cursor] = true
-			cursor = p.cursor
-		}
+	size := q.PageSize
+	if size <= 0 {
+		size = v.c.pageSize
 	}
+	return paginate(v.c.maxPages, "GET "+v1InventoryPath, monitorID, func(cursor string) (page[Monitor], error) {
+		qv := url.Values{}
+		if q.Query != "" {
+			qv.Set("query", q.Query)
+		}
+		if q.OrderBy != "" {
+			qv.Set("orderby", q.OrderBy)
+		}
+		qv.Set("size", strconv.Itoa(size))
+		if cursor != "" {
+			qv.Set("cursor", cursor)
+		}
+		r := request{method: http.MethodGet, path: v1InventoryPath, query: qv, accept: acceptJSON}
+		resp, err := v.c.do(ctx, r)
+		if err != nil {
+			return page[Monitor]{}, err
+		}
+		p, err := decodeV1List(resp.body, size)
+		if err != nil {
+			return page[Monitor]{}, v.c.malformed(r, "%v", err)
+		}
+		return page[Monitor]{items: p.items, next: p.cursor}, nil
+	})
 }
 
 // Update changes monitor id (PUT /ws/v1/monitors/inventory/{id}) and
@@ -198,9 +180,9 @@ func (v V1) Update(ctx context.Context, id uint32, s Spec) (*Monitor, error) {
 	if err != nil {
 		return nil, err
 	}
-	m, ok, err := decodeV1One(resp.body, id)
+	m, ok, err := decodeV1One(resp.body, id, v.c.pageSize)
 	if err != nil {
-		return nil, errMalformed(r, "%v", err)
+		return nil, v.c.malformed(r, "%v", err)
 	}
 	if !ok {
 		return &Monitor{ID: id, Spec: n}, nil
@@ -275,34 +257,43 @@ type v1Page struct {
 	cursor string
 }
 
-// v1ListEnvelope is the v1 list answer {"count":…,"size":…,"cursor":…,
-// "next_uri":…,"list":[…]}. "items" is accepted as well as "list".
-type v1ListEnvelope struct {
-	List   []json.RawMessage `json:"list"`
-	Items  []json.RawMessage `json:"items"`
-	Cursor json.RawMessage   `json:"cursor"`
-}
-
-func decodeV1List(body []byte) (v1Page, error) {
+// decodeV1List decodes the v1 list answer {"count":…,"size":…,"cursor":…,
+// "next_uri":…,"list":[…]} ("items" is accepted as well as "list"),
+// reading its monitors one at a time and at most maxItems of them.
+func decodeV1List(body []byte, maxItems int) (v1Page, error) {
 	if firstByte(body) != '{' {
 		return v1Page{}, errors.New("not a JSON object")
 	}
-	var env v1ListEnvelope
-	if err := json.Unmarshal(trimBody(body), &env); err != nil {
-		return v1Page{}, fmt.Errorf("JSON: %v", err)
-	}
 	var p v1Page
-	cur, err := jsonScalar(env.Cursor)
-	if err != nil {
-		return v1Page{}, fmt.Errorf("cursor: %v", err)
-	}
-	p.cursor = cur
-	for i, raw := range slices.Concat(env.List, env.Items) {
-		m, err := decodeV1Monitor(raw)
-		if err != nil {
-			return v1Page{}, fmt.Errorf("list[%d]: %v", i, err)
+	err := walkObject(trimBody(body), func(key string, dec *json.Decoder) error {
+		if strings.EqualFold(key, "list") || strings.EqualFold(key, "items") {
+			return eachElement(dec, func(_ int, raw json.RawMessage) error {
+				if len(p.items) == maxItems {
+					return errTooManyItems(maxItems)
+				}
+				m, err := decodeV1Monitor(raw)
+				if err != nil {
+					return fmt.Errorf("list[%d]: %v", len(p.items), err)
+				}
+				p.items = append(p.items, m)
+				return nil
+			})
 		}
-		p.items = append(p.items, m)
+		var raw json.RawMessage
+		if err := dec.Decode(&raw); err != nil {
+			return err
+		}
+		if strings.EqualFold(key, "cursor") {
+			cur, err := jsonScalar(raw)
+			if err != nil {
+				return fmt.Errorf("cursor: %v", err)
+			}
+			p.cursor = cur
+		}
+		return nil
+	})
+	if err != nil {
+		return v1Page{}, fmt.Errorf("JSON: %w", err)
 	}
 	return p, nil
 }
@@ -310,7 +301,7 @@ func decodeV1List(body []byte) (v1Page, error) {
 // decodeV1One decodes a single-monitor answer: the monitor object itself,
 // or a list envelope holding it (want 0: the first). ok is false when the
 // answer names no such monitor, an empty body included.
-func decodeV1One(body []byte, want uint32) (*Monitor, bool, error) {
+func decodeV1One(body []byte, want uint32, maxItems int) (*Monitor, bool, error) {
 	switch firstByte(body) {
 	case 0:
 		return nil, false, nil
@@ -325,7 +316,7 @@ func decodeV1One(body []byte, want uint32) (*Monitor, bool, error) {
 	_, hasList := probe["list"]
 	_, hasItems := probe["items"]
 	if _, hasID := probe["id"]; !hasID && (hasList || hasItems) {
-		p, err := decodeV1List(body)
+		p, err := decodeV1List(body, maxItems)
 		if err != nil {
 			return nil, false, err
 		}

@@ -136,7 +136,8 @@ func TestV1UpdateDeleteReset(t *testing.T) {
 	})
 	v := fs.client().V1()
 	ctx := context.Background()
-	spec := Spec{Topics: []string{"DataPoint"}, Transport: "HTTP", URL: "https://example.com/x", Token: "u:tok-secret-1"}
+	spec := Spec{Topics: []string{"DataPoint"}, Transport: "HTTP", URL: "https://example.com/x", Token: sec("u:tok-secret-1"),
+		Headers: headers("X-Api-Key: hdr-secret-2")}
 	m, err := v.Update(ctx, 7, spec)
 	if err != nil {
 		t.Fatal(err)
@@ -145,7 +146,8 @@ func TestV1UpdateDeleteReset(t *testing.T) {
 		t.Errorf("Update = %#v", m)
 	}
 	body := string(fs.requests()[0].Body)
-	if !strings.Contains(body, `"type":"http"`) || !strings.Contains(body, `"auth_token":"u:tok-secret-1"`) || !strings.Contains(body, `"persistent":false`) {
+	if !strings.Contains(body, `"type":"http"`) || !strings.Contains(body, `"auth_token":"u:tok-secret-1"`) || !strings.Contains(body, `"persistent":false`) ||
+		!strings.Contains(body, `"headers":["X-Api-Key: hdr-secret-2"]`) {
 		t.Errorf("update body %s", body)
 	}
 	if err := v.Delete(ctx, 7); err != nil {
@@ -174,7 +176,7 @@ func TestV1CreateErrorsAreScrubbed(t *testing.T) {
 	fs := newFakeServer(t, func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, 400, map[string]any{"error_status": 400, "error_message": "bad token hook:s3cret-token-value"})
 	})
-	_, err := fs.client().V1().Create(context.Background(), Spec{Topics: []string{"DeviceCore"}, Token: "hook:s3cret-token-value"})
+	_, err := fs.client().V1().Create(context.Background(), Spec{Topics: []string{"DeviceCore"}, Token: sec("hook:s3cret-token-value")})
 	if !errors.Is(err, ErrBadRequest) {
 		t.Fatalf("err = %v", err)
 	}

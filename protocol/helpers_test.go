@@ -17,18 +17,14 @@ import (
 	"github.com/pushmon/pushmon/protocol"
 )
 
-// vectorsDir is the folder of real server captures, beside the repository
-// (shared/vectors); tests that need it skip when it is absent.
-const vectorsDir = "../../shared/vectors"
+// vectorsDir is the folder of bytes captured from the real server (the
+// protocol package documentation, §2.2 and §2.3, describes them).
+const vectorsDir = "testdata/vectors"
 
-// readVector returns the bytes of one capture, or skips the test when the
-// captures are not available (for example in a clone of the repository alone).
+// readVector returns the bytes of one capture.
 func readVector(tb testing.TB, name string) []byte {
 	tb.Helper()
 	b, err := os.ReadFile(filepath.Join(vectorsDir, name))
-	if errors.Is(err, os.ErrNotExist) {
-		tb.Skipf("capture %s not available: %v", name, err)
-	}
 	if err != nil {
 		tb.Fatal(err)
 	}

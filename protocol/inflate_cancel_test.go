@@ -9,8 +9,8 @@ import (
 	"testing"
 )
 
-// A cancelled InflateContext stops between DEFLATE blocks instead of
-// inflating the whole document, and the Inflater stays usable.
+// A cancelled InflateContext stops at its next read from the decompressor
+// instead of inflating the whole document, and the Inflater stays usable.
 func TestInflateContextStopsWhenCancelled(t *testing.T) {
 	var doc bytes.Buffer
 	for i := 0; doc.Len() < 4<<20; i++ {

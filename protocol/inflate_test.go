@@ -5,7 +5,6 @@ import (
 	"compress/zlib"
 	"errors"
 	"fmt"
-	"hash/adler32"
 	"io"
 	"math/rand/v2"
 	"testing"
@@ -271,20 +270,6 @@ func fixedBlock(parts ...bitSeq) []byte {
 		out = append(out, byte(acc))
 	}
 	return out
-}
-
-func TestAdlerUpdate(t *testing.T) {
-	data := dataPointBatch(300)
-	for _, split := range []int{0, 1, 5552, 5553, 20000, len(data)} {
-		got := protocol.AdlerUpdate(protocol.AdlerUpdate(1, data[:split]), data[split:])
-		if want := adler32.Checksum(data); got != want {
-			t.Fatalf("split at %d: %#x, want %#x", split, got, want)
-		}
-	}
-	big := bytes.Repeat([]byte{0xff}, 100000) // the worst case for overflow
-	if got, want := protocol.AdlerUpdate(1, big), adler32.Checksum(big); got != want {
-		t.Fatalf("0xff × 100000: %#x, want %#x", got, want)
-	}
 }
 
 // At the default limit the output buffer grows on the fly up to exactly

@@ -51,6 +51,7 @@ type Batch struct {
 	sub      *Subscription
 	ss       *session // ModeManualAck: the connection that acks the blocks
 	resend   *resend  // its connection's check of events sent again
+	seq      uint64   // ModeManualAck: the first block's number on that connection
 	split    sync.Once
 	events   []Event
 	keys     []uint64 // identities of events, for Ack (ModeManualAck)
@@ -111,6 +112,18 @@ func (b *Batch) Duplicates() int {
 // will then replay their events), and nil in the other modes, where acks
 // are automatic.
 //
+// The window: a block's ack names its DataBlockID, a 16-bit id the server
+// gives again after 65 536 blocks. Once the connection has delivered a
+// newer block with the same id, an ack would name that block too — which
+// the consumer may not have processed — so Ack does not send it and
+// returns an error matching ErrAckExpired; the other blocks are acked. So
+// ack a Batch before its connection delivers 65 536 more blocks (with the
+// usual consecutive ids). The block left un-acked is replayed to a
+// persistent monitor after the connection ends, and dropped there as a
+// replay of events delivered (the dedup window learns them at this Ack).
+// Closing the connection instead would have the server replay every
+// un-acked block, up to 65 535 of them, for one late ack.
+//
 // Ack every Batch, even one whose Events are all duplicates: the server
 // may wait for its acks before it sends more. The dedup window learns the
 // Batch's events at Ack (splitting the documents if Events has not):
@@ -124,7 +137,7 @@ func (b *Batch) Ack() error {
 	b.ackOnce.Do(func() {
 		b.split.Do(b.splitBlocks)
 		b.sub.dedup.remember(b.keys...)
-		b.ackErr = b.ss.queueAcks(b.Blocks, true)
+		b.ackErr = b.ss.queueManualAcks(b.Blocks, b.seq)
 	})
 	return b.ackErr
 }

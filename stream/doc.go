@@ -9,7 +9,11 @@
 // events were received by the consumer (or, in [ModeManualAck], after
 // [Batch.Ack]). Transient failures reconnect with jittered exponential
 // backoff, forever by default; permanent ones (403, 400, TLS verification,
-// invalid configuration) end the subscription with a typed error.
+// a port proved wrong, invalid configuration) end the subscription with a
+// typed error. Errors before the ConnectResponse name a likely wrong
+// endpoint and its fix ([ErrPortExpectsTLS], [ErrPortNotTLS],
+// [ErrNotPushPort]); a server that keeps closing connections soon after
+// they connect is reported as [ErrAnotherClient].
 //
 //	sub, err := stream.Subscribe(ctx, stream.Config{
 //		Host: "remotemanager.digi.com", Username: user, Password: pass, MonitorID: id,
@@ -68,13 +72,16 @@
 //   - [Subscribe]: tcp monitors, the client connects (above).
 //   - [HTTPReceiver]: http monitors, the server PUTs or POSTs to your URL;
 //     an http.Handler that checks the monitor's token, answers 200 only
-//     after hand-off and 503 when stopped, so the server retries.
+//     after hand-off and 503 when stopped or busy, so the server retries.
 //   - [Poller]: polling (or persistent) monitors, read through the history
-//     API with a resumable [PollPosition], for clients behind NAT.
+//     API with a resumable [PollPosition], for clients behind NAT; each poll
+//     re-reads an overlap window, so events stored late are delivered.
 //
 // A [Group] runs any number of them under one errgroup with one merged
 // Events channel and per-monitor status; one monitor's permanent error
-// does not stop the others unless FailFast is set. [HTTPProxyDialer] and
+// does not stop the others unless FailFast is set. Members send on the
+// merged channel themselves, so acks, HTTP answers and poll positions
+// still wait for the group's consumer. [HTTPProxyDialer] and
 // [ProxyFromEnvironment] tunnel the push connection through an HTTP proxy
 // (CONNECT); any dialer with DialContext, such as a SOCKS5 one, fits
 // Config.Dialer.

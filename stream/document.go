@@ -2,6 +2,8 @@ package stream
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 
 	"github.com/pushmon/pushmon/internal/envelope"
@@ -96,4 +98,13 @@ func sniffFormat(doc []byte) Format {
 		return FormatXML
 	}
 	return FormatJSON
+}
+
+// rawDigest names a raw document by its bytes (32 hex digits of their
+// SHA-256), where something must tell raw records apart, as the poller's
+// position does. It is not an identity: equal renderings are distinct
+// events.
+func rawDigest(body []byte) string {
+	sum := sha256.Sum256(body)
+	return hex.EncodeToString(sum[:16])
 }

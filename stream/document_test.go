@@ -213,3 +213,11 @@ func TestDedupWindow(t *testing.T) {
 		t.Error("a raw event has a window identity")
 	}
 }
+
+// wellFormed reports whether doc is one well-formed JSON value or XML
+// document, as the HTTP receiver judges a document that is not an
+// envelope.
+func wellFormed(doc []byte, f Format) bool {
+	var sp envelope.Splitter
+	return sp.Wellformed(context.Background(), doc, envelope.Format(f)) == nil
+}

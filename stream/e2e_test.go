@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cenkalti/backoff/v4"
+
 	"github.com/pushmon/pushmon/protocol"
 	"github.com/pushmon/pushmon/secret"
 	"github.com/pushmon/pushmon/stream"
@@ -132,6 +134,10 @@ func TestEndToEndReconnectReplaysWithoutDuplicates(t *testing.T) {
 		ctx := deadline(t)
 		cfg.MonitorID = srv.CreateMonitor(streamtest.MonitorSpec{Topics: []string{"DataPoint"}, BatchSize: 4, BatchDuration: -1,
 			AckExplicit: true, Persistent: true, Compression: "zlib"})
+		// Ten drops soon after connecting make the default backoff grow
+		// (the takeover pattern, ErrAnotherClient); this test is about
+		// replay, not pacing.
+		cfg.NewBackOff = func() backoff.BackOff { return backoff.NewConstantBackOff(100 * time.Millisecond) }
 		sub, _ := stream.Subscribe(ctx, cfg)
 		defer sub.Close()
 		srv.WaitConnected(ctx, cfg.MonitorID)

@@ -37,13 +37,50 @@ var (
 	// delivered the batch had ended; the server will replay the block to a
 	// persistent monitor.
 	ErrSessionClosed = errors.New("stream: the connection that delivered this batch has closed")
+	// ErrAckExpired: Batch.Ack did not acknowledge a block because its
+	// connection has since delivered a newer block with the same
+	// DataBlockId (the id wraps after 65 536 blocks), which the ack would
+	// name too. The block stays un-acked and is replayed after the
+	// connection ends (persistent monitors). See Batch.Ack.
+	ErrAckExpired = errors.New("stream: ack expired: the connection has given the block's DataBlockId to a newer block")
 	// ErrClosed: Group.Add was called on a Group that was closed or whose
-	// context ended.
+	// context ended; or Handoff.Send was called after its member or group
+	// was closed (the event was not handed over).
 	ErrClosed = errors.New("stream: group closed")
 	// ErrTLSVersion: the TLS handshake failed because the server and the
 	// client have no protocol version in common (the client requires TLS
 	// 1.2 or later). It wraps crypto/tls's error. Permanent.
 	ErrTLSVersion = errors.New("stream: no common TLS version (TLS 1.2 or later is required)")
+
+	// Wrong endpoints. The error wrapping one of these says what was seen
+	// and the fix. It is permanent when the server's own bytes prove the
+	// cause (a TLS record or an HTTP answer where push frames were
+	// expected, an HTTP or other non-TLS answer to the TLS handshake), and
+	// retried when the cause is only likely (a connection closed, reset or
+	// silent before any byte of an answer): a Subscription then also says
+	// once at WARN, after a few such failures in a row, that they repeat.
+
+	// ErrPortExpectsTLS: a Plaintext connection reached a port that speaks
+	// TLS (it answered in TLS: permanent), or probably does (it closed the
+	// connection without a byte of ConnectResponse: retried). Drop
+	// Plaintext.
+	ErrPortExpectsTLS = errors.New("stream: the port expects TLS")
+	// ErrPortNotTLS: a TLS connection reached a port that does not speak
+	// TLS (it answered the handshake with other bytes: permanent), or
+	// probably does not (it closed the connection without a byte:
+	// retried), such as the plaintext push port 3200.
+	ErrPortNotTLS = errors.New("stream: the port does not speak TLS")
+	// ErrNotPushPort: the port does not speak the push protocol: it
+	// answered in HTTP (permanent), or sent nothing within
+	// HandshakeTimeout (retried), as a web server does while it waits for
+	// a request.
+	ErrNotPushPort = errors.New("stream: the port does not speak the push protocol")
+	// ErrAnotherClient: the server keeps closing healthy connections soon
+	// after they connect, as it does when another client connects to the
+	// same monitor (a monitor delivers to one connection, the latest).
+	// Reported on States, and once at WARN; while it lasts the backoff
+	// grows instead of restarting. Transient.
+	ErrAnotherClient = errors.New("stream: another client is probably connected to the same monitor (a monitor serves one connection at a time): stop it, or give each client its own monitor")
 )
 
 // Errors of documents and events, reported on States (and in the HTTP
@@ -104,7 +141,8 @@ func (e *permanentError) Unwrap() error { return e.err }
 
 // IsPermanent reports whether err is one that a Subscription does not
 // retry: a refused ConnectRequest, a TLS certificate or version failure, a
-// peer that is not a push server, an invalid configuration.
+// peer proved not to be a push server of the kind configured, an invalid
+// configuration.
 func IsPermanent(err error) bool {
 	if err == nil {
 		return false

@@ -1,7 +1,6 @@
 package stream
 
 import (
-	"bytes"
 	"encoding/json"
 	"encoding/xml"
 	"errors"
@@ -134,49 +133,4 @@ func (e Event) Decode(v any) error {
 		return xml.Unmarshal(e.Body, v)
 	}
 	return json.Unmarshal(e.Body, v)
-}
-
-func (e Event) decodeAs(resource string, v any) error {
-	if e.Resource != resource {
-		return fmt.Errorf("%w: want %s, have %q", ErrWrongResource, resource, e.Resource)
-	}
-	return e.Decode(v)
-}
-
-// DataPoint decodes a DataPoint event's body.
-func (e Event) DataPoint() (DataPoint, error) {
-	var dp DataPoint
-	err := e.decodeAs("DataPoint", &dp)
-	return dp, err
-}
-
-// DeviceCore decodes a DeviceCore event's body.
-func (e Event) DeviceCore() (DeviceCore, error) {
-	var d DeviceCore
-	err := e.decodeAs("DeviceCore", &d)
-	return d, err
-}
-
-// FileData decodes a FileData event's body, Base64-decoding the content
-// into Data.
-func (e Event) FileData() (FileData, error) {
-	var f FileData
-	if err := e.decodeAs("FileData", &f); err != nil {
-		return f, err
-	}
-	if len(f.Base64) > 0 {
-		clean := bytes.Map(func(r rune) rune {
-			if r == '\n' || r == '\r' || r == ' ' || r == '\t' {
-				return -1
-			}
-			return r
-		}, []byte(f.Base64))
-		data := make([]byte, b64.DecodedLen(len(clean)))
-		n, err := b64.Decode(data, clean)
-		if err != nil {
-			return f, fmt.Errorf("stream: FileData fdData: %w", err)
-		}
-		f.Data = data[:n]
-	}
-	return f, nil
 }

@@ -33,7 +33,7 @@ func ExampleHTTPReceiver() {
 
 	_, err = api.V1().Create(ctx, monitor.Spec{
 		Topics: []string{"DataPoint"}, Transport: monitor.TransportHTTP,
-		URL: web.URL + "/rm", Token: token, Method: "POST", BatchSize: 1,
+		URL: web.URL + "/rm", Token: secret.New(token), Method: "POST", BatchSize: 1,
 	})
 	if err != nil {
 		panic(err)

@@ -5,9 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"slices"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"golang.org/x/sync/errgroup"
@@ -28,63 +26,32 @@ type GroupConfig struct {
 	Logger *slog.Logger
 }
 
-// MemberStatus is a snapshot of one member of a Group.
-type MemberStatus struct {
-	MonitorID uint32
-	// Transport is what the member was added as: "tcp", "http", "polling",
-	// or the caller's name for it (Add).
-	Transport string
-	// State is the member's connection state, when its Source reports one
-	// (Subscription, Poller, HTTPReceiver do); StateStopped once it ended.
-	State State
-	// Events is how many events the member forwarded to Events.
-	Events uint64
-	// Running is true until the member's Source has ended.
-	Running bool
-	// Err is why the member ended: its Source's Err (a permanent error),
-	// nil for a clean stop (Remove, Close, the group's context).
-	Err     error
-	Started time.Time
-	Stopped time.Time // zero while running
-}
-
-type member struct {
-	id        uint32
-	transport string
-	src       Source
-	cancel    context.CancelFunc
-	done      chan struct{}
-	events    atomic.Uint64
-	started   time.Time
-
-	mu      sync.Mutex
-	err     error
-	stopped time.Time
-}
-
 // Group runs the subscriptions of many monitors — any mix of TCP
-// [Subscription], [HTTPReceiver] and [Poller], or any [Source] — under one
-// errgroup and merges their events onto one channel. Each [Event] carries
-// its MonitorID, so consumers route by it.
+// [Subscription], [HTTPReceiver] and [Poller], or any source of events
+// (Add) — under one errgroup and merges their events onto one channel.
+// Each [Event] carries its MonitorID, so consumers route by it.
 //
 // Isolation: a member that ends with a permanent error (wrong monitor id,
 // deleted monitor, …) is reported in Status and Member and does not
 // affect the others, unless GroupConfig.FailFast asks for the whole group
 // to stop.
 //
-// Delivery: the merged channel adds one hand-off stage. A member's event
-// counts as handed over (and its TCP block may be acknowledged) when the
-// group's forwarder for that member has received it, before the consumer
-// has; an event a forwarder holds when the group or the member is closed
-// is dropped (MemberStatus does not count it). For at-least-once on
-// explicit-ack persistent monitors, consume such a monitor through its
-// own Subscription rather than through a Group. Events of one member
-// keep their order; events of different members interleave arbitrarily.
+// Delivery: members send their events on the group's channel themselves,
+// with nothing in between, so every promise of a member holds through the
+// Group: a TCP block is acknowledged only after the group's consumer has
+// received its last event, an HTTP push is answered 200 only after the
+// consumer has received its events, a Poller's Position covers only what
+// the consumer has received. An event not yet received when the group or
+// the member is closed was not handed over (a persistent monitor replays
+// it). Events of one member keep their order; events of different members
+// interleave arbitrarily.
 //
-// All methods are safe for concurrent use. The Group owns the Events
-// channel and closes it once, when the group ends: its context is
-// cancelled, Close is called, or (FailFast) a member fails. Members can be
-// added and removed while it runs.
+// All methods are safe for concurrent use, and no user code (Add's open)
+// runs under the group's lock: open may call Status, Member, Add for
+// another id, and read Events. The Group owns the Events channel and
+// closes it once, when the group ends: its context is cancelled, Close is
+// called, or (FailFast) a member fails. Members can be added and removed
+// while it runs.
 type Group struct {
 	cfg    GroupConfig
 	eg     *errgroup.Group
@@ -121,39 +88,70 @@ func NewGroup(ctx context.Context, cfg GroupConfig) *Group {
 func (g *Group) supervise() {
 	<-g.ctx.Done()
 	g.mu.Lock()
-	g.closed = true
+	g.closed = true // no member is added (nor eg.Go called) after this
 	g.mu.Unlock()
 	err := g.eg.Wait()
 	g.mu.Lock()
 	g.err = err
 	g.mu.Unlock()
-	close(g.events)
+	close(g.events) // every member has ended and no send is under way
 	close(g.done)
 }
 
-// Add starts a member for monitor id: open is called at once with the
-// member's context (derived from the group's) and must return a running
-// Source bound to it. transport is shown in MemberStatus. An error from
-// open is returned and adds nothing; so do a closed group (ErrClosed) and
-// an id that is already a running member (ErrDuplicateMember).
-func (g *Group) Add(id uint32, transport string, open func(ctx context.Context) (Source, error)) error {
+// Add starts a member for monitor id: open is called at once, on the
+// caller's goroutine and without any lock held, with the member's context
+// (derived from the group's) and its Handoff, and must return a running
+// member bound to that context that sends its events through the Handoff
+// (not on a channel of its own). transport is shown in MemberStatus.
+//
+// An error from open is returned and adds nothing; so do a closed group
+// (ErrClosed) and an id that is already a running member
+// (ErrDuplicateMember). While open runs, the member shows in Status as
+// running, StateConnecting. open must return promptly once its context is
+// cancelled, and must not call Close, Wait or Remove of this member, which
+// wait for it.
+func (g *Group) Add(id uint32, transport string, open func(ctx context.Context, h Handoff) (Runner, error)) error {
+	return g.add(id, transport, func(ctx context.Context, m *member) (Runner, error) {
+		return open(ctx, Handoff{g: g, m: m})
+	})
+}
+
+// errNoRunner: Add's open returned neither a Runner nor an error.
+var errNoRunner = errors.New("stream: Group.Add: open returned neither a member nor an error")
+
+func (g *Group) add(id uint32, transport string, open func(context.Context, *member) (Runner, error)) error {
 	g.mu.Lock()
-	defer g.mu.Unlock()
 	if g.closed {
+		g.mu.Unlock()
 		return ErrClosed
 	}
 	if _, dup := g.members[id]; dup {
+		g.mu.Unlock()
 		return fmt.Errorf("%w: %d", ErrDuplicateMember, id)
 	}
-	mctx, cancel := context.WithCancel(g.ctx)
-	src, err := open(mctx)
+	m := &member{id: id, transport: transport, ready: make(chan struct{}), done: make(chan struct{}), started: time.Now()}
+	m.ctx, m.cancel = context.WithCancel(g.ctx)
+	g.members[id] = m
+	// Registered under the lock, before supervise can start waiting.
+	g.eg.Go(func() error { return g.run(m) })
+	g.mu.Unlock()
+
+	var src Runner
+	err := errNoRunner
+	func() {
+		defer close(m.ready) // also if open panics: the member then ends
+		src, err = open(m.ctx, m)
+		if err == nil && src == nil {
+			err = errNoRunner
+		}
+		if err == nil {
+			m.src = src
+		}
+	}()
 	if err != nil {
-		cancel()
+		<-m.done
 		return err
 	}
-	m := &member{id: id, transport: transport, src: src, cancel: cancel, done: make(chan struct{}), started: time.Now()}
-	g.members[id] = m
-	g.eg.Go(func() error { return g.forward(mctx, m) })
 	g.log(slog.LevelInfo, "group member started", "monitor_id", id, "transport", transport)
 	return nil
 }
@@ -164,22 +162,30 @@ func (g *Group) Subscribe(cfg Config) error {
 	if cfg.Mode != ModeEvents {
 		return fmt.Errorf("%w: a Group member must use ModeEvents", ErrInvalidConfig)
 	}
-	return g.Add(cfg.MonitorID, "tcp", func(ctx context.Context) (Source, error) { return Subscribe(ctx, cfg) })
+	return g.add(cfg.MonitorID, "tcp", func(ctx context.Context, _ *member) (Runner, error) {
+		return subscribe(ctx, cfg, g.events)
+	})
 }
 
 // Poll adds a polling member for cfg.MonitorID.
 func (g *Group) Poll(cfg PollerConfig) error {
-	return g.Add(cfg.MonitorID, "polling", func(ctx context.Context) (Source, error) { return NewPoller(ctx, cfg) })
+	return g.add(cfg.MonitorID, "polling", func(ctx context.Context, _ *member) (Runner, error) {
+		return newPoller(ctx, cfg, g.events)
+	})
 }
 
 // Receive adds an HTTP member for cfg.MonitorID and returns its receiver,
-// which the caller mounts on its HTTP server (at the monitor's URL).
+// which the caller mounts on its HTTP server (at the monitor's URL). The
+// receiver's events go to the group's Events.
 func (g *Group) Receive(cfg HTTPConfig) (*HTTPReceiver, error) {
 	var rcv *HTTPReceiver
-	err := g.Add(cfg.MonitorID, "http", func(ctx context.Context) (Source, error) {
-		r, err := NewHTTPReceiver(ctx, cfg)
+	err := g.add(cfg.MonitorID, "http", func(ctx context.Context, _ *member) (Runner, error) {
+		r, err := newHTTPReceiver(ctx, cfg, g.events)
+		if err != nil {
+			return nil, err
+		}
 		rcv = r
-		return r, err
+		return r, nil
 	})
 	if err != nil {
 		return nil, err
@@ -187,140 +193,9 @@ func (g *Group) Receive(cfg HTTPConfig) (*HTTPReceiver, error) {
 	return rcv, nil
 }
 
-// forward copies one member's events to the merged channel until the
-// member ends, then records how it ended.
-func (g *Group) forward(ctx context.Context, m *member) error {
-	defer close(m.done)
-	for ev := range m.src.Events() {
-		// Counted before the send, so that a consumer that has received
-		// the event sees it counted.
-		m.events.Add(1)
-		select {
-		case g.events <- ev:
-		case <-ctx.Done():
-			// Closing: the Source ends soon (its context is this one);
-			// drain it so it never blocks.
-			m.events.Add(^uint64(0))
-		}
-	}
-	<-m.src.Done()
-	err := m.src.Err()
-	m.mu.Lock()
-	m.err, m.stopped = err, time.Now()
-	m.mu.Unlock()
-	g.mu.Lock()
-	if g.members[m.id] == m {
-		delete(g.members, m.id)
-	}
-	g.ended = slices.DeleteFunc(g.ended, func(s MemberStatus) bool { return s.MonitorID == m.id })
-	g.ended = append(g.ended, m.status())
-	g.mu.Unlock()
-	m.cancel()
-	if err != nil {
-		g.log(slog.LevelWarn, "group member failed", "monitor_id", m.id, "transport", m.transport, "err", err)
-		if g.cfg.FailFast {
-			return fmt.Errorf("stream: group member %d (%s): %w", m.id, m.transport, err)
-		}
-		return nil
-	}
-	g.log(slog.LevelInfo, "group member stopped", "monitor_id", m.id, "transport", m.transport)
-	return nil
-}
-
-func (m *member) status() MemberStatus {
-	st := MemberStatus{MonitorID: m.id, Transport: m.transport, Events: m.events.Load(), Started: m.started}
-	m.mu.Lock()
-	st.Err, st.Stopped = m.err, m.stopped
-	m.mu.Unlock()
-	select {
-	case <-m.done:
-	default:
-		st.Running = st.Stopped.IsZero()
-	}
-	switch {
-	case !st.Running:
-		st.State = StateStopped
-	default:
-		if sr, ok := m.src.(stateReporter); ok {
-			st.State = sr.State()
-		} else {
-			st.State = StateConnected
-		}
-	}
-	return st
-}
-
 // Events returns the merged channel of every member's events. It is closed
 // when the group ends.
 func (g *Group) Events() <-chan Event { return g.events }
-
-// Status returns every member, running or ended (the latest member per
-// monitor id), ordered by monitor id.
-func (g *Group) Status() []MemberStatus {
-	g.mu.Lock()
-	out := slices.Clone(g.ended)
-	running := make([]*member, 0, len(g.members))
-	for _, m := range g.members {
-		running = append(running, m)
-	}
-	g.mu.Unlock()
-	for _, m := range running {
-		st := m.status()
-		out = slices.DeleteFunc(out, func(s MemberStatus) bool { return s.MonitorID == st.MonitorID })
-		out = append(out, st)
-	}
-	slices.SortFunc(out, func(a, b MemberStatus) int {
-		switch {
-		case a.MonitorID < b.MonitorID:
-			return -1
-		case a.MonitorID > b.MonitorID:
-			return 1
-		}
-		return 0
-	})
-	return out
-}
-
-// Member returns the status of monitor id's member.
-func (g *Group) Member(id uint32) (MemberStatus, bool) {
-	g.mu.Lock()
-	m := g.members[id]
-	var ended *MemberStatus
-	for i := range g.ended {
-		if g.ended[i].MonitorID == id {
-			ended = &g.ended[i]
-		}
-	}
-	var st MemberStatus
-	if ended != nil {
-		st = *ended
-	}
-	g.mu.Unlock()
-	if m != nil {
-		return m.status(), true
-	}
-	return st, ended != nil
-}
-
-// Remove closes monitor id's member, waits until it has ended and returns
-// its Err. Removing an unknown id returns ErrUnknownMember.
-func (g *Group) Remove(id uint32) error {
-	g.mu.Lock()
-	m := g.members[id]
-	g.mu.Unlock()
-	if m == nil {
-		return fmt.Errorf("%w: %d", ErrUnknownMember, id)
-	}
-	m.cancel()
-	<-m.done
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	return m.err
-}
-
-// ErrUnknownMember: Group.Remove was given a monitor id that is not a
-// running member.
-var ErrUnknownMember = errors.New("stream: no such group member")
 
 // Done returns a channel closed when the group has ended: every member has
 // ended and Events is closed.

@@ -2,7 +2,6 @@ package stream
 
 import (
 	"bytes"
-	"compress/gzip"
 	"context"
 	"crypto/subtle"
 	"errors"
@@ -24,6 +23,11 @@ import (
 // DefaultMaxBodySize caps an HTTP push body as received (before inflating).
 const DefaultMaxBodySize = 16 << 20
 
+// DefaultMaxConcurrent is how many requests an HTTPReceiver serves at
+// once when HTTPConfig.MaxConcurrent is 0. Remote Manager pushes one batch
+// at a time per monitor and retries a refused one later.
+const DefaultMaxConcurrent = 4
+
 // HTTPConfig describes an [HTTPReceiver]: the http monitor's delivery
 // settings as the receiver must check them. NewHTTPReceiver copies it.
 //
@@ -35,9 +39,14 @@ type HTTPConfig struct {
 	MonitorID uint32
 	// Token is the monitor's monTransportToken, "user:password": every
 	// request must carry it as HTTP Basic authorization, else it is
-	// answered 401 and nothing is delivered. Empty disables the check,
-	// which lets anyone who finds the URL inject events.
+	// answered 401 and nothing is delivered. It is required unless
+	// AllowUnauthenticated is set.
 	Token secret.String
+	// AllowUnauthenticated accepts requests without a Token (only Headers,
+	// if any, are checked): anyone who finds the URL can then inject
+	// events. NewHTTPReceiver logs a warning when it is set without a
+	// Token. Use it only behind a gateway that authenticates the pushes.
+	AllowUnauthenticated bool
 	// Headers are the monitor's monTransportHeaders, "Name: value" each;
 	// every request must carry each of them with that value (else 401).
 	Headers []secret.String
@@ -46,6 +55,14 @@ type HTTPConfig struct {
 	MaxBodySize int64
 	// MaxDecompressed caps an inflated body (0: 64 MiB); beyond it, 413.
 	MaxDecompressed int
+	// MaxConcurrent bounds the requests served at once (0:
+	// DefaultMaxConcurrent, 4). A request beyond it is answered 503 with
+	// Retry-After before its body is read. Of the requests admitted, one
+	// at a time inflates, splits and hands over its document; the others
+	// hold only their bodies as received. Memory is therefore bounded by
+	// about MaxConcurrent × MaxBodySize plus one inflated document and its
+	// events.
+	MaxConcurrent int
 	// DedupWindow is how many recent event identities (and as many
 	// document hashes) are remembered to drop redelivered duplicates. 0
 	// means 100 000; negative disables dedup. The checked events are
@@ -56,11 +73,11 @@ type HTTPConfig struct {
 	// window; no other event is ever dropped, and raw documents (template
 	// output) never are: two equal renderings are two events.
 	DedupWindow int
-	// HandoffTimeout bounds how long a request waits for the consumer to
-	// take its events before it is answered 503 (so the server retries
-	// later). 0 means as long as the request lasts; set it below the
-	// monitor's response timeout (5 s by default) to answer before the
-	// server gives up.
+	// HandoffTimeout bounds how long a request whose body was read waits
+	// for its turn and for the consumer to take its events before it is
+	// answered 503 (so the server retries later). 0 means as long as the
+	// request lasts; set it below the monitor's response timeout (5 s by
+	// default) to answer before the server gives up.
 	HandoffTimeout time.Duration
 	// Logger receives request-level logs (never event data, never
 	// credentials). nil means no logging.
@@ -84,13 +101,14 @@ type HTTPStats struct {
 	Invalid      uint64 // events delivered with Event.Err set (also counted in Events)
 	Unauthorized uint64 // 401: wrong or missing token or header
 	Rejected     uint64 // other 4xx: method, size, malformed document, a document over a parsing budget
-	OverBudget   uint64 // documents over a parsing budget, answered 413 (also counted in Rejected)
-	Unavailable  uint64 // 503: receiver stopped or consumer not taking events
-	Undelivered  uint64 // events not handed over because the request or the receiver ended
+	OverBudget   uint64 // of Rejected: documents over a parsing budget, answered 413
+	Unavailable  uint64 // 503: receiver stopped, too many requests at once, or consumer not taking events
+	Busy         uint64 // of Unavailable: refused because MaxConcurrent requests were being served
+	Undelivered  uint64 // events split but not handed over because the request or the receiver ended
 }
 
 type httpCounters struct {
-	requests, delivered, keepAlives, events, duplicates, raw, invalid, unauthorized, rejected, overBudget, unavailable, undelivered atomic.Uint64
+	requests, delivered, keepAlives, events, duplicates, raw, invalid, unauthorized, rejected, overBudget, unavailable, busy, undelivered atomic.Uint64
 }
 
 // HTTPReceiver is the receiving end of an http monitor
@@ -100,23 +118,26 @@ type httpCounters struct {
 //
 // For each request it checks the Basic-auth token and the custom headers
 // (401 otherwise, nothing delivered), accepts PUT and POST (405
-// otherwise), reads at most MaxBodySize bytes (413), inflates zlib bodies
-// (Content-Encoding deflate or zlib, or recognised by their header; gzip
-// too), reads JSON or XML documents with Msg as an object or an array
-// under the parsing budgets (nesting depth 64; for XML, 64 attributes per
-// element and the guard's other budgets), and answers 200 only after
-// every event of the body was received by the consumer. An empty body or
-// an empty/null Document is a keep-alive: 200. A body that is neither
-// well-formed JSON nor XML is answered 400 and nothing is delivered; one
-// over a budget, 413 (logged with the *LimitError); a well-formed document
-// that is not a Document/Msg envelope (a handlebars template's output) is
-// delivered as one Raw event. An invalid Msg in an envelope is delivered
-// with Event.Err set, the others as they are (counted in Invalid and
-// logged). While the receiver is stopped, or when the consumer does not
-// take the events within HandoffTimeout, requests are answered 503: the
-// server keeps the block and retries it later. Events handed over before
-// a failure are redelivered by that retry and dropped by dedup (see
-// HTTPConfig.DedupWindow).
+// otherwise), admits at most MaxConcurrent requests at once (503 with
+// Retry-After beyond, the body unread), reads at most MaxBodySize bytes
+// (413), waits for its turn (one request at a time goes on), inflates zlib
+// bodies (Content-Encoding deflate or zlib, or a valid zlib header) and
+// gzip bodies (by their magic bytes), answers 415 to another
+// Content-Encoding, reads JSON or XML documents with Msg as an object or
+// an array under the parsing budgets (nesting depth 64; for XML, 64
+// attributes per element and the guard's other budgets), and answers 200
+// only after every event of the body was received by the consumer. An
+// empty body or an empty/null Document is a keep-alive: 200. A body that
+// is neither well-formed JSON nor XML is answered 400 and nothing is
+// delivered; one over a budget, 413 (logged with the *LimitError); a
+// well-formed document that is not a Document/Msg envelope (a handlebars
+// template's output) is delivered as one Raw event. An invalid Msg in an
+// envelope is delivered with Event.Err set, the others as they are
+// (counted in Invalid and logged). While the receiver is stopped, or when
+// the consumer does not take the events within HandoffTimeout, requests
+// are answered 503: the server keeps the block and retries it later.
+// Events handed over before a failure are redelivered by that retry and
+// dropped by dedup (see HTTPConfig.DedupWindow).
 //
 // Delivery is therefore at-least-once at the HTTP level and, with dedup,
 // each event reaches the consumer once unless its redelivery comes after
@@ -131,11 +152,13 @@ type HTTPReceiver struct {
 	user     []byte
 	pass     []byte
 	headers  [][2]string
-	events   chan Event
+	events   chan Event // where events are sent: own, or a Group's channel
+	own      chan Event // the channel Events returns, closed at the end
 	done     chan struct{}
 	ctx      context.Context
 	cancel   context.CancelFunc
-	turn     chan struct{} // one request hands over at a time
+	slots    chan struct{} // one per request being served, at most MaxConcurrent
+	turn     chan struct{} // one request inflates, splits and hands over at a time
 	mu       sync.Mutex
 	closed   bool
 	inflight sync.WaitGroup
@@ -147,17 +170,31 @@ type HTTPReceiver struct {
 // NewHTTPReceiver validates cfg and returns a receiver whose life is bound
 // to ctx: when ctx ends (or Close is called) it answers 503 to new
 // requests, abandons the hand-off of requests in progress (503), and
-// closes Events. A token without ':' or a malformed header returns an
-// error matching ErrInvalidConfig.
+// closes Events. A missing Token (without AllowUnauthenticated), a token
+// without ':', a malformed header or a negative limit returns an error
+// matching ErrInvalidConfig.
 func NewHTTPReceiver(ctx context.Context, cfg HTTPConfig) (*HTTPReceiver, error) {
+	return newHTTPReceiver(ctx, cfg, nil)
+}
+
+// newHTTPReceiver is NewHTTPReceiver sending events on out, when not nil,
+// instead of the receiver's own channel (a Group member).
+func newHTTPReceiver(ctx context.Context, cfg HTTPConfig, out chan Event) (*HTTPReceiver, error) {
 	bad := invalidConfig
-	r := &HTTPReceiver{cfg: cfg, events: make(chan Event), done: make(chan struct{}), turn: make(chan struct{}, 1)}
-	if !cfg.Token.IsZero() {
+	r := &HTTPReceiver{cfg: cfg, own: make(chan Event), done: make(chan struct{}), turn: make(chan struct{}, 1)}
+	r.events = r.own
+	if out != nil {
+		r.events = out
+	}
+	switch {
+	case !cfg.Token.IsZero():
 		u, p, ok := strings.Cut(cfg.Token.Reveal(), ":")
 		if !ok {
 			return nil, bad(`Token must be "user:password"`)
 		}
 		r.user, r.pass = []byte(u), []byte(p)
+	case !cfg.AllowUnauthenticated:
+		return nil, bad("Token is required (the monitor's monTransportToken); set AllowUnauthenticated to accept pushes from anyone")
 	}
 	for i, h := range cfg.Headers {
 		name, value, ok := strings.Cut(h.Reveal(), ":")
@@ -166,9 +203,13 @@ func NewHTTPReceiver(ctx context.Context, cfg HTTPConfig) (*HTTPReceiver, error)
 		}
 		r.headers = append(r.headers, [2]string{http.CanonicalHeaderKey(name), strings.TrimSpace(value)})
 	}
-	if cfg.MaxBodySize < 0 || cfg.MaxDecompressed < 0 || cfg.HandoffTimeout < 0 {
-		return nil, bad("sizes and timeouts must not be negative")
+	if cfg.MaxBodySize < 0 || cfg.MaxDecompressed < 0 || cfg.MaxConcurrent < 0 || cfg.HandoffTimeout < 0 {
+		return nil, bad("sizes, limits and timeouts must not be negative")
 	}
+	if r.cfg.MaxConcurrent == 0 {
+		r.cfg.MaxConcurrent = DefaultMaxConcurrent
+	}
+	r.slots = make(chan struct{}, r.cfg.MaxConcurrent)
 	if r.cfg.MaxBodySize == 0 {
 		r.cfg.MaxBodySize = DefaultMaxBodySize
 	}
@@ -177,6 +218,10 @@ func NewHTTPReceiver(ctx context.Context, cfg HTTPConfig) (*HTTPReceiver, error)
 	}
 	r.dedup = newDedup(r.cfg.DedupWindow)
 	r.docs = newDedup(r.cfg.DedupWindow)
+	if cfg.Token.IsZero() {
+		r.log(slog.LevelWarn, "http receiver accepts unauthenticated pushes (AllowUnauthenticated, no Token): anyone who finds its URL can inject events",
+			"headers_checked", len(r.headers))
+	}
 	r.ctx, r.cancel = context.WithCancel(ctx)
 	go r.run()
 	return r, nil
@@ -188,13 +233,17 @@ func (r *HTTPReceiver) run() {
 	r.closed = true
 	r.mu.Unlock()
 	r.inflight.Wait()
-	close(r.events)
+	close(r.own)
 	close(r.done)
 }
 
 // Events returns the channel of events. It is closed when the receiver
-// ends.
-func (r *HTTPReceiver) Events() <-chan Event { return r.events }
+// ends. A receiver made by [Group.Receive] sends its events on the group's
+// channel instead; its own carries nothing.
+func (r *HTTPReceiver) Events() <-chan Event { return r.own }
+
+// delivered is the number of events handed over, for a Group's status.
+func (r *HTTPReceiver) delivered() uint64 { return r.stats.events.Load() }
 
 // Err is always nil: a receiver has no permanent errors of its own (bad
 // requests are answered and counted, never fatal).
@@ -232,8 +281,7 @@ func (r *HTTPReceiver) Stats() HTTPStats {
 		Requests: c.requests.Load(), Delivered: c.delivered.Load(), KeepAlives: c.keepAlives.Load(),
 		Events: c.events.Load(), Duplicates: c.duplicates.Load(), Raw: c.raw.Load(), Invalid: c.invalid.Load(),
 		Unauthorized: c.unauthorized.Load(), Rejected: c.rejected.Load(), OverBudget: c.overBudget.Load(),
-		Unavailable: c.unavailable.Load(),
-		Undelivered: c.undelivered.Load(),
+		Unavailable: c.unavailable.Load(), Busy: c.busy.Load(), Undelivered: c.undelivered.Load(),
 	}
 }
 
@@ -308,6 +356,17 @@ func (r *HTTPReceiver) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 		r.fail(w, http.StatusRequestEntityTooLarge, "body too large")
 		return
 	}
+	// Admission, before a byte of the body is read. Connection: close
+	// keeps net/http from reading the unread body to reuse the connection.
+	select {
+	case r.slots <- struct{}{}:
+		defer func() { <-r.slots }()
+	default:
+		r.stats.busy.Add(1)
+		w.Header().Set("Connection", "close")
+		r.fail(w, http.StatusServiceUnavailable, "too many requests at once")
+		return
+	}
 	body, err := io.ReadAll(http.MaxBytesReader(w, req.Body, r.cfg.MaxBodySize))
 	if err != nil {
 		var mbe *http.MaxBytesError
@@ -318,11 +377,28 @@ func (r *HTTPReceiver) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 		r.fail(w, http.StatusBadRequest, "reading body failed")
 		return
 	}
+	var timeout <-chan time.Time
+	if r.cfg.HandoffTimeout > 0 {
+		t := time.NewTimer(r.cfg.HandoffTimeout)
+		defer t.Stop()
+		timeout = t.C
+	}
+	// The request's turn: only then is its body inflated and split, so
+	// that waiting requests hold their bodies as received and nothing
+	// more.
+	if status, msg, ok := give(r.turn, struct{}{}, r.ctx.Done(), req.Context().Done(), timeout); !ok {
+		if status != 0 {
+			r.fail(w, status, msg)
+		}
+		return
+	}
+	defer func() { <-r.turn }()
 	doc, status, msg := r.inflate(req, body)
 	if status != 0 {
 		r.fail(w, status, msg)
 		return
 	}
+	body = nil
 	events, status, msg := r.split(req.Context(), doc)
 	if status != 0 {
 		r.fail(w, status, msg)
@@ -333,7 +409,7 @@ func (r *HTTPReceiver) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 		w.WriteHeader(http.StatusOK)
 		return
 	}
-	if status, msg := r.handOff(req.Context(), events, r.retried(doc)); status != http.StatusOK {
+	if status, msg := r.handOff(req.Context(), events, r.retried(doc), timeout); status != http.StatusOK {
 		if status != 0 {
 			r.fail(w, status, msg)
 		}
@@ -341,43 +417,6 @@ func (r *HTTPReceiver) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 	}
 	r.stats.delivered.Add(1)
 	w.WriteHeader(http.StatusOK)
-}
-
-// inflate returns the document: the body itself, or the body inflated
-// when it is zlib (or gzip) compressed. A non-zero status refuses it.
-func (r *HTTPReceiver) inflate(req *http.Request, body []byte) ([]byte, int, string) {
-	enc := strings.ToLower(strings.TrimSpace(req.Header.Get("Content-Encoding")))
-	// A zlib header: CM 8 (deflate), CINFO ≤ 7, FCHECK. No JSON or XML
-	// document starts like that.
-	isZlib := len(body) >= 2 && body[0]&0x0F == 8 && body[0]>>4 <= 7 && (uint16(body[0])<<8|uint16(body[1]))%31 == 0
-	isGzip := len(body) >= 2 && body[0] == 0x1F && body[1] == 0x8B
-	switch {
-	case isGzip:
-		zr, err := gzip.NewReader(bytes.NewReader(body))
-		if err != nil {
-			return nil, http.StatusBadRequest, "bad gzip body"
-		}
-		out, err := io.ReadAll(io.LimitReader(zr, int64(r.cfg.MaxDecompressed)+1))
-		if err != nil {
-			return nil, http.StatusBadRequest, "bad gzip body"
-		}
-		if len(out) > r.cfg.MaxDecompressed {
-			return nil, http.StatusRequestEntityTooLarge, "inflated body too large"
-		}
-		return out, 0, ""
-	case isZlib, enc == "deflate" || enc == "zlib":
-		out, err := inflateOwned(body, r.cfg.MaxDecompressed)
-		if errors.Is(err, protocol.ErrDecompressedTooLarge) {
-			return nil, http.StatusRequestEntityTooLarge, "inflated body too large"
-		}
-		if err != nil {
-			return nil, http.StatusBadRequest, "bad zlib body"
-		}
-		return out, 0, ""
-	case enc != "" && enc != "identity":
-		return nil, http.StatusUnsupportedMediaType, "unsupported Content-Encoding"
-	}
-	return body, 0, ""
 }
 
 // split turns a document into events under the parsing budgets, and
@@ -443,24 +482,12 @@ func (r *HTTPReceiver) retried(doc []byte) *resend {
 	return newResend(true, true)
 }
 
-// handOff gives events to the consumer, one request at a time, checking
-// against the dedup window those of a retried document (rs) and those
-// flagged replay. It returns
-// 200 when all were received, 503 when the receiver stopped or the
-// hand-off timed out, 0 when the request itself ended (no answer to
-// write).
-func (r *HTTPReceiver) handOff(reqCtx context.Context, events []Event, rs *resend) (int, string) {
-	var timeout <-chan time.Time
-	if r.cfg.HandoffTimeout > 0 {
-		t := time.NewTimer(r.cfg.HandoffTimeout)
-		defer t.Stop()
-		timeout = t.C
-	}
-	if status, msg, ok := give(r.turn, struct{}{}, r.ctx.Done(), reqCtx.Done(), timeout); !ok {
-		r.stats.undelivered.Add(uint64(len(events)))
-		return status, msg
-	}
-	defer func() { <-r.turn }()
+// handOff gives events to the consumer; the caller has the turn. It
+// checks against the dedup window those of a retried document (rs) and
+// those flagged replay. It returns 200 when all were received, 503 when
+// the receiver stopped or the hand-off timed out, 0 when the request
+// itself ended (no answer to write).
+func (r *HTTPReceiver) handOff(reqCtx context.Context, events []Event, rs *resend, timeout <-chan time.Time) (int, string) {
 	status, msg := http.StatusOK, ""
 	dups, lost, err := r.dedup.handOver(events, rs, func(ev Event) error {
 		var ok bool

@@ -343,8 +343,8 @@ func TestHTTPReceiverHandoffTimeout(t *testing.T) {
 }
 
 func TestHTTPReceiverConcurrentRequestsDoNotInterleave(t *testing.T) {
-	r := newTestReceiver(t, HTTPConfig{DedupWindow: -1})
 	const reqs = 8
+	r := newTestReceiver(t, HTTPConfig{DedupWindow: -1, MaxConcurrent: reqs})
 	var wg sync.WaitGroup
 	for i := range reqs {
 		var msgs []string
@@ -381,8 +381,11 @@ func TestHTTPReceiverConfig(t *testing.T) {
 			t.Errorf("config printed with a secret: %s", s)
 		}
 	}
-	// No token: anyone may push.
-	open, _ := NewHTTPReceiver(t.Context(), HTTPConfig{})
+	// No token: refused unless AllowUnauthenticated says so.
+	if _, err := NewHTTPReceiver(t.Context(), HTTPConfig{}); !errors.Is(err, ErrInvalidConfig) {
+		t.Errorf("no token: %v", err)
+	}
+	open, _ := NewHTTPReceiver(t.Context(), HTTPConfig{AllowUnauthenticated: true})
 	defer open.Close()
 	req := httptest.NewRequest("PUT", "/", strings.NewReader(`{"Document":null}`))
 	w := httptest.NewRecorder()

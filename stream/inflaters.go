@@ -8,7 +8,7 @@ import (
 )
 
 // inflaters holds Inflaters with the default output limit between blocks.
-// An Inflater keeps its Huffman tables in itself (about 9 KiB) and its
+// An Inflater keeps its decompressor (window and tables, about 40 KiB) and its
 // output buffer; pooling them means an idle session holds none, and a busy
 // one reuses one from block to block (the pool is per P).
 var inflaters = sync.Pool{New: func() any { return protocol.NewInflater(0) }}

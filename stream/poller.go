@@ -2,11 +2,8 @@ package stream
 
 import (
 	"context"
-	"encoding/json"
-	"errors"
 	"fmt"
 	"log/slog"
-	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -23,6 +20,12 @@ const (
 	DefaultPollInterval = 30 * time.Second
 	// DefaultPollPageSize is the number of records asked for per request.
 	DefaultPollPageSize = 1000
+	// DefaultPollOverlap is how far behind the newest delivered record
+	// each poll re-reads (PollerConfig.Overlap).
+	DefaultPollOverlap = 10 * time.Minute
+	// DefaultPollMaxSeen bounds the delivered events a position remembers
+	// (PollerConfig.MaxSeen).
+	DefaultPollMaxSeen = 10_000
 )
 
 // PollerConfig describes a [Poller]. NewPoller copies it.
@@ -41,11 +44,26 @@ type PollerConfig struct {
 	// Start is where to resume, typically a Position saved by an earlier
 	// poller; the zero value starts with the oldest stored event.
 	Start PollPosition
-	// DedupWindow is how many recent event identities are remembered to
-	// drop records the server returns twice. 0 means 100 000; negative
-	// disables it (the Start position still prevents redelivery across a
-	// restart).
-	DedupWindow int
+	// Overlap is how far behind the newest record time delivered (Since)
+	// each poll starts reading again, so that an event the server stores
+	// late with an older timestamp — a device uploading what it buffered
+	// while offline — is still delivered; what was delivered already is
+	// skipped by identity. 0 means DefaultPollOverlap (10 minutes);
+	// negative means none (each poll reads from Since on).
+	//
+	// The cost is re-reading: each poll reads the events of the last
+	// Overlap again, at most MaxSeen of them. Ten minutes keeps that to one
+	// page per poll up to about 1.6 events a second, and covers a device
+	// that reconnects within ten minutes of an outage; a longer outage
+	// needs a longer Overlap (and a MaxSeen that holds its events).
+	Overlap time.Duration
+	// MaxSeen bounds how many delivered events the position remembers to
+	// skip when the overlap is re-read (0: DefaultPollMaxSeen, 10 000; about
+	// 15 bytes each in a saved position, 150 KB at 10 000). When the overlap holds more, the
+	// oldest are forgotten and the window shrinks from its old end: an
+	// event stored late below it is not delivered, and nothing is
+	// delivered twice.
+	MaxSeen int
 	// NewBackOff is the policy for failed requests, called once per
 	// NewPoller; nil means DefaultBackOff. A server's Retry-After is
 	// honoured when it is longer. A policy returning backoff.Stop ends the
@@ -56,105 +74,91 @@ type PollerConfig struct {
 	Logger *slog.Logger
 }
 
-// PollPosition is how far a poller has delivered: what a restarted poller
-// needs (as [PollerConfig.Start]) to go on without losing or repeating
-// events. Persist it after processing the events it covers; it marshals to
-// JSON (and text) for that.
-type PollPosition struct {
-	// Cursor is the server's cursor of the page being delivered, "" when
-	// between polls.
-	Cursor string `json:"cursor,omitempty"`
-	// Since is the newest event timestamp delivered; the next poll asks for
-	// events from that instant on.
-	Since time.Time `json:"since,omitzero"`
-	// Seen are the identities ([Event.Identity]) of the events delivered
-	// with timestamp Since, which the next poll returns again and the
-	// poller skips.
-	Seen []string `json:"seen,omitempty"`
-}
-
-// MarshalText encodes p as JSON.
-func (p PollPosition) MarshalText() ([]byte, error) {
-	type plain PollPosition
-	return json.Marshal(plain(p))
-}
-
-// UnmarshalText decodes what MarshalText produced.
-func (p *PollPosition) UnmarshalText(b []byte) error {
-	type plain PollPosition
-	var q plain
-	if err := json.Unmarshal(b, &q); err != nil {
-		return fmt.Errorf("stream: poll position: %w", err)
-	}
-	*p = PollPosition(q)
-	return nil
-}
-
-func (p PollPosition) clone() PollPosition {
-	p.Seen = slices.Clone(p.Seen)
-	return p
-}
-
 // PollStats are a Poller's counters.
 type PollStats struct {
-	Requests   uint64 // history requests made
-	Failures   uint64 // requests that failed (and were retried or ended the poller)
-	Pages      uint64 // pages received
-	Events     uint64 // events handed to the consumer
-	Duplicates uint64 // records skipped as already delivered
-	Raw        uint64 // records delivered raw
+	Requests      uint64 // history requests made
+	Failures      uint64 // requests that failed (and were retried, refused a cursor, or ended the poller)
+	Pages         uint64 // pages received
+	Events        uint64 // events handed to the consumer
+	Duplicates    uint64 // records skipped as already delivered
+	Raw           uint64 // records delivered raw
+	Late          uint64 // events delivered with a record time older than Since: stored late
+	OutsideWindow uint64 // records skipped because their time is below the window (see MaxSeen)
+	Stalls        uint64 // polls ended early because the server repeated a cursor or a page
 }
 
 type pollCounters struct {
-	requests, failures, pages, events, duplicates, raw atomic.Uint64
+	requests, failures, pages, events, duplicates, raw, late, outside, stalls atomic.Uint64
 }
 
 // Poller turns a polling (or persistent) monitor's stored events, read
 // through the history API, into Events — the same [Event] values a push
-// of those events gives. It pages with the server's cursor without pause
-// and, once at the end, polls again every Interval from the newest
-// timestamp delivered, skipping what it already delivered: no loss, no
-// duplicates, across pages, polls and (with [Poller.Position] saved and
-// given back as Start) restarts. Failed requests are retried with backoff,
-// honouring Retry-After; 401/403, 404 and 400 end the poller with the
-// error (monitor.ErrUnauthorized, ErrNotFound, ErrBadRequest), except a
-// 400 for a resumed cursor, after which it continues from Since.
+// of those events gives.
 //
-// Events are handed over on an unbuffered channel: a record counts as
-// delivered (and moves Position) when the consumer has received it.
+// Each poll reads from Overlap behind the newest record time delivered,
+// page after page with the server's cursor, and skips the events it
+// delivered already (by identity, see [PollPosition]); once at the end it
+// waits Interval. No loss, no duplicates — across pages, polls and (with
+// [Poller.Position] saved and given back as Start) restarts — for events
+// stored up to Overlap late.
+//
+// Progress is guaranteed whatever the server answers: a cursor the poll
+// has used already, or a page it has read already, ends the poll early
+// (Stats.Stalls); a refused cursor (400) makes the rest of the poll page by
+// time instead; failed requests back off, honouring Retry-After; so a poll
+// makes at most two requests beyond the pages that brought something new,
+// and polls start Interval apart. 401/403, 404 and a 400 without a cursor
+// end the poller with the error (monitor.ErrUnauthorized, ErrNotFound,
+// ErrBadRequest).
+//
+// Records whose document has no timestamp (template output) are placed by
+// the time the server stored them, when the history gives it; otherwise by
+// the record before them. Their identity is the server's record id (two
+// equal renderings are two events), or, without one, their body and time.
+//
+// Events are handed over on an unbuffered channel: an event counts as
+// delivered (and Position covers it) when the consumer has received it.
 // Delivery is at-least-once across crashes between receiving an event and
-// saving the position, exactly as far as Position says otherwise.
+// saving the position, exactly-once as far as the saved Position goes.
 //
 // All methods are safe for concurrent use. The Poller owns the Events
 // channel and closes it once when it ends; Err then tells why.
 type Poller struct {
 	cfg    PollerConfig
-	events chan Event
+	events chan Event   // the channel Events returns, closed at the end
+	out    chan<- Event // where events are sent: events, or a Group's channel
+	probe  chan struct{}
 	done   chan struct{}
 	cancel context.CancelFunc
 	state  atomic.Int32
 	stats  pollCounters
 
-	mu   sync.Mutex
-	pos  PollPosition
-	seen map[string]struct{}
-	err  error
-
-	dedup *dedup // used by the run goroutine only
+	mu      sync.Mutex
+	pos     PollPosition  // Cursor and Since; seen is taken from seen
+	seen    *seenSet      // written by the run goroutine under mu
+	pending bool          // an event is being sent and not yet committed
+	settled chan struct{} // closed when the pending event is committed or abandoned
+	err     error
 }
 
 // NewPoller validates cfg and starts polling in the background. ctx owns
 // the poller: cancelling it (or calling Close) ends it and closes Events.
 // An invalid cfg returns an error matching ErrInvalidConfig.
 func NewPoller(ctx context.Context, cfg PollerConfig) (*Poller, error) {
+	return newPoller(ctx, cfg, nil)
+}
+
+// newPoller is NewPoller sending events on out, when not nil, instead of
+// the Poller's own channel (a Group member).
+func newPoller(ctx context.Context, cfg PollerConfig, out chan<- Event) (*Poller, error) {
 	bad := invalidConfig
 	switch {
 	case cfg.Client == nil:
 		return nil, bad("Client is required")
 	case cfg.MonitorID == 0:
 		return nil, bad("MonitorID is required")
-	case cfg.Interval < 0 || cfg.PageSize < 0:
-		return nil, bad("Interval and PageSize must not be negative")
+	case cfg.Interval < 0 || cfg.PageSize < 0 || cfg.MaxSeen < 0:
+		return nil, bad("Interval, PageSize and MaxSeen must not be negative")
 	}
 	if cfg.Interval == 0 {
 		cfg.Interval = DefaultPollInterval
@@ -162,28 +166,37 @@ func NewPoller(ctx context.Context, cfg PollerConfig) (*Poller, error) {
 	if cfg.PageSize == 0 {
 		cfg.PageSize = DefaultPollPageSize
 	}
+	if cfg.Overlap == 0 {
+		cfg.Overlap = DefaultPollOverlap
+	}
+	if cfg.MaxSeen == 0 {
+		cfg.MaxSeen = DefaultPollMaxSeen
+	}
 	if cfg.NewBackOff == nil {
 		cfg.NewBackOff = DefaultBackOff
 	}
-	cfg.Start = cfg.Start.clone()
 	ctx, cancel := context.WithCancel(ctx)
 	p := &Poller{
 		cfg:    cfg,
 		events: make(chan Event),
+		probe:  make(chan struct{}),
 		done:   make(chan struct{}),
 		cancel: cancel,
-		pos:    cfg.Start.clone(),
-		seen:   make(map[string]struct{}, len(cfg.Start.Seen)),
-		dedup:  newDedup(cfg.DedupWindow),
+		pos:    PollPosition{Cursor: cfg.Start.Cursor, Since: cfg.Start.Since},
+		seen:   newSeenSet(cfg.Start, cfg.MaxSeen),
 	}
-	for _, id := range cfg.Start.Seen {
-		p.seen[id] = struct{}{}
+	p.out = p.events
+	if out != nil {
+		p.out = out
 	}
+	p.cfg.Start = PollPosition{} // not kept: the seen set has it
 	go p.run(ctx)
 	return p, nil
 }
 
 // Events returns the channel of events. It is closed when the poller ends.
+// A poller added to a [Group] sends its events on the group's channel
+// instead; its own carries nothing.
 func (p *Poller) Events() <-chan Event { return p.events }
 
 // Done returns a channel closed when the poller has ended.
@@ -212,18 +225,55 @@ func (p *Poller) State() State { return State(p.state.Load()) }
 
 // Position returns how far the poller has delivered: give it as
 // PollerConfig.Start to a later poller to continue from there.
+//
+// It covers every event whose receive from Events happened before the call
+// (the consumer's own receives, or another goroutine's that synchronised
+// with the caller) and no event that has not been received by the time it
+// returns; an event being received concurrently, from another goroutine,
+// may or may not be covered. So the loop
+//
+//	for ev := range p.Events() { process(ev); save(p.Position()) }
+//
+// saves, after each event, a position that includes it and nothing after
+// it: a restart from any saved position neither loses nor repeats an event.
+//
+// Position never waits for a request, a backoff or the consumer: at most
+// for the poller to record an event the consumer has just received. The
+// result is a value that later calls do not change.
 func (p *Poller) Position() PollPosition {
 	p.mu.Lock()
-	defer p.mu.Unlock()
-	return p.pos.clone()
+	if p.pending {
+		// The poller is offering an event, or has just handed it over and
+		// is about to record it. A probe it accepts proves the former (the
+		// event has not been received, so what is recorded is right); the
+		// latter ends in a moment with settled closed.
+		if p.settled == nil {
+			p.settled = make(chan struct{})
+		}
+		w := p.settled
+		p.mu.Unlock()
+		select {
+		case p.probe <- struct{}{}:
+		case <-w:
+		}
+		p.mu.Lock()
+	}
+	pos := p.pos
+	pos.floor, pos.floorOK, pos.seen = p.seen.floor, true, p.seen.snapshot()
+	p.mu.Unlock()
+	return pos
 }
 
 // Stats returns a snapshot of the counters.
 func (p *Poller) Stats() PollStats {
 	c := &p.stats
 	return PollStats{Requests: c.requests.Load(), Failures: c.failures.Load(), Pages: c.pages.Load(),
-		Events: c.events.Load(), Duplicates: c.duplicates.Load(), Raw: c.raw.Load()}
+		Events: c.events.Load(), Duplicates: c.duplicates.Load(), Raw: c.raw.Load(), Late: c.late.Load(),
+		OutsideWindow: c.outside.Load(), Stalls: c.stalls.Load()}
 }
+
+// delivered is the number of events handed over, for a Group's status.
+func (p *Poller) delivered() uint64 { return p.stats.events.Load() }
 
 // String describes the poller.
 func (p *Poller) String() string {
@@ -236,160 +286,62 @@ func (p *Poller) log(level slog.Level, msg string, args ...any) {
 	}
 }
 
-// permanentPollError reports REST errors that retrying cannot fix.
-func permanentPollError(err error) bool {
-	return errors.Is(err, monitor.ErrUnauthorized) || errors.Is(err, monitor.ErrNotFound) ||
-		errors.Is(err, monitor.ErrBadRequest) || errors.Is(err, monitor.ErrInvalidID) ||
-		errors.Is(err, monitor.ErrInvalidConfig)
-}
-
-func (p *Poller) run(ctx context.Context) {
-	var final error
-	defer func() {
-		p.mu.Lock()
-		p.err = final
-		p.mu.Unlock()
-		p.state.Store(int32(StateStopped))
-		close(p.events)
-		p.cancel()
-		close(p.done)
-	}()
-	bo := p.cfg.NewBackOff()
-	bo.Reset()
-	wait := func(d time.Duration) bool {
-		t := time.NewTimer(d)
-		defer t.Stop()
-		select {
-		case <-ctx.Done():
-			return false
-		case <-t.C:
-			return true
-		}
-	}
+// send offers ev to the consumer, answering Position's probes meanwhile.
+// On true the caller must commit the event; on false (ctx ended) nothing
+// was handed over.
+func (p *Poller) send(ctx context.Context, ev Event) bool {
+	p.mu.Lock()
+	p.pending = true
+	p.mu.Unlock()
 	for {
-		pos := p.Position()
-		p.state.Store(int32(StateConnecting))
-		p.stats.requests.Add(1)
-		page, err := p.cfg.Client.HistoryPage(ctx, p.cfg.MonitorID, monitor.HistoryQuery{
-			Start: pos.Since, Cursor: pos.Cursor, Size: p.cfg.PageSize,
-		})
-		if ctx.Err() != nil {
-			return
-		}
-		if err != nil {
-			p.stats.failures.Add(1)
-			if pos.Cursor != "" && errors.Is(err, monitor.ErrBadRequest) {
-				// A stale cursor: continue from the timestamp instead.
-				p.log(slog.LevelWarn, "history cursor refused; resuming from the last timestamp", "err", err)
-				p.mu.Lock()
-				p.pos.Cursor = ""
-				p.mu.Unlock()
-				continue
-			}
-			if permanentPollError(err) {
-				p.log(slog.LevelError, "poller stopped", "err", err)
-				final = err
-				return
-			}
-			d := bo.NextBackOff()
-			if d == backoff.Stop {
-				p.log(slog.LevelError, "poller gave up", "err", err)
-				final = err
-				return
-			}
-			var ae *monitor.APIError
-			if errors.As(err, &ae) && ae.RetryAfter > d {
-				d = ae.RetryAfter
-			}
-			p.log(slog.LevelWarn, "history request failed; retrying", "err", err, "wait", d)
-			p.state.Store(int32(StateBackoff))
-			if !wait(d) {
-				return
-			}
-			continue
-		}
-		bo.Reset()
-		p.state.Store(int32(StateConnected))
-		p.stats.pages.Add(1)
-		if !p.deliver(ctx, page.Records) {
-			return
-		}
-		if page.Cursor != "" && len(page.Records) > 0 {
-			p.mu.Lock()
-			p.pos.Cursor = page.Cursor
-			p.mu.Unlock()
-			continue
-		}
-		p.mu.Lock()
-		p.pos.Cursor = ""
-		p.mu.Unlock()
-		if !wait(p.cfg.Interval) {
-			return
-		}
-	}
-}
-
-// recordEvents turns one history record into the Events a push of it
-// gives: one for a Msg record; for a stored document, its events, or one
-// Raw event when it is not an envelope (template output).
-func (p *Poller) recordEvents(dst []Event, rec monitor.HistoryRecord) []Event {
-	if rec.Msg == nil {
-		out, raw := splitOrRaw(dst, rec.Document, sniffFormat(rec.Document), p.cfg.MonitorID)
-		if raw {
-			p.stats.raw.Add(1)
-		}
-		return out
-	}
-	doc := make([]byte, 0, len(rec.Msg)+len(`{"Document":{"Msg":}}`))
-	doc = append(doc, `{"Document":{"Msg":`...)
-	doc = append(doc, rec.Msg...)
-	doc = append(doc, "}}"...)
-	out, err := splitDocument(dst, doc, FormatJSON, p.cfg.MonitorID)
-	if err != nil {
-		p.stats.raw.Add(1)
-		return append(dst, Event{Raw: true, Body: []byte(rec.Msg), Format: FormatJSON, MonitorID: p.cfg.MonitorID})
-	}
-	return out
-}
-
-// deliver hands the page's new events over; false when ctx ended.
-func (p *Poller) deliver(ctx context.Context, recs []monitor.HistoryRecord) bool {
-	var evs []Event
-	for _, rec := range recs {
-		evs = p.recordEvents(evs, rec)
-	}
-	for _, ev := range evs {
-		id := ev.Identity()
-		p.mu.Lock()
-		_, seenAtSince := p.seen[id]
-		seenAtSince = seenAtSince && ev.Timestamp.Equal(p.pos.Since)
-		p.mu.Unlock()
-		key, dup := p.dedup.check(&ev)
-		if dup || seenAtSince {
-			p.stats.duplicates.Add(1)
-			continue
-		}
 		select {
-		case p.events <- ev:
+		case p.out <- ev:
+			return true
+		case <-p.probe:
 		case <-ctx.Done():
+			p.mu.Lock()
+			p.settleLocked()
+			p.mu.Unlock()
 			return false
 		}
-		p.stats.events.Add(1)
-		p.dedup.remember(key)
-		p.mu.Lock()
-		switch {
-		case ev.Timestamp.After(p.pos.Since):
-			p.pos.Since = ev.Timestamp
-			p.pos.Seen = []string{id}
-			clear(p.seen)
-			p.seen[id] = struct{}{}
-		case ev.Timestamp.Equal(p.pos.Since):
-			p.pos.Seen = append(p.pos.Seen, id)
-			p.seen[id] = struct{}{}
-		}
-		p.mu.Unlock()
 	}
-	return true
+}
+
+// commit records a handed-over event: its hashed key at record time ms.
+func (p *Poller) commit(h uint64, ms int64, t time.Time) {
+	p.mu.Lock()
+	if ms < msOf(p.pos.Since) {
+		p.stats.late.Add(1)
+	}
+	p.seen.add(seenEntry{ms: ms, h: h})
+	if t.After(p.pos.Since) {
+		p.pos.Since = t
+		if ms != noTime {
+			p.seen.raise(ms - p.overlapMs())
+		}
+	}
+	p.stats.events.Add(1)
+	p.settleLocked()
+	p.mu.Unlock()
+}
+
+// settleLocked ends the pending state and releases Position calls waiting
+// for it. p.mu must be held.
+func (p *Poller) settleLocked() {
+	p.pending = false
+	if p.settled != nil {
+		close(p.settled)
+		p.settled = nil
+	}
+}
+
+// overlapMs is the overlap in milliseconds: 0 for none.
+func (p *Poller) overlapMs() int64 { return max(0, p.cfg.Overlap.Milliseconds()) }
+
+func (p *Poller) setCursor(c string) {
+	p.mu.Lock()
+	p.pos.Cursor = c
+	p.mu.Unlock()
 }
 
 var (

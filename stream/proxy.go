@@ -2,16 +2,22 @@ package stream
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"crypto/tls"
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
 	"net/url"
+	"os"
+	"strconv"
 	"time"
+
+	"github.com/pushmon/pushmon/secret"
 )
 
 // Reaching the push port from networks that allow only proxied traffic.
@@ -29,6 +35,14 @@ import (
 // than 2xx). A *ProxyError carries the status; 407 and 403 are permanent
 // for a Subscription, other statuses (502, 503…) are retried.
 var ErrProxyRefused = errors.New("stream: proxy refused the tunnel")
+
+// ErrProxyAnswer: the proxy's answer to CONNECT is not an HTTP status line
+// and headers within MaxProxyAnswer bytes. Transient for a Subscription.
+var ErrProxyAnswer = errors.New("stream: proxy's answer to CONNECT is malformed or over 64 KiB")
+
+// MaxProxyAnswer bounds the bytes of a proxy's answer to CONNECT (status
+// line and headers) that a ProxyDialer reads.
+const MaxProxyAnswer = 64 << 10
 
 // ProxyError is a refused CONNECT. It matches ErrProxyRefused.
 type ProxyError struct {
@@ -51,10 +65,13 @@ func (e *ProxyError) Is(target error) bool { return target == ErrProxyRefused }
 // is a [Dialer] for Config.Dialer. The zero value is not usable; build one
 // with [HTTPProxyDialer]. It is immutable and safe for concurrent use.
 //
-// ProxyDialer redacts the proxy password in every fmt verb and in slog
-// output; errors name the proxy by host:port only.
+// The proxy's credentials are held as a [secret.String], sent only to the
+// proxy, and redacted in every fmt verb and in slog output; errors name the
+// proxy by host:port only.
 type ProxyDialer struct {
-	proxy   *url.URL // scheme, host; User holds credentials
+	proxy   *url.URL      // scheme and host, without credentials
+	user    string        // the URL's user name, "" for none
+	auth    secret.String // the Proxy-Authorization value, zero for none
 	forward Dialer
 	// tlsConfig is used for https:// proxies (TLS to the proxy itself);
 	// nil means the system roots with the proxy's host name.
@@ -78,7 +95,23 @@ func HTTPProxyDialer(proxyURL string, forward Dialer, tlsConfig *tls.Config) (*P
 	if err := checkProxyURL(u); err != nil {
 		return nil, err
 	}
-	return &ProxyDialer{proxy: u, forward: defaultForward(forward), tlsConfig: tlsConfig}, nil
+	d := &ProxyDialer{forward: defaultForward(forward), tlsConfig: tlsConfig}
+	d.proxy, d.user, d.auth = splitCredentials(u)
+	return d, nil
+}
+
+// splitCredentials returns u without its user information, the user name,
+// and the Basic Proxy-Authorization value made of it (zero without a
+// user).
+func splitCredentials(u *url.URL) (*url.URL, string, secret.String) {
+	if u.User == nil {
+		return u, "", secret.String{}
+	}
+	bare := *u
+	bare.User = nil
+	pass, _ := u.User.Password()
+	auth := secret.New("Basic " + base64.StdEncoding.EncodeToString([]byte(u.User.Username()+":"+pass)))
+	return &bare, u.User.Username(), auth
 }
 
 func checkProxyURL(u *url.URL) error {
@@ -112,9 +145,14 @@ func ProxyFromEnvironment(forward Dialer) *ProxyDialer {
 
 // DialContext connects to addr through the proxy: it dials the proxy,
 // sends CONNECT addr and returns the tunnel once the proxy answers 2xx.
-// ctx bounds the whole exchange. A refusal is a *ProxyError.
+//
+// One deadline bounds the whole exchange (dial, TLS to the proxy, the
+// CONNECT request, the answer): ctx's, or the forward dialer's when it is
+// a *net.Dialer with an earlier Timeout or Deadline, or else
+// DefaultHandshakeTimeout. The answer is read up to MaxProxyAnswer bytes
+// (ErrProxyAnswer beyond). A refusal is a *ProxyError.
 func (d *ProxyDialer) DialContext(ctx context.Context, network, addr string) (net.Conn, error) {
-	proxy := d.proxy
+	proxy, auth := d.proxy, d.auth
 	if d.proxyFor != nil {
 		p, err := d.proxyFor(addr)
 		if err != nil {
@@ -126,7 +164,7 @@ func (d *ProxyDialer) DialContext(ctx context.Context, network, addr string) (ne
 		if err := checkProxyURL(p); err != nil {
 			return nil, err
 		}
-		proxy = p
+		proxy, _, auth = splitCredentials(p)
 	}
 	if network != "tcp" && network != "tcp4" && network != "tcp6" {
 		return nil, fmt.Errorf("stream: proxy: network %q is not tcp", network)
@@ -136,18 +174,28 @@ func (d *ProxyDialer) DialContext(ctx context.Context, network, addr string) (ne
 		port = map[string]string{"http": "80", "https": "443"}[proxy.Scheme]
 	}
 	proxyAddr := net.JoinHostPort(proxy.Hostname(), port)
+	ctx, cancel := d.exchangeContext(ctx)
+	defer cancel()
 	conn, err := d.forward.DialContext(ctx, "tcp", proxyAddr)
 	if err != nil {
 		return nil, fmt.Errorf("stream: dialling proxy %s: %w", proxyAddr, err)
 	}
 	// The exchange must not outlive ctx: its end closes the connection
-	// (after ctx.Err is set, so failures below report the context's error).
+	// (after ctx.Err is set, so failures below report the context's error),
+	// and its deadline is the connection's until the tunnel is up.
 	stop := context.AfterFunc(ctx, func() { conn.Close() })
+	deadline, _ := ctx.Deadline()
+	conn.SetDeadline(deadline)
 	fail := func(err error) (net.Conn, error) {
 		stop()
 		conn.Close()
 		if ctxErr := ctx.Err(); ctxErr != nil {
 			return nil, fmt.Errorf("stream: CONNECT %s via proxy %s: %w", addr, proxyAddr, ctxErr)
+		}
+		if errors.Is(err, os.ErrDeadlineExceeded) {
+			// The connection's deadline is ctx's, reached an instant
+			// before ctx noticed.
+			return nil, fmt.Errorf("stream: CONNECT %s via proxy %s: %w", addr, proxyAddr, context.DeadlineExceeded)
 		}
 		return nil, err
 	}
@@ -171,23 +219,21 @@ func (d *ProxyDialer) DialContext(ctx context.Context, network, addr string) (ne
 		Host:   addr,
 		Header: http.Header{"User-Agent": {"pushmon"}},
 	}
-	if proxy.User != nil {
-		pass, _ := proxy.User.Password()
-		req.Header.Set("Proxy-Authorization", "Basic "+base64.StdEncoding.EncodeToString([]byte(proxy.User.Username()+":"+pass)))
+	if !auth.IsZero() {
+		req.Header.Set("Proxy-Authorization", auth.Reveal())
 	}
 	if err := req.Write(conn); err != nil {
 		return fail(fmt.Errorf("stream: CONNECT %s via proxy %s: %w", addr, proxyAddr, err))
 	}
 	br := bufio.NewReader(conn)
-	resp, err := http.ReadResponse(br, req)
+	code, status, err := readConnectAnswer(br)
 	if err != nil {
 		return fail(fmt.Errorf("stream: CONNECT %s via proxy %s: reading the answer: %w", addr, proxyAddr, err))
 	}
-	resp.Body.Close()
-	if resp.StatusCode < 200 || resp.StatusCode > 299 {
-		pe := &ProxyError{Proxy: proxyAddr, Target: addr, StatusCode: resp.StatusCode, Status: resp.Status}
+	if code < 200 || code > 299 {
+		pe := &ProxyError{Proxy: proxyAddr, Target: addr, StatusCode: code, Status: status}
 		var err error = pe
-		if resp.StatusCode == http.StatusProxyAuthRequired || resp.StatusCode == http.StatusForbidden {
+		if code == http.StatusProxyAuthRequired || code == http.StatusForbidden {
 			err = &permanentError{pe}
 		}
 		return fail(err)
@@ -196,11 +242,112 @@ func (d *ProxyDialer) DialContext(ctx context.Context, network, addr string) (ne
 		conn.Close()
 		return nil, fmt.Errorf("stream: CONNECT %s via proxy %s: %w", addr, proxyAddr, ctx.Err())
 	}
+	conn.SetDeadline(time.Time{})
 	if br.Buffered() > 0 {
 		// The proxy already relayed bytes of the target: keep them.
 		return &bufferedConn{Conn: conn, r: br}, nil
 	}
 	return conn, nil
+}
+
+// exchangeContext returns ctx bounded by the forward dialer's Timeout or
+// Deadline when it is a *net.Dialer, and by DefaultHandshakeTimeout when
+// nothing else bounds it.
+func (d *ProxyDialer) exchangeContext(ctx context.Context) (context.Context, context.CancelFunc) {
+	cancels := []context.CancelFunc{}
+	if nd, ok := d.forward.(*net.Dialer); ok {
+		if nd.Timeout > 0 {
+			var c context.CancelFunc
+			ctx, c = context.WithTimeout(ctx, nd.Timeout)
+			cancels = append(cancels, c)
+		}
+		if !nd.Deadline.IsZero() {
+			var c context.CancelFunc
+			ctx, c = context.WithDeadline(ctx, nd.Deadline)
+			cancels = append(cancels, c)
+		}
+	}
+	if _, ok := ctx.Deadline(); !ok {
+		var c context.CancelFunc
+		ctx, c = context.WithTimeout(ctx, DefaultHandshakeTimeout)
+		cancels = append(cancels, c)
+	}
+	return ctx, func() {
+		for _, c := range cancels {
+			c()
+		}
+	}
+}
+
+// readConnectAnswer reads a proxy's answer to CONNECT, at most
+// MaxProxyAnswer bytes of status line and headers, and returns its status
+// code and "code reason" (the reason cut to 64 printable ASCII bytes).
+// Header values are not kept: a tunnel needs none of them, and a 2xx
+// answer has no body (RFC 9110, 9.3.6), so whatever follows is the
+// tunnel's.
+func readConnectAnswer(br *bufio.Reader) (code int, status string, err error) {
+	budget := MaxProxyAnswer
+	// line reads one line within the budget; keep appends it to dst. It
+	// returns the line's size and its last fragment (valid until the
+	// next read).
+	line := func(dst *[]byte) (size int, last []byte, err error) {
+		for {
+			frag, err := br.ReadSlice('\n')
+			if budget -= len(frag); budget < 0 {
+				return 0, nil, fmt.Errorf("%w: more than %d bytes", ErrProxyAnswer, MaxProxyAnswer)
+			}
+			if dst != nil {
+				*dst = append(*dst, frag...)
+			}
+			size, last = size+len(frag), frag
+			switch err {
+			case nil:
+				return size, last, nil
+			case bufio.ErrBufferFull:
+			case io.EOF:
+				return 0, nil, io.ErrUnexpectedEOF
+			default:
+				return 0, nil, err
+			}
+		}
+	}
+	// "HTTP/1.1 200 Connection established\r\n"
+	var first []byte
+	if _, _, err := line(&first); err != nil {
+		return 0, "", err
+	}
+	proto, rest, _ := bytes.Cut(bytes.TrimRight(first, "\r\n"), []byte(" "))
+	if !bytes.HasPrefix(proto, []byte("HTTP/1.")) || len(rest) < 3 || (len(rest) > 3 && rest[3] != ' ') {
+		return 0, "", fmt.Errorf("%w: no HTTP/1 status line", ErrProxyAnswer)
+	}
+	code, err = strconv.Atoi(string(rest[:3]))
+	if err != nil || code < 100 {
+		return 0, "", fmt.Errorf("%w: no HTTP/1 status line", ErrProxyAnswer)
+	}
+	// The headers, up to the empty line.
+	for {
+		size, last, err := line(nil)
+		if err != nil {
+			return 0, "", err
+		}
+		if size <= 2 && len(bytes.TrimRight(last, "\r\n")) == 0 {
+			return code, printable(bytes.TrimSpace(rest), 68), nil
+		}
+	}
+}
+
+// printable returns b's printable ASCII bytes, at most n of them.
+func printable(b []byte, n int) string {
+	out := make([]byte, 0, min(len(b), n))
+	for _, c := range b {
+		if len(out) == n {
+			break
+		}
+		if c >= ' ' && c <= '~' {
+			out = append(out, c)
+		}
+	}
+	return string(out)
 }
 
 // bufferedConn reads what the CONNECT reader buffered before the socket.
@@ -217,10 +364,8 @@ func (d *ProxyDialer) String() string {
 		return "stream.ProxyDialer{from environment}"
 	}
 	u := *d.proxy
-	if u.User != nil {
-		if _, has := u.User.Password(); has {
-			u.User = url.UserPassword(u.User.Username(), "REDACTED")
-		}
+	if d.user != "" || !d.auth.IsZero() {
+		u.User = url.UserPassword(d.user, "REDACTED")
 	}
 	return "stream.ProxyDialer{" + u.Redacted() + "}"
 }

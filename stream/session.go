@@ -62,10 +62,13 @@ type session struct {
 	docs      int     // document bytes collected
 	events    int     // a bounded guess of its events' number
 	maxBlocks int
+	seq       uint64 // ModeManualAck: blocks collected on this connection
+	batchSeq  uint64 // ModeManualAck: seq of the Batch's first block
 
 	// acks
 	mu       sync.Mutex
 	acks     []byte
+	unacked  map[uint16]uint64 // ModeManualAck: seq of the newest block handed over with each id, until acked
 	closed   bool
 	flushing bool                    // a flusher goroutine runs
 	flushers errgroup.Group          // the connection's flushers, joined before the session ends
@@ -87,6 +90,7 @@ func (s *Subscription) session(ctx context.Context) (healthy bool, err error) {
 	if err != nil {
 		return false, err
 	}
+	s.diag.connectedAt = ss.start
 	blocks, err := ss.readLoop(ctx)
 	return ss.end(blocks, err)
 }
@@ -127,6 +131,7 @@ func (s *Subscription) open(ctx context.Context) (*session, error) {
 func (ss *session) end(blocks uint64, err error) (bool, error) {
 	ss.mu.Lock()
 	ss.closed = true // no ack is queued and no flusher starts after this
+	ss.unacked = nil
 	ss.mu.Unlock()
 	if err == errDraining {
 		_ = ss.flushers.Wait() // the flusher's write, before the last one
@@ -172,13 +177,12 @@ func (s *Subscription) connect(ctx context.Context) (*burstConn, *protocol.Reade
 	conn.SetDeadline(deadline)
 
 	if !cfg.Plaintext {
-		tc := tls.Client(raw, cfg.TLSConfig)
+		fb := &firstByteConn{Conn: raw}
+		tc := tls.Client(fb, cfg.TLSConfig)
 		if err := tc.HandshakeContext(hctx); err != nil {
 			raw.Close()
-			if errors.Is(err, io.EOF) {
-				err = fmt.Errorf("%w (the server closed the connection during the TLS handshake: is this a plaintext port?)", err)
-			}
-			return nil, nil, timeout(fmt.Errorf("stream: TLS handshake with %s: %w", addr, err))
+			err = timeout(fmt.Errorf("stream: TLS handshake with %s: %w", addr, err))
+			return nil, nil, diagnoseTLS(err, addr, fb.got.Load(), cfg.HandshakeTimeout)
 		}
 		conn = tc
 	}
@@ -200,13 +204,15 @@ func (s *Subscription) connect(ctx context.Context) (*burstConn, *protocol.Reade
 		BufferSize:   cfg.ReadBufferSize,
 		MaxFrameSize: cfg.MaxFrameSize,
 	})
+	read := s.stats.bytesRead.Load()
 	f, err := r.ReadFrame()
 	if err != nil {
 		bc.Close()
 		if errors.Is(err, io.EOF) {
 			err = fmt.Errorf("%w (closed before the ConnectResponse)", err)
 		}
-		return nil, nil, timeout(fmt.Errorf("stream: awaiting ConnectResponse from %s: %w", addr, err))
+		err = timeout(fmt.Errorf("stream: awaiting ConnectResponse from %s: %w", addr, err))
+		return nil, nil, diagnoseReply(err, addr, cfg.Plaintext, s.stats.bytesRead.Load() != read, cfg.HandshakeTimeout)
 	}
 	if f.Type != protocol.TypeConnectResponse {
 		bc.Close()
@@ -468,6 +474,9 @@ func (ss *session) collect(m protocol.PublishMessage, doc []byte) {
 		more = max(0, min(more, int64(maxBatchBytes-ss.docs-len(doc)), maxChunk-int64(len(doc))))
 		ss.chunk = make([]byte, 0, len(doc)+int(more))
 	}
+	if ss.sub.cfg.Mode == ModeManualAck {
+		ss.noteBlock(m.DataBlockID)
+	}
 	start := len(ss.chunk)
 	ss.chunk = append(ss.chunk, doc...)
 	ss.blocks = append(ss.blocks, Block{
@@ -526,7 +535,8 @@ func (ss *session) takeBatch() *Batch {
 	b.eventCap = ss.events
 	b.resend = ss.resend
 	if s.cfg.Mode == ModeManualAck {
-		b.ss = ss
+		b.ss, b.seq = ss, ss.batchSeq
+		ss.batchSeq = ss.seq
 	}
 	clear(ss.blocks) // drop the scratch's references to the documents
 	ss.blocks = ss.blocks[:0]
@@ -575,6 +585,51 @@ func (ss *session) queueAcks(blocks []Block, now bool) error {
 	}
 	if now || len(ss.acks) >= maxPendingAcks*protocol.AckSize {
 		ss.signal()
+	}
+	return nil
+}
+
+// noteBlock records a block of ModeManualAck as the newest with its
+// DataBlockId: from now on the id names it, and an older un-acked block
+// with the same id can no longer be acked (see queueManualAcks).
+func (ss *session) noteBlock(id uint16) {
+	ss.mu.Lock()
+	if ss.unacked == nil {
+		ss.unacked = make(map[uint16]uint64)
+	}
+	ss.unacked[id] = ss.seq
+	ss.mu.Unlock()
+	ss.seq++
+}
+
+// queueManualAcks queues the acks of a ModeManualAck Batch whose first
+// block was the connection's block number seq, and starts a flusher. A
+// block whose DataBlockId the connection has since given to a newer block
+// is not acked: that ack would name the newer block too, which the
+// consumer may not have processed. It returns ErrSessionClosed after the
+// connection has ended, and an error matching ErrAckExpired when a block
+// was left un-acked.
+func (ss *session) queueManualAcks(blocks []Block, seq uint64) error {
+	ss.mu.Lock()
+	defer ss.mu.Unlock()
+	if ss.closed {
+		return ErrSessionClosed
+	}
+	var expired []uint16
+	for i := range blocks {
+		id := blocks[i].DataBlockID
+		if cur, ok := ss.unacked[id]; !ok || cur != seq+uint64(i) {
+			expired = append(expired, id)
+			continue
+		}
+		delete(ss.unacked, id)
+		ss.acks = protocol.AppendAck(ss.acks, id)
+	}
+	if len(ss.acks) > 0 {
+		ss.signal()
+	}
+	if len(expired) > 0 {
+		return fmt.Errorf("%w: %d of the Batch's %d blocks (DataBlockId %d…) left un-acked", ErrAckExpired, len(expired), len(blocks), expired[0])
 	}
 	return nil
 }

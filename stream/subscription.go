@@ -99,7 +99,8 @@ func (c *counters) add(n, dups, lost int) {
 // which Err tells why.
 type Subscription struct {
 	cfg     Config
-	events  chan Event
+	events  chan Event // where events are sent: own, or a Group's channel
+	own     chan Event // the channel Events returns, closed at the end
 	batches chan *Batch
 	states  chan StateChange
 	done    chan struct{}
@@ -119,6 +120,8 @@ type Subscription struct {
 	statesMu     sync.Mutex // orders report's sends before the close of states
 	statesClosed bool
 
+	diag diagnosis // the supervisor's memory of past attempts
+
 	// Shutdown
 	drain     chan struct{} // closed when Shutdown begins
 	drainOnce sync.Once
@@ -137,6 +140,12 @@ type Subscription struct {
 //	for ev := range sub.Events() { … }
 //	if err := sub.Err(); err != nil { … } // permanent error; nil after cancel
 func Subscribe(ctx context.Context, cfg Config) (*Subscription, error) {
+	return subscribe(ctx, cfg, nil)
+}
+
+// subscribe is Subscribe sending events on out, when not nil, instead of
+// the Subscription's own channel (a Group member, in ModeEvents).
+func subscribe(ctx context.Context, cfg Config, out chan Event) (*Subscription, error) {
 	if err := cfg.validate(); err != nil {
 		return nil, err
 	}
@@ -153,7 +162,11 @@ func Subscribe(ctx context.Context, cfg Config) (*Subscription, error) {
 	// Unbuffered: a send completes only when the consumer has received the
 	// value, which is what makes "acked after hand-off" true.
 	if cfg.Mode == ModeEvents {
-		s.events = make(chan Event)
+		s.own = make(chan Event)
+		s.events = s.own
+		if out != nil {
+			s.events = out
+		}
 	} else {
 		s.batches = make(chan *Batch)
 	}
@@ -163,12 +176,13 @@ func Subscribe(ctx context.Context, cfg Config) (*Subscription, error) {
 
 // Events returns the channel of events, in the order the server sent them.
 // It is closed when the subscription ends. It panics unless the Config's
-// Mode is ModeEvents (use Batches then).
+// Mode is ModeEvents (use Batches then). A subscription added to a [Group]
+// sends its events on the group's channel instead; its own carries nothing.
 func (s *Subscription) Events() <-chan Event {
-	if s.events == nil {
+	if s.own == nil {
 		panic("stream: Events called on a subscription in mode " + s.cfg.Mode.String() + "; use Batches")
 	}
-	return s.events
+	return s.own
 }
 
 // Batches returns the channel of batches of blocks, in the order the
@@ -213,6 +227,9 @@ func (s *Subscription) Close() error {
 	<-s.done
 	return s.Err()
 }
+
+// delivered is the number of events handed over, for a Group's status.
+func (s *Subscription) delivered() uint64 { return s.stats.events.Load() }
 
 // Stats returns a snapshot of the counters.
 func (s *Subscription) Stats() Stats {
@@ -273,8 +290,8 @@ func (s *Subscription) run(ctx context.Context) {
 		s.err = final
 		s.errMu.Unlock()
 		s.setState(StateStopped, final, 0)
-		if s.events != nil {
-			close(s.events)
+		if s.own != nil {
+			close(s.own)
 		}
 		if s.batches != nil {
 			close(s.batches)
@@ -311,6 +328,7 @@ func (s *Subscription) retry(ctx context.Context, bo backoff.BackOff, healthy bo
 		return true, err
 	}
 	s.stats.resets.Add(1)
+	healthy, err, takenOver := s.diag.takeover(healthy, err)
 	if healthy {
 		bo.Reset()
 	}
@@ -319,7 +337,19 @@ func (s *Subscription) retry(ctx context.Context, bo backoff.BackOff, healthy bo
 		s.log(slog.LevelError, "push subscription gave up", "err", err)
 		return true, err
 	}
-	s.log(slog.LevelWarn, "push connection failed; reconnecting", "err", err, "wait", wait)
+	// One WARN per new kind of failure, one when it has repeated a few
+	// times (with its hint), one when the takeover pattern begins; INFO
+	// for the rest.
+	switch n := s.diag.repeat(healthy, err); {
+	case takenOver:
+		s.log(slog.LevelWarn, "push connection keeps being closed soon after connecting: another client is probably connected to the same monitor", "err", err, "wait", wait)
+	case n == 1 && !s.diag.takenOver:
+		s.log(slog.LevelWarn, "push connection failed; reconnecting", "err", err, "wait", wait)
+	case n == repeatWarnAfter && !s.diag.takenOver:
+		s.log(slog.LevelWarn, "push connection keeps failing the same way; reconnecting", "failures", n, "err", err, "wait", wait)
+	default:
+		s.log(slog.LevelInfo, "push connection failed again; reconnecting", "failures", n, "err", err, "wait", wait)
+	}
 	s.setState(StateBackoff, err, wait)
 	t := time.NewTimer(wait)
 	select {

@@ -107,8 +107,8 @@ func TestTransportsDeliverIdenticalEvents(t *testing.T) {
 		t.Fatal(err)
 	}
 	httpMon, err := api.V1().Create(ctx, monitor.Spec{Topics: topics, Transport: monitor.TransportHTTP, Compression: monitor.Zlib,
-		BatchSize: 5, BatchDuration: time.Second, URL: hookURL, Token: hookToken, Method: "POST",
-		Headers: []string{"X-Api-Key: " + stream.SentinelPassword}})
+		BatchSize: 5, BatchDuration: time.Second, URL: hookURL, Token: secret.New(hookToken), Method: "POST",
+		Headers: []secret.String{secret.New("X-Api-Key: " + stream.SentinelPassword)}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -181,7 +181,7 @@ func TestHTTPReceiverConsumerStoppedThenRetried(t *testing.T) {
 	ctx := deadline(t)
 	sw, hookURL := hookServer(t)
 	m, err := api.V1().Create(ctx, monitor.Spec{Topics: []string{"DataPoint"}, Transport: monitor.TransportHTTP,
-		URL: hookURL, Token: hookToken, BatchSize: 1, BatchDuration: time.Second})
+		URL: hookURL, Token: secret.New(hookToken), BatchSize: 1, BatchDuration: time.Second})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -238,7 +238,7 @@ func TestHTTPReceiverWrongTokenFromServer(t *testing.T) {
 	ctx := deadline(t)
 	sw, hookURL := hookServer(t)
 	m, err := api.Create(ctx, monitor.Spec{Topics: []string{"DataPoint"}, Transport: monitor.TransportHTTP,
-		URL: hookURL, Token: "hook:not-the-token", BatchSize: 1})
+		URL: hookURL, Token: secret.New("hook:not-the-token"), BatchSize: 1})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -296,7 +296,7 @@ func TestTemplatedMonitorDeliversRaw(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	spec.Transport, spec.URL, spec.Token = monitor.TransportHTTP, hookURL, hookToken
+	spec.Transport, spec.URL, spec.Token = monitor.TransportHTTP, hookURL, secret.New(hookToken)
 	httpMon, err := api.Create(ctx, spec) // the legacy API: monSchemaType/monSchemaData
 	if err != nil {
 		t.Fatal(err)

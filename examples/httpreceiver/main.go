@@ -136,7 +136,7 @@ func parseFlags(args []string, getenv func(string) string, stderr io.Writer) (*o
 func (o *options) spec() monitor.Spec {
 	return monitor.Spec{
 		Topics: strings.Split(o.topics, ","), Transport: monitor.TransportHTTP,
-		Format: monitor.Format(o.format), URL: o.publicURL, Token: o.token, Method: "POST",
+		Format: monitor.Format(o.format), URL: o.publicURL, Token: secret.New(o.token), Method: "POST",
 		BatchSize: 10, BatchDuration: time.Second, Description: "httpreceiver",
 	}
 }
@@ -226,7 +226,12 @@ func receive(ctx context.Context, o *options, log *slog.Logger, stdout io.Writer
 	}
 	mux := http.NewServeMux()
 	mux.Handle(o.path, rcv)
-	hs := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	// Timeouts: a client that trickles its headers or body, or keeps an
+	// idle connection, is cut off. WriteTimeout runs from the end of the
+	// headers: it covers the body (ReadTimeout) and the hand-off
+	// (HandoffTimeout) with room to spare.
+	hs := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second,
+		WriteTimeout: 45 * time.Second, IdleTimeout: 2 * time.Minute, MaxHeaderBytes: 64 << 10}
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- hs.Serve(ln) }()
 	defer func() {

@@ -5,15 +5,20 @@
 // event's identity). See package bridge for the guarantees.
 //
 //	jetstream-bridge -nats nats://n1:4222,nats://n2:4222 -creds bridge.creds -monitors 123456,123457
+//	jetstream-bridge -ha -http-addr :9090 -nats … -monitors …   # one of several replicas
 //	jetstream-bridge -demo -count 500      # embedded simulator and NATS server
 //
 // The Remote Manager user name and password come from RM_USERNAME and
 // RM_PASSWORD (-username overrides the former). Use explicit-ack,
-// persistent monitors. SIGINT or SIGTERM stops gracefully: no new blocks
-// are taken, what is in flight is stored and acknowledged, then the
-// program exits (abruptly after -drain-timeout). Exit status: 0 after a
-// signal or -count, 1 on errors (a monitor refused, JetStream rejecting an
-// event, the stream not fitting), 2 on bad usage.
+// persistent monitors. NATS and the stream are retried with backoff at
+// start-up until they answer. With -ha, replicas started with the same
+// -monitors and -lease-bucket share the monitors (see bridge.Ownership).
+// -http-addr serves /healthz, /readyz and /metrics. SIGINT or SIGTERM
+// stops gracefully: no new blocks are taken, what is in flight is stored
+// and acknowledged, the leases are released, then the program exits
+// (abruptly after -drain-timeout). Exit status: 0 after a signal or
+// -count, 1 on errors (a monitor refused, JetStream rejecting an event,
+// the stream not fitting), 2 on bad usage.
 package main
 
 import (
@@ -25,15 +30,12 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"os"
 	"os/signal"
-	"strconv"
-	"strings"
+	"sync"
 	"syscall"
 	"time"
 
-	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/pushmon/pushmon/examples/jetstream-bridge/bridge"
@@ -46,150 +48,6 @@ func main() {
 	code := run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr)
 	stop()
 	os.Exit(code)
-}
-
-// options are the parsed command line.
-type options struct {
-	natsURLs     string
-	creds        string
-	natsCA       string
-	natsName     string
-	streamName   string
-	prefix       string
-	storage      string
-	replicas     int
-	dupWindow    time.Duration
-	maxAge       time.Duration
-	maxBytes     int64
-	createStream bool
-	updateStream bool
-
-	host      string
-	pushAddr  string
-	caFile    string
-	plaintext bool
-	monitors  []uint32
-	username  string
-	password  string
-
-	maxPending   int
-	ackTimeout   time.Duration
-	drainTimeout time.Duration
-	logLevel     slog.Level
-
-	demo  bool
-	count int
-}
-
-// usageError is bad usage: exit status 2.
-type usageError struct{ msg string }
-
-func (e usageError) Error() string { return e.msg }
-
-func parseFlags(args []string, getenv func(string) string, stderr io.Writer) (*options, error) {
-	o := &options{}
-	fs := flag.NewFlagSet("jetstream-bridge", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	// The defaults from the environment are applied after parsing, so that
-	// the usage neither repeats them nor prints $NATS_URL (it may hold
-	// credentials).
-	fs.StringVar(&o.natsURLs, "nats", "", "comma-separated NATS server URLs (default $NATS_URL, else "+nats.DefaultURL+")")
-	fs.StringVar(&o.creds, "creds", "", "NATS credentials file (JWT and NKey seed)")
-	fs.StringVar(&o.natsCA, "nats-ca", "", "PEM file of CA certificates for NATS TLS")
-	fs.StringVar(&o.natsName, "nats-name", "pushmon-jetstream-bridge", "NATS connection name")
-	fs.StringVar(&o.streamName, "stream", bridge.DefaultStream, "JetStream stream name")
-	fs.StringVar(&o.prefix, "subject-prefix", bridge.DefaultSubjectPrefix, "first token(s) of every subject: PREFIX.<customer>.<Resource>.<path>")
-	fs.StringVar(&o.storage, "storage", "file", "storage of a created stream: file or memory")
-	fs.IntVar(&o.replicas, "replicas", 1, "replicas of a created stream (3 on a cluster)")
-	fs.DurationVar(&o.dupWindow, "dup-window", bridge.DefaultDuplicateWindow, "duplicate window: at least the longest time the bridge may be down")
-	fs.DurationVar(&o.maxAge, "max-age", 0, "max age of messages in a created stream (0: unlimited)")
-	fs.Int64Var(&o.maxBytes, "max-bytes", -1, "max bytes of a created stream (-1: unlimited)")
-	fs.BoolVar(&o.createStream, "create-stream", true, "create the stream when it does not exist")
-	fs.BoolVar(&o.updateStream, "update-stream", false, "add the subjects to / raise the duplicate window of an existing stream that lacks them")
-
-	fs.StringVar(&o.host, "host", "remotemanager.digi.com", "Remote Manager host (push on port 3201, TLS); ignored with -push-addr")
-	fs.StringVar(&o.pushAddr, "push-addr", "", "push endpoint HOST:PORT (default: -host on port 3201, 3200 with -plaintext); when set, -host is ignored, also as the TLS server name: this HOST is verified instead")
-	fs.StringVar(&o.caFile, "ca-file", "", "PEM file of CA certificates to trust for push TLS")
-	fs.BoolVar(&o.plaintext, "plaintext", false, "push without TLS (port 3200); credentials cross the network in clear")
-	monitors := fs.String("monitors", "", "comma-separated ids of the monitors to bridge (explicit-ack, persistent)")
-	fs.StringVar(&o.username, "username", "", "Remote Manager user (default $RM_USERNAME); the password is read from $RM_PASSWORD")
-
-	fs.IntVar(&o.maxPending, "max-pending", bridge.DefaultMaxPending, "events per monitor published and awaiting their PubAck")
-	fs.DurationVar(&o.ackTimeout, "ack-timeout", bridge.DefaultAckTimeout, "wait for a block's PubAcks before the session is abandoned and replayed")
-	fs.DurationVar(&o.drainTimeout, "drain-timeout", 30*time.Second, "on SIGINT/SIGTERM, wait this long for in-flight blocks to be stored and acked")
-	logLevel := fs.String("log-level", "info", "debug, info, warn or error")
-
-	fs.BoolVar(&o.demo, "demo", false, "run against an embedded Remote Manager simulator and NATS server with generated events")
-	fs.IntVar(&o.count, "count", 0, "stop gracefully once the stream holds this many messages, those it held at the start included (0: run until a signal; 200 with -demo)")
-	fs.Usage = func() {
-		fmt.Fprintf(fs.Output(), "usage: jetstream-bridge [flags] -monitors ID[,ID…]\n"+
-			"       jetstream-bridge -demo [-count N]\n\n"+
-			"Remote Manager credentials come from RM_USERNAME and RM_PASSWORD.\n\nflags:\n")
-		fs.PrintDefaults()
-	}
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return nil, err
-		}
-		return nil, usageError{err.Error()}
-	}
-	bad := func(format string, a ...any) (*options, error) {
-		err := usageError{fmt.Sprintf(format, a...)}
-		fmt.Fprintln(stderr, "jetstream-bridge:", err)
-		return nil, err
-	}
-	if fs.NArg() > 0 {
-		return bad("unexpected arguments %q (credentials come from RM_USERNAME and RM_PASSWORD)", fs.Args())
-	}
-	if o.natsURLs == "" {
-		o.natsURLs = getenv("NATS_URL")
-	}
-	if o.natsURLs == "" {
-		o.natsURLs = nats.DefaultURL
-	}
-	if o.username == "" {
-		o.username = getenv("RM_USERNAME")
-	}
-	o.password = getenv("RM_PASSWORD")
-	for _, f := range strings.Split(*monitors, ",") {
-		if f = strings.TrimSpace(f); f == "" {
-			continue
-		}
-		id, err := strconv.ParseUint(f, 10, 32)
-		if err != nil || id == 0 {
-			return bad("-monitors: %q is not a monitor id", f)
-		}
-		o.monitors = append(o.monitors, uint32(id))
-	}
-	if !o.demo {
-		if len(o.monitors) == 0 {
-			return bad("-monitors is required (or -demo)")
-		}
-		if o.username == "" || o.password == "" {
-			return bad("RM_USERNAME (or -username) and RM_PASSWORD are required (or -demo)")
-		}
-	}
-	if o.storage != "file" && o.storage != "memory" {
-		return bad("-storage must be file or memory")
-	}
-	if o.replicas < 1 || o.replicas > 5 {
-		return bad("-replicas must be 1…5")
-	}
-	if o.dupWindow <= 0 || o.maxAge < 0 || o.ackTimeout <= 0 || o.drainTimeout < 0 || o.maxPending < 1 || o.count < 0 {
-		return bad("-dup-window, -ack-timeout and -max-pending must be positive; -max-age, -drain-timeout and -count not negative")
-	}
-	if err := bridge.ValidPrefix(o.prefix); err != nil {
-		return bad("-subject-prefix: %v", err)
-	}
-	if o.pushAddr != "" {
-		if _, _, err := net.SplitHostPort(o.pushAddr); err != nil {
-			return bad("-push-addr must be HOST:PORT")
-		}
-	}
-	if err := o.logLevel.UnmarshalText([]byte(*logLevel)); err != nil {
-		return bad("-log-level: %v", err)
-	}
-	return o, nil
 }
 
 // run is main without the process: testable, every exit path returning
@@ -242,48 +100,72 @@ func serve(ctx context.Context, o *options, log *slog.Logger, stdout io.Writer) 
 		}
 	}
 
-	nc, err := connectNATS(o, log)
+	// The endpoints answer from the start: /readyz says 503 until NATS is
+	// connected and the stream verified.
+	st := newState()
+	if o.httpAddr != "" {
+		h, err := startHTTP(o.httpAddr, st, log)
+		if err != nil {
+			return err
+		}
+		defer h.close()
+	}
+	nc, err := connectNATS(ctx, o, log)
 	if err != nil {
-		return err
+		return startErr(ctx, log, err)
 	}
 	defer nc.Close()
+	st.nc.Store(nc)
 	js, err := jetstream.New(nc)
 	if err != nil {
 		return err
 	}
-	want := bridge.StreamConfig(o.streamName, o.prefix)
-	want.Duplicates, want.Replicas, want.MaxAge, want.MaxBytes = o.dupWindow, o.replicas, o.maxAge, o.maxBytes
-	if o.storage == "memory" {
-		want.Storage = jetstream.MemoryStorage
-	}
-	sctx, scancel := context.WithTimeout(ctx, 30*time.Second)
-	var s jetstream.Stream
-	if o.createStream {
-		s, err = bridge.EnsureStream(sctx, js, want, o.prefix, o.updateStream)
-	} else {
-		s, err = bridge.CheckStream(sctx, js, want, o.prefix, o.updateStream)
-	}
-	scancel()
+	s, err := prepareStream(ctx, js, o, log)
 	if err != nil {
-		return err
+		return startErr(ctx, log, err)
 	}
 	info := s.CachedInfo()
 	log.Info("stream ready", "stream", info.Config.Name, "subjects", info.Config.Subjects,
 		"storage", info.Config.Storage.String(), "replicas", info.Config.Replicas,
 		"duplicate_window", info.Config.Duplicates, "messages", info.State.Msgs)
+	var own *bridge.Ownership
+	if o.ha {
+		kv, err := prepareLeases(ctx, js, o, log)
+		if err != nil {
+			return startErr(ctx, log, err)
+		}
+		own = &bridge.Ownership{Leases: kv, Replica: o.replicaName}
+	}
+	st.verified.Store(true)
 
 	b, err := bridge.New(bridge.Config{
 		Conn: nc, Stream: o.streamName, SubjectPrefix: o.prefix, Push: push, Monitors: o.monitors,
-		MaxPending: o.maxPending, AckTimeout: o.ackTimeout, Logger: log,
+		MaxPending: o.maxPending, AckTimeout: o.ackTimeout, Logger: log, Ownership: own,
+		ObserveStore: st.observe,
 	})
 	if err != nil {
 		return err
+	}
+	st.bridge.Store(b)
+	if o.progress > 0 {
+		pctx, pcancel := context.WithCancel(context.WithoutCancel(ctx))
+		var pwg sync.WaitGroup
+		pwg.Go(func() { logProgress(pctx, o.progress, st, log) })
+		defer func() {
+			pcancel()
+			pwg.Wait()
+		}()
 	}
 	// Run's own context is never cancelled by a signal: cancelling it
 	// would stop abruptly. The signal starts Shutdown instead.
 	done := make(chan error, 1)
 	go func() { done <- b.Run(context.WithoutCancel(ctx)) }()
-	log.Info("bridging", "monitors", o.monitors, "stream", o.streamName, "subjects", o.prefix+".>")
+	if own != nil {
+		log.Info("bridging as a replica", "replica", own.Replica, "lease_bucket", o.leaseBucket,
+			"monitors", o.monitors, "stream", o.streamName, "subjects", o.prefix+".>")
+	} else {
+		log.Info("bridging", "monitors", o.monitors, "stream", o.streamName, "subjects", o.prefix+".>")
+	}
 
 	stopAt := make(chan struct{})
 	if o.count > 0 {
@@ -328,7 +210,8 @@ func report(log *slog.Logger, b *bridge.Bridge, runErr error) error {
 	st := b.Stats()
 	log.Info("stopped", "blocks", st.Blocks, "events", st.Events, "stored", st.Stored,
 		"duplicates", st.Duplicates, "acked", st.Acked, "ack_lost", st.AckLost,
-		"sessions", st.Sessions, "failures", st.Failures)
+		"sessions", st.Sessions, "failures", st.Failures,
+		"leases_acquired", st.LeasesAcquired, "leases_released", st.LeasesReleased, "fenced", st.Fenced)
 	return runErr
 }
 
@@ -352,33 +235,14 @@ func watchCount(ctx context.Context, s jetstream.Stream, n uint64, stopAt chan<-
 	}
 }
 
-// connectNATS connects with reconnects that never give up.
-func connectNATS(o *options, log *slog.Logger) (*nats.Conn, error) {
-	opts := []nats.Option{
-		nats.Name(o.natsName),
-		nats.MaxReconnects(-1),
-		nats.ReconnectBufSize(-1), // see bridge.Config.Conn
-		nats.ReconnectWait(time.Second),
-		nats.DisconnectErrHandler(func(_ *nats.Conn, err error) {
-			if err != nil {
-				log.Warn("NATS disconnected; acknowledging nothing until it is back", "err", err)
-			}
-		}),
-		nats.ReconnectHandler(func(c *nats.Conn) { log.Info("NATS reconnected", "url", c.ConnectedUrlRedacted()) }),
-		nats.ErrorHandler(func(_ *nats.Conn, _ *nats.Subscription, err error) { log.Warn("NATS error", "err", err) }),
+// startErr is the result of a start-up step that failed: nil when a
+// signal ended it (exit status 0), else err.
+func startErr(ctx context.Context, log *slog.Logger, err error) error {
+	if ctx.Err() != nil {
+		log.Info("signal received before the bridge started")
+		return nil
 	}
-	if o.creds != "" {
-		opts = append(opts, nats.UserCredentials(o.creds))
-	}
-	if o.natsCA != "" {
-		opts = append(opts, nats.RootCAs(o.natsCA))
-	}
-	nc, err := nats.Connect(o.natsURLs, opts...)
-	if err != nil {
-		return nil, fmt.Errorf("connecting to NATS at %s: %w", o.natsURLs, err)
-	}
-	log.Info("NATS connected", "url", nc.ConnectedUrlRedacted(), "server", nc.ConnectedServerName())
-	return nc, nil
+	return err
 }
 
 func loadPool(file string) (*x509.CertPool, error) {

@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"net"
 	"os"
 	"os/exec"
 	"runtime"
@@ -81,6 +80,10 @@ func TestUsage(t *testing.T) {
 		"positional":       {"-monitors", "1", "user", "pass"},
 		"unknown flag":     {"-monitor", "1"},
 		"negative pending": {"-monitors", "1", "-max-pending", "0"},
+		"short lease ttl":  {"-monitors", "1", "-ha", "-lease-ttl", "100ms"},
+		"replica name":     {"-monitors", "1", "-ha", "-replica-name", "a.b"},
+		"http addr":        {"-monitors", "1", "-http-addr", "nohost"},
+		"progress":         {"-monitors", "1", "-progress", "-1s"},
 	}
 	for name, args := range cases {
 		var out, errOut bytes.Buffer
@@ -298,21 +301,5 @@ func TestCountWatcherEndsWithRun(t *testing.T) {
 	buf := make([]byte, 1<<20)
 	if stacks := string(buf[:runtime.Stack(buf, true)]); strings.Contains(stacks, "watchCount") {
 		t.Errorf("the -count watcher still runs after run returned:\n%s", stacks)
-	}
-}
-
-// NATS unreachable at start: exit 1 at once.
-func TestNATSUnreachableExits1(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	ln.Close() // a port nobody listens on
-	logs := &syncBuffer{}
-	code := run(context.Background(), []string{"-nats", "nats://" + addr, "-monitors", "1"},
-		env("RM_USERNAME", testUser, "RM_PASSWORD", testPassword), logs, logs)
-	if code != 1 || !strings.Contains(logs.String(), "connecting to NATS") {
-		t.Errorf("exit %d; logs:\n%s", code, logs)
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/pushmon/pushmon/secret"
 	"github.com/pushmon/pushmon/stream/streamtest"
 )
 
@@ -26,10 +27,10 @@ type demo struct {
 // simulator's.
 func startDemo(ctx context.Context, o *options, log *slog.Logger) (*demo, error) {
 	if o.username == "" {
-		o.username, o.password = "demo", "demo"
+		o.username, o.password = "demo", secret.New("demo")
 	}
 	srv, err := streamtest.Start(streamtest.Options{
-		Users:             map[string]string{o.username: o.password},
+		Users:             map[string]string{o.username: o.password.Reveal()}, // the simulator's account table
 		PushAddr:          "-",
 		HTTPRetryInterval: time.Second, // -transport http: retry a failed push soon
 	})

@@ -10,7 +10,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"syscall"
+	"sync"
 	"testing"
 	"time"
 
@@ -46,8 +46,40 @@ func TestMain(m *testing.M) {
 type client struct {
 	cmd    *exec.Cmd
 	stdout *bufio.Scanner
-	stderr *bytes.Buffer
-	done   chan error
+	stderr *syncBuffer
+}
+
+// syncBuffer is a bytes.Buffer that the test may read while the process
+// writes to it.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.String()
+}
+
+// eventually waits, with a generous deadline, until cond holds.
+func eventually(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
+	defer cancel()
+	for !cond() {
+		select {
+		case <-ctx.Done():
+			t.Fatalf("timed out waiting until %s", what)
+		case <-time.After(10 * time.Millisecond):
+		}
+	}
 }
 
 func start(t *testing.T, env []string, args ...string) *client {
@@ -60,7 +92,7 @@ func start(t *testing.T, env []string, args ...string) *client {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c := &client{cmd: cmd, stdout: bufio.NewScanner(out), stderr: &bytes.Buffer{}, done: make(chan error, 1)}
+	c := &client{cmd: cmd, stdout: bufio.NewScanner(out), stderr: &syncBuffer{}}
 	c.stdout.Buffer(make([]byte, 1<<20), 1<<20)
 	cmd.Stderr = c.stderr
 	if err := cmd.Start(); err != nil {
@@ -197,45 +229,53 @@ func TestXMLBodyIsElementString(t *testing.T) {
 	}
 }
 
-func TestReplacesMonitorWithSameTopics(t *testing.T) {
-	srv := simulator(t)
-	old := srv.CreateMonitor(streamtest.MonitorSpec{Topics: []string{"DeviceCore", "DataPoint"}})
-	other := srv.CreateMonitor(streamtest.MonitorSpec{Topics: []string{"DeviceCore"}})
-	c := start(t, nil, "-api-url", srv.URL(), "-insecure", "-push-addr", srv.PushAddr(), "-t", "DataPoint,DeviceCore", "-count", "1", "alice", "s3cr3t-sentinel")
-	id := waitMonitor(t, srv)
-	if id == old {
-		t.Fatal("reused the old monitor")
-	}
-	if _, ok := srv.MonitorInfo(old); ok {
-		t.Error("the monitor with the same topics was not replaced")
-	}
-	if _, ok := srv.MonitorInfo(other); !ok {
-		t.Error("a monitor with other topics was deleted")
-	}
-	c.cmd.Process.Signal(syscall.SIGINT)
-	if code := c.wait(t); code != 0 {
-		t.Errorf("Ctrl-C: exit %d\n%s", code, c.stderr)
-	}
-	if _, ok := srv.MonitorInfo(id); ok {
-		t.Error("monitor not deleted after Ctrl-C")
+// TestBadFlagsExit2: a usage error is one short line naming the problem
+// and pointing to -h, not the whole usage text.
+func TestBadFlagsExit2(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"-nosuchflag"}, "pushclient: bad flag: -nosuchflag is not a flag (see -h)"},
+		{[]string{"-count"}, "pushclient: bad flag: flag needs an argument: -count (see -h)"},
+		{[]string{"-format", "yaml", "u", "p"}, "pushclient: bad flag: -format must be json or xml (see -h)"},
+		{[]string{"-output", "csv", "u", "p"}, "-output must be text or ndjson"},
+		{[]string{"-ack", "sometimes", "u", "p"}, "-ack must be explicit or off"},
+		{[]string{"onlyuser"}, "pushclient: want username and password, got 1 argument(s) (see -h)"},
+		{[]string{}, "username and password are required"}, // no credentials at all
+		{[]string{"-push-addr", "nohostport", "u", "p"}, "-push-addr must be HOST:PORT"},
+		{[]string{"-insecure", "-ca-file", "ca.pem", "u", "p"}, "-ca-file is for TLS, which -insecure turns off"},
+		{[]string{"-insecure", "-api-url", "https://rm.example.com", "u", "p"}, "-insecure turns TLS off, but -api-url is https"},
+		{[]string{"-a", "https://rm.example.com", "u", "p"}, "-host takes HOST or HOST:PORT"},
+		{[]string{"-replace-foreign", "-monitor-id", "5", "u", "p"}, "-replace-foreign replaces nothing with -monitor-id"},
+	} {
+		c := start(t, []string{"RM_USERNAME=", "RM_PASSWORD="}, tc.args...)
+		for c.stdout.Scan() {
+			t.Errorf("%q: stdout %q", tc.args, c.stdout.Text())
+		}
+		code := c.wait(t)
+		errText := c.stderr.String()
+		if code != 2 || !strings.Contains(errText, tc.want) || strings.Count(errText, "\n") != 1 || !strings.HasSuffix(errText, "(see -h)\n") {
+			t.Errorf("%q: exit %d, stderr:\n%s", tc.args, code, errText)
+		}
 	}
 }
 
-func TestBadFlagsExit2(t *testing.T) {
-	for _, args := range [][]string{
-		{"-nosuchflag"},
-		{"-format", "yaml", "u", "p"},
-		{"-output", "csv", "u", "p"},
-		{"-ack", "sometimes", "u", "p"},
-		{"onlyuser"},
-		{}, // no credentials at all
-		{"-push-addr", "nohostport", "u", "p"},
-	} {
-		c := start(t, []string{"RM_USERNAME=", "RM_PASSWORD="}, args...)
-		for c.stdout.Scan() {
-		}
-		if code := c.wait(t); code != 2 || !strings.Contains(c.stderr.String(), "usage: pushclient") {
-			t.Errorf("%q: exit %d, stderr:\n%s", args, code, c.stderr)
+// TestHelp: -h prints the usage on stdout, including what the client
+// deletes, and exits 0.
+func TestHelp(t *testing.T) {
+	c := startClient(t, "-h")
+	var out strings.Builder
+	for c.stdout.Scan() {
+		out.WriteString(c.stdout.Text() + "\n")
+	}
+	if code := c.wait(t); code != 0 {
+		t.Fatalf("exit %d", code)
+	}
+	for _, want := range []string{"usage: pushclient", `"pushclient temporary: run …"`, "-replace-foreign", "-host, -a HOST",
+		"-ca-file FILE", "for REST (https) and push TLS alike", "141 when stdout was closed"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("-h does not say %q:\n%s", want, out.String())
 		}
 	}
 }

@@ -9,10 +9,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/url"
 	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
+	"unicode"
 
 	"github.com/pushmon/pushmon/monitor"
 )
@@ -106,18 +108,44 @@ func printMonitors(w io.Writer, mode string, ms []monitor.Monitor) error {
 		if tr == "" {
 			tr = "tcp"
 		}
-		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\n", m.ID, tr, m.Status, strings.Join(m.Topics, ","), m.Description)
+		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\n", m.ID, cell(tr), cell(m.Status), cell(strings.Join(m.Topics, ",")), cell(m.Description))
 	}
 	return tw.Flush()
 }
 
-// redactedURL is the monitor's push URL as the monitor package redacts it
-// for output (Spec.MarshalJSON): password and query values hidden.
-func redactedURL(m monitor.Monitor) string {
-	b, err := json.Marshal(monitor.Spec{URL: m.URL})
-	var red struct{ URL string }
-	if err != nil || json.Unmarshal(b, &red) != nil {
-		return "REDACTED" // not reached: a Spec always encodes
+// cell is a server's text as a table cell: quoted, with escapes, when it
+// holds anything but printable characters (a tab, or a terminal control
+// sequence in a description).
+func cell(s string) string {
+	for _, r := range s {
+		if !unicode.IsPrint(r) {
+			return strconv.QuoteToGraphic(s)
+		}
 	}
-	return red.URL
+	return s
+}
+
+// redactedURL is the monitor's push URL with the user info's password and
+// every query value hidden: the monitor package prints URLs as they are
+// (they are addresses), but a listing is often pasted into tickets, and a
+// monitor created by another tool may carry a key in its query.
+func redactedURL(m monitor.Monitor) string {
+	u, err := url.Parse(m.URL)
+	if err != nil {
+		return "REDACTED" // unparseable: it may hold anything
+	}
+	if u.User != nil {
+		if _, has := u.User.Password(); has {
+			u.User = url.UserPassword(u.User.Username(), "REDACTED")
+		}
+	}
+	if u.RawQuery != "" {
+		q := u.Query()
+		for k := range q {
+			q[k] = []string{"REDACTED"}
+		}
+		u.RawQuery = q.Encode()
+	}
+	u.Fragment, u.RawFragment = "", ""
+	return u.String()
 }

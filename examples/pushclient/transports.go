@@ -30,9 +30,9 @@ const receiverPath = "/pushmon"
 type transport struct {
 	o     *options
 	log   *slog.Logger
-	ln    net.Listener // http
-	token string       // http: the push token
-	url   string       // http: the URL registered on the monitor
+	ln    net.Listener  // http
+	token secret.String // http: the push token
+	url   string        // http: the URL registered on the monitor
 	close []func()
 }
 
@@ -45,10 +45,10 @@ func prepareTransport(o *options, log *slog.Logger) (*transport, error) {
 		return t, nil
 	}
 	t.token = o.token
-	if t.token == "" {
+	if t.token.IsZero() {
 		var b [16]byte
 		_, _ = rand.Read(b[:])
-		t.token = "pushclient:" + hex.EncodeToString(b[:])
+		t.token = secret.New("pushclient:" + hex.EncodeToString(b[:]))
 	}
 	ln, err := net.Listen("tcp", o.listen)
 	if err != nil {
@@ -77,7 +77,8 @@ func (t *transport) spec(s *monitor.Spec) error {
 		if t.url == "" {
 			return fmt.Errorf("-transport http needs -public-url: the URL at which Remote Manager reaches -listen")
 		}
-		s.URL, s.Token, s.Method = t.url, t.token, "POST"
+		s.URL, s.Method = t.url, "POST"
+		setToken(s, t.token)
 		s.Ack = "" // tcp only
 	}
 	if t.o.transport == "polling" {
@@ -86,18 +87,23 @@ func (t *transport) spec(s *monitor.Spec) error {
 	return nil
 }
 
+// setToken is the one place the push token goes into a Spec.
+func setToken(s *monitor.Spec, token secret.String) { s.Token = token }
+
 // open starts receiving monitor id's events.
 func (t *transport) open(ctx context.Context, scfg stream.Config, api *monitor.Client, id uint32) (stream.Source, error) {
 	switch t.o.transport {
 	case "http":
-		rcv, err := stream.NewHTTPReceiver(ctx, stream.HTTPConfig{MonitorID: id, Token: secret.New(t.token),
+		rcv, err := stream.NewHTTPReceiver(ctx, stream.HTTPConfig{MonitorID: id, Token: t.token,
 			HandoffTimeout: 4 * time.Second, Logger: t.log})
 		if err != nil {
 			return nil, err
 		}
 		// Every path: a reverse proxy in front may keep or rewrite the
 		// public URL's path.
-		hs := &http.Server{Handler: rcv, ReadHeaderTimeout: 10 * time.Second}
+		// Timeouts: see examples/httpreceiver.
+		hs := &http.Server{Handler: rcv, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second,
+			WriteTimeout: 45 * time.Second, IdleTimeout: 2 * time.Minute, MaxHeaderBytes: 64 << 10}
 		served := make(chan struct{})
 		go func() {
 			defer close(served)

@@ -188,7 +188,7 @@ func TestMonitorsCommands(t *testing.T) {
 		{"-transport", "carrier-pigeon", "u", "p"}, {"-interval", "0s", "u", "p"}, {"-token", "nocolon", "u", "p"},
 		{"-transport", "http", "-monitor-id", "5", "u", "p"},
 	} {
-		if code, _, errText := run(args...); code != 2 || !strings.Contains(errText, "usage: pushclient") {
+		if code, _, errText := run(args...); code != 2 || !strings.HasSuffix(errText, "(see -h)\n") || strings.Count(errText, "\n") != 1 {
 			t.Errorf("%q: exit %d\n%s", args, code, errText)
 		}
 	}

@@ -2,16 +2,25 @@
 // (package streamtest) as a standalone server, so that any push client —
 // this project's, or older Python and Java ones — can be pointed at it.
 //
-//	simulator [-http ADDR] [-push ADDR] [-push-tls ADDR] [-rate N] [-devices N]
-//	          [-users user:pass,...] [-ca-out FILE] [-legacy-ack] [-inflight N]
-//	          [-seed N] [-v]
+//	simulator [-http ADDR] [-https ADDR] [-push ADDR] [-push-tls ADDR] [-rate N]
+//	          [-devices N] [-users user:pass,...] [-ca-out FILE] [-strict-ack]
+//	          [-inflight N] [-seed N] [-v]
 //
-// It serves the legacy /ws/Monitor REST API over HTTP, the push protocol in
-// plain text and over TLS (with a generated CA, written to -ca-out), and
-// generates device, data point and file events for every monitor created.
-// It prints one line per listener ("rest http://…", "push …",
-// "push-tls …", "ca FILE") on stdout, logs on stderr, and stops on
-// SIGINT or SIGTERM.
+// It serves the REST API (/ws/Monitor, the v1 monitor API, /ws/DeviceCore
+// for credential checks) over HTTP and, with -https, over HTTPS; the push
+// protocol in plain text and over TLS; and generates device, data point
+// and file events for every monitor created. HTTPS and TLS push share one
+// generated CA (written to -ca-out), whose certificate names 127.0.0.1 (as
+// an IP address and as a DNS name), ::1 and localhost.
+//
+// The 6-byte ack of the old Python clients is accepted; -strict-ack
+// refuses it, as the documented protocol does. Every ack the simulator
+// refuses is logged in one line that names the fix. -v also logs every
+// connection and every REST call.
+//
+// It prints one line per listener ("rest http://…", "rest-https
+// https://…", "push …", "push-tls …", "ca FILE") on stdout, logs on
+// stderr, and stops on SIGINT or SIGTERM.
 package main
 
 import (
@@ -41,16 +50,18 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("simulator", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	httpAddr := fs.String("http", "127.0.0.1:8081", "REST listen address (\"-\": none)")
+	httpsAddr := fs.String("https", "-", "REST over HTTPS listen address, with the TLS push CA (\"-\": none)")
 	pushAddr := fs.String("push", "127.0.0.1:3200", "plaintext push listen address (\"-\": none)")
 	tlsAddr := fs.String("push-tls", "127.0.0.1:3201", "TLS push listen address (\"-\": none)")
 	rate := fs.Float64("rate", 10, "generated events per second (0: none)")
 	devices := fs.Int("devices", 5, "simulated devices")
 	users := fs.String("users", "user:password", "accepted credentials, user:password[,user:password…]")
 	caOut := fs.String("ca-out", "", "write the TLS CA certificate (PEM) to this file")
-	legacyAck := fs.Bool("legacy-ack", false, "also accept the 6-byte ack of old Python clients")
+	strictAck := fs.Bool("strict-ack", false, "refuse the 6-byte ack of old Python clients (accepted by default)")
+	legacyAck := fs.Bool("legacy-ack", true, "accept the 6-byte ack of old Python clients (the default; see -strict-ack)")
 	inflight := fs.Int("inflight", 0, "most un-acked blocks per connection (0: unlimited, 1: stop-and-wait)")
 	seed := fs.Int64("seed", 1, "generator seed")
-	verbose := fs.Bool("v", false, "log every connection")
+	verbose := fs.Bool("v", false, "log every connection and every REST call")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return 0
@@ -81,8 +92,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 
 	log := slog.New(slog.NewTextHandler(stderr, nil))
 	opts := streamtest.Options{
-		Users: creds, HTTPAddr: *httpAddr, PushAddr: *pushAddr, PushTLSAddr: *tlsAddr,
-		AcceptLegacyAck: *legacyAck, InFlight: *inflight,
+		Users: creds, HTTPAddr: *httpAddr, HTTPSAddr: *httpsAddr, PushAddr: *pushAddr, PushTLSAddr: *tlsAddr,
+		AcceptLegacyAck: *legacyAck && !*strictAck, InFlight: *inflight,
+		Warnf: func(format string, a ...any) { log.Warn(fmt.Sprintf(format, a...)) },
 	}
 	if *verbose {
 		opts.Logf = func(format string, a ...any) { log.Info(fmt.Sprintf(format, a...)) }
@@ -95,6 +107,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	defer srv.Close()
 	if u := srv.URL(); u != "" {
 		fmt.Fprintln(stdout, "rest", u)
+	}
+	if u := srv.HTTPSURL(); u != "" {
+		fmt.Fprintln(stdout, "rest-https", u)
 	}
 	if a := srv.PushAddr(); a != "" {
 		fmt.Fprintln(stdout, "push", a)

@@ -78,6 +78,22 @@ func (ca *CA) PEM() []byte {
 // valid from notBefore to notAfter; zero times mean DefaultNotBefore and
 // DefaultNotAfter. The returned certificate carries the chain (leaf, CA).
 func (ca *CA) Leaf(hosts []string, notBefore, notAfter time.Time) (tls.Certificate, error) {
+	var names []string
+	var ips []net.IP
+	for _, h := range hosts {
+		if ip := net.ParseIP(h); ip != nil {
+			ips = append(ips, ip)
+		} else {
+			names = append(names, h)
+		}
+	}
+	return ca.LeafSANs(names, ips, notBefore, notAfter)
+}
+
+// LeafSANs is Leaf with the DNS names and IP addresses given apart, so that
+// a name may look like an address: some TLS clients match an IP literal
+// only against DNS names.
+func (ca *CA) LeafSANs(dnsNames []string, ips []net.IP, notBefore, notAfter time.Time) (tls.Certificate, error) {
 	if notBefore.IsZero() {
 		notBefore = DefaultNotBefore
 	}
@@ -95,13 +111,8 @@ func (ca *CA) Leaf(hosts []string, notBefore, notAfter time.Time) (tls.Certifica
 		NotAfter:     notAfter,
 		KeyUsage:     x509.KeyUsageDigitalSignature,
 		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-	}
-	for _, h := range hosts {
-		if ip := net.ParseIP(h); ip != nil {
-			tmpl.IPAddresses = append(tmpl.IPAddresses, ip)
-		} else {
-			tmpl.DNSNames = append(tmpl.DNSNames, h)
-		}
+		DNSNames:     dnsNames,
+		IPAddresses:  ips,
 	}
 	der, err := x509.CreateCertificate(rand.Reader, tmpl, ca.cert, &key.PublicKey, ca.key)
 	if err != nil {

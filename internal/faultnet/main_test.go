@@ -77,31 +77,15 @@ func readAllAsync(c net.Conn) (wait func() ([]byte, error)) {
 	return func() ([]byte, error) { wg.Wait(); return got, err }
 }
 
-// recConn records the size of every Write that reaches it and counts
-// Close calls.
+// recConn counts Close calls.
 type recConn struct {
 	net.Conn
-	mu     sync.Mutex
-	writes []int
 	closes atomic.Int32
-}
-
-func (r *recConn) Write(p []byte) (int, error) {
-	r.mu.Lock()
-	r.writes = append(r.writes, len(p))
-	r.mu.Unlock()
-	return r.Conn.Write(p)
 }
 
 func (r *recConn) Close() error {
 	r.closes.Add(1)
 	return r.Conn.Close()
-}
-
-func (r *recConn) sizes() []int {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return append([]int(nil), r.writes...)
 }
 
 func isErr(err error, targets ...error) bool {

@@ -58,8 +58,14 @@
 // status 200 names it (the 6-byte legacy form too with
 // Options.AcceptLegacyAck); Options.InFlight bounds the un-acked blocks
 // per connection (1 is stop-and-wait). Every ack is recorded (Acks); one
-// that names no outstanding block counts in Stats.BadAcks. For ack-off
-// monitors a block is delivered once written.
+// that names no outstanding block counts in Stats.BadAcks. An ack the
+// Server refuses (the legacy form without the option, a wrong size, an
+// unknown block, a status other than 200) is reported on Options.Warnf
+// (or Logf) in one line that names the fix, once per connection for the
+// acks that do not close it. The library's default is the strict,
+// documented ack, so that this project's client tests catch a client that
+// strays from it; the simulator command accepts the legacy form unless
+// -strict-ack. For ack-off monitors a block is delivered once written.
 //
 // Persistent monitors (monAutoReplayOnConnect) are SUSPENDED whenever no
 // client is connected, from their creation on, and record what is
@@ -76,14 +82,20 @@
 //
 // # REST
 //
-// GET /ws/Monitor lists monitors (condition with field='value' clauses
-// joined by "and" and "or", "and" binding tighter; start, size), in XML
+// GET /ws/Monitor lists monitors (start, size, and a condition: comparisons
+// field op value with =, <>, <, >, <=, >= or like (% and _ wildcards),
+// joined by "and" and "or", "and" binding tighter, with parentheses;
+// values quoted 'text' or numbers; see condition.go), in XML
 // or, with "Accept: application/json" or the path /ws/Monitor/.json, in
 // the JSON envelope whose values are all strings. GET, PUT and DELETE
 // /ws/Monitor/{id} read, partially update and delete one monitor; POST
 // /ws/Monitor creates one and answers 201 with both a Location header and
-// a <location> element. Every call needs Basic auth against Options.Users
-// (401 otherwise); Throttle makes calls answer 429.
+// a <location> element. GET /ws/DeviceCore lists the simulated devices,
+// for clients that check their credentials with it. Every call needs
+// Basic auth against Options.Users (401 otherwise); Throttle makes calls
+// answer 429. The API is served over HTTP (URL) and, with
+// Options.HTTPSAddr, over HTTPS (HTTPSURL) with the TLS push certificate;
+// with Logf set, every call is logged in one line.
 //
 // The v1 JSON API serves the same monitors: /ws/v1/monitors/inventory GET
 // (query in the same condition language with v1 field names, such as
@@ -103,8 +115,10 @@
 // the answer's shape (the service does not) — {"count","size","cursor",
 // "next_uri","list":[{"id":"<n>","timestamp",…,"<Resource>":{…}}]} ordered
 // by event timestamp, start_time inclusive, end_time exclusive, the
-// cursor present only while more records follow. Templates are not applied
-// to stored events.
+// cursor present only while more records follow. An event published with
+// an older timestamp is stored in its place, as a late upload would be. A
+// handlebars monitor's records hold the template's output for each event,
+// as a string beside the record's id and timestamp.
 //
 // # HTTP push
 //

@@ -14,6 +14,8 @@ import (
 	"time"
 	"unicode"
 	"unicode/utf8"
+
+	"github.com/pushmon/pushmon/protocol"
 )
 
 // Event is one change to publish, as the service would report it.
@@ -140,6 +142,34 @@ func (r *rendered) renderXML() error {
 		r.xtail = slices.Clone(b.Bytes())
 	})
 	return r.xerr
+}
+
+// AppendDocument appends the event document a Server pushes when events
+// make one block of a monitor of the given format: JSON
+// {"Document":{"Msg":M}} (M an object for one event, an array for several)
+// or XML <Document><Msg …>…</Msg>…</Document>. Topics get the prefix
+// customerID (0 means DefaultCustomerID) and zero timestamps the current
+// time, as Publish does. It needs no Server: tests, examples and
+// benchmarks use it to build PublishMessages and HTTP bodies that are
+// exactly the simulator's. An event that cannot be published returns an
+// error matching ErrInvalidEvent.
+func AppendDocument(dst []byte, format protocol.Format, customerID uint32, events ...Event) ([]byte, error) {
+	if customerID == 0 {
+		customerID = DefaultCustomerID
+	}
+	now := time.Now()
+	items := make([]qitem, len(events))
+	for i, ev := range events {
+		r, err := prepare(ev, customerID, now)
+		if err == nil && format == protocol.FormatXML {
+			err = r.renderXML()
+		}
+		if err != nil {
+			return dst, fmt.Errorf("%w: event %d (%q): %v", ErrInvalidEvent, i, ev.Topic, err)
+		}
+		items[i].ev = r
+	}
+	return appendDocument(dst, format == protocol.FormatXML, items), nil
 }
 
 // appendDocument appends the event document of one block: JSON

@@ -205,3 +205,44 @@ func TestTryPublishRejectsInvalidEvents(t *testing.T) {
 		}
 	})
 }
+
+// AppendDocument gives exactly the document a Server pushes for the same
+// events in one block, in both formats, and refuses what Publish refuses.
+func TestAppendDocumentIsWhatTheServerPushes(t *testing.T) {
+	at := time.Date(2024, 5, 1, 12, 0, 0, 123e6, time.UTC)
+	evs := []Event{dp("d1", "temp", 21.5), dp("d2", "hum", 40), {Topic: "DeviceCore/7/0", Body: map[string]any{"devId": 7}}}
+	for i := range evs {
+		evs[i].Timestamp = at.Add(time.Duration(i) * time.Second)
+	}
+	for _, format := range []protocol.Format{protocol.FormatJSON, protocol.FormatXML} {
+		synctest.Test(t, func(t *testing.T) {
+			s := NewServer(offline())
+			defer s.Close()
+			id := s.CreateMonitor(MonitorSpec{Topics: []string{"DataPoint", "DeviceCore"}, Format: format.String(),
+				BatchSize: len(evs), BatchDuration: time.Minute})
+			rc := pipeClient(t, s)
+			defer rc.Close()
+			rc.mustConnect(id)
+			s.Publish(evs...)
+			got := rc.mustBlock()
+			want, err := AppendDocument([]byte("keep"), format, 0, evs...)
+			if err != nil || string(want[:4]) != "keep" {
+				t.Fatalf("%v: %q, %v", format, want, err)
+			}
+			if string(got.Doc) != string(want[4:]) {
+				t.Errorf("%v: pushed\n%s\nAppendDocument\n%s", format, got.Doc, want[4:])
+			}
+		})
+	}
+	for _, format := range []protocol.Format{protocol.FormatJSON, protocol.FormatXML} {
+		if _, err := AppendDocument(nil, format, 0, Event{Topic: "1DataPoint/x"}); !errors.Is(err, ErrInvalidEvent) {
+			t.Errorf("%v, bad topic: %v", format, err)
+		}
+	}
+	if _, err := AppendDocument(nil, protocol.FormatXML, 0, Event{Topic: "DataPoint/x", Body: map[string]any{"a b": 1}}); !errors.Is(err, ErrInvalidEvent) {
+		t.Errorf("XML of a key that is no XML name: %v", err)
+	}
+	if doc, err := AppendDocument(nil, protocol.FormatJSON, 7, Event{Topic: "DataPoint/x"}); err != nil || !strings.Contains(string(doc), `"topic":"7/DataPoint/x"`) {
+		t.Errorf("customer 7: %s, %v", doc, err)
+	}
+}

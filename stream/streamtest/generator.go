@@ -82,6 +82,7 @@ func (s *Server) Generate(ctx context.Context, g Generator) error {
 		return err
 	}
 	st := newGenState(g)
+	s.setDevices(st.devs) // devicecore.go
 	start := time.Now()
 	emitted := 0
 	timer := time.NewTimer(0)

@@ -298,13 +298,13 @@ func dp(dev, stream string, v float64) Event {
 	}
 }
 
-// vectorsDir is ../../shared/vectors relative to the repository root.
+// vectorsDir is the protocol package's folder of bytes captured from the
+// real server.
 func vectorsDir(t *testing.T) string {
 	_, file, _, _ := runtime.Caller(0)
-	root := filepath.Join(filepath.Dir(file), "..", "..")
-	dir := filepath.Join(root, "..", "shared", "vectors")
+	dir := filepath.Join(filepath.Dir(file), "..", "..", "protocol", "testdata", "vectors")
 	if _, err := os.Stat(dir); err != nil {
-		t.Skipf("test vectors not available: %v", err)
+		t.Fatalf("test vectors: %v", err)
 	}
 	return dir
 }

@@ -14,6 +14,16 @@ package streamtest
 // "cursor" (and "next_uri") are present only when more records follow, and
 // the cursor continues after the last record of the page even if records
 // arrive meanwhile. Each record's "id" is its arrival number.
+//
+// An event published with an older timestamp than events already stored
+// (a device uploading what it buffered while offline) is stored in its
+// place by timestamp: a client that read the history before it was stored
+// finds it only by reading that time range again.
+//
+// A handlebars monitor's records are its template's output for each event,
+// stored as a string with the record's id and the event's timestamp beside
+// it: {"id":"17","timestamp":"…","Document":"<rendered text>"}. The
+// rendered text carries no timestamp of its own.
 
 import (
 	"net/http"
@@ -148,6 +158,7 @@ func (s *Server) v1History(w http.ResponseWriter, r *http.Request, m *monitor) {
 		}
 	}
 	m.mu.Lock()
+	tmpl := m.templateLocked()
 	if !m.keepsHistoryLocked() {
 		m.mu.Unlock()
 		writeV1Error(w, http.StatusBadRequest, "Monitor "+strconv.FormatUint(uint64(m.id), 10)+" is neither polling nor persistent")
@@ -193,6 +204,18 @@ func (s *Server) v1History(w http.ResponseWriter, r *http.Request, m *monitor) {
 		b = append(b, `{"id":`...)
 		b = appendJSONString(b, strconv.FormatUint(rec.seq, 10))
 		b = append(b, ',')
+		if tmpl != nil {
+			doc, err := renderTemplate(nil, tmpl, []qitem{{ev: rec.ev, at: rec.at}})
+			if err != nil {
+				doc = []byte(err.Error()) // cannot happen: the event was published as JSON
+			}
+			b = append(b, `"timestamp":`...)
+			b = appendJSONString(b, rec.ev.tsText)
+			b = append(b, `,"Document":`...)
+			b = appendJSONString(b, string(doc))
+			b = append(b, '}')
+			continue
+		}
 		b = append(b, rec.ev.jhead[1:]...) // without its '{'
 		b = append(b, rec.ev.jtail...)
 	}

@@ -155,3 +155,26 @@ func TestHistoryLogIsBoundedAndOrdered(t *testing.T) {
 		}
 	}
 }
+
+// TestHistoryTemplateRecords: a handlebars monitor's history holds the
+// template's output per event, as a string with the record's id and the
+// event's timestamp beside it.
+func TestHistoryTemplateRecords(t *testing.T) {
+	s := NewServer(Options{PushAddr: "-", PushTLSAddr: "-"})
+	defer s.Close()
+	api := rm.NewClient(s.URL(), rm.WithBasicAuth("user", "password"), rm.WithPageSize(2))
+	defer api.CloseIdleConnections()
+	id := s.CreateMonitor(MonitorSpec{Topics: []string{"DataPoint"}, Transport: "polling",
+		SchemaType: "handlebars", SchemaData: `{{#each this}}{"v":{{DataPoint.data}}}{{/each}}`})
+	s.Publish(histEvent(2), histEvent(0), histEvent(1))
+	recs := collect(t, api, id, time.Time{}, time.Time{})
+	if len(recs) != 3 {
+		t.Fatalf("%d records", len(recs))
+	}
+	for i, r := range recs {
+		if r.Msg != nil || string(r.Document) != fmt.Sprintf(`{"v":%d}`, i) || r.ID == "" ||
+			!r.Timestamp.Equal(histBase.Add(time.Duration(i)*time.Second)) {
+			t.Errorf("record %d: %+v (%s)", i, r, r.Document)
+		}
+	}
+}

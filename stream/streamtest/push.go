@@ -33,6 +33,8 @@ type pushConn struct {
 	seq    int        // HookConn.Seq
 	wmu    sync.Mutex // serialises frame writes with HookConn.WriteRaw
 
+	session atomic.Int32 // PushSessions count: 0 not counted, 1 open, 2 closed; sessions.go
+
 	blocksTried int // BlockInfo.Seq; used by the sender only
 
 	// guarded by mon.mu
@@ -44,6 +46,7 @@ type pushConn struct {
 	writing       int      // blocks handed to the sender and not yet written (for WaitIdle and Stats)
 	unackedBlocks int      // explicit-ack blocks not yet acked
 	detached      bool
+	warnedBadAck  bool // a refused ack was reported (once per connection)
 }
 
 // block is one PublishMessage sent (or being sent) on a connection.
@@ -155,6 +158,7 @@ func (pc *pushConn) shutdown(abort bool) {
 			_ = tc.SetLinger(0)
 		}
 		pc.raw.Close()
+		pc.uncountSession()
 	})
 }
 
@@ -245,6 +249,7 @@ func (m *monitor) attach(pc *pushConn) bool {
 	pc.sent = make(map[uint16]*block)
 	m.conn = pc
 	pc.mon.Store(m)
+	pc.countSession(m) // before the old connection closes: a takeover overlaps
 	m.stats.ConnectsOK++
 	m.lastConnect = time.Now().UTC()
 	m.notify()
@@ -301,6 +306,7 @@ func (pc *pushConn) readLoop(m *monitor) {
 				m.stats.ProtocolErrors++
 				m.mu.Unlock()
 				s.logf("streamtest: push %s: monitor %d: closing: %v", pc.remote, m.id, err)
+				pc.warnRefusedAckFrame(m.id, err) // acks.go
 			}
 			return
 		}
@@ -340,11 +346,11 @@ func isClosedErr(err error) bool {
 // ack applies one ack received on pc.
 func (m *monitor) ack(pc *pushConn, a protocol.Ack, legacy bool) {
 	m.mu.Lock()
-	defer m.mu.Unlock()
 	if pc.detached {
 		// The connection was dropped or replaced (and its blocks returned
 		// or discarded) an instant ago; it is closing. What it still
 		// delivers is ignored, as if the close had come first.
+		m.mu.Unlock()
 		return
 	}
 	rec := AckRecord{
@@ -381,6 +387,12 @@ func (m *monitor) ack(pc *pushConn, a protocol.Ack, legacy bool) {
 		m.broadcast()
 	}
 	m.recordAckLocked(rec)
+	warn := (b == nil || a.Status != protocol.StatusOK) && !pc.warnedBadAck
+	pc.warnedBadAck = pc.warnedBadAck || warn
+	m.mu.Unlock()
+	if warn {
+		pc.warnBadAck(m.id, a, b != nil) // acks.go
+	}
 }
 
 // trimOrder drops delivered blocks from the front of pc.order.

@@ -242,6 +242,27 @@ func TestRESTAuth(t *testing.T) {
 	}
 }
 
+// DefaultUsers hands out copies: changing one changes neither the
+// defaults nor a running Server's users.
+func TestDefaultUsersIsACopy(t *testing.T) {
+	mine := DefaultUsers()
+	mine["user"] = "changed"
+	mine["mallory"] = "x"
+	if d := DefaultUsers(); len(d) != 1 || d["user"] != "password" {
+		t.Fatalf("DefaultUsers() = %v after a caller changed its copy", d)
+	}
+	s := NewServer(Options{PushAddr: "-", PushTLSAddr: "-"})
+	defer s.Close()
+	c := newREST(t, s)
+	if code, _, body := c.do("GET", "/ws/Monitor", ""); code != 200 {
+		t.Errorf("default credentials: %d %s", code, body)
+	}
+	c.user, c.pass = "mallory", "x"
+	if code, _, _ := c.do("GET", "/ws/Monitor", ""); code != http.StatusUnauthorized {
+		t.Errorf("a user added to a copy of DefaultUsers was accepted: %d", code)
+	}
+}
+
 func TestRESTErrors(t *testing.T) {
 	s := NewServer(Options{PushAddr: "-", PushTLSAddr: "-"})
 	defer s.Close()

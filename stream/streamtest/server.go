@@ -6,7 +6,6 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
-	"log"
 	"maps"
 	"net"
 	"net/http"
@@ -36,9 +35,10 @@ var (
 	ErrInvalidGenerator = errors.New("streamtest: invalid generator")
 )
 
-// DefaultUsers are the credentials accepted when Options.Users is nil:
-// user "user", password "password". Do not modify it.
-var DefaultUsers = map[string]string{"user": "password"}
+// DefaultUsers returns the credentials accepted when Options.Users is nil:
+// user "user", password "password". Each call returns a new map, which the
+// caller owns.
+func DefaultUsers() map[string]string { return map[string]string{"user": "password"} }
 
 // Defaults.
 const (
@@ -64,7 +64,7 @@ const (
 // shows a password.
 type Options struct {
 	// Users maps user names to passwords. They are accepted by REST Basic
-	// auth and by push ConnectRequests. nil means DefaultUsers. The map
+	// auth and by push ConnectRequests. nil means DefaultUsers(). The map
 	// is copied by Start.
 	Users map[string]string
 	// CustomerID is the cstId of every monitor and the prefix of every
@@ -74,6 +74,10 @@ type Options struct {
 	// push port. "" means "127.0.0.1:0" (a free port); "-" means do not
 	// listen (ServeConn and Handler still work).
 	HTTPAddr, PushAddr, PushTLSAddr string
+	// HTTPSAddr, unlike the others, listens only when set: the REST API
+	// over TLS, with the TLS push certificate (see CertPool). "-" also
+	// means do not listen.
+	HTTPSAddr string
 	// InFlight is the most un-acked blocks per connection for
 	// explicit-ack monitors: 0 means unlimited (pipelining; in fact
 	// 65535, the DataBlockId space), 1 means stop-and-wait.
@@ -85,10 +89,13 @@ type Options struct {
 	// FirstBlockID is the DataBlockId of the first block on each
 	// connection (default 0), to test the wrap at 0xFFFF quickly.
 	FirstBlockID uint16
-	// Logf receives diagnostics; nil means silent. Passwords are never
-	// logged. t.Logf is a good choice; close the Server before the test
-	// ends.
+	// Logf receives diagnostics, one line per REST call included; nil
+	// means silent. Passwords are never logged. t.Logf is a good choice;
+	// close the Server before the test ends.
 	Logf func(format string, args ...any)
+	// Warnf receives one line, naming the fix, for each client mistake
+	// the Server refuses: an ack it cannot accept. nil means Logf.
+	Warnf func(format string, args ...any)
 	// HandshakeTimeout bounds the wait for a ConnectRequest (and a TLS
 	// handshake). 0 means DefaultHandshakeTimeout.
 	HandshakeTimeout time.Duration
@@ -127,9 +134,9 @@ func (o Options) String() string {
 		}
 		b.WriteString("]")
 	}
-	fmt.Fprintf(&b, " CustomerID:%d HTTPAddr:%q PushAddr:%q PushTLSAddr:%q InFlight:%d AcceptLegacyAck:%t FirstBlockID:%d Logf:%t HandshakeTimeout:%v MaxQueuedEvents:%d}",
-		o.CustomerID, o.HTTPAddr, o.PushAddr, o.PushTLSAddr, o.InFlight, o.AcceptLegacyAck,
-		o.FirstBlockID, o.Logf != nil, o.HandshakeTimeout, o.MaxQueuedEvents)
+	fmt.Fprintf(&b, " CustomerID:%d HTTPAddr:%q HTTPSAddr:%q PushAddr:%q PushTLSAddr:%q InFlight:%d AcceptLegacyAck:%t FirstBlockID:%d Logf:%t Warnf:%t HandshakeTimeout:%v MaxQueuedEvents:%d}",
+		o.CustomerID, o.HTTPAddr, o.HTTPSAddr, o.PushAddr, o.PushTLSAddr, o.InFlight, o.AcceptLegacyAck,
+		o.FirstBlockID, o.Logf != nil, o.Warnf != nil, o.HandshakeTimeout, o.MaxQueuedEvents)
 	return b.String()
 }
 
@@ -160,6 +167,10 @@ type Server struct {
 	httpSrv *http.Server
 	lns     []net.Listener
 	url     string
+
+	httpsSrv *http.Server
+	httpsURL string
+
 	push    string
 	pushTLS string
 	handler http.Handler
@@ -176,7 +187,10 @@ type Server struct {
 	conns    map[*pushConn]struct{}
 	throttle int
 
-	hooks hookTable // SetHooks; hooks.go
+	hooks    hookTable    // SetHooks; hooks.go
+	sessions sessionTable // PushSessions; sessions.go
+
+	devices []*genDevice // listed by GET /ws/DeviceCore; devicecore.go
 
 	x senderState // HTTP push senders; httpsender.go
 }
@@ -209,10 +223,9 @@ func Start(opts Options) (*Server, error) {
 	if s.cst == 0 {
 		s.cst = DefaultCustomerID
 	}
-	if opts.Users == nil {
-		opts.Users = DefaultUsers
+	if s.users = maps.Clone(opts.Users); s.users == nil {
+		s.users = DefaultUsers()
 	}
-	s.users = maps.Clone(opts.Users)
 	opts.Users = nil
 	if opts.HandshakeTimeout == 0 {
 		opts.HandshakeTimeout = DefaultHandshakeTimeout
@@ -259,18 +272,19 @@ func Start(opts Options) (*Server, error) {
 	if err != nil {
 		return fail(err)
 	}
+	var httpsLn net.Listener
+	if opts.HTTPSAddr != "" {
+		if httpsLn, err = listen(opts.HTTPSAddr); err != nil {
+			return fail(err)
+		}
+	}
 	if httpLn != nil {
 		s.url = "http://" + httpLn.Addr().String()
-		s.httpSrv = &http.Server{
-			Handler:           s.handler,
-			ReadHeaderTimeout: 30 * time.Second,
-			ErrorLog:          log.New(logfWriter{s}, "", 0),
-		}
-		s.wg.Add(1)
-		go func() {
-			defer s.wg.Done()
-			_ = s.httpSrv.Serve(httpLn) // returns when Close closes it
-		}()
+		s.serveHTTP(&s.httpSrv, httpLn)
+	}
+	if httpsLn != nil {
+		s.httpsURL = "https://" + httpsLn.Addr().String()
+		s.serveHTTP(&s.httpsSrv, tls.NewListener(httpsLn, s.tls.serverConfig()))
 	}
 	if pushLn != nil {
 		s.push = pushLn.Addr().String()
@@ -344,8 +358,10 @@ func (s *Server) Close() {
 		for _, ln := range s.lns {
 			ln.Close()
 		}
-		if s.httpSrv != nil {
-			s.httpSrv.Close()
+		for _, hs := range []*http.Server{s.httpSrv, s.httpsSrv} {
+			if hs != nil {
+				hs.Close()
+			}
 		}
 		for _, c := range conns {
 			c.shutdown(false)
@@ -410,6 +426,16 @@ func (s *Server) logf(format string, args ...any) {
 	if s.opts.Logf != nil && !s.quiet.Load() {
 		s.opts.Logf(format, args...)
 	}
+}
+
+// warnf reports a client mistake the Server refused, through Warnf or,
+// without it, Logf.
+func (s *Server) warnf(format string, args ...any) {
+	if s.opts.Warnf != nil && !s.quiet.Load() {
+		s.opts.Warnf(format, args...)
+		return
+	}
+	s.logf(format, args...)
 }
 
 // logfWriter adapts Logf for http.Server.ErrorLog.

@@ -4,6 +4,7 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"fmt"
+	"net"
 	"time"
 
 	"github.com/pushmon/pushmon/internal/certs"
@@ -15,14 +16,16 @@ type tlsMaterial struct {
 	leaf tls.Certificate
 }
 
-// newTLSMaterial generates a CA and a leaf for localhost, 127.0.0.1 and
-// ::1 signed by it, valid 1999–2099 whatever the clock says.
+// newTLSMaterial generates a CA and a leaf signed by it, valid 1999–2099
+// whatever the clock says, for the DNS names localhost and 127.0.0.1 and
+// the IP addresses 127.0.0.1 and ::1: clients that check an IP literal
+// against DNS names only (old Python ones) accept it too.
 func newTLSMaterial() (*tlsMaterial, error) {
 	ca, err := certs.NewCA("streamtest CA")
 	if err != nil {
 		return nil, fmt.Errorf("streamtest: generating TLS certificates: %w", err)
 	}
-	leaf, err := ca.Leaf([]string{"localhost", "127.0.0.1", "::1"}, time.Time{}, time.Time{})
+	leaf, err := ca.LeafSANs([]string{"localhost", "127.0.0.1"}, []net.IP{net.IPv4(127, 0, 0, 1), net.IPv6loopback}, time.Time{}, time.Time{})
 	if err != nil {
 		return nil, fmt.Errorf("streamtest: generating TLS certificates: %w", err)
 	}
@@ -36,9 +39,9 @@ func (t *tlsMaterial) serverConfig() *tls.Config {
 	}
 }
 
-// CertPool returns a new pool holding the CA that signed the TLS push
-// certificate (whose names are localhost, 127.0.0.1 and ::1). The caller
-// owns the pool.
+// CertPool returns a new pool holding the CA that signed the certificate
+// of TLS push and HTTPS REST (whose names are localhost, 127.0.0.1 and
+// ::1). The caller owns the pool.
 func (s *Server) CertPool() *x509.CertPool {
 	return s.tls.ca.Pool()
 }

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	rm "github.com/pushmon/pushmon/monitor"
+	"github.com/pushmon/pushmon/secret"
 )
 
 func newAPI(t *testing.T, s *Server) *rm.Client {
@@ -34,8 +35,8 @@ func TestV1CreateReadsBackThroughBothAPIs(t *testing.T) {
 		Topics:    []string{"DeviceCore", "[group=A,B]devices", "DataPoint/*/temp"},
 		Transport: rm.TransportHTTP, Format: rm.XML, Compression: rm.Zlib,
 		BatchSize: 7, BatchDuration: 30 * time.Second, Persistent: true,
-		Description: `quote " and <tag> & é`, URL: "http://127.0.0.1:1/hook", Token: "hook:tok3n-secret",
-		Method: "POST", Headers: []string{"X-Api-Key: k1", "X-Other: v2"},
+		Description: `quote " and <tag> & é`, URL: "http://127.0.0.1:1/hook", Token: secret.New("hook:tok3n-secret"),
+		Method: "POST", Headers: []secret.String{secret.New("X-Api-Key: k1"), secret.New("X-Other: v2")},
 		ConnectTimeout: 1500 * time.Millisecond, ResponseTimeout: 2 * time.Second,
 		SchemaType: "handlebars", Schema: `{{#each this}}{{topic}}{{/each}}`,
 	}
@@ -63,8 +64,8 @@ func TestV1CreateReadsBackThroughBothAPIs(t *testing.T) {
 		t.Errorf("v1     %#v\nlegacy %#v", viaV1, viaLegacy)
 	}
 	want := spec
-	want.Token = ""      // never echoed
-	want.Ack = rm.AckOff // the server reports its default
+	want.Token = secret.String{} // never echoed
+	want.Ack = rm.AckOff         // the server reports its default
 	if !reflect.DeepEqual(viaV1.Spec, want) || viaV1.CustomerID != DefaultCustomerID || viaV1.Status != rm.StatusInactive {
 		t.Errorf("read back %#v\nwant spec %#v", viaV1, want)
 	}

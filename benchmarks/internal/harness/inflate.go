@@ -28,7 +28,10 @@ type InflateResult struct {
 // and compress/zlib at its best (one reader, Reset per document, output
 // into a reused buffer) on documents of events DataPoints, for dur each.
 func Inflate(events int, dur time.Duration) ([]InflateResult, error) {
-	doc := pushserver.AppendDocument(nil, 0, events)
+	doc, err := pushserver.AppendDocument(nil, 0, events)
+	if err != nil {
+		return nil, err
+	}
 	var zb bytes.Buffer
 	zw := zlib.NewWriter(&zb)
 	zw.Write(doc)

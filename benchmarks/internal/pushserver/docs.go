@@ -4,10 +4,14 @@ import (
 	"bytes"
 	"compress/zlib"
 	"encoding/binary"
+	"encoding/json"
 	"fmt"
 	"strconv"
+	"strings"
+	"time"
 
 	"github.com/pushmon/pushmon/protocol"
+	"github.com/pushmon/pushmon/stream/streamtest"
 )
 
 // SingleFrameSize is the size of a whole single-event frame (header,
@@ -24,88 +28,78 @@ const idDigits = 12
 // (100 000), so repeats are never mistaken for replays.
 const distinctEvents = 102_400
 
-// eventSize is the size of one event as AppendEvent renders it (the
-// description is padded to make a single-event frame SingleFrameSize
-// bytes).
+// customerID is the cstId of every benchmark event, as the simulator's.
+const customerID = streamtest.DefaultCustomerID
+
+// eventSize is the size of one rendered event and padding the length of
+// the description that makes a single-event frame SingleFrameSize bytes.
+// Every event numbered below 2^32 renders to the same size: all its
+// variable parts then have a fixed width.
 var eventSize, padding = func() (int, int) {
-	base := len(appendEvent(nil, 0, 0))
-	doc := len(`{"Document":{"Msg":}}`) + base
-	pad := SingleFrameSize - protocol.HeaderSize - protocol.PublishHeaderSize - doc
+	doc, err := appendDocument(nil, 0, 1, 0)
+	if err != nil {
+		panic(err)
+	}
+	pad := SingleFrameSize - protocol.HeaderSize - protocol.PublishHeaderSize - len(doc)
 	if pad < 0 {
 		panic("pushserver: event template larger than a single frame")
 	}
-	return base + pad, pad
+	return len(doc) - len(`{"Document":{"Msg":}}`) + pad, pad
 }()
 
-// AppendEvent appends one Msg object of a DataPoint INSERTION whose id ends
-// with seq in hexadecimal. The value, timestamps and stream vary with seq
-// as real data does; only the id differs between events of a patched
-// frame set.
-func AppendEvent(dst []byte, seq uint64) []byte { return appendEvent(dst, seq, padding) }
-
-func appendEvent(dst []byte, seq uint64, pad int) []byte {
-	dev := seq % 50
-	ms := 1714564800000 + int64(seq)*37
-	dst = append(dst, `{"topic":"1234/DataPoint/dev`...)
-	dst = appendHex(dst, dev, 2)
-	dst = append(dst, `/temp","operation":"INSERTION","timestamp":"`...)
-	dst = appendISO(dst, ms)
-	dst = append(dst, `","DataPoint":{"id":"`+idStem...)
-	dst = appendHex(dst, seq, idDigits)
-	dst = append(dst, `","cstId":1234,"streamId":"dev`...)
-	dst = appendHex(dst, dev, 2)
-	dst = append(dst, `/temp","data":`...)
-	dst = strconv.AppendFloat(dst, 20+float64(seq%1000)/100, 'f', 2, 64)
-	dst = append(dst, `,"timestamp":`...)
-	dst = strconv.AppendInt(dst, ms, 10)
-	dst = append(dst, `,"quality":0,"description":"`...)
-	dst = append(dst, bytes.Repeat([]byte{'.'}, pad)...)
-	return append(dst, `"}}`...)
+// dataPoint is the body of every benchmark event, in the order it is
+// rendered.
+type dataPoint struct {
+	ID          string      `json:"id"`
+	CstID       int         `json:"cstId"`
+	StreamID    string      `json:"streamId"`
+	Data        json.Number `json:"data"`
+	Timestamp   int64       `json:"timestamp"`
+	Quality     int         `json:"quality"`
+	Description string      `json:"description"`
 }
 
-// appendHex appends v as exactly n lower-case hex digits.
-func appendHex(dst []byte, v uint64, n int) []byte {
-	for i := n - 1; i >= 0; i-- {
-		dst = append(dst, "0123456789abcdef"[v>>(4*uint(i))&15])
+// Event returns the DataPoint INSERTION numbered seq, whose id ends with
+// seq as idDigits hexadecimal digits. The value, timestamps and stream
+// vary with seq as real data does; only the id differs between events of
+// a patched frame set. It is the only event shape of the benchmarks:
+// frame sets render it with streamtest.AppendDocument, and the idle
+// scenario's simulator publishes it.
+func Event(seq uint64) streamtest.Event { return event(seq, padding) }
+
+func event(seq uint64, pad int) streamtest.Event {
+	dev := fmt.Sprintf("dev%02x", seq%50)
+	ms := baseMS + int64(seq)*37
+	return streamtest.Event{
+		Topic:     "DataPoint/" + dev + "/temp",
+		Operation: "INSERTION",
+		Timestamp: time.UnixMilli(ms),
+		Body: dataPoint{
+			ID:          fmt.Sprintf("%s%0*x", idStem, idDigits, seq&(1<<(4*idDigits)-1)),
+			CstID:       customerID,
+			StreamID:    dev + "/temp",
+			Data:        json.Number(strconv.FormatFloat(20+float64(seq%1000)/100, 'f', 2, 64)),
+			Timestamp:   ms,
+			Description: strings.Repeat(".", pad),
+		},
 	}
-	return dst
 }
 
-// appendISO appends epoch milliseconds ms as 2024-05-01T12:00:00.123Z
-// (days beyond the 1st are not needed: seq stays far below a day).
-func appendISO(dst []byte, ms int64) []byte {
-	s := ms / 1000 % 86400
-	two := func(dst []byte, v int64) []byte { return append(dst, byte('0'+v/10), byte('0'+v%10)) }
-	dst = append(dst, "2024-05-01T"...)
-	dst = two(dst, s/3600)
-	dst = append(dst, ':')
-	dst = two(dst, s/60%60)
-	dst = append(dst, ':')
-	dst = two(dst, s%60)
-	dst = append(dst, '.')
-	dst = append(dst, byte('0'+ms%1000/100))
-	dst = two(dst, ms%100)
-	return append(dst, 'Z')
+// baseMS is the timestamp of event 0: 2024-05-01T12:00:00Z.
+const baseMS = 1714564800000
+
+// AppendDocument appends the JSON event document of n events numbered
+// first, first+1, …, as the simulator renders it.
+func AppendDocument(dst []byte, first uint64, n int) ([]byte, error) {
+	return appendDocument(dst, first, n, padding)
 }
 
-// AppendDocument appends the event document of n events numbered first,
-// first+1, …: {"Document":{"Msg":M}} with M an object for one event and an
-// array for several.
-func AppendDocument(dst []byte, first uint64, n int) []byte {
-	dst = append(dst, `{"Document":{"Msg":`...)
-	if n != 1 {
-		dst = append(dst, '[')
+func appendDocument(dst []byte, first uint64, n, pad int) ([]byte, error) {
+	evs := make([]streamtest.Event, n)
+	for i := range evs {
+		evs[i] = event(first+uint64(i), pad)
 	}
-	for i := range n {
-		if i > 0 {
-			dst = append(dst, ',')
-		}
-		dst = AppendEvent(dst, first+uint64(i))
-	}
-	if n != 1 {
-		dst = append(dst, ']')
-	}
-	return append(dst, "}}"...)
+	return streamtest.AppendDocument(dst, protocol.FormatJSON, customerID, evs...)
 }
 
 // FrameSet is a run of pre-built PublishMessage frames that a server writes
@@ -158,7 +152,11 @@ func BuildFrameSet(d Dataset) (*FrameSet, error) {
 	if d.Zlib {
 		frames = (distinctEvents + d.Events - 1) / d.Events
 	} else {
-		frameLen := protocol.HeaderSize + protocol.PublishHeaderSize + len(AppendDocument(nil, 0, d.Events))
+		doc, err := AppendDocument(nil, 0, d.Events)
+		if err != nil {
+			return nil, err
+		}
+		frameLen := protocol.HeaderSize + protocol.PublishHeaderSize + len(doc)
 		frames = max(1, (64<<10+frameLen-1)/frameLen)
 	}
 	var doc []byte
@@ -166,7 +164,10 @@ func BuildFrameSet(d Dataset) (*FrameSet, error) {
 	zw, _ := zlib.NewWriterLevel(&zbuf, zlib.DefaultCompression)
 	for i := range frames {
 		first := uint64(i * d.Events)
-		doc = AppendDocument(doc[:0], first, d.Events)
+		var err error
+		if doc, err = AppendDocument(doc[:0], first, d.Events); err != nil {
+			return nil, err
+		}
 		m := protocol.PublishMessage{Count: uint16(d.Events), Format: protocol.FormatJSON, Payload: doc}
 		if d.Zlib {
 			zbuf.Reset()
@@ -178,7 +179,6 @@ func BuildFrameSet(d Dataset) (*FrameSet, error) {
 		}
 		start := len(fs.Buf)
 		fs.Starts = append(fs.Starts, start)
-		var err error
 		if fs.Buf, err = protocol.AppendPublishMessage(fs.Buf, m); err != nil {
 			return nil, err
 		}
@@ -199,6 +199,14 @@ func BuildFrameSet(d Dataset) (*FrameSet, error) {
 	}
 	fs.Starts = append(fs.Starts, len(fs.Buf))
 	return fs, nil
+}
+
+// appendHex appends v as exactly n lower-case hex digits.
+func appendHex(dst []byte, v uint64, n int) []byte {
+	for i := n - 1; i >= 0; i-- {
+		dst = append(dst, "0123456789abcdef"[v>>(4*uint(i))&15])
+	}
+	return dst
 }
 
 // idStem is the fixed start of every event id; the counter follows it.

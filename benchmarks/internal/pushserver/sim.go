@@ -48,7 +48,7 @@ func runSim(cs ChildSpec, emit func(any), stdin io.Reader) error {
 	}
 	emit(Hello{TCP: srv.PushAddr(), TLS: srv.PushTLSAddr(), CA: srv.CACertPEM(), FirstMonitor: ids[0]})
 
-	var seq int
+	var seq uint64
 	sc := bufio.NewScanner(stdin)
 	for sc.Scan() {
 		cmd, arg, _ := strings.Cut(sc.Text(), " ")
@@ -68,9 +68,7 @@ func runSim(cs ChildSpec, emit func(any), stdin io.Reader) error {
 		case "publish":
 			evs := make([]streamtest.Event, n)
 			for i := range evs {
-				evs[i] = streamtest.Event{Topic: "DataPoint/dev" + strconv.Itoa(seq%50) + "/temp", Operation: "INSERTION",
-					Body: map[string]any{"id": fmt.Sprintf(idStem+"%012x", seq), "cstId": 1234,
-						"streamId": "dev/temp", "data": float64(seq%1000) / 10, "timestamp": 1714564800000 + seq}}
+				evs[i] = Event(seq)
 				seq++
 			}
 			ans.Queued = srv.Publish(evs...)

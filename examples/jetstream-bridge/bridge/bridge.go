@@ -12,7 +12,6 @@ import (
 
 	"github.com/cenkalti/backoff/v4"
 	"github.com/nats-io/nats.go"
-	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/pushmon/pushmon/stream"
 )
@@ -98,13 +97,28 @@ type Config struct {
 	// it is also the subscriptions' logger unless Push.Logger is set. nil
 	// means no logging.
 	Logger *slog.Logger
+	// Ownership, when set, shares Monitors with the other replicas of the
+	// bridge that use the same lease bucket: each monitor is bridged by
+	// the one replica holding its lease (see Ownership). nil: this bridge
+	// runs every monitor itself (single-process mode).
+	Ownership *Ownership
+	// ObserveStore, when set, is called once per batch acknowledged to
+	// Remote Manager with its monitor, its number of events and its store
+	// latency: the time from the publish of its first event to the PubAck
+	// of its last. It runs on the session's confirming goroutine and must
+	// return quickly.
+	ObserveStore func(monitorID uint32, events int, latency time.Duration)
 }
 
 // String describes the configuration with the password redacted and
 // without the connection's internals.
 func (c Config) String() string {
-	return fmt.Sprintf("bridge.Config{Stream:%q SubjectPrefix:%q Monitors:%v Push:%v MaxPending:%d AckTimeout:%v}",
-		c.Stream, c.SubjectPrefix, c.Monitors, c.Push, c.MaxPending, c.AckTimeout)
+	own := "none"
+	if c.Ownership != nil {
+		own = "replica " + c.Ownership.Replica
+	}
+	return fmt.Sprintf("bridge.Config{Stream:%q SubjectPrefix:%q Monitors:%v Push:%v MaxPending:%d AckTimeout:%v Ownership:%s}",
+		c.Stream, c.SubjectPrefix, c.Monitors, c.Push, c.MaxPending, c.AckTimeout, own)
 }
 
 // GoString is the same as String.
@@ -133,10 +147,17 @@ type Stats struct {
 	Duplicates uint64 // PubAcks of messages JetStream already had (replays removed by Nats-Msg-Id)
 	Acked      uint64 // blocks acknowledged to Remote Manager after all their PubAcks
 	AckLost    uint64 // blocks stored whose ack could not be sent: their connection had ended (Remote Manager replays them; JetStream drops the copies)
+
+	// With Config.Ownership:
+	LeasesAcquired uint64 // leases created by this replica
+	LeasesReleased uint64 // leases this replica gave up gracefully (rebalancing, a monitor stopped, Shutdown)
+	LeasesLost     uint64 // leases found taken or expired: not renewed in time
+	Fenced         uint64 // sessions stopped because the lease was not renewed in time
 }
 
 type counters struct {
 	sessions, failures, blocks, events, stored, duplicates, acked, ackLost atomic.Uint64
+	leasesAcquired, leasesReleased, leasesLost, fenced                     atomic.Uint64
 }
 
 // Bridge publishes the events of Remote Manager monitors to JetStream and
@@ -149,6 +170,7 @@ type Bridge struct {
 	cfg      Config
 	maxAsync int // the JetStream client's limit of pending publishes; never reached
 	stats    counters
+	mons     []*monitorState // one per cfg.Monitors, in order
 
 	started  atomic.Bool
 	stop     chan struct{} // closed by Shutdown: take no more blocks
@@ -219,12 +241,28 @@ func New(cfg Config) (*Bridge, error) {
 	if cfg.Push.Username == "" {
 		return bad("Push.Username is required")
 	}
-	return &Bridge{
+	if cfg.Ownership != nil {
+		own, err := cfg.Ownership.resolve()
+		if err != nil {
+			return nil, err
+		}
+		cfg.Ownership = own
+	}
+	b := &Bridge{
 		cfg:      cfg,
 		maxAsync: cfg.MaxPending + 1, // the pipeline keeps at most MaxPending pending
 		stop:     make(chan struct{}),
 		done:     make(chan struct{}),
-	}, nil
+	}
+	for _, id := range cfg.Monitors {
+		m := &monitorState{id: id}
+		if cfg.Ownership == nil {
+			m.owned.Store(true)
+			m.setPhase(MonitorStarting)
+		}
+		b.mons = append(b.mons, m)
+	}
+	return b, nil
 }
 
 // String describes the bridge without credentials.
@@ -245,6 +283,8 @@ func (b *Bridge) Stats() Stats {
 		Sessions: c.sessions.Load(), Failures: c.failures.Load(), Blocks: c.blocks.Load(),
 		Events: c.events.Load(), Stored: c.stored.Load(), Duplicates: c.duplicates.Load(),
 		Acked: c.acked.Load(), AckLost: c.ackLost.Load(),
+		LeasesAcquired: c.leasesAcquired.Load(), LeasesReleased: c.leasesReleased.Load(),
+		LeasesLost: c.leasesLost.Load(), Fenced: c.fenced.Load(),
 	}
 }
 
@@ -257,9 +297,15 @@ func (b *Bridge) Stats() Stats {
 // timeouts, JetStream unavailable) are retried with backoff and never
 // returned. A monitor that stops does not stop the others.
 //
+// With Config.Ownership, Run bridges the monitors whose leases this
+// replica holds (see Ownership); it returns, besides, ErrConnClosed when
+// the NATS connection is closed for good and ErrInvalidConfig when the
+// lease bucket cannot serve.
+//
 // Cancelling ctx stops at once, as a crash would: blocks in flight are
 // not acknowledged, so Remote Manager replays them to the next bridge,
-// and JetStream drops the copies of what it already stored.
+// and JetStream drops the copies of what it already stored. Leases are
+// kept: they expire at their TTL.
 func (b *Bridge) Run(ctx context.Context) error {
 	if !b.started.CompareAndSwap(false, true) {
 		return ErrAlreadyRun
@@ -274,10 +320,17 @@ func (b *Bridge) Run(ctx context.Context) error {
 	}
 	b.mu.Unlock()
 
-	errs := make([]error, len(b.cfg.Monitors))
+	if b.cfg.Ownership != nil {
+		return b.runShared(ctx)
+	}
+	errs := make([]error, len(b.mons))
 	var wg sync.WaitGroup
-	for i, id := range b.cfg.Monitors {
-		wg.Go(func() { errs[i] = b.runMonitor(ctx, id) })
+	for i, m := range b.mons {
+		wg.Go(func() {
+			errs[i] = b.runMonitor(ctx, m, b.stop)
+			m.setPhase(MonitorStopped)
+			m.owned.Store(false)
+		})
 	}
 	wg.Wait()
 	return errors.Join(errs...)
@@ -285,8 +338,9 @@ func (b *Bridge) Run(ctx context.Context) error {
 
 // Shutdown stops the bridge gracefully: it stops taking blocks, waits for
 // the PubAcks of everything published, acknowledges those blocks to
-// Remote Manager, closes the push connections and waits for Run to
-// return. If ctx ends first, it stops abruptly (as a cancel of Run's
+// Remote Manager, closes the push connections, releases the leases
+// (Config.Ownership: other replicas take the monitors over at once) and
+// waits for Run to return. If ctx ends first, it stops abruptly (as a cancel of Run's
 // context would) and returns ctx.Err(). A Shutdown before Run makes Run
 // return at once. It may be called more than once.
 func (b *Bridge) Shutdown(ctx context.Context) error {
@@ -309,141 +363,8 @@ func (b *Bridge) Shutdown(ctx context.Context) error {
 	return ctx.Err()
 }
 
-func (b *Bridge) stopping() bool {
-	select {
-	case <-b.stop:
-		return true
-	default:
-		return false
-	}
-}
-
 func (b *Bridge) log(level slog.Level, msg string, args ...any) {
 	if l := b.cfg.Logger; l != nil {
 		l.Log(context.Background(), level, msg, args...)
 	}
-}
-
-// runMonitor runs sessions for one monitor until the bridge stops or a
-// permanent error.
-func (b *Bridge) runMonitor(ctx context.Context, id uint32) error {
-	bo := b.cfg.NewBackOff()
-	bo.Reset()
-	var timer *time.Timer
-	defer func() {
-		if timer != nil {
-			timer.Stop()
-		}
-	}()
-	for {
-		if ctx.Err() != nil || b.stopping() {
-			return nil
-		}
-		progress, err := b.session(ctx, id)
-		if ctx.Err() != nil {
-			return nil
-		}
-		if b.stopping() {
-			if err != nil {
-				b.log(slog.LevelWarn, "bridge: shutdown left blocks un-acknowledged; Remote Manager will replay them",
-					"monitor_id", id, "err", err)
-			}
-			return nil
-		}
-		b.stats.failures.Add(1)
-		if permanent(err) {
-			b.log(slog.LevelError, "bridge: monitor stopped", "monitor_id", id, "err", err)
-			return err
-		}
-		if progress {
-			bo.Reset()
-		}
-		wait := bo.NextBackOff()
-		if wait == backoff.Stop {
-			b.log(slog.LevelError, "bridge: monitor gave up", "monitor_id", id, "err", err)
-			return err
-		}
-		b.log(slog.LevelWarn, "bridge: session failed; un-acknowledged blocks will be replayed",
-			"monitor_id", id, "err", err, "wait", wait)
-		if timer == nil {
-			timer = time.NewTimer(wait)
-		} else {
-			timer.Reset(wait)
-		}
-		select {
-		case <-ctx.Done():
-			return nil
-		case <-b.stop:
-			return nil
-		case <-timer.C:
-		}
-	}
-}
-
-// permanent reports errors that another session cannot fix.
-func permanent(err error) bool {
-	return errors.Is(err, ErrRejected) || errors.Is(err, ErrConnClosed) || stream.IsPermanent(err)
-}
-
-// session runs one push subscription of monitor id with its publish
-// pipeline, until an error, ctx's end, or a graceful shutdown. progress
-// reports whether a block was acknowledged.
-func (b *Bridge) session(ctx context.Context, id uint32) (progress bool, err error) {
-	p := newPipeline(b, id)
-	p.js, err = jetstream.New(b.cfg.Conn,
-		jetstream.WithPublishAsyncMaxPending(b.maxAsync),
-		jetstream.WithPublishAsyncAckHandler(p.onAck),
-		jetstream.WithPublishAsyncErrHandler(p.onErr))
-	if err != nil {
-		return false, err
-	}
-	// Fails whatever is still pending and removes the reply subscription,
-	// so an abandoned session leaves nothing behind.
-	defer p.js.CleanupPublisher()
-
-	// A connection lost during the session ends it: what was in flight
-	// may be lost, and publishing on would store later events ahead of
-	// their replay. The listener is registered first so that no change
-	// after the check below goes unseen.
-	p.connLost = b.cfg.Conn.StatusChanged(nats.DISCONNECTED, nats.RECONNECTING, nats.CLOSED)
-	defer b.cfg.Conn.RemoveStatusListener(p.connLost)
-
-	// Take no block while JetStream cannot store it.
-	if b.cfg.Conn.IsClosed() {
-		return false, ErrConnClosed
-	}
-	if st := b.cfg.Conn.Status(); st != nats.CONNECTED {
-		return false, fmt.Errorf("%w: the NATS connection is %v", ErrJetStreamUnavailable, st)
-	}
-	pctx, pcancel := context.WithTimeout(ctx, b.cfg.AckTimeout)
-	_, err = p.js.Stream(pctx, b.cfg.Stream)
-	pcancel()
-	if err != nil {
-		return false, fmt.Errorf("%w: stream %q: %w", ErrJetStreamUnavailable, b.cfg.Stream, err)
-	}
-
-	sctx, scancel := context.WithCancel(ctx)
-	defer scancel()
-	pcfg := b.cfg.Push
-	pcfg.MonitorID, pcfg.Mode = id, stream.ModeManualAck
-	sub, err := stream.Subscribe(sctx, pcfg)
-	if err != nil {
-		return false, err
-	}
-	defer sub.Close()
-	p.batches, p.srcErr = sub.Batches(), sub.Err
-	b.stats.sessions.Add(1)
-	b.log(slog.LevelInfo, "bridge: session started", "monitor_id", id, "stream", b.cfg.Stream)
-
-	err = p.run(sctx)
-	if ctx.Err() == nil {
-		// Not killed (a graceful stop or a failure): the acks of the
-		// confirmed blocks must reach Remote Manager before the push
-		// connection closes; a lost one only costs a replay that
-		// JetStream de-duplicates.
-		fctx, fcancel := context.WithTimeout(ctx, ackFlushWait)
-		sub.Shutdown(fctx)
-		fcancel()
-	}
-	return p.progress, err
 }

@@ -52,10 +52,32 @@
 // flight, acknowledges those blocks and closes the push connections.
 // Cancelling Run's context instead stops at once, as a crash would.
 //
+// # Replicas
+//
+// With Config.Ownership, several bridges (replicas, on as many machines)
+// share one set of monitors: each monitor is bridged by the one replica
+// holding its lease in a JetStream key-value bucket, so that it is never
+// connected twice (Remote Manager keeps one push connection per monitor).
+// Leases are taken and renewed with compare-and-set, expire at the
+// bucket's TTL when not renewed, and are released by Shutdown; a replica
+// closes a monitor's push connection when its lease is half a TTL late
+// (fencing); the monitors spread evenly over the live replicas and move
+// when replicas join or leave. See Ownership.
+//
+// # Status
+//
+// Bridge.Stats counts events, blocks, PubAcks, acks and leases;
+// Bridge.Monitors tells what each monitor is doing (MonitorState), how
+// many of its events await their PubAck, and its lag;
+// Config.ObserveStore receives the store latency of every batch.
+//
 // # Goroutines
 //
 // Run starts, per monitor, one goroutine for its session loop and, per
 // session, a publisher and a confirmer under an errgroup joined before
-// the next session, plus the push subscription's own goroutines. All have
-// returned when Run returns. The NATS connection is the caller's.
+// the next session, plus the push subscription's own goroutines. With
+// Ownership, Run's own goroutine runs the ownership rounds, and each
+// lease held has a holder goroutine, which runs the monitor's session
+// loop and, one at a time, a renewal. All have returned when Run returns.
+// The NATS connection is the caller's.
 package bridge

@@ -22,6 +22,10 @@ type inflight struct {
 	batch *stream.Batch
 	msgs  []*outMsg
 
+	events int       // events in the batch
+	start  time.Time // when its first event was published
+	newest time.Time // the latest event timestamp of the batch (zero: none)
+
 	// guarded by pipeline.mu
 	remaining int   // PubAcks still awaited
 	err       error // the first failure
@@ -43,7 +47,9 @@ type inflight struct {
 // holds, and the JetStream client (limited to MaxPending+1) never stalls.
 type pipeline struct {
 	b        *Bridge
+	m        *monitorState
 	id       uint32
+	stop     <-chan struct{}      // closed for a graceful end: take no more batches
 	js       jetstream.JetStream  // set before run
 	batches  <-chan *stream.Batch // the subscription's; set before run
 	srcErr   func() error         // why batches was closed; nil when the session's context ended
@@ -57,10 +63,12 @@ type pipeline struct {
 	waiting map[*nats.Msg]*inflight // published messages awaiting their PubAck
 }
 
-func newPipeline(b *Bridge, id uint32) *pipeline {
+func newPipeline(b *Bridge, m *monitorState, stop <-chan struct{}) *pipeline {
 	return &pipeline{
 		b:       b,
-		id:      id,
+		m:       m,
+		id:      m.id,
+		stop:    stop,
 		pending: make(chan *inflight, 256),
 		sem:     semaphore.NewWeighted(int64(b.cfg.MaxPending)),
 		chunk:   max(1, b.cfg.MaxPending/16),
@@ -86,7 +94,7 @@ func (p *pipeline) publish(ctx context.Context) error {
 		var bt *stream.Batch
 		var ok bool
 		select {
-		case <-p.b.stop:
+		case <-p.stop:
 			return nil
 		case <-ctx.Done():
 			return nil
@@ -98,13 +106,16 @@ func (p *pipeline) publish(ctx context.Context) error {
 		p.b.stats.blocks.Add(uint64(len(bt.Blocks)))
 		events := bt.Events()
 		it := &inflight{batch: bt, msgs: make([]*outMsg, len(events)),
-			remaining: len(events), done: make(chan struct{})}
+			remaining: len(events), done: make(chan struct{}), events: len(events), start: time.Now()}
 		for i := range events {
 			// The stream library sets every event's MonitorID to the
 			// subscription's, p.id.
 			o := outMsgPool.Get().(*outMsg)
 			o.fill(prefix, &events[i], monitor)
 			it.msgs[i] = o
+			if ts := events[i].Timestamp; ts.After(it.newest) {
+				it.newest = ts
+			}
 		}
 		if it.remaining == 0 {
 			close(it.done)
@@ -122,6 +133,7 @@ func (p *pipeline) publish(ctx context.Context) error {
 			for _, o := range chunk {
 				p.waiting[&o.Msg] = it
 			}
+			p.m.inflight.Add(int64(len(chunk)))
 			p.mu.Unlock()
 			for _, o := range chunk {
 				select {
@@ -209,6 +221,7 @@ func (p *pipeline) onAck(_ jetstream.JetStream, m *nats.Msg, ack *jetstream.PubA
 		return
 	}
 	delete(p.waiting, m)
+	p.m.inflight.Add(-1)
 	p.sem.Release(1)
 	if it.err != nil {
 		return
@@ -235,6 +248,7 @@ func (p *pipeline) onErr(_ jetstream.JetStream, m *nats.Msg, err error) {
 		return
 	}
 	delete(p.waiting, m)
+	p.m.inflight.Add(-1)
 	p.sem.Release(1)
 	if it.err == nil {
 		it.err = p.publishErr(m, err)
@@ -270,6 +284,7 @@ func (p *pipeline) confirm(ctx context.Context) error {
 		case err == nil:
 			p.progress = true
 			p.b.stats.acked.Add(blocks)
+			p.acked(it)
 		case errors.Is(err, stream.ErrSessionClosed):
 			// The events are stored; the push connection that delivered
 			// the blocks ended, so Remote Manager replays them on the next
@@ -304,4 +319,23 @@ func (p *pipeline) publishErr(m *nats.Msg, err error) *PublishError {
 	perm := errors.Is(err, nats.ErrMaxPayload) ||
 		errors.As(err, &api) && api.ErrorCode == jetstream.JSErrCodeStreamMessageExceedsMaximum
 	return &PublishError{MonitorID: p.id, Subject: m.Subject, MsgID: m.Header.Get(HeaderMsgID), Err: err, permanent: perm}
+}
+
+// acked records a batch acknowledged to Remote Manager: the monitor's
+// last ack and lag, and the store latency for Config.ObserveStore.
+func (p *pipeline) acked(it *inflight) {
+	now := time.Now()
+	p.m.acked(now, it.newest)
+	if f := p.b.cfg.ObserveStore; f != nil {
+		f(p.id, it.events, now.Sub(it.start))
+	}
+}
+
+// forget drops the messages still awaiting a PubAck when the session
+// ends, after the JetStream client has let go of them.
+func (p *pipeline) forget() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.m.inflight.Add(-int64(len(p.waiting)))
+	clear(p.waiting)
 }

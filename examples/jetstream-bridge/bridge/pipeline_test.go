@@ -43,7 +43,7 @@ func TestPipelineBatchLargerThanMaxPending(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	p := newPipeline(b, mon)
+	p := newPipeline(b, b.mons[0], b.stop)
 	maxWaiting := 0 // seen at each PubAck, the message acked included
 	onAck := func(js jetstream.JetStream, m *nats.Msg, ack *jetstream.PubAck) {
 		p.mu.Lock()

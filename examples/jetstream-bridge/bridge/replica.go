@@ -1,0 +1,314 @@
+package bridge
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"hash/fnv"
+	"log/slog"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+)
+
+// replica is the state of Run with Ownership: the leases this replica
+// holds and the monitors that stopped for good here. Only Run's goroutine
+// uses it.
+type replica struct {
+	b       *Bridge
+	kv      jetstream.KeyValue
+	name    string
+	member  string // heartbeat key
+	value   []byte
+	timing  leaseTiming // zero until the bucket's TTL is known
+	rounds  int         // successful rounds
+	over    int         // consecutive rounds holding more than the share
+	held    map[uint32]*lease
+	failed  map[uint32]error
+	ended   chan leaseEnd
+	wg      sync.WaitGroup
+	lctx    context.Context // the lease holders'
+	lcancel context.CancelFunc
+}
+
+type leaseEnd struct {
+	id  uint32
+	err error
+}
+
+// runShared is Run with Ownership.
+func (b *Bridge) runShared(ctx context.Context) error {
+	own := b.cfg.Ownership
+	r := &replica{
+		b: b, kv: own.Leases, name: own.Replica, member: memberPrefix + own.Replica, value: []byte(own.Replica),
+		held: make(map[uint32]*lease), failed: make(map[uint32]error),
+		ended: make(chan leaseEnd, len(b.mons)), // at most one holder per monitor, each ends once
+	}
+	r.lctx, r.lcancel = context.WithCancel(ctx)
+	defer func() {
+		r.lcancel()
+		r.wg.Wait()
+		for _, m := range b.mons {
+			if _, ok := r.failed[m.id]; !ok {
+				m.setPhase(MonitorUnowned)
+			}
+		}
+	}()
+	b.log(slog.LevelInfo, "bridge: sharing monitors with other replicas", "replica", r.name, "monitors", len(b.mons))
+	timer := time.NewTimer(0)
+	defer timer.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-b.stop:
+			return r.leave(ctx)
+		case e := <-r.ended:
+			if err := r.end(e); err != nil {
+				return err
+			}
+			timer.Reset(0) // take another monitor if the share allows
+		case <-timer.C:
+			if err := r.round(ctx); err != nil {
+				b.log(slog.LevelError, "bridge: replica stopped", "replica", r.name, "err", err)
+				return err
+			}
+			every := time.Second
+			if r.timing.ttl != 0 {
+				every = r.timing.round
+			}
+			timer.Reset(every)
+		}
+	}
+}
+
+// end handles a lease holder's return; a non-nil result ends Run.
+func (r *replica) end(e leaseEnd) error {
+	delete(r.held, e.id)
+	switch {
+	case e.err == nil, errors.Is(e.err, errLeaseLost):
+		return nil
+	case errors.Is(e.err, ErrConnClosed):
+		return ErrConnClosed
+	}
+	r.failed[e.id] = e.err
+	if len(r.failed) == len(r.b.mons) {
+		return r.failures()
+	}
+	return nil
+}
+
+func (r *replica) failures() error {
+	errs := make([]error, 0, len(r.failed))
+	for _, m := range r.b.mons {
+		if err := r.failed[m.id]; err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// leave is the graceful end: the heartbeat is deleted first, so that the
+// others count this replica out while its sessions end and its leases are
+// released (each holder sees b.stop).
+func (r *replica) leave(ctx context.Context) error {
+	if r.timing.ttl != 0 {
+		dctx, cancel := context.WithTimeout(ctx, r.timing.opTimeout)
+		_ = r.kv.Delete(dctx, r.member)
+		cancel()
+	}
+	for len(r.held) > 0 {
+		_ = r.end(<-r.ended) // the holders end by themselves, gracefully or, if ctx ends, abruptly
+	}
+	return r.failures()
+}
+
+// round is one ownership round: heartbeat, membership, then taking or
+// giving back leases. Transient failures skip the round; the error
+// returned is permanent.
+func (r *replica) round(ctx context.Context) error {
+	b := r.b
+	if b.cfg.Conn.IsClosed() {
+		return ErrConnClosed
+	}
+	if r.timing.ttl == 0 {
+		sctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		st, err := r.kv.Status(sctx)
+		cancel()
+		if err != nil {
+			b.log(slog.LevelWarn, "bridge: lease bucket not reachable", "err", err)
+			return nil
+		}
+		if err := checkLeaseTTL(st.Bucket(), st.TTL()); err != nil {
+			return err
+		}
+		r.timing = newLeaseTiming(st.TTL())
+	}
+	t := r.timing
+	rctx, cancel := context.WithTimeout(ctx, t.opTimeout)
+	_, err := r.kv.Put(rctx, r.member, r.value)
+	cancel()
+	if err != nil {
+		// As at the start, the next successful round waits for the peers'
+		// heartbeats (they are gone too after a long NATS outage).
+		r.rounds = 0
+		b.log(slog.LevelDebug, "bridge: heartbeat failed", "err", err)
+		return nil
+	}
+	rctx, cancel = context.WithTimeout(ctx, t.opTimeout)
+	members, leased, err := r.list(rctx)
+	cancel()
+	if err != nil {
+		b.log(slog.LevelDebug, "bridge: listing the leases failed", "err", err)
+		return nil
+	}
+	r.rounds++
+	if r.rounds == 1 {
+		return nil // let the peers' heartbeats in first
+	}
+	members = max(members, 1)
+	share := (len(b.mons) + members - 1) / members
+	owned := 0
+	for _, l := range r.held {
+		if !l.releasing.Load() {
+			owned++
+		}
+	}
+	if owned > share {
+		r.over++
+	} else {
+		r.over = 0
+	}
+	if r.over >= 2 {
+		r.giveBack(owned-share, share, members)
+		r.over = 0
+		return nil
+	}
+	for _, m := range r.candidates(leased) {
+		if owned >= share {
+			break
+		}
+		rev, sent, err := r.claim(ctx, m.id)
+		if errors.Is(err, jetstream.ErrKeyExists) {
+			continue
+		}
+		if err != nil {
+			b.log(slog.LevelDebug, "bridge: taking a lease failed", "monitor_id", m.id, "err", err)
+			break
+		}
+		b.stats.leasesAcquired.Add(1)
+		r.hold(newLease(m, r.value, rev, sent))
+		owned++
+	}
+	return nil
+}
+
+// claim creates monitor id's lease, returning its revision and when the
+// write that made it was sent (the lease lives at least a TTL from then).
+func (r *replica) claim(ctx context.Context, id uint32) (rev uint64, sent time.Time, err error) {
+	ctx, cancel := context.WithTimeout(ctx, r.timing.opTimeout)
+	defer cancel()
+	key := leaseKey(id)
+	sent = time.Now()
+	rev, err = r.kv.Create(ctx, key, r.value)
+	if err == nil || errors.Is(err, jetstream.ErrKeyExists) {
+		return rev, sent, err
+	}
+	// The create may have been stored with its answer lost: then the key
+	// holds this replica's name, and an update at its revision confirms
+	// the lease with a known time.
+	if cur, ok := ours(ctx, r.kv, key, r.value); ok {
+		sent = time.Now()
+		rev, err = r.kv.Update(ctx, key, r.value, cur)
+	}
+	return rev, sent, err
+}
+
+// hold starts l's holder.
+func (r *replica) hold(l *lease) {
+	r.held[l.m.id] = l
+	r.wg.Go(func() {
+		err := r.b.holdLease(r.lctx, r.timing, l)
+		r.ended <- leaseEnd{id: l.m.id, err: err}
+	})
+}
+
+// giveBack hands n of the held monitors over: those not streaming first,
+// then the highest ids.
+func (r *replica) giveBack(n, share, members int) {
+	var ls []*lease
+	for _, l := range r.held {
+		if !l.releasing.Load() {
+			ls = append(ls, l)
+		}
+	}
+	slices.SortFunc(ls, func(a, b *lease) int {
+		sa, sb := a.m.status().State == MonitorStreaming, b.m.status().State == MonitorStreaming
+		if sa != sb {
+			if sa {
+				return 1
+			}
+			return -1
+		}
+		return cmp.Compare(b.m.id, a.m.id)
+	})
+	r.b.log(slog.LevelInfo, "bridge: handing monitors over to rebalance", "count", n, "share", share, "replicas", members)
+	for _, l := range ls[:min(n, len(ls))] {
+		l.handOver()
+	}
+}
+
+// candidates are the monitors this replica may try to take: not held by
+// it or (as listed) by another, not stopped for good here; in an order
+// that starts at a place of its own, so that replicas starting together
+// rarely try the same monitor.
+func (r *replica) candidates(leased map[uint32]bool) []*monitorState {
+	mons := r.b.mons
+	h := fnv.New32a()
+	h.Write(r.value)
+	start := int(h.Sum32() % uint32(len(mons)))
+	var out []*monitorState
+	for i := range mons {
+		m := mons[(start+i)%len(mons)]
+		if r.held[m.id] != nil || leased[m.id] || r.failed[m.id] != nil {
+			continue
+		}
+		out = append(out, m)
+	}
+	return out
+}
+
+// list reads the bucket's keys: the number of live replicas (heartbeats)
+// and the monitors leased.
+func (r *replica) list(ctx context.Context) (members int, leased map[uint32]bool, err error) {
+	kl, err := r.kv.ListKeys(ctx)
+	if err != nil {
+		return 0, nil, err
+	}
+	defer kl.Stop()
+	leased = make(map[uint32]bool)
+	self := false
+	for k := range kl.Keys() {
+		if name, ok := strings.CutPrefix(k, memberPrefix); ok {
+			members++
+			self = self || name == r.name
+			continue
+		}
+		if id, ok := strings.CutPrefix(k, "lease."); ok {
+			if n, err := strconv.ParseUint(id, 10, 32); err == nil {
+				leased[uint32(n)] = true
+			}
+		}
+	}
+	if err := ctx.Err(); err != nil {
+		return 0, nil, err // the listing may be cut short
+	}
+	if !self {
+		members++ // the heartbeat was written just before
+	}
+	return members, leased, nil
+}

@@ -1,0 +1,306 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"os/signal"
+	"strings"
+	"sync/atomic"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/pushmon/pushmon/stream/streamtest"
+)
+
+// ownMonitor waits until exactly one monitor on srv carries the
+// description of a monitor pushclient creates, and a client is connected
+// to it, and returns its id.
+// It fails at once when c (if not nil) logs an error.
+func ownMonitor(t *testing.T, srv *streamtest.Server, c *client, skip ...uint32) uint32 {
+	t.Helper()
+	var id uint32
+	eventually(t, "pushclient created its monitor and connected", func() bool {
+		if c != nil && strings.Contains(c.stderr.String(), "level=ERROR") {
+			t.Fatalf("the client failed:\n%s", c.stderr)
+		}
+		for _, m := range srv.Monitors() {
+			if strings.HasPrefix(m.Spec.Description, descTemporary+": run ") && srv.Connected(m.ID) && !contains(skip, m.ID) {
+				id = m.ID
+				return true
+			}
+		}
+		return false
+	})
+	return id
+}
+
+func contains(ids []uint32, id uint32) bool {
+	for _, x := range ids {
+		if x == id {
+			return true
+		}
+	}
+	return false
+}
+
+func exists(srv *streamtest.Server, id uint32) bool {
+	_, ok := srv.MonitorInfo(id)
+	return ok
+}
+
+// TestForeignMonitorSurvives: at start-up the client deletes only a
+// leftover of its own on the same topics; another service's monitor, a
+// kept one and one on other topics survive its whole run, and the ones it
+// leaves alone are named on stderr.
+func TestForeignMonitorSurvives(t *testing.T) {
+	srv := simulator(t)
+	topics := []string{"DeviceCore", "DataPoint"}
+	foreign := srv.CreateMonitor(streamtest.MonitorSpec{Topics: topics, Persistent: true, Description: "production-billing-service"})
+	srv.Publish(streamtest.Event{Topic: "DataPoint/dev/t", Body: map[string]any{"v": 1}}) // recorded for the billing service
+	leftover := srv.CreateMonitor(streamtest.MonitorSpec{Topics: topics, Description: descTemporary + ": run 0123456789ab, host gone, pid 1"})
+	kept := srv.CreateMonitor(streamtest.MonitorSpec{Topics: topics, Description: descKept + ": run 0123456789ab, pid 1"})
+	other := srv.CreateMonitor(streamtest.MonitorSpec{Topics: []string{"DeviceCore"}, Description: descTemporary + ": run ba9876543210, pid 2"})
+
+	c := startClient(t, "-api-url", srv.URL(), "-insecure", "-push-addr", srv.PushAddr(), "-t", "DataPoint,DeviceCore", "alice", "s3cr3t-sentinel")
+	id := ownMonitor(t, srv, c)
+	if exists(srv, leftover) {
+		t.Error("the leftover of an earlier run was not deleted")
+	}
+	for _, m := range []uint32{foreign, kept, other} {
+		if !exists(srv, m) {
+			t.Errorf("monitor %d deleted at start-up", m)
+		}
+	}
+	if info, _ := srv.MonitorInfo(foreign); info.Stats.Queued != 1 {
+		t.Errorf("the foreign monitor's recorded events: %+v", info.Stats)
+	}
+	c.cmd.Process.Signal(syscall.SIGINT)
+	if code := c.wait(t); code != 0 {
+		t.Errorf("Ctrl-C: exit %d\n%s", code, c.stderr)
+	}
+	if exists(srv, id) {
+		t.Error("own monitor not deleted after Ctrl-C")
+	}
+	for _, m := range []uint32{foreign, kept, other} {
+		if !exists(srv, m) {
+			t.Errorf("monitor %d deleted", m)
+		}
+	}
+	errText := c.stderr.String()
+	for _, want := range []string{
+		fmt.Sprintf("monitor_id=%d description=production-billing-service topics=DeviceCore,DataPoint", foreign),
+		fmt.Sprintf("an earlier pushclient run left behind\" monitor_id=%d", leftover),
+	} {
+		if !strings.Contains(errText, want) {
+			t.Errorf("stderr does not say %q:\n%s", want, errText)
+		}
+	}
+}
+
+// TestReplaceForeign: -replace-foreign deletes every monitor on the same
+// topics and says which, with id, description and topics, on stderr.
+func TestReplaceForeign(t *testing.T) {
+	srv := simulator(t)
+	foreign := srv.CreateMonitor(streamtest.MonitorSpec{Topics: []string{"DeviceCore"}, Persistent: true, Description: "production-billing-service"})
+	other := srv.CreateMonitor(streamtest.MonitorSpec{Topics: []string{"DataPoint"}, Description: "production-billing-service"})
+	c := startClient(t, "-api-url", srv.URL(), "-insecure", "-push-addr", srv.PushAddr(), "-replace-foreign", "-count", "1", "alice", "s3cr3t-sentinel")
+	ownMonitor(t, srv, c)
+	if exists(srv, foreign) {
+		t.Error("-replace-foreign: the monitor on the same topics survived")
+	}
+	if !exists(srv, other) {
+		t.Error("-replace-foreign: a monitor on other topics was deleted")
+	}
+	publish(srv, 1)
+	for c.stdout.Scan() {
+	}
+	if code := c.wait(t); code != 0 {
+		t.Fatalf("exit %d\n%s", code, c.stderr)
+	}
+	want := fmt.Sprintf(`level=WARN msg="deleting a monitor on the same topics (-replace-foreign)" monitor_id=%d description=production-billing-service topics=DeviceCore`, foreign)
+	if !strings.Contains(c.stderr.String(), want) {
+		t.Errorf("stderr does not name the deleted monitor:\n%s", c.stderr)
+	}
+}
+
+// TestSecondClientLeavesFirstAlone: a pushclient does not take a running
+// pushclient's monitor for a leftover: a client is connected to it.
+func TestSecondClientLeavesFirstAlone(t *testing.T) {
+	srv := simulator(t)
+	args := []string{"-api-url", srv.URL(), "-insecure", "-push-addr", srv.PushAddr(), "alice", "s3cr3t-sentinel"}
+	first := startClient(t, args...)
+	id1 := ownMonitor(t, srv, first)
+	second := startClient(t, args...)
+	id2 := ownMonitor(t, srv, second, id1)
+	if !exists(srv, id1) || !srv.Connected(id1) {
+		t.Error("the second client deleted the first one's monitor")
+	}
+	for _, c := range []*client{first, second} {
+		c.cmd.Process.Signal(syscall.SIGTERM)
+		if code := c.wait(t); code != 0 {
+			t.Errorf("SIGTERM: exit %d\n%s", code, c.stderr)
+		}
+	}
+	if exists(srv, id1) || exists(srv, id2) {
+		t.Error("monitors not deleted after SIGTERM")
+	}
+	if !strings.Contains(second.stderr.String(), fmt.Sprintf("another pushclient is connected to\" monitor_id=%d", id1)) {
+		t.Errorf("second client's stderr:\n%s", second.stderr)
+	}
+}
+
+// TestSIGPIPECleansUp: when the reader of stdout goes away (pushclient |
+// head), the client deletes its monitor and exits 141 without an error.
+func TestSIGPIPECleansUp(t *testing.T) {
+	srv := simulator(t)
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	ctx, cancel := context.WithTimeout(t.Context(), 60*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, binary, "-api-url", srv.URL(), "-insecure", "-push-addr", srv.PushAddr(), "-output", "ndjson", "alice", "s3cr3t-sentinel")
+	cmd.Env = append(os.Environ(), "RM_USERNAME=", "RM_PASSWORD=")
+	stderr := &syncBuffer{}
+	cmd.Stdout, cmd.Stderr = w, stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	w.Close()
+	id := ownMonitor(t, srv, nil)
+	publish(srv, 1)
+	if _, err := bufio.NewReader(r).ReadString('\n'); err != nil {
+		t.Fatalf("first event: %v\n%s", err, stderr)
+	}
+	r.Close() // like head -1
+	publish(srv, 3)
+	err = cmd.Wait()
+	ee, ok := err.(*exec.ExitError)
+	if !ok || ee.ExitCode() != exitOutputClosed {
+		t.Fatalf("exit %v, want status %d\n%s", err, exitOutputClosed, stderr)
+	}
+	if exists(srv, id) {
+		t.Errorf("monitor %d not deleted after the reader went away\n%s", id, stderr)
+	}
+	if strings.Contains(stderr.String(), "level=ERROR") {
+		t.Errorf("an error on stderr:\n%s", stderr)
+	}
+}
+
+// TestSIGTERMCleansUp: SIGTERM (a service manager stopping the client)
+// and SIGHUP (its terminal gone) delete the monitor and exit 0.
+func TestSIGTERMCleansUp(t *testing.T) {
+	for _, tc := range []struct {
+		transport string
+		sig       syscall.Signal
+	}{{"tcp", syscall.SIGTERM}, {"polling", syscall.SIGTERM}, {"tcp", syscall.SIGHUP}} {
+		transport := tc.transport
+		t.Run(transport+"/"+tc.sig.String(), func(t *testing.T) {
+			if signal.Ignored(tc.sig) {
+				// Under nohup the child inherits SIGHUP ignored, and the
+				// client rightly keeps it so.
+				t.Skipf("%v is ignored by the test process", tc.sig)
+			}
+			srv := simulator(t)
+			c := startClient(t, "-api-url", srv.URL(), "-insecure", "-push-addr", srv.PushAddr(), "-transport", transport, "alice", "s3cr3t-sentinel")
+			var id uint32
+			eventually(t, "the monitor is created", func() bool {
+				for _, m := range srv.Monitors() {
+					id = m.ID
+				}
+				return id != 0
+			})
+			eventually(t, "the client waits for events", func() bool {
+				return strings.Contains(c.stderr.String(), fmt.Sprintf("waiting for events on monitor %d …", id))
+			})
+			c.cmd.Process.Signal(tc.sig)
+			if code := c.wait(t); code != 0 {
+				t.Errorf("exit %d\n%s", code, c.stderr)
+			}
+			if exists(srv, id) {
+				t.Errorf("monitor not deleted after %v\n%s", tc.sig, c.stderr)
+			}
+		})
+	}
+}
+
+// TestSignalDuringCreate: a signal while the create request is under way
+// does not abandon the monitor the server creates: the client waits for
+// the answer and deletes it.
+func TestSignalDuringCreate(t *testing.T) {
+	srv := simulator(t)
+	var cl atomic.Pointer[client]
+	var posted, signalled atomic.Bool
+	rest := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodPost && !posted.Swap(true) && waitUntil(r.Context(), func() bool { return cl.Load() != nil }) {
+			// The request has reached the server: signal the client and
+			// let it take the signal before the monitor is created.
+			c := cl.Load()
+			c.cmd.Process.Signal(syscall.SIGTERM)
+			signalled.Store(waitUntil(r.Context(), func() bool { return strings.Contains(c.stderr.String(), "signal received") }))
+		}
+		srv.Handler().ServeHTTP(w, r)
+	}))
+	defer rest.Close()
+	c := start(t, []string{"RM_USERNAME=alice", "RM_PASSWORD=s3cr3t-sentinel"}, "-api-url", rest.URL, "-insecure", "-push-addr", srv.PushAddr(), "-topics", "DataPoint")
+	cl.Store(c)
+	for c.stdout.Scan() {
+	}
+	if code := c.wait(t); code != 0 {
+		t.Errorf("exit %d\n%s", code, c.stderr)
+	}
+	if !posted.Load() || !signalled.Load() {
+		t.Fatalf("the signal did not arrive during the create\n%s", c.stderr)
+	}
+	if len(srv.Monitors()) != 0 || !strings.Contains(c.stderr.String(), "monitor deleted") {
+		t.Errorf("monitors left: %v\n%s", srv.Monitors(), c.stderr)
+	}
+}
+
+// waitUntil polls cond until it holds (true) or ctx ends (false).
+func waitUntil(ctx context.Context, cond func() bool) bool {
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	for !cond() {
+		select {
+		case <-ctx.Done():
+			return false
+		case <-time.After(10 * time.Millisecond):
+		}
+	}
+	return true
+}
+
+// TestCreateTimeoutCleansUp: a create whose answer never comes may still
+// have created the monitor; the client finds it by its run's description
+// and deletes it.
+func TestCreateTimeoutCleansUp(t *testing.T) {
+	srv := simulator(t)
+	var posted atomic.Bool
+	rest := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodPost && !posted.Swap(true) {
+			srv.Handler().ServeHTTP(httptest.NewRecorder(), r) // created, answer lost
+			<-r.Context().Done()
+			return
+		}
+		srv.Handler().ServeHTTP(w, r)
+	}))
+	defer rest.Close()
+	c := startClient(t, "-api-url", rest.URL, "-insecure", "-push-addr", srv.PushAddr(), "-rest-timeout", "3s", "alice", "s3cr3t-sentinel")
+	for c.stdout.Scan() {
+	}
+	if code := c.wait(t); code != 1 {
+		t.Errorf("exit %d\n%s", code, c.stderr)
+	}
+	if !posted.Load() || len(srv.Monitors()) != 0 || !strings.Contains(c.stderr.String(), "deleted the monitor a failed create had made") ||
+		!strings.Contains(c.stderr.String(), "(no answer within -rest-timeout)") {
+		t.Errorf("monitors left: %v\n%s", srv.Monitors(), c.stderr)
+	}
+}

@@ -1,0 +1,185 @@
+package main
+
+// Which monitors pushclient creates and deletes. Every monitor it creates
+// is marked by its description; it deletes only those, unless
+// -replace-foreign says otherwise, and names every monitor it deletes or
+// leaves alone on stderr.
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+	"unicode"
+
+	"github.com/pushmon/pushmon/monitor"
+)
+
+// Description prefixes of the monitors pushclient creates. A temporary
+// monitor is deleted on exit, and at a later start-up if it was left
+// behind; a kept one (-keep) is never deleted by pushclient.
+const (
+	descTemporary = "pushclient temporary"
+	descKept      = "pushclient kept"
+)
+
+// description is the monDescription of the monitor this run creates:
+// the prefix, then what identifies the run, e.g.
+// "pushclient temporary: run 3f9a1c2b7d4e, host build-7, pid 4242".
+func description(keep bool) string {
+	var b [6]byte
+	_, _ = rand.Read(b[:])
+	host, _ := os.Hostname()
+	host = strings.Map(func(r rune) rune {
+		if r > unicode.MaxASCII || !unicode.IsPrint(r) {
+			return -1
+		}
+		return r
+	}, host)
+	d := descTemporary
+	if keep {
+		d = descKept
+	}
+	d += ": run " + hex.EncodeToString(b[:])
+	if host != "" && len(host) <= 64 {
+		d += ", host " + host
+	}
+	return d + ", pid " + strconv.Itoa(os.Getpid())
+}
+
+func isTemporary(m monitor.Monitor) bool { return strings.HasPrefix(m.Description, descTemporary) }
+
+// createMonitor clears the way (clearTopics), then creates the run's
+// monitor. A non-zero id is a monitor this run created, to delete
+// whatever the error. The create request is not cancelled by ctx, so that
+// a signal cannot leave a monitor the server created but whose id never
+// arrived; it has its own deadline.
+func createMonitor(ctx context.Context, api *monitor.Client, o *options, log *slog.Logger, tr *transport) (uint32, error) {
+	topics := strings.Split(o.topics, ",")
+	if err := clearTopics(ctx, api, o, log, topics); err != nil {
+		return 0, err
+	}
+	if ctx.Err() != nil {
+		return 0, ctx.Err()
+	}
+	spec := monitor.Spec{
+		Topics:        topics,
+		Format:        monitor.Format(o.format),
+		Compression:   monitor.Compression(o.compression),
+		BatchSize:     o.batchSize,
+		BatchDuration: time.Duration(o.batchDuration) * time.Second,
+		Ack:           monitor.AckOption(o.ack),
+		Persistent:    o.replay,
+		Description:   description(o.keep),
+	}
+	if err := tr.spec(&spec); err != nil {
+		return 0, err
+	}
+	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), o.restTimeout)
+	id, err := api.Create(cctx, spec)
+	cancel()
+	if err != nil {
+		if mayHaveCreated(err) {
+			removeUnconfirmed(ctx, api, o, log, topics, spec.Description)
+		}
+		return 0, explain(err)
+	}
+	log.Info("monitor created", "monitor_id", id, "topics", o.topics, "description", spec.Description)
+	return id, nil
+}
+
+// clearTopics deletes the monitors on topics that an earlier run left
+// behind (and, with -replace-foreign, every other one), and names on
+// stderr those it leaves alone.
+func clearTopics(ctx context.Context, api *monitor.Client, o *options, log *slog.Logger, topics []string) error {
+	fctx, cancel := context.WithTimeout(ctx, o.restTimeout)
+	found, err := api.FindByTopics(fctx, topics)
+	cancel()
+	if err != nil {
+		return explain(err)
+	}
+	for _, m := range found {
+		attrs := []any{"monitor_id", m.ID, "description", m.Description, "topics", strings.Join(m.Topics, ","), "status", m.Status}
+		switch {
+		case isTemporary(m) && m.Status != monitor.StatusActive:
+			log.Info("deleting a monitor an earlier pushclient run left behind", attrs...)
+		case o.replaceForeign:
+			log.Warn("deleting a monitor on the same topics (-replace-foreign)", attrs...)
+		case isTemporary(m):
+			log.Info("leaving alone a monitor on the same topics that another pushclient is connected to", attrs...)
+			continue
+		case strings.HasPrefix(m.Description, descKept):
+			log.Info("leaving alone a monitor on the same topics that an earlier pushclient run kept (-monitor-id reuses it)", attrs...)
+			continue
+		default:
+			log.Info("leaving alone a monitor on the same topics that this run did not create (-replace-foreign deletes it)", attrs...)
+			continue
+		}
+		dctx, cancel := context.WithTimeout(ctx, o.restTimeout)
+		err := api.Delete(dctx, m.ID)
+		cancel()
+		if err != nil && !errors.Is(err, monitor.ErrNotFound) {
+			return explain(err)
+		}
+	}
+	return nil
+}
+
+// mayHaveCreated reports whether a failed create may still have created
+// the monitor: the request may have reached the server, and no answer
+// says it was refused.
+func mayHaveCreated(err error) bool {
+	var ae *monitor.APIError
+	return !errors.As(err, &ae) && !errors.Is(err, monitor.ErrInvalidSpec) && !errors.Is(err, monitor.ErrInvalidConfig)
+}
+
+// removeUnconfirmed deletes the monitor a failed create may have made,
+// found by the run's unique description.
+func removeUnconfirmed(ctx context.Context, api *monitor.Client, o *options, log *slog.Logger, topics []string, desc string) {
+	fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), o.restTimeout)
+	defer cancel()
+	found, err := api.FindByTopics(fctx, topics)
+	if err != nil {
+		log.Warn("the monitor create failed and could not be checked: a monitor may be left behind", "description", desc, "err", err)
+		return
+	}
+	for _, m := range found {
+		if m.Description != desc {
+			continue
+		}
+		if err := api.Delete(fctx, m.ID); err != nil && !errors.Is(err, monitor.ErrNotFound) {
+			log.Warn("deleting the monitor of a failed create failed", "monitor_id", m.ID, "err", err)
+			continue
+		}
+		log.Info("deleted the monitor a failed create had made", "monitor_id", m.ID)
+	}
+}
+
+// deleteMonitor deletes the run's monitor on the way out, with a deadline
+// of its own: ctx is usually cancelled by then.
+func deleteMonitor(ctx context.Context, api *monitor.Client, o *options, log *slog.Logger, id uint32) {
+	dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), o.restTimeout)
+	defer cancel()
+	if err := api.Delete(dctx, id); err != nil {
+		log.Warn("deleting monitor failed", "monitor_id", id, "err", err)
+		return
+	}
+	log.Info("monitor deleted", "monitor_id", id)
+}
+
+// explain adds what the operator can do about a REST error.
+func explain(err error) error {
+	switch {
+	case errors.Is(err, monitor.ErrUnauthorized):
+		return fmt.Errorf("authentication failed (check username and password): %w", err)
+	case errors.Is(err, context.DeadlineExceeded):
+		return fmt.Errorf("%w (no answer within -rest-timeout)", err)
+	}
+	return err
+}

@@ -1,0 +1,189 @@
+package jsondec
+
+import (
+	"encoding/binary"
+	"math/bits"
+	"unicode/utf8"
+	"unsafe"
+)
+
+// Flags from scanString: what unquoting a string's content involves.
+const (
+	escaped   = 1 << iota // has backslash escapes
+	illFormed             // has bytes that are not valid UTF-8
+)
+
+const (
+	ones  = 0x0101010101010101
+	highs = 0x8080808080808080
+)
+
+// scanString checks and consumes the string starting at pos (a '"') and
+// returns the bounds of its content and its flags.
+func (d *Decoder) scanString() (start, end int, flags int) {
+	b := d.buf
+	start = d.pos + 1
+	i := start
+	for {
+		// Eight bytes at a time, up to the first byte that is a quote, a
+		// backslash, a control character or not ASCII. The lowest byte a
+		// test flags is always a true match: false flags only appear
+		// above a true one.
+		for ; i+8 <= len(b); i += 8 {
+			w := binary.LittleEndian.Uint64(b[i:])
+			q := w ^ ('"' * ones)
+			e := w ^ ('\\' * ones)
+			m := (q-ones)&^q | (e-ones)&^e | (w-0x20*ones)&^w | w
+			if m &= highs; m != 0 {
+				i += bits.TrailingZeros64(m) >> 3
+				goto special
+			}
+		}
+		for ; i < len(b); i++ {
+			if c := b[i]; c == '"' || c == '\\' || c < 0x20 || c >= utf8.RuneSelf {
+				goto special
+			}
+		}
+		d.pos = i
+		d.syntax("unexpected end of JSON input")
+		return
+	special:
+		switch c := b[i]; {
+		case c == '"':
+			d.pos = i + 1
+			return start, i, flags
+		case c == '\\':
+			flags |= escaped
+			if i+1 >= len(b) {
+				d.pos = i + 1
+				d.syntax("unexpected end of JSON input")
+				return
+			}
+			switch b[i+1] {
+			case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
+				i += 2
+			case 'u':
+				for k := i + 2; k < i+6; k++ {
+					if k >= len(b) {
+						d.pos = k
+						d.syntax("unexpected end of JSON input")
+						return
+					}
+					if unhex(b[k]) < 0 {
+						d.pos = k
+						d.syntax("invalid character " + quoteByte(b[k]) + " in \\u hexadecimal character escape")
+						return
+					}
+				}
+				i += 6
+			default:
+				d.pos = i + 1
+				d.syntax("invalid character " + quoteByte(b[i+1]) + " in string escape code")
+				return
+			}
+		case c < 0x20:
+			d.pos = i
+			d.syntax("invalid character " + quoteByte(c) + " in string literal")
+			return
+		default: // not ASCII
+			r, size := utf8.DecodeRune(b[i:])
+			if r == utf8.RuneError && size == 1 {
+				flags |= illFormed
+			}
+			i += size
+		}
+	}
+}
+
+func unhex(c byte) int {
+	switch {
+	case '0' <= c && c <= '9':
+		return int(c - '0')
+	case 'a' <= c && c <= 'f':
+		return int(c - 'a' + 10)
+	case 'A' <= c && c <= 'F':
+		return int(c - 'A' + 10)
+	}
+	return -1
+}
+
+// hex4 decodes the \uXXXX escape at the start of s, or returns -1.
+func hex4(s []byte) rune {
+	if len(s) < 6 || s[0] != '\\' || s[1] != 'u' {
+		return -1
+	}
+	var r rune
+	for _, c := range s[2:6] {
+		h := unhex(c)
+		if h < 0 {
+			return -1
+		}
+		r = r<<4 | rune(h)
+	}
+	return r
+}
+
+// unquoteString returns the string a scanned string's content stands for:
+// the content itself, sharing memory, when flags is 0.
+func unquoteString(content []byte, flags int) string {
+	if flags == 0 {
+		if len(content) == 0 {
+			return ""
+		}
+		return unsafe.String(&content[0], len(content))
+	}
+	b := appendUnquoted(make([]byte, 0, len(content)), content)
+	return unsafe.String(unsafe.SliceData(b), len(b))
+}
+
+// appendUnquoted appends the unescaped form of a scanned string's content
+// to dst: escapes decoded, a \u escape of an unpaired UTF-16 surrogate as
+// U+FFFD, each byte of ill-formed UTF-8 as U+FFFD.
+func appendUnquoted(dst, s []byte) []byte {
+	for i := 0; i < len(s); {
+		c := s[i]
+		switch {
+		case c == '\\':
+			switch s[i+1] {
+			case 'b':
+				dst = append(dst, '\b')
+			case 'f':
+				dst = append(dst, '\f')
+			case 'n':
+				dst = append(dst, '\n')
+			case 'r':
+				dst = append(dst, '\r')
+			case 't':
+				dst = append(dst, '\t')
+			case 'u':
+				r := hex4(s[i:])
+				i += 6
+				if 0xD800 <= r && r < 0xE000 {
+					// A high surrogate followed by an escaped low one is
+					// one rune; anything else is a replacement character.
+					if r < 0xDC00 {
+						if r2 := hex4(s[i:]); 0xDC00 <= r2 && r2 < 0xE000 {
+							dst = utf8.AppendRune(dst, 0x10000+(r-0xD800)<<10+(r2-0xDC00))
+							i += 6
+							continue
+						}
+					}
+					r = utf8.RuneError
+				}
+				dst = utf8.AppendRune(dst, r)
+				continue
+			default: // '"', '\\', '/'
+				dst = append(dst, s[i+1])
+			}
+			i += 2
+		case c < utf8.RuneSelf:
+			dst = append(dst, c)
+			i++
+		default:
+			r, size := utf8.DecodeRune(s[i:])
+			dst = utf8.AppendRune(dst, r)
+			i += size
+		}
+	}
+	return dst
+}

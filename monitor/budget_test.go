@@ -1,0 +1,185 @@
+package monitor
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"runtime"
+	"strings"
+	"testing"
+)
+
+// bodyTransport answers every request with status and body, without
+// copying the body: what a call allocates is the client's doing.
+type bodyTransport struct {
+	status int
+	header http.Header
+	body   []byte
+}
+
+func (b bodyTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	h := b.header
+	if h == nil {
+		h = http.Header{}
+	}
+	return &http.Response{StatusCode: b.status, Header: h, Body: io.NopCloser(bytes.NewReader(b.body)),
+		ContentLength: int64(len(b.body)), Request: r}, nil
+}
+
+func answering(status int, body string, opts ...Option) *Client {
+	base := []Option{WithHTTPClient(&http.Client{Transport: bodyTransport{status: status, body: []byte(body)}}), WithRetry(0, 0)}
+	return NewClient("https://rm.example.com", append(base, opts...)...)
+}
+
+// allocated returns the bytes allocated while f runs (garbage included):
+// an upper bound of how much it raised the heap.
+func allocated(f func()) uint64 {
+	var m0, m1 runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&m0)
+	f()
+	runtime.ReadMemStats(&m1)
+	return m1.TotalAlloc - m0.TotalAlloc
+}
+
+func wantLimit(t *testing.T, what string, err error, limit string) {
+	t.Helper()
+	var le *LimitError
+	if !errors.As(err, &le) || le.Limit != limit || !errors.Is(err, ErrLimitExceeded) || !errors.Is(err, ErrMalformedResponse) {
+		t.Errorf("%s: err = %v, want a %s *LimitError", what, err, limit)
+	}
+}
+
+// A 16 MiB answer of nested elements made encoding/xml allocate 69 times
+// its size; checked first, it costs what reading it costs.
+func TestNestedXMLAnswerBoundedMemory(t *testing.T) {
+	body := "<?xml version=\"1.0\" encoding=\"ISO-8859-1\"?>\n<result>" + strings.Repeat("<a>", (16<<20)/3)
+	c := answering(200, body)
+	var err error
+	n := allocated(func() { _, err = c.List(context.Background(), "") })
+	wantLimit(t, "nested XML", err, LimitDepth)
+	if limit := readAllFactor*uint64(len(body)) + 1<<20; n > limit {
+		t.Errorf("a %d MiB answer allocated %d MiB (%.1f×), want at most %d MiB",
+			len(body)>>20, n>>20, float64(n)/float64(len(body)), limit>>20)
+	}
+	t.Logf("%d MiB nested XML: %.1f× its size allocated", len(body)>>20, float64(n)/float64(len(body)))
+}
+
+func TestDeepJSONAnswerRefused(t *testing.T) {
+	deep := strings.Repeat("[", 100) + strings.Repeat("]", 100)
+	ctx := context.Background()
+	for what, call := range map[string]func(c *Client) error{
+		"legacy list": func(c *Client) error { _, err := c.List(ctx, ""); return err },
+		"legacy get":  func(c *Client) error { _, err := c.Get(ctx, 1); return err },
+		"v1 list":     func(c *Client) error { _, err := c.V1().List(ctx, ListQuery{}); return err },
+		"v1 get":      func(c *Client) error { _, err := c.V1().Get(ctx, 1); return err },
+		"history":     func(c *Client) error { _, err := c.HistoryPage(ctx, 1, HistoryQuery{}); return err },
+		"v1 create": func(c *Client) error {
+			_, err := c.V1().Create(ctx, Spec{Topics: []string{"A"}})
+			if err != nil && !strings.Contains(err.Error(), "may have taken effect") {
+				t.Errorf("v1 create: %v does not say the monitor may exist", err)
+			}
+			return err
+		},
+	} {
+		body := `{"items":` + deep + `,"list":` + deep + `}`
+		wantLimit(t, what, call(answering(200, body)), LimitDepth)
+	}
+	// 64 levels are fine: the decoder, not the budget, refuses this one.
+	ok := `{"list":[` + strings.Repeat("[", maxDepth-2) + strings.Repeat("]", maxDepth-2) + `]}`
+	if _, err := answering(200, ok).V1().List(ctx, ListQuery{}); errors.Is(err, ErrLimitExceeded) {
+		t.Errorf("depth %d refused: %v", maxDepth, err)
+	}
+}
+
+func TestAnswerTokenAndAttributeBudgets(t *testing.T) {
+	ctx := context.Background()
+	_, err := answering(200, `{"list":[[`+strings.Repeat("1,", 1<<20)+`1]]}`).HistoryPage(ctx, 1, HistoryQuery{})
+	wantLimit(t, "a page of tiny JSON tokens", err, LimitTokens)
+	_, err = answering(200, `<result><Monitor `+strings.Repeat(`a="" `, 100)+`/></result>`).List(ctx, "")
+	wantLimit(t, "an element with 100 attributes", err, LimitAttrs)
+}
+
+// Real answers pass the budgets with room to spare: a page of 1000
+// monitors, every field set, pretty-printed XML (the server's style) and
+// compact JSON.
+func TestFullPagesPassTheBudgets(t *testing.T) {
+	it := item{
+		"monId": "178007", "cstId": "7603", "monTopic": "DeviceCore,DataPoint", "monTransportType": "tcp",
+		"monFormatType": "json", "monBatchSize": "1", "monBatchDuration": "10", "monCompression": "zlib",
+		"monAckOption": "explicit", "monAutoReplayOnConnect": "true", "monDescription": "", "monStatus": "INACTIVE",
+		"monLastConnect": "2014-02-05T18:57:49.603Z", "monLastSent": "2014-02-11T02:38:46Z", "monLastSentUuid": "a18afa9d-92c5-11e3-a346-bc764e1023af",
+	}
+	items := make([]item, 1000)
+	for i := range items {
+		items[i] = it
+	}
+	for _, asXML := range []bool{true, false} {
+		fs := newFakeServer(t, func(w http.ResponseWriter, r *http.Request) { writeList(w, items, 0, 1000, 1000, asXML) })
+		ms, err := fs.client().List(context.Background(), "")
+		if err != nil || len(ms) != 1000 {
+			t.Errorf("xml %v: %d monitors, %v", asXML, len(ms), err)
+		}
+	}
+	// The v1 form, as short as a monitor gets.
+	var b strings.Builder
+	b.WriteString(`{"count":1000,"list":[`)
+	for i := range 1000 {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		fmt.Fprintf(&b, `{"id":%d,"customer_id":3,"topics":["A"],"type":"tcp","status":"ACTIVE"}`, i+1)
+	}
+	b.WriteString(`]}`)
+	if ms, err := answering(200, b.String()).V1().List(context.Background(), ListQuery{}); err != nil || len(ms) != 1000 {
+		t.Errorf("v1: %d monitors, %v", len(ms), err)
+	}
+}
+
+// A page may not hold more items than were asked for: the ones beyond are
+// never decoded. (A server caps the page size, never raises it.)
+func TestPageLargerThanAskedFor(t *testing.T) {
+	ctx := context.Background()
+	items := `{"monId":"1"},{"monId":"2"},{"monId":"3"}`
+	_, err := answering(200, `{"remainingSize":"0","items":[`+items+`]}`, WithPageSize(2)).List(ctx, "")
+	wantLimit(t, "legacy JSON", err, LimitItems)
+	// The history's list, whatever its name: the budget is checked before
+	// any decoder runs.
+	for _, name := range []string{"list", "items", "events", "history"} {
+		_, err = answering(200, `{"`+name+`":["a","b","c"]}`).HistoryPage(ctx, 1, HistoryQuery{Size: 2})
+		wantLimit(t, "history "+name, err, LimitItems)
+	}
+	if p, err := answering(200, `{"list":["a","b"],"cursor":"x"}`).HistoryPage(ctx, 1, HistoryQuery{Size: 2}); err != nil || len(p.Records) != 2 {
+		t.Errorf("a full history page: %v, %v", p, err)
+	}
+	xmlItems := `<result><Monitor><monId>1</monId></Monitor><Monitor><monId>2</monId></Monitor><Monitor><monId>3</monId></Monitor></result>`
+	_, err = answering(200, xmlItems, WithPageSize(2)).List(ctx, "")
+	wantLimit(t, "legacy XML", err, LimitItems)
+	_, err = answering(200, `{"list":[{"id":1},{"id":2}],"items":[{"id":3}]}`).V1().List(ctx, ListQuery{PageSize: 2})
+	wantLimit(t, "v1, two lists", err, LimitItems)
+}
+
+// A create answer beyond the budgets is only a hint: the id comes from the
+// Location header.
+func TestCreateAnswerOverBudgetUsesLocation(t *testing.T) {
+	body := "<result><location>Monitor/5</location>" + strings.Repeat("<a>", 100)
+	hc := &http.Client{Transport: bodyTransport{status: 201, header: http.Header{"Location": {"Monitor/77"}}, body: []byte(body)}}
+	id, err := NewClient("https://rm.example.com", WithHTTPClient(hc)).Create(context.Background(), Spec{Topics: []string{"A"}})
+	if err != nil || id != 77 {
+		t.Errorf("Create = %d, %v; want 77 from the Location header", id, err)
+	}
+}
+
+// An error answer beyond the budgets is not decoded: its excerpt is the
+// message.
+func TestErrorAnswerOverBudget(t *testing.T) {
+	body := "<result><error>" + strings.Repeat("<a>", 100) + "deep</error></result>"
+	_, err := answering(400, body).List(context.Background(), "")
+	var ae *APIError
+	if !errors.As(err, &ae) || !strings.HasPrefix(ae.Message, "<result><error><a><a>") {
+		t.Errorf("err = %v", err)
+	}
+}

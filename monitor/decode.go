@@ -1,0 +1,363 @@
+package monitor
+
+// Reading the legacy API's answers, in either representation: the JSON
+// envelope asked for with "Accept: application/json" (values as strings
+// or numbers) or the XML <result> document (or a bare <Monitor>),
+// including the ISO-8859-1 declaration the server puts on it. The
+// monitors of a list are read one at a time and at most maxItems of them,
+// so that what a page costs is bounded by the page size asked for, not by
+// what the server sends. The JSON helpers serve the v1 decoder too.
+
+import (
+	"bytes"
+	"encoding/json"
+	"encoding/xml"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"unicode/utf8"
+)
+
+// legacyAnswer is what a legacy answer holds.
+type legacyAnswer struct {
+	items     []Monitor
+	remaining string   // remainingSize as sent
+	errs      []string // "error" texts as sent (a 2xx answer may hold some)
+	message   string   // <message>, or the v1-style "error_message"
+	location  string   // <location> of a create answer
+}
+
+// legacyPage is one decoded list answer.
+type legacyPage struct {
+	items     []Monitor
+	remaining int64  // remainingSize; 0 when absent
+	errText   string // an "error" the server put in a 2xx answer
+}
+
+// decodeList decodes a list or get answer holding at most maxItems
+// monitors.
+func decodeList(body []byte, maxItems int) (legacyPage, error) {
+	a, err := decodeLegacy(body, maxItems)
+	if err != nil {
+		return legacyPage{}, err
+	}
+	rem, err := parseCount("remainingSize", a.remaining)
+	if err != nil {
+		return legacyPage{}, err
+	}
+	return legacyPage{items: a.items, remaining: rem, errText: joinTexts(a.errs, nil)}, nil
+}
+
+// decodeLegacy decodes a legacy answer in either representation. Monitors
+// beyond maxItems are an error; a negative maxItems skips them unread.
+func decodeLegacy(body []byte, maxItems int) (legacyAnswer, error) {
+	switch firstByte(body) {
+	case '{':
+		return decodeLegacyJSON(trimBody(body), maxItems)
+	case '<':
+		return decodeLegacyXML(body, maxItems)
+	case 0:
+		return legacyAnswer{}, errors.New("empty body")
+	default:
+		return legacyAnswer{}, errors.New("neither JSON nor XML")
+	}
+}
+
+// errTooManyItems is a page holding more items than were asked for.
+func errTooManyItems(max int) error { return &LimitError{LimitItems, int64(max)} }
+
+func decodeLegacyJSON(body []byte, maxItems int) (legacyAnswer, error) {
+	var a legacyAnswer
+	err := walkObject(body, func(key string, dec *json.Decoder) error {
+		if strings.EqualFold(key, "items") {
+			return eachElement(dec, func(i int, raw json.RawMessage) error {
+				if i == maxItems {
+					return errTooManyItems(maxItems)
+				}
+				var item map[string]json.RawMessage
+				if err := json.Unmarshal(raw, &item); err != nil {
+					return fmt.Errorf("items[%d]: %v", i, err)
+				}
+				f := make(map[string]string, len(item))
+				for k, v := range item {
+					s, err := jsonScalar(v)
+					if err != nil {
+						return fmt.Errorf("items[%d].%s: %v", i, k, err)
+					}
+					f[k] = s
+				}
+				m, err := monitorFromFields(f)
+				if err != nil {
+					return fmt.Errorf("items[%d]: %v", i, err)
+				}
+				a.items = append(a.items, m)
+				return nil
+			})
+		}
+		var raw json.RawMessage
+		if err := dec.Decode(&raw); err != nil {
+			return err
+		}
+		var err error
+		switch {
+		case strings.EqualFold(key, "remainingSize"):
+			if a.remaining, err = jsonScalar(raw); err != nil {
+				return fmt.Errorf("remainingSize: %v", err)
+			}
+		case strings.EqualFold(key, "error"):
+			a.errs = jsonErrorTexts(raw)
+		case strings.EqualFold(key, "error_message"): // how v1 APIs answer errors
+			a.message = strings.Join(jsonErrorTexts(raw), "; ")
+		case strings.EqualFold(key, "location"):
+			a.location, _ = jsonScalar(raw)
+		}
+		return nil
+	})
+	if err != nil {
+		return legacyAnswer{}, fmt.Errorf("JSON: %w", err)
+	}
+	return a, nil
+}
+
+// walkObject reads the JSON object body member by member: member must
+// read the value of key from dec. Nothing but white space may follow the
+// object.
+func walkObject(body []byte, member func(key string, dec *json.Decoder) error) error {
+	dec := json.NewDecoder(bytes.NewReader(body))
+	if tok, err := dec.Token(); err != nil {
+		return err
+	} else if tok != json.Delim('{') {
+		return errors.New("not a JSON object")
+	}
+	for dec.More() {
+		tok, err := dec.Token()
+		if err != nil {
+			return err
+		}
+		if err := member(tok.(string), dec); err != nil {
+			return err
+		}
+	}
+	if _, err := dec.Token(); err != nil { // the closing brace
+		return err
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return errors.New("data after the top-level object")
+	}
+	return nil
+}
+
+// eachElement reads a JSON array (or null) from dec, calling elem with each
+// element in turn, read whole but not decoded.
+func eachElement(dec *json.Decoder, elem func(i int, raw json.RawMessage) error) error {
+	tok, err := dec.Token()
+	switch {
+	case err != nil:
+		return err
+	case tok == nil:
+		return nil
+	case tok != json.Delim('['):
+		return fmt.Errorf("%v where an array was expected", tok)
+	}
+	for i := 0; dec.More(); i++ {
+		var raw json.RawMessage
+		if err := dec.Decode(&raw); err != nil {
+			return err
+		}
+		if err := elem(i, raw); err != nil {
+			return err
+		}
+	}
+	_, err = dec.Token() // the closing bracket
+	return err
+}
+
+// jsonScalar returns a JSON string's value, or a number's or boolean's
+// literal text; null and absent give "". Objects and arrays are refused.
+func jsonScalar(raw json.RawMessage) (string, error) {
+	raw = bytes.TrimSpace(raw)
+	if len(raw) == 0 || string(raw) == "null" {
+		return "", nil
+	}
+	switch raw[0] {
+	case '"':
+		var s string
+		if err := json.Unmarshal(raw, &s); err != nil {
+			return "", err
+		}
+		return s, nil
+	case '{', '[':
+		return "", fmt.Errorf("unexpected JSON %s", map[byte]string{'{': "object", '[': "array"}[raw[0]])
+	}
+	return string(raw), nil
+}
+
+// jsonErrorTexts reads an "error" value: a string or an array of strings
+// (both seen from the server), else the value's JSON text.
+func jsonErrorTexts(raw json.RawMessage) []string {
+	raw = bytes.TrimSpace(raw)
+	if len(raw) == 0 || string(raw) == "null" {
+		return nil
+	}
+	if s, err := jsonScalar(raw); err == nil {
+		return []string{s}
+	}
+	var list []string
+	if json.Unmarshal(raw, &list) == nil {
+		return list
+	}
+	return []string{string(raw)}
+}
+
+// xmlFields collects the children of an element as name → text.
+type xmlFields map[string]string
+
+// UnmarshalXML implements xml.Unmarshaler.
+func (f *xmlFields) UnmarshalXML(d *xml.Decoder, start xml.StartElement) error {
+	m := make(map[string]string)
+	for {
+		tok, err := d.Token()
+		if err != nil {
+			return err
+		}
+		switch t := tok.(type) {
+		case xml.StartElement:
+			var v struct {
+				Text string `xml:",chardata"`
+			}
+			if err := d.DecodeElement(&v, &t); err != nil {
+				return err
+			}
+			m[t.Name.Local] = v.Text
+		case xml.EndElement:
+			*f = m
+			return nil
+		}
+	}
+}
+
+// decodeLegacyXML reads a <result> answer child by child, or a bare
+// <Monitor> root as a result holding that one monitor.
+func decodeLegacyXML(body []byte, maxItems int) (legacyAnswer, error) {
+	var a legacyAnswer
+	d := newXMLDecoder(body)
+	monitor := func(se *xml.StartElement) error {
+		if maxItems < 0 {
+			return d.Skip()
+		}
+		if len(a.items) == maxItems {
+			return errTooManyItems(maxItems)
+		}
+		var f xmlFields
+		if err := d.DecodeElement(&f, se); err != nil {
+			return err
+		}
+		m, err := monitorFromFields(f)
+		if err != nil {
+			return fmt.Errorf("Monitor[%d]: %v", len(a.items), err)
+		}
+		a.items = append(a.items, m)
+		return nil
+	}
+	text := func(se *xml.StartElement) (string, error) {
+		var v struct {
+			Text string `xml:",chardata"`
+		}
+		err := d.DecodeElement(&v, se)
+		return v.Text, err
+	}
+	root, err := rootElement(d)
+	if err != nil {
+		return legacyAnswer{}, fmt.Errorf("XML: %w", err)
+	}
+	switch root.Name.Local {
+	case "Monitor":
+		err = monitor(&root)
+	case "result":
+		err = eachChild(d, func(se *xml.StartElement) error {
+			var err error
+			switch se.Name.Local {
+			case "Monitor":
+				return monitor(se)
+			case "remainingSize":
+				a.remaining, err = text(se)
+			case "location":
+				a.location, err = text(se)
+			case "message":
+				a.message, err = text(se)
+			case "error":
+				var t string
+				t, err = text(se)
+				a.errs = append(a.errs, t)
+			default:
+				err = d.Skip()
+			}
+			return err
+		})
+	default:
+		return legacyAnswer{}, fmt.Errorf("XML: unexpected root <%s>", root.Name.Local)
+	}
+	if err != nil {
+		return legacyAnswer{}, fmt.Errorf("XML: %w", err)
+	}
+	return a, nil
+}
+
+// rootElement returns the document's first element.
+func rootElement(d *xml.Decoder) (xml.StartElement, error) {
+	for {
+		tok, err := d.Token()
+		if err != nil {
+			return xml.StartElement{}, err
+		}
+		if se, ok := tok.(xml.StartElement); ok {
+			return se, nil
+		}
+	}
+}
+
+// eachChild calls child for each child element of the element just
+// started, which must read (or skip) it whole, until that element ends.
+func eachChild(d *xml.Decoder, child func(*xml.StartElement) error) error {
+	for {
+		tok, err := d.Token()
+		if err != nil {
+			return err
+		}
+		switch t := tok.(type) {
+		case xml.StartElement:
+			if err := child(&t); err != nil {
+				return err
+			}
+		case xml.EndElement:
+			return nil
+		}
+	}
+}
+
+func newXMLDecoder(body []byte) *xml.Decoder {
+	d := xml.NewDecoder(bytes.NewReader(trimBody(body)))
+	d.CharsetReader = charsetReader
+	return d
+}
+
+// charsetReader lets encoding/xml read the ISO-8859-1 answers the server
+// declares ("<?xml version="1.0" encoding="ISO-8859-1"?>").
+func charsetReader(label string, in io.Reader) (io.Reader, error) {
+	switch strings.ToLower(strings.TrimSpace(label)) {
+	case "utf-8", "utf8":
+		return in, nil
+	case "iso-8859-1", "iso8859-1", "iso_8859-1", "latin1", "latin-1", "l1", "us-ascii", "ascii":
+		raw, err := io.ReadAll(in)
+		if err != nil {
+			return nil, err
+		}
+		out := make([]byte, 0, len(raw)+len(raw)/8)
+		for _, b := range raw {
+			out = utf8.AppendRune(out, rune(b))
+		}
+		return bytes.NewReader(out), nil
+	}
+	return nil, fmt.Errorf("unsupported charset %q", label)
+}

@@ -1,0 +1,148 @@
+package monitor
+
+import (
+	"context"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+	"testing"
+)
+
+// The parts of each test password are distinctive, so that a message
+// holding any of them shows a leak of at least its first part.
+var pwParts = []string{"Alpha7Q", "Bravo9K", "Charlie3"}
+
+func checkNoPart(t *testing.T, what, msg string) {
+	t.Helper()
+	for _, p := range pwParts {
+		for _, probe := range []string{p, p[:4]} {
+			if strings.Contains(msg, probe) {
+				t.Errorf("%s leaks %q: %q", what, probe, msg)
+			}
+		}
+	}
+}
+
+// errorFor creates a monitor against a server answering status with body
+// (Content-Type ctype) and returns the *APIError.
+func errorFor(t *testing.T, password string, status int, ctype, body string) *APIError {
+	t.Helper()
+	c := inMemoryClient(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", ctype)
+		w.WriteHeader(status)
+		_, _ = w.Write([]byte(body))
+	}), WithBasicAuth("tester", password), WithRetry(0, 0))
+	_, err := c.Create(context.Background(), Spec{Topics: []string{"A"}})
+	var ae *APIError
+	if !errors.As(err, &ae) {
+		t.Fatalf("err = %v, want *APIError", err)
+	}
+	return ae
+}
+
+func TestScrubberBeforeNormalising(t *testing.T) {
+	for name, pw := range map[string]string{
+		"two spaces":  "Alpha7Q  Bravo9K",
+		"tab":         "Alpha7Q\tBravo9K",
+		"newline":     "Alpha7Q\nBravo9K",
+		"crlf":        "Alpha7Q\r\nBravo9K",
+		"many spaces": "Alpha7Q \t \n Bravo9K   Charlie3",
+	} {
+		t.Run(name, func(t *testing.T) {
+			// Echoed raw in a text page, in an XML <error> (whose parser
+			// turns \r\n into \n), JSON-escaped, HTML-escaped, and with its
+			// white space already collapsed by the server.
+			for _, tc := range []struct{ ctype, body string }{
+				{"text/html", "<html><body>\n  denied for password " + pw + " on\tPOST\n</body></html>"},
+				{"application/xml", "<result><error>bad password " + pw + " given</error></result>"},
+				{"application/json", `{"error":"bad password ` + strings.NewReplacer("\t", `\t`, "\n", `\n`, "\r", `\r`).Replace(pw) + `"}`},
+				{"text/plain", "bad password " + collapseSpace(pw) + " given"},
+			} {
+				ae := errorFor(t, pw, 401, tc.ctype, tc.body)
+				checkNoPart(t, tc.ctype, ae.Message)
+				checkNoPart(t, tc.ctype+" Error()", ae.Error())
+				if !strings.Contains(ae.Message, "[REDACTED]") {
+					t.Errorf("%s: message %q", tc.ctype, ae.Message)
+				}
+			}
+		})
+	}
+}
+
+// A password that crosses the 200-byte excerpt cut, or the cut of an
+// error body at maxErrorBody, must not leave its first part.
+func TestScrubberAtCuts(t *testing.T) {
+	pw := "Alpha7QBravo9KCharlie3"
+	for _, at := range []int{190, 195, 199, 200, 201} {
+		body := strings.Repeat("x", at) + pw + " tail"
+		ae := errorFor(t, pw, 500, "text/plain", body)
+		checkNoPart(t, fmt.Sprintf("excerpt with the password at %d", at), ae.Message)
+	}
+	// White space before it collapses, so that a password cut at the end
+	// of the body read would come first in the excerpt.
+	for _, keep := range []int{1, 4, 8, len(pw) - 1} {
+		body := strings.Repeat(" ", maxErrorBody-keep) + pw + " tail"
+		ae := errorFor(t, pw, 500, "text/plain", body)
+		checkNoPart(t, fmt.Sprintf("body cut %d bytes into the password", keep), ae.Message)
+	}
+	// An echoed Authorization header cut mid-way.
+	b64 := base64.StdEncoding.EncodeToString([]byte("tester:" + pw))
+	body := strings.Repeat("\n", maxErrorBody-10) + "Authorization: Basic " + b64
+	ae := errorFor(t, pw, 500, "text/plain", body)
+	if strings.Contains(ae.Message, b64[:6]) {
+		t.Errorf("cut Basic credentials leak: %q", ae.Message)
+	}
+}
+
+// Server text quoted in other errors: a 2xx answer that does not parse,
+// and a Get answer whose error names no monitor.
+func TestScrubberInOtherErrors(t *testing.T) {
+	pw := "Alpha7Q Bravo9K"
+	long := strings.Repeat("y", 5000)
+	c := inMemoryClient(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/ws/Monitor/9" {
+			writeJSON(w, 200, map[string]any{"error": []string{"no such monitor; you sent " + pw}})
+			return
+		}
+		writeJSON(w, 200, map[string]any{"remainingSize": "0", "items": []any{
+			map[string]string{"monId": "1", "monBatchSize": long + pw + long}}})
+	}), WithBasicAuth("tester", pw))
+	_, err := c.List(context.Background(), "")
+	if !errors.Is(err, ErrMalformedResponse) {
+		t.Fatalf("List: %v", err)
+	}
+	checkNoPart(t, "malformed list", err.Error())
+	if len(err.Error()) > maxMessage+200 {
+		t.Errorf("error of %d bytes quotes the server at length", len(err.Error()))
+	}
+	_, err = c.Get(context.Background(), 9)
+	if !errors.Is(err, ErrNotFound) {
+		t.Fatalf("Get: %v", err)
+	}
+	checkNoPart(t, "not found", err.Error())
+}
+
+func TestScrubOverlapsAndForms(t *testing.T) {
+	var sc scrubber
+	sc.add("abcdef", "defghi", "p<&>q")
+	for in, want := range map[string]string{
+		"x abcdefghi y":        "x [REDACTED] y",
+		"abcdefabcdef":         "[REDACTED]",
+		"p&lt;&amp;&gt;q":      "[REDACTED]",
+		"p%3C%26%3Eq":          "[REDACTED]",
+		`p\u003c\u0026\u003eq`: "[REDACTED]",
+		"nothing here":         "nothing here",
+	} {
+		if got := sc.scrub(in); got != want {
+			t.Errorf("scrub(%q) = %q, want %q", in, got, want)
+		}
+	}
+	if got := sc.scrubCut("text ending in abcd"); got != "text ending in [REDACTED]" {
+		t.Errorf("scrubCut = %q", got)
+	}
+	if got := sc.detail(strings.Repeat("z", 100)+"abcdef", 103); strings.Contains(got, "abc") {
+		t.Errorf("detail = %q", got)
+	}
+}

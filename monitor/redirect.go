@@ -1,0 +1,87 @@
+package monitor
+
+import (
+	"errors"
+	"net"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+)
+
+// ErrRedirectRefused: the server redirected a request to another origin
+// (another scheme, host or port than the base URL's, an https → http
+// downgrade included) and the client did not follow. The error is a
+// [*RedirectError].
+var ErrRedirectRefused = errors.New("monitor: redirect to another origin refused")
+
+// maxRedirects is how many same-origin redirects one request follows, as
+// net/http does by default.
+const maxRedirects = 10
+
+// RedirectError is a redirect the [Client] refused to follow. The account's
+// credentials, and a spec's token in a re-posted body, go only to the origin
+// of the base URL given to [NewClient]: net/http would carry the
+// Authorization header to another port or scheme of the same host, and a
+// 307 or 308 re-posts the body anywhere. Configure the base URL the
+// redirect points to instead.
+//
+// It matches [ErrRedirectRefused] with errors.Is.
+type RedirectError struct {
+	StatusCode int    // the redirect's status, e.g. 307
+	From       string // the configured origin, e.g. "https://remotemanager.digi.com:443"
+	To         string // the origin redirected to (scheme, host and port only)
+}
+
+// Error returns e.g. "monitor: 307 redirect from https://rm.example.com:443
+// to http://rm.example.com:80 refused: credentials go only to the
+// configured origin".
+func (e *RedirectError) Error() string {
+	return "monitor: " + strconv.Itoa(e.StatusCode) + " redirect from " + e.From + " to " + e.To +
+		" refused: credentials go only to the configured origin"
+}
+
+// Is reports whether target is [ErrRedirectRefused].
+func (e *RedirectError) Is(target error) bool { return target == ErrRedirectRefused }
+
+// origin returns u's scheme, host and port, lower case, the port explicit.
+func origin(u *url.URL) string {
+	scheme := strings.ToLower(u.Scheme)
+	port := u.Port()
+	if port == "" {
+		switch scheme {
+		case "https":
+			port = "443"
+		case "http":
+			port = "80"
+		}
+	}
+	return scheme + "://" + net.JoinHostPort(strings.ToLower(u.Hostname()), port)
+}
+
+// withOriginCheck returns a copy of hc (which is not modified) whose
+// redirects are followed only within the origin of base; then hc's own
+// CheckRedirect, if any, has its say, else at most maxRedirects are
+// followed.
+func withOriginCheck(hc *http.Client, base *url.URL) *http.Client {
+	cp := *hc
+	next := hc.CheckRedirect
+	want := origin(base)
+	cp.CheckRedirect = func(req *http.Request, via []*http.Request) error {
+		if got := origin(req.URL); got != want {
+			status := 0
+			if req.Response != nil {
+				status = req.Response.StatusCode
+			}
+			return &RedirectError{StatusCode: status, From: want, To: got}
+		}
+		if next != nil {
+			return next(req, via)
+		}
+		if len(via) >= maxRedirects {
+			return errors.New("stopped after " + strconv.Itoa(maxRedirects) + " redirects")
+		}
+		return nil
+	}
+	return &cp
+}

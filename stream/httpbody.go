@@ -1,0 +1,64 @@
+package stream
+
+import (
+	"bytes"
+	"compress/gzip"
+	"errors"
+	"io"
+	"net/http"
+	"strings"
+
+	"github.com/pushmon/pushmon/protocol"
+)
+
+// The HTTP receiver's body decoding: what a body is (zlib, gzip or a
+// document as is) and inflating it within MaxDecompressed.
+
+// inflate returns the document: the body itself, or the body inflated
+// when it is zlib (or gzip) compressed. A non-zero status refuses it.
+func (r *HTTPReceiver) inflate(req *http.Request, body []byte) ([]byte, int, string) {
+	enc := strings.ToLower(strings.TrimSpace(req.Header.Get("Content-Encoding")))
+	isZlib, isGzip := zlibHeader(body), gzipMagic(body)
+	switch {
+	case isGzip:
+		zr, err := gzip.NewReader(bytes.NewReader(body))
+		if err != nil {
+			return nil, http.StatusBadRequest, "bad gzip body"
+		}
+		out, err := io.ReadAll(io.LimitReader(zr, int64(r.cfg.MaxDecompressed)+1))
+		if err != nil {
+			return nil, http.StatusBadRequest, "bad gzip body"
+		}
+		if len(out) > r.cfg.MaxDecompressed {
+			return nil, http.StatusRequestEntityTooLarge, "inflated body too large"
+		}
+		return out, 0, ""
+	case isZlib, enc == "deflate" || enc == "zlib":
+		out, err := inflateOwned(body, r.cfg.MaxDecompressed)
+		if errors.Is(err, protocol.ErrDecompressedTooLarge) {
+			return nil, http.StatusRequestEntityTooLarge, "inflated body too large"
+		}
+		if err != nil {
+			return nil, http.StatusBadRequest, "bad zlib body"
+		}
+		return out, 0, ""
+	case enc != "" && enc != "identity":
+		return nil, http.StatusUnsupportedMediaType, "unsupported Content-Encoding"
+	}
+	return body, 0, ""
+}
+
+// zlibHeader reports whether b starts with a zlib header the receiver can
+// inflate: CM 8 (deflate), CINFO ≤ 7 (window ≤ 32 KiB), FCHECK
+// ((CMF<<8 | FLG) % 31 == 0) and no preset dictionary (FDICT clear: no
+// push uses one). No well-formed JSON or XML document starts like that:
+// of the bytes a JSON document may start with, only '8' is a valid CMF,
+// and the FLG bytes that then pass FCHECK without FDICT (0x11, 'O',
+// 0x8D, 0xCB) cannot follow a leading digit 8 ("80" has FDICT set).
+func zlibHeader(b []byte) bool {
+	return len(b) >= 2 && b[0]&0x0F == 8 && b[0]>>4 <= 7 && (uint16(b[0])<<8|uint16(b[1]))%31 == 0 && b[1]&0x20 == 0
+}
+
+// gzipMagic reports whether b starts with the gzip magic bytes 1F 8B,
+// which no JSON or XML document does.
+func gzipMagic(b []byte) bool { return len(b) >= 2 && b[0] == 0x1F && b[1] == 0x8B }

@@ -1,0 +1,266 @@
+package stream
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"strconv"
+	"time"
+
+	"github.com/cenkalti/backoff/v4"
+
+	"github.com/pushmon/pushmon/monitor"
+)
+
+// The Poller's goroutine: polls, pages, progress checks, delivery.
+
+func (p *Poller) run(ctx context.Context) {
+	var final error
+	defer func() {
+		p.mu.Lock()
+		p.err = final
+		p.settleLocked()
+		p.mu.Unlock()
+		p.state.Store(int32(StateStopped))
+		close(p.events)
+		p.cancel()
+		close(p.done)
+	}()
+	bo := p.cfg.NewBackOff()
+	bo.Reset()
+	for {
+		var ok bool
+		if ok, final = p.poll(ctx, bo); !ok {
+			return
+		}
+		p.setCursor("")
+		p.state.Store(int32(StateConnected))
+		if !sleep(ctx, p.cfg.Interval) {
+			return
+		}
+	}
+}
+
+// sleep waits d; false when ctx ended first.
+func sleep(ctx context.Context, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return false
+	case <-t.C:
+		return true
+	}
+}
+
+// pollRun is the state of one poll.
+type pollRun struct {
+	start   int64           // the window's oldest millisecond
+	newest  int64           // the newest record time read: the time of a record without one
+	cursors map[string]bool // cursors requested
+	pages   map[uint64]bool // fingerprints of the pages read
+}
+
+// poll reads the history from the window's start to its end, or until the
+// server stops making progress. It returns false, with the error that ends
+// the poller (nil when ctx ended), when the poller must end.
+func (p *Poller) poll(ctx context.Context, bo backoff.BackOff) (bool, error) {
+	p.mu.Lock()
+	cursor := p.pos.Cursor
+	start := p.seen.floor
+	if since := msOf(p.pos.Since); since != noTime {
+		start = max(start, since-p.overlapMs())
+	}
+	p.mu.Unlock()
+	r := pollRun{start: start, newest: start, cursors: map[string]bool{}, pages: map[uint64]bool{}}
+	useCursor := true
+	from := start // start_time of the requests
+	for {
+		q := monitor.HistoryQuery{Start: msTime(from), Cursor: cursor, Size: p.cfg.PageSize}
+		page, err := p.fetch(ctx, bo, q)
+		if err != nil {
+			if ctx.Err() != nil {
+				return false, nil
+			}
+			if cursor == "" || !errors.Is(err, monitor.ErrBadRequest) {
+				return false, err
+			}
+			// A refused cursor (a stale one from a saved position, or a
+			// server that refuses them all): page by time for the rest of
+			// this poll, from the newest record read.
+			p.log(slog.LevelWarn, "history cursor refused; paging by time for the rest of this poll", "err", err)
+			useCursor, cursor = false, ""
+			from = max(from, r.newest)
+			p.setCursor("")
+			if d := retryAfter(err); d > 0 {
+				p.state.Store(int32(StateBackoff))
+				if !sleep(ctx, d) {
+					return false, nil
+				}
+			}
+			continue
+		}
+		if cursor != "" {
+			r.cursors[cursor] = true
+		}
+		fp, ok := p.deliverPage(ctx, &r, page.Records)
+		if !ok {
+			return false, nil
+		}
+		if len(page.Records) == 0 || page.Cursor == "" {
+			return true, nil // the end of the history
+		}
+		if r.pages[fp] || useCursor && r.cursors[page.Cursor] {
+			p.stats.stalls.Add(1)
+			p.log(slog.LevelWarn, "history repeated a cursor or a page; polling again after the interval")
+			return true, nil
+		}
+		r.pages[fp] = true
+		if useCursor {
+			cursor = page.Cursor
+			p.setCursor(cursor)
+		} else {
+			if len(page.Records) < p.cfg.PageSize {
+				return true, nil
+			}
+			from = max(from, r.newest)
+		}
+	}
+}
+
+// fetch requests one page, retrying failures with backoff. It returns the
+// error that ends the poll: a permanent one, a refused cursor (400 for a
+// request with a cursor), the backoff's giving up, or ctx's.
+func (p *Poller) fetch(ctx context.Context, bo backoff.BackOff, q monitor.HistoryQuery) (*monitor.HistoryPage, error) {
+	for {
+		p.state.Store(int32(StateConnecting))
+		p.stats.requests.Add(1)
+		page, err := p.cfg.Client.HistoryPage(ctx, p.cfg.MonitorID, q)
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		if err == nil {
+			bo.Reset()
+			p.state.Store(int32(StateConnected))
+			p.stats.pages.Add(1)
+			return page, nil
+		}
+		p.stats.failures.Add(1)
+		if q.Cursor != "" && errors.Is(err, monitor.ErrBadRequest) {
+			return nil, err
+		}
+		if permanentPollError(err) {
+			p.log(slog.LevelError, "poller stopped", "err", err)
+			return nil, err
+		}
+		d := bo.NextBackOff()
+		if d == backoff.Stop {
+			p.log(slog.LevelError, "poller gave up", "err", err)
+			return nil, err
+		}
+		d = max(d, retryAfter(err))
+		p.log(slog.LevelWarn, "history request failed; retrying", "err", err, "wait", d)
+		p.state.Store(int32(StateBackoff))
+		if !sleep(ctx, d) {
+			return nil, ctx.Err()
+		}
+	}
+}
+
+// retryAfter returns the server's Retry-After carried by err, 0 for none.
+func retryAfter(err error) time.Duration {
+	var ae *monitor.APIError
+	if errors.As(err, &ae) {
+		return ae.RetryAfter
+	}
+	return 0
+}
+
+// permanentPollError reports REST errors that retrying cannot fix.
+func permanentPollError(err error) bool {
+	return errors.Is(err, monitor.ErrUnauthorized) || errors.Is(err, monitor.ErrNotFound) ||
+		errors.Is(err, monitor.ErrBadRequest) || errors.Is(err, monitor.ErrInvalidID) ||
+		errors.Is(err, monitor.ErrInvalidConfig)
+}
+
+const (
+	fnvOffset = 14695981039346656037
+	fnvPrime  = 1099511628211
+)
+
+// deliverPage hands a page's new events over, in order. It returns the
+// page's fingerprint (its events' keys, in order) and false when ctx ended.
+func (p *Poller) deliverPage(ctx context.Context, r *pollRun, recs []monitor.HistoryRecord) (fp uint64, ok bool) {
+	fp = fnvOffset
+	var evs []Event
+	defer func() { clear(evs) }()
+	for i := range recs {
+		rec := &recs[i]
+		evs = p.recordEvents(evs[:0], rec)
+		for j := range evs {
+			ev := &evs[j]
+			// The record time: the event's timestamp, else the time the
+			// server stored the record, else (history order) the newest
+			// time read before it.
+			t := ev.Timestamp
+			if t.IsZero() {
+				t = rec.Timestamp
+			}
+			ms := msOf(t)
+			if ms == noTime {
+				ms, t = r.newest, msTime(r.newest)
+			}
+			r.newest = max(r.newest, ms)
+			h := seenHash(pollKey(rec, ev, ms))
+			fp = (fp ^ h) * fnvPrime
+			if ms != noTime && ms < max(r.start, p.seen.floor) {
+				p.stats.outside.Add(1)
+				continue
+			}
+			if p.seen.has(h) {
+				p.stats.duplicates.Add(1)
+				continue
+			}
+			if !p.send(ctx, *ev) {
+				return fp, false
+			}
+			if ev.Raw {
+				p.stats.raw.Add(1)
+			}
+			p.commit(h, ms, t)
+		}
+	}
+	return fp, true
+}
+
+// pollKey names an event for the position: its Identity; for a raw record
+// (template output, which has no identity of its own) the server's record
+// id, or without one its body at its record time.
+func pollKey(rec *monitor.HistoryRecord, ev *Event, ms int64) string {
+	if !ev.Raw {
+		return ev.Identity()
+	}
+	if rec.ID != "" {
+		return "rec\x00" + rec.ID
+	}
+	return "raw\x00" + strconv.FormatInt(ms, 10) + "\x00" + rawDigest(ev.Body)
+}
+
+// recordEvents turns one history record into the Events a push of it
+// gives: one for a Msg record; for a stored document, its events, or one
+// Raw event when it is not an envelope (template output).
+func (p *Poller) recordEvents(dst []Event, rec *monitor.HistoryRecord) []Event {
+	if rec.Msg == nil {
+		out, _ := splitOrRaw(dst, rec.Document, sniffFormat(rec.Document), p.cfg.MonitorID)
+		return out
+	}
+	doc := make([]byte, 0, len(rec.Msg)+len(`{"Document":{"Msg":}}`))
+	doc = append(doc, `{"Document":{"Msg":`...)
+	doc = append(doc, rec.Msg...)
+	doc = append(doc, "}}"...)
+	out, err := splitDocument(dst, doc, FormatJSON, p.cfg.MonitorID)
+	if err != nil {
+		return append(dst, Event{Raw: true, Body: []byte(rec.Msg), Format: FormatJSON, MonitorID: p.cfg.MonitorID})
+	}
+	return out
+}

@@ -1,0 +1,97 @@
+package stream
+
+import (
+	"encoding/xml"
+	"errors"
+	"fmt"
+
+	"github.com/pushmon/pushmon/internal/envelope"
+	"github.com/pushmon/pushmon/internal/jsondec"
+)
+
+// Limits of the typed decoders. Body sizes are bounded where documents are
+// read (Config.MaxDecompressed and the HTTP receiver's body limit).
+var (
+	// ErrBodyTooDeep: a JSON body nests objects and arrays deeper than
+	// 10 000 levels (encoding/json's limit too).
+	ErrBodyTooDeep = jsondec.ErrDepth
+	// ErrRecordTooLarge: a body read as a Record has more than
+	// MaxRecordFields top-level members.
+	ErrRecordTooLarge = errors.New("stream: record has too many members")
+)
+
+// MaxRecordFields is the most members a Record is decoded with.
+const MaxRecordFields = 4096
+
+// DecodeError is the error of a typed accessor whose event body is not a
+// valid document of the resource's shape: malformed JSON or XML, a value of
+// the wrong kind (a string where an object belongs, a number that does not
+// parse), or a limit exceeded (errors.Is ErrBodyTooDeep or
+// ErrRecordTooLarge).
+type DecodeError struct {
+	Resource string // the resource being decoded, e.g. "DataPoint"
+	Format   string // "JSON" or "XML"
+	Offset   int64  // byte offset in Body where the problem was found; -1 if unknown
+	Msg      string // what was wrong
+	Err      error  // the cause, if any
+}
+
+func (e *DecodeError) Error() string {
+	s := "stream: " + e.Resource + " " + e.Format + " body: " + e.Msg
+	if e.Offset >= 0 {
+		s += fmt.Sprintf(" (offset %d)", e.Offset)
+	}
+	return s
+}
+
+// Unwrap returns the cause.
+func (e *DecodeError) Unwrap() error { return e.Err }
+
+// bodyIsXML reports whether the event's Body is XML: its Format says so,
+// or, for FormatUnknown, its first byte. It is the only place the typed
+// accessors read Event.Format.
+func (e Event) bodyIsXML() bool {
+	return e.Format == FormatXML || e.Format == FormatUnknown && envelope.Sniff(e.Body) == envelope.XML
+}
+
+// checkResource returns the event's Err if it is invalid, else
+// ErrWrongResource unless the event is of resource.
+func (e Event) checkResource(resource string) error {
+	if e.Err != nil {
+		return e.Err
+	}
+	if e.Resource != resource {
+		return fmt.Errorf("%w: want %s, have %q", ErrWrongResource, resource, e.Resource)
+	}
+	return nil
+}
+
+// jsonError converts a JSON decoder's error.
+func jsonError(resource string, err error) error {
+	if err == nil {
+		return nil
+	}
+	de := &DecodeError{Resource: resource, Format: "JSON", Offset: -1, Msg: err.Error(), Err: err}
+	var se *jsondec.SyntaxError
+	if errors.As(err, &se) {
+		de.Offset, de.Msg, de.Err = int64(se.Offset), se.Msg, se.Err
+	}
+	return de
+}
+
+// decodeXML decodes an XML body into a new T with encoding/xml.
+func decodeXML[T any](e Event, resource string) (T, error) {
+	var v T
+	if err := xml.Unmarshal(e.Body, &v); err != nil {
+		return v, xmlError(resource, err)
+	}
+	return v, nil
+}
+
+func xmlError(resource string, err error) error {
+	de := &DecodeError{Resource: resource, Format: "XML", Offset: -1, Msg: err.Error(), Err: err}
+	if errors.Is(err, ErrRecordTooLarge) {
+		de.Msg = "too many members"
+	}
+	return de
+}
