@@ -198,7 +198,11 @@ func (e Event) V1Job() (V1Job, error) {
 // Record decodes the body of an event of any resource as its list of
 // top-level members (see Record); the Record of a raw event, a template's
 // output, is its document's top-level object or root element's children.
+// An invalid event returns its Err.
 func (e Event) Record() (Record, error) {
+	if e.Err != nil {
+		return nil, e.Err
+	}
 	name := e.Resource
 	if name == "" {
 		name = "document"

@@ -1,8 +1,10 @@
 package stream
 
 import (
+	"context"
 	"sync"
 
+	"github.com/pushmon/pushmon/internal/envelope"
 	"github.com/pushmon/pushmon/protocol"
 )
 
@@ -32,7 +34,8 @@ const maxChunk = 32 << 10
 // modify the documents (the events alias them). Events, Duplicates and Ack
 // are safe for concurrent use. A Batch must not be copied. A Batch built
 // by hand (to test a consumer) works too: Events splits its Blocks, with
-// no de-duplication, and Ack does nothing.
+// no de-duplication (a block over a parsing budget gives no event), and
+// Ack does nothing.
 //
 // If the consumer keeps any event of a Batch, the memory of the Batch's
 // documents stays alive: copy what must outlive the Batch (Event.Body
@@ -47,6 +50,7 @@ type Batch struct {
 
 	sub      *Subscription
 	ss       *session // ModeManualAck: the connection that acks the blocks
+	resend   *resend  // its connection's check of events sent again
 	seq      uint64   // ModeManualAck: the first block's number on that connection
 	split    sync.Once
 	events   []Event
@@ -79,12 +83,15 @@ type Block struct {
 // pays nothing for it; later calls return the same slice, which the
 // consumer owns.
 //
-// De-duplication happens at that first call: an event is dropped when its
-// identity is in the subscription's window, or when it repeats an earlier
-// event of the Batch. In ModeBatches the window learns the kept events at
-// once, so call Events on the batches in the order they arrive; in
-// ModeManualAck it learns them at Ack. The counters of Stats (Events,
-// Duplicates, Raw) count a Batch's events at that first call too.
+// De-duplication happens at that first call: an event that is checked
+// (see Config.DedupWindow) is dropped when its identity is in the
+// subscription's window, or when it repeats an earlier event of the
+// Batch. In ModeBatches the window learns the kept events at once, so
+// call Events on the batches in the order they arrive; in ModeManualAck it
+// learns them at Ack. The counters of Stats (Events, Duplicates, Raw,
+// Invalid) count a Batch's events at that first call too, and a document
+// over a parsing budget is counted in BadBlocks and reported on States
+// then: its block gives no events.
 func (b *Batch) Events() []Event {
 	b.split.Do(b.splitBlocks)
 	return b.events
@@ -135,27 +142,31 @@ func (b *Batch) Ack() error {
 	return b.ackErr
 }
 
-// splitBlocks splits the documents into events and removes duplicates.
-// A Batch made by the caller (no subscription) is only split.
+// splitBlocks splits the documents into events and removes duplicates,
+// on the caller's goroutine. A Batch made by the caller (no subscription)
+// is only split.
 func (b *Batch) splitBlocks() {
 	s := b.sub
 	evs := make([]Event, 0, b.eventCap)
-	raw := 0
+	var sp envelope.Splitter
 	for i := range b.Blocks {
 		blk := &b.Blocks[i]
-		var isRaw bool
-		if evs, isRaw = splitOrRaw(evs, blk.Document, blk.Format, b.MonitorID); isRaw {
-			raw++
+		var res splitResult
+		evs, res = splitEvents(context.Background(), &sp, evs, blk.Document, formatOf(blk.Format), b.MonitorID)
+		if s == nil {
+			continue
 		}
+		if res.err != nil {
+			s.skipped(blk.DataBlockID, res.err) // acked with the Batch, as any block
+			continue
+		}
+		s.noteSplit(blk.DataBlockID, res)
 	}
 	if s == nil {
 		b.events = evs
 		return
 	}
-	if raw > 0 {
-		s.stats.raw.Add(uint64(raw))
-	}
-	b.events, b.keys, b.dups = s.dedup.filter(evs, s.cfg.Mode == ModeBatches)
+	b.events, b.keys, b.dups = s.dedup.filter(evs, b.resend, s.cfg.Mode == ModeBatches)
 	s.stats.events.Add(uint64(len(b.events)))
 	if b.dups > 0 {
 		s.stats.duplicates.Add(uint64(b.dups))
@@ -163,16 +174,4 @@ func (b *Batch) splitBlocks() {
 	if s.cfg.Mode == ModeBatches {
 		b.keys = nil // remembered already; Ack does nothing in this mode
 	}
-}
-
-// countEvents returns how many events blocks hold (before dedup), for the
-// Undelivered counter of a Batch that could not be handed over.
-func countEvents(blocks []Block, monitorID uint32) int {
-	n := 0
-	var scratch []Event
-	for i := range blocks {
-		scratch, _ = splitOrRaw(scratch[:0], blocks[i].Document, blocks[i].Format, monitorID)
-		n += len(scratch)
-	}
-	return n
 }

@@ -117,8 +117,22 @@ type Config struct {
 	// block over on its own.
 	MaxBatchBlocks int
 
-	// DedupWindow is how many recent event identities are remembered to
-	// drop replayed duplicates. 0 means 100 000; negative disables dedup.
+	// DedupWindow is how many identities (see Event.Identity) of the
+	// events last handed over are remembered to drop replays of them. 0
+	// means 100 000; negative disables dedup.
+	//
+	// Only replays are checked against it, and dropped when found: events
+	// flagged replay (JSON "replay":true, XML replay="true"), always; and
+	// after a reconnect (on every connection but the subscription's
+	// first), each event until the first one not found. Blocks are handed
+	// over in order, so what the consumer had from the dropped connection
+	// is a prefix of what the server sends again; once an event is new,
+	// the rest are new too, and are not checked (an old event repeated
+	// after a new one is delivered again: duplicates, never loss). Raw
+	// documents (template output) have no identity and are never checked:
+	// two equal renderings are two events. A monitor that is not
+	// persistent replays nothing: after a reconnect its first event is
+	// new and ends the check. The batch modes check in Batch.Events.
 	DedupWindow int
 
 	// NewBackOff returns the reconnect policy, called once per Subscribe.

@@ -1,16 +1,18 @@
 package stream
 
 import (
-	"bytes"
-	"errors"
 	"hash/maphash"
 	"sync"
+	"sync/atomic"
+
+	"github.com/pushmon/pushmon/internal/envelope"
 )
 
-// dedup remembers the identities of the last n delivered events and
-// reports replays of them. check and remember are safe for concurrent use
-// (a session's reader and Batch.Ack, an HTTP receiver's requests) and do
-// nothing on a nil *dedup (dedup disabled); seen and add require mu.
+// dedup remembers the identities of the last n delivered events, to
+// remove replays of them: see [Config.DedupWindow] for which events are
+// checked. Its methods are safe for concurrent use (a session's reader and
+// Batch.Ack, an HTTP receiver's requests) and do nothing on a nil *dedup
+// (dedup disabled); seen and add require mu.
 type dedup struct {
 	mu   sync.Mutex
 	n    int
@@ -32,54 +34,87 @@ func newDedup(n int) *dedup {
 	return &dedup{n: n, seed: maphash.MakeSeed()}
 }
 
-// identity hashes what identifies an event across replays: a DataPoint's
-// id, otherwise topic, operation, timestamp and body. The Replay flag is
-// not part of it.
-func (d *dedup) identity(ev *Event) uint64 {
-	var h maphash.Hash
-	h.SetSeed(d.seed)
-	if ev.Resource == "DataPoint" {
-		if id := dataPointID(ev.Body); id != nil {
-			h.WriteString("dp:")
-			h.Write(id)
-			return h.Sum64()
-		}
+// key returns ev's identity in the window: a 64-bit hash of the fields
+// Event.Identity covers, 0 for an event without an identity (raw).
+func (d *dedup) key(ev *Event) uint64 {
+	if ev.Raw {
+		return 0
 	}
-	h.WriteString(ev.Topic)
-	h.WriteByte(0)
-	h.WriteString(ev.Operation)
-	h.WriteByte(0)
-	b, _ := ev.Timestamp.MarshalBinary()
-	h.Write(b)
-	h.WriteByte(0)
-	h.Write(ev.Body)
-	return h.Sum64()
+	f := ev.fields()
+	return envelope.Hash64(d.seed, &f)
 }
 
-// check returns ev's identity and whether an event with it was
-// delivered within the window.
+// check returns ev's key and whether an event with it was delivered within
+// the window (never, for an event without an identity).
 func (d *dedup) check(ev *Event) (key uint64, dup bool) {
 	if d == nil {
 		return 0, false
 	}
-	key = d.identity(ev)
+	if key = d.key(ev); key == 0 {
+		return 0, false
+	}
 	d.mu.Lock()
 	dup = d.seen(key)
 	d.mu.Unlock()
 	return key, dup
 }
 
-// handOver gives events to send one at a time, in order, skipping those
-// whose identity the window holds; the window learns each event once send
-// has returned nil for it (the consumer has it). It returns how many were
-// skipped and, when send fails, how many were not handed over (that one and
-// the rest) with send's error. A nil *dedup skips nothing.
-func (d *dedup) handOver(events []Event, send func(Event) error) (dups, undelivered int, err error) {
+// resend is the state of the check of a run of events that may repeat
+// events already delivered: the events of a connection after a reconnect
+// (every one until the first not found in the window: once is a new one,
+// the rest are new too), or those of an HTTP push whose document was
+// received before (all of them: whole). It is safe for concurrent use (a
+// connection's Batches may be split on several goroutines). A nil
+// *resend checks nothing.
+type resend struct {
+	on    atomic.Bool
+	whole bool
+}
+
+// newResend returns a resend that checks (on) or not.
+func newResend(on, whole bool) *resend {
+	r := &resend{whole: whole}
+	r.on.Store(on)
+	return r
+}
+
+func (r *resend) active() bool { return r != nil && r.on.Load() }
+
+// found notes that a checked event was new: a reconnect's check ends.
+func (r *resend) found() {
+	if r != nil && !r.whole {
+		r.on.Store(false)
+	}
+}
+
+// checked reports whether ev is checked against the window: it has an
+// identity (key ≠ 0), and it is flagged replay or in a resend being
+// checked.
+func checked(ev *Event, key uint64, rs *resend) bool {
+	return key != 0 && (ev.Replay || rs.active())
+}
+
+// handOver gives events to send one at a time, in order, skipping the
+// checked ones (see checked) whose identity the window holds; the window
+// learns each event's identity once send has returned nil for it (the
+// consumer has it). It returns how many were skipped and, when send fails,
+// how many were not handed over (that one and the rest) with send's
+// error. A nil *dedup skips nothing.
+func (d *dedup) handOver(events []Event, rs *resend, send func(Event) error) (dups, undelivered int, err error) {
 	for i := range events {
-		key, dup := d.check(&events[i])
-		if dup {
-			dups++
-			continue
+		var key uint64
+		if d != nil {
+			key = d.key(&events[i])
+		}
+		if checked(&events[i], key, rs) {
+			d.mu.Lock()
+			dup := d.seen(key)
+			d.mu.Unlock()
+			if dup {
+				dups++
+				continue
+			}
+			rs.found()
 		}
 		if err := send(events[i]); err != nil {
 			return dups, len(events) - i, err
@@ -89,42 +124,50 @@ func (d *dedup) handOver(events []Event, send func(Event) error) (dups, undelive
 	return dups, 0, nil
 }
 
-// remember records delivered identities.
+// remember records delivered identities; 0 (no identity) is skipped.
 func (d *dedup) remember(keys ...uint64) {
 	if d == nil || len(keys) == 0 {
 		return
 	}
 	d.mu.Lock()
 	for _, k := range keys {
-		d.add(k)
+		if k != 0 {
+			d.add(k)
+		}
 	}
 	d.mu.Unlock()
 }
 
-// filter drops from evs the events whose identity is in the window and
-// those that repeat an earlier event of evs, keeping the order. It returns
-// the kept events (in evs's array), their identities and how many were
-// dropped. With remember, the window learns the kept identities at once.
-// On a nil *dedup it keeps everything and returns no identities.
-func (d *dedup) filter(evs []Event, remember bool) (kept []Event, keys []uint64, dups int) {
+// filter drops from evs the checked events (see checked) whose identity
+// is in the window or repeats a kept event of evs, keeping the order. It
+// returns the kept events (in evs's array), their identities (0 for those
+// without one) and how many were dropped. With remember, the window
+// learns the kept identities at once. On a nil *dedup it keeps everything
+// and returns no identities.
+func (d *dedup) filter(evs []Event, rs *resend, remember bool) (kept []Event, keys []uint64, dups int) {
 	if d == nil || len(evs) == 0 {
 		return evs, nil, 0
 	}
 	keys = make([]uint64, len(evs))
 	for i := range evs {
-		keys[i] = d.identity(&evs[i])
+		keys[i] = d.key(&evs[i])
 	}
 	var batch idSet // identities kept so far, when the window does not learn them at once
 	n := 0
 	d.mu.Lock()
 	for i, k := range keys {
-		if d.seen(k) || batch.has(k) {
-			continue
+		if checked(&evs[i], k, rs) {
+			if d.seen(k) || batch.has(k) {
+				continue
+			}
+			rs.found()
 		}
-		if remember {
-			d.add(k)
-		} else if len(keys) > 1 {
-			batch.insert(k)
+		if k != 0 {
+			if remember {
+				d.add(k)
+			} else if len(keys) > 1 && !batch.has(k) {
+				batch.insert(k)
+			}
 		}
 		evs[n], keys[n] = evs[i], k
 		n++
@@ -242,42 +285,4 @@ func (s *idSet) remove(k uint64) {
 	}
 	s.slots[i] = 0
 	s.n--
-}
-
-// errStop ends a scan early once what it looks for is found.
-var errStop = errors.New("stream: stop scanning")
-
-// dataPointID finds the top-level "id" value of a JSON DataPoint body (the
-// first one, should there be several) or the <id> element of an XML one,
-// without decoding the body; the scan stops at the id, which Remote
-// Manager sends first.
-func dataPointID(body []byte) []byte {
-	if len(body) == 0 {
-		return nil
-	}
-	if body[0] == '<' {
-		i := bytes.Index(body, []byte("<id>"))
-		if i < 0 {
-			return nil
-		}
-		j := bytes.Index(body[i:], []byte("</id>"))
-		if j < 0 {
-			return nil
-		}
-		return body[i+4 : i+j]
-	}
-	p := jsonParser{b: body}
-	var id []byte
-	_ = p.object(func(key []byte) error {
-		start := p.i
-		if err := p.skip(); err != nil {
-			return err
-		}
-		if string(key) == "id" {
-			id = p.b[start:p.i]
-			return errStop
-		}
-		return nil
-	})
-	return id
 }

@@ -2,99 +2,132 @@ package stream
 
 import (
 	"bytes"
+	"context"
+	"errors"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
 
+	"github.com/pushmon/pushmon/internal/envelope"
 	"github.com/pushmon/pushmon/protocol"
 )
 
 func split(t *testing.T, doc string, f protocol.Format) []Event {
 	t.Helper()
-	evs, err := splitDocument(nil, []byte(doc), f, 7)
-	if err != nil {
-		t.Fatalf("splitDocument(%s): %v", doc, err)
+	evs, res := splitEvents(context.Background(), nil, nil, []byte(doc), formatOf(f), 7)
+	if res.err != nil || res.raw {
+		t.Fatalf("splitEvents(%s): %+v", doc, res)
 	}
 	return evs
 }
 
 var cmpEvents = cmp.Options{cmpopts.EquateEmpty(), cmp.Transformer("body", func(b []byte) string { return string(b) })}
 
-func TestSplitJSONObjectAndArray(t *testing.T) {
-	one := split(t, `{"Document":{"Msg":{"timestamp":"2012-04-17T14:14:07.028Z","topic":"1654/DeviceCore/6283/0","operation":"UPDATE","DeviceCore":{"id":{"devId":6283},"s":"a\"}b"}}}}`, protocol.FormatJSON)
+// TestSplitEvents: the events of a block carry its format and the
+// monitor; a document that is not an envelope is one Raw event of the
+// whole document; one over a budget gives no event and a *LimitError.
+func TestSplitEvents(t *testing.T) {
+	one := split(t, `{"Document":{"Msg":{"timestamp":"2012-04-17T14:14:07.028Z","topic":"1654/DeviceCore/6283/0","operation":"UPDATE","DeviceCore":{"id":{"devId":6283}}}}}`, protocol.FormatJSON)
 	want := []Event{{Topic: "1654/DeviceCore/6283/0", Resource: "DeviceCore", Operation: "UPDATE",
-		Timestamp: time.Date(2012, 4, 17, 14, 14, 7, 28e6, time.UTC), Format: protocol.FormatJSON, MonitorID: 7,
-		Body: []byte(`{"id":{"devId":6283},"s":"a\"}b"}`)}}
+		Timestamp: time.Date(2012, 4, 17, 14, 14, 7, 28e6, time.UTC), Format: FormatJSON, MonitorID: 7,
+		Body: []byte(`{"id":{"devId":6283}}`)}}
 	if d := cmp.Diff(want, one, cmpEvents); d != "" {
 		t.Errorf("object Msg (-want +got):\n%s", d)
 	}
-	many := split(t, ` { "Document" : { "Msg" : [ {"topic":"3/DataPoint/a","operation":"insertion","timestamp":"2015-06-14T18:37:27Z","replay":true,"group":"*","DataPoint":[1, 2.5e3, null, true]} ,
-		{"topic":"3/FileData/x\u002fy","operation":"CREATE","timestamp":"2015-06-14T18:37:27.123456789Z","FileData":"s"} ] } } `, protocol.FormatJSON)
-	if len(many) != 2 {
-		t.Fatalf("%d events", len(many))
-	}
-	if e := many[0]; e.Operation != "INSERTION" || !e.Replay || e.Group != "*" || string(e.Body) != `[1, 2.5e3, null, true]` || e.Resource != "DataPoint" {
-		t.Errorf("first = %+v", e)
-	}
-	if e := many[1]; e.Topic != "3/FileData/x/y" || e.Timestamp.Nanosecond() != 123456789 || string(e.Body) != `"s"` {
-		t.Errorf("second = %+v (%v)", e, e.Timestamp)
-	}
-}
-
-func TestSplitJSONKeepAliveAndRaw(t *testing.T) {
-	if evs := split(t, `{"Document":null}`, protocol.FormatJSON); len(evs) != 0 {
-		t.Errorf("keep-alive gave %d events", len(evs))
-	}
-	for _, doc := range []string{
-		`{"temperature": 21.5, "device": "x"}`,                     // template output
-		`{"Document":{"Msg":{"topic":"1/A/1","operation":"UPDATE"`, // truncated
-		`{"Document":{"Msg":{"operation":"UPDATE","A":{}}}}`,       // no topic
-		`{"Document":{"Msg":{"topic":"1/A/1","A":{},"B":{}}}}`,     // two resources
-		`{"Document":{"Msg":42}}`,
-		`[1,2]`, ``, `{"Document":{"Msg":{}}} trailing`,
+	for _, c := range []struct {
+		doc  string
+		wire protocol.Format
+	}{
+		{`{"temperature": 21.5}`, protocol.FormatJSON},
+		{`{"Document":{"Msg":{"topic":"1/A/1"`, protocol.FormatJSON},
+		{`<html>template</html>`, protocol.FormatXML},
 	} {
-		if _, err := splitDocument(nil, []byte(doc), protocol.FormatJSON, 1); err != errNotEnvelope {
-			t.Errorf("%q: err = %v, want errNotEnvelope", doc, err)
+		evs, res := splitEvents(context.Background(), nil, []Event{{Topic: "kept"}}, []byte(c.doc), formatOf(c.wire), 3)
+		if !res.raw || res.err != nil || len(evs) != 2 || evs[0].Topic != "kept" {
+			t.Fatalf("%s: %+v, %d events", c.doc, res, len(evs))
+		}
+		if e := evs[1]; !e.Raw || string(e.Body) != c.doc || e.Format != formatOf(c.wire) || e.MonitorID != 3 || e.Identity() != "" {
+			t.Errorf("%s: raw event %+v", c.doc, e)
 		}
 	}
+	deep := `{"Document":{"Msg":{"topic":"1/A/1","A":` + strings.Repeat("[", 70) + strings.Repeat("]", 70) + `}}}`
+	evs, res := splitEvents(context.Background(), nil, nil, []byte(deep), FormatJSON, 3)
+	var le *LimitError
+	if len(evs) != 0 || !errors.As(res.err, &le) || !errors.Is(res.err, ErrDocumentLimit) {
+		t.Errorf("deep document: %d events, %+v", len(evs), res)
+	}
 }
 
-func TestSplitXML(t *testing.T) {
+// TestEventFormatZeroValue: a zero Format is "unknown", not XML: Decode
+// and the typed accessors look at the body.
+func TestEventFormatZeroValue(t *testing.T) {
+	var zero Event
+	if zero.Format != FormatUnknown || FormatUnknown.String() != "unknown" || FormatJSON.String() != "json" || FormatXML.String() != "xml" {
+		t.Errorf("zero Format = %v", zero.Format)
+	}
+	if formatOf(protocol.FormatXML) != FormatXML || formatOf(protocol.FormatJSON) != FormatJSON || formatOf(7) != FormatUnknown {
+		t.Error("wire formats map wrongly")
+	}
+	// Formats convert to and from the parser's by value.
+	if FormatUnknown != Format(envelope.Unknown) || FormatJSON != Format(envelope.JSON) || FormatXML != Format(envelope.XML) {
+		t.Error("Format values differ from envelope.Format's")
+	}
+	j := Event{Resource: "DataPoint", Body: []byte(` {"id":"j","data":1}`)}
+	x := Event{Resource: "DataPoint", Body: []byte(`<DataPoint><id>x</id></DataPoint>`)}
+	if dp, err := j.DataPoint(); err != nil || dp.ID != "j" {
+		t.Errorf("JSON body, zero Format: %+v, %v", dp, err)
+	}
+	if dp, err := x.DataPoint(); err != nil || dp.ID != "x" {
+		t.Errorf("XML body, zero Format: %+v, %v", dp, err)
+	}
+}
+
+// TestInvalidEventIsNeverTakenForValid: Decode and the typed accessors of
+// an invalid event return its *EventError.
+func TestInvalidEventIsNeverTakenForValid(t *testing.T) {
+	evs, res := splitEvents(context.Background(), nil, nil, []byte(`{"Document":{"Msg":[
+		{"topic":"1/DataPoint/s","DataPoint":{"id":"a","data":tru,"n":01}},
+		{"topic":"1/DataPoint/s","DataPoint":{"id":"b","data":1}}]}}`), FormatJSON, 1)
+	if res.err != nil || res.invalid != 1 || len(evs) != 2 || !errors.Is(res.first, ErrInvalidEvent) {
+		t.Fatalf("%d events, %+v", len(evs), res)
+	}
+	bad := evs[0]
+	var ee *EventError
+	if !errors.As(bad.Err, &ee) || ee.Field != "body" || !strings.Contains(bad.String(), "invalid") {
+		t.Errorf("invalid event %v: %v", bad, bad.Err)
+	}
+	var v map[string]any
+	if _, err := bad.DataPoint(); err != bad.Err {
+		t.Errorf("DataPoint() of an invalid event: %v", err)
+	}
+	if err := bad.Decode(&v); err != bad.Err {
+		t.Errorf("Decode of an invalid event: %v", err)
+	}
+	if dp, err := evs[1].DataPoint(); err != nil || dp.ID != "b" {
+		t.Errorf("the valid neighbour: %+v, %v", dp, err)
+	}
+}
+
+func TestXMLTypedAccessors(t *testing.T) {
 	doc := `<?xml version="1.0"?><Document><Msg topic="3/DeviceCore/882/7" operation="update" timestamp="2012-04-17T14:14:07Z" replay="true">
 	<DeviceCore><id><devId>882</devId><devVersion>7</devVersion></id><dpConnectionStatus>1</dpConnectionStatus><devMac>a&amp;b</devMac></DeviceCore>
 	</Msg><Msg topic="3/DataPoint/d/s" operation="INSERTION" timestamp="2012-04-17T14:14:08.5Z"><DataPoint><id>u-1</id><data>2.5</data><timestamp>1434307047694</timestamp></DataPoint></Msg></Document>`
 	evs := split(t, doc, protocol.FormatXML)
-	if len(evs) != 2 {
-		t.Fatalf("%d events", len(evs))
+	if len(evs) != 2 || evs[0].Format != FormatXML {
+		t.Fatalf("%d events: %+v", len(evs), evs)
 	}
-	e := evs[0]
-	if e.Topic != "3/DeviceCore/882/7" || e.Operation != "UPDATE" || !e.Replay || e.Resource != "DeviceCore" || e.Format != protocol.FormatXML {
-		t.Errorf("XML event = %+v", e)
-	}
-	if !bytes.HasPrefix(e.Body, []byte("<DeviceCore>")) || !bytes.HasSuffix(e.Body, []byte("</DeviceCore>")) {
-		t.Errorf("body = %s", e.Body)
-	}
-	dc, err := e.DeviceCore()
+	dc, err := evs[0].DeviceCore()
 	if err != nil || dc.ID.DevID != 882 || dc.ID.DevVersion != 7 || !dc.Connected() || dc.MAC != "a&b" {
 		t.Errorf("DeviceCore = %+v, %v", dc, err)
 	}
 	dp, err := evs[1].DataPoint()
 	if err != nil || dp.ID != "u-1" || dp.Data != "2.5" || dp.Timestamp != 1434307047694 {
 		t.Errorf("DataPoint = %+v, %v", dp, err)
-	}
-	// A single <Msg> root without <Document>.
-	one := split(t, `<Msg topic="3/X/1" operation="DELETE" timestamp="2012-04-17T14:14:07Z"><X a="1"/></Msg>`, protocol.FormatXML)
-	if len(one) != 1 || string(one[0].Body) != `<X a="1"/>` || one[0].Operation != "DELETE" {
-		t.Errorf("Msg root = %+v", one)
-	}
-	for _, bad := range []string{`<html><body>template</body></html>`, `<Document><Msg topic="1/X/1"><X>`, `plain text`} {
-		if _, err := splitDocument(nil, []byte(bad), protocol.FormatXML, 1); err != errNotEnvelope {
-			t.Errorf("%q: err = %v", bad, err)
-		}
 	}
 }
 
@@ -141,51 +174,50 @@ func TestFileDataBase64WithNewlines(t *testing.T) {
 	}
 }
 
-func TestParseTimeForms(t *testing.T) {
-	for in, want := range map[string]time.Time{
-		"2012-04-17T14:14:07Z":          time.Date(2012, 4, 17, 14, 14, 7, 0, time.UTC),
-		"2012-04-17T14:14:07.1Z":        time.Date(2012, 4, 17, 14, 14, 7, 1e8, time.UTC),
-		"2012-04-17T14:14:07.028Z":      time.Date(2012, 4, 17, 14, 14, 7, 28e6, time.UTC),
-		"2012-04-17T16:14:07.028+02:00": time.Date(2012, 4, 17, 14, 14, 7, 28e6, time.UTC),
-		"garbage":                       {},
-		"2012-13-17T14:14:07Z":          {},
-	} {
-		if got := parseTime([]byte(in)); !got.Equal(want) {
-			t.Errorf("parseTime(%q) = %v, want %v", in, got, want)
-		}
-	}
-}
-
+// TestDedupWindow: the window remembers n identities; a replay (and a
+// copy in another zone) has the identity of its event, a change to any
+// field another.
 func TestDedupWindow(t *testing.T) {
 	d := newDedup(3)
 	ev := func(id string) Event {
-		return Event{Resource: "DataPoint", Topic: "1/DataPoint/x", Body: []byte(`{"data":1,"id":"` + id + `"}`)}
+		return Event{Resource: "DataPoint", Topic: "1/DataPoint/x", Operation: "INSERTION", Body: []byte(`{"data":1,"id":"` + id + `"}`)}
 	}
 	a, b := ev("a"), ev("b")
-	if d.identity(&a) == d.identity(&b) {
-		t.Fatal("different DataPoint ids share an identity")
+	if d.key(&a) == d.key(&b) {
+		t.Fatal("different DataPoints share an identity")
 	}
 	a2 := ev("a")
-	a2.Replay, a2.Timestamp = true, time.Now()
-	if d.identity(&a) != d.identity(&a2) {
+	a2.Replay, a2.MonitorID = true, 9
+	if d.key(&a) != d.key(&a2) {
 		t.Error("a replay of a DataPoint has another identity")
+	}
+	del := ev("a")
+	del.Operation = "DELETE"
+	if d.key(&a) == d.key(&del) {
+		t.Error("the DELETE of a DataPoint has the identity of its INSERTION")
 	}
 	for _, id := range []string{"a", "b", "c"} {
 		e := ev(id)
-		d.add(d.identity(&e))
+		d.add(d.key(&e))
 	}
-	if !d.seen(d.identity(&a)) {
+	if !d.seen(d.key(&a)) {
 		t.Error("a forgotten within the window")
 	}
 	e := ev("d")
-	d.add(d.identity(&e))
-	if d.seen(d.identity(&a)) || !d.seen(d.identity(&b)) || d.set.len() != 3 {
+	d.add(d.key(&e))
+	if d.seen(d.key(&a)) || !d.seen(d.key(&b)) || d.set.len() != 3 {
 		t.Errorf("window not bounded at 3: %d", d.set.len())
 	}
-	x1 := Event{Topic: "1/DeviceCore/1/0", Operation: "UPDATE", Body: []byte(`{"a":1}`)}
-	x2 := x1
-	x2.Body = []byte(`{"a":2}`)
-	if d.identity(&x1) == d.identity(&x2) {
-		t.Error("bodies do not count in non-DataPoint identity")
+	raw := Event{Raw: true, Body: []byte("x")}
+	if d.key(&raw) != 0 {
+		t.Error("a raw event has a window identity")
 	}
+}
+
+// wellFormed reports whether doc is one well-formed JSON value or XML
+// document, as the HTTP receiver judges a document that is not an
+// envelope.
+func wellFormed(doc []byte, f Format) bool {
+	var sp envelope.Splitter
+	return sp.Wellformed(context.Background(), doc, envelope.Format(f)) == nil
 }

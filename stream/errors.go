@@ -8,6 +8,8 @@ import (
 	"net"
 	"strings"
 
+	"github.com/pushmon/pushmon/internal/envelope"
+	"github.com/pushmon/pushmon/internal/xmlguard"
 	"github.com/pushmon/pushmon/protocol"
 )
 
@@ -80,6 +82,32 @@ var (
 	// grows instead of restarting. Transient.
 	ErrAnotherClient = errors.New("stream: another client is probably connected to the same monitor (a monitor serves one connection at a time): stop it, or give each client its own monitor")
 )
+
+// Errors of documents and events, reported on States (and in the HTTP
+// receiver's log), never fatal to a subscription.
+var (
+	// ErrDocumentLimit matches a *LimitError: a document exceeds a parsing
+	// budget (nesting depth 64 for JSON and XML; for XML also 64 attributes
+	// or namespace declarations per element, names of 1 KiB, and one token
+	// per two bytes plus 1024). Its block is acked, skipped and counted in
+	// Stats.BadBlocks; an HTTP push is answered 413.
+	ErrDocumentLimit = xmlguard.ErrLimit
+	// ErrInvalidEvent matches an *EventError: an event delivered with
+	// Event.Err set because its Msg is invalid.
+	ErrInvalidEvent = envelope.ErrInvalidEvent
+)
+
+// LimitError names the budget a document exceeds (Limit, e.g. "nesting
+// depth"), its value (Max) and the byte offset of the first token beyond
+// it. It matches ErrDocumentLimit with errors.Is.
+type LimitError = xmlguard.LimitError
+
+// EventError says what is invalid in an event delivered with Event.Err
+// set: the Msg's position in its document (Index), the field at fault
+// (Field: "body", "topic", "operation", "timestamp", "resource", "Msg"),
+// the byte offset in the document and the reason. It matches
+// ErrInvalidEvent with errors.Is.
+type EventError = envelope.EventError
 
 // ConnectError is a refused ConnectRequest: the server's status other than
 // 200. It matches ErrUnauthorized (403) and ErrBadRequest (400) with

@@ -4,10 +4,9 @@ import (
 	"bytes"
 	"context"
 	"crypto/subtle"
-	"encoding/json"
-	"encoding/xml"
 	"errors"
 	"fmt"
+	"hash/maphash"
 	"io"
 	"log/slog"
 	"net/http"
@@ -16,6 +15,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/pushmon/pushmon/internal/envelope"
 	"github.com/pushmon/pushmon/protocol"
 	"github.com/pushmon/pushmon/secret"
 )
@@ -63,10 +63,15 @@ type HTTPConfig struct {
 	// about MaxConcurrent × MaxBodySize plus one inflated document and its
 	// events.
 	MaxConcurrent int
-	// DedupWindow is how many recent event identities are remembered to
-	// drop redelivered duplicates (the server retries a block whose push
-	// failed, possibly after part of it was handed over). 0 means 100 000;
-	// negative disables dedup.
+	// DedupWindow is how many recent event identities (and as many
+	// document hashes) are remembered to drop redelivered duplicates. 0
+	// means 100 000; negative disables dedup. The checked events are
+	// those flagged replay, and every event of a request whose document
+	// equals a recently received one: the server retrying a push that
+	// failed, possibly after part of it was handed over. An event that is
+	// checked is dropped when its identity (see Event.Identity) is in the
+	// window; no other event is ever dropped, and raw documents (template
+	// output) never are: two equal renderings are two events.
 	DedupWindow int
 	// HandoffTimeout bounds how long a request whose body was read waits
 	// for its turn and for the consumer to take its events before it is
@@ -93,15 +98,17 @@ type HTTPStats struct {
 	Events       uint64 // events handed to the consumer
 	Duplicates   uint64 // redelivered events dropped by dedup
 	Raw          uint64 // documents delivered raw (template output)
+	Invalid      uint64 // events delivered with Event.Err set (also counted in Events)
 	Unauthorized uint64 // 401: wrong or missing token or header
-	Rejected     uint64 // other 4xx: method, size, malformed document
+	Rejected     uint64 // other 4xx: method, size, malformed document, a document over a parsing budget
+	OverBudget   uint64 // of Rejected: documents over a parsing budget, answered 413
 	Unavailable  uint64 // 503: receiver stopped, too many requests at once, or consumer not taking events
 	Busy         uint64 // of Unavailable: refused because MaxConcurrent requests were being served
 	Undelivered  uint64 // events split but not handed over because the request or the receiver ended
 }
 
 type httpCounters struct {
-	requests, delivered, keepAlives, events, duplicates, raw, unauthorized, rejected, unavailable, busy, undelivered atomic.Uint64
+	requests, delivered, keepAlives, events, duplicates, raw, invalid, unauthorized, rejected, overBudget, unavailable, busy, undelivered atomic.Uint64
 }
 
 // HTTPReceiver is the receiving end of an http monitor
@@ -117,15 +124,20 @@ type httpCounters struct {
 // bodies (Content-Encoding deflate or zlib, or a valid zlib header) and
 // gzip bodies (by their magic bytes), answers 415 to another
 // Content-Encoding, reads JSON or XML documents with Msg as an object or
-// an array, and answers 200 only after every event of the body was
-// received by the consumer. An empty body or an empty/null Document is a keep-alive:
-// 200. A body that is neither well-formed JSON nor XML is answered 400 and
-// nothing is delivered; a well-formed document that is not a Document/Msg
-// envelope (a handlebars template's output) is delivered as one Raw event.
-// While the receiver is stopped, or when the consumer does not take the
-// events within HandoffTimeout, requests are answered 503: the server
-// keeps the block and retries it later. Events handed over before a
-// failure are redelivered by that retry and dropped by dedup.
+// an array under the parsing budgets (nesting depth 64; for XML, 64
+// attributes per element and the guard's other budgets), and answers 200
+// only after every event of the body was received by the consumer. An
+// empty body or an empty/null Document is a keep-alive: 200. A body that
+// is neither well-formed JSON nor XML is answered 400 and nothing is
+// delivered; one over a budget, 413 (logged with the *LimitError); a
+// well-formed document that is not a Document/Msg envelope (a handlebars
+// template's output) is delivered as one Raw event. An invalid Msg in an
+// envelope is delivered with Event.Err set, the others as they are
+// (counted in Invalid and logged). While the receiver is stopped, or when
+// the consumer does not take the events within HandoffTimeout, requests
+// are answered 503: the server keeps the block and retries it later.
+// Events handed over before a failure are redelivered by that retry and
+// dropped by dedup (see HTTPConfig.DedupWindow).
 //
 // Delivery is therefore at-least-once at the HTTP level and, with dedup,
 // each event reaches the consumer once unless its redelivery comes after
@@ -151,6 +163,7 @@ type HTTPReceiver struct {
 	closed   bool
 	inflight sync.WaitGroup
 	dedup    *dedup
+	docs     *dedup // hashes of recently received documents, to tell a retry
 	stats    httpCounters
 }
 
@@ -204,6 +217,7 @@ func newHTTPReceiver(ctx context.Context, cfg HTTPConfig, out chan Event) (*HTTP
 		r.cfg.MaxDecompressed = protocol.DefaultMaxDecompressed
 	}
 	r.dedup = newDedup(r.cfg.DedupWindow)
+	r.docs = newDedup(r.cfg.DedupWindow)
 	if cfg.Token.IsZero() {
 		r.log(slog.LevelWarn, "http receiver accepts unauthenticated pushes (AllowUnauthenticated, no Token): anyone who finds its URL can inject events",
 			"headers_checked", len(r.headers))
@@ -265,9 +279,9 @@ func (r *HTTPReceiver) Stats() HTTPStats {
 	c := &r.stats
 	return HTTPStats{
 		Requests: c.requests.Load(), Delivered: c.delivered.Load(), KeepAlives: c.keepAlives.Load(),
-		Events: c.events.Load(), Duplicates: c.duplicates.Load(), Raw: c.raw.Load(),
-		Unauthorized: c.unauthorized.Load(), Rejected: c.rejected.Load(), Unavailable: c.unavailable.Load(),
-		Busy: c.busy.Load(), Undelivered: c.undelivered.Load(),
+		Events: c.events.Load(), Duplicates: c.duplicates.Load(), Raw: c.raw.Load(), Invalid: c.invalid.Load(),
+		Unauthorized: c.unauthorized.Load(), Rejected: c.rejected.Load(), OverBudget: c.overBudget.Load(),
+		Unavailable: c.unavailable.Load(), Busy: c.busy.Load(), Undelivered: c.undelivered.Load(),
 	}
 }
 
@@ -385,7 +399,7 @@ func (r *HTTPReceiver) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 		return
 	}
 	body = nil
-	events, status, msg := r.split(doc)
+	events, status, msg := r.split(req.Context(), doc)
 	if status != 0 {
 		r.fail(w, status, msg)
 		return
@@ -395,7 +409,7 @@ func (r *HTTPReceiver) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 		w.WriteHeader(http.StatusOK)
 		return
 	}
-	if status, msg := r.handOff(req.Context(), events, timeout); status != http.StatusOK {
+	if status, msg := r.handOff(req.Context(), events, r.retried(doc), timeout); status != http.StatusOK {
 		if status != 0 {
 			r.fail(w, status, msg)
 		}
@@ -405,52 +419,77 @@ func (r *HTTPReceiver) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 	w.WriteHeader(http.StatusOK)
 }
 
-// split turns a document into events. A non-zero status refuses it.
-func (r *HTTPReceiver) split(doc []byte) ([]Event, int, string) {
+// split turns a document into events under the parsing budgets, and
+// counts and logs what it gave besides events. A non-zero status refuses
+// it. The split stops at its next check when the request ends or the
+// receiver stops (503).
+func (r *HTTPReceiver) split(reqCtx context.Context, doc []byte) ([]Event, int, string) {
 	trimmed := bytes.TrimSpace(doc)
 	if len(trimmed) == 0 {
 		return nil, 0, "" // keep-alive
 	}
+	ctx, cancel := context.WithCancel(reqCtx)
+	defer cancel()
+	defer context.AfterFunc(r.ctx, cancel)()
 	format := sniffFormat(trimmed)
-	events, raw := splitOrRaw(nil, doc, format, r.cfg.MonitorID)
-	if raw {
-		if !wellFormed(trimmed, format) {
-			return nil, http.StatusBadRequest, "malformed " + format.String() + " document"
-		}
+	var sp envelope.Splitter
+	events, res := splitEvents(ctx, &sp, nil, doc, format, r.cfg.MonitorID)
+	err := res.err
+	if err == nil && res.raw {
+		err = sp.Wellformed(ctx, trimmed, envelope.Format(format))
+	}
+	switch {
+	case err == nil:
+	case errors.Is(err, ErrDocumentLimit):
+		r.stats.overBudget.Add(1)
+		r.log(slog.LevelError, "push document over a parsing budget", "err", err)
+		return nil, http.StatusRequestEntityTooLarge, "document exceeds a parsing budget"
+	case errors.Is(err, envelope.ErrMalformed):
+		return nil, http.StatusBadRequest, "malformed " + format.String() + " document"
+	default: // the request ended or the receiver stopped
+		return nil, http.StatusServiceUnavailable, "receiver stopped"
+	}
+	if res.raw {
 		r.stats.raw.Add(1)
+	}
+	if res.invalid > 0 {
+		r.stats.invalid.Add(uint64(res.invalid))
+		r.log(slog.LevelWarn, "invalid events delivered flagged", "err",
+			fmt.Errorf("stream: %d invalid event(s) delivered with Event.Err set, the first: %w", res.invalid, res.first))
 	}
 	return events, 0, ""
 }
 
-// wellFormed reports whether doc is one well-formed JSON value or XML
-// document.
-func wellFormed(doc []byte, format protocol.Format) bool {
-	if format == protocol.FormatJSON {
-		return json.Valid(doc)
+// retried reports whether a document equal to doc was received recently
+// (remembering doc's hash otherwise): then the request is the server's
+// retry of a push that failed, whose events are all checked against the
+// dedup window.
+func (r *HTTPReceiver) retried(doc []byte) *resend {
+	d := r.docs
+	if d == nil {
+		return nil
 	}
-	d := xml.NewDecoder(bytes.NewReader(doc))
-	root := false
-	for {
-		tok, err := d.Token()
-		if err == io.EOF {
-			return root
-		}
-		if err != nil {
-			return false
-		}
-		if _, ok := tok.(xml.StartElement); ok {
-			root = true
-		}
+	k := maphash.Bytes(d.seed, doc)
+	d.mu.Lock()
+	seen := d.seen(k)
+	if !seen {
+		d.add(k)
 	}
+	d.mu.Unlock()
+	if !seen {
+		return nil
+	}
+	return newResend(true, true)
 }
 
 // handOff gives events to the consumer; the caller has the turn. It
-// returns 200 when all were received, 503 when the receiver stopped or the
-// hand-off timed out, 0 when the request itself ended (no answer to
-// write).
-func (r *HTTPReceiver) handOff(reqCtx context.Context, events []Event, timeout <-chan time.Time) (int, string) {
+// checks against the dedup window those of a retried document (rs) and
+// those flagged replay. It returns 200 when all were received, 503 when
+// the receiver stopped or the hand-off timed out, 0 when the request
+// itself ended (no answer to write).
+func (r *HTTPReceiver) handOff(reqCtx context.Context, events []Event, rs *resend, timeout <-chan time.Time) (int, string) {
 	status, msg := http.StatusOK, ""
-	dups, lost, err := r.dedup.handOver(events, func(ev Event) error {
+	dups, lost, err := r.dedup.handOver(events, rs, func(ev Event) error {
 		var ok bool
 		if status, msg, ok = give(r.events, ev, r.ctx.Done(), reqCtx.Done(), timeout); !ok {
 			return errNotHandedOver

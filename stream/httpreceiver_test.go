@@ -120,7 +120,7 @@ func TestHTTPReceiverDeliversThenAnswers(t *testing.T) {
 			t.Fatalf("status %d", w.Code)
 		}
 		if evs[0].Topic != "1/DataPoint/d/t" || evs[0].Resource != "DataPoint" || evs[0].MonitorID != 42 ||
-			evs[1].Operation != "UPDATE" || evs[1].Format != protocol.FormatJSON {
+			evs[1].Operation != "UPDATE" || evs[1].Format != FormatJSON {
 			t.Errorf("events %v", evs)
 		}
 		if st := r.Stats(); st.Delivered != 1 || st.Events != 2 {
@@ -233,7 +233,7 @@ func TestHTTPReceiverFormatsAndCompression(t *testing.T) {
 				t.Fatalf("status %d %s", w.Code, w.Body)
 			}
 			for _, ev := range evs {
-				if ev.Format != c.format || ev.Raw || ev.Resource == "" || ev.Operation == "" {
+				if ev.Format != formatOf(c.format) || ev.Raw || ev.Resource == "" || ev.Operation == "" {
 					t.Errorf("event %+v", ev)
 				}
 			}
@@ -257,7 +257,7 @@ func TestHTTPReceiverRawTemplateOutput(t *testing.T) {
 	if w := <-done; w.Code != 200 {
 		t.Fatalf("status %d", w.Code)
 	}
-	if !ev.Raw || ev.Format != protocol.FormatJSON || ev.MonitorID != 42 {
+	if !ev.Raw || ev.Format != FormatJSON || ev.MonitorID != 42 {
 		t.Errorf("event %+v", ev)
 	}
 	var mine struct {

@@ -1,70 +1,40 @@
 package stream
 
-import (
-	"bytes"
-	"crypto/sha256"
-	"encoding/hex"
-	"time"
-)
+import "github.com/pushmon/pushmon/internal/envelope"
 
-// maxPlainID is the longest DataPoint id that Identity uses as it is;
-// longer ones (and ids with other characters) are hashed.
-const maxPlainID = 128
-
-// Identity returns a stable name for the event: the same for the event and
-// every replay of it, in every process and on every run, and different for
-// different events. It names the same fields as the subscription's dedup
-// window does (which uses a faster in-process hash of them), in a form
-// fit for external de-duplication (such as a message id in a log):
+// Identity returns a stable name for the event, fit for de-duplication
+// outside the process (it is the JetStream bridge's Nats-Msg-Id): the same
+// for the event and every replay of it, in every process and on every
+// run, and different for different events.
 //
-//   - a DataPoint with an id: "dp-" followed by the id (UUIDs in practice),
-//     or by a hash of it when the id is longer than 128 bytes or holds
-//     characters other than ASCII letters, digits and "-_.:";
-//   - any other event (raw documents included): "ev-" followed by 32 hex
-//     digits of the SHA-256 of topic, operation, timestamp and body.
-//
-// The Replay flag and the monitor id are not part of it, so a replay, or
+// It covers what makes two events different: Topic, Operation, Timestamp
+// (the instant; two spellings of one instant are one), Resource and Body
+// (as sent: no whitespace is normalised, since a replay is the stored
+// event sent again byte for byte), and for an invalid event the text of
+// Err. Replay, MonitorID and Format are not part of it, so a replay, or
 // the same event delivered by two monitors, has the same identity. The
-// result is printable ASCII of at most 131 bytes. Identity does not
-// modify the event and is safe for concurrent use.
+// result is "ev-" followed by 32 lower-case hex digits: the first 16
+// bytes of the SHA-256 of those fields, each written as its length
+// (unsigned varint) and its bytes, the timestamp as 12 bytes (Unix seconds
+// as a big-endian int64, nanoseconds as a big-endian uint32) or none when
+// zero, the error's text only when Err is set.
+//
+// A raw event (template output, a document that is not an envelope), and
+// an invalid one without a topic, has no identity: Identity returns "".
+// Two equal renderings of a template are two events, and nothing in them
+// tells a replay from a new one, so they must not be de-duplicated.
+//
+// The dedup windows of Subscription and HTTPReceiver use a fast
+// in-process hash of the same fields, and drop an event only when it is a
+// replay found in the window: flagged replay; over TCP, one of the events
+// after a reconnect up to the first not found; over HTTP, one of a push
+// whose document equals a recently received one (see Config.DedupWindow
+// and HTTPConfig.DedupWindow). Identity does not modify the event and is
+// safe for concurrent use.
 func (e Event) Identity() string {
-	if e.Resource == "DataPoint" {
-		if id := dataPointID(e.Body); len(id) > 0 {
-			// A JSON string token without escapes is the id itself; an
-			// XML element's text is too.
-			if len(id) >= 2 && id[0] == '"' && id[len(id)-1] == '"' && bytes.IndexByte(id, '\\') < 0 {
-				id = id[1 : len(id)-1]
-			}
-			if len(id) > 0 && len(id) <= maxPlainID && plainID(id) {
-				return "dp-" + string(id)
-			}
-			sum := sha256.Sum256(id)
-			return "dp-" + hex.EncodeToString(sum[:16])
-		}
+	if e.Raw {
+		return ""
 	}
-	h := sha256.New()
-	h.Write([]byte(e.Topic))
-	h.Write([]byte{0})
-	h.Write([]byte(e.Operation))
-	h.Write([]byte{0})
-	if !e.Timestamp.IsZero() {
-		h.Write([]byte(e.Timestamp.UTC().Format(time.RFC3339Nano)))
-	}
-	h.Write([]byte{0})
-	h.Write(e.Body)
-	var sum [sha256.Size]byte
-	return "ev-" + hex.EncodeToString(h.Sum(sum[:0])[:16])
-}
-
-// plainID reports whether id holds only ASCII letters, digits and "-_.:".
-func plainID(id []byte) bool {
-	for _, c := range id {
-		switch {
-		case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c >= '0' && c <= '9',
-			c == '-', c == '_', c == '.', c == ':':
-		default:
-			return false
-		}
-	}
-	return true
+	f := e.fields()
+	return envelope.ID(&f)
 }

@@ -19,8 +19,19 @@ import (
 
 func dpDoc(ids ...string) (string, int) {
 	var msgs []string
-	for i, id := range ids {
-		msgs = append(msgs, jsonMsg("7603/DataPoint/dev1/temp", "INSERTION", "2015-06-14T18:37:27.694Z", "DataPoint", dpBody(id, i), false))
+	for _, id := range ids {
+		// The same id is the same event, whichever document holds it.
+		msgs = append(msgs, jsonMsg("7603/DataPoint/dev1/temp", "INSERTION", "2015-06-14T18:37:27.694Z", "DataPoint", dpBody(id, len(id)), false))
+	}
+	return jsonDoc(msgs...), len(ids)
+}
+
+// dpReplayDoc is dpDoc with every event flagged replay, as a persistent
+// monitor sends them again.
+func dpReplayDoc(ids ...string) (string, int) {
+	var msgs []string
+	for _, id := range ids {
+		msgs = append(msgs, jsonMsg("7603/DataPoint/dev1/temp", "INSERTION", "2015-06-14T18:37:27.694Z", "DataPoint", dpBody(id, len(id)), true))
 	}
 	return jsonDoc(msgs...), len(ids)
 }

@@ -10,7 +10,6 @@ import (
 	"github.com/cenkalti/backoff/v4"
 
 	"github.com/pushmon/pushmon/monitor"
-	"github.com/pushmon/pushmon/protocol"
 )
 
 // The Poller's goroutine: polls, pages, progress checks, delivery.
@@ -244,7 +243,7 @@ func pollKey(rec *monitor.HistoryRecord, ev *Event, ms int64) string {
 	if rec.ID != "" {
 		return "rec\x00" + rec.ID
 	}
-	return "raw\x00" + strconv.FormatInt(ms, 10) + "\x00" + ev.Identity()
+	return "raw\x00" + strconv.FormatInt(ms, 10) + "\x00" + rawDigest(ev.Body)
 }
 
 // recordEvents turns one history record into the Events a push of it
@@ -259,9 +258,9 @@ func (p *Poller) recordEvents(dst []Event, rec *monitor.HistoryRecord) []Event {
 	doc = append(doc, `{"Document":{"Msg":`...)
 	doc = append(doc, rec.Msg...)
 	doc = append(doc, "}}"...)
-	out, err := splitDocument(dst, doc, protocol.FormatJSON, p.cfg.MonitorID)
+	out, err := splitDocument(dst, doc, FormatJSON, p.cfg.MonitorID)
 	if err != nil {
-		return append(dst, Event{Raw: true, Body: []byte(rec.Msg), Format: protocol.FormatJSON, MonitorID: p.cfg.MonitorID})
+		return append(dst, Event{Raw: true, Body: []byte(rec.Msg), Format: FormatJSON, MonitorID: p.cfg.MonitorID})
 	}
 	return out
 }

@@ -38,9 +38,9 @@ func TestDedupWindowBoundsReplays(t *testing.T) {
 				doc, n := dpDoc(ids(i, i+10)...)
 				fc.block(doc, n, protocol.FormatJSON, false)
 			}
-			doc, n := dpDoc(ids(0, 10)...) // 90 events ago: outside the window
+			doc, n := dpReplayDoc(ids(0, 10)...) // 90 events ago: outside the window
 			fc.block(doc, n, protocol.FormatJSON, false)
-			doc, n = dpDoc(ids(80, 90)...) // within the window
+			doc, n = dpReplayDoc(ids(80, 90)...) // within the window
 			fc.block(doc, n, protocol.FormatJSON, false)
 			<-fc.done
 		}}
@@ -144,14 +144,15 @@ func TestManualAckReplayBeforeAck(t *testing.T) {
 			}
 			go fc.readAcks()
 			doc, n := dpDoc("a", "b")
+			replay, _ := dpReplayDoc("a", "b")
 			switch i {
 			case 1:
 				fc.block(doc, n, protocol.FormatJSON, false) // then close, un-acked
 			case 2:
 				fc.next = 50
-				fc.block(doc, n, protocol.FormatJSON, false) // replay before the Ack
+				fc.block(replay, n, protocol.FormatJSON, false) // replay before the Ack
 				<-release
-				fc.block(doc, n, protocol.FormatJSON, false) // replay after the Ack
+				fc.block(replay, n, protocol.FormatJSON, false) // replay after the Ack
 				<-fc.done
 			}
 		}}

@@ -15,6 +15,7 @@ import (
 
 	"golang.org/x/sync/errgroup"
 
+	"github.com/pushmon/pushmon/internal/envelope"
 	"github.com/pushmon/pushmon/protocol"
 )
 
@@ -49,9 +50,11 @@ type session struct {
 	r    *protocol.Reader
 	inf  *protocol.Inflater
 
-	armed   bool
-	armedAt time.Time
-	evbuf   []Event // scratch (ModeEvents): the events of the block at hand
+	armed    bool
+	armedAt  time.Time
+	evbuf    []Event // scratch (ModeEvents): the events of the block at hand
+	splitter envelope.Splitter
+	resend   *resend // the check of events the server may send again (see Config.DedupWindow)
 
 	// The Batch being collected (ModeBatches, ModeManualAck).
 	blocks    []Block // scratch: its blocks; the Batch gets a copy
@@ -99,7 +102,7 @@ func (s *Subscription) open(ctx context.Context) (*session, error) {
 	if err != nil {
 		return nil, err
 	}
-	s.stats.connects.Add(1)
+	first := s.stats.connects.Add(1) == 1
 	s.setState(StateConnected, nil, 0)
 	s.log(slog.LevelInfo, "push connected", "addr", s.cfg.addr())
 
@@ -109,6 +112,9 @@ func (s *Subscription) open(ctx context.Context) (*session, error) {
 		r:         r,
 		start:     time.Now(),
 		maxBlocks: s.cfg.MaxBatchBlocks,
+		// After a reconnect, the server may send again what the consumer
+		// already has, first: those events are checked until one is new.
+		resend: newResend(!first, false),
 	}
 	// The reader runs on the supervisor's goroutine, so an idle session
 	// is that one goroutine. The first failure (of the reader or of a
@@ -357,24 +363,16 @@ func (ss *session) deliver(ctx context.Context, m protocol.PublishMessage) error
 			}
 			// The framing is intact, so the connection can go on. The
 			// block can never be decoded: ack it so the server moves on,
-			// and report it. The blocks collected before it go first, so
-			// that the acks keep the blocks' order.
-			if herr := ss.handOff(ctx); herr != nil {
-				return herr
-			}
-			s.stats.badBlocks.Add(1)
-			err = fmt.Errorf("stream: block %d skipped: %w", m.DataBlockID, err)
-			s.log(slog.LevelError, "undecodable block acked and skipped", "err", err)
-			s.setState(StateConnected, err, 0)
-			ss.queueAck(m.DataBlockID)
-			return nil
+			// and report it.
+			return ss.skipBlock(ctx, m.DataBlockID, err)
 		}
 	}
-	if err := ctx.Err(); err != nil {
-		// Cancelled while the block was read or inflated: do not copy and
-		// split a document nobody will get.
+	if err := s.work.Err(); err != nil {
+		// Cancelled, or Shutdown began, while the block was read or
+		// inflated: do not copy and split a document nobody will get.
 		ss.putInflater(inf)
-		return err
+		s.stats.undelivered.Add(uint64(claimedEvents(m.Count, len(payload))))
+		return context.Cause(s.work)
 	}
 	if s.cfg.Mode != ModeEvents {
 		ss.collect(m, payload)
@@ -387,19 +385,60 @@ func (ss *session) deliver(ctx context.Context, m protocol.PublishMessage) error
 	// The one copy: the delivered document is owned by the consumer.
 	doc := bytes.Clone(payload)
 	ss.putInflater(inf) // payload was borrowed from it
-	events, raw := splitOrRaw(ss.evbuf[:0], doc, m.Format, s.cfg.MonitorID)
-	if raw {
+	events, res := splitEvents(s.work, &ss.splitter, ss.evbuf[:0], doc, formatOf(m.Format), s.cfg.MonitorID)
+	ss.evbuf = events[:0]
+	if res.err != nil {
+		if s.work.Err() != nil {
+			// The split stopped at a check: cancelled, or Shutdown.
+			s.stats.undelivered.Add(uint64(claimedEvents(m.Count, len(doc))))
+			return context.Cause(s.work)
+		}
+		return ss.skipBlock(ctx, m.DataBlockID, res.err)
+	}
+	s.noteSplit(m.DataBlockID, res)
+	return ss.deliverEvents(ctx, m.DataBlockID, events)
+}
+
+// skipBlock acks and skips a block whose document can never be delivered
+// (it cannot be inflated, or it exceeds a parsing budget), and counts and
+// reports it. The blocks collected before it go first, so that the acks
+// keep the blocks' order.
+func (ss *session) skipBlock(ctx context.Context, id uint16, err error) error {
+	if herr := ss.handOff(ctx); herr != nil {
+		return herr
+	}
+	ss.sub.skipped(id, err)
+	ss.queueAck(id)
+	return nil
+}
+
+// skipped counts and reports a block skipped because of err.
+func (s *Subscription) skipped(id uint16, err error) {
+	s.stats.badBlocks.Add(1)
+	err = fmt.Errorf("stream: block %d skipped: %w", id, err)
+	s.log(slog.LevelError, "undecodable block acked and skipped", "err", err)
+	s.report(err)
+}
+
+// noteSplit counts what a block's split gave besides events: a raw
+// document, or invalid events, which it reports.
+func (s *Subscription) noteSplit(id uint16, res splitResult) {
+	if res.raw {
 		s.stats.raw.Add(1)
 	}
-	ss.evbuf = events[:0]
-	return ss.deliverEvents(ctx, m.DataBlockID, events)
+	if res.invalid > 0 {
+		s.stats.invalid.Add(uint64(res.invalid))
+		err := fmt.Errorf("stream: block %d: %d invalid event(s) delivered with Event.Err set, the first: %w", id, res.invalid, res.first)
+		s.log(slog.LevelWarn, "invalid events delivered flagged", "err", err)
+		s.report(err)
+	}
 }
 
 // deliverEvents hands a block's events over one by one and then queues
 // the block's ack.
 func (ss *session) deliverEvents(ctx context.Context, id uint16, events []Event) error {
 	s := ss.sub
-	dups, lost, err := s.dedup.handOver(events, func(ev Event) error { return send(ctx, ss, s.events, ev) })
+	dups, lost, err := s.dedup.handOver(events, ss.resend, func(ev Event) error { return send(ctx, ss, s.events, ev) })
 	clear(events) // drop references to the document
 	s.stats.add(len(events), dups, lost)
 	if err != nil {
@@ -448,7 +487,7 @@ func (ss *session) collect(m protocol.PublishMessage, doc []byte) {
 	})
 	ss.docs += len(doc)
 	// Count is the server's claim: bounded by what the document can hold.
-	ss.events += min(max(int(m.Count), 1), len(doc)/16+1)
+	ss.events += claimedEvents(m.Count, len(doc))
 }
 
 // handOff hands the collected blocks, if any, to the consumer as one
@@ -464,7 +503,9 @@ func (ss *session) handOff(ctx context.Context) error {
 		err = send(ctx, ss, s.batches, b)
 	}
 	if err != nil {
-		s.stats.undelivered.Add(uint64(countEvents(b.Blocks, b.MonitorID)))
+		// Counted without splitting the documents (which may be large) on
+		// the library's goroutine: the blocks' claims, bounded.
+		s.stats.undelivered.Add(uint64(b.eventCap))
 		return err
 	}
 	if s.cfg.Mode == ModeBatches {
@@ -492,6 +533,7 @@ func (ss *session) takeBatch() *Batch {
 	b.MonitorID = s.cfg.MonitorID
 	b.sub = s
 	b.eventCap = ss.events
+	b.resend = ss.resend
 	if s.cfg.Mode == ModeManualAck {
 		b.ss, b.seq = ss, ss.batchSeq
 		ss.batchSeq = ss.seq

@@ -33,6 +33,7 @@ func (s *Subscription) Shutdown(ctx context.Context) error {
 	s.drainOnce.Do(func() {
 		s.draining.Store(true)
 		close(s.drain)
+		s.stopWork() // a split under way stops at its next check
 	})
 	if ss := s.cur.Load(); ss != nil {
 		// Wakes a read that waits for the next frame; the reader checks

@@ -1,11 +1,12 @@
 package stream
 
 import (
+	"context"
 	"fmt"
 	"strings"
 	"testing"
 
-	"github.com/pushmon/pushmon/protocol"
+	"github.com/pushmon/pushmon/internal/envelope"
 )
 
 // benchDoc is a JSON document of n DataPoint events like the benchmarks'
@@ -38,15 +39,45 @@ func BenchmarkSplitJSON(b *testing.B) {
 		doc := benchDoc(n)
 		b.Run(fmt.Sprintf("%dev", n), func(b *testing.B) {
 			var evs []Event
+			var sp envelope.Splitter
 			b.SetBytes(int64(len(doc)))
 			b.ReportAllocs()
 			for b.Loop() {
-				var err error
-				evs, err = splitDocument(evs[:0], doc, protocol.FormatJSON, 1)
-				if err != nil || len(evs) != n {
-					b.Fatal(err, len(evs))
+				var res splitResult
+				evs, res = splitEvents(context.Background(), &sp, evs[:0], doc, FormatJSON, 1)
+				if res.err != nil || len(evs) != n {
+					b.Fatal(res, len(evs))
 				}
 			}
+		})
+	}
+}
+
+// BenchmarkSplitDedup is the per-document cost of what ModeEvents does to
+// a block before the consumer: split it, then hand its events over
+// through the dedup window (to a consumer that takes them at once), in
+// steady state (a full window, every event new, none checked).
+func BenchmarkSplitDedup(b *testing.B) {
+	for _, n := range []int{1, 100} {
+		doc := benchDoc(n)
+		b.Run(fmt.Sprintf("%dev", n), func(b *testing.B) {
+			d := newDedup(DefaultDedupWindow)
+			for i := range DefaultDedupWindow {
+				d.add(uint64(i)*0x9E3779B97F4A7C15 | 1)
+			}
+			var evs []Event
+			var sp envelope.Splitter
+			send := func(Event) error { return nil }
+			b.SetBytes(int64(len(doc)))
+			b.ReportAllocs()
+			for b.Loop() {
+				var res splitResult
+				evs, res = splitEvents(context.Background(), &sp, evs[:0], doc, FormatJSON, 1)
+				if _, _, err := d.handOver(evs, nil, send); err != nil || res.err != nil {
+					b.Fatal(err, res.err)
+				}
+			}
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*n), "ns/event")
 		})
 	}
 }

@@ -37,8 +37,13 @@ func (s State) String() string {
 }
 
 // StateChange reports a transition. Err is the error that caused a
-// backoff or a stop, or a non-fatal problem while connected (a block that
-// could not be decoded). Wait is the backoff delay.
+// backoff or a stop, or, with StateConnected, a non-fatal problem with a
+// block received while connected: a block skipped because it could not be
+// inflated or its document exceeds a parsing budget (matching
+// ErrDocumentLimit), or invalid events delivered with Event.Err set
+// (matching ErrInvalidEvent). In ModeBatches and ModeManualAck the last
+// two are found, and reported, when Batch.Events splits the documents.
+// Wait is the backoff delay.
 type StateChange struct {
 	State State
 	Err   error
@@ -48,9 +53,10 @@ type StateChange struct {
 
 // Stats are a Subscription's counters since Subscribe.
 //
-// In ModeBatches and ModeManualAck, Events, Duplicates and Raw count a
-// Batch's events when Batch.Events (or Duplicates, or Ack) first splits
-// them: a consumer that only reads Block.Document leaves them at 0.
+// In ModeBatches and ModeManualAck, Events, Duplicates, Raw, Invalid and
+// the BadBlocks over a budget count a Batch's events when Batch.Events (or
+// Duplicates, or Ack) first splits them: a consumer that only reads
+// Block.Document leaves them at 0.
 type Stats struct {
 	Dials       uint64 // connection attempts
 	Connects    uint64 // ConnectResponse 200 received
@@ -59,14 +65,15 @@ type Stats struct {
 	Events      uint64 // events handed to the consumer
 	Duplicates  uint64 // replayed events dropped by dedup
 	Acks        uint64 // acks written to the socket
-	Undelivered uint64 // events received but never handed over because the subscription ended (a block received before its connection closed is still handed over)
-	BadBlocks   uint64 // blocks acked and skipped because they could not be inflated
+	Undelivered uint64 // events received but never handed over because the subscription ended (a block received before its connection closed is still handed over); for a block not split, its Count, at least 1 and at most one per 16 bytes of its document
+	BadBlocks   uint64 // blocks acked and skipped because they could not be inflated or their document exceeds a parsing budget
 	Raw         uint64 // documents delivered raw (template output or not an envelope)
+	Invalid     uint64 // events delivered with Event.Err set (also counted in Events)
 	BytesRead   uint64 // frame bytes received, headers included
 }
 
 type counters struct {
-	dials, connects, resets, blocks, events, duplicates, acks, undelivered, badBlocks, raw, bytesRead atomic.Uint64
+	dials, connects, resets, blocks, events, duplicates, acks, undelivered, badBlocks, raw, invalid, bytesRead atomic.Uint64
 }
 
 // add counts the outcome of handing n events over: dups skipped, lost not
@@ -104,6 +111,14 @@ type Subscription struct {
 	stats   counters
 
 	dedup *dedup // nil when disabled
+
+	// work is the context of the work on a block (its split): it ends
+	// with the subscription's context or when Shutdown begins.
+	work     context.Context
+	stopWork context.CancelFunc
+
+	statesMu     sync.Mutex // orders report's sends before the close of states
+	statesClosed bool
 
 	diag diagnosis // the supervisor's memory of past attempts
 
@@ -143,6 +158,7 @@ func subscribe(ctx context.Context, cfg Config, out chan Event) (*Subscription, 
 		dedup:  newDedup(cfg.DedupWindow),
 		drain:  make(chan struct{}),
 	}
+	s.work, s.stopWork = context.WithCancel(ctx)
 	// Unbuffered: a send completes only when the consumer has received the
 	// value, which is what makes "acked after hand-off" true.
 	if cfg.Mode == ModeEvents {
@@ -222,7 +238,7 @@ func (s *Subscription) Stats() Stats {
 		Dials: c.dials.Load(), Connects: c.connects.Load(), Resets: c.resets.Load(),
 		Blocks: c.blocks.Load(), Events: c.events.Load(), Duplicates: c.duplicates.Load(),
 		Acks: c.acks.Load(), Undelivered: c.undelivered.Load(), BadBlocks: c.badBlocks.Load(),
-		Raw: c.raw.Load(), BytesRead: c.bytesRead.Load(),
+		Raw: c.raw.Load(), Invalid: c.invalid.Load(), BytesRead: c.bytesRead.Load(),
 	}
 }
 
@@ -241,6 +257,21 @@ func (s *Subscription) setState(st State, err error, wait time.Duration) {
 	s.state.Store(int32(st))
 	select {
 	case s.states <- StateChange{State: st, Err: err, Wait: wait, At: time.Now()}:
+	default:
+	}
+}
+
+// report sends a non-fatal problem on States as a StateConnected change
+// without changing State, from any goroutine (Batch.Events reports from
+// the consumer's), never after States is closed.
+func (s *Subscription) report(err error) {
+	s.statesMu.Lock()
+	defer s.statesMu.Unlock()
+	if s.statesClosed {
+		return
+	}
+	select {
+	case s.states <- StateChange{State: StateConnected, Err: err, At: time.Now()}:
 	default:
 	}
 }
@@ -265,7 +296,10 @@ func (s *Subscription) run(ctx context.Context) {
 		if s.batches != nil {
 			close(s.batches)
 		}
+		s.statesMu.Lock()
+		s.statesClosed = true
 		close(s.states)
+		s.statesMu.Unlock()
 		s.cancel()
 		close(s.done)
 	}()

@@ -5,8 +5,8 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/pushmon/pushmon/internal/envelope"
 	"github.com/pushmon/pushmon/internal/jsondec"
-	"github.com/pushmon/pushmon/protocol"
 )
 
 // Limits of the typed decoders. Body sizes are bounded where documents are
@@ -47,12 +47,19 @@ func (e *DecodeError) Error() string {
 // Unwrap returns the cause.
 func (e *DecodeError) Unwrap() error { return e.Err }
 
-// bodyIsXML reports whether the event's Body is XML. It is the only place
-// the typed accessors read Event.Format.
-func (e Event) bodyIsXML() bool { return e.Format == protocol.FormatXML }
+// bodyIsXML reports whether the event's Body is XML: its Format says so,
+// or, for FormatUnknown, its first byte. It is the only place the typed
+// accessors read Event.Format.
+func (e Event) bodyIsXML() bool {
+	return e.Format == FormatXML || e.Format == FormatUnknown && envelope.Sniff(e.Body) == envelope.XML
+}
 
-// checkResource returns ErrWrongResource unless the event is of resource.
+// checkResource returns the event's Err if it is invalid, else
+// ErrWrongResource unless the event is of resource.
 func (e Event) checkResource(resource string) error {
+	if e.Err != nil {
+		return e.Err
+	}
 	if e.Resource != resource {
 		return fmt.Errorf("%w: want %s, have %q", ErrWrongResource, resource, e.Resource)
 	}

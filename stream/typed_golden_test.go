@@ -4,8 +4,6 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
-
-	"github.com/pushmon/pushmon/protocol"
 )
 
 // Golden bodies of every typed resource, JSON and XML. The element names
@@ -20,11 +18,11 @@ type golden struct {
 }
 
 func jsonEvent(resource, body string) Event {
-	return Event{Resource: resource, Format: protocol.FormatJSON, Body: []byte(body)}
+	return Event{Resource: resource, Format: FormatJSON, Body: []byte(body)}
 }
 
 func xmlEvent(resource, body string) Event {
-	return Event{Resource: resource, Format: protocol.FormatXML, Body: []byte(body)}
+	return Event{Resource: resource, Format: FormatXML, Body: []byte(body)}
 }
 
 // accessors are the typed accessors by resource.

@@ -8,7 +8,6 @@ import (
 	"io"
 
 	"github.com/pushmon/pushmon/examples/internal/eventjson"
-	"github.com/pushmon/pushmon/protocol"
 	"github.com/pushmon/pushmon/stream"
 )
 
@@ -35,7 +34,7 @@ func (p *printer) print(ev stream.Event) error {
 	}
 	fmt.Fprintf(p.w, "%s\n", ev) // stream.Event.String: the one-line summary
 	body := ev.Body
-	if ev.Format == protocol.FormatJSON {
+	if ev.Format == stream.FormatJSON {
 		p.indent.Reset()
 		if json.Indent(&p.indent, ev.Body, "    ", "  ") == nil {
 			body = p.indent.Bytes()

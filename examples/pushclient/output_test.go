@@ -5,7 +5,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/pushmon/pushmon/protocol"
 	"github.com/pushmon/pushmon/stream"
 )
 
@@ -14,8 +13,8 @@ import (
 func TestTextOutputIsEventString(t *testing.T) {
 	evs := []stream.Event{
 		{Topic: "1234/DataPoint/d/t", Resource: "DataPoint", Operation: "INSERTION", Replay: true,
-			Timestamp: time.Date(2025, 1, 2, 3, 4, 5, 0, time.UTC), Format: protocol.FormatJSON, Body: []byte(`{"id":1}`)},
-		{Raw: true, Format: protocol.FormatXML, Body: []byte("<x/>")},
+			Timestamp: time.Date(2025, 1, 2, 3, 4, 5, 0, time.UTC), Format: stream.FormatJSON, Body: []byte(`{"id":1}`)},
+		{Raw: true, Format: stream.FormatXML, Body: []byte("<x/>")},
 	}
 	var out strings.Builder
 	p := newPrinter("text", &out)

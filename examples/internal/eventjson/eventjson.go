@@ -11,6 +11,8 @@
 //	replay     bool    replayed by a persistent monitor
 //	raw        bool    body is a whole document that was not an event
 //	                   envelope (a handlebars template's output, say)
+//	error      string  why the event is invalid (stream.Event.Err); absent
+//	                   for a valid event
 //	body       the resource: for the JSON format the JSON value itself;
 //	           otherwise (XML, or a JSON body that is not valid JSON) a
 //	           string holding the document text
@@ -23,7 +25,6 @@ package eventjson
 import (
 	"encoding/json"
 
-	"github.com/pushmon/pushmon/protocol"
 	"github.com/pushmon/pushmon/stream"
 )
 
@@ -39,6 +40,7 @@ type Record struct {
 	Group     string `json:"group"`
 	Replay    bool   `json:"replay"`
 	Raw       bool   `json:"raw"`
+	Error     string `json:"error,omitempty"`
 	Body      any    `json:"body"` // json.RawMessage or string
 }
 
@@ -51,7 +53,10 @@ func New(ev stream.Event) Record {
 	if !ev.Timestamp.IsZero() {
 		r.Timestamp = ev.Timestamp.Format(TimeLayout)
 	}
-	if ev.Format == protocol.FormatJSON && json.Valid(ev.Body) {
+	if ev.Err != nil {
+		r.Error = ev.Err.Error()
+	}
+	if ev.Format != stream.FormatXML && json.Valid(ev.Body) {
 		r.Body = json.RawMessage(ev.Body)
 	} else {
 		r.Body = string(ev.Body)

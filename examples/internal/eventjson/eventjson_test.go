@@ -4,7 +4,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/pushmon/pushmon/protocol"
 	"github.com/pushmon/pushmon/stream"
 )
 
@@ -14,13 +13,16 @@ func TestLine(t *testing.T) {
 		want string
 	}{
 		{stream.Event{Topic: "1234/DataPoint/d/t", Resource: "DataPoint", Operation: "INSERTION",
-			Timestamp: time.Date(2025, 1, 2, 3, 4, 5, 6e6, time.UTC), Format: protocol.FormatJSON, Body: []byte(`{ "id": 1 }`)},
+			Timestamp: time.Date(2025, 1, 2, 3, 4, 5, 6e6, time.UTC), Format: stream.FormatJSON, Body: []byte(`{ "id": 1 }`)},
 			`{"topic":"1234/DataPoint/d/t","resource":"DataPoint","operation":"INSERTION","timestamp":"2025-01-02T03:04:05.006Z","group":"","replay":false,"raw":false,"body":{"id":1}}`},
 		{stream.Event{Topic: "1234/DeviceCore/7", Resource: "DeviceCore", Operation: "UPDATE", Group: "*", Replay: true,
-			Format: protocol.FormatXML, Body: []byte(`<DeviceCore><id>7</id></DeviceCore>`)},
+			Format: stream.FormatXML, Body: []byte(`<DeviceCore><id>7</id></DeviceCore>`)},
 			`{"topic":"1234/DeviceCore/7","resource":"DeviceCore","operation":"UPDATE","group":"*","replay":true,"raw":false,"body":"\u003cDeviceCore\u003e\u003cid\u003e7\u003c/id\u003e\u003c/DeviceCore\u003e"}`},
-		{stream.Event{Raw: true, Format: protocol.FormatJSON, Body: []byte(`not json`)},
+		{stream.Event{Raw: true, Format: stream.FormatJSON, Body: []byte(`not json`)},
 			`{"topic":"","resource":"","operation":"","group":"","replay":false,"raw":true,"body":"not json"}`},
+		{stream.Event{Topic: "1/DataPoint/s", Resource: "DataPoint", Body: []byte(`{"n":01}`),
+			Err: &stream.EventError{Index: 2, Field: "body", Offset: 99, Reason: "invalid character after a value"}},
+			`{"topic":"1/DataPoint/s","resource":"DataPoint","operation":"","group":"","replay":false,"raw":false,"error":"event 2 of the document: invalid body at byte 99: invalid character after a value","body":"{\"n\":01}"}`},
 	} {
 		got, err := Line(c.ev)
 		if err != nil || string(got) != c.want+"\n" {

@@ -14,7 +14,6 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
-	"github.com/pushmon/pushmon/protocol"
 	"github.com/pushmon/pushmon/stream"
 	"github.com/pushmon/pushmon/stream/streamtest"
 )
@@ -149,7 +148,7 @@ func simEvent(i int, mon, cst uint32) stream.Event {
 	ev := event(i)
 	return stream.Event{
 		Topic: fmt.Sprintf("%d/%s", cst, ev.Topic), Resource: "DataPoint", Operation: ev.Operation,
-		Timestamp: ev.Timestamp.UTC(), Replay: true, Format: protocol.FormatJSON,
+		Timestamp: ev.Timestamp.UTC(), Replay: true, Format: stream.FormatJSON,
 		Body: ev.Body.(json.RawMessage), MonitorID: mon,
 	}
 }

@@ -179,8 +179,8 @@ func TestRejectedEventStopsMonitorUnacked(t *testing.T) {
 	r := runBridge(t, b)
 	err = r.wait(t, 30*time.Second)
 	var pe *PublishError
-	if !errors.Is(err, ErrRejected) || !errors.As(err, &pe) || pe.MsgID != "dp-dp3" || !pe.Permanent() {
-		t.Fatalf("Run: %v, want ErrRejected for dp-dp3", err)
+	if !errors.Is(err, ErrRejected) || !errors.As(err, &pe) || pe.MsgID != eventID(big) || !pe.Permanent() {
+		t.Fatalf("Run: %v, want ErrRejected for event 3 (%s)", err, eventID(big))
 	}
 	if !errors.Is(err, jetstream.ErrStreamMessageExceedsMaximum) {
 		t.Errorf("cause %v, want the stream's maximum message size", err)

@@ -150,8 +150,8 @@ func (w *haWorld) checkStream() int {
 	for _, m := range msgs {
 		seen[m.N]++
 		k, i := m.N/1_000_000, m.N%1_000_000
-		if id := m.Header.Get(HeaderMsgID); id != fmt.Sprintf("dp-m%de%d", k, i) {
-			w.t.Errorf("seq %d: event %d has Nats-Msg-Id %q", m.Seq, m.N, id)
+		if id := m.Header.Get(HeaderMsgID); id != storedID(m) {
+			w.t.Errorf("seq %d: event %d of monitor #%d has Nats-Msg-Id %q, want its identity", m.Seq, i, k, id)
 		}
 	}
 	total, missing, dup := 0, 0, 0

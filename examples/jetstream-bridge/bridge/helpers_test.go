@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"net"
+	"net/url"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -183,6 +185,24 @@ func event(i int) streamtest.Event {
 	}
 }
 
+// eventID is the stream.Event.Identity of e as the simulator delivers it
+// (its Nats-Msg-Id).
+func eventID(e streamtest.Event) string {
+	return (&stream.Event{Topic: fmt.Sprintf("%d/%s", streamtest.DefaultCustomerID, e.Topic), Resource: "DataPoint",
+		Operation: e.Operation, Timestamp: e.Timestamp, Body: e.Body.(json.RawMessage)}).Identity()
+}
+
+// storedID is the stream.Event.Identity of the event a stored message
+// carries, from its headers and data.
+func storedID(m stored) string {
+	topic, _ := url.PathUnescape(m.Header.Get(HeaderTopic))
+	var ts time.Time
+	if h := m.Header.Get(HeaderTimestamp); h != "" {
+		ts, _ = time.Parse(time.RFC3339Nano, h)
+	}
+	return (&stream.Event{Topic: topic, Resource: "DataPoint", Operation: m.Header.Get(HeaderOperation), Timestamp: ts, Body: m.Data}).Identity()
+}
+
 func events(from, to int) []streamtest.Event {
 	out := make([]streamtest.Event, 0, to-from)
 	for i := from; i < to; i++ {
@@ -258,7 +278,7 @@ func checkExactlyOnce(t testing.TB, msgs []stored, n int, ordered bool) (outOfOr
 			continue
 		}
 		seen[m.N]++
-		if id := m.Header.Get(HeaderMsgID); id != fmt.Sprintf("dp-dp%d", m.N) {
+		if id := m.Header.Get(HeaderMsgID); id != storedID(m) || !strings.HasPrefix(id, "ev-") {
 			t.Errorf("seq %d: event %d has Nats-Msg-Id %q", m.Seq, m.N, id)
 		}
 		if want := fmt.Sprintf("rm.%d.DataPoint.dev%d.s%d", streamtest.DefaultCustomerID, m.N%3, m.N%7); m.Subject != want {

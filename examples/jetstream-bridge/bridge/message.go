@@ -1,6 +1,7 @@
 package bridge
 
 import (
+	"bytes"
 	"strconv"
 	"strings"
 	"sync"
@@ -9,7 +10,6 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
-	"github.com/pushmon/pushmon/protocol"
 	"github.com/pushmon/pushmon/stream"
 )
 
@@ -17,7 +17,7 @@ import (
 // Rm-Operation and Rm-Group are percent-encoded (see Message).
 const (
 	// HeaderMsgID is JetStream's de-duplication header: the event's
-	// stream.Event.Identity.
+	// stream.Event.Identity; absent on raw documents, which have none.
 	HeaderMsgID = jetstream.MsgIDHeader
 	// HeaderTopic is the event's full topic, "<customer>/<Resource>/<path>".
 	HeaderTopic = "Rm-Topic"
@@ -72,12 +72,15 @@ var outMsgPool = sync.Pool{New: func() any { return &outMsg{Msg: nats.Msg{Header
 // o.Header must be empty.
 func (o *outMsg) fill(prefix string, ev *stream.Event, monitor string) {
 	format := "json"
-	if ev.Format == protocol.FormatXML {
+	if ev.Format == stream.FormatXML || ev.Format == stream.FormatUnknown && bytes.HasPrefix(bytes.TrimLeft(ev.Body, " \t\r\n"), []byte("<")) {
 		format = "xml"
 	}
 	v, h := &o.vals, o.Header
 	v[0], v[1], v[2] = ev.Identity(), monitor, format
-	h[HeaderMsgID], h[HeaderMonitor], h[HeaderFormat] = v[0:1:1], v[1:2:2], v[2:3:3]
+	h[HeaderMonitor], h[HeaderFormat] = v[1:2:2], v[2:3:3]
+	if v[0] != "" { // raw events have no identity: JetStream must not de-duplicate them
+		h[HeaderMsgID] = v[0:1:1]
+	}
 	o.Subject, o.Data = Subject(prefix, ev), ev.Body
 	if ev.Raw {
 		v[3] = "true"

@@ -11,7 +11,6 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
-	"github.com/pushmon/pushmon/protocol"
 	"github.com/pushmon/pushmon/stream"
 	"github.com/pushmon/pushmon/stream/streamtest"
 )
@@ -19,7 +18,7 @@ import (
 func TestMessageHeaders(t *testing.T) {
 	ts := time.Date(2024, 5, 6, 7, 8, 9, 123_000_000, time.UTC)
 	ev := &stream.Event{Topic: "7/DeviceCore/1 %\r\n/0", Resource: "DeviceCore", Operation: "UPDATE", Timestamp: ts,
-		Group: "g1", Replay: true, Format: protocol.FormatXML, Body: []byte("<DeviceCore/>"), MonitorID: 42}
+		Group: "g1", Replay: true, Format: stream.FormatXML, Body: []byte("<DeviceCore/>"), MonitorID: 42}
 	m := Message("p", ev)
 	want := nats.Header{
 		HeaderMsgID:     {ev.Identity()},
@@ -41,9 +40,9 @@ func TestMessageHeaders(t *testing.T) {
 		t.Errorf("subject %q, data %q (must alias the body)", m.Subject, m.Data)
 	}
 
-	live := &stream.Event{Topic: "7/DataPoint/s", Resource: "DataPoint", Operation: "INSERTION", Format: protocol.FormatJSON, Body: []byte(`{"id":"x"}`)}
+	live := &stream.Event{Topic: "7/DataPoint/s", Resource: "DataPoint", Operation: "INSERTION", Format: stream.FormatJSON, Body: []byte(`{"id":"x"}`)}
 	m = Message("p", live)
-	if m.Header.Get(HeaderReplay) != "false" || m.Header.Get(HeaderFormat) != "json" || m.Header.Get(HeaderMsgID) != "dp-x" {
+	if m.Header.Get(HeaderReplay) != "false" || m.Header.Get(HeaderFormat) != "json" || m.Header.Get(HeaderMsgID) != live.Identity() {
 		t.Errorf("live JSON event headers %v", m.Header)
 	}
 	for _, absent := range []string{HeaderTimestamp, HeaderGroup, HeaderRaw} {
@@ -52,9 +51,9 @@ func TestMessageHeaders(t *testing.T) {
 		}
 	}
 
-	raw := &stream.Event{Raw: true, Format: protocol.FormatJSON, Body: []byte(`"template output"`), MonitorID: 3}
+	raw := &stream.Event{Raw: true, Format: stream.FormatJSON, Body: []byte(`"template output"`), MonitorID: 3}
 	m = Message("p", raw)
-	want = nats.Header{HeaderMsgID: {raw.Identity()}, HeaderMonitor: {"3"}, HeaderFormat: {"json"}, HeaderRaw: {"true"}}
+	want = nats.Header{HeaderMonitor: {"3"}, HeaderFormat: {"json"}, HeaderRaw: {"true"}} // no identity: no Nats-Msg-Id
 	if d := cmp.Diff(want, m.Header); d != "" || m.Subject != "p._raw.3" {
 		t.Errorf("raw: subject %q, headers (-want +got):\n%s", m.Subject, d)
 	}

@@ -1,4 +1,4 @@
-package stream
+package envelope
 
 import (
 	"encoding/json"
@@ -6,12 +6,13 @@ import (
 	"testing"
 )
 
-// TestQuoteOrEscape compares the eight-bytes-at-a-time scan with a byte
-// loop on random strings rich in quotes, backslashes and bytes ≥ 0x80, from
-// every start offset.
+// TestQuoteOrEscape compares the eight-bytes-at-a-time scans (quotes and
+// backslashes; and control bytes too) with byte loops on random strings
+// rich in quotes, backslashes, control bytes and bytes ≥ 0x80, from every
+// start offset.
 func TestQuoteOrEscape(t *testing.T) {
 	rng := rand.New(rand.NewPCG(7, 8))
-	alphabet := []byte("ab\"\\\x80\xa2\xdc\xff\x00\x01!#[]")
+	alphabet := []byte("ab\"\\\x80\xa2\xdc\xff\x00\x01\x1f !#[]")
 	for range 2000 {
 		b := make([]byte, rng.IntN(40))
 		for i := range b {
@@ -31,6 +32,16 @@ func TestQuoteOrEscape(t *testing.T) {
 			}
 			if got := quoteOrEscape(b, i); got != want {
 				t.Fatalf("quoteOrEscape(%q, %d) = %d, want %d", b, i, got, want)
+			}
+			want = len(b)
+			for j := i; j < len(b); j++ {
+				if b[j] == '"' || b[j] == '\\' || b[j] < 0x20 {
+					want = j
+					break
+				}
+			}
+			if got := stringStop(b, i); got != want {
+				t.Fatalf("stringStop(%q, %d) = %d, want %d", b, i, got, want)
 			}
 		}
 	}

@@ -1,0 +1,167 @@
+package envelope
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+)
+
+// Format is a document's (and its events') format. The zero value is
+// Unknown: nothing said which, look at the bytes ([Sniff]).
+type Format uint8
+
+// Formats.
+const (
+	Unknown Format = iota
+	JSON
+	XML
+)
+
+func (f Format) String() string {
+	switch f {
+	case JSON:
+		return "json"
+	case XML:
+		return "xml"
+	}
+	return "unknown"
+}
+
+// Sniff tells an XML document (first non-space byte '<') from JSON (any
+// other first byte); Unknown for a document of spaces only.
+func Sniff(doc []byte) Format {
+	for _, c := range doc {
+		switch c {
+		case ' ', '\t', '\r', '\n':
+		case '<':
+			return XML
+		default:
+			return JSON
+		}
+	}
+	return Unknown
+}
+
+// Event is one Msg of a document: its envelope fields, parsed, and its
+// resource as bytes of the document.
+type Event struct {
+	// Topic is the Msg's topic, "<customerId>/<Resource>/<path>"; empty
+	// only on an invalid Msg.
+	Topic string
+	// Resource is the name of the member (JSON) or child element (XML)
+	// holding the resource; "" when the Msg has none that can be told.
+	Resource string
+	// Operation is the operation, upper-cased (the documented ones
+	// interned).
+	Operation string
+	// Timestamp is the Msg's timestamp (UTC), zero when absent or invalid.
+	Timestamp time.Time
+	// Group is the optional group.
+	Group string
+	// Replay is true for an event flagged replay (JSON "replay":true, XML
+	// replay="true").
+	Replay bool
+	// Body is the resource: the member's JSON value, or the XML element
+	// with its tags. On an invalid Msg whose resource cannot be told, the
+	// whole Msg. It aliases the document.
+	Body []byte
+	// Err is nil, or the *EventError of a Msg that is invalid: its body is
+	// not well-formed, an envelope field has the wrong type or an invalid
+	// value, or its resource cannot be told.
+	Err error
+}
+
+// ErrInvalidEvent matches every *EventError with errors.Is.
+var ErrInvalidEvent = errors.New("invalid event")
+
+// EventError describes an invalid Msg of a document. The other Msgs of
+// the document are not affected.
+type EventError struct {
+	// Index is the Msg's position in its document, from 0.
+	Index int
+	// Field names what is invalid: "body" (the resource), "topic",
+	// "operation", "timestamp", "resource" (none can be told), or "Msg"
+	// (the Msg itself, e.g. an array element that is not an object).
+	Field string
+	// Offset is the byte offset in the document where the problem was
+	// found.
+	Offset int64
+	// Reason says what is wrong, without quoting the document.
+	Reason string
+}
+
+func (e *EventError) Error() string {
+	return fmt.Sprintf("event %d of the document: invalid %s at byte %d: %s", e.Index, e.Field, e.Offset, e.Reason)
+}
+
+// Is makes errors.Is(err, ErrInvalidEvent) true.
+func (e *EventError) Is(target error) bool { return target == ErrInvalidEvent }
+
+// Errors of a whole document (see Splitter.Split).
+var (
+	// ErrNotEnvelope: the document is well-formed (as far as it was read)
+	// but not a {"Document":{"Msg":…}} or <Document><Msg>… envelope, such
+	// as a template's output. It is delivered raw.
+	ErrNotEnvelope = errors.New("not a Document/Msg envelope")
+	// ErrMalformed: the document is not well-formed JSON or XML, so not
+	// even the bounds of its events can be found. It is delivered raw over
+	// TCP; Wellformed reports it.
+	ErrMalformed = errors.New("malformed document")
+)
+
+// Field names of an EventError.
+const (
+	FieldBody      = "body"
+	FieldTopic     = "topic"
+	FieldOperation = "operation"
+	FieldTimestamp = "timestamp"
+	FieldResource  = "resource"
+	FieldMsg       = "Msg"
+)
+
+var knownResources = [...]string{
+	"DataPoint", "DeviceCore", "FileData", "devices", "alert_status", "jobs", "Alarm",
+	"AlarmStatus", "DataStream", "FileDataCore", "Job", "JobResult", "XbeeCore", "Group",
+}
+
+// resourceName returns the resource name, without allocating for the
+// documented ones.
+func resourceName(b []byte) string {
+	for _, r := range knownResources {
+		if string(b) == r {
+			return r
+		}
+	}
+	return string(b)
+}
+
+// TopicResource returns the second segment of a topic
+// ("7603/DataPoint/x" → "DataPoint"), "" when it has none.
+func TopicResource(topic string) string {
+	_, rest, ok := strings.Cut(topic, "/")
+	if !ok {
+		return ""
+	}
+	r, _, _ := strings.Cut(rest, "/")
+	return r
+}
+
+// Operation upper-cases an operation, interning the documented ones.
+func Operation(s string) string {
+	for _, op := range [...]string{"UPDATE", "INSERTION", "CREATE", "DELETE"} {
+		if strings.EqualFold(s, op) {
+			return op
+		}
+	}
+	return strings.ToUpper(s)
+}
+
+// isEnvelopeField reports whether key is one of a Msg's own fields.
+func isEnvelopeField(key []byte) bool {
+	switch string(key) {
+	case "topic", "operation", "timestamp", "group", "replay":
+		return true
+	}
+	return false
+}

@@ -1,0 +1,413 @@
+package envelope
+
+import (
+	"encoding/binary"
+	"math/bits"
+
+	"github.com/pushmon/pushmon/internal/xmlguard"
+)
+
+// maxJSONDepth is the deepest nesting the JSON parser can track (its
+// container stack is a fixed bit set); a larger Limits.MaxDepth is
+// lowered to it.
+const maxJSONDepth = 1024
+
+// LimitJSONDepth names the JSON nesting budget in a *xmlguard.LimitError.
+const LimitJSONDepth = "JSON nesting depth"
+
+// jsonSyntax is a JSON grammar error at an offset of the document. It is
+// internal: the splitter turns it into an *EventError or ErrMalformed.
+type jsonSyntax struct {
+	off    int
+	reason string
+}
+
+func (e *jsonSyntax) Error() string { return e.reason }
+
+// jsonParser reads a JSON document. It validates the grammar exactly as
+// encoding/json.Valid does (invalid UTF-8 is accepted, as there), counts
+// tokens for the splitter's cancellation checks, and bounds nesting. It
+// allocates only the errors it returns.
+type jsonParser struct {
+	b        []byte
+	i        int
+	depth    int // containers open around p.i
+	maxDepth int
+	ck       checker
+}
+
+func (p *jsonParser) syntax(reason string) error { return &jsonSyntax{off: p.i, reason: reason} }
+
+func (p *jsonParser) ws() {
+	if p.i < len(p.b) && p.b[p.i] > ' ' {
+		return // compact JSON: mostly no space at all
+	}
+	for p.i < len(p.b) {
+		switch p.b[p.i] {
+		case ' ', '\t', '\n', '\r':
+			p.i++
+		default:
+			return
+		}
+	}
+}
+
+// peek returns the next non-space byte, 0 at the end.
+func (p *jsonParser) peek() byte {
+	p.ws()
+	if p.i < len(p.b) {
+		return p.b[p.i]
+	}
+	return 0
+}
+
+// atEnd reports whether only spaces are left.
+func (p *jsonParser) atEnd() bool {
+	p.ws()
+	return p.i >= len(p.b)
+}
+
+// open enters a container at p.i.
+func (p *jsonParser) open() error {
+	if p.depth+1 > p.maxDepth {
+		return &xmlguard.LimitError{Limit: LimitJSONDepth, Max: p.maxDepth, Offset: int64(p.i)}
+	}
+	p.depth++
+	p.i++
+	return nil
+}
+
+// value validates one value at p.i (after spaces) and moves past it. It
+// returns a *jsonSyntax at the first grammar error (p.i then lies
+// somewhere inside the value), a *xmlguard.LimitError beyond the depth
+// budget, or the checker's error once it has stopped the split.
+func (p *jsonParser) value() error {
+	var stack [maxJSONDepth / 64]uint64 // bit set: the container at that level is an object
+	base := p.depth
+	b := p.b
+	for {
+		// A value is expected at p.i.
+		p.ws()
+		if p.i >= len(b) {
+			return p.syntax("unexpected end of JSON input")
+		}
+		if err := p.ck.tick(); err != nil {
+			return err
+		}
+		switch c := b[p.i]; c {
+		case '{', '[':
+			if err := p.open(); err != nil {
+				return err
+			}
+			lvl := p.depth - base - 1
+			if c == '{' {
+				stack[lvl>>6] |= 1 << (lvl & 63)
+			} else {
+				stack[lvl>>6] &^= 1 << (lvl & 63)
+			}
+			p.ws()
+			if p.i < len(b) && b[p.i] == c+2 { // '}' or ']'
+				p.i++
+				p.depth--
+				break
+			}
+			if c == '{' {
+				if err := p.key(); err != nil {
+					return err
+				}
+			}
+			continue
+		case '"':
+			if _, err := p.str(); err != nil {
+				return err
+			}
+		case 't':
+			if err := p.literal("true"); err != nil {
+				return err
+			}
+		case 'f':
+			if err := p.literal("false"); err != nil {
+				return err
+			}
+		case 'n':
+			if err := p.literal("null"); err != nil {
+				return err
+			}
+		default:
+			if err := p.number(); err != nil {
+				return err
+			}
+		}
+		// After a value: close containers, or find the next element.
+		for {
+			if p.depth == base {
+				return nil
+			}
+			p.ws()
+			if p.i >= len(b) {
+				return p.syntax("unexpected end of JSON input")
+			}
+			lvl := p.depth - base - 1
+			obj := stack[lvl>>6]&(1<<(lvl&63)) != 0
+			c := b[p.i]
+			if c == ',' {
+				p.i++
+				if obj {
+					if err := p.key(); err != nil {
+						return err
+					}
+				}
+				break
+			}
+			if obj && c == '}' || !obj && c == ']' {
+				p.i++
+				p.depth--
+				continue
+			}
+			return p.syntax("invalid character after a value")
+		}
+	}
+}
+
+// key reads an object key and its colon.
+func (p *jsonParser) key() error {
+	if p.peek() != '"' {
+		return p.syntax("an object key is not a string")
+	}
+	if err := p.ck.tick(); err != nil {
+		return err
+	}
+	if _, err := p.str(); err != nil {
+		return err
+	}
+	if p.peek() != ':' {
+		return p.syntax("missing ':' after an object key")
+	}
+	p.i++
+	return nil
+}
+
+func (p *jsonParser) literal(lit string) error {
+	if len(p.b)-p.i < len(lit) || string(p.b[p.i:p.i+len(lit)]) != lit {
+		return p.syntax("invalid literal")
+	}
+	p.i += len(lit)
+	return nil
+}
+
+// number reads -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?. What
+// follows it is checked by the caller.
+func (p *jsonParser) number() error {
+	b, i := p.b, p.i
+	if b[i] == '-' {
+		i++
+	}
+	switch {
+	case i < len(b) && b[i] == '0':
+		i++
+	case i < len(b) && b[i] >= '1' && b[i] <= '9':
+		i = digits(b, i+1)
+	default:
+		p.i = i
+		return p.syntax("invalid character looking for a value")
+	}
+	if i < len(b) && b[i] == '.' {
+		j := digits(b, i+1)
+		if j == i+1 {
+			p.i = j
+			return p.syntax("a number without digits after '.'")
+		}
+		i = j
+	}
+	if i < len(b) && (b[i] == 'e' || b[i] == 'E') {
+		i++
+		if i < len(b) && (b[i] == '+' || b[i] == '-') {
+			i++
+		}
+		j := digits(b, i)
+		if j == i {
+			p.i = j
+			return p.syntax("a number without digits in its exponent")
+		}
+		i = j
+	}
+	p.i = i
+	return nil
+}
+
+func digits(b []byte, i int) int {
+	for i < len(b) && b[i] >= '0' && b[i] <= '9' {
+		i++
+	}
+	return i
+}
+
+// str validates a string at p.i (its opening quote) and moves past it,
+// reporting whether it holds escapes.
+func (p *jsonParser) str() (escaped bool, err error) {
+	b := p.b
+	i := p.i + 1
+	for {
+		i = stringStop(b, i)
+		if i >= len(b) {
+			p.i = i
+			return escaped, p.syntax("unterminated string")
+		}
+		switch c := b[i]; {
+		case c == '"':
+			p.i = i + 1
+			return escaped, nil
+		case c == '\\':
+			escaped = true
+			if i+1 >= len(b) {
+				p.i = i
+				return escaped, p.syntax("unterminated string")
+			}
+			switch b[i+1] {
+			case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
+				i += 2
+			case 'u':
+				if len(b)-i < 6 || !isHex(b[i+2]) || !isHex(b[i+3]) || !isHex(b[i+4]) || !isHex(b[i+5]) {
+					p.i = i
+					return escaped, p.syntax(`invalid \u escape`)
+				}
+				i += 6
+			default:
+				p.i = i
+				return escaped, p.syntax("invalid escape in a string")
+			}
+		default:
+			p.i = i
+			return escaped, p.syntax("a control character in a string")
+		}
+	}
+}
+
+func isHex(c byte) bool { return c >= '0' && c <= '9' || c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F' }
+
+// stringStop returns the index of the first '"', '\\' or control byte
+// (< 0x20) in b at or after i, or len(b). It tests eight bytes at a time:
+// the strings of an event document are mostly too short for
+// bytes.IndexByte's set-up to pay, and too long for a byte loop.
+func stringStop(b []byte, i int) int {
+	const ones, highs = 0x0101010101010101, 0x8080808080808080
+	for ; i+8 <= len(b); i += 8 {
+		w := binary.LittleEndian.Uint64(b[i:])
+		q := w ^ ('"' * ones)  // zero bytes where w has '"'
+		e := w ^ ('\\' * ones) // zero bytes where w has '\\'
+		// The lowest byte flagged by (x-ones) &^ x is exactly the first
+		// zero byte of x, and the lowest flagged by (w-0x20*ones) &^ w
+		// exactly the first byte below 0x20 (higher flags may be false
+		// positives, caused by the borrow of a lower byte).
+		if m := ((q-ones)&^q | (e-ones)&^e | (w-0x20*ones)&^w) & highs; m != 0 {
+			return i + bits.TrailingZeros64(m)>>3
+		}
+	}
+	for ; i < len(b); i++ {
+		if c := b[i]; c == '"' || c == '\\' || c < 0x20 {
+			return i
+		}
+	}
+	return len(b)
+}
+
+// quoteOrEscape returns the index of the first '"' or '\\' in b at or
+// after i, or len(b), eight bytes at a time like stringStop.
+func quoteOrEscape(b []byte, i int) int {
+	const ones, highs = 0x0101010101010101, 0x8080808080808080
+	for ; i+8 <= len(b); i += 8 {
+		w := binary.LittleEndian.Uint64(b[i:])
+		q := w ^ ('"' * ones)
+		e := w ^ ('\\' * ones)
+		if m := ((q-ones)&^q | (e-ones)&^e) & highs; m != 0 {
+			return i + bits.TrailingZeros64(m)>>3
+		}
+	}
+	for ; i < len(b); i++ {
+		if c := b[i]; c == '"' || c == '\\' {
+			return i
+		}
+	}
+	return len(b)
+}
+
+// skip moves past one value at p.i without checking its grammar: only
+// strings (to their closing quote) and brackets (balanced, within the
+// depth budget) count. It finds where an invalid value ends, so that the
+// parser can go on after it. It returns a *jsonSyntax when even that
+// structure is broken.
+func (p *jsonParser) skip() error {
+	b := p.b
+	switch c := p.peek(); c {
+	case 0:
+		return p.syntax("unexpected end of JSON input")
+	case '}', ']', ',', ':':
+		return p.syntax("invalid character looking for a value")
+	case '"':
+		return p.skipString()
+	case '{', '[':
+		base := p.depth
+		for p.i < len(b) {
+			if err := p.ck.tick(); err != nil {
+				return err
+			}
+			switch b[p.i] {
+			case '"':
+				if err := p.skipString(); err != nil {
+					return err
+				}
+				continue
+			case '{', '[':
+				if err := p.open(); err != nil {
+					return err
+				}
+				continue
+			case '}', ']':
+				p.depth--
+				p.i++
+				if p.depth == base {
+					return nil
+				}
+				continue
+			}
+			p.i++
+		}
+		p.depth = base
+		return p.syntax("unexpected end of JSON input")
+	default:
+		start := p.i
+		for p.i < len(b) && !isDelim(b[p.i]) {
+			p.i++
+		}
+		if p.i == start {
+			return p.syntax("invalid character looking for a value")
+		}
+		return nil
+	}
+}
+
+// skipString moves past a string at p.i, escapes and all, without
+// checking them.
+func (p *jsonParser) skipString() error {
+	i := p.i + 1
+	for {
+		i = quoteOrEscape(p.b, i)
+		if i >= len(p.b) {
+			p.i = len(p.b)
+			return p.syntax("unterminated string")
+		}
+		if p.b[i] == '"' {
+			p.i = i + 1
+			return nil
+		}
+		i += 2 // an escape: skip the escaped byte
+	}
+}
+
+func isDelim(c byte) bool {
+	switch c {
+	case ',', '}', ']', ':', ' ', '\t', '\n', '\r', '"', '{', '[':
+		return true
+	}
+	return false
+}

@@ -1,0 +1,335 @@
+package envelope
+
+// One Msg of a JSON document: its envelope fields, its members, its
+// resource.
+
+import (
+	"errors"
+	"fmt"
+	"strconv"
+	"time"
+)
+
+// maxMembers is how many members of a Msg besides its envelope fields the
+// parser keeps track of to find the resource.
+const maxMembers = 8
+
+// member is a Msg member that may be the resource.
+type member struct {
+	key        []byte
+	start, end int32 // its value: doc[start:end]
+	object     bool  // the value is an object
+	err        *EventError
+}
+
+// msgState is what the parser gathers of one Msg.
+type msgState struct {
+	ev       Event
+	err      *EventError // the first invalid envelope field
+	members  [maxMembers]member
+	n        int         // members found (may exceed maxMembers)
+	resource int         // index in members of the member the topic names, -1
+	lostErr  *EventError // the first error of a member beyond maxMembers
+}
+
+// isDocErr reports whether err ends the document's split rather than
+// marking one Msg invalid: a budget, a cancellation, ErrNotEnvelope.
+func isDocErr(err error) bool {
+	_, syntax := err.(*jsonSyntax)
+	return err != nil && !syntax
+}
+
+// msg reads one element of Msg at p.i and emits its event. Any grammar
+// error inside it makes that event invalid; the parser then goes on after
+// the element, found by its brackets and strings alone. Only when even
+// those are broken does it fail, and with it the document.
+func (p *jsonParser) msg(emit func(Event), index *int) error {
+	if err := p.ck.check(); err != nil {
+		return err
+	}
+	if p.atEnd() {
+		return p.syntax("unexpected end of JSON input")
+	}
+	i := *index
+	*index++
+	start, depth := p.i, p.depth
+	var m msgState
+	m.resource = -1
+	var err error
+	if p.b[p.i] == '{' {
+		err = p.msgObject(&m, i)
+	} else {
+		err = p.value()
+		if err == nil {
+			err = errNotObject
+		}
+	}
+	if err == nil {
+		if c := p.peek(); c != ',' && c != ']' && c != '}' && !p.atEnd() {
+			err = p.syntax("invalid character after a Msg")
+		}
+	}
+	if err != nil {
+		if isDocErr(err) && err != errNotObject {
+			return err
+		}
+		off := p.i
+		if err == errNotObject {
+			off = start
+		}
+		// Go on after the element: its whole text becomes the event's body.
+		p.i, p.depth = start, depth
+		if serr := p.skip(); serr != nil {
+			return serr
+		}
+		m.ev.Body = p.b[start:p.i:p.i]
+		m.ev.Resource = ""
+		m.ev.Err = &EventError{Index: i, Field: FieldMsg, Offset: int64(off), Reason: reasonOf(err)}
+		emit(m.ev)
+		p.ck.emitted(&m.ev)
+		return nil
+	}
+	p.resolve(&m, i, start)
+	emit(m.ev)
+	p.ck.emitted(&m.ev)
+	return nil
+}
+
+var errNotObject = errors.New("not an object")
+
+func reasonOf(err error) string {
+	if se, ok := err.(*jsonSyntax); ok {
+		return se.reason
+	}
+	return err.Error()
+}
+
+// msgObject reads a Msg object: its envelope fields into m.ev (or m.err),
+// the other members into m.members. A grammar error in a member's value
+// is recorded on the member (or, for an envelope field, in m.err) and the
+// parser goes on after that value; it returns an error only when the
+// object's own structure is broken.
+func (p *jsonParser) msgObject(m *msgState, index int) error {
+	return p.object(func(key []byte) error {
+		start, depth := p.i, p.depth
+		envelope := isEnvelopeField(key)
+		var ferr *EventError // a valid JSON value of the wrong type
+		err := p.field(m, key, index, &ferr)
+		if err == nil {
+			if c := p.peek(); c != ',' && c != '}' {
+				err = p.syntax("invalid character after a value")
+			}
+		}
+		if err != nil {
+			if isDocErr(err) {
+				return err
+			}
+			off := int64(p.i)
+			p.i, p.depth = start, depth
+			if serr := p.skip(); serr != nil {
+				return serr
+			}
+			if c := p.peek(); c != ',' && c != '}' {
+				return p.syntax("invalid character after a value")
+			}
+			if envelope {
+				ferr = &EventError{Index: index, Field: string(key), Offset: off, Reason: reasonOf(err)}
+			} else {
+				p.addMember(m, key, start, &EventError{Index: index, Field: FieldBody, Offset: off, Reason: reasonOf(err)})
+			}
+		} else if !envelope {
+			p.addMember(m, key, start, nil)
+		}
+		if ferr != nil && m.err == nil {
+			m.err = ferr
+		}
+		return nil
+	})
+}
+
+// addMember records a member that may be the resource, its value being
+// p.b[start:p.i]. Beyond maxMembers only the one the topic names (when
+// the topic came first) is kept, in the last slot.
+func (p *jsonParser) addMember(m *msgState, key []byte, start int, err *EventError) {
+	end := p.i
+	for end > start && isSpace(p.b[end-1]) {
+		end--
+	}
+	named := m.resource < 0 && m.ev.Topic != "" && string(key) == TopicResource(m.ev.Topic)
+	idx := m.n
+	m.n++
+	if idx >= maxMembers {
+		if !named {
+			if m.lostErr == nil {
+				m.lostErr = err
+			}
+			return
+		}
+		idx = maxMembers - 1
+		if m.lostErr == nil {
+			m.lostErr = m.members[idx].err
+		}
+	}
+	m.members[idx] = member{key: key, start: int32(start), end: int32(end), object: p.b[start] == '{', err: err}
+	if named {
+		m.resource = idx
+	}
+}
+
+func isSpace(c byte) bool { return c == ' ' || c == '\t' || c == '\n' || c == '\r' }
+
+// field reads the value of one member of a Msg. An envelope field of the
+// wrong type or with an invalid value sets *ferr; other members are only
+// validated.
+func (p *jsonParser) field(m *msgState, key []byte, index int, ferr **EventError) error {
+	bad := func(field, reason string) {
+		*ferr = &EventError{Index: index, Field: field, Offset: int64(p.i), Reason: reason}
+	}
+	c := p.peek()
+	switch string(key) {
+	case "topic":
+		if c != '"' {
+			bad(FieldTopic, "not a string")
+			return p.value()
+		}
+		s, err := p.strValue()
+		m.ev.Topic = s
+		if err == nil && s == "" {
+			bad(FieldTopic, "empty")
+		}
+		return err
+	case "operation":
+		if c != '"' {
+			bad(FieldOperation, "not a string")
+			return p.value()
+		}
+		s, err := p.strValue()
+		m.ev.Operation = Operation(s)
+		return err
+	case "timestamp":
+		start := p.i
+		switch c {
+		case '"':
+			s, err := p.strValue()
+			if err != nil {
+				return err
+			}
+			t, ok := ParseTime(s)
+			if !ok {
+				*ferr = &EventError{Index: index, Field: FieldTimestamp, Offset: int64(start), Reason: "not an RFC 3339 time"}
+			}
+			m.ev.Timestamp = t
+			return nil
+		case 'n':
+			return p.value()
+		default:
+			if err := p.value(); err != nil {
+				return err
+			}
+			t, ok := epochMillis(p.b[start:p.i])
+			if !ok {
+				*ferr = &EventError{Index: index, Field: FieldTimestamp, Offset: int64(start), Reason: "neither an RFC 3339 time nor epoch milliseconds"}
+			}
+			m.ev.Timestamp = t
+			return nil
+		}
+	case "group":
+		if c == '"' {
+			s, err := p.strValue()
+			m.ev.Group = s
+			return err
+		}
+		return p.value()
+	case "replay":
+		start := p.i
+		if err := p.value(); err != nil {
+			return err
+		}
+		switch v := p.b[start:p.i]; string(v) {
+		case "true", `"true"`:
+			m.ev.Replay = true
+		}
+		return nil
+	}
+	return p.value()
+}
+
+// epochMillis reads an integer of epoch milliseconds.
+func epochMillis(b []byte) (time.Time, bool) {
+	n, err := strconv.ParseInt(bstring(b), 10, 64)
+	if err != nil {
+		return time.Time{}, false
+	}
+	return time.UnixMilli(n).UTC(), true
+}
+
+// resolve finds a Msg's resource among its members and sets the event's
+// Resource, Body and Err: the member named by the topic's resource
+// segment; else the one member whose value is an object; else the one
+// member there is. Msg is the whole element, doc[start:p.i].
+func (p *jsonParser) resolve(m *msgState, index, start int) {
+	ev := &m.ev
+	chosen := m.resource
+	seg := TopicResource(ev.Topic)
+	n := min(m.n, maxMembers)
+	if chosen < 0 && seg != "" {
+		for i := range n {
+			if string(m.members[i].key) == seg {
+				chosen = i
+				break
+			}
+		}
+	}
+	if chosen < 0 && m.n <= maxMembers {
+		objects := 0
+		for i := range n {
+			if m.members[i].object {
+				objects++
+				chosen = i
+			}
+		}
+		if objects != 1 {
+			chosen = -1
+		}
+		if objects == 0 && n == 1 {
+			chosen = 0
+		}
+	}
+	if chosen >= 0 {
+		r := &m.members[chosen]
+		ev.Resource = resourceName(r.key)
+		ev.Body = p.b[r.start:r.end:r.end]
+	} else {
+		ev.Body = p.b[start:p.i:p.i]
+	}
+	switch {
+	case ev.Topic == "" && m.err == nil:
+		ev.Err = &EventError{Index: index, Field: FieldTopic, Offset: int64(start), Reason: "missing"}
+	case m.err != nil:
+		ev.Err = m.err
+	case chosen >= 0 && m.members[chosen].err != nil:
+		ev.Err = m.members[chosen].err
+	case ignoredErr(m, chosen) != nil:
+		e := *ignoredErr(m, chosen)
+		e.Field, e.Reason = FieldMsg, "an ignored member is not well-formed: "+e.Reason
+		ev.Err = &e
+	case chosen < 0:
+		reason := fmt.Sprintf("cannot tell the resource among %d members", m.n)
+		if m.n == 0 {
+			reason = "no resource"
+		}
+		ev.Err = &EventError{Index: index, Field: FieldResource, Offset: int64(start), Reason: reason}
+	}
+}
+
+// ignoredErr returns the error of the first member other than the
+// resource whose value is not well-formed: the Msg is then invalid too,
+// even though that member is ignored.
+func ignoredErr(m *msgState, chosen int) *EventError {
+	for i := range min(m.n, maxMembers) {
+		if i != chosen && m.members[i].err != nil {
+			return m.members[i].err
+		}
+	}
+	return m.lostErr
+}

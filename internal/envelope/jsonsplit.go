@@ -1,0 +1,219 @@
+package envelope
+
+import (
+	"encoding/json"
+	"fmt"
+	"unsafe"
+)
+
+// splitJSON reads {"Document":{"Msg": M}} with M an object, an array of
+// them, or null. Members other than Document (at the top) and Msg (in
+// Document) are validated and ignored.
+func splitJSON(ck checker, maxDepth int, doc []byte, emit func(Event)) (checker, error) {
+	p := jsonParser{b: doc, maxDepth: maxDepth, ck: ck}
+	err := p.envelope(emit)
+	return p.ck, err
+}
+
+// envelope reads the document's top level.
+func (p *jsonParser) envelope(emit func(Event)) error {
+	if p.peek() != '{' {
+		return ErrNotEnvelope
+	}
+	found := false
+	index := 0
+	err := p.object(func(key []byte) error {
+		if string(key) != "Document" || found {
+			return p.value()
+		}
+		found = true
+		return p.document(emit, &index)
+	})
+	if err != nil {
+		return p.docErr(err)
+	}
+	if !found {
+		return ErrNotEnvelope
+	}
+	if !p.atEnd() {
+		return p.docErr(p.syntax("data after the top-level value"))
+	}
+	return nil
+}
+
+// docErr turns an error that ends a whole document's split into what
+// Split returns: a grammar error becomes ErrMalformed; ErrNotEnvelope, a
+// budget and a cancellation stay as they are.
+func (p *jsonParser) docErr(err error) error {
+	if se, ok := err.(*jsonSyntax); ok {
+		return fmt.Errorf("%w: JSON: %s at byte %d", ErrMalformed, se.reason, se.off)
+	}
+	return err
+}
+
+// object reads an object at p.i, calling fn for each member with p at
+// its value (fn must read it); keys are validated and unescaped if need
+// be.
+func (p *jsonParser) object(fn func(key []byte) error) error {
+	if p.peek() != '{' {
+		return p.syntax("not an object")
+	}
+	if err := p.open(); err != nil {
+		return err
+	}
+	if p.peek() == '}' {
+		p.i++
+		p.depth--
+		return nil
+	}
+	for {
+		key, err := p.keyBytes()
+		if err != nil {
+			return err
+		}
+		p.ws()
+		if err := fn(key); err != nil {
+			return err
+		}
+		switch p.peek() {
+		case ',':
+			p.i++
+		case '}':
+			p.i++
+			p.depth--
+			return nil
+		default:
+			return p.syntax("invalid character after an object member")
+		}
+	}
+}
+
+// keyBytes reads an object key and its colon, returning the key's
+// content (unescaped if it has escapes).
+func (p *jsonParser) keyBytes() ([]byte, error) {
+	if p.peek() != '"' {
+		return nil, p.syntax("an object key is not a string")
+	}
+	if err := p.ck.tick(); err != nil {
+		return nil, err
+	}
+	start := p.i
+	escaped, err := p.str()
+	if err != nil {
+		return nil, err
+	}
+	key := p.b[start+1 : p.i-1]
+	if escaped {
+		key = []byte(unescape(p.b[start:p.i]))
+	}
+	if p.peek() != ':' {
+		return nil, p.syntax("missing ':' after an object key")
+	}
+	p.i++
+	return key, nil
+}
+
+// unescape decodes a valid JSON string token.
+func unescape(tok []byte) string {
+	var s string
+	_ = json.Unmarshal(tok, &s) // tok was validated
+	return s
+}
+
+// strValue reads a string value at p.i: a string sharing the document's
+// memory when it has no escapes, a decoded copy otherwise.
+func (p *jsonParser) strValue() (string, error) {
+	start := p.i
+	if err := p.ck.tick(); err != nil {
+		return "", err
+	}
+	escaped, err := p.str()
+	if err != nil {
+		return "", err
+	}
+	if !escaped {
+		return bstring(p.b[start+1 : p.i-1]), nil
+	}
+	return unescape(p.b[start:p.i]), nil
+}
+
+// bstring returns a string sharing b's memory. b must never be modified:
+// it is a slice of a document that the caller keeps read-only.
+func bstring(b []byte) string {
+	if len(b) == 0 {
+		return ""
+	}
+	return unsafe.String(&b[0], len(b))
+}
+
+// document reads the value of "Document": null or {} (a keep-alive), or
+// an object with a Msg member. Other members are ignored, unless there is
+// no Msg: then the document is not an envelope.
+func (p *jsonParser) document(emit func(Event), index *int) error {
+	switch p.peek() {
+	case 'n':
+		return p.value() // "Document": null is a keep-alive
+	case '{':
+	default:
+		if err := p.value(); err != nil {
+			return err
+		}
+		return ErrNotEnvelope
+	}
+	msg, other := false, false
+	err := p.object(func(key []byte) error {
+		if string(key) != "Msg" || msg {
+			other = true
+			return p.value()
+		}
+		msg = true
+		return p.msgs(emit, index)
+	})
+	if err != nil {
+		return err
+	}
+	if !msg && other {
+		return ErrNotEnvelope
+	}
+	return nil
+}
+
+// msgs reads the value of "Msg": an object, an array of them, or null.
+func (p *jsonParser) msgs(emit func(Event), index *int) error {
+	switch p.peek() {
+	case 'n':
+		return p.value()
+	case '{':
+		return p.msg(emit, index)
+	case '[':
+	default:
+		if err := p.value(); err != nil {
+			return err
+		}
+		return ErrNotEnvelope
+	}
+	if err := p.open(); err != nil {
+		return err
+	}
+	if p.peek() == ']' {
+		p.i++
+		p.depth--
+		return nil
+	}
+	for {
+		if err := p.msg(emit, index); err != nil {
+			return err
+		}
+		switch p.peek() {
+		case ',':
+			p.i++
+			p.ws()
+		case ']':
+			p.i++
+			p.depth--
+			return nil
+		default:
+			return p.syntax("invalid character after a Msg")
+		}
+	}
+}

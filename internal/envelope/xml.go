@@ -1,0 +1,420 @@
+package envelope
+
+import (
+	"bytes"
+	"encoding/xml"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/pushmon/pushmon/internal/xmlguard"
+)
+
+// xmlSplit is one XML split. It reads the document three times: the
+// guard's scanner checks every token against the budgets (and finds the
+// root element) before anything else reads it; then encoding/xml's strict
+// Token loop reads the whole document once, with one Decoder; then the
+// scanner walks it again to find the events. When encoding/xml read the
+// whole document without error, every body is well-formed; otherwise
+// each Msg's start tag and body are read by encoding/xml on their own, so
+// that only the Msgs at fault are invalid.
+type xmlSplit struct {
+	ck    checker
+	lim   Limits
+	sc    xmlguard.Scanner
+	doc   []byte
+	exact bool // each Msg is checked on its own
+}
+
+func (x *xmlSplit) next() (xmlguard.Token, error) {
+	if err := x.ck.tick(); err != nil {
+		return xmlguard.Token{}, err
+	}
+	return x.sc.Next()
+}
+
+// docErr turns an error that ends the split into what Split returns.
+func docErr(err error) error {
+	if errors.Is(err, xmlguard.ErrSyntax) {
+		return fmt.Errorf("%w: XML: %w", ErrMalformed, err)
+	}
+	return err
+}
+
+// localName returns a name without its prefix.
+func localName(name []byte) []byte {
+	if i := bytes.IndexByte(name, ':'); i >= 0 {
+		return name[i+1:]
+	}
+	return name
+}
+
+func isBlank(b []byte) bool { return len(bytes.Trim(b, " \t\r\n")) == 0 }
+
+// splitXML reads <Document><Msg …><Resource>…</Resource></Msg>…</Document>
+// or a single <Msg> root. Comments, processing instructions and a
+// document type declaration may surround them. Elements and text in
+// Document other than Msg are ignored when there is a Msg; a Document
+// holding only such things is not an envelope.
+func splitXML(ck checker, lim Limits, doc []byte, emit func(Event)) (checker, error) {
+	x := xmlSplit{ck: ck, lim: lim, doc: doc}
+	err := x.split(emit)
+	return x.ck, err
+}
+
+func (x *xmlSplit) split(emit func(Event)) error {
+	doc := x.doc
+	rootName, err := x.guard()
+	if err != nil {
+		return docErr(err)
+	}
+	if rootName != "Document" && rootName != "Msg" {
+		return ErrNotEnvelope
+	}
+	ok, err := x.decode()
+	if err != nil {
+		return err
+	}
+	x.sc, x.exact = xmlguard.NewScanner(doc, x.lim), !ok
+	const (
+		prolog = iota
+		inDocument
+		epilog
+	)
+	state, index, other := prolog, 0, false
+	var root xmlguard.Token // Document's start tag
+	for {
+		tok, err := x.next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return docErr(err)
+		}
+		switch tok.Kind {
+		case xmlguard.StartElement:
+			name := string(localName(doc[tok.NameStart:tok.NameEnd]))
+			switch {
+			case state == prolog && name == "Document":
+				state, root = inDocument, tok
+				if tok.Empty {
+					state = epilog // <Document/>: a keep-alive
+				}
+			case (state == prolog && tok.Depth == 1 || state == inDocument && tok.Depth == 2) && name == "Msg":
+				if err := x.msg(tok, index, emit); err != nil {
+					return err
+				}
+				index++
+				if state == prolog {
+					state = epilog
+				}
+			case state == inDocument:
+				other = true
+				if _, err := x.skip(tok); err != nil {
+					return err
+				}
+			default:
+				return ErrNotEnvelope
+			}
+		case xmlguard.EndElement:
+			// The end of Document (the scanner keeps the balance; the
+			// names are checked here).
+			if !bytes.Equal(doc[tok.NameStart:tok.NameEnd], doc[root.NameStart:root.NameEnd]) {
+				return fmt.Errorf("%w: XML: the end tag at byte %d does not match <Document>", ErrMalformed, tok.Start)
+			}
+			state = epilog
+		case xmlguard.CharData, xmlguard.CDATA:
+			if tok.Kind == xmlguard.CDATA || !isBlank(doc[tok.Start:tok.End]) {
+				if state != inDocument {
+					return ErrNotEnvelope
+				}
+				other = true
+			}
+		}
+	}
+	if state == prolog || index == 0 && other {
+		return ErrNotEnvelope
+	}
+	return nil
+}
+
+// guard runs the guard over the whole document and returns the local
+// name of its first element, "" if it has none.
+func (x *xmlSplit) guard() (root string, err error) {
+	doc := x.doc
+	sc := xmlguard.NewScanner(doc, x.lim)
+	for {
+		if err := x.ck.tick(); err != nil {
+			return "", err
+		}
+		tok, err := sc.Next()
+		if err == io.EOF {
+			return root, nil
+		}
+		if err != nil {
+			return "", err
+		}
+		if tok.Kind == xmlguard.StartElement && tok.Depth == 1 && root == "" {
+			switch name := localName(doc[tok.NameStart:tok.NameEnd]); string(name) {
+			case "Document", "Msg":
+				root = string(name)
+			default:
+				return "?", nil // not an envelope: no need to read further
+			}
+		}
+	}
+}
+
+// decode reads the document with encoding/xml's strict Token loop and
+// reports whether it read it all without error (the error returned is a
+// cancellation).
+func (x *xmlSplit) decode() (bool, error) {
+	d := xml.NewDecoder(bytes.NewReader(x.doc))
+	for {
+		if err := x.ck.tick(); err != nil {
+			return false, err
+		}
+		if _, err := d.Token(); err != nil {
+			return err == io.EOF, nil
+		}
+	}
+}
+
+// skip reads up to the end of the element tok starts and returns the
+// offset just past it.
+func (x *xmlSplit) skip(tok xmlguard.Token) (int, error) {
+	if tok.Empty {
+		return tok.End, nil
+	}
+	for {
+		t, err := x.next()
+		if err != nil {
+			if err == io.EOF {
+				err = &xmlguard.SyntaxError{Reason: "the document ends inside an element", Offset: int64(len(x.doc))}
+			}
+			return 0, docErr(err)
+		}
+		if t.Kind == xmlguard.EndElement && t.Depth == tok.Depth {
+			return t.End, nil
+		}
+	}
+}
+
+// child is a child element of a Msg.
+type child struct {
+	name       []byte
+	start, end int
+}
+
+// msg reads the Msg element tok starts, up to its end tag, and emits its
+// event.
+func (x *xmlSplit) msg(tok xmlguard.Token, index int, emit func(Event)) error {
+	if err := x.ck.check(); err != nil {
+		return err
+	}
+	var ev Event
+	var (
+		ferr     *EventError
+		children [maxMembers]child
+		n        int
+		named    = -1
+	)
+	bad := func(field string, off int, reason string) {
+		if ferr == nil {
+			ferr = &EventError{Index: index, Field: field, Offset: int64(off), Reason: reason}
+		}
+	}
+	x.attrs(tok, &ev, bad)
+	seg := TopicResource(ev.Topic)
+	end := tok.End
+	if !tok.Empty {
+		for {
+			t, err := x.next()
+			if err != nil {
+				return docErr(err) // EOF cannot happen inside an element
+			}
+			if t.Kind == xmlguard.EndElement && t.Depth == tok.Depth {
+				end = t.End
+				if !bytes.Equal(x.doc[t.NameStart:t.NameEnd], x.doc[tok.NameStart:tok.NameEnd]) {
+					bad(FieldMsg, t.Start, "its end tag does not match")
+				}
+				break
+			}
+			if t.Kind != xmlguard.StartElement {
+				continue // text, comments: not the resource
+			}
+			c := child{name: localName(x.doc[t.NameStart:t.NameEnd]), start: t.Start}
+			if c.end, err = x.skip(t); err != nil {
+				return err
+			}
+			idx := n
+			n++
+			isNamed := named < 0 && seg != "" && string(c.name) == seg
+			if idx >= maxMembers {
+				if !isNamed {
+					continue
+				}
+				idx = maxMembers - 1
+			}
+			children[idx] = c
+			if isNamed {
+				named = idx
+			}
+		}
+	}
+	chosen := named
+	if chosen < 0 && n == 1 {
+		chosen = 0
+	}
+	if chosen >= 0 {
+		c := children[chosen]
+		ev.Resource = resourceName(c.name)
+		ev.Body = x.doc[c.start:c.end:c.end]
+		if x.exact {
+			if err := x.validate(ev.Body, c.start, index, &ferr); err != nil {
+				return err
+			}
+		}
+	} else {
+		ev.Body = x.doc[tok.Start:end:end]
+		if n == 0 {
+			bad(FieldResource, tok.Start, "no resource")
+		} else {
+			bad(FieldResource, tok.Start, fmt.Sprintf("cannot tell the resource among %d elements", n))
+		}
+	}
+	if ferr != nil {
+		ev.Err = ferr
+	}
+	emit(ev)
+	x.ck.emitted(&ev)
+	return nil
+}
+
+// attrs reads a Msg's attributes from its start tag. Values without
+// entities or carriage returns are taken as they are (sharing the
+// document's memory); otherwise, and whenever the Msg is checked on its
+// own, encoding/xml reads the start tag, decoding its entities.
+func (x *xmlSplit) attrs(tok xmlguard.Token, ev *Event, bad func(field string, off int, reason string)) {
+	tag := x.doc[tok.Start:tok.End]
+	if x.exact || bytes.ContainsAny(tag, "&\r") {
+		x.attrsDecoded(tag, tok.Start, ev, bad)
+	} else {
+		it := xmlguard.Attrs(tag)
+		for name, value, ok := it.Next(); ok; name, value, ok = it.Next() {
+			x.attr(string(localName(name)), bstring(value), tok.Start, ev, bad)
+		}
+	}
+	if ev.Topic == "" {
+		bad(FieldTopic, tok.Start, "missing")
+	}
+}
+
+// attrsDecoded reads a start tag's attributes through encoding/xml.
+func (x *xmlSplit) attrsDecoded(tag []byte, off int, ev *Event, bad func(field string, off int, reason string)) {
+	d := xml.NewDecoder(bytes.NewReader(tag))
+	t, err := d.RawToken()
+	start, ok := t.(xml.StartElement)
+	if err != nil || !ok {
+		bad(FieldMsg, off, "its start tag: "+xmlReason(err))
+		return
+	}
+	for _, a := range start.Attr {
+		x.attr(a.Name.Local, a.Value, off, ev, bad)
+	}
+}
+
+// attr sets the envelope field an attribute names.
+func (x *xmlSplit) attr(name, value string, off int, ev *Event, bad func(field string, off int, reason string)) {
+	switch name {
+	case "topic":
+		ev.Topic = value
+		if value == "" {
+			bad(FieldTopic, off, "empty")
+		}
+	case "operation":
+		ev.Operation = Operation(value)
+	case "timestamp":
+		t, ok := ParseTime(value)
+		if !ok {
+			bad(FieldTimestamp, off, "not an RFC 3339 time")
+		}
+		ev.Timestamp = t
+	case "group":
+		ev.Group = value
+	case "replay":
+		ev.Replay = strings.EqualFold(value, "true")
+	}
+}
+
+// validate reads body (at offset off of the document) with encoding/xml's
+// strict Token loop. A body that is not well-formed sets *ferr (unless
+// it is set); the error returned ends the split (a cancellation).
+func (x *xmlSplit) validate(body []byte, off, index int, ferr **EventError) error {
+	d := xml.NewDecoder(bytes.NewReader(body))
+	for {
+		if err := x.ck.tick(); err != nil {
+			return err
+		}
+		_, err := d.Token()
+		if err == io.EOF {
+			return nil
+		}
+		if err != nil {
+			if *ferr == nil {
+				*ferr = &EventError{Index: index, Field: FieldBody, Offset: int64(off) + d.InputOffset(), Reason: xmlReason(err)}
+			}
+			return nil
+		}
+	}
+}
+
+// xmlReason is encoding/xml's description of a syntax error, without the
+// line number (relative to the body, it would mislead).
+func xmlReason(err error) string {
+	var se *xml.SyntaxError
+	if errors.As(err, &se) {
+		return "not well-formed XML: " + se.Msg
+	}
+	if err == nil {
+		return "not a start tag"
+	}
+	return "not well-formed XML: " + err.Error()
+}
+
+// wellformed checks the document with the guard, then with encoding/xml's
+// strict Token loop, which must meet a root element.
+func (x *xmlSplit) wellformed() error {
+	doc := x.doc
+	x.sc = xmlguard.NewScanner(doc, x.lim)
+	for {
+		_, err := x.next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return docErr(err)
+		}
+	}
+	d := xml.NewDecoder(bytes.NewReader(doc))
+	root := false
+	for {
+		if err := x.ck.tick(); err != nil {
+			return err
+		}
+		tok, err := d.Token()
+		if err == io.EOF {
+			if !root {
+				return fmt.Errorf("%w: XML without a root element", ErrMalformed)
+			}
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("%w: XML: %s", ErrMalformed, xmlReason(err))
+		}
+		if _, ok := tok.(xml.StartElement); ok {
+			root = true
+		}
+	}
+}
