@@ -1,0 +1,116 @@
+package stream
+
+import (
+	"context"
+	"slices"
+
+	"github.com/pushmon/pushmon/protocol"
+)
+
+// Batch collection: the blocks of the batch being collected, and their
+// hand-off to the consumer.
+
+// collect adds a block to the Batch being collected. doc is the block's
+// (inflated) document, borrowed: the one copy made of it is the Batch's.
+// Copies go into one chunk sized for what the Batch may still take, so a
+// Batch of many small blocks costs one allocation for all its documents.
+func (ss *session) collect(m protocol.PublishMessage, doc []byte) {
+	if cap(ss.chunk)-len(ss.chunk) < len(doc) {
+		// Room for doc and for the blocks already buffered, scaled by
+		// doc's inflation ratio, within the Batch's byte limit.
+		more := int64(ss.buffered())
+		if len(m.Payload) > 0 && len(doc) > len(m.Payload) {
+			more = more * int64(len(doc)) / int64(len(m.Payload))
+		}
+		more = max(0, min(more, int64(maxBatchBytes-ss.docs-len(doc)), maxChunk-int64(len(doc))))
+		ss.chunk = make([]byte, 0, len(doc)+int(more))
+	}
+	if ss.sub.cfg.Mode == ModeManualAck {
+		ss.noteBlock(m.DataBlockID)
+	}
+	start := len(ss.chunk)
+	ss.chunk = append(ss.chunk, doc...)
+	ss.blocks = append(ss.blocks, Block{
+		DataBlockID: m.DataBlockID,
+		Format:      m.Format,
+		Compression: m.Compression,
+		Document:    ss.chunk[start:len(ss.chunk):len(ss.chunk)],
+	})
+	ss.docs += len(doc)
+	// Count is the server's claim: bounded by what the document can hold.
+	ss.events += claimedEvents(m.Count, len(doc))
+}
+
+// handOff hands the collected blocks, if any, to the consumer as one
+// Batch, and in ModeBatches queues their acks.
+func (ss *session) handOff(ctx context.Context) error {
+	if len(ss.blocks) == 0 {
+		return nil
+	}
+	s := ss.sub
+	b := ss.takeBatch()
+	err := ctx.Err()
+	if err == nil {
+		err = send(ctx, ss, s.batches, b)
+	}
+	if err != nil {
+		// Counted without splitting the documents (which may be large) on
+		// the library's goroutine: the blocks' claims, bounded.
+		s.stats.undelivered.Add(uint64(b.eventCap))
+		return err
+	}
+	if s.cfg.Mode == ModeBatches {
+		ss.queueAcks(b.Blocks, false)
+	}
+	return nil
+}
+
+// takeBatch returns a new Batch of the collected blocks and starts the
+// next. A single block shares the Batch's allocation.
+func (ss *session) takeBatch() *Batch {
+	s := ss.sub
+	var b *Batch
+	if len(ss.blocks) == 1 {
+		bx := &struct {
+			b   Batch
+			blk [1]Block
+		}{}
+		bx.blk[0] = ss.blocks[0]
+		bx.b.Blocks = bx.blk[:]
+		b = &bx.b
+	} else {
+		b = &Batch{Blocks: slices.Clone(ss.blocks)}
+	}
+	b.MonitorID = s.cfg.MonitorID
+	b.sub = s
+	b.eventCap = ss.events
+	b.resend = ss.resend
+	if s.cfg.Mode == ModeManualAck {
+		b.ss, b.seq = ss, ss.batchSeq
+		ss.batchSeq = ss.seq
+	}
+	clear(ss.blocks) // drop the scratch's references to the documents
+	ss.blocks = ss.blocks[:0]
+	ss.chunk, ss.docs, ss.events = nil, 0, 0
+	return b
+}
+
+// send hands v to the consumer. Before blocking it flushes pending acks
+// when the server may be waiting for them (see flushBeforeWait), so a
+// stop-and-wait server is never kept waiting by a slow consumer.
+func send[T any](ctx context.Context, ss *session, ch chan T, v T) error {
+	select {
+	case ch <- v:
+		return nil
+	default:
+	}
+	ss.flushBeforeWait()
+	select {
+	case ch <- v:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-ss.sub.drain:
+		return errDraining
+	}
+}
