@@ -46,6 +46,9 @@ const (
 	// BatchesEvents is Batches with a consumer that takes each Batch's
 	// events (Batch.Events: split and de-duplicated).
 	BatchesEvents Kind = "batches-events"
+	// BatchesTyped is BatchesEvents with a consumer that also decodes each
+	// event's body with Event.DataPoint.
+	BatchesTyped Kind = "batches-typed"
 	// EventsRoute is the Events API with a consumer that only routes on
 	// Event.Resource (the body is never decoded).
 	EventsRoute Kind = "events-route"
@@ -85,7 +88,7 @@ func (s Scenario) Name() string {
 // (Events API and the JSON baselines) rather than the frame.
 func (s Scenario) countsEvents() bool {
 	switch s.Kind {
-	case EventsRoute, EventsTyped, JSONEnvelope, JSONTyped, BatchesEvents:
+	case EventsRoute, EventsTyped, JSONEnvelope, JSONTyped, BatchesEvents, BatchesTyped:
 		return true
 	}
 	return false
@@ -173,7 +176,7 @@ func (s Scenario) run(ctx context.Context, env *Env, c *Counters) (pushserver.Re
 	switch s.Kind {
 	case Ceiling, JSONEnvelope, JSONTyped:
 		err = s.runBare(ctx, env, tag, c)
-	case Batches, BatchesEvents, EventsRoute, EventsTyped:
+	case Batches, BatchesEvents, BatchesTyped, EventsRoute, EventsTyped:
 		err = s.runLibrary(ctx, env, tag, c)
 	default:
 		err = fmt.Errorf("unknown kind %q", s.Kind)
@@ -217,7 +220,7 @@ func (s Scenario) runLibrary(ctx context.Context, env *Env, tag string, c *Count
 		Dialer:     countingDialer{c},
 		NewBackOff: func() backoff.BackOff { return &backoff.StopBackOff{} }, // a drop is a failure here
 	}
-	if s.Kind == Batches || s.Kind == BatchesEvents {
+	if s.Kind == Batches || s.Kind == BatchesEvents || s.Kind == BatchesTyped {
 		cfg.Mode = stream.ModeBatches
 	}
 	if s.NoDedup {
@@ -236,6 +239,18 @@ func (s Scenario) runLibrary(ctx context.Context, env *Env, tag string, c *Count
 	case BatchesEvents:
 		for b := range sub.Batches() {
 			c.add(uint64(len(b.Blocks)), len(b.Events()))
+		}
+	case BatchesTyped:
+		for b := range sub.Batches() {
+			evs := b.Events()
+			for i := range evs {
+				dp, err := evs[i].DataPoint()
+				if err != nil {
+					return err
+				}
+				sinkStr.Store(&dp.StreamID)
+			}
+			c.add(uint64(len(b.Blocks)), len(evs))
 		}
 	case EventsRoute:
 		var n uint64

@@ -123,6 +123,7 @@ func TableScenarios(t Transport) []Scenario {
 	add(Batches, ds1, false)
 	add(BatchesEvents, ds1, false)
 	add(BatchesEvents, ds1, true)
+	add(BatchesTyped, ds1, false)
 	for _, d := range []pushserver.Dataset{ds1, ds14, ds100z} {
 		if d != ds1 {
 			add(Ceiling, d, false)
