@@ -43,7 +43,7 @@ func (ss *session) queueAcks(blocks []Block, now bool) error {
 	return nil
 }
 
-// noteBlock records a block of ModeManualAck as the newest with its
+// noteBlock records a block of AckManual as the newest with its
 // DataBlockId: from now on the id names it, and an older un-acked block
 // with the same id can no longer be acked (see queueManualAcks).
 func (ss *session) noteBlock(id uint16) {
@@ -56,7 +56,7 @@ func (ss *session) noteBlock(id uint16) {
 	ss.seq++
 }
 
-// queueManualAcks queues the acks of a ModeManualAck Batch whose first
+// queueManualAcks queues the acks of an AckManual Batch whose first
 // block was the connection's block number seq, and starts a flusher. A
 // block whose DataBlockId the connection has since given to a newer block
 // is not acked: that ack would name the newer block too, which the

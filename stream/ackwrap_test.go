@@ -39,8 +39,7 @@ func TestManualAckRefusesAReusedBlockID(t *testing.T) {
 			<-fc.done
 		}}
 		cfg := testConfig(d)
-		cfg.Mode = ModeManualAck
-		sub, err := Subscribe(t.Context(), cfg)
+		sub, err := SubscribeBatches(t.Context(), cfg, AckManual)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -98,8 +97,7 @@ func TestManualAckAfterFullWrap(t *testing.T) {
 			return streamtest.AckAction{}
 		}})
 		cfg := simConfig(t, simDialer(srv, nil), id)
-		cfg.Mode = ModeManualAck
-		sub, err := Subscribe(t.Context(), cfg)
+		sub, err := SubscribeBatches(t.Context(), cfg, AckManual)
 		if err != nil {
 			t.Fatal(err)
 		}

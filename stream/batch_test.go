@@ -30,8 +30,7 @@ func TestBatchBlocks(t *testing.T) {
 			<-fc.done
 		}}
 		cfg := testConfig(d)
-		cfg.Mode = ModeBatches
-		sub, _ := Subscribe(t.Context(), cfg)
+		sub, _ := SubscribeBatches(t.Context(), cfg, AckOnReceive)
 		b := <-sub.Batches()
 		want := []Block{
 			{DataBlockID: 0, Format: protocol.FormatJSON, Compression: protocol.CompressionZlib, Document: []byte(docA)},
@@ -73,8 +72,7 @@ func TestBatchRawAndBadBlocks(t *testing.T) {
 			}
 		}}
 		cfg := testConfig(d)
-		cfg.Mode = ModeBatches
-		sub, _ := Subscribe(t.Context(), cfg)
+		sub, _ := SubscribeBatches(t.Context(), cfg, AckOnReceive)
 		first, second := <-sub.Batches(), <-sub.Batches()
 		evs := first.Events()
 		if len(first.Blocks) != 2 || len(evs) != 2 || evs[0].Raw || !evs[1].Raw || string(evs[1].Body) != `{"temp":21.5}` {
@@ -111,9 +109,8 @@ func TestBatchBeforeBadFrame(t *testing.T) {
 			<-fc.done
 		}}
 		cfg := testConfig(d)
-		cfg.Mode = ModeBatches
 		cfg.NewBackOff = func() backoffBackOff { return stopBackOff{} }
-		sub, _ := Subscribe(t.Context(), cfg)
+		sub, _ := SubscribeBatches(t.Context(), cfg, AckOnReceive)
 		var ids []string
 		for b := range sub.Batches() {
 			for _, ev := range b.Events() {
@@ -144,9 +141,8 @@ func TestBatchUndelivered(t *testing.T) {
 			<-fc.done
 		}}
 		cfg := testConfig(d)
-		cfg.Mode = ModeBatches
 		ctx, cancel := context.WithCancel(t.Context())
-		sub, _ := Subscribe(ctx, cfg)
+		sub, _ := SubscribeBatches(ctx, cfg, AckOnReceive)
 		synctest.Wait() // the block waits for the consumer
 		cancel()
 		<-sub.Done()
@@ -159,10 +155,10 @@ func TestBatchUndelivered(t *testing.T) {
 
 // TestBatchDedup: Events drops replays (events flagged replay) of events
 // delivered before and of events of the same Batch, and nothing else; the
-// window learns at the first call to Events (ModeBatches) or at Ack
-// (ModeManualAck).
+// window learns at the first call to Events (modeBatches) or at Ack
+// (modeManualAck).
 func TestBatchDedup(t *testing.T) {
-	for _, mode := range []Mode{ModeBatches, ModeManualAck} {
+	for _, mode := range []mode{modeBatches, modeManualAck} {
 		t.Run(mode.String(), func(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
 				next := make(chan []string)
@@ -177,8 +173,7 @@ func TestBatchDedup(t *testing.T) {
 					<-fc.done
 				}}
 				cfg := testConfig(d)
-				cfg.Mode = mode
-				sub, _ := Subscribe(t.Context(), cfg)
+				sub, _ := subscribeMode(t.Context(), cfg, mode)
 				take := func(want string, dups int, docs ...string) *Batch {
 					t.Helper()
 					next <- docs
@@ -196,7 +191,7 @@ func TestBatchDedup(t *testing.T) {
 				ab, _ := dpDoc("a", "b")
 				bc, _ := dpReplayDoc("b", "c")
 				first := take("abc", 1, ab, bc) // b replayed in the same Batch
-				if mode == ModeManualAck {
+				if mode == modeManualAck {
 					take("abc", 1, ab, bc) // not acked yet: handed over again
 					first.Ack()
 				}
@@ -232,10 +227,9 @@ func TestBatchLimits(t *testing.T) {
 			<-fc.done
 		}}
 		cfg := testConfig(d)
-		cfg.Mode = ModeBatches
 		cfg.MaxBatchBlocks = 4
 		cfg.ReadBufferSize = 2 << 20 // a burst is read at once
-		sub, _ := Subscribe(t.Context(), cfg)
+		sub, _ := SubscribeBatches(t.Context(), cfg, AckOnReceive)
 		var sizes []int
 		for b := range sub.Batches() {
 			docs := 0
@@ -289,10 +283,9 @@ func TestBatchEventsAllocation(t *testing.T) {
 			<-fc.done
 		}}
 		cfg := testConfig(d)
-		cfg.Mode = ModeBatches
 		cfg.DedupWindow = -1
 		cfg.ReadBufferSize = 64 << 10 // the burst is read at once
-		sub, _ := Subscribe(t.Context(), cfg)
+		sub, _ := SubscribeBatches(t.Context(), cfg, AckOnReceive)
 		b := <-sub.Batches()
 		synctest.Wait() // the reader is idle: what is allocated is Events'
 		var evs []Event

@@ -52,7 +52,7 @@ type chaosOptions struct {
 	events, resets int
 	lostAckEvery   int  // every n-th faulted connection first loses the acks of 50 blocks (0: none)
 	soak           bool // one seed (the run's new one, or PUSHMON_CHAOS_SEED), no time limit
-	mode           Mode // how the consumer takes events
+	mode           mode // how the consumer takes events
 	maxBlocks      int  // Config.MaxBatchBlocks
 	seeds          int  // how many of chaosSeeds to run (0: all)
 }
@@ -89,11 +89,11 @@ func TestChaosDeliveryLostAcks(t *testing.T) {
 }
 
 // TestChaosDeliveryBatchModes is TestChaosDelivery (one seed each) for a
-// consumer of batches, acked on hand-off (ModeBatches) or by Batch.Ack
-// once recorded (ModeManualAck), with the default batching and with one
+// consumer of batches, acked on hand-off (modeBatches) or by Batch.Ack
+// once recorded (modeManualAck), with the default batching and with one
 // block per Batch.
 func TestChaosDeliveryBatchModes(t *testing.T) {
-	for _, mode := range []Mode{ModeBatches, ModeManualAck} {
+	for _, mode := range []mode{modeBatches, modeManualAck} {
 		for _, maxBlocks := range []int{0, 1} {
 			t.Run(fmt.Sprintf("%s/maxBlocks=%d", mode, maxBlocks), func(t *testing.T) {
 				runChaos(t, chaosOptions{events: 20_000, resets: 200, mode: mode, maxBlocks: maxBlocks, seeds: 1})
@@ -246,9 +246,9 @@ func chaosRun(t *testing.T, seed uint64, o chaosOptions) {
 			if !ai.Outstanding && !closing || ai.Status != protocol.StatusOK {
 				report("ack of block %d (status %d) on connection %d names no outstanding block", ai.DataBlockID, ai.Status, conn)
 			}
-			// In ModeEvents the consumer may still be recording the block's
-			// last event, never an earlier one; in ModeManualAck it has
-			// recorded them all; in ModeBatches it has the Batch but may
+			// In modeEvents the consumer may still be recording the block's
+			// last event, never an earlier one; in modeManualAck it has
+			// recorded them all; in modeBatches it has the Batch but may
 			// not have recorded any of it yet: with one block per Batch,
 			// it has recorded everything before the block. (With several,
 			// the blocks before this one in its Batch are unknown here;
@@ -256,13 +256,13 @@ func chaosRun(t *testing.T, seed uint64, o chaosOptions) {
 			have := delivered.Load()
 			for _, ev := range ai.Events {
 				i := int64(eventIndex(ev))
-				if o.mode == ModeBatches {
+				if o.mode == modeBatches {
 					if o.maxBlocks != 1 {
 						break
 					}
 					i = int64(eventIndex(ai.Events[0]))
 				}
-				if o.mode == ModeManualAck {
+				if o.mode == modeManualAck {
 					i++
 				}
 				if i > have {
@@ -299,11 +299,10 @@ func chaosRun(t *testing.T, seed uint64, o chaosOptions) {
 		}
 	})
 	cfg := simConfig(t, d, id)
-	cfg.Mode = o.mode
 	cfg.MaxBatchBlocks = o.maxBlocks
 	ctx, cancel := context.WithCancel(t.Context())
 	defer cancel()
-	sub, err := Subscribe(ctx, cfg)
+	sub, err := subscribeMode(ctx, cfg, o.mode)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -324,7 +323,7 @@ func chaosRun(t *testing.T, seed uint64, o chaosOptions) {
 	}
 	go func() {
 		defer close(consumed)
-		if o.mode == ModeEvents {
+		if o.mode == modeEvents {
 			for ev := range sub.Events() {
 				record(ev)
 			}

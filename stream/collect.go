@@ -25,7 +25,7 @@ func (ss *session) collect(m protocol.PublishMessage, doc []byte) {
 		more = max(0, min(more, int64(maxBatchBytes-ss.docs-len(doc)), maxChunk-int64(len(doc))))
 		ss.chunk = make([]byte, 0, len(doc)+int(more))
 	}
-	if ss.sub.cfg.Mode == ModeManualAck {
+	if ss.sub.mode == modeManualAck {
 		ss.noteBlock(m.DataBlockID)
 	}
 	start := len(ss.chunk)
@@ -42,7 +42,7 @@ func (ss *session) collect(m protocol.PublishMessage, doc []byte) {
 }
 
 // handOff hands the collected blocks, if any, to the consumer as one
-// Batch, and in ModeBatches queues their acks.
+// Batch, and with AckOnReceive queues their acks.
 func (ss *session) handOff(ctx context.Context) error {
 	if len(ss.blocks) == 0 {
 		return nil
@@ -59,7 +59,7 @@ func (ss *session) handOff(ctx context.Context) error {
 		s.stats.undelivered.Add(uint64(b.eventCap))
 		return err
 	}
-	if s.cfg.Mode == ModeBatches {
+	if s.mode == modeBatches {
 		ss.queueAcks(b.Blocks, false)
 	}
 	return nil
@@ -85,7 +85,7 @@ func (ss *session) takeBatch() *Batch {
 	b.sub = s
 	b.eventCap = ss.events
 	b.resend = ss.resend
-	if s.cfg.Mode == ModeManualAck {
+	if s.mode == modeManualAck {
 		b.ss, b.seq = ss, ss.batchSeq
 		ss.batchSeq = ss.seq
 	}

@@ -16,7 +16,7 @@ import (
 
 // connect dials, completes TLS, sends the ConnectRequest and checks the
 // ConnectResponse, all within HandshakeTimeout.
-func (s *Subscription) connect(ctx context.Context) (*burstConn, *protocol.Reader, error) {
+func (s *subscription) connect(ctx context.Context) (*burstConn, *protocol.Reader, error) {
 	cfg := &s.cfg
 	addr := cfg.addr()
 	hctx, cancel := context.WithTimeout(ctx, cfg.HandshakeTimeout)

@@ -143,8 +143,10 @@ func (d *dedup) remember(keys ...uint64) {
 // returns the kept events (in evs's array), their identities (0 for those
 // without one) and how many were dropped. With remember, the window
 // learns the kept identities at once. On a nil *dedup it keeps everything
-// and returns no identities.
-func (d *dedup) filter(evs []Event, rs *resend, remember bool) (kept []Event, keys []uint64, dups int) {
+// and returns no identities. ends, when not nil, are the end indices in
+// evs of consecutive runs of events (a Batch's blocks): they are changed
+// to the ends of the runs' kept events.
+func (d *dedup) filter(evs []Event, rs *resend, remember bool, ends []int) (kept []Event, keys []uint64, dups int) {
 	if d == nil || len(evs) == 0 {
 		return evs, nil, 0
 	}
@@ -153,9 +155,13 @@ func (d *dedup) filter(evs []Event, rs *resend, remember bool) (kept []Event, ke
 		keys[i] = d.key(&evs[i])
 	}
 	var batch idSet // identities kept so far, when the window does not learn them at once
-	n := 0
+	n, j := 0, 0
 	d.mu.Lock()
 	for i, k := range keys {
+		for j < len(ends) && ends[j] <= i {
+			ends[j] = n
+			j++
+		}
 		if checked(&evs[i], k, rs) {
 			if d.seen(k) || batch.has(k) {
 				continue
@@ -173,6 +179,9 @@ func (d *dedup) filter(evs []Event, rs *resend, remember bool) (kept []Event, ke
 		n++
 	}
 	d.mu.Unlock()
+	for ; j < len(ends); j++ {
+		ends[j] = n
+	}
 	clear(evs[n:]) // drop references to the documents
 	return evs[:n], keys[:n], len(evs) - n
 }

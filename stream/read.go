@@ -150,7 +150,7 @@ func (ss *session) deliver(ctx context.Context, m protocol.PublishMessage) error
 		s.stats.undelivered.Add(uint64(claimedEvents(m.Count, len(payload))))
 		return context.Cause(s.work)
 	}
-	if s.cfg.Mode != ModeEvents {
+	if s.mode != modeEvents {
 		ss.collect(m, payload)
 		ss.putInflater(inf) // payload was borrowed from it
 		if len(ss.blocks) >= ss.maxBlocks || ss.docs >= maxBatchBytes || !ss.frameBuffered() {
@@ -189,7 +189,7 @@ func (ss *session) skipBlock(ctx context.Context, id uint16, err error) error {
 }
 
 // skipped counts and reports a block skipped because of err.
-func (s *Subscription) skipped(id uint16, err error) {
+func (s *subscription) skipped(id uint16, err error) {
 	s.stats.badBlocks.Add(1)
 	err = fmt.Errorf("stream: block %d skipped: %w", id, err)
 	s.log(slog.LevelError, "undecodable block acked and skipped", "err", err)
@@ -198,7 +198,7 @@ func (s *Subscription) skipped(id uint16, err error) {
 
 // noteSplit counts what a block's split gave besides events: a raw
 // document, or invalid events, which it reports.
-func (s *Subscription) noteSplit(id uint16, res splitResult) {
+func (s *subscription) noteSplit(id uint16, res splitResult) {
 	if res.raw {
 		s.stats.raw.Add(1)
 	}

@@ -26,30 +26,30 @@ const healthyAfter = 30 * time.Second
 // the connection's errgroup and joined before the next attempt. The first
 // failure of either ends the connection.
 type session struct {
-	sub  *Subscription
+	sub  *subscription
 	conn *burstConn // the connection, read in bursts
 	r    *protocol.Reader
 	inf  *protocol.Inflater
 
 	armed    bool
 	armedAt  time.Time
-	evbuf    []Event // scratch (ModeEvents): the events of the block at hand
+	evbuf    []Event // scratch (events): the events of the block at hand
 	splitter envelope.Splitter
 	resend   *resend // the check of events the server may send again (see Config.DedupWindow)
 
-	// The Batch being collected (ModeBatches, ModeManualAck).
+	// The Batch being collected (batches).
 	blocks    []Block // scratch: its blocks; the Batch gets a copy
 	chunk     []byte  // its documents' owned copies are appended here
 	docs      int     // document bytes collected
 	events    int     // a bounded guess of its events' number
 	maxBlocks int
-	seq       uint64 // ModeManualAck: blocks collected on this connection
-	batchSeq  uint64 // ModeManualAck: seq of the Batch's first block
+	seq       uint64 // AckManual: blocks collected on this connection
+	batchSeq  uint64 // AckManual: seq of the Batch's first block
 
 	// acks
 	mu       sync.Mutex
 	acks     []byte
-	unacked  map[uint16]uint64 // ModeManualAck: seq of the newest block handed over with each id, until acked
+	unacked  map[uint16]uint64 // AckManual: seq of the newest block handed over with each id, until acked
 	closed   bool
 	flushing bool                    // a flusher goroutine runs
 	flushers errgroup.Group          // the connection's flushers, joined before the session ends
@@ -63,7 +63,7 @@ type session struct {
 
 // session runs one connection attempt to its end. healthy reports whether
 // it delivered a block or lasted healthyAfter.
-func (s *Subscription) session(ctx context.Context) (healthy bool, err error) {
+func (s *subscription) session(ctx context.Context) (healthy bool, err error) {
 	// This function and readLoop are kept small: their frames lie under
 	// every read of an idle subscription, and a goroutine whose stack is
 	// mostly unused when it blocks gets its stack shrunk by the GC.
@@ -77,7 +77,7 @@ func (s *Subscription) session(ctx context.Context) (healthy bool, err error) {
 }
 
 // open connects and sets up a session.
-func (s *Subscription) open(ctx context.Context) (*session, error) {
+func (s *subscription) open(ctx context.Context) (*session, error) {
 	s.setState(StateConnecting, nil, 0)
 	conn, r, err := s.connect(ctx)
 	if err != nil {
@@ -124,7 +124,7 @@ func (ss *session) end(blocks uint64, err error) (bool, error) {
 	ss.stop()
 	ss.conn.Close()
 	ss.conn.drop()
-	// A Batch of ModeManualAck keeps its session for Ack (which only finds
+	// A Batch of AckManual keeps its session for Ack (which only finds
 	// it closed now): it need not keep the read buffers too.
 	ss.r, ss.inf, ss.evbuf, ss.blocks, ss.chunk = nil, nil, nil, nil, nil
 	return blocks > 0 || time.Since(ss.start) >= healthyAfter, context.Cause(ss.ctx)

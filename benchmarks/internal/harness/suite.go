@@ -124,6 +124,8 @@ func TableScenarios(t Transport) []Scenario {
 	add(BatchesEvents, ds1, false)
 	add(BatchesEvents, ds1, true)
 	add(BatchesTyped, ds1, false)
+	add(IterEvents, ds1, false)
+	add(IterTyped, ds1, false)
 	for _, d := range []pushserver.Dataset{ds1, ds14, ds100z} {
 		if d != ds1 {
 			add(Ceiling, d, false)
