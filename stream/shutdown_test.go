@@ -115,7 +115,7 @@ func TestShutdownAbandonsHandOff(t *testing.T) {
 		id := srv.CreateMonitor(streamtest.MonitorSpec{Topics: []string{"DataPoint"}, BatchSize: 3, BatchDuration: -1, AckExplicit: true})
 		cfg := stream.Config{Addr: "rm.test:3200", Plaintext: true, Username: "user", Password: secret.New(stream.SentinelPassword),
 			MonitorID: id,
-			Dialer: dialFunc(func() (net.Conn, error) { c, s := net.Pipe(); srv.ServeConn(s); return c, nil })}
+			Dialer:    dialFunc(func() (net.Conn, error) { c, s := net.Pipe(); srv.ServeConn(s); return c, nil })}
 		sub, _ := stream.SubscribeBatches(t.Context(), cfg, stream.AckOnReceive)
 		srv.WaitConnected(t.Context(), id)
 		srv.Publish(streamtest.Event{Topic: "DataPoint/a"}, streamtest.Event{Topic: "DataPoint/b"}, streamtest.Event{Topic: "DataPoint/c"})
