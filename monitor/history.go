@@ -1,7 +1,7 @@
 package monitor
 
 // The history API of persistent and polling monitors:
-// GET /ws/v1/monitors/history/{id} (PROTOCOL.md §6). Its answer's field
+// GET /ws/v1/monitors/history/{id}. Its answer's field
 // names are not documented; the decoder accepts the shapes below, and
 // stream/streamtest serves the first one.
 //
@@ -80,6 +80,8 @@ type HistoryRecord struct {
 
 // HistoryPage fetches one page of monitor id's stored events (GET
 // /ws/v1/monitors/history/{id}). The monitor must be persistent or polling.
+// An answer whose cursor is longer than 4 KiB (it goes back in the next
+// request's query string) fails with a [*LimitError] for [LimitCursor].
 func (c *Client) HistoryPage(ctx context.Context, id uint32, q HistoryQuery) (*HistoryPage, error) {
 	if id == 0 {
 		return nil, fmt.Errorf("monitor: history: %w: 0", ErrInvalidID)
@@ -107,7 +109,11 @@ func (c *Client) HistoryPage(ctx context.Context, id uint32, q HistoryQuery) (*H
 	}
 	p, err := decodeHistory(resp.body)
 	if err != nil {
-		return nil, errMalformed(r, "%v", err)
+		return nil, c.malformed(r, "%v", err)
+	}
+	if len(p.Cursor) > maxCursor {
+		// It goes back in the next page's query string.
+		return nil, c.malformed(r, "%v", &LimitError{LimitCursor, maxCursor})
 	}
 	return p, nil
 }
@@ -115,36 +121,24 @@ func (c *Client) HistoryPage(ctx context.Context, id uint32, q HistoryQuery) (*H
 // History iterates over monitor id's stored events with timestamps in
 // [from, to) (zero times leave that end open), following the cursor from
 // page to page; a page is fetched only when the previous one has been
-// consumed. On failure it yields one (zero HistoryRecord, error) pair and
-// stops; a cursor the server already returned ends it with an error
-// matching [ErrMalformedResponse] rather than looping.
+// consumed, and a page without records ends the listing. On failure it
+// yields one (zero HistoryRecord, error) pair and stops. Like every
+// listing it makes progress or fails: a cursor the server already
+// returned ends it with an error matching [ErrMalformedResponse] rather
+// than looping, and more than [WithMaxPages] pages with a [*LimitError].
 func (c *Client) History(ctx context.Context, id uint32, from, to time.Time) iter.Seq2[HistoryRecord, error] {
-	return func(yield func(HistoryRecord, error) bool) {
-		q := HistoryQuery{Start: from, End: to}
-		seen := map[string]bool{}
-		for {
-			p, err := c.HistoryPage(ctx, id, q)
-			if err != nil {
-				yield(HistoryRecord{}, err)
-				return
-			}
-			for _, rec := range p.Records {
-				if !yield(rec, nil) {
-					return
-				}
-			}
-			if p.Cursor == "" || len(p.Records) == 0 {
-				return
-			}
-			if seen[p.Cursor] {
-				yield(HistoryRecord{}, fmt.Errorf("monitor: history %d: %w: the server repeated cursor %q",
-					id, ErrMalformedResponse, p.Cursor))
-				return
-			}
-			seen[p.Cursor] = true
-			q.Cursor = p.Cursor
+	what := "GET " + v1HistoryPath + "/" + strconv.FormatUint(uint64(id), 10)
+	return paginate(c.maxPages, what, nil, func(cursor string) (page[HistoryRecord], error) {
+		p, err := c.HistoryPage(ctx, id, HistoryQuery{Start: from, End: to, Cursor: cursor})
+		if err != nil {
+			return page[HistoryRecord]{}, err
 		}
-	}
+		out := page[HistoryRecord]{items: p.Records, next: p.Cursor}
+		if len(p.Records) == 0 {
+			out.next = "" // nothing more for now
+		}
+		return out, nil
+	})
 }
 
 // --- decoding ---------------------------------------------------------
