@@ -37,18 +37,19 @@ type HTTPConfig struct {
 	// MonitorID is put on every Event (the push itself does not say which
 	// monitor sent it).
 	MonitorID uint32
-	// Token is the monitor's monTransportToken, "user:password": every
-	// request must carry it as HTTP Basic authorization, else it is
-	// answered 401 and nothing is delivered. It is required unless
-	// AllowUnauthenticated is set.
+	// Token is the monitor's monTransportToken, "user:password" (the
+	// password not empty): every request must carry it as HTTP Basic
+	// authorization, else it is answered 401 and nothing is delivered. It
+	// is required unless AllowUnauthenticated is set.
 	Token secret.String
 	// AllowUnauthenticated accepts requests without a Token (only Headers,
 	// if any, are checked): anyone who finds the URL can then inject
 	// events. NewHTTPReceiver logs a warning when it is set without a
 	// Token. Use it only behind a gateway that authenticates the pushes.
 	AllowUnauthenticated bool
-	// Headers are the monitor's monTransportHeaders, "Name: value" each;
-	// every request must carry each of them with that value (else 401).
+	// Headers are the monitor's monTransportHeaders, "Name: value" each,
+	// the value not empty; every request must carry each of them with that
+	// value (else 401).
 	Headers []secret.String
 	// MaxBodySize caps a request body (0: DefaultMaxBodySize, 16 MiB);
 	// larger bodies are answered 413.
@@ -158,8 +159,8 @@ type HTTPReceiver struct {
 // to ctx: when ctx ends (or Close is called) it answers 503 to new
 // requests, abandons the hand-off of requests in progress (503), and
 // closes Events. A missing Token (without AllowUnauthenticated), a token
-// without ':', a malformed header or a negative limit returns an error
-// matching ErrInvalidConfig.
+// without ':' or without a password, a malformed header or one without a
+// value, or a negative limit returns an error matching ErrInvalidConfig.
 func NewHTTPReceiver(ctx context.Context, cfg HTTPConfig) (*HTTPReceiver, error) {
 	return newHTTPReceiver(ctx, cfg, nil)
 }
@@ -179,6 +180,11 @@ func newHTTPReceiver(ctx context.Context, cfg HTTPConfig, out chan Event) (*HTTP
 		if !ok {
 			return nil, bad(`Token must be "user:password"`)
 		}
+		if p == "" {
+			// "user:" is what "user:"+os.Getenv(…) gives when the variable
+			// is unset: a token anyone can send.
+			return nil, bad(`Token must be "user:password" with a password`)
+		}
 		r.user, r.pass = []byte(u), []byte(p)
 	case !cfg.AllowUnauthenticated:
 		return nil, bad("Token is required (the monitor's monTransportToken); set AllowUnauthenticated to accept pushes from anyone")
@@ -188,7 +194,12 @@ func newHTTPReceiver(ctx context.Context, cfg HTTPConfig, out chan Event) (*HTTP
 		if name = strings.TrimSpace(name); !ok || name == "" || strings.ContainsAny(name, " \t\r\n") {
 			return nil, bad(`Headers[%d] must be "Name: value"`, i)
 		}
-		r.headers = append(r.headers, [2]string{http.CanonicalHeaderKey(name), strings.TrimSpace(value)})
+		if value = strings.TrimSpace(value); value == "" {
+			// A request without the header carries it empty: the check
+			// would pass for anyone.
+			return nil, bad(`Headers[%d] has no value: a request without the header would pass`, i)
+		}
+		r.headers = append(r.headers, [2]string{http.CanonicalHeaderKey(name), value})
 	}
 	if cfg.MaxBodySize < 0 || cfg.MaxDecompressed < 0 || cfg.MaxConcurrent < 0 || cfg.HandoffTimeout < 0 {
 		return nil, bad("sizes, limits and timeouts must not be negative")

@@ -78,6 +78,27 @@ func TestHTTPReceiverRequiresAuthentication(t *testing.T) {
 	if c := anon(""); c != 401 {
 		t.Errorf("no credentials, no header: %d", c)
 	}
+	// A header or a password left empty (an unset environment variable)
+	// would let anyone in: refused.
+	for _, cfg := range []HTTPConfig{
+		{AllowUnauthenticated: true, Headers: []secret.String{secret.New("X-Key: ")}},
+		{AllowUnauthenticated: true, Headers: []secret.String{secret.New("X-Key:")}},
+		{Token: secret.New("hook:")},
+		{Token: secret.New(":")},
+	} {
+		if r, err := NewHTTPReceiver(t.Context(), cfg); !errors.Is(err, ErrInvalidConfig) {
+			if err == nil {
+				w := httptest.NewRecorder()
+				req := httptest.NewRequest("PUT", "/", strings.NewReader(`{"Document":null}`))
+				req.SetBasicAuth("hook", "")
+				r.ServeHTTP(w, req)
+				r.Close()
+				t.Errorf("%+v accepted; a request without the header or password: %d", cfg, w.Code)
+				continue
+			}
+			t.Errorf("%+v: %v", cfg, err)
+		}
+	}
 	// With a Token, nothing is logged at start.
 	h2 := &recordingHandler{}
 	r2, err := NewHTTPReceiver(t.Context(), HTTPConfig{Token: secret.New(hookToken), Logger: slog.New(h2)})
