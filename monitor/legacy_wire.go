@@ -125,9 +125,24 @@ func monitorFromFields(f map[string]string) (Monitor, error) {
 // refuses such URLs, but a monitor created elsewhere may have one, and URL
 // is a plain string that fmt prints as is. The result does not validate,
 // so it cannot be sent back by mistake.
+//
+// A URL that does not parse — as when its password holds a '/', '#', '?'
+// or a space — has everything between its scheme and its last '@'
+// replaced: where the user info ends cannot be told.
 func redactURLUser(raw string) string {
 	u, err := url.Parse(raw)
-	if err != nil || u.User == nil {
+	if err != nil {
+		at := strings.LastIndexByte(raw, '@')
+		if at < 0 {
+			return raw
+		}
+		start := 0
+		if i := strings.Index(raw, "://"); i >= 0 && i < at {
+			start = i + len("://")
+		}
+		return raw[:start] + "REDACTED" + raw[at:]
+	}
+	if u.User == nil {
 		return raw
 	}
 	if _, has := u.User.Password(); has {
