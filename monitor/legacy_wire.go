@@ -126,12 +126,15 @@ func monitorFromFields(f map[string]string) (Monitor, error) {
 // is a plain string that fmt prints as is. The result does not validate,
 // so it cannot be sent back by mistake.
 //
-// A URL that does not parse — as when its password holds a '/', '#', '?'
-// or a space — has everything between its scheme and its last '@'
-// replaced: where the user info ends cannot be told.
+// A password holding a '/', '#', '?' or a space makes the URL unparsable,
+// or parsed without user info ("https://u:2024/pw@host" has port 2024 and
+// the path "/pw@host"): such a URL, one that does not parse or has no
+// user info but an '@' after a ':' past its scheme, has everything between
+// its scheme and its last '@' replaced, since where the user info ends
+// cannot be told.
 func redactURLUser(raw string) string {
 	u, err := url.Parse(raw)
-	if err != nil {
+	if err != nil || u.User == nil {
 		at := strings.LastIndexByte(raw, '@')
 		if at < 0 {
 			return raw
@@ -140,10 +143,10 @@ func redactURLUser(raw string) string {
 		if i := strings.Index(raw, "://"); i >= 0 && i < at {
 			start = i + len("://")
 		}
+		if err == nil && !strings.Contains(raw[start:at], ":") {
+			return raw // an '@' in the path or query, no password before it
+		}
 		return raw[:start] + "REDACTED" + raw[at:]
-	}
-	if u.User == nil {
-		return raw
 	}
 	if _, has := u.User.Password(); has {
 		u.User = url.UserPassword(u.User.Username(), "REDACTED")

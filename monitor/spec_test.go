@@ -143,7 +143,7 @@ func TestDecodedURLPasswordRedacted(t *testing.T) {
 	}
 	// Passwords that make the URL unparsable ('/', '#', '?', a space, a
 	// bad escape) are hidden too.
-	for _, bad := range []string{"Url/SENTINEL", "Url#SENTINEL", "Url?SENTINEL", "Url SENTINEL", "Url%zzSENTINEL"} {
+	for _, bad := range []string{"Url/SENTINEL", "Url#SENTINEL", "Url?SENTINEL", "Url SENTINEL", "Url%zzSENTINEL", "2024/SENTINEL"} {
 		m, err := monitorFromFields(map[string]string{"monId": "1", "monTopic": "A",
 			"monTransportUrl": "https://hook:" + bad + "@h.example.com/p"})
 		if err != nil {
@@ -154,6 +154,12 @@ func TestDecodedURLPasswordRedacted(t *testing.T) {
 		}
 		if err := m.Spec.Validate(); !errors.As(err, &se) || se.Field != "URL" {
 			t.Errorf("%q: Validate = %v, want a URL error", bad, err)
+		}
+	}
+	// An '@' in a path or query with no password before it stays.
+	for _, ok := range []string{"https://h.example.com/u/a@b?x=1", "https://h.example.com/p?mail=a@b:c"} {
+		if got := redactURLUser(ok); got != ok {
+			t.Errorf("%q became %q", ok, got)
 		}
 	}
 }
