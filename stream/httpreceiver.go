@@ -251,7 +251,10 @@ func (r *HTTPReceiver) Err() error { return nil }
 func (r *HTTPReceiver) Done() <-chan struct{} { return r.done }
 
 // Close stops the receiver: new requests get 503, requests waiting for
-// the consumer get 503, and Events is closed once they have returned.
+// their turn or the consumer get 503, requests still reading their bodies
+// are cut short and get 503 (through the connection's read deadline, which
+// net/http's server supports), and Events is closed once they have
+// returned.
 // Close waits for that and returns nil; it may be called any number of
 // times.
 func (r *HTTPReceiver) Close() error {
@@ -364,14 +367,17 @@ func (r *HTTPReceiver) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 		r.fail(w, http.StatusServiceUnavailable, "too many requests at once")
 		return
 	}
-	body, err := io.ReadAll(http.MaxBytesReader(w, req.Body, r.cfg.MaxBodySize))
+	body, err := r.readBody(w, req)
 	if err != nil {
 		var mbe *http.MaxBytesError
-		if errors.As(err, &mbe) {
+		switch {
+		case r.ctx.Err() != nil:
+			r.fail(w, http.StatusServiceUnavailable, "receiver stopped")
+		case errors.As(err, &mbe):
 			r.fail(w, http.StatusRequestEntityTooLarge, "body too large")
-			return
+		default:
+			r.fail(w, http.StatusBadRequest, "reading body failed")
 		}
-		r.fail(w, http.StatusBadRequest, "reading body failed")
 		return
 	}
 	var timeout <-chan time.Time
@@ -414,6 +420,18 @@ func (r *HTTPReceiver) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 	}
 	r.stats.delivered.Add(1)
 	w.WriteHeader(http.StatusOK)
+}
+
+// readBody reads req's body, at most MaxBodySize bytes. When the receiver
+// stops, a read that waits on a stalled sender is cut short (through the
+// connection's read deadline, where the server supports it), so that
+// Close does not wait for the sender.
+func (r *HTTPReceiver) readBody(w http.ResponseWriter, req *http.Request) ([]byte, error) {
+	stop := context.AfterFunc(r.ctx, func() {
+		_ = http.NewResponseController(w).SetReadDeadline(time.Unix(1, 0))
+	})
+	defer stop()
+	return io.ReadAll(http.MaxBytesReader(w, req.Body, r.cfg.MaxBodySize))
 }
 
 // split turns a document into events. A non-zero status refuses it.
