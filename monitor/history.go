@@ -147,9 +147,9 @@ func decodeHistory(body []byte) (*HistoryPage, error) {
 	if firstByte(body) != '{' {
 		return nil, errors.New("not a JSON object")
 	}
-	var env map[string]json.RawMessage
-	if err := json.Unmarshal(trimBody(body), &env); err != nil {
-		return nil, fmt.Errorf("JSON: %v", err)
+	env, err := decodeObject(trimBody(body))
+	if err != nil {
+		return nil, fmt.Errorf("JSON: %w", err)
 	}
 	p := &HistoryPage{}
 	for _, k := range []string{"cursor", "next_cursor"} {
@@ -185,18 +185,26 @@ func decodeHistory(body []byte) (*HistoryPage, error) {
 	if !found && p.Cursor != "" {
 		return nil, errors.New("a cursor but no list")
 	}
+	budget := recordBase + len(body)/bytesPerRecord
 	for i, raw := range list {
-		recs, err := decodeHistoryItem(raw)
+		recs, err := decodeHistoryItem(raw, budget-len(p.Records))
+		if err == nil && len(p.Records)+len(recs) > budget {
+			err = &LimitError{LimitRecords, int64(budget)}
+		}
+		if le := (*LimitError)(nil); errors.As(err, &le) && le.Limit == LimitRecords {
+			le.Max = int64(budget) // the page's, not what was left of it
+		}
 		if err != nil {
-			return nil, fmt.Errorf("list[%d]: %v", i, err)
+			return nil, fmt.Errorf("list[%d]: %w", i, err)
 		}
 		p.Records = append(p.Records, recs...)
 	}
 	return p, nil
 }
 
-// decodeHistoryItem decodes one list element into its records.
-func decodeHistoryItem(raw json.RawMessage) ([]HistoryRecord, error) {
+// decodeHistoryItem decodes one list element into its records, at most
+// max of them (a *LimitError beyond).
+func decodeHistoryItem(raw json.RawMessage, max int) ([]HistoryRecord, error) {
 	raw = bytes.TrimSpace(raw)
 	switch firstByte(raw) {
 	case '"':
@@ -209,8 +217,8 @@ func decodeHistoryItem(raw json.RawMessage) ([]HistoryRecord, error) {
 	default:
 		return nil, errors.New("neither an object nor a string")
 	}
-	var obj map[string]json.RawMessage
-	if err := json.Unmarshal(raw, &obj); err != nil {
+	obj, err := decodeObject(raw)
+	if err != nil {
 		return nil, err
 	}
 	id, _ := jsonScalar(obj["id"])
@@ -232,14 +240,14 @@ func decodeHistoryItem(raw json.RawMessage) ([]HistoryRecord, error) {
 			}
 			return []HistoryRecord{{ID: id, Timestamp: parseTimestamp(ts), Document: []byte(text)}}, nil
 		}
-		var d map[string]json.RawMessage
-		if err := json.Unmarshal(doc, &d); err != nil {
-			return nil, fmt.Errorf("Document: %v", err)
+		d, err := decodeObject(doc)
+		if err != nil {
+			return nil, fmt.Errorf("Document: %w", err)
 		}
-		return decodeMsgs(d["Msg"], id)
+		return decodeMsgs(d["Msg"], id, max)
 	}
 	if msg, ok := obj["Msg"]; ok && obj["topic"] == nil {
-		return decodeMsgs(msg, id)
+		return decodeMsgs(msg, id, max)
 	}
 	if _, ok := obj["topic"]; !ok {
 		// Not an event the decoder knows: keep it whole.
@@ -255,19 +263,18 @@ func decodeHistoryItem(raw json.RawMessage) ([]HistoryRecord, error) {
 	return []HistoryRecord{rec}, nil
 }
 
-// decodeMsgs decodes a Msg value: one object or an array of them. id is
-// given to a single record only.
-func decodeMsgs(raw json.RawMessage, id string) ([]HistoryRecord, error) {
+// decodeMsgs decodes a Msg value: one object or an array of at most max
+// of them, read one at a time. id is given to a single record only.
+func decodeMsgs(raw json.RawMessage, id string, max int) ([]HistoryRecord, error) {
 	raw = bytes.TrimSpace(raw)
-	var objs []map[string]json.RawMessage
+	var objs []json.RawMessage
 	switch firstByte(raw) {
 	case '{':
-		var o map[string]json.RawMessage
-		if err := json.Unmarshal(raw, &o); err != nil {
-			return nil, fmt.Errorf("Msg: %v", err)
-		}
-		objs = append(objs, o)
+		objs = append(objs, raw)
 	case '[':
+		if err := checkElements(raw, max, LimitRecords); err != nil {
+			return nil, fmt.Errorf("Msg: %w", err)
+		}
 		if err := json.Unmarshal(raw, &objs); err != nil {
 			return nil, fmt.Errorf("Msg: %v", err)
 		}
@@ -277,7 +284,11 @@ func decodeMsgs(raw json.RawMessage, id string) ([]HistoryRecord, error) {
 		return nil, errors.New("Msg is neither an object nor an array")
 	}
 	out := make([]HistoryRecord, 0, len(objs))
-	for _, o := range objs {
+	for _, raw := range objs {
+		o, err := decodeObject(raw)
+		if err != nil {
+			return nil, fmt.Errorf("Msg: %w", err)
+		}
 		rec, err := canonicalMsg(o)
 		if err != nil {
 			return nil, err

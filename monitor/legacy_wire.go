@@ -71,6 +71,9 @@ func monitorFromFields(f map[string]string) (Monitor, error) {
 	if m.CustomerID, err = parseUint32("cstId", get("cstId")); err != nil {
 		return Monitor{}, err
 	}
+	if topicCount(f["monTopic"]) > maxValues || strings.Count(f["monTransportHeaders"], "\n") >= maxValues {
+		return Monitor{}, &LimitError{LimitValues, maxValues}
+	}
 	for _, t := range splitTopics(f["monTopic"]) {
 		if t != "" {
 			m.Topics = append(m.Topics, t)
