@@ -101,6 +101,12 @@ type HTTPStats struct {
 	Undelivered  uint64 // events split but not handed over because the request or the receiver ended
 }
 
+// header is a header every request must carry, its value a secret.
+type header struct {
+	name  string
+	value secret.String
+}
+
 type httpCounters struct {
 	requests, delivered, keepAlives, events, duplicates, raw, unauthorized, rejected, unavailable, busy, undelivered atomic.Uint64
 }
@@ -138,11 +144,12 @@ type httpCounters struct {
 // after every request being served has returned.
 type HTTPReceiver struct {
 	cfg      HTTPConfig
-	user     []byte
-	pass     []byte
-	headers  [][2]string
-	events   chan Event // where events are sent: own, or a Group's channel
-	own      chan Event // the channel Events returns, closed at the end
+	auth     bool          // check Basic authorization
+	user     string        // the Token's user name
+	pass     secret.String // the Token's password
+	headers  []header      // the Headers to check
+	events   chan Event    // where events are sent: own, or a Group's channel
+	own      chan Event    // the channel Events returns, closed at the end
 	done     chan struct{}
 	ctx      context.Context
 	cancel   context.CancelFunc
@@ -185,7 +192,7 @@ func newHTTPReceiver(ctx context.Context, cfg HTTPConfig, out chan Event) (*HTTP
 			// is unset: a token anyone can send.
 			return nil, bad(`Token must be "user:password" with a password`)
 		}
-		r.user, r.pass = []byte(u), []byte(p)
+		r.auth, r.user, r.pass = true, u, secret.New(p)
 	case !cfg.AllowUnauthenticated:
 		return nil, bad("Token is required (the monitor's monTransportToken); set AllowUnauthenticated to accept pushes from anyone")
 	}
@@ -199,7 +206,7 @@ func newHTTPReceiver(ctx context.Context, cfg HTTPConfig, out chan Event) (*HTTP
 			// would pass for anyone.
 			return nil, bad(`Headers[%d] has no value: a request without the header would pass`, i)
 		}
-		r.headers = append(r.headers, [2]string{http.CanonicalHeaderKey(name), value})
+		r.headers = append(r.headers, header{http.CanonicalHeaderKey(name), secret.New(value)})
 	}
 	if cfg.MaxBodySize < 0 || cfg.MaxDecompressed < 0 || cfg.MaxConcurrent < 0 || cfg.HandoffTimeout < 0 {
 		return nil, bad("sizes, limits and timeouts must not be negative")
@@ -316,14 +323,14 @@ func (r *HTTPReceiver) fail(w http.ResponseWriter, status int, msg string) {
 // constant time per value.
 func (r *HTTPReceiver) authorized(req *http.Request) bool {
 	ok := true
-	if r.user != nil {
+	if r.auth {
 		u, p, has := req.BasicAuth()
-		userOK := subtle.ConstantTimeCompare([]byte(u), r.user) == 1
-		passOK := subtle.ConstantTimeCompare([]byte(p), r.pass) == 1
+		userOK := subtle.ConstantTimeCompare([]byte(u), []byte(r.user)) == 1
+		passOK := subtle.ConstantTimeCompare([]byte(p), []byte(r.pass.Reveal())) == 1
 		ok = has && userOK && passOK
 	}
 	for _, h := range r.headers {
-		if subtle.ConstantTimeCompare([]byte(req.Header.Get(h[0])), []byte(h[1])) != 1 {
+		if subtle.ConstantTimeCompare([]byte(req.Header.Get(h.name)), []byte(h.value.Reveal())) != 1 {
 			ok = false
 		}
 	}
