@@ -7,6 +7,8 @@ package monitor
 // where it is read (maxBodySize, maxErrorBody).
 
 import (
+	"bytes"
+	"encoding/json"
 	"errors"
 	"fmt"
 
@@ -23,6 +25,23 @@ const (
 	// memory is many tiny tokens ([{},{},…], [1,1,…]).
 	jsonTokenBase     = 1024
 	jsonBytesPerToken = 4
+
+	// The budgets above bound what a parser keeps per byte; those below
+	// bound what the decoders build per byte, where one tiny token would
+	// cost a map entry, a slice element or a record (16 to 300 bytes).
+	//
+	// maxMembers bounds the members of a JSON object (or the child
+	// elements of an XML one) that a decoder reads into a map: a monitor
+	// has about 30, a history record about 10, an answer's envelope 6.
+	maxMembers = 256
+	// maxValues bounds the values of a monitor's list field (topics,
+	// headers), as a JSON array or object or as joined text.
+	maxValues = 1024
+	// A history page of n bytes may give recordBase + n/bytesPerRecord
+	// records (a Document's Msg array gives one per element); the shortest
+	// real event takes about 100 bytes.
+	recordBase     = 1024
+	bytesPerRecord = 32
 )
 
 // checkBody checks an answer against the parsing budgets: a JSON body
@@ -107,3 +126,60 @@ func checkJSON(b []byte, maxItems int) error {
 }
 
 func isJSONSpace(c byte) bool { return c == ' ' || c == '\t' || c == '\r' || c == '\n' }
+
+// topLevel counts the bytes sep at the top level of the JSON object or
+// array raw (its members' colons, its elements' commas), outside strings,
+// without allocating; it stops counting past limit.
+func topLevel(raw []byte, sep byte, limit int) int {
+	n, depth := 0, 0
+	for i := 0; i < len(raw) && n <= limit; i++ {
+		switch c := raw[i]; c {
+		case '"':
+			for i++; i < len(raw) && raw[i] != '"'; i++ {
+				if raw[i] == '\\' {
+					i++
+				}
+			}
+		case '{', '[':
+			depth++
+		case '}', ']':
+			depth--
+		default:
+			if c == sep && depth == 1 {
+				n++
+			}
+		}
+	}
+	return n
+}
+
+// checkMembers returns a *LimitError when the JSON object raw has more
+// than limit members (what the limit bounds names it).
+func checkMembers(raw []byte, limit int, what string) error {
+	if topLevel(raw, ':', limit) > limit {
+		return &LimitError{what, int64(limit)}
+	}
+	return nil
+}
+
+// checkElements returns a *LimitError when the JSON array raw has more
+// than limit elements.
+func checkElements(raw []byte, limit int, what string) error {
+	if raw = bytes.TrimSpace(raw); len(raw) > 2 && topLevel(raw, ',', limit)+1 > limit {
+		return &LimitError{what, int64(limit)}
+	}
+	return nil
+}
+
+// decodeObject reads the JSON object raw into a map of its members, at
+// most maxMembers of them (a *LimitError beyond).
+func decodeObject(raw []byte) (map[string]json.RawMessage, error) {
+	if err := checkMembers(raw, maxMembers, LimitMembers); err != nil {
+		return nil, err
+	}
+	var m map[string]json.RawMessage
+	if err := json.Unmarshal(raw, &m); err != nil {
+		return nil, err
+	}
+	return m, nil
+}

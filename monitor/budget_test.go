@@ -183,3 +183,85 @@ func TestErrorAnswerOverBudget(t *testing.T) {
 		t.Errorf("err = %v", err)
 	}
 }
+
+// repeatTo returns head, then unit repeated until the text is about n
+// bytes long, then tail.
+func repeatTo(head, unit, tail string, n int) string {
+	var b strings.Builder
+	b.WriteString(head)
+	for i := 0; b.Len() < n; i++ {
+		b.WriteString(strings.ReplaceAll(unit, "#", fmt.Sprint(i)))
+	}
+	b.WriteString(tail)
+	return b.String()
+}
+
+// Wide objects and long lists within the depth and token budgets made the
+// decoders build a map entry, a slice element or a record per tiny token:
+// 30 MiB answers cost 0.4 to 1.4 GiB of heap and tens of seconds. Each is
+// now refused, naming its budget, having allocated what reading it costs
+// and a few copies of it (the decoder's buffer, a member's raw value, its
+// text).
+func TestWideAndLongAnswersBoundedMemory(t *testing.T) {
+	const size = 2 << 20
+	ctx := context.Background()
+	list := func(c *Client) error { _, err := c.List(ctx, ""); return err }
+	v1list := func(c *Client) error { _, err := c.V1().List(ctx, ListQuery{}); return err }
+	v1get := func(c *Client) error { _, err := c.V1().Get(ctx, 1); return err }
+	history := func(c *Client) error { _, err := c.HistoryPage(ctx, 1, HistoryQuery{}); return err }
+	for _, tc := range []struct {
+		name  string
+		body  string
+		call  func(*Client) error
+		limit string
+	}{
+		{"legacy JSON monitor with many members", repeatTo(`{"remainingSize":"0","items":[{"monId":"1"`, `,"k#":1`, `}]}`, size), list, LimitMembers},
+		{"legacy XML monitor with many children", repeatTo(`<result><Monitor><monId>1</monId>`, `<k#/>`, `</Monitor></result>`, size), list, LimitMembers},
+		{"legacy topics", repeatTo(`{"remainingSize":"0","items":[{"monId":"1","monTopic":"a`, `,a`, `"}]}`, size), list, LimitValues},
+		{"legacy headers", repeatTo(`{"remainingSize":"0","items":[{"monId":"1","monTransportHeaders":"a: b`, `\na: b`, `"}]}`, size), list, LimitValues},
+		{"v1 topics", repeatTo(`{"list":[{"id":1,"topics":["a"`, `,"a"`, `]}]}`, size), v1list, LimitValues},
+		{"v1 headers object", repeatTo(`{"list":[{"id":1,"headers":{"a":"b"`, `,"k#":"b"`, `}}]}`, size), v1list, LimitValues},
+		{"v1 monitor with many members", repeatTo(`{"id":1`, `,"k#":1`, `}`, size), v1get, LimitMembers},
+		{"history envelope with many members", repeatTo(`{"list":[]`, `,"k#":1`, `}`, size), history, LimitMembers},
+		{"history Msg array", repeatTo(`{"list":[{"Document":{"Msg":[{"topic":"a"}`, `,{"topic":"a"}`, `]}}]}`, size), history, LimitRecords},
+		{"history Msg with many members", repeatTo(`{"list":[{"Msg":{"topic":"1/A/b","A":{}`, `,"k#":1`, `}}]}`, size), history, LimitMembers},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c := answering(200, tc.body)
+			var err error
+			n := allocated(func() { err = tc.call(c) })
+			wantLimit(t, tc.name, err, tc.limit)
+			if limit := (readAllFactor+8)*uint64(len(tc.body)) + 1<<20; n > limit {
+				t.Errorf("a %d MiB answer allocated %d MiB (%.1f×), want at most %d MiB",
+					len(tc.body)>>20, n>>20, float64(n)/float64(len(tc.body)), limit>>20)
+			}
+			t.Logf("%.1f× its size allocated: %v", float64(n)/float64(len(tc.body)), err)
+		})
+	}
+}
+
+// Real answers stay far below the new budgets: a monitor with 100 topics
+// and 20 headers, a history page of 1000 short events in one Document.
+func TestWideBudgetsLeaveRealAnswers(t *testing.T) {
+	ctx := context.Background()
+	topics := strings.TrimSuffix(strings.Repeat("DataPoint/00000000-00000000-00409DFF-FF000000/temp,", 100), ",")
+	hdrs := strings.TrimSuffix(strings.Repeat(`X-Header-Name: some value\n`, 20), `\n`)
+	body := `{"remainingSize":"0","items":[{"monId":"1","monTopic":"` + topics + `","monTransportHeaders":"` + hdrs + `"}]}`
+	ms, err := answering(200, body).List(ctx, "")
+	if err != nil || len(ms) != 1 || len(ms[0].Topics) != 100 || len(ms[0].Headers) != 20 {
+		t.Fatalf("List: %d monitors, %v", len(ms), err)
+	}
+	var b strings.Builder
+	b.WriteString(`{"list":[{"Document":{"Msg":[`)
+	for i := range 1000 {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		fmt.Fprintf(&b, `{"topic":"1/DataPoint/d/s","operation":"INSERTION","DataPoint":{"id":"%d"}}`, i)
+	}
+	b.WriteString(`]}}]}`)
+	p, err := answering(200, b.String()).HistoryPage(ctx, 1, HistoryQuery{})
+	if err != nil || len(p.Records) != 1000 {
+		t.Fatalf("HistoryPage: %v", err)
+	}
+}

@@ -385,10 +385,3 @@ func (c *Client) malformed(r request, format string, args ...any) error {
 	return fmt.Errorf("monitor: %s %s: %w: %s", r.method, r.path, ErrMalformedResponse,
 		slices.Concat(c.sc, r.secrets).detail(fmt.Sprintf(format, args...), maxMessage))
 }
-
-// errMalformed is malformed for a caller without the Client at hand: it
-// scrubs the request's secrets only.
-func errMalformed(r request, format string, args ...any) error {
-	return fmt.Errorf("monitor: %s %s: %w: %s", r.method, r.path, ErrMalformedResponse,
-		r.secrets.detail(fmt.Sprintf(format, args...), maxMessage))
-}

@@ -75,9 +75,9 @@ func decodeLegacyJSON(body []byte, maxItems int) (legacyAnswer, error) {
 				if i == maxItems {
 					return errTooManyItems(maxItems)
 				}
-				var item map[string]json.RawMessage
-				if err := json.Unmarshal(raw, &item); err != nil {
-					return fmt.Errorf("items[%d]: %v", i, err)
+				item, err := decodeObject(raw)
+				if err != nil {
+					return fmt.Errorf("items[%d]: %w", i, err)
 				}
 				f := make(map[string]string, len(item))
 				for k, v := range item {
@@ -89,7 +89,7 @@ func decodeLegacyJSON(body []byte, maxItems int) (legacyAnswer, error) {
 				}
 				m, err := monitorFromFields(f)
 				if err != nil {
-					return fmt.Errorf("items[%d]: %v", i, err)
+					return fmt.Errorf("items[%d]: %w", i, err)
 				}
 				a.items = append(a.items, m)
 				return nil
@@ -210,19 +210,23 @@ func jsonErrorTexts(raw json.RawMessage) []string {
 	return []string{string(raw)}
 }
 
-// xmlFields collects the children of an element as name → text.
+// xmlFields collects the children of an element as name → text, at most
+// maxMembers of them.
 type xmlFields map[string]string
 
 // UnmarshalXML implements xml.Unmarshaler.
 func (f *xmlFields) UnmarshalXML(d *xml.Decoder, start xml.StartElement) error {
 	m := make(map[string]string)
-	for {
+	for n := 0; ; {
 		tok, err := d.Token()
 		if err != nil {
 			return err
 		}
 		switch t := tok.(type) {
 		case xml.StartElement:
+			if n++; n > maxMembers {
+				return &LimitError{LimitMembers, maxMembers}
+			}
 			var v struct {
 				Text string `xml:",chardata"`
 			}
@@ -255,7 +259,7 @@ func decodeLegacyXML(body []byte, maxItems int) (legacyAnswer, error) {
 		}
 		m, err := monitorFromFields(f)
 		if err != nil {
-			return fmt.Errorf("Monitor[%d]: %v", len(a.items), err)
+			return fmt.Errorf("Monitor[%d]: %w", len(a.items), err)
 		}
 		a.items = append(a.items, m)
 		return nil

@@ -73,7 +73,11 @@
 // XML); tokens per byte (JSON: 1024 + one per 4 bytes; XML: 1024 + one per
 // 2 bytes, attributes and namespace declarations per element at most 64,
 // names at most 1024 bytes); and a page's list no longer than the page
-// size asked for. Monitors are decoded one at a time. An answer beyond a
+// size asked for. Monitors are decoded one at a time; an object read into
+// a map has at most 256 members (an XML element, 256 children), a
+// monitor's topics or headers at most 1024 values, and a history page at
+// most 1024 + one record per 32 bytes, so that no tiny token costs a map
+// entry, a slice element or a record beyond those bounds. An answer beyond a
 // budget is a [*LimitError] naming the limit, which also matches
 // [ErrMalformedResponse]; a 16 MiB answer of nested XML costs about what
 // reading it costs (2.2× its size allocated), not the 70× encoding/xml

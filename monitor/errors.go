@@ -55,6 +55,9 @@ const (
 	LimitTokens   = "tokens"                 // tokens of a JSON or XML answer, a budget per byte
 	LimitAttrs    = "attributes per element" // attributes of one XML element, xmlns declarations included
 	LimitNameLen  = "name length"            // bytes of an XML element or attribute name
+	LimitMembers  = "members per object"     // members of a JSON object (child elements of an XML one) read into a map
+	LimitValues   = "values per field"       // topics or headers of one monitor
+	LimitRecords  = "records per page"       // history records of one answer, a budget per byte
 )
 
 // LimitError is an answer or a listing beyond one of the client's budgets.

@@ -1,7 +1,7 @@
 package monitor
 
 // The history API of persistent and polling monitors:
-// GET /ws/v1/monitors/history/{id} (PROTOCOL.md §6). Its answer's field
+// GET /ws/v1/monitors/history/{id}. Its answer's field
 // names are not documented; the decoder accepts the shapes below, and
 // stream/streamtest serves the first one.
 //
@@ -80,6 +80,8 @@ type HistoryRecord struct {
 
 // HistoryPage fetches one page of monitor id's stored events (GET
 // /ws/v1/monitors/history/{id}). The monitor must be persistent or polling.
+// An answer whose cursor is longer than 4 KiB (it goes back in the next
+// request's query string) fails with a [*LimitError] for [LimitCursor].
 func (c *Client) HistoryPage(ctx context.Context, id uint32, q HistoryQuery) (*HistoryPage, error) {
 	if id == 0 {
 		return nil, fmt.Errorf("monitor: history: %w: 0", ErrInvalidID)
@@ -107,7 +109,11 @@ func (c *Client) HistoryPage(ctx context.Context, id uint32, q HistoryQuery) (*H
 	}
 	p, err := decodeHistory(resp.body)
 	if err != nil {
-		return nil, errMalformed(r, "%v", err)
+		return nil, c.malformed(r, "%v", err)
+	}
+	if len(p.Cursor) > maxCursor {
+		// It goes back in the next page's query string.
+		return nil, c.malformed(r, "%v", &LimitError{LimitCursor, maxCursor})
 	}
 	return p, nil
 }
@@ -115,36 +121,24 @@ func (c *Client) HistoryPage(ctx context.Context, id uint32, q HistoryQuery) (*H
 // History iterates over monitor id's stored events with timestamps in
 // [from, to) (zero times leave that end open), following the cursor from
 // page to page; a page is fetched only when the previous one has been
-// consumed. On failure it yields one (zero HistoryRecord, error) pair and
-// stops; a cursor the server already returned ends it with an error
-// matching [ErrMalformedResponse] rather than looping.
+// consumed, and a page without records ends the listing. On failure it
+// yields one (zero HistoryRecord, error) pair and stops. Like every
+// listing it makes progress or fails: a cursor the server already
+// returned ends it with an error matching [ErrMalformedResponse] rather
+// than looping, and more than [WithMaxPages] pages with a [*LimitError].
 func (c *Client) History(ctx context.Context, id uint32, from, to time.Time) iter.Seq2[HistoryRecord, error] {
-	return func(yield func(HistoryRecord, error) bool) {
-		q := HistoryQuery{Start: from, End: to}
-		seen := map[string]bool{}
-		for {
-			p, err := c.HistoryPage(ctx, id, q)
-			if err != nil {
-				yield(HistoryRecord{}, err)
-				return
-			}
-			for _, rec := range p.Records {
-				if !yield(rec, nil) {
-					return
-				}
-			}
-			if p.Cursor == "" || len(p.Records) == 0 {
-				return
-			}
-			if seen[p.Cursor] {
-				yield(HistoryRecord{}, fmt.Errorf("monitor: history %d: %w: the server repeated cursor %q",
-					id, ErrMalformedResponse, p.Cursor))
-				return
-			}
-			seen[p.Cursor] = true
-			q.Cursor = p.Cursor
+	what := "GET " + v1HistoryPath + "/" + strconv.FormatUint(uint64(id), 10)
+	return paginate(c.maxPages, what, nil, func(cursor string) (page[HistoryRecord], error) {
+		p, err := c.HistoryPage(ctx, id, HistoryQuery{Start: from, End: to, Cursor: cursor})
+		if err != nil {
+			return page[HistoryRecord]{}, err
 		}
-	}
+		out := page[HistoryRecord]{items: p.Records, next: p.Cursor}
+		if len(p.Records) == 0 {
+			out.next = "" // nothing more for now
+		}
+		return out, nil
+	})
 }
 
 // --- decoding ---------------------------------------------------------
@@ -153,9 +147,9 @@ func decodeHistory(body []byte) (*HistoryPage, error) {
 	if firstByte(body) != '{' {
 		return nil, errors.New("not a JSON object")
 	}
-	var env map[string]json.RawMessage
-	if err := json.Unmarshal(trimBody(body), &env); err != nil {
-		return nil, fmt.Errorf("JSON: %v", err)
+	env, err := decodeObject(trimBody(body))
+	if err != nil {
+		return nil, fmt.Errorf("JSON: %w", err)
 	}
 	p := &HistoryPage{}
 	for _, k := range []string{"cursor", "next_cursor"} {
@@ -191,18 +185,26 @@ func decodeHistory(body []byte) (*HistoryPage, error) {
 	if !found && p.Cursor != "" {
 		return nil, errors.New("a cursor but no list")
 	}
+	budget := recordBase + len(body)/bytesPerRecord
 	for i, raw := range list {
-		recs, err := decodeHistoryItem(raw)
+		recs, err := decodeHistoryItem(raw, budget-len(p.Records))
+		if err == nil && len(p.Records)+len(recs) > budget {
+			err = &LimitError{LimitRecords, int64(budget)}
+		}
+		if le := (*LimitError)(nil); errors.As(err, &le) && le.Limit == LimitRecords {
+			le.Max = int64(budget) // the page's, not what was left of it
+		}
 		if err != nil {
-			return nil, fmt.Errorf("list[%d]: %v", i, err)
+			return nil, fmt.Errorf("list[%d]: %w", i, err)
 		}
 		p.Records = append(p.Records, recs...)
 	}
 	return p, nil
 }
 
-// decodeHistoryItem decodes one list element into its records.
-func decodeHistoryItem(raw json.RawMessage) ([]HistoryRecord, error) {
+// decodeHistoryItem decodes one list element into its records, at most
+// max of them (a *LimitError beyond).
+func decodeHistoryItem(raw json.RawMessage, max int) ([]HistoryRecord, error) {
 	raw = bytes.TrimSpace(raw)
 	switch firstByte(raw) {
 	case '"':
@@ -215,8 +217,8 @@ func decodeHistoryItem(raw json.RawMessage) ([]HistoryRecord, error) {
 	default:
 		return nil, errors.New("neither an object nor a string")
 	}
-	var obj map[string]json.RawMessage
-	if err := json.Unmarshal(raw, &obj); err != nil {
+	obj, err := decodeObject(raw)
+	if err != nil {
 		return nil, err
 	}
 	id, _ := jsonScalar(obj["id"])
@@ -238,14 +240,14 @@ func decodeHistoryItem(raw json.RawMessage) ([]HistoryRecord, error) {
 			}
 			return []HistoryRecord{{ID: id, Timestamp: parseTimestamp(ts), Document: []byte(text)}}, nil
 		}
-		var d map[string]json.RawMessage
-		if err := json.Unmarshal(doc, &d); err != nil {
-			return nil, fmt.Errorf("Document: %v", err)
+		d, err := decodeObject(doc)
+		if err != nil {
+			return nil, fmt.Errorf("Document: %w", err)
 		}
-		return decodeMsgs(d["Msg"], id)
+		return decodeMsgs(d["Msg"], id, max)
 	}
 	if msg, ok := obj["Msg"]; ok && obj["topic"] == nil {
-		return decodeMsgs(msg, id)
+		return decodeMsgs(msg, id, max)
 	}
 	if _, ok := obj["topic"]; !ok {
 		// Not an event the decoder knows: keep it whole.
@@ -261,19 +263,18 @@ func decodeHistoryItem(raw json.RawMessage) ([]HistoryRecord, error) {
 	return []HistoryRecord{rec}, nil
 }
 
-// decodeMsgs decodes a Msg value: one object or an array of them. id is
-// given to a single record only.
-func decodeMsgs(raw json.RawMessage, id string) ([]HistoryRecord, error) {
+// decodeMsgs decodes a Msg value: one object or an array of at most max
+// of them, read one at a time. id is given to a single record only.
+func decodeMsgs(raw json.RawMessage, id string, max int) ([]HistoryRecord, error) {
 	raw = bytes.TrimSpace(raw)
-	var objs []map[string]json.RawMessage
+	var objs []json.RawMessage
 	switch firstByte(raw) {
 	case '{':
-		var o map[string]json.RawMessage
-		if err := json.Unmarshal(raw, &o); err != nil {
-			return nil, fmt.Errorf("Msg: %v", err)
-		}
-		objs = append(objs, o)
+		objs = append(objs, raw)
 	case '[':
+		if err := checkElements(raw, max, LimitRecords); err != nil {
+			return nil, fmt.Errorf("Msg: %w", err)
+		}
 		if err := json.Unmarshal(raw, &objs); err != nil {
 			return nil, fmt.Errorf("Msg: %v", err)
 		}
@@ -283,7 +284,11 @@ func decodeMsgs(raw json.RawMessage, id string) ([]HistoryRecord, error) {
 		return nil, errors.New("Msg is neither an object nor an array")
 	}
 	out := make([]HistoryRecord, 0, len(objs))
-	for _, o := range objs {
+	for _, raw := range objs {
+		o, err := decodeObject(raw)
+		if err != nil {
+			return nil, fmt.Errorf("Msg: %w", err)
+		}
 		rec, err := canonicalMsg(o)
 		if err != nil {
 			return nil, err

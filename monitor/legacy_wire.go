@@ -71,6 +71,9 @@ func monitorFromFields(f map[string]string) (Monitor, error) {
 	if m.CustomerID, err = parseUint32("cstId", get("cstId")); err != nil {
 		return Monitor{}, err
 	}
+	if topicCount(f["monTopic"]) > maxValues || strings.Count(f["monTransportHeaders"], "\n") >= maxValues {
+		return Monitor{}, &LimitError{LimitValues, maxValues}
+	}
 	for _, t := range splitTopics(f["monTopic"]) {
 		if t != "" {
 			m.Topics = append(m.Topics, t)
@@ -125,10 +128,28 @@ func monitorFromFields(f map[string]string) (Monitor, error) {
 // refuses such URLs, but a monitor created elsewhere may have one, and URL
 // is a plain string that fmt prints as is. The result does not validate,
 // so it cannot be sent back by mistake.
+//
+// A password holding a '/', '#', '?' or a space makes the URL unparsable,
+// or parsed without user info ("https://u:2024/pw@host" has port 2024 and
+// the path "/pw@host"): such a URL, one that does not parse or has no
+// user info but an '@' after a ':' past its scheme, has everything between
+// its scheme and its last '@' replaced, since where the user info ends
+// cannot be told.
 func redactURLUser(raw string) string {
 	u, err := url.Parse(raw)
 	if err != nil || u.User == nil {
-		return raw
+		at := strings.LastIndexByte(raw, '@')
+		if at < 0 {
+			return raw
+		}
+		start := 0
+		if i := strings.Index(raw, "://"); i >= 0 && i < at {
+			start = i + len("://")
+		}
+		if err == nil && !strings.Contains(raw[start:at], ":") {
+			return raw // an '@' in the path or query, no password before it
+		}
+		return raw[:start] + "REDACTED" + raw[at:]
 	}
 	if _, has := u.User.Password(); has {
 		u.User = url.UserPassword(u.User.Username(), "REDACTED")

@@ -20,9 +20,10 @@ const (
 )
 
 // WithMaxPages bounds how many pages one listing ([Client.List],
-// [Client.All], [Client.FindByTopics], [V1.List], [V1.All]) follows; one
-// more page ends it with a [*LimitError] for [LimitPages], after the items
-// of the first n pages. Values below 1 keep [DefaultMaxPages].
+// [Client.All], [Client.FindByTopics], [Client.History], [V1.List],
+// [V1.All]) follows; one more page ends it with a [*LimitError] for
+// [LimitPages], after the items of the first n pages. Values below 1 keep
+// [DefaultMaxPages].
 func WithMaxPages(n int) Option {
 	return func(c *Client) {
 		if n > 0 {

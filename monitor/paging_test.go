@@ -9,6 +9,7 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 )
 
 // endlessLegacy answers every list request with a full page of monitors
@@ -159,5 +160,60 @@ func TestV1PagingPageCap(t *testing.T) {
 	var le *LimitError
 	if !errors.As(err, &le) || le.Limit != LimitPages || calls.Load() != 7 {
 		t.Errorf("err = %v after %d requests, want a pages limit after 7", err, calls.Load())
+	}
+}
+
+// TestHistoryPagingIsBounded: History is a listing like the others: a
+// server handing out ever new cursors ends it after WithMaxPages pages, a
+// cursor too long to send back after one, a cursor loop as soon as it
+// closes; the error never quotes the cursor. A guard refuses requests
+// past 50 so that an unbounded loop fails rather than hangs.
+func TestHistoryPagingIsBounded(t *testing.T) {
+	record := func(n int) []any {
+		return []any{map[string]any{"topic": "1/DataPoint/d", "DataPoint": map[string]any{"n": n}}}
+	}
+	long := strings.Repeat("c", maxCursor+1)
+	for name, tc := range map[string]struct {
+		cursor  func(n int) string
+		calls   int32
+		records int
+		limit   string
+		want    error
+	}{
+		"new cursors":     {func(n int) string { return "c" + strconv.Itoa(n) }, 5, 5, LimitPages, ErrLimitExceeded},
+		"cursor too long": {func(int) string { return long }, 1, 0, LimitCursor, ErrMalformedResponse},
+		"cursor loop":     {func(n int) string { return "c" + strconv.Itoa(n%3) }, 4, 3, "", ErrMalformedResponse},
+	} {
+		t.Run(name, func(t *testing.T) {
+			var calls atomic.Int32
+			h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				n := int(calls.Add(1))
+				if n > 50 {
+					writeJSON(w, 400, map[string]any{"error_message": "guard: too many requests"})
+					return
+				}
+				writeJSON(w, 200, map[string]any{"list": record(n), "cursor": tc.cursor(n)})
+			})
+			c := inMemoryClient(h, WithMaxPages(5))
+			records := 0
+			var last error
+			for _, err := range c.History(context.Background(), 7, time.Time{}, time.Time{}) {
+				if err != nil {
+					last = err
+					break
+				}
+				records++
+			}
+			if !errors.Is(last, tc.want) || calls.Load() != tc.calls || records != tc.records {
+				t.Fatalf("%d records in %d requests, then %v; want %d in %d, then %v", records, calls.Load(), last, tc.records, tc.calls, tc.want)
+			}
+			var le *LimitError
+			if tc.limit != "" && (!errors.As(last, &le) || le.Limit != tc.limit) {
+				t.Errorf("err = %v, want a %s limit", last, tc.limit)
+			}
+			if len(last.Error()) > 300 || strings.Contains(last.Error(), "c1") {
+				t.Errorf("the error quotes the server's cursor: %.400s", last)
+			}
+		})
 	}
 }

@@ -8,11 +8,14 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"encoding/xml"
+	"fmt"
 	"html"
 	"net/url"
 	"slices"
+	"strconv"
 	"strings"
 	"unicode"
+	"unicode/utf16"
 	"unicode/utf8"
 
 	"github.com/pushmon/pushmon/secret"
@@ -41,23 +44,78 @@ func (s *scrubber) add(secrets ...string) {
 		enc := json.NewEncoder(&jsonRaw)
 		enc.SetEscapeHTML(false)
 		_ = enc.Encode(v)
-		for _, f := range []string{
+		jsonText := strings.TrimSuffix(strings.TrimPrefix(strings.TrimSuffix(jsonRaw.String(), "\n"), `"`), `"`)
+		forms := []string{
 			v,
 			html.EscapeString(v),
 			xmlEsc.String(),
 			strings.ReplaceAll(xmlEsc.String(), "&#xA;", "\n"), // encoding/xml's Encoder keeps new lines
 			strings.TrimSuffix(strings.TrimPrefix(string(jsonEsc), `"`), `"`),
-			strings.TrimSuffix(strings.TrimPrefix(strings.TrimSuffix(jsonRaw.String(), "\n"), `"`), `"`),
+			jsonText,
 			url.QueryEscape(v),
 			url.PathEscape(v),
 			collapseSpace(v),
 			strings.ReplaceAll(strings.ReplaceAll(v, "\r\n", "\n"), "\r", "\n"),
-		} {
+		}
+		if !isASCII(v) {
+			// As a server answering in ISO-8859-1 spells it (the legacy
+			// API's answers declare it), and as ASCII-only encoders do.
+			forms = append(forms,
+				respell(v, latin1), respell(xmlEsc.String(), latin1),
+				respell(xmlEsc.String(), func(r rune) string { return "&#" + strconv.Itoa(int(r)) + ";" }),
+				respell(xmlEsc.String(), func(r rune) string { return "&#x" + strconv.FormatInt(int64(r), 16) + ";" }),
+				respell(xmlEsc.String(), func(r rune) string { return "&#x" + strings.ToUpper(strconv.FormatInt(int64(r), 16)) + ";" }),
+				respell(jsonText, func(r rune) string { return jsonEscape(r, `\u%04X`) }),
+				respell(jsonText, func(r rune) string { return jsonEscape(r, `\u%04x`) }),
+			)
+		}
+		for _, f := range forms {
 			if f != "" && !slices.ContainsFunc(*s, func(g secret.String) bool { return g.Reveal() == f }) {
 				*s = append(*s, secret.New(f))
 			}
 		}
 	}
+}
+
+func isASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= utf8.RuneSelf {
+			return false
+		}
+	}
+	return true
+}
+
+// respell returns s with each rune beyond ASCII spelled by spell.
+func respell(s string, spell func(rune) string) string {
+	var b strings.Builder
+	for _, r := range s {
+		if r < utf8.RuneSelf {
+			b.WriteRune(r)
+		} else {
+			b.WriteString(spell(r))
+		}
+	}
+	return b.String()
+}
+
+// latin1 spells r as its ISO-8859-1 byte, or as a character reference
+// beyond it.
+func latin1(r rune) string {
+	if r <= 0xFF {
+		return string([]byte{byte(r)})
+	}
+	return "&#" + strconv.Itoa(int(r)) + ";"
+}
+
+// jsonEscape spells r as JSON's \uXXXX in format (upper- or lower-case
+// hex), a surrogate pair beyond the Basic Multilingual Plane.
+func jsonEscape(r rune, format string) string {
+	u := func(x rune) string { return fmt.Sprintf(format, x) }
+	if r1, r2 := utf16.EncodeRune(r); r1 != utf8.RuneError || r2 != utf8.RuneError {
+		return u(r1) + u(r2)
+	}
+	return u(r)
 }
 
 // addBasic registers HTTP Basic credentials: the password, and the

@@ -122,6 +122,16 @@ func TestScrubberInOtherErrors(t *testing.T) {
 		t.Fatalf("Get: %v", err)
 	}
 	checkNoPart(t, "not found", err.Error())
+	// A history answer whose Msg the decoder cannot read: the error quotes
+	// its topic.
+	hc := inMemoryClient(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, 200, map[string]any{"list": []any{map[string]any{"topic": "1/X/" + pw, "a": 1, "b": 2}}})
+	}), WithBasicAuth("tester", pw))
+	_, err = hc.HistoryPage(context.Background(), 3, HistoryQuery{})
+	if !errors.Is(err, ErrMalformedResponse) || !strings.Contains(err.Error(), "1/X/") {
+		t.Fatalf("HistoryPage: %v", err)
+	}
+	checkNoPart(t, "malformed history", err.Error())
 }
 
 func TestScrubOverlapsAndForms(t *testing.T) {
@@ -145,4 +155,26 @@ func TestScrubOverlapsAndForms(t *testing.T) {
 	if got := sc.detail(strings.Repeat("z", 100)+"abcdef", 103); strings.Contains(got, "abc") {
 		t.Errorf("detail = %q", got)
 	}
+}
+
+// A password with letters beyond ASCII, echoed as a server answering in
+// ISO-8859-1 or an ASCII-only encoder spells it: Latin-1 bytes, JSON
+// \u escapes, XML/HTML character references. In an excerpt of a page that
+// is no <error> answer, no part of it may show.
+func TestScrubberNonASCIIEchoes(t *testing.T) {
+	const pw = "Alpha7Qä Bravo9Kö€ Charlie3"
+	latin1 := strings.NewReplacer("ä", "\xe4", "ö", "\xf6", "€", "&#8364;").Replace(pw)
+	for _, body := range []string{
+		"<html><body>bad token " + latin1 + "</body></html>",
+		`{"detail":"bad token Alpha7Q\u00e4 Bravo9K\u00f6\u20ac Charlie3"}`,
+		`{"detail":"bad token Alpha7Q\u00E4 Bravo9K\u00F6\u20AC Charlie3"}`,
+		"<html><body>bad token Alpha7Q&#228; Bravo9K&#246;&#8364; Charlie3</body></html>",
+		"<html><body>bad token Alpha7Q&#xe4; Bravo9K&#xf6;&#x20ac; Charlie3</body></html>",
+	} {
+		ae := errorFor(t, pw, 400, "text/html", body)
+		checkNoPart(t, body, ae.Message)
+	}
+	// Beyond the Basic Multilingual Plane: a surrogate pair in JSON.
+	ae := errorFor(t, "Alpha7Q🔑Bravo9K", 400, "text/html", `{"detail":"bad token Alpha7Q\ud83d\udd11Bravo9K"}`)
+	checkNoPart(t, "surrogate pair", ae.Message)
 }

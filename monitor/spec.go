@@ -247,6 +247,30 @@ func splitTopics(s string) []string {
 	return append(out, strings.TrimSpace(s[start:]))
 }
 
+// topicCount returns how many topics splitTopics finds in s, without
+// allocating.
+func topicCount(s string) int {
+	if strings.TrimSpace(s) == "" {
+		return 0
+	}
+	n, depth := 1, 0
+	for i := 0; i < len(s); i++ {
+		switch s[i] {
+		case '[':
+			depth++
+		case ']':
+			if depth > 0 {
+				depth--
+			}
+		case ',':
+			if depth == 0 {
+				n++
+			}
+		}
+	}
+	return n
+}
+
 // sameTopics reports whether a and b hold the same topics, ignoring order.
 func sameTopics(a, b []string) bool {
 	if len(a) != len(b) {

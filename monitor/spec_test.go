@@ -2,6 +2,7 @@ package monitor
 
 import (
 	"errors"
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
@@ -139,5 +140,26 @@ func TestDecodedURLPasswordRedacted(t *testing.T) {
 	var se *SpecError
 	if err := m.Spec.Validate(); !errors.As(err, &se) || se.Field != "URL" || !strings.Contains(se.Reason, "Token") {
 		t.Errorf("Validate = %v, want a URL error pointing to Token", err)
+	}
+	// Passwords that make the URL unparsable ('/', '#', '?', a space, a
+	// bad escape) are hidden too.
+	for _, bad := range []string{"Url/SENTINEL", "Url#SENTINEL", "Url?SENTINEL", "Url SENTINEL", "Url%zzSENTINEL", "2024/SENTINEL"} {
+		m, err := monitorFromFields(map[string]string{"monId": "1", "monTopic": "A",
+			"monTransportUrl": "https://hook:" + bad + "@h.example.com/p"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if strings.Contains(m.URL, "SENTINEL") || strings.Contains(fmt.Sprintf("%+v", m), "SENTINEL") {
+			t.Errorf("%q: URL = %q", bad, m.URL)
+		}
+		if err := m.Spec.Validate(); !errors.As(err, &se) || se.Field != "URL" {
+			t.Errorf("%q: Validate = %v, want a URL error", bad, err)
+		}
+	}
+	// An '@' in a path or query with no password before it stays.
+	for _, ok := range []string{"https://h.example.com/u/a@b?x=1", "https://h.example.com/p?mail=a@b:c"} {
+		if got := redactURLUser(ok); got != ok {
+			t.Errorf("%q became %q", ok, got)
+		}
 	}
 }

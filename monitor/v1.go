@@ -273,7 +273,7 @@ func decodeV1List(body []byte, maxItems int) (v1Page, error) {
 				}
 				m, err := decodeV1Monitor(raw)
 				if err != nil {
-					return fmt.Errorf("list[%d]: %v", len(p.items), err)
+					return fmt.Errorf("list[%d]: %w", len(p.items), err)
 				}
 				p.items = append(p.items, m)
 				return nil
@@ -309,9 +309,9 @@ func decodeV1One(body []byte, want uint32, maxItems int) (*Monitor, bool, error)
 	default:
 		return nil, false, errors.New("not a JSON object")
 	}
-	var probe map[string]json.RawMessage
-	if err := json.Unmarshal(trimBody(body), &probe); err != nil {
-		return nil, false, fmt.Errorf("JSON: %v", err)
+	probe, err := decodeObject(trimBody(body))
+	if err != nil {
+		return nil, false, fmt.Errorf("JSON: %w", err)
 	}
 	_, hasList := probe["list"]
 	_, hasItems := probe["items"]
@@ -344,9 +344,9 @@ func decodeV1One(body []byte, want uint32, maxItems int) (*Monitor, bool, error)
 // through fieldTable and parses it like a legacy answer. Unknown fields are
 // ignored.
 func decodeV1Monitor(raw json.RawMessage) (Monitor, error) {
-	var obj map[string]json.RawMessage
-	if err := json.Unmarshal(raw, &obj); err != nil {
-		return Monitor{}, fmt.Errorf("monitor object: %v", err)
+	obj, err := decodeObject(raw)
+	if err != nil {
+		return Monitor{}, fmt.Errorf("monitor object: %w", err)
 	}
 	f := make(map[string]string, len(obj))
 	for i := range fieldTable {
@@ -357,7 +357,7 @@ func decodeV1Monitor(raw json.RawMessage) (Monitor, error) {
 		}
 		text, err := v1Text(v, d.kind)
 		if err != nil {
-			return Monitor{}, fmt.Errorf("%s: %v", d.V1, err)
+			return Monitor{}, fmt.Errorf("%s: %w", d.V1, err)
 		}
 		f[d.Legacy] = text
 	}
@@ -376,6 +376,9 @@ func v1Text(raw json.RawMessage, k fieldKind) (string, error) {
 		}
 		switch firstByte(raw) {
 		case '[':
+			if err := checkElements(raw, maxValues, LimitValues); err != nil {
+				return "", err
+			}
 			var items []any
 			if err := json.Unmarshal(raw, &items); err != nil {
 				return "", err
@@ -395,6 +398,9 @@ func v1Text(raw json.RawMessage, k fieldKind) (string, error) {
 		case '{':
 			if k != kindLines {
 				return "", errors.New("unexpected JSON object")
+			}
+			if err := checkMembers(raw, maxValues, LimitValues); err != nil {
+				return "", err
 			}
 			var hs map[string]string
 			if err := json.Unmarshal(raw, &hs); err != nil {

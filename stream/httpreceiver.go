@@ -37,18 +37,19 @@ type HTTPConfig struct {
 	// MonitorID is put on every Event (the push itself does not say which
 	// monitor sent it).
 	MonitorID uint32
-	// Token is the monitor's monTransportToken, "user:password": every
-	// request must carry it as HTTP Basic authorization, else it is
-	// answered 401 and nothing is delivered. It is required unless
-	// AllowUnauthenticated is set.
+	// Token is the monitor's monTransportToken, "user:password" (the
+	// password not empty): every request must carry it as HTTP Basic
+	// authorization, else it is answered 401 and nothing is delivered. It
+	// is required unless AllowUnauthenticated is set.
 	Token secret.String
 	// AllowUnauthenticated accepts requests without a Token (only Headers,
 	// if any, are checked): anyone who finds the URL can then inject
 	// events. NewHTTPReceiver logs a warning when it is set without a
 	// Token. Use it only behind a gateway that authenticates the pushes.
 	AllowUnauthenticated bool
-	// Headers are the monitor's monTransportHeaders, "Name: value" each;
-	// every request must carry each of them with that value (else 401).
+	// Headers are the monitor's monTransportHeaders, "Name: value" each,
+	// the value not empty; every request must carry each of them with that
+	// value (else 401).
 	Headers []secret.String
 	// MaxBodySize caps a request body (0: DefaultMaxBodySize, 16 MiB);
 	// larger bodies are answered 413.
@@ -107,6 +108,12 @@ type HTTPStats struct {
 	Undelivered  uint64 // events split but not handed over because the request or the receiver ended
 }
 
+// header is a header every request must carry, its value a secret.
+type header struct {
+	name  string
+	value secret.String
+}
+
 type httpCounters struct {
 	requests, delivered, keepAlives, events, duplicates, raw, invalid, unauthorized, rejected, overBudget, unavailable, busy, undelivered atomic.Uint64
 }
@@ -149,11 +156,12 @@ type httpCounters struct {
 // after every request being served has returned.
 type HTTPReceiver struct {
 	cfg      HTTPConfig
-	user     []byte
-	pass     []byte
-	headers  [][2]string
-	events   chan Event // where events are sent: own, or a Group's channel
-	own      chan Event // the channel Events returns, closed at the end
+	auth     bool          // check Basic authorization
+	user     string        // the Token's user name
+	pass     secret.String // the Token's password
+	headers  []header      // the Headers to check
+	events   chan Event    // where events are sent: own, or a Group's channel
+	own      chan Event    // the channel Events returns, closed at the end
 	done     chan struct{}
 	ctx      context.Context
 	cancel   context.CancelFunc
@@ -171,8 +179,8 @@ type HTTPReceiver struct {
 // to ctx: when ctx ends (or Close is called) it answers 503 to new
 // requests, abandons the hand-off of requests in progress (503), and
 // closes Events. A missing Token (without AllowUnauthenticated), a token
-// without ':', a malformed header or a negative limit returns an error
-// matching ErrInvalidConfig.
+// without ':' or without a password, a malformed header or one without a
+// value, or a negative limit returns an error matching ErrInvalidConfig.
 func NewHTTPReceiver(ctx context.Context, cfg HTTPConfig) (*HTTPReceiver, error) {
 	return newHTTPReceiver(ctx, cfg, nil)
 }
@@ -192,7 +200,12 @@ func newHTTPReceiver(ctx context.Context, cfg HTTPConfig, out chan Event) (*HTTP
 		if !ok {
 			return nil, bad(`Token must be "user:password"`)
 		}
-		r.user, r.pass = []byte(u), []byte(p)
+		if p == "" {
+			// "user:" is what "user:"+os.Getenv(…) gives when the variable
+			// is unset: a token anyone can send.
+			return nil, bad(`Token must be "user:password" with a password`)
+		}
+		r.auth, r.user, r.pass = true, u, secret.New(p)
 	case !cfg.AllowUnauthenticated:
 		return nil, bad("Token is required (the monitor's monTransportToken); set AllowUnauthenticated to accept pushes from anyone")
 	}
@@ -201,7 +214,12 @@ func newHTTPReceiver(ctx context.Context, cfg HTTPConfig, out chan Event) (*HTTP
 		if name = strings.TrimSpace(name); !ok || name == "" || strings.ContainsAny(name, " \t\r\n") {
 			return nil, bad(`Headers[%d] must be "Name: value"`, i)
 		}
-		r.headers = append(r.headers, [2]string{http.CanonicalHeaderKey(name), strings.TrimSpace(value)})
+		if value = strings.TrimSpace(value); value == "" {
+			// A request without the header carries it empty: the check
+			// would pass for anyone.
+			return nil, bad(`Headers[%d] has no value: a request without the header would pass`, i)
+		}
+		r.headers = append(r.headers, header{http.CanonicalHeaderKey(name), secret.New(value)})
 	}
 	if cfg.MaxBodySize < 0 || cfg.MaxDecompressed < 0 || cfg.MaxConcurrent < 0 || cfg.HandoffTimeout < 0 {
 		return nil, bad("sizes, limits and timeouts must not be negative")
@@ -254,7 +272,10 @@ func (r *HTTPReceiver) Err() error { return nil }
 func (r *HTTPReceiver) Done() <-chan struct{} { return r.done }
 
 // Close stops the receiver: new requests get 503, requests waiting for
-// the consumer get 503, and Events is closed once they have returned.
+// their turn or the consumer get 503, requests still reading their bodies
+// are cut short and get 503 (through the connection's read deadline, which
+// net/http's server supports), and Events is closed once they have
+// returned.
 // Close waits for that and returns nil; it may be called any number of
 // times.
 func (r *HTTPReceiver) Close() error {
@@ -316,14 +337,14 @@ func (r *HTTPReceiver) fail(w http.ResponseWriter, status int, msg string) {
 // constant time per value.
 func (r *HTTPReceiver) authorized(req *http.Request) bool {
 	ok := true
-	if r.user != nil {
+	if r.auth {
 		u, p, has := req.BasicAuth()
-		userOK := subtle.ConstantTimeCompare([]byte(u), r.user) == 1
-		passOK := subtle.ConstantTimeCompare([]byte(p), r.pass) == 1
+		userOK := subtle.ConstantTimeCompare([]byte(u), []byte(r.user)) == 1
+		passOK := subtle.ConstantTimeCompare([]byte(p), []byte(r.pass.Reveal())) == 1
 		ok = has && userOK && passOK
 	}
 	for _, h := range r.headers {
-		if subtle.ConstantTimeCompare([]byte(req.Header.Get(h[0])), []byte(h[1])) != 1 {
+		if subtle.ConstantTimeCompare([]byte(req.Header.Get(h.name)), []byte(h.value.Reveal())) != 1 {
 			ok = false
 		}
 	}
@@ -367,14 +388,17 @@ func (r *HTTPReceiver) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 		r.fail(w, http.StatusServiceUnavailable, "too many requests at once")
 		return
 	}
-	body, err := io.ReadAll(http.MaxBytesReader(w, req.Body, r.cfg.MaxBodySize))
+	body, err := r.readBody(w, req)
 	if err != nil {
 		var mbe *http.MaxBytesError
-		if errors.As(err, &mbe) {
+		switch {
+		case r.ctx.Err() != nil:
+			r.fail(w, http.StatusServiceUnavailable, "receiver stopped")
+		case errors.As(err, &mbe):
 			r.fail(w, http.StatusRequestEntityTooLarge, "body too large")
-			return
+		default:
+			r.fail(w, http.StatusBadRequest, "reading body failed")
 		}
-		r.fail(w, http.StatusBadRequest, "reading body failed")
 		return
 	}
 	var timeout <-chan time.Time
@@ -417,6 +441,18 @@ func (r *HTTPReceiver) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 	}
 	r.stats.delivered.Add(1)
 	w.WriteHeader(http.StatusOK)
+}
+
+// readBody reads req's body, at most MaxBodySize bytes. When the receiver
+// stops, a read that waits on a stalled sender is cut short (through the
+// connection's read deadline, where the server supports it), so that
+// Close does not wait for the sender.
+func (r *HTTPReceiver) readBody(w http.ResponseWriter, req *http.Request) ([]byte, error) {
+	stop := context.AfterFunc(r.ctx, func() {
+		_ = http.NewResponseController(w).SetReadDeadline(time.Unix(1, 0))
+	})
+	defer stop()
+	return io.ReadAll(http.MaxBytesReader(w, req.Body, r.cfg.MaxBodySize))
 }
 
 // split turns a document into events under the parsing budgets, and

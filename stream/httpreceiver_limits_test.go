@@ -1,9 +1,11 @@
 package stream
 
 import (
+	"bufio"
 	"bytes"
 	"compress/zlib"
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -77,6 +79,27 @@ func TestHTTPReceiverRequiresAuthentication(t *testing.T) {
 	}
 	if c := anon(""); c != 401 {
 		t.Errorf("no credentials, no header: %d", c)
+	}
+	// A header or a password left empty (an unset environment variable)
+	// would let anyone in: refused.
+	for _, cfg := range []HTTPConfig{
+		{AllowUnauthenticated: true, Headers: []secret.String{secret.New("X-Key: ")}},
+		{AllowUnauthenticated: true, Headers: []secret.String{secret.New("X-Key:")}},
+		{Token: secret.New("hook:")},
+		{Token: secret.New(":")},
+	} {
+		if r, err := NewHTTPReceiver(t.Context(), cfg); !errors.Is(err, ErrInvalidConfig) {
+			if err == nil {
+				w := httptest.NewRecorder()
+				req := httptest.NewRequest("PUT", "/", strings.NewReader(`{"Document":null}`))
+				req.SetBasicAuth("hook", "")
+				r.ServeHTTP(w, req)
+				r.Close()
+				t.Errorf("%+v accepted; a request without the header or password: %d", cfg, w.Code)
+				continue
+			}
+			t.Errorf("%+v: %v", cfg, err)
+		}
 	}
 	// With a Token, nothing is logged at start.
 	h2 := &recordingHandler{}
@@ -270,4 +293,47 @@ func TestHTTPReceiverSniffsZlibByItsHeader(t *testing.T) {
 	if w := push(r, "POST", "\x78\x9c not zlib"); w.Code != 400 {
 		t.Errorf("a zlib header before garbage: %d, want 400", w.Code)
 	}
+}
+
+// TestHTTPReceiverCloseCutsAStalledBody: Close, with an admitted request
+// whose sender stalls mid-body behind a server without read timeouts,
+// returns at once on the fake clock, and that request is answered 503
+// (the server keeps the block), not 400.
+func TestHTTPReceiverCloseCutsAStalledBody(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		r, err := NewHTTPReceiver(t.Context(), HTTPConfig{Token: secret.New(hookToken), MonitorID: 1})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ln := newPipeListener()
+		hs := &http.Server{Handler: r}
+		served := make(chan struct{})
+		go func() {
+			defer close(served)
+			hs.Serve(ln)
+		}()
+		c, _ := ln.DialContext(t.Context(), "tcp", "x")
+		go io.WriteString(c, "PUT / HTTP/1.1\r\nHost: x\r\nAuthorization: Basic "+
+			base64.StdEncoding.EncodeToString([]byte(hookToken))+"\r\nContent-Length: 1000\r\n\r\n{\"Document\":")
+		synctest.Wait() // the request is admitted and reads its body
+		closed := make(chan struct{})
+		go func() {
+			r.Close()
+			close(closed)
+		}()
+		synctest.Wait()
+		select {
+		case <-closed:
+			resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+			if err != nil || resp.StatusCode != http.StatusServiceUnavailable {
+				t.Errorf("the stalled request is answered %v, %v; want 503", resp.Status, err)
+			}
+		default:
+			t.Error("Close waits for a stalled request body")
+		}
+		c.Close()
+		<-closed
+		hs.Close()
+		<-served
+	})
 }

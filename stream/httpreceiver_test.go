@@ -381,6 +381,20 @@ func TestHTTPReceiverConfig(t *testing.T) {
 			t.Errorf("config printed with a secret: %s", s)
 		}
 	}
+	// Nor the receiver built from it, in Go syntax or any verb: the
+	// credentials it checks are secrets too.
+	rcv, err := NewHTTPReceiver(t.Context(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	assertNoSecret(t, rcv)
+	for _, verb := range []string{"%d", "%+d", "%#v"} {
+		s := fmt.Sprintf(verb, rcv)
+		if containsSecret(s) || strings.Contains(s, fmt.Sprint([]byte(SentinelPassword))) {
+			t.Errorf("receiver printed with %s shows a secret: %s", verb, s)
+		}
+	}
+	rcv.Close()
 	// No token: refused unless AllowUnauthenticated says so.
 	if _, err := NewHTTPReceiver(t.Context(), HTTPConfig{}); !errors.Is(err, ErrInvalidConfig) {
 		t.Errorf("no token: %v", err)

@@ -109,11 +109,13 @@ func TestFrameStallInSimulatorIsCutAndReplayed(t *testing.T) {
 		if got < cfg.FrameTimeout || got > cfg.FrameTimeout+100*time.Millisecond {
 			t.Errorf("stall detected after %v, want %v (+100 ms)", got, cfg.FrameTimeout)
 		}
+		// The counters are final once the subscription has ended: a
+		// block's events are counted after its last one was taken.
+		sub.Close()
+		states.wg.Wait()
 		if st := sub.Stats(); st.Dials != 2 || st.Resets != 1 || st.Events != 1 {
 			t.Errorf("stats %+v", st)
 		}
-		sub.Close()
-		states.wg.Wait()
 	})
 }
 

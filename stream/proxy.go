@@ -2,19 +2,16 @@ package stream
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"crypto/tls"
 	"encoding/base64"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"net"
 	"net/http"
 	"net/url"
 	"os"
-	"strconv"
 	"time"
 
 	"github.com/pushmon/pushmon/secret"
@@ -49,7 +46,10 @@ type ProxyError struct {
 	Proxy      string // the proxy's host:port (no credentials)
 	Target     string // the address the tunnel was for
 	StatusCode int
-	Status     string // the proxy's status line, e.g. "407 Proxy Authentication Required"
+	// Status is the proxy's status code and reason, e.g. "407 Proxy
+	// Authentication Required": printable ASCII, at most 68 bytes, the
+	// credentials sent to the proxy redacted should it echo them.
+	Status string
 }
 
 // Error returns e.g. "stream: proxy proxy:3128 refused CONNECT rm:3201: 407
@@ -231,7 +231,7 @@ func (d *ProxyDialer) DialContext(ctx context.Context, network, addr string) (ne
 		return fail(fmt.Errorf("stream: CONNECT %s via proxy %s: reading the answer: %w", addr, proxyAddr, err))
 	}
 	if code < 200 || code > 299 {
-		pe := &ProxyError{Proxy: proxyAddr, Target: addr, StatusCode: code, Status: status}
+		pe := &ProxyError{Proxy: proxyAddr, Target: addr, StatusCode: code, Status: reasonText(status, auth)}
 		var err error = pe
 		if code == http.StatusProxyAuthRequired || code == http.StatusForbidden {
 			err = &permanentError{pe}
@@ -277,77 +277,6 @@ func (d *ProxyDialer) exchangeContext(ctx context.Context) (context.Context, con
 			c()
 		}
 	}
-}
-
-// readConnectAnswer reads a proxy's answer to CONNECT, at most
-// MaxProxyAnswer bytes of status line and headers, and returns its status
-// code and "code reason" (the reason cut to 64 printable ASCII bytes).
-// Header values are not kept: a tunnel needs none of them, and a 2xx
-// answer has no body (RFC 9110, 9.3.6), so whatever follows is the
-// tunnel's.
-func readConnectAnswer(br *bufio.Reader) (code int, status string, err error) {
-	budget := MaxProxyAnswer
-	// line reads one line within the budget; keep appends it to dst. It
-	// returns the line's size and its last fragment (valid until the
-	// next read).
-	line := func(dst *[]byte) (size int, last []byte, err error) {
-		for {
-			frag, err := br.ReadSlice('\n')
-			if budget -= len(frag); budget < 0 {
-				return 0, nil, fmt.Errorf("%w: more than %d bytes", ErrProxyAnswer, MaxProxyAnswer)
-			}
-			if dst != nil {
-				*dst = append(*dst, frag...)
-			}
-			size, last = size+len(frag), frag
-			switch err {
-			case nil:
-				return size, last, nil
-			case bufio.ErrBufferFull:
-			case io.EOF:
-				return 0, nil, io.ErrUnexpectedEOF
-			default:
-				return 0, nil, err
-			}
-		}
-	}
-	// "HTTP/1.1 200 Connection established\r\n"
-	var first []byte
-	if _, _, err := line(&first); err != nil {
-		return 0, "", err
-	}
-	proto, rest, _ := bytes.Cut(bytes.TrimRight(first, "\r\n"), []byte(" "))
-	if !bytes.HasPrefix(proto, []byte("HTTP/1.")) || len(rest) < 3 || (len(rest) > 3 && rest[3] != ' ') {
-		return 0, "", fmt.Errorf("%w: no HTTP/1 status line", ErrProxyAnswer)
-	}
-	code, err = strconv.Atoi(string(rest[:3]))
-	if err != nil || code < 100 {
-		return 0, "", fmt.Errorf("%w: no HTTP/1 status line", ErrProxyAnswer)
-	}
-	// The headers, up to the empty line.
-	for {
-		size, last, err := line(nil)
-		if err != nil {
-			return 0, "", err
-		}
-		if size <= 2 && len(bytes.TrimRight(last, "\r\n")) == 0 {
-			return code, printable(bytes.TrimSpace(rest), 68), nil
-		}
-	}
-}
-
-// printable returns b's printable ASCII bytes, at most n of them.
-func printable(b []byte, n int) string {
-	out := make([]byte, 0, min(len(b), n))
-	for _, c := range b {
-		if len(out) == n {
-			break
-		}
-		if c >= ' ' && c <= '~' {
-			out = append(out, c)
-		}
-	}
-	return string(out)
 }
 
 // bufferedConn reads what the CONNECT reader buffered before the socket.

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"crypto/tls"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"io"
@@ -239,6 +240,50 @@ func TestProxyAnswerParsing(t *testing.T) {
 			d, _ := HTTPProxyDialer("http://proxy.test:3128", fw, nil)
 			if _, err := d.DialContext(t.Context(), "tcp", "rm.test:3201"); !errors.Is(err, ErrProxyAnswer) {
 				t.Errorf("%q: %v", bad, err)
+			}
+			fw.wg.Wait()
+		})
+	}
+}
+
+// TestProxyRefusalRedactsEchoedCredentials: a proxy that echoes the
+// credentials it was sent in its reason phrase, as the header value, the
+// base64 token, "user:password" or the password (twice overlapping, once
+// across the 68-byte cut), gets none of them into the error.
+func TestProxyRefusalRedactsEchoedCredentials(t *testing.T) {
+	const user, pass = "proxyuser", "pw-Kx7Qpw-Kx7Q" // overlaps itself: "pw-Kx7Qpw-Kx7Qpw-Kx7Q"
+	token := base64.StdEncoding.EncodeToString([]byte(user + ":" + pass))
+	reasons := []string{
+		"bad Proxy-Authorization: Basic " + token,
+		"bad token " + token + " for " + user + ":" + pass,
+		"wrong password " + pass + "pw-Kx7Q",
+		strings.Repeat("x", 60) + pass, // straddles the cut
+	}
+	for _, reason := range reasons {
+		synctest.Test(t, func(t *testing.T) {
+			p := &scriptedProxy{answer: func(c net.Conn) {
+				io.WriteString(c, "HTTP/1.1 407 "+reason+"\r\n\r\n")
+				<-closedBy(c)
+			}}
+			fw := p.dialer()
+			d, err := HTTPProxyDialer("http://"+user+":"+pass+"@proxy.test:3128", fw, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, err = d.DialContext(t.Context(), "tcp", "rm.test:3201")
+			var pe *ProxyError
+			if !errors.As(err, &pe) || pe.StatusCode != 407 || len(pe.Status) > 68 {
+				t.Fatalf("err %v", err)
+			}
+			for _, s := range []string{err.Error(), fmt.Sprintf("%+v", pe)} {
+				for _, part := range []string{pass[:4], "Kx7Q", token[:8], token[len(token)-8:]} {
+					if strings.Contains(s, part) {
+						t.Errorf("%q shows %q of the credentials", s, part)
+					}
+				}
+			}
+			if !strings.HasPrefix(pe.Status, "407 ") {
+				t.Errorf("status %q", pe.Status)
 			}
 			fw.wg.Wait()
 		})
