@@ -68,8 +68,12 @@ type Block struct {
 	// DataBlockID is the block's id on its connection. It is not an event
 	// identity: it restarts on every connection and wraps at 0xFFFF.
 	DataBlockID uint16
-	// Format and Compression are as the block declared them.
-	Format      protocol.Format
+	// Format is the document's format, as the block declared it: FormatJSON
+	// or FormatXML. Its zero value, FormatUnknown (a Block built by hand,
+	// or a format the library does not know), makes Events tell the format
+	// by the document's first byte.
+	Format Format
+	// Compression is as the block declared it; Document is inflated.
 	Compression protocol.Compression
 	// Document is the whole (inflated) event document. Read-only.
 	Document []byte
@@ -157,7 +161,7 @@ func (b *Batch) splitBlocks() {
 	for i := range b.Blocks {
 		blk := &b.Blocks[i]
 		var res splitResult
-		evs, res = splitEvents(context.Background(), &sp, evs, blk.Document, formatOf(blk.Format), b.MonitorID)
+		evs, res = splitEvents(context.Background(), &sp, evs, blk.Document, blk.Format, b.MonitorID)
 		if b.ends != nil {
 			b.ends[i] = len(evs)
 		}

@@ -33,8 +33,8 @@ func TestBatchBlocks(t *testing.T) {
 		sub, _ := SubscribeBatches(t.Context(), cfg, AckOnReceive)
 		b := <-sub.Batches()
 		want := []Block{
-			{DataBlockID: 0, Format: protocol.FormatJSON, Compression: protocol.CompressionZlib, Document: []byte(docA)},
-			{DataBlockID: 1, Format: protocol.FormatJSON, Compression: protocol.CompressionNone, Document: []byte(docB)},
+			{DataBlockID: 0, Format: FormatJSON, Compression: protocol.CompressionZlib, Document: []byte(docA)},
+			{DataBlockID: 1, Format: FormatJSON, Compression: protocol.CompressionNone, Document: []byte(docB)},
 		}
 		if diff := cmp.Diff(want, b.Blocks); diff != "" {
 			t.Errorf("blocks (-want +got):\n%s", diff)
@@ -252,16 +252,25 @@ func TestBatchLimits(t *testing.T) {
 }
 
 // TestBatchByHand: a Batch built by the caller, as a test of a consumer
-// would, splits its documents and acks nothing.
+// would, splits its documents and acks nothing; a Block without a Format
+// is told by its document; the zero Batch has no events.
 func TestBatchByHand(t *testing.T) {
 	doc, _ := dpDoc("a", "b", "a")
 	b := &Batch{MonitorID: 7, Blocks: []Block{
-		{Format: protocol.FormatJSON, Document: []byte(doc)},
-		{Format: protocol.FormatJSON, Document: []byte("not an envelope")},
+		{Format: FormatJSON, Document: []byte(doc)},
+		{Format: FormatJSON, Document: []byte("not an envelope")},
+		{Document: []byte(doc)},
 	}}
 	evs := b.Events()
-	if len(evs) != 4 || evs[0].MonitorID != 7 || !evs[3].Raw || b.Duplicates() != 0 || b.Ack() != nil {
-		t.Errorf("events %v, %d duplicates, Ack %v", evs, b.Duplicates(), b.Ack())
+	if len(evs) != 7 || evs[0].MonitorID != 7 || !evs[3].Raw || b.Duplicates() != 0 || b.Ack() != nil {
+		t.Fatalf("events %v, %d duplicates, Ack %v", evs, b.Duplicates(), b.Ack())
+	}
+	if dp, err := evs[6].DataPoint(); err != nil || dp.ID != "a" || evs[6].Format != FormatJSON {
+		t.Errorf("event of a Block without a Format: %v, %v (%v)", dp, err, evs[6].Format)
+	}
+	var zero Batch
+	if len(zero.Events()) != 0 || zero.Duplicates() != 0 || zero.Ack() != nil {
+		t.Error("the zero Batch is not empty")
 	}
 }
 

@@ -32,7 +32,7 @@ func (ss *session) collect(m protocol.PublishMessage, doc []byte) {
 	ss.chunk = append(ss.chunk, doc...)
 	ss.blocks = append(ss.blocks, Block{
 		DataBlockID: m.DataBlockID,
-		Format:      m.Format,
+		Format:      formatOf(m.Format),
 		Compression: m.Compression,
 		Document:    ss.chunk[start:len(ss.chunk):len(ss.chunk)],
 	})

@@ -12,9 +12,9 @@ import (
 )
 
 // Format is the format of an event's document. The zero value,
-// FormatUnknown, is that of an Event built without one: Decode then tells
-// JSON from XML by the body's first byte. (The wire values of a block's
-// format are protocol.Format's; Block.Format keeps them.)
+// FormatUnknown, is that of an Event or a Block built without one: Decode
+// and Batch.Events then tell JSON from XML by the first byte. (The wire
+// values of a block's format are protocol.Format's.)
 type Format uint8
 
 // Formats.
