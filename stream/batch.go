@@ -56,7 +56,7 @@ type Batch struct {
 	events   []Event
 	keys     []uint64 // identities of events, for Ack (AckManual)
 	ends     []int    // with track: the end in events of each block's events
-	track    bool     // set by All before the split: record ends
+	track    bool     // set by All before the split: record ends (events, keys, ends may hold scratch)
 	dups     int
 	ackOnce  sync.Once
 	ackErr   error
@@ -153,9 +153,15 @@ func (b *Batch) Ack() error {
 // is only split.
 func (b *Batch) splitBlocks() {
 	s := b.sub
-	evs := make([]Event, 0, b.eventCap)
+	evs := b.events[:0] // scratch of All's, or nil
+	if cap(evs) < b.eventCap {
+		evs = make([]Event, 0, b.eventCap)
+	}
 	if b.track {
-		b.ends = make([]int, len(b.Blocks))
+		if cap(b.ends) < len(b.Blocks) {
+			b.ends = make([]int, len(b.Blocks))
+		}
+		b.ends = b.ends[:len(b.Blocks)]
 	}
 	var sp envelope.Splitter
 	for i := range b.Blocks {
@@ -178,12 +184,12 @@ func (b *Batch) splitBlocks() {
 		b.events = evs
 		return
 	}
-	b.events, b.keys, b.dups = s.dedup.filter(evs, b.resend, s.mode == modeBatches, b.ends)
+	b.events, b.keys, b.dups = s.dedup.filter(evs, b.resend, s.mode == modeBatches, b.ends, b.keys)
 	s.stats.events.Add(uint64(len(b.events)))
 	if b.dups > 0 {
 		s.stats.duplicates.Add(uint64(b.dups))
 	}
-	if s.mode == modeBatches {
+	if s.mode == modeBatches && !b.track {
 		b.keys = nil // remembered already; Ack does nothing in this mode
 	}
 }

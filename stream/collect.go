@@ -10,31 +10,38 @@ import (
 // Batch collection: the blocks of the batch being collected, and their
 // hand-off to the consumer.
 
-// collect adds a block to the Batch being collected. doc is the block's
-// (inflated) document, borrowed: the one copy made of it is the Batch's.
-// Copies go into one chunk sized for what the Batch may still take, so a
-// Batch of many small blocks costs one allocation for all its documents.
-func (ss *session) collect(m protocol.PublishMessage, doc []byte) {
+// own returns a copy of doc, the (inflated) document of block m, that the
+// consumer owns: the one copy made of it. Copies go into one chunk sized
+// for what may follow (the bytes already buffered, scaled by doc's
+// inflation ratio, within limit bytes and maxChunk), so that many small
+// documents cost one allocation.
+func (ss *session) own(m protocol.PublishMessage, doc []byte, limit int) []byte {
 	if cap(ss.chunk)-len(ss.chunk) < len(doc) {
-		// Room for doc and for the blocks already buffered, scaled by
-		// doc's inflation ratio, within the Batch's byte limit.
 		more := int64(ss.buffered())
 		if len(m.Payload) > 0 && len(doc) > len(m.Payload) {
 			more = more * int64(len(doc)) / int64(len(m.Payload))
 		}
-		more = max(0, min(more, int64(maxBatchBytes-ss.docs-len(doc)), maxChunk-int64(len(doc))))
+		more = max(0, min(more, int64(limit-len(doc)), maxChunk-int64(len(doc))))
 		ss.chunk = make([]byte, 0, len(doc)+int(more))
-	}
-	if ss.sub.mode == modeManualAck {
-		ss.noteBlock(m.DataBlockID)
 	}
 	start := len(ss.chunk)
 	ss.chunk = append(ss.chunk, doc...)
+	return ss.chunk[start:len(ss.chunk):len(ss.chunk)]
+}
+
+// collect adds a block to the Batch being collected. doc is the block's
+// (inflated) document, borrowed: the one copy made of it is the Batch's,
+// in a chunk sized for what the Batch may still take (see own), so a
+// Batch of many small blocks costs one allocation for all its documents.
+func (ss *session) collect(m protocol.PublishMessage, doc []byte) {
+	if ss.sub.mode == modeManualAck {
+		ss.noteBlock(m.DataBlockID)
+	}
 	ss.blocks = append(ss.blocks, Block{
 		DataBlockID: m.DataBlockID,
 		Format:      formatOf(m.Format),
 		Compression: m.Compression,
-		Document:    ss.chunk[start:len(ss.chunk):len(ss.chunk)],
+		Document:    ss.own(m, doc, maxBatchBytes-ss.docs),
 	})
 	ss.docs += len(doc)
 	// Count is the server's claim: bounded by what the document can hold.

@@ -155,12 +155,17 @@ func (d *dedup) remember(keys ...uint64) {
 // learns the kept identities at once. On a nil *dedup it keeps everything
 // and returns no identities. ends, when not nil, are the end indices in
 // evs of consecutive runs of events (a Batch's blocks): they are changed
-// to the ends of the runs' kept events.
-func (d *dedup) filter(evs []Event, rs *resend, remember bool, ends []int) (kept []Event, keys []uint64, dups int) {
+// to the ends of the runs' kept events. The identities are appended to
+// buf[:0].
+func (d *dedup) filter(evs []Event, rs *resend, remember bool, ends []int, buf []uint64) (kept []Event, keys []uint64, dups int) {
 	if d == nil || len(evs) == 0 {
 		return evs, nil, 0
 	}
-	keys = make([]uint64, len(evs))
+	keys = buf[:0]
+	if cap(keys) < len(evs) {
+		keys = make([]uint64, len(evs))
+	}
+	keys = keys[:len(evs)]
 	for i := range evs {
 		keys[i] = d.key(&evs[i])
 	}

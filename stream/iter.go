@@ -12,11 +12,26 @@ import (
 // errAllBusy is yielded by All when another loop over it is running.
 var errAllBusy = errors.New("stream: another loop is ranging over this BatchSubscription's All")
 
+// scratchPool holds the slices All splits Batches into: the loop yields
+// copies of the events, so the slices serve Batch after Batch, and an idle
+// subscription keeps none.
+var scratchPool = sync.Pool{New: func() any { return new(iterScratch) }}
+
+type iterScratch struct {
+	events []Event
+	keys   []uint64
+	ends   []int
+}
+
+// maxScratch is the largest scratch (in events) given back to the pool.
+const maxScratch = 4096
+
 // iterState is where All's loops stand: the Batch being yielded, the next
 // event and how many of its blocks are acked. The running loop holds mu.
 type iterState struct {
 	mu    sync.Mutex
 	b     *Batch
+	sc    *iterScratch // b's slices, back to scratchPool once b is done
 	next  int // index in b.events of the next event to yield
 	acked int // blocks of b acked so far (AckManual)
 }
@@ -65,9 +80,10 @@ func (s *BatchSubscription) all(yield func(Event, error) bool) {
 				}
 				return
 			}
-			b.track = true
+			sc := scratchPool.Get().(*iterScratch)
+			b.track, b.events, b.keys, b.ends = true, sc.events, sc.keys, sc.ends
 			b.split.Do(b.splitBlocks)
-			it.b, it.next, it.acked = b, 0, 0
+			it.b, it.sc, it.next, it.acked = b, sc, 0, 0
 		}
 		b := it.b
 		for it.next < len(b.events) {
@@ -79,6 +95,12 @@ func (s *BatchSubscription) all(yield func(Event, error) bool) {
 		}
 		it.ack(s, it.next)
 		it.b = nil
+		if cap(b.events) <= maxScratch {
+			clear(b.events) // drop the references to the documents
+			it.sc.events, it.sc.keys, it.sc.ends = b.events[:0], b.keys[:0], b.ends[:0]
+			scratchPool.Put(it.sc)
+		}
+		it.sc = nil
 	}
 }
 

@@ -1,7 +1,6 @@
 package stream
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -73,6 +72,9 @@ func (ss *session) awaitFrame() error {
 	}
 	if cap(ss.blocks) > idleScratch {
 		ss.blocks = nil
+	}
+	if ss.sub.mode == modeEvents {
+		ss.chunk = nil // handed over, and the rest would keep a chunk alive
 	}
 	err := ss.r.Await()
 	ss.conn.setIdle(false)
@@ -158,8 +160,10 @@ func (ss *session) deliver(ctx context.Context, m protocol.PublishMessage) error
 		}
 		return nil
 	}
-	// The one copy: the delivered document is owned by the consumer.
-	doc := bytes.Clone(payload)
+	// The one copy: the delivered document is owned by the consumer. The
+	// chunk it shares with the next ones is dropped when the session goes
+	// idle.
+	doc := ss.own(m, payload, maxChunk)
 	ss.putInflater(inf) // payload was borrowed from it
 	events, res := splitEvents(s.work, &ss.splitter, ss.evbuf[:0], doc, formatOf(m.Format), s.cfg.MonitorID)
 	ss.evbuf = events[:0]

@@ -39,7 +39,7 @@ type session struct {
 
 	// The Batch being collected (batches).
 	blocks    []Block // scratch: its blocks; the Batch gets a copy
-	chunk     []byte  // its documents' owned copies are appended here
+	chunk     []byte  // its documents' owned copies are appended here (events: the blocks')
 	docs      int     // document bytes collected
 	events    int     // a bounded guess of its events' number
 	maxBlocks int
