@@ -32,8 +32,8 @@ type iterState struct {
 	mu    sync.Mutex
 	b     *Batch
 	sc    *iterScratch // b's slices, back to scratchPool once b is done
-	next  int // index in b.events of the next event to yield
-	acked int // blocks of b acked so far (AckManual)
+	next  int          // index in b.events of the next event to yield
+	acked int          // blocks of b acked so far (AckManual)
 }
 
 // All returns an iterator over the subscription's events, in the order the
