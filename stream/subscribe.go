@@ -57,10 +57,11 @@ type AckMode uint8
 
 const (
 	// AckOnReceive acks a Batch's blocks as soon as the consumer has
-	// received the Batch from Batches.
+	// received the Batch from Batches (or All has).
 	AckOnReceive AckMode = iota
 	// AckManual acks a Batch's blocks only when the consumer calls
-	// Batch.Ack, typically after storing them.
+	// Batch.Ack, typically after storing them; All acks each block once
+	// the loop body has returned for its last event.
 	AckManual
 )
 
@@ -79,8 +80,9 @@ func (a AckMode) String() string {
 // several at a time, as [Batch] values on Batches (or events, through All),
 // reconnecting on transient failures until its context ends, Close or
 // Shutdown is called or a permanent error occurs. Its AckMode says when the
-// blocks received from Batches are acked; All acks each block once the loop
-// body has returned for its last event, whatever the AckMode.
+// blocks are acked: with AckOnReceive once a Batch is received (from
+// Batches, or by All); with AckManual at Batch.Ack, or, through All, once
+// the loop body has returned for a block's last event.
 //
 // All methods are safe for concurrent use. The channel it returns is
 // created, owned and closed by the BatchSubscription, exactly once, after

@@ -40,7 +40,7 @@ const (
 	// Ceiling is the bare reader: frames walked in a 64 KiB buffer, acks
 	// coalesced into one write before each read; no decode, no delivery.
 	Ceiling Kind = "ceiling"
-	// Batches is stream.Subscribe in ModeBatches with a consumer that
+	// Batches is stream.SubscribeBatches (AckOnReceive) with a consumer that
 	// drains the channel: raw blocks, never split into events.
 	Batches Kind = "batches"
 	// BatchesEvents is Batches with a consumer that takes each Batch's
