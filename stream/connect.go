@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"os"
 	"time"
 
@@ -16,7 +17,7 @@ import (
 
 // connect dials, completes TLS, sends the ConnectRequest and checks the
 // ConnectResponse, all within HandshakeTimeout.
-func (s *subscription) connect(ctx context.Context) (*burstConn, *protocol.Reader, error) {
+func (s *subscription) connect(ctx context.Context) (net.Conn, *protocol.Reader, error) {
 	cfg := &s.cfg
 	addr := cfg.addr()
 	hctx, cancel := context.WithTimeout(ctx, cfg.HandshakeTimeout)
@@ -64,15 +65,14 @@ func (s *subscription) connect(ctx context.Context) (*burstConn, *protocol.Reade
 		return nil, nil, timeout(fmt.Errorf("stream: sending ConnectRequest to %s: %w", addr, err))
 	}
 
-	bc := newBurstConn(conn) // read in bursts once frames flow
-	r := protocol.NewReader(countingReader{bc, &s.stats.bytesRead}, protocol.ReaderOptions{
+	r := protocol.NewReader(countingReader{conn, &s.stats.bytesRead}, protocol.ReaderOptions{
 		BufferSize:   cfg.ReadBufferSize,
 		MaxFrameSize: cfg.MaxFrameSize,
 	})
 	read := s.stats.bytesRead.Load()
 	f, err := r.ReadFrame()
 	if err != nil {
-		bc.Close()
+		conn.Close()
 		if errors.Is(err, io.EOF) {
 			err = fmt.Errorf("%w (closed before the ConnectResponse)", err)
 		}
@@ -80,24 +80,24 @@ func (s *subscription) connect(ctx context.Context) (*burstConn, *protocol.Reade
 		return nil, nil, diagnoseReply(err, addr, cfg.Plaintext, s.stats.bytesRead.Load() != read, cfg.HandshakeTimeout)
 	}
 	if f.Type != protocol.TypeConnectResponse {
-		bc.Close()
+		conn.Close()
 		return nil, nil, fmt.Errorf("stream: %s sent %s before the ConnectResponse: %w", addr, f.Type, protocol.ErrWrongDirection)
 	}
 	resp, err := protocol.ParseConnectResponse(f.Payload)
 	if err != nil {
-		bc.Close()
+		conn.Close()
 		return nil, nil, err
 	}
 	if resp.Status != protocol.StatusOK {
-		bc.Close()
+		conn.Close()
 		return nil, nil, &ConnectError{Status: resp.Status, Addr: addr}
 	}
 	if !stop() {
 		// The handshake context ended just now and closed the connection.
 		return nil, nil, timeout(fmt.Errorf("stream: %s: %w", addr, context.Cause(hctx)))
 	}
-	bc.SetDeadline(time.Time{})
-	return bc, r, nil
+	conn.SetDeadline(time.Time{})
+	return conn, r, nil
 }
 
 // countingReader counts bytes read for Stats.

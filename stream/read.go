@@ -66,7 +66,7 @@ func (ss *session) awaitFrame() error {
 	if ss.sub.drained() { // after the deadline change: see Shutdown
 		return errDraining
 	}
-	ss.conn.setIdle(true)
+	ss.burst.idle()
 	if cap(ss.evbuf) > idleScratch {
 		ss.evbuf = nil // an idle session keeps no large scratch
 	}
@@ -77,7 +77,6 @@ func (ss *session) awaitFrame() error {
 		ss.chunk = nil // handed over, and the rest would keep a chunk alive
 	}
 	err := ss.r.Await()
-	ss.conn.setIdle(false)
 	if err != nil {
 		return ss.readErr(err)
 	}
@@ -91,6 +90,7 @@ func (ss *session) nextBlock(ctx context.Context) (uint64, error) {
 	// A frame that is wholly buffered is read without touching the
 	// connection: it needs no deadline (nor the clock read to arm one).
 	if !ss.frameBuffered() {
+		ss.burst.busy()
 		if now := time.Now(); !ss.armed || now.Sub(ss.armedAt) > rearmSlack {
 			ss.conn.SetReadDeadline(now.Add(s.cfg.FrameTimeout))
 			ss.armed, ss.armedAt = true, now
@@ -229,8 +229,8 @@ func (ss *session) deliverEvents(ctx context.Context, id uint16, events []Event)
 }
 
 // buffered returns the bytes read from the connection and not yet taken
-// by a frame: in the frame reader's buffer and in the burst buffer.
-func (ss *session) buffered() int { return ss.r.Buffered() + ss.conn.Buffered() }
+// by a frame.
+func (ss *session) buffered() int { return ss.r.Buffered() }
 
 // frameBuffered reports whether the next frame is wholly buffered, so that
 // reading it cannot block.

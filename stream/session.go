@@ -3,6 +3,7 @@ package stream
 import (
 	"context"
 	"log/slog"
+	"net"
 	"sync"
 	"time"
 
@@ -26,10 +27,11 @@ const healthyAfter = 30 * time.Second
 // the connection's errgroup and joined before the next attempt. The first
 // failure of either ends the connection.
 type session struct {
-	sub  *subscription
-	conn *burstConn // the connection, read in bursts
-	r    *protocol.Reader
-	inf  *protocol.Inflater
+	sub   *subscription
+	conn  net.Conn
+	r     *protocol.Reader
+	burst burst // lends r a large buffer while frames flow
+	inf   *protocol.Inflater
 
 	armed    bool
 	armedAt  time.Time
@@ -91,6 +93,7 @@ func (s *subscription) open(ctx context.Context) (*session, error) {
 		sub:       s,
 		conn:      conn,
 		r:         r,
+		burst:     newBurst(r, s.cfg.ReadBufferSize),
 		start:     time.Now(),
 		maxBlocks: s.cfg.MaxBatchBlocks,
 		// After a reconnect, the server may send again what the consumer
@@ -123,7 +126,7 @@ func (ss *session) end(blocks uint64, err error) (bool, error) {
 	_ = ss.flushers.Wait() // a failed flusher has already made its error the session's
 	ss.stop()
 	ss.conn.Close()
-	ss.conn.drop()
+	ss.burst.drop()
 	// A Batch of AckManual keeps its session for Ack (which only finds
 	// it closed now): it need not keep the read buffers too.
 	ss.r, ss.inf, ss.evbuf, ss.blocks, ss.chunk = nil, nil, nil, nil, nil

@@ -63,7 +63,7 @@ func (ss *session) drainAcks() {
 	if err := ss.writeAcks(); err != nil {
 		return
 	}
-	cw, ok := ss.conn.Conn.(interface{ CloseWrite() error })
+	cw, ok := ss.conn.(interface{ CloseWrite() error })
 	if !ok || cw.CloseWrite() != nil {
 		return
 	}
@@ -73,7 +73,7 @@ func (ss *session) drainAcks() {
 	ss.conn.SetReadDeadline(time.Now().Add(lingerTimeout))
 	var buf [512]byte
 	for {
-		if _, err := ss.conn.Conn.Read(buf[:]); err != nil {
+		if _, err := ss.conn.Read(buf[:]); err != nil {
 			if err != io.EOF {
 				ss.sub.log(slog.LevelDebug, "push connection did not close within the linger time", "err", err)
 			}
