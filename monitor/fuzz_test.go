@@ -1,6 +1,7 @@
 package monitor
 
 import (
+	"context"
 	"net/http"
 	"strings"
 	"testing"
@@ -37,7 +38,7 @@ func FuzzAnswer(f *testing.F) {
 			_, _ = decodeList(body, 100)
 			_, _ = decodeV1List(body, 100)
 			_, _, _ = decodeV1One(body, 0, 100)
-			_, _ = decodeHistory(body)
+			_, _ = decodeHistory(context.Background(), body)
 			_, _ = createdID(&response{status: 201, header: http.Header{}, body: body})
 		})
 		if limit := 128*uint64(len(body)) + 256<<10; n > limit {
