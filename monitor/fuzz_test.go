@@ -20,6 +20,7 @@ func FuzzAnswer(f *testing.F) {
 		`<result><error>POST Monitor error. Invalid request.</error></result>`,
 		`{"count":1,"cursor":"c1","list":[{"id":12,"topics":["A"],"type":"tcp","headers":{"X-A":"1"}}]}`,
 		`{"list":[{"id":"r1","topic":"1/DataPoint/d/t","operation":"INSERTION","timestamp":"2025-01-01T00:00:00.000Z","DataPoint":{"id":"x"}},"raw",{"Document":{"Msg":[{"topic":"1/DeviceCore/1","DeviceCore":{}}]}}]}`,
+		`{"items":[{"id":1,"Msg":[{"topic":"1/A/b","A":{},"x":[1]},7,{"topic":2}]},{"id":"r","Document":"<Document/>","timestamp":"x"},{"Document":{"Msg":"s"}}],"next_uri":"/h?cursor=c"}`,
 		`{"error_status":400,"error_message":"Monitor not found"}`,
 		`<result>` + strings.Repeat(`<a>`, 80),
 		`[` + strings.Repeat(`[`, 80),

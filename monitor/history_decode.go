@@ -228,7 +228,7 @@ func budgetErr(err error) error {
 
 // jsonText returns a JSON string's value as bytes, never nil.
 func jsonText(raw []byte) ([]byte, error) {
-	if len(raw) >= 2 && raw[0] == '"' && raw[len(raw)-1] == '"' && bytes.IndexByte(raw, '\\') < 0 {
+	if plainString(raw) {
 		return raw[1 : len(raw)-1 : len(raw)-1], nil // nothing to unescape
 	}
 	var s string
