@@ -93,7 +93,11 @@ type pollCounters struct {
 
 // Poller turns a polling (or persistent) monitor's stored events, read
 // through the history API, into Events — the same [Event] values a push
-// of those events gives.
+// of those events gives: each record is parsed once, by the parser of
+// push documents ([monitor.HistoryRecord] carries its fields and the
+// resource's bytes as the server sent them), and becomes an Event through
+// the conversion a push's Msgs go through, so topic, operation,
+// timestamp, group, body and [Event.Identity] are a push's.
 //
 // Each poll reads from Overlap behind the newest record time delivered,
 // page after page with the server's cursor, and skips the events it
@@ -107,9 +111,10 @@ type pollCounters struct {
 // (Stats.Stalls); a refused cursor (400) makes the rest of the poll page by
 // time instead; failed requests back off, honouring Retry-After; so a poll
 // makes at most two requests beyond the pages that brought something new,
-// and polls start Interval apart. 401/403, 404 and a 400 without a cursor
-// end the poller with the error (monitor.ErrUnauthorized, ErrNotFound,
-// ErrBadRequest).
+// and polls start Interval apart. 401/403, 404, a 400 without a cursor and
+// a redirect to another origin, which the client refuses to follow, end
+// the poller with the error (monitor.ErrUnauthorized, ErrNotFound,
+// ErrBadRequest, ErrRedirectRefused).
 //
 // Records whose document has no timestamp (template output) are placed by
 // the time the server stored them, when the history gives it; otherwise by
