@@ -45,12 +45,13 @@ type options struct {
 	drainTimeout time.Duration
 	logLevel     slog.Level
 
-	ha          bool
-	leaseBucket string
-	leaseTTL    time.Duration
-	replicaName string
-	httpAddr    string
-	progress    time.Duration
+	ha           bool
+	leaseBucket  string
+	leaseTTL     time.Duration
+	replicaName  string
+	standByAfter time.Duration
+	httpAddr     string
+	progress     time.Duration
 
 	demo  bool
 	count int
@@ -98,6 +99,7 @@ func parseFlags(args []string, getenv func(string) string, stderr io.Writer) (*o
 	fs.StringVar(&o.leaseBucket, "lease-bucket", bridge.DefaultLeaseBucket, "JetStream key-value bucket of the leases (-ha); created when missing")
 	fs.DurationVar(&o.leaseTTL, "lease-ttl", bridge.DefaultLeaseTTL, "lease TTL of a created -lease-bucket: a crashed replica's monitors are taken over about this long after; sessions stop when renewals are TTL/2 late")
 	fs.StringVar(&o.replicaName, "replica-name", "", "this replica's name in the lease bucket, unique among the replicas: letters, digits, '-', '_' (default: host name and a random suffix)")
+	fs.DurationVar(&o.standByAfter, "stand-by-after", bridge.DefaultStandByAfter, "(-ha) a replica with no push session connected for this long, while other replicas stream, hands its monitors over and stands by (negative: never)")
 	fs.StringVar(&o.httpAddr, "http-addr", "", "serve /healthz, /readyz and /metrics (Prometheus) on this HOST:PORT (default: none)")
 	fs.DurationVar(&o.progress, "progress", time.Minute, "log a progress line this often (0: never)")
 

@@ -14,6 +14,7 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/pushmon/pushmon/stream"
 	"github.com/pushmon/pushmon/stream/streamtest"
 )
 
@@ -189,6 +190,13 @@ type testReplica struct {
 
 func (w *haWorld) startReplica(name string) *testReplica {
 	w.t.Helper()
+	return w.startReplicaWith(name, pushConfig(w.sim), nil)
+}
+
+// startReplicaWith starts a replica whose push subscriptions use push and
+// whose Ownership is adjusted by own (when not nil).
+func (w *haWorld) startReplicaWith(name string, push stream.Config, own func(*Ownership)) *testReplica {
+	w.t.Helper()
 	d := &stallDialer{}
 	nc := connect(w.t, w.ns.url(), nats.SetCustomDialer(d), nats.Name(name))
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
@@ -197,9 +205,13 @@ func (w *haWorld) startReplica(name string) *testReplica {
 	if err != nil {
 		w.t.Fatal(err)
 	}
+	o := &Ownership{Leases: kv, Replica: name}
+	if own != nil {
+		own(o)
+	}
 	b, err := New(Config{
-		Conn: nc, Push: pushConfig(w.sim), Monitors: w.mons, NewBackOff: fastBackOff,
-		AckTimeout: 5 * time.Second, Ownership: &Ownership{Leases: kv, Replica: name},
+		Conn: nc, Push: push, Monitors: w.mons, NewBackOff: fastBackOff,
+		AckTimeout: 5 * time.Second, Ownership: o,
 		Logger: slog.New(slog.NewTextHandler(testWriter{w.t}, nil)).With("replica", name),
 	})
 	if err != nil {

@@ -25,6 +25,14 @@ const (
 	// MinLeaseTTL is the shortest lease TTL the bridge accepts: the
 	// fencing margin (half the TTL) must cover closing a push connection.
 	MinLeaseTTL = time.Second
+	// DefaultStandByAfter is Ownership.StandByAfter when it is 0: longer
+	// than the push reconnect backoff (at most 90 s), so that after a
+	// Remote Manager outage every replica has reconnected before one
+	// could stand by.
+	DefaultStandByAfter = 2 * time.Minute
+	// maxStandBy caps a stand-by, which doubles while the replica keeps
+	// failing to connect.
+	maxStandBy = 15 * time.Minute
 	// maxRound caps the interval between two ownership rounds (heartbeat,
 	// membership, taking and giving back leases).
 	maxRound = 2 * time.Second
@@ -81,6 +89,20 @@ const (
 // A monitor that stops for good on a replica (an event JetStream rejects,
 // Remote Manager refusing the monitor) is released and never taken again
 // by that replica; the others try it in turn.
+//
+// # A replica that cannot reach Remote Manager
+//
+// A replica that reaches NATS but not Remote Manager (its network, its
+// proxy, its firewall) renews its leases like any other. So that it does
+// not keep monitors it cannot connect, each replica that has a push
+// session connected writes "streaming.<replica>" every round; a replica
+// that holds leases and has had no push session connected for
+// StandByAfter, while another replica has streamed all that time, stands
+// by: it hands its monitors over gracefully, deletes its heartbeat (the
+// others' share grows to cover the monitors) and takes nothing for a
+// while — StandByAfter at first, doubling while it keeps failing, at most
+// 15 minutes — then joins again. When no replica streams (Remote Manager
+// itself is down) nobody stands by.
 type Ownership struct {
 	// Leases is the key-value bucket of the leases and heartbeats (see
 	// EnsureLeaseBucket). Its TTL (max age) is the lease TTL, at least
@@ -92,6 +114,10 @@ type Ownership struct {
 	// (a restarted replica may reuse its name). "" means the host name
 	// followed by a random suffix.
 	Replica string
+	// StandByAfter is how long a replica holding leases may have no push
+	// session connected, while another replica streams, before it stands
+	// by (see above). 0 means DefaultStandByAfter; negative: never.
+	StandByAfter time.Duration
 }
 
 // resolve validates o and returns a copy with the defaults filled in.
@@ -105,6 +131,9 @@ func (o *Ownership) resolve() (*Ownership, error) {
 	}
 	if err := ValidReplicaName(c.Replica); err != nil {
 		return nil, err
+	}
+	if c.StandByAfter == 0 {
+		c.StandByAfter = DefaultStandByAfter
 	}
 	return &c, nil
 }
@@ -221,4 +250,9 @@ func newLeaseTiming(ttl time.Duration) leaseTiming {
 
 func leaseKey(id uint32) string { return fmt.Sprintf("lease.%d", id) }
 
-const memberPrefix = "member."
+// Key prefixes of the heartbeats: every live replica's, and those of the
+// replicas with a push session connected.
+const (
+	memberPrefix    = "member."
+	streamingPrefix = "streaming."
+)

@@ -19,20 +19,27 @@ import (
 // holds and the monitors that stopped for good here. Only Run's goroutine
 // uses it.
 type replica struct {
-	b       *Bridge
-	kv      jetstream.KeyValue
-	name    string
-	member  string // heartbeat key
-	value   []byte
-	timing  leaseTiming // zero until the bucket's TTL is known
-	rounds  int         // successful rounds
-	over    int         // consecutive rounds holding more than the share
-	held    map[uint32]*lease
-	failed  map[uint32]error
-	ended   chan leaseEnd
-	wg      sync.WaitGroup
-	lctx    context.Context // the lease holders'
-	lcancel context.CancelFunc
+	b      *Bridge
+	kv     jetstream.KeyValue
+	name   string
+	member string // heartbeat key
+	value  []byte
+	timing leaseTiming // zero until the bucket's TTL is known
+	rounds int         // successful rounds
+	over   int         // consecutive rounds holding more than the share
+	// Stand-by (see Ownership): since when this replica has held leases
+	// without a push session connected, and since when another replica
+	// has streamed without a break (zero: not so); until when it stands
+	// by, and for how long the next stand-by lasts (0: StandByAfter).
+	quietSince, othersSince time.Time
+	standByUntil            time.Time
+	nextStandBy             time.Duration
+	held                    map[uint32]*lease
+	failed                  map[uint32]error
+	ended                   chan leaseEnd
+	wg                      sync.WaitGroup
+	lctx                    context.Context // the lease holders'
+	lcancel                 context.CancelFunc
 }
 
 type leaseEnd struct {
@@ -149,6 +156,10 @@ func (r *replica) round(ctx context.Context) error {
 		r.timing = newLeaseTiming(st.TTL())
 	}
 	t := r.timing
+	now := time.Now()
+	if now.Before(r.standByUntil) {
+		return nil // no heartbeat, no lease taken
+	}
 	rctx, cancel := context.WithTimeout(ctx, t.opTimeout)
 	_, err := r.kv.Put(rctx, r.member, r.value)
 	cancel()
@@ -159,11 +170,23 @@ func (r *replica) round(ctx context.Context) error {
 		b.log(slog.LevelDebug, "bridge: heartbeat failed", "err", err)
 		return nil
 	}
+	streaming := r.streaming()
+	if streaming {
+		rctx, cancel = context.WithTimeout(ctx, t.opTimeout)
+		_, err = r.kv.Put(rctx, streamingPrefix+r.name, r.value)
+		cancel()
+		if err != nil {
+			b.log(slog.LevelDebug, "bridge: streaming heartbeat failed", "err", err)
+		}
+	}
 	rctx, cancel = context.WithTimeout(ctx, t.opTimeout)
-	members, leased, err := r.list(rctx)
+	members, leased, others, err := r.list(rctx)
 	cancel()
 	if err != nil {
 		b.log(slog.LevelDebug, "bridge: listing the leases failed", "err", err)
+		return nil
+	}
+	if r.standBy(ctx, now, streaming, others) {
 		return nil
 	}
 	r.rounds++
@@ -205,6 +228,65 @@ func (r *replica) round(ctx context.Context) error {
 		owned++
 	}
 	return nil
+}
+
+// streaming reports whether a monitor this replica holds has its push
+// session connected.
+func (r *replica) streaming() bool {
+	for _, l := range r.held {
+		if l.m.status().State == MonitorStreaming {
+			return true
+		}
+	}
+	return false
+}
+
+// standBy updates the replica's health with this round's observations —
+// whether one of its monitors streams, whether another replica does — and
+// starts a stand-by when it has held leases without a push session
+// connected for StandByAfter while another replica streamed all along
+// (see Ownership). It reports whether it did.
+func (r *replica) standBy(ctx context.Context, now time.Time, streaming, others bool) bool {
+	after := r.b.cfg.Ownership.StandByAfter
+	switch {
+	case streaming:
+		r.quietSince, r.nextStandBy = time.Time{}, 0
+	case len(r.held) == 0:
+		r.quietSince = time.Time{}
+	case r.quietSince.IsZero():
+		r.quietSince = now
+	}
+	switch {
+	case !others:
+		r.othersSince = time.Time{}
+	case r.othersSince.IsZero():
+		r.othersSince = now
+	}
+	if after < 0 || r.quietSince.IsZero() || r.othersSince.IsZero() ||
+		now.Sub(r.quietSince) < after || now.Sub(r.othersSince) < after {
+		return false
+	}
+	d := r.nextStandBy
+	if d == 0 {
+		d = after
+	}
+	r.b.stats.standBys.Add(1)
+	r.b.log(slog.LevelWarn, "bridge: no push session connected while other replicas stream: Remote Manager unreachable from here? "+
+		"handing the monitors over and standing by", "replica", r.name, "quiet_for", now.Sub(r.quietSince).Round(time.Second),
+		"monitors", len(r.held), "stand_by", d)
+	r.nextStandBy = min(2*d, maxStandBy)
+	r.standByUntil = now.Add(d)
+	r.quietSince, r.othersSince = time.Time{}, time.Time{}
+	r.rounds, r.over = 0, 0
+	// Counted out of the others' share at once, rather than at the
+	// heartbeat's expiry.
+	dctx, cancel := context.WithTimeout(ctx, r.timing.opTimeout)
+	_ = r.kv.Delete(dctx, r.member)
+	cancel()
+	for _, l := range r.held {
+		l.handOver()
+	}
+	return true
 }
 
 // claim creates monitor id's lease, returning its revision and when the
@@ -282,12 +364,12 @@ func (r *replica) candidates(leased map[uint32]bool) []*monitorState {
 	return out
 }
 
-// list reads the bucket's keys: the number of live replicas (heartbeats)
-// and the monitors leased.
-func (r *replica) list(ctx context.Context) (members int, leased map[uint32]bool, err error) {
+// list reads the bucket's keys: the number of live replicas (heartbeats),
+// the monitors leased, and whether another replica streams.
+func (r *replica) list(ctx context.Context) (members int, leased map[uint32]bool, others bool, err error) {
 	kl, err := r.kv.ListKeys(ctx)
 	if err != nil {
-		return 0, nil, err
+		return 0, nil, false, err
 	}
 	defer kl.Stop()
 	leased = make(map[uint32]bool)
@@ -298,6 +380,10 @@ func (r *replica) list(ctx context.Context) (members int, leased map[uint32]bool
 			self = self || name == r.name
 			continue
 		}
+		if name, ok := strings.CutPrefix(k, streamingPrefix); ok {
+			others = others || name != r.name
+			continue
+		}
 		if id, ok := strings.CutPrefix(k, "lease."); ok {
 			if n, err := strconv.ParseUint(id, 10, 32); err == nil {
 				leased[uint32(n)] = true
@@ -305,10 +391,10 @@ func (r *replica) list(ctx context.Context) (members int, leased map[uint32]bool
 		}
 	}
 	if err := ctx.Err(); err != nil {
-		return 0, nil, err // the listing may be cut short
+		return 0, nil, false, err // the listing may be cut short
 	}
 	if !self {
 		members++ // the heartbeat was written just before
 	}
-	return members, leased, nil
+	return members, leased, others, nil
 }

@@ -1,0 +1,78 @@
+package bridge
+
+import (
+	"net"
+	"testing"
+	"time"
+
+	"github.com/pushmon/pushmon/stream"
+)
+
+// unreachablePush is a push configuration whose address refuses every
+// connection: a replica that reaches NATS but not Remote Manager.
+func unreachablePush(t *testing.T, w *haWorld) stream.Config {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	c := pushConfig(w.sim)
+	c.Addr = addr
+	return c
+}
+
+func standByAfter(d time.Duration) func(*Ownership) {
+	return func(o *Ownership) { o.StandByAfter = d }
+}
+
+// A replica that reaches NATS but not Remote Manager does not keep the
+// monitors it cannot connect while another replica streams: it hands them
+// over and stands by, and the other replica bridges every monitor.
+func TestReplicaWithoutRemoteManagerStandsBy(t *testing.T) {
+	w := newHAWorld(t, 6, haTTL)
+	w.startPublishing()
+	bad := w.startReplicaWith("bad", unreachablePush(t, w), standByAfter(3*time.Second))
+	waitFor(t, settleWait, "the cut-off replica to take every monitor", func() bool { return len(bad.owned()) == len(w.mons) })
+	good := w.startReplicaWith("good", pushConfig(w.sim), standByAfter(3*time.Second))
+	reps := []*testReplica{bad, good}
+	w.waitSettled(settleWait, "the other replica to stream every monitor", reps...)
+	if st := bad.b.Stats(); st.StandBys == 0 {
+		t.Errorf("the cut-off replica never stood by: %+v", st)
+	}
+	if st := good.b.Stats(); st.StandBys != 0 {
+		t.Errorf("the streaming replica stood by: %+v", st)
+	}
+	// The cut-off replica joins again after its stand-by and would hold
+	// some monitors unconnected for a while: stop it before the last
+	// events.
+	shutdown(t, bad)
+	w.publish(20)
+	w.stopPublishing()
+	w.waitIdle(good)
+	shutdown(t, good)
+	w.checkPeaks()
+	t.Logf("%d events exactly once; replicas:\n%s", w.checkStream(), describe(reps))
+}
+
+// When no replica can reach Remote Manager (it is down), none stands by:
+// the replicas keep their monitors and keep trying.
+func TestReplicasWithoutRemoteManagerKeepMonitors(t *testing.T) {
+	w := newHAWorld(t, 6, haTTL)
+	push := unreachablePush(t, w)
+	const after = time.Second
+	a := w.startReplicaWith("a", push, standByAfter(after))
+	b := w.startReplicaWith("b", push, standByAfter(after))
+	reps := []*testReplica{a, b}
+	waitFor(t, settleWait, "the replicas to share the monitors", func() bool { return spread(reps, 3) && len(a.owned())+len(b.owned()) == 6 })
+	// Nothing should happen: many rounds (≤ 800 ms each) and stand-by
+	// periods pass.
+	time.Sleep(5 * after)
+	for _, r := range reps {
+		if st := r.b.Stats(); st.StandBys != 0 || st.LeasesReleased != 0 {
+			t.Errorf("%s stood by or released leases while nobody streamed: %+v", r.name, st)
+		}
+	}
+	shutdown(t, reps...)
+}
