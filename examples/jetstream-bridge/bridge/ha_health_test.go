@@ -10,7 +10,7 @@ import (
 
 // unreachablePush is a push configuration whose address refuses every
 // connection: a replica that reaches NATS but not Remote Manager.
-func unreachablePush(t *testing.T, w *haWorld) stream.Config {
+func unreachablePush(t *testing.T, w *haWorld) *stream.Config {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -20,7 +20,7 @@ func unreachablePush(t *testing.T, w *haWorld) stream.Config {
 	ln.Close()
 	c := pushConfig(w.sim)
 	c.Addr = addr
-	return c
+	return &c
 }
 
 func standByAfter(d time.Duration) func(*Ownership) {
@@ -33,9 +33,9 @@ func standByAfter(d time.Duration) func(*Ownership) {
 func TestReplicaWithoutRemoteManagerStandsBy(t *testing.T) {
 	w := newHAWorld(t, 6, haTTL)
 	w.startPublishing()
-	bad := w.startReplicaWith("bad", unreachablePush(t, w), standByAfter(3*time.Second))
+	bad := w.startReplicaWith("bad", replicaOpts{push: unreachablePush(t, w), own: standByAfter(3 * time.Second)})
 	waitFor(t, settleWait, "the cut-off replica to take every monitor", func() bool { return len(bad.owned()) == len(w.mons) })
-	good := w.startReplicaWith("good", pushConfig(w.sim), standByAfter(3*time.Second))
+	good := w.startReplicaWith("good", replicaOpts{own: standByAfter(3 * time.Second)})
 	reps := []*testReplica{bad, good}
 	w.waitSettled(settleWait, "the other replica to stream every monitor", reps...)
 	if st := bad.b.Stats(); st.StandBys == 0 {
@@ -62,8 +62,8 @@ func TestReplicasWithoutRemoteManagerKeepMonitors(t *testing.T) {
 	w := newHAWorld(t, 6, haTTL)
 	push := unreachablePush(t, w)
 	const after = time.Second
-	a := w.startReplicaWith("a", push, standByAfter(after))
-	b := w.startReplicaWith("b", push, standByAfter(after))
+	a := w.startReplicaWith("a", replicaOpts{push: push, own: standByAfter(after)})
+	b := w.startReplicaWith("b", replicaOpts{push: push, own: standByAfter(after)})
 	reps := []*testReplica{a, b}
 	waitFor(t, settleWait, "the replicas to share the monitors", func() bool { return spread(reps, 3) && len(a.owned())+len(b.owned()) == 6 })
 	// Nothing should happen: many rounds (≤ 800 ms each) and stand-by

@@ -190,13 +190,27 @@ type testReplica struct {
 
 func (w *haWorld) startReplica(name string) *testReplica {
 	w.t.Helper()
-	return w.startReplicaWith(name, pushConfig(w.sim), nil)
+	return w.startReplicaWith(name, replicaOpts{})
 }
 
-// startReplicaWith starts a replica whose push subscriptions use push and
-// whose Ownership is adjusted by own (when not nil).
-func (w *haWorld) startReplicaWith(name string, push stream.Config, own func(*Ownership)) *testReplica {
+// replicaOpts change a test replica: its push configuration (default
+// pushConfig), its Ownership, its monitors (default all the world's).
+type replicaOpts struct {
+	push     *stream.Config
+	own      func(*Ownership)
+	monitors []uint32
+}
+
+func (w *haWorld) startReplicaWith(name string, ro replicaOpts) *testReplica {
 	w.t.Helper()
+	push := pushConfig(w.sim)
+	if ro.push != nil {
+		push = *ro.push
+	}
+	mons := w.mons
+	if ro.monitors != nil {
+		mons = ro.monitors
+	}
 	d := &stallDialer{}
 	nc := connect(w.t, w.ns.url(), nats.SetCustomDialer(d), nats.Name(name))
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
@@ -206,11 +220,11 @@ func (w *haWorld) startReplicaWith(name string, push stream.Config, own func(*Ow
 		w.t.Fatal(err)
 	}
 	o := &Ownership{Leases: kv, Replica: name}
-	if own != nil {
-		own(o)
+	if ro.own != nil {
+		ro.own(o)
 	}
 	b, err := New(Config{
-		Conn: nc, Push: push, Monitors: w.mons, NewBackOff: fastBackOff,
+		Conn: nc, Push: push, Monitors: mons, NewBackOff: fastBackOff,
 		AckTimeout: 5 * time.Second, Ownership: o,
 		Logger: slog.New(slog.NewTextHandler(testWriter{w.t}, nil)).With("replica", name),
 	})

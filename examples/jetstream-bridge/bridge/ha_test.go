@@ -268,3 +268,24 @@ func TestReplicasNATSOutage(t *testing.T) {
 	w.checkPeaks()
 	t.Logf("%d events exactly once; replicas:\n%s", w.checkStream(), describe(reps))
 }
+
+// Replicas with different monitor sets on one lease bucket (two shards
+// left on the default bucket, or a rolling update that changes the
+// monitors): every monitor of every set is still bridged, by one replica.
+func TestReplicasWithDifferentMonitorSetsShareABucket(t *testing.T) {
+	w := newHAWorld(t, 12, haTTL)
+	w.startPublishing()
+	reps := []*testReplica{
+		w.startReplicaWith("a1", replicaOpts{monitors: w.mons[:6]}),
+		w.startReplicaWith("b1", replicaOpts{monitors: w.mons[6:]}),
+		w.startReplicaWith("b2", replicaOpts{monitors: w.mons[6:]}),
+		w.startReplicaWith("all", replicaOpts{monitors: w.mons}),
+	}
+	w.waitSettled(settleWait, "every monitor of every set to stream", reps...)
+	w.publish(20)
+	w.stopPublishing()
+	w.waitIdle(reps...)
+	shutdown(t, reps...)
+	w.checkPeaks()
+	t.Logf("%d events exactly once; replicas:\n%s", w.checkStream(), describe(reps))
+}

@@ -42,8 +42,11 @@ const (
 // each monitor is bridged by exactly one replica at a time (Remote Manager
 // keeps one push connection per monitor: two bridges on one monitor would
 // take it from each other). Every replica runs a Bridge with the same
-// Monitors, stream and bucket; one bucket serves one set of monitors, and
-// holds nothing else.
+// Monitors, stream and bucket; the bucket holds nothing else. Replicas
+// with different Monitors may share a bucket (two shards on one bucket, a
+// rolling update that changes the monitors): each set of monitors is then
+// shared among its own replicas, and a monitor in two sets is still held
+// by one replica at a time.
 //
 // # Leases
 //
@@ -68,8 +71,9 @@ const (
 //
 // # Spreading
 //
-// Each replica writes a heartbeat key "member.<replica>" every round
-// (TTL/5, at most 2 s), counts the live members, and aims at
+// Each replica writes a heartbeat key "member.<set>.<replica>" every
+// round (TTL/5, at most 2 s), where <set> is a fingerprint of its
+// Monitors, counts the live members of its set, and aims at
 // ceil(monitors / members) leases: it takes free monitors until it has its
 // share, and when it has held more than its share for two rounds (a
 // replica joined) it gives the extras back gracefully: their sessions end
@@ -95,10 +99,10 @@ const (
 // A replica that reaches NATS but not Remote Manager (its network, its
 // proxy, its firewall) renews its leases like any other. So that it does
 // not keep monitors it cannot connect, each replica that has a push
-// session connected writes "streaming.<replica>" every round; a replica
-// that holds leases and has had no push session connected for
-// StandByAfter, while another replica has streamed all that time, stands
-// by: it hands its monitors over gracefully, deletes its heartbeat (the
+// session connected writes "streaming.<set>.<replica>" every round; a
+// replica that holds leases and has had no push session connected for
+// StandByAfter, while another replica of its set has streamed all that
+// time, stands by: it hands its monitors over gracefully, deletes its heartbeat (the
 // others' share grows to cover the monitors) and takes nothing for a
 // while — StandByAfter at first, doubling while it keeps failing, at most
 // 15 minutes — then joins again. When no replica streams (Remote Manager

@@ -3,6 +3,9 @@ package bridge
 import (
 	"cmp"
 	"context"
+	"crypto/sha256"
+	"encoding/binary"
+	"encoding/hex"
 	"errors"
 	"hash/fnv"
 	"log/slog"
@@ -19,14 +22,23 @@ import (
 // holds and the monitors that stopped for good here. Only Run's goroutine
 // uses it.
 type replica struct {
-	b      *Bridge
-	kv     jetstream.KeyValue
-	name   string
-	member string // heartbeat key
-	value  []byte
-	timing leaseTiming // zero until the bucket's TTL is known
-	rounds int         // successful rounds
-	over   int         // consecutive rounds holding more than the share
+	b       *Bridge
+	kv      jetstream.KeyValue
+	name    string
+	set     string // the fingerprint of the monitor set (monitorSet)
+	member  string // heartbeat key
+	value   []byte
+	foreign bool        // replicas of another monitor set were in the last listing
+	timing  leaseTiming // zero until the bucket's TTL is known
+	rounds  int         // successful rounds
+	over    int         // consecutive rounds holding more than the share
+	held    map[uint32]*lease
+	failed  map[uint32]error
+	ended   chan leaseEnd
+	wg      sync.WaitGroup
+	lctx    context.Context // the lease holders'
+	lcancel context.CancelFunc
+
 	// Stand-by (see Ownership): since when this replica has held leases
 	// without a push session connected, and since when another replica
 	// has streamed without a break (zero: not so); until when it stands
@@ -34,12 +46,6 @@ type replica struct {
 	quietSince, othersSince time.Time
 	standByUntil            time.Time
 	nextStandBy             time.Duration
-	held                    map[uint32]*lease
-	failed                  map[uint32]error
-	ended                   chan leaseEnd
-	wg                      sync.WaitGroup
-	lctx                    context.Context // the lease holders'
-	lcancel                 context.CancelFunc
 }
 
 type leaseEnd struct {
@@ -50,8 +56,9 @@ type leaseEnd struct {
 // runShared is Run with Ownership.
 func (b *Bridge) runShared(ctx context.Context) error {
 	own := b.cfg.Ownership
+	set := monitorSet(b.cfg.Monitors)
 	r := &replica{
-		b: b, kv: own.Leases, name: own.Replica, member: memberPrefix + own.Replica, value: []byte(own.Replica),
+		b: b, kv: own.Leases, name: own.Replica, set: set, member: memberPrefix + set + "." + own.Replica, value: []byte(own.Replica),
 		held: make(map[uint32]*lease), failed: make(map[uint32]error),
 		ended: make(chan leaseEnd, len(b.mons)), // at most one holder per monitor, each ends once
 	}
@@ -173,7 +180,7 @@ func (r *replica) round(ctx context.Context) error {
 	streaming := r.streaming()
 	if streaming {
 		rctx, cancel = context.WithTimeout(ctx, t.opTimeout)
-		_, err = r.kv.Put(rctx, streamingPrefix+r.name, r.value)
+		_, err = r.kv.Put(rctx, streamingPrefix+r.set+"."+r.name, r.value)
 		cancel()
 		if err != nil {
 			b.log(slog.LevelDebug, "bridge: streaming heartbeat failed", "err", err)
@@ -364,8 +371,20 @@ func (r *replica) candidates(leased map[uint32]bool) []*monitorState {
 	return out
 }
 
-// list reads the bucket's keys: the number of live replicas (heartbeats),
-// the monitors leased, and whether another replica streams.
+// monitorSet is the fingerprint of a set of monitor ids, whatever their
+// order: 16 hex digits.
+func monitorSet(ids []uint32) string {
+	h := sha256.New()
+	for _, id := range slices.Sorted(slices.Values(ids)) {
+		h.Write(binary.BigEndian.AppendUint32(nil, id))
+	}
+	return hex.EncodeToString(h.Sum(nil)[:8])
+}
+
+// list reads the bucket's keys: the number of live replicas of this
+// monitor set (heartbeats), the monitors leased, and whether another
+// replica of the set streams. Replicas of other monitor sets are counted
+// apart: each set's own replicas take all of its monitors between them.
 func (r *replica) list(ctx context.Context) (members int, leased map[uint32]bool, others bool, err error) {
 	kl, err := r.kv.ListKeys(ctx)
 	if err != nil {
@@ -373,15 +392,20 @@ func (r *replica) list(ctx context.Context) (members int, leased map[uint32]bool
 	}
 	defer kl.Stop()
 	leased = make(map[uint32]bool)
-	self := false
+	self, foreign := false, false
 	for k := range kl.Keys() {
-		if name, ok := strings.CutPrefix(k, memberPrefix); ok {
-			members++
-			self = self || name == r.name
+		if rest, ok := strings.CutPrefix(k, memberPrefix); ok {
+			if set, name, ok := strings.Cut(rest, "."); !ok || set != r.set {
+				foreign = true
+			} else {
+				members++
+				self = self || name == r.name
+			}
 			continue
 		}
-		if name, ok := strings.CutPrefix(k, streamingPrefix); ok {
-			others = others || name != r.name
+		if rest, ok := strings.CutPrefix(k, streamingPrefix); ok {
+			set, name, _ := strings.Cut(rest, ".")
+			others = others || set == r.set && name != r.name
 			continue
 		}
 		if id, ok := strings.CutPrefix(k, "lease."); ok {
@@ -396,5 +420,11 @@ func (r *replica) list(ctx context.Context) (members int, leased map[uint32]bool
 	if !self {
 		members++ // the heartbeat was written just before
 	}
+	if foreign && !r.foreign {
+		r.b.log(slog.LevelWarn, "bridge: replicas with other monitors use this lease bucket; each set of monitors is shared among "+
+			"its own replicas (expected during a rolling update that changes the monitors; otherwise give each set its own bucket)",
+			"replica", r.name)
+	}
+	r.foreign = foreign
 	return members, leased, others, nil
 }
