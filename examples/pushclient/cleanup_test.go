@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"os/signal"
+	"runtime"
 	"strings"
 	"sync/atomic"
 	"syscall"
@@ -302,5 +303,46 @@ func TestCreateTimeoutCleansUp(t *testing.T) {
 	if !posted.Load() || len(srv.Monitors()) != 0 || !strings.Contains(c.stderr.String(), "deleted the monitor a failed create had made") ||
 		!strings.Contains(c.stderr.String(), "(no answer within -rest-timeout)") {
 		t.Errorf("monitors left: %v\n%s", srv.Monitors(), c.stderr)
+	}
+}
+
+// TestOutputClosedWhileIdle: when the reader of stdout goes away while no
+// event comes (pushclient | head on a quiet monitor), the client notices
+// without waiting for an event, deletes its monitor and exits 141.
+func TestOutputClosedWhileIdle(t *testing.T) {
+	if runtime.GOOS != "linux" {
+		t.Skip("a closed stdout is watched for on Linux only")
+	}
+	srv := simulator(t)
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	ctx, cancel := context.WithTimeout(t.Context(), 60*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, binary, "-api-url", srv.URL(), "-insecure", "-push-addr", srv.PushAddr(), "alice", "s3cr3t-sentinel")
+	cmd.Env = append(os.Environ(), "RM_USERNAME=", "RM_PASSWORD=")
+	stderr := &syncBuffer{}
+	cmd.Stdout, cmd.Stderr = w, stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	w.Close()
+	id := ownMonitor(t, srv, nil)
+	eventually(t, "the client waits for events", func() bool {
+		return strings.Contains(stderr.String(), fmt.Sprintf("waiting for events on monitor %d …", id))
+	})
+	r.Close() // the reader goes away; no event is ever published
+	err = cmd.Wait()
+	ee, ok := err.(*exec.ExitError)
+	if !ok || ee.ExitCode() != exitOutputClosed {
+		t.Fatalf("exit %v, want status %d\n%s", err, exitOutputClosed, stderr)
+	}
+	if exists(srv, id) {
+		t.Errorf("monitor %d not deleted after the reader went away\n%s", id, stderr)
+	}
+	if strings.Contains(stderr.String(), "level=ERROR") {
+		t.Errorf("an error on stderr:\n%s", stderr)
 	}
 }

@@ -88,10 +88,11 @@ const usageHead = `usage: pushclient [flags] username password
 pushclient creates a monitor for -topics, prints its events on stdout as they
 arrive, and deletes that monitor when it stops: on Ctrl-C, SIGTERM or SIGHUP,
 after -count events, or when the reader of stdout has gone away
-(pushclient | head; noticed when the next event is written). A second
-signal quits at once, without deleting. Status lines
-("connecting to …", "waiting for events on monitor N …", and with -v a
-periodic rate and lag line) and logs go to stderr, never to stdout.
+(pushclient | head; noticed at once on Linux, elsewhere when the next
+event is written). A second signal quits at once, without deleting.
+Status lines ("connecting to …", "waiting for events on monitor N …", and
+with -v a periodic rate and lag line) and logs go to stderr, never to
+stdout.
 
 Which monitors it deletes:
   - The monitor it creates has the description "` + descTemporary + `: run …"
