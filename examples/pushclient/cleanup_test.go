@@ -346,3 +346,87 @@ func TestOutputClosedWhileIdle(t *testing.T) {
 		t.Errorf("an error on stderr:\n%s", stderr)
 	}
 }
+
+// TestSecondClientLeavesHTTPClientAlone: the monitor of a running
+// pushclient -transport http shows no connected client (Remote Manager
+// pushes to it); another pushclient on the same topics must not take it
+// for a leftover, which would leave the first one waiting forever.
+func TestSecondClientLeavesHTTPClientAlone(t *testing.T) {
+	srv := simulator(t)
+	addr := freeAddr(t)
+	first := startClient(t, "-api-url", srv.URL(), "-insecure", "-transport", "http", "-listen", addr,
+		"-public-url", "http://"+addr+"/hook", "alice", "s3cr3t-sentinel")
+	var id1 uint32
+	eventually(t, "the first client waits for events", func() bool {
+		for _, m := range srv.Monitors() {
+			id1 = m.ID
+		}
+		return id1 != 0 && strings.Contains(first.stderr.String(), fmt.Sprintf("waiting for events on monitor %d …", id1))
+	})
+	second := startClient(t, "-api-url", srv.URL(), "-insecure", "-push-addr", srv.PushAddr(), "alice", "s3cr3t-sentinel")
+	id2 := ownMonitor(t, srv, second, id1)
+	if !exists(srv, id1) {
+		t.Errorf("the second client deleted the running http client's monitor\n%s", second.stderr)
+	}
+	for _, c := range []*client{first, second} {
+		c.cmd.Process.Signal(syscall.SIGTERM)
+		if code := c.wait(t); code != 0 {
+			t.Errorf("SIGTERM: exit %d\n%s", code, c.stderr)
+		}
+	}
+	if exists(srv, id1) || exists(srv, id2) {
+		t.Error("monitors not deleted after SIGTERM")
+	}
+}
+
+// TestHTTPLeftoverDeletedOnlyWhenItsRunEnded: an http monitor pushclient
+// created is a leftover only when its description names this host and a
+// process that has ended; one from another host is left alone and named.
+func TestHTTPLeftoverDeletedOnlyWhenItsRunEnded(t *testing.T) {
+	srv := simulator(t)
+	ended := exec.Command("true")
+	if err := ended.Run(); err != nil {
+		t.Skip("no process to end:", err)
+	}
+	hook := func(desc string) uint32 {
+		return srv.CreateMonitor(streamtest.MonitorSpec{Topics: []string{"DeviceCore"}, Transport: "http",
+			TransportURL: "http://127.0.0.1:1/hook", Description: desc})
+	}
+	dead := hook(fmt.Sprintf("%s: run 0123456789ab, host %s, pid %d", descTemporary, hostName(), ended.Process.Pid))
+	remote := hook(descTemporary + ": run 0123456789ab, host elsewhere.example, pid 1")
+	c := startClient(t, "-api-url", srv.URL(), "-insecure", "-push-addr", srv.PushAddr(), "alice", "s3cr3t-sentinel")
+	ownMonitor(t, srv, c)
+	if exists(srv, dead) {
+		t.Errorf("the http monitor of an ended run on this host survived\n%s", c.stderr)
+	}
+	if !exists(srv, remote) {
+		t.Errorf("the http monitor of a run on another host was deleted\n%s", c.stderr)
+	}
+	if want := fmt.Sprintf("may be receiving (if its run has ended, delete it with 'pushclient monitors delete ID')\" monitor_id=%d", remote); !strings.Contains(c.stderr.String(), want) {
+		t.Errorf("stderr does not name the monitor left alone:\n%s", c.stderr)
+	}
+	c.cmd.Process.Signal(syscall.SIGTERM)
+	if code := c.wait(t); code != 0 {
+		t.Errorf("SIGTERM: exit %d\n%s", code, c.stderr)
+	}
+}
+
+func TestOrigin(t *testing.T) {
+	for _, tc := range []struct {
+		desc string
+		host string
+		pid  int
+		ok   bool
+	}{
+		{descTemporary + ": run 0123456789ab, host build-7, pid 4242", "build-7", 4242, true},
+		{descTemporary + ": run 0123456789ab, pid 17", "", 17, true},
+		{descTemporary + ": run 0123456789ab, host a, pid x", "", 0, false},
+		{descTemporary + " from elsewhere", "", 0, false},
+		{"pushclient", "", 0, false},
+	} {
+		host, pid, ok := origin(tc.desc)
+		if host != tc.host || pid != tc.pid || ok != tc.ok {
+			t.Errorf("origin(%q) = %q, %d, %v; want %q, %d, %v", tc.desc, host, pid, ok, tc.host, tc.pid, tc.ok)
+		}
+	}
+}
