@@ -51,7 +51,8 @@ const (
 // # Leases
 //
 // A replica bridges a monitor only while it holds the monitor's lease: the
-// key "lease.<monitor id>" of the bucket, its value the replica's name. The
+// key "lease.<monitor id>" of the bucket, its value the replica's name and
+// a random id of its process ("<replica> <instance>"). The
 // lease is taken with a compare-and-set create (KV Create: it fails when
 // the key exists) and renewed every TTL/5 with a compare-and-set update on
 // its revision (KV Update), where the TTL is the bucket's max age: a key

@@ -1,8 +1,10 @@
 package bridge
 
 import (
+	"bytes"
 	"cmp"
 	"context"
+	"crypto/rand"
 	"crypto/sha256"
 	"encoding/binary"
 	"encoding/hex"
@@ -27,17 +29,21 @@ type replica struct {
 	name    string
 	set     string // the fingerprint of the monitor set (monitorSet)
 	member  string // heartbeat key
-	value   []byte
-	foreign bool        // replicas of another monitor set were in the last listing
-	timing  leaseTiming // zero until the bucket's TTL is known
-	rounds  int         // successful rounds
-	over    int         // consecutive rounds holding more than the share
-	held    map[uint32]*lease
-	failed  map[uint32]error
-	ended   chan leaseEnd
-	wg      sync.WaitGroup
-	lctx    context.Context // the lease holders'
-	lcancel context.CancelFunc
+	value   []byte // of the heartbeats and leases: "<replica> <instance>"
+	foreign bool   // replicas of another monitor set were in the last listing
+	twin    bool   // another process with this replica's name was reported
+	// memberRev is the revision of the last heartbeat write; 0 when the
+	// next one is a plain put.
+	memberRev uint64
+	timing    leaseTiming // zero until the bucket's TTL is known
+	rounds    int         // successful rounds
+	over      int         // consecutive rounds holding more than the share
+	held      map[uint32]*lease
+	failed    map[uint32]error
+	ended     chan leaseEnd
+	wg        sync.WaitGroup
+	lctx      context.Context // the lease holders'
+	lcancel   context.CancelFunc
 
 	// Stand-by (see Ownership): since when this replica has held leases
 	// without a push session connected, and since when another replica
@@ -58,8 +64,9 @@ func (b *Bridge) runShared(ctx context.Context) error {
 	own := b.cfg.Ownership
 	set := monitorSet(b.cfg.Monitors)
 	r := &replica{
-		b: b, kv: own.Leases, name: own.Replica, set: set, member: memberPrefix + set + "." + own.Replica, value: []byte(own.Replica),
-		held: make(map[uint32]*lease), failed: make(map[uint32]error),
+		b: b, kv: own.Leases, name: own.Replica, set: set, member: memberPrefix + set + "." + own.Replica,
+		value: []byte(own.Replica + " " + instance()),
+		held:  make(map[uint32]*lease), failed: make(map[uint32]error),
 		ended: make(chan leaseEnd, len(b.mons)), // at most one holder per monitor, each ends once
 	}
 	r.lctx, r.lcancel = context.WithCancel(ctx)
@@ -167,10 +174,7 @@ func (r *replica) round(ctx context.Context) error {
 	if now.Before(r.standByUntil) {
 		return nil // no heartbeat, no lease taken
 	}
-	rctx, cancel := context.WithTimeout(ctx, t.opTimeout)
-	_, err := r.kv.Put(rctx, r.member, r.value)
-	cancel()
-	if err != nil {
+	if err := r.heartbeat(ctx); err != nil {
 		// As at the start, the next successful round waits for the peers'
 		// heartbeats (they are gone too after a long NATS outage).
 		r.rounds = 0
@@ -179,14 +183,14 @@ func (r *replica) round(ctx context.Context) error {
 	}
 	streaming := r.streaming()
 	if streaming {
-		rctx, cancel = context.WithTimeout(ctx, t.opTimeout)
-		_, err = r.kv.Put(rctx, streamingPrefix+r.set+"."+r.name, r.value)
+		rctx, cancel := context.WithTimeout(ctx, t.opTimeout)
+		_, err := r.kv.Put(rctx, streamingPrefix+r.set+"."+r.name, r.value)
 		cancel()
 		if err != nil {
 			b.log(slog.LevelDebug, "bridge: streaming heartbeat failed", "err", err)
 		}
 	}
-	rctx, cancel = context.WithTimeout(ctx, t.opTimeout)
+	rctx, cancel := context.WithTimeout(ctx, t.opTimeout)
 	members, leased, others, err := r.list(rctx)
 	cancel()
 	if err != nil {
@@ -235,6 +239,50 @@ func (r *replica) round(ctx context.Context) error {
 		owned++
 	}
 	return nil
+}
+
+// heartbeat writes the replica's heartbeat key. After the first write it
+// updates the key at the revision of its last one: a change in between
+// that is not its own is another running replica with the same name,
+// which it reports (such twins count as one replica, so the monitors do
+// not spread evenly; they never share a lease, whose value names the
+// process).
+func (r *replica) heartbeat(ctx context.Context) error {
+	ctx, cancel := context.WithTimeout(ctx, r.timing.opTimeout)
+	defer cancel()
+	var (
+		rev uint64
+		err error
+	)
+	if r.memberRev != 0 {
+		rev, err = r.kv.Update(ctx, r.member, r.value, r.memberRev)
+		if errors.Is(err, jetstream.ErrKeyRevisionMismatch) || errors.Is(err, jetstream.ErrKeyNotFound) {
+			// Expired (a long NATS outage) or written by another process.
+			if e, gerr := r.kv.Get(ctx, r.member); gerr == nil && e.Operation() == jetstream.KeyValuePut &&
+				!bytes.Equal(e.Value(), r.value) && !r.twin {
+				r.twin = true
+				r.b.log(slog.LevelError, "bridge: another running replica uses this replica's name; names must be unique "+
+					"(the monitors do not spread evenly until then)", "replica", r.name)
+			}
+			rev, err = r.kv.Put(ctx, r.member, r.value)
+		}
+	} else {
+		rev, err = r.kv.Put(ctx, r.member, r.value)
+	}
+	if err != nil {
+		r.memberRev = 0 // a lost answer may have stored it: write it anew
+		return err
+	}
+	r.memberRev = rev
+	return nil
+}
+
+// instance returns 8 random hex digits naming this process in the lease
+// values, beside the replica's name.
+func instance() string {
+	var b [4]byte
+	_, _ = rand.Read(b[:])
+	return hex.EncodeToString(b[:])
 }
 
 // streaming reports whether a monitor this replica holds has its push
@@ -290,6 +338,7 @@ func (r *replica) standBy(ctx context.Context, now time.Time, streaming, others 
 	dctx, cancel := context.WithTimeout(ctx, r.timing.opTimeout)
 	_ = r.kv.Delete(dctx, r.member)
 	cancel()
+	r.memberRev = 0
 	for _, l := range r.held {
 		l.handOver()
 	}
@@ -358,7 +407,7 @@ func (r *replica) giveBack(n, share, members int) {
 func (r *replica) candidates(leased map[uint32]bool) []*monitorState {
 	mons := r.b.mons
 	h := fnv.New32a()
-	h.Write(r.value)
+	h.Write([]byte(r.name))
 	start := int(h.Sum32() % uint32(len(mons)))
 	var out []*monitorState
 	for i := range mons {
