@@ -1,9 +1,13 @@
 package bridge
 
 import (
+	"context"
 	"net"
+	"strings"
 	"testing"
 	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/pushmon/pushmon/stream"
 )
@@ -75,4 +79,27 @@ func TestReplicasWithoutRemoteManagerKeepMonitors(t *testing.T) {
 		}
 	}
 	shutdown(t, reps...)
+}
+
+// A lease bucket that refuses every write (here, created by someone else
+// with values limited to 4 bytes) is reported at warning level: the
+// replica takes no monitor, and the operator must learn why.
+func TestLeaseBucketRefusingWritesIsReported(t *testing.T) {
+	w := newHAWorld(t, 2, haTTL)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := w.js.DeleteKeyValue(ctx, testBucket); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.js.CreateKeyValue(ctx, jetstream.KeyValueConfig{Bucket: testBucket, TTL: haTTL, MaxValueSize: 4}); err != nil {
+		t.Fatal(err)
+	}
+	var logs logBuffer
+	r := w.startReplicaWith("a", replicaOpts{logs: &logs})
+	waitFor(t, settleWait, "a warning about the lease bucket", func() bool {
+		return strings.Contains(logs.String(), `level=WARN msg="bridge: the lease bucket refuses`)
+	})
+	if n := len(r.owned()); n != 0 {
+		t.Errorf("owns %d monitors", n)
+	}
 }

@@ -35,15 +35,19 @@ type replica struct {
 	// memberRev is the revision of the last heartbeat write; 0 when the
 	// next one is a plain put.
 	memberRev uint64
-	timing    leaseTiming // zero until the bucket's TTL is known
-	rounds    int         // successful rounds
-	over      int         // consecutive rounds holding more than the share
-	held      map[uint32]*lease
-	failed    map[uint32]error
-	ended     chan leaseEnd
-	wg        sync.WaitGroup
-	lctx      context.Context // the lease holders'
-	lcancel   context.CancelFunc
+	// failingSince is when the rounds began to fail (zero: the last one
+	// succeeded); warned, whether that was reported.
+	failingSince time.Time
+	warned       bool
+	timing       leaseTiming // zero until the bucket's TTL is known
+	rounds       int         // successful rounds
+	over         int         // consecutive rounds holding more than the share
+	held         map[uint32]*lease
+	failed       map[uint32]error
+	ended        chan leaseEnd
+	wg           sync.WaitGroup
+	lctx         context.Context // the lease holders'
+	lcancel      context.CancelFunc
 
 	// Stand-by (see Ownership): since when this replica has held leases
 	// without a push session connected, and since when another replica
@@ -179,6 +183,7 @@ func (r *replica) round(ctx context.Context) error {
 		// heartbeats (they are gone too after a long NATS outage).
 		r.rounds = 0
 		b.log(slog.LevelDebug, "bridge: heartbeat failed", "err", err)
+		r.trouble(now, err)
 		return nil
 	}
 	streaming := r.streaming()
@@ -195,8 +200,10 @@ func (r *replica) round(ctx context.Context) error {
 	cancel()
 	if err != nil {
 		b.log(slog.LevelDebug, "bridge: listing the leases failed", "err", err)
+		r.trouble(now, err)
 		return nil
 	}
+	r.fine()
 	if r.standBy(ctx, now, streaming, others) {
 		return nil
 	}
@@ -239,6 +246,27 @@ func (r *replica) round(ctx context.Context) error {
 		owned++
 	}
 	return nil
+}
+
+// trouble records a failed round: when the bucket has failed every round
+// for a TTL, a warning says so, once (a debug line says each failure).
+func (r *replica) trouble(now time.Time, err error) {
+	if r.failingSince.IsZero() {
+		r.failingSince = now
+	}
+	if !r.warned && now.Sub(r.failingSince) >= r.timing.ttl {
+		r.warned = true
+		r.b.log(slog.LevelWarn, "bridge: the lease bucket refuses or does not answer: no monitor is taken or kept until it does",
+			"replica", r.name, "for", now.Sub(r.failingSince).Round(time.Millisecond), "err", err)
+	}
+}
+
+// fine records a successful round.
+func (r *replica) fine() {
+	if r.warned {
+		r.b.log(slog.LevelInfo, "bridge: the lease bucket answers again", "replica", r.name)
+	}
+	r.failingSince, r.warned = time.Time{}, false
 }
 
 // heartbeat writes the replica's heartbeat key. After the first write it
