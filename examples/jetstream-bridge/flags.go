@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -131,6 +132,9 @@ func parseFlags(args []string, getenv func(string) string, stderr io.Writer) (*o
 	if o.natsURLs == "" {
 		o.natsURLs = nats.DefaultURL
 	}
+	if err := checkNATSURLs(o.natsURLs); err != nil {
+		return bad("%v", err)
+	}
 	if o.username == "" {
 		o.username = getenv("RM_USERNAME")
 	}
@@ -193,4 +197,34 @@ func parseFlags(args []string, getenv func(string) string, stderr io.Writer) (*o
 		}
 	}
 	return o, nil
+}
+
+// checkNATSURLs parses the server URLs of -nats (or $NATS_URL) as the NATS
+// client does, so that a malformed one is bad usage at once instead of a
+// connection retried for ever. The error names the URL by its position
+// only: it may hold a password.
+func checkNATSURLs(list string) error {
+	n := 0
+	for _, u := range strings.Split(list, ",") {
+		if u = strings.TrimSpace(u); u == "" {
+			continue
+		}
+		n++
+		if !strings.Contains(u, "://") {
+			u = "nats://" + u
+		}
+		pu, err := url.Parse(u)
+		if err == nil && pu.Port() != "" {
+			if p, perr := strconv.ParseUint(pu.Port(), 10, 16); perr != nil || p == 0 {
+				err = errors.New("bad port")
+			}
+		}
+		if err != nil || pu.Host == "" {
+			return fmt.Errorf("-nats (or $NATS_URL): server URL %d is not a valid URL (percent-encode a space, %%, #, /, ? or @ in its user name or password)", n)
+		}
+	}
+	if n == 0 {
+		return errors.New("-nats (or $NATS_URL) names no server")
+	}
+	return nil
 }

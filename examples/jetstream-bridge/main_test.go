@@ -94,6 +94,27 @@ func TestUsage(t *testing.T) {
 			t.Errorf("%s: the password is in the output", name)
 		}
 	}
+	// A NATS URL the client cannot parse is bad usage, at once (it is not
+	// retried for ever), and its password is not printed.
+	for _, u := range []string{"nats://bridge:" + testPassword + " x@127.0.0.1:4222", "nats://bridge:" + testPassword + "%zz@n1:4222",
+		"nats://n1:4222, nats://bridge:" + testPassword + "@n2:99999"} {
+		for _, e := range []func(string) string{
+			env("RM_USERNAME", testUser, "RM_PASSWORD", testPassword, "NATS_URL", u),
+			env("RM_USERNAME", testUser, "RM_PASSWORD", testPassword),
+		} {
+			args := []string{"-monitors", "1"}
+			if e("NATS_URL") == "" {
+				args = append(args, "-nats", u)
+			}
+			var out, errOut bytes.Buffer
+			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+			code := run(ctx, args, e, &out, &errOut)
+			cancel()
+			if code != 2 || strings.Contains(errOut.String(), testPassword) || !strings.Contains(errOut.String(), "-nats") {
+				t.Errorf("NATS URL %q: exit %d, want 2, and a message without the password:\n%s", u, code, errOut.String())
+			}
+		}
+	}
 	var errOut bytes.Buffer
 	if code := run(context.Background(), []string{"-monitors", "1"}, env("RM_USERNAME", testUser), &errOut, &errOut); code != 2 ||
 		!strings.Contains(errOut.String(), "RM_PASSWORD") {
@@ -301,5 +322,19 @@ func TestCountWatcherEndsWithRun(t *testing.T) {
 	buf := make([]byte, 1<<20)
 	if stacks := string(buf[:runtime.Stack(buf, true)]); strings.Contains(stacks, "watchCount") {
 		t.Errorf("the -count watcher still runs after run returned:\n%s", stacks)
+	}
+}
+
+func TestCheckNATSURLs(t *testing.T) {
+	for _, good := range []string{nats.DefaultURL, "nats://n1:4222,nats://n2:4222, nats://n3:4222", "n1", "localhost:4222",
+		"tls://user:p%40ss%20w@host:4443", "ws://host:8080", "nats://[::1]:4222", "nats://token@host"} {
+		if err := checkNATSURLs(good); err != nil {
+			t.Errorf("%q: %v", good, err)
+		}
+	}
+	for _, bad := range []string{" , ", "nats://", "nats://host:0", "nats://u:p w@host", "nats://host:port"} {
+		if err := checkNATSURLs(bad); err == nil {
+			t.Errorf("%q: accepted", bad)
+		}
 	}
 }
