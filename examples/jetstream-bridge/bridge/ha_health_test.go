@@ -70,9 +70,24 @@ func TestReplicasWithoutRemoteManagerKeepMonitors(t *testing.T) {
 	b := w.startReplicaWith("b", replicaOpts{push: push, own: standByAfter(after)})
 	reps := []*testReplica{a, b}
 	waitFor(t, settleWait, "the replicas to share the monitors", func() bool { return spread(reps, 3) && len(a.owned())+len(b.owned()) == 6 })
-	// Nothing should happen: many rounds (≤ 800 ms each) and stand-by
-	// periods pass.
-	time.Sleep(5 * after)
+	// Nothing should happen while many rounds pass: wait for 100 more
+	// writes to the bucket (about 10 a second: each replica's heartbeat
+	// and 3 renewals every 800 ms), many times StandByAfter.
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	s, err := w.js.Stream(ctx, "KV_"+testBucket)
+	if err != nil {
+		t.Fatal(err)
+	}
+	writes := func() uint64 {
+		info, err := s.Info(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return info.State.LastSeq
+	}
+	from := writes()
+	waitFor(t, settleWait, "100 writes to the lease bucket", func() bool { return writes() >= from+100 })
 	for _, r := range reps {
 		if st := r.b.Stats(); st.StandBys != 0 || st.LeasesReleased != 0 {
 			t.Errorf("%s stood by or released leases while nobody streamed: %+v", r.name, st)
