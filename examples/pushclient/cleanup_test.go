@@ -67,13 +67,15 @@ func TestForeignMonitorSurvives(t *testing.T) {
 	leftover := srv.CreateMonitor(streamtest.MonitorSpec{Topics: topics, Description: descTemporary + ": run 0123456789ab, host gone, pid 1"})
 	kept := srv.CreateMonitor(streamtest.MonitorSpec{Topics: topics, Description: descKept + ": run 0123456789ab, pid 1"})
 	other := srv.CreateMonitor(streamtest.MonitorSpec{Topics: []string{"DeviceCore"}, Description: descTemporary + ": run ba9876543210, pid 2"})
+	// Another service's description that merely starts with the same words.
+	lookalike := srv.CreateMonitor(streamtest.MonitorSpec{Topics: topics, Description: descTemporary + " feed of the billing team"})
 
 	c := startClient(t, "-api-url", srv.URL(), "-insecure", "-push-addr", srv.PushAddr(), "-t", "DataPoint,DeviceCore", "alice", "s3cr3t-sentinel")
 	id := ownMonitor(t, srv, c)
 	if exists(srv, leftover) {
 		t.Error("the leftover of an earlier run was not deleted")
 	}
-	for _, m := range []uint32{foreign, kept, other} {
+	for _, m := range []uint32{foreign, kept, other, lookalike} {
 		if !exists(srv, m) {
 			t.Errorf("monitor %d deleted at start-up", m)
 		}

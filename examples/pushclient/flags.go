@@ -99,7 +99,7 @@ Which monitors it deletes:
     ("` + descKept + `: run …" with -keep, which it never deletes).
   - At start-up it deletes the leftovers of runs that could not clean up
     (killed with SIGKILL, say): monitors on the same topics whose
-    description starts with "` + descTemporary + `" and that no client
+    description starts with "` + descTemporary + `: run " and that no client
     is connected to — for http and polling monitors, whose status does not
     show their client, only those whose description names this host and
     a process that has ended.

@@ -62,7 +62,12 @@ func hostName() string {
 	return host
 }
 
-func isTemporary(m monitor.Monitor) bool { return strings.HasPrefix(m.Description, descTemporary) }
+// isTemporary reports whether m's description is one pushclient gives a
+// temporary monitor: the prefix and ": run " — not merely a description
+// that starts with the same words.
+func isTemporary(m monitor.Monitor) bool {
+	return strings.HasPrefix(m.Description, descTemporary+": run ")
+}
 
 // leftover reports whether m, a temporary monitor, was left behind by a
 // run that has ended. A tcp monitor with no client connected is one. The
@@ -162,7 +167,7 @@ func clearTopics(ctx context.Context, api *monitor.Client, o *options, log *slog
 			log.Info("leaving alone a monitor on the same topics that another pushclient may be receiving "+
 				"(if its run has ended, delete it with 'pushclient monitors delete ID')", attrs...)
 			continue
-		case strings.HasPrefix(m.Description, descKept):
+		case strings.HasPrefix(m.Description, descKept+": run "):
 			log.Info("leaving alone a monitor on the same topics that an earlier pushclient run kept (-monitor-id reuses it)", attrs...)
 			continue
 		default:
