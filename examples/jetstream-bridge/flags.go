@@ -190,6 +190,11 @@ func parseFlags(args []string, getenv func(string) string, stderr io.Writer) (*o
 		if err := bridge.ValidReplicaName(o.replicaName); err != nil {
 			return bad("-replica-name: %v", err)
 		}
+		if o.standByAfter > 0 && o.standByAfter < 10*time.Second {
+			// Shorter, a replica would stand by before its first push
+			// connections had a chance.
+			return bad("-stand-by-after must be at least 10s (negative: never)")
+		}
 	}
 	if o.httpAddr != "" {
 		if _, _, err := net.SplitHostPort(o.httpAddr); err != nil {

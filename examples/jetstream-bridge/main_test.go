@@ -82,6 +82,7 @@ func TestUsage(t *testing.T) {
 		"negative pending": {"-monitors", "1", "-max-pending", "0"},
 		"short lease ttl":  {"-monitors", "1", "-ha", "-lease-ttl", "100ms"},
 		"replica name":     {"-monitors", "1", "-ha", "-replica-name", "a.b"},
+		"stand-by after":   {"-monitors", "1", "-ha", "-stand-by-after", "1s"},
 		"http addr":        {"-monitors", "1", "-http-addr", "nohost"},
 		"progress":         {"-monitors", "1", "-progress", "-1s"},
 	}
