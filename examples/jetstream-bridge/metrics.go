@@ -69,6 +69,7 @@ var (
 		{desc("leases_released_total", "Monitor leases released gracefully (-ha)."), func(s bridge.Stats) uint64 { return s.LeasesReleased }},
 		{desc("leases_lost_total", "Monitor leases found taken or expired (-ha)."), func(s bridge.Stats) uint64 { return s.LeasesLost }},
 		{desc("fenced_total", "Sessions stopped because their lease was not renewed in time (-ha)."), func(s bridge.Stats) uint64 { return s.Fenced }},
+		{desc("stand_bys_total", "Times this replica stood by: no push session connected while other replicas streamed (-ha)."), func(s bridge.Stats) uint64 { return s.StandBys }},
 	}
 	ownedDesc     = desc("owned_monitors", "Monitors this bridge runs (with -ha: whose lease it holds).")
 	stateDesc     = desc("monitor_state", "1 for the state each monitor is in on this bridge, 0 for the others.", "monitor_id", "state")
