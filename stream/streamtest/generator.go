@@ -247,7 +247,7 @@ func (st *genState) toggle(d *genDevice, ts time.Time) Event {
 		"dpTags":                "demo",
 		"dpRestrictedStatus":    0,
 		"dpCapabilities":        68178,
-		"dvVendorId":            4261412864,
+		"dvVendorId":            int64(4261412864),
 		"devRecordStartDate":    d.created.Format(timestampLayout),
 		"devEffectiveStartDate": d.created.Format(timestampLayout),
 		"devTerminated":         false,
