@@ -81,7 +81,7 @@
 // size asked for. Monitors are decoded one at a time; an object read into
 // a map has at most 256 members (an XML element, 256 children), a
 // monitor's topics or headers at most 1024 values, and a history page at
-// most 1024 + one record per 32 bytes, so that no tiny token costs a map
+// most 1024 + one record per 128 bytes, so that no tiny token costs a map
 // entry, a slice element or a record beyond those bounds. An answer beyond a
 // budget is a [*LimitError] naming the limit, which also matches
 // [ErrMalformedResponse]; a 16 MiB answer of nested XML costs about what
