@@ -28,10 +28,12 @@ import (
 //   - Methods may be called concurrently (several goroutines of one source,
 //     several sources sharing the Observer), so an implementation must be
 //     safe for concurrent use.
-//   - They are never called with a lock of the library held. Still, they
-//     must not call back into the source except for its non-blocking
-//     accessors (Stats, State, Position): Close and Shutdown wait for the
-//     goroutine that runs the method, and so deadlock.
+//   - They are never called with a lock of the library held (an
+//     HTTPReceiver's methods run in the request's turn, so a slow one
+//     delays the next push). Still, they must not call back into the
+//     source except for its non-blocking accessors (Stats, State,
+//     Position): Close and Shutdown wait for the goroutine that runs the
+//     method, and so deadlock.
 //   - The info values, and the errors in them, may be kept; none carries
 //     event data or credentials. Errors are for classifying (errors.Is,
 //     errors.As): their text varies and must not become a metric label.
