@@ -14,7 +14,10 @@ type atomicObserver struct {
 	events, lag atomic.Int64
 }
 
-func (o *atomicObserver) Delivered(d DeliveryInfo) { o.events.Add(int64(d.Events)); o.lag.Add(int64(d.Lag)) }
+func (o *atomicObserver) Delivered(d DeliveryInfo) {
+	o.events.Add(int64(d.Events))
+	o.lag.Add(int64(d.Lag))
+}
 
 // BenchmarkObserveHandOver is what counting a ModeEvents block's hand-off
 // costs, without an Observer and with one; compare it with
