@@ -70,8 +70,12 @@ type PollerConfig struct {
 	// poller with the last error.
 	NewBackOff func() backoff.BackOff
 	// Logger receives poll-level logs (never event data, never
-	// credentials). nil means no logging.
+	// credentials), with the context given to NewPoller (its values, such
+	// as a trace span; not its cancellation). nil means no logging.
 	Logger *slog.Logger
+	// Observer is told of requests, events and duplicates as they happen,
+	// for metrics (see Observer). nil means none.
+	Observer Observer
 }
 
 // PollStats are a Poller's counters.
@@ -137,6 +141,8 @@ type Poller struct {
 	cancel context.CancelFunc
 	state  atomic.Int32
 	stats  pollCounters
+	obs    observer        // PollerConfig.Observer, told where stats count (count.go)
+	logCtx context.Context // NewPoller's context without its cancellation
 
 	mu      sync.Mutex
 	pos     PollPosition  // Cursor and Since; seen is taken from seen
@@ -189,6 +195,8 @@ func newPoller(ctx context.Context, cfg PollerConfig, out chan<- Event) (*Poller
 		cancel: cancel,
 		pos:    PollPosition{Cursor: cfg.Start.Cursor, Since: cfg.Start.Since},
 		seen:   newSeenSet(cfg.Start, cfg.MaxSeen),
+		obs:    newObserver(cfg.Observer, cfg.MonitorID, "polling"),
+		logCtx: context.WithoutCancel(ctx),
 	}
 	p.out = p.events
 	if out != nil {
@@ -287,7 +295,7 @@ func (p *Poller) String() string {
 
 func (p *Poller) log(level slog.Level, msg string, args ...any) {
 	if l := p.cfg.Logger; l != nil {
-		l.Log(context.Background(), level, msg, append([]any{"monitor_id", p.cfg.MonitorID}, args...)...)
+		l.Log(p.logCtx, level, msg, append([]any{"monitor_id", p.cfg.MonitorID}, args...)...)
 	}
 }
 
@@ -325,9 +333,9 @@ func (p *Poller) commit(h uint64, ms int64, t time.Time) {
 			p.seen.raise(ms - p.overlapMs())
 		}
 	}
-	p.stats.events.Add(1)
 	p.settleLocked()
 	p.mu.Unlock()
+	p.countDelivered(t)
 }
 
 // settleLocked ends the pending state and releases Position calls waiting

@@ -136,6 +136,7 @@ func (p *Poller) fetch(ctx context.Context, bo backoff.BackOff, q monitor.Histor
 	for {
 		p.state.Store(int32(StateConnecting))
 		p.stats.requests.Add(1)
+		start := time.Now()
 		page, err := p.cfg.Client.HistoryPage(ctx, p.cfg.MonitorID, q)
 		if ctx.Err() != nil {
 			return nil, ctx.Err()
@@ -143,10 +144,10 @@ func (p *Poller) fetch(ctx context.Context, bo backoff.BackOff, q monitor.Histor
 		if err == nil {
 			bo.Reset()
 			p.state.Store(int32(StateConnected))
-			p.stats.pages.Add(1)
+			p.countPoll(start, len(page.Records), nil)
 			return page, nil
 		}
-		p.stats.failures.Add(1)
+		p.countPoll(start, 0, err)
 		if q.Cursor != "" && errors.Is(err, monitor.ErrBadRequest) {
 			return nil, err
 		}
@@ -222,7 +223,7 @@ func (p *Poller) deliverPage(ctx context.Context, r *pollRun, recs []monitor.His
 				continue
 			}
 			if p.seen.has(h) {
-				p.stats.duplicates.Add(1)
+				p.countDuplicate()
 				continue
 			}
 			if !p.send(ctx, *ev) {

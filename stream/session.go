@@ -102,7 +102,7 @@ func (s *Subscription) open(ctx context.Context) (*session, error) {
 	if err != nil {
 		return nil, err
 	}
-	first := s.stats.connects.Add(1) == 1
+	first := s.countConnect()
 	s.setState(StateConnected, nil, 0)
 	s.log(slog.LevelInfo, "push connected", "addr", s.cfg.addr())
 
@@ -146,6 +146,7 @@ func (ss *session) end(blocks uint64, err error) (bool, error) {
 	// A Batch of ModeManualAck keeps its session for Ack (which only finds
 	// it closed now): it need not keep the read buffers too.
 	ss.r, ss.inf, ss.evbuf, ss.blocks, ss.chunk = nil, nil, nil, nil, nil
+	ss.sub.countDisconnect(ss.start, blocks, context.Cause(ss.ctx))
 	return blocks > 0 || time.Since(ss.start) >= healthyAfter, context.Cause(ss.ctx)
 }
 
@@ -332,7 +333,7 @@ func (ss *session) nextBlock(ctx context.Context) (uint64, error) {
 	if err != nil {
 		return 0, err
 	}
-	s.stats.blocks.Add(1)
+	s.countBlock(len(m.Payload))
 	return 1, ss.deliver(ctx, m)
 }
 
@@ -371,7 +372,7 @@ func (ss *session) deliver(ctx context.Context, m protocol.PublishMessage) error
 		// Cancelled, or Shutdown began, while the block was read or
 		// inflated: do not copy and split a document nobody will get.
 		ss.putInflater(inf)
-		s.stats.undelivered.Add(uint64(claimedEvents(m.Count, len(payload))))
+		s.countUndelivered(claimedEvents(m.Count, len(payload)))
 		return context.Cause(s.work)
 	}
 	if s.cfg.Mode != ModeEvents {
@@ -390,7 +391,7 @@ func (ss *session) deliver(ctx context.Context, m protocol.PublishMessage) error
 	if res.err != nil {
 		if s.work.Err() != nil {
 			// The split stopped at a check: cancelled, or Shutdown.
-			s.stats.undelivered.Add(uint64(claimedEvents(m.Count, len(doc))))
+			s.countUndelivered(claimedEvents(m.Count, len(doc)))
 			return context.Cause(s.work)
 		}
 		return ss.skipBlock(ctx, m.DataBlockID, res.err)
@@ -414,7 +415,7 @@ func (ss *session) skipBlock(ctx context.Context, id uint16, err error) error {
 
 // skipped counts and reports a block skipped because of err.
 func (s *Subscription) skipped(id uint16, err error) {
-	s.stats.badBlocks.Add(1)
+	s.countBadBlock(err)
 	err = fmt.Errorf("stream: block %d skipped: %w", id, err)
 	s.log(slog.LevelError, "undecodable block acked and skipped", "err", err)
 	s.report(err)
@@ -427,7 +428,7 @@ func (s *Subscription) noteSplit(id uint16, res splitResult) {
 		s.stats.raw.Add(1)
 	}
 	if res.invalid > 0 {
-		s.stats.invalid.Add(uint64(res.invalid))
+		s.countInvalid(res.invalid, res.first)
 		err := fmt.Errorf("stream: block %d: %d invalid event(s) delivered with Event.Err set, the first: %w", id, res.invalid, res.first)
 		s.log(slog.LevelWarn, "invalid events delivered flagged", "err", err)
 		s.report(err)
@@ -439,8 +440,8 @@ func (s *Subscription) noteSplit(id uint16, res splitResult) {
 func (ss *session) deliverEvents(ctx context.Context, id uint16, events []Event) error {
 	s := ss.sub
 	dups, lost, err := s.dedup.handOver(events, ss.resend, func(ev Event) error { return send(ctx, ss, s.events, ev) })
+	s.countHandOver(events, dups, lost)
 	clear(events) // drop references to the document
-	s.stats.add(len(events), dups, lost)
 	if err != nil {
 		return err
 	}
@@ -505,7 +506,7 @@ func (ss *session) handOff(ctx context.Context) error {
 	if err != nil {
 		// Counted without splitting the documents (which may be large) on
 		// the library's goroutine: the blocks' claims, bounded.
-		s.stats.undelivered.Add(uint64(b.eventCap))
+		s.countUndelivered(b.eventCap)
 		return err
 	}
 	if s.cfg.Mode == ModeBatches {
@@ -698,6 +699,8 @@ func (ss *session) signal() {
 // this connection, so the write neither blocks nor costs a hop to another
 // goroutine. Flushers call it for the rest. WriteTimeout bounds it.
 func (ss *session) writeAcks() error {
+	n := 0
+	defer func() { ss.sub.countAcks(n) }() // after wmu is released
 	ss.wmu.Lock()
 	defer ss.wmu.Unlock()
 	ss.mu.Lock()
@@ -710,6 +713,6 @@ func (ss *session) writeAcks() error {
 	if _, err := ss.conn.Write(ss.out); err != nil {
 		return fmt.Errorf("stream: writing acks: %w", err)
 	}
-	ss.sub.stats.acks.Add(uint64(len(ss.out) / protocol.AckSize))
+	n = len(ss.out) / protocol.AckSize
 	return nil
 }

@@ -138,6 +138,7 @@ func serve(ctx context.Context, o *options, log *slog.Logger, stdout io.Writer) 
 	}
 	st.verified.Store(true)
 
+	push.Observer = st.push // the per-monitor push metrics, as the subscriptions count
 	b, err := bridge.New(bridge.Config{
 		Conn: nc, Stream: o.streamName, SubjectPrefix: o.prefix, Push: push, Monitors: o.monitors,
 		MaxPending: o.maxPending, AckTimeout: o.ackTimeout, Logger: log, Ownership: own,
