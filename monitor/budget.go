@@ -39,9 +39,9 @@ const (
 	maxValues = 1024
 	// A history page of n bytes may give recordBase + n/bytesPerRecord
 	// records (a Document's Msg array gives one per element); the shortest
-	// real event takes about 100 bytes.
+	// real event takes more than 100 bytes.
 	recordBase     = 1024
-	bytesPerRecord = 32
+	bytesPerRecord = 128
 )
 
 // checkBody checks an answer against the parsing budgets: a JSON body

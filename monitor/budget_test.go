@@ -224,13 +224,19 @@ func TestWideAndLongAnswersBoundedMemory(t *testing.T) {
 		{"v1 monitor with many members", repeatTo(`{"id":1`, `,"k#":1`, `}`, size), v1get, LimitMembers},
 		{"history envelope with many members", repeatTo(`{"list":[]`, `,"k#":1`, `}`, size), history, LimitMembers},
 		{"history Msg array", repeatTo(`{"list":[{"Document":{"Msg":[{"topic":"a"}`, `,{"topic":"a"}`, `]}}]}`, size), history, LimitRecords},
-		{"history Msg with many members", repeatTo(`{"list":[{"Msg":{"topic":"1/A/b","A":{}`, `,"k#":1`, `}}]}`, size), history, LimitMembers},
+		// The event model's parser reads a Msg's members without keeping
+		// them: a wide Msg costs what reading it costs, and is one record.
+		{"history Msg with many members", repeatTo(`{"list":[{"Msg":{"topic":"1/A/b","A":{}`, `,"k#":1`, `}}]}`, size), history, ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			c := answering(200, tc.body)
 			var err error
 			n := allocated(func() { err = tc.call(c) })
-			wantLimit(t, tc.name, err, tc.limit)
+			if tc.limit != "" {
+				wantLimit(t, tc.name, err, tc.limit)
+			} else if err != nil {
+				t.Errorf("%s: %v", tc.name, err)
+			}
 			if limit := (readAllFactor+8)*uint64(len(tc.body)) + 1<<20; n > limit {
 				t.Errorf("a %d MiB answer allocated %d MiB (%.1f×), want at most %d MiB",
 					len(tc.body)>>20, n>>20, float64(n)/float64(len(tc.body)), limit>>20)

@@ -182,6 +182,9 @@ func jsonScalar(raw json.RawMessage) (string, error) {
 	}
 	switch raw[0] {
 	case '"':
+		if plainString(raw) {
+			return string(raw[1 : len(raw)-1]), nil
+		}
 		var s string
 		if err := json.Unmarshal(raw, &s); err != nil {
 			return "", err
@@ -191,6 +194,26 @@ func jsonScalar(raw json.RawMessage) (string, error) {
 		return "", fmt.Errorf("unexpected JSON %s", map[byte]string{'{': "object", '[': "array"}[raw[0]])
 	}
 	return string(raw), nil
+}
+
+// plainString reports whether raw is a JSON string token whose value is
+// its bytes between the quotes: no escape, no control character, valid
+// UTF-8 (which encoding/json would replace).
+func plainString(raw []byte) bool {
+	if len(raw) < 2 || raw[0] != '"' || raw[len(raw)-1] != '"' {
+		return false
+	}
+	in := raw[1 : len(raw)-1]
+	ascii := true
+	for _, c := range in {
+		if c < 0x20 || c == '"' || c == '\\' {
+			return false
+		}
+		if c >= utf8.RuneSelf {
+			ascii = false
+		}
+	}
+	return ascii || utf8.Valid(in)
 }
 
 // jsonErrorTexts reads an "error" value: a string or an array of strings

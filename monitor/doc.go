@@ -30,9 +30,13 @@
 // [Client.History] and [Client.HistoryPage] page through the stored events
 // of a persistent or polling monitor (/ws/v1/monitors/history/{id}),
 // following the server's cursor. The answer's field names are not
-// documented: the decoder accepts several shapes (see history.go) and
-// normalises each event to the Msg object of a push document, so package
-// stream's poller delivers the same events as a push.
+// documented: the decoder accepts several shapes (see history.go). Each
+// record is read once, by the same parser as push documents: a
+// [HistoryRecord] carries the Msg's envelope fields as a push's are
+// parsed and the resource's bytes as the server sent them (or a document
+// the server stored as it was), so package stream's poller delivers the
+// same events as a push, identities included. A Msg that is invalid is a
+// record with Err set, never an unreadable page.
 //
 // REST requests go through net/http; the default transport honours
 // HTTPS_PROXY, HTTP_PROXY and NO_PROXY. Give [WithHTTPClient] for anything
@@ -57,14 +61,15 @@
 //
 // # Paging
 //
-// [Client.List], [Client.FindByTopics] and [V1.List] follow the server's
-// pages (start/remainingSize, or cursors) with a progress guarantee: a page
-// without items that announces another, a page repeating the previous one,
-// or a cursor the listing already had ends it with an error matching
+// [Client.List], [Client.FindByTopics], [V1.List] and [Client.History]
+// follow the server's pages (start/remainingSize, or cursors) with a
+// progress guarantee: a page without items that announces another, a page
+// repeating the previous one (monitors by id, history records by their
+// record id), or a cursor the listing already had ends it with an error matching
 // [ErrMalformedResponse]; a listing ends after [WithMaxPages] pages
 // (default [DefaultMaxPages]) with a [*LimitError]. Whatever the server
 // answers, a listing makes at most that many requests, and remembers 8
-// bytes per page besides the monitors.
+// bytes per page besides the items.
 //
 // # Answers are untrusted
 //
@@ -76,7 +81,7 @@
 // size asked for. Monitors are decoded one at a time; an object read into
 // a map has at most 256 members (an XML element, 256 children), a
 // monitor's topics or headers at most 1024 values, and a history page at
-// most 1024 + one record per 32 bytes, so that no tiny token costs a map
+// most 1024 + one record per 128 bytes, so that no tiny token costs a map
 // entry, a slice element or a record beyond those bounds. An answer beyond a
 // budget is a [*LimitError] naming the limit, which also matches
 // [ErrMalformedResponse]; a 16 MiB answer of nested XML costs about what

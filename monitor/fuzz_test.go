@@ -1,6 +1,7 @@
 package monitor
 
 import (
+	"context"
 	"net/http"
 	"strings"
 	"testing"
@@ -19,6 +20,7 @@ func FuzzAnswer(f *testing.F) {
 		`<result><error>POST Monitor error. Invalid request.</error></result>`,
 		`{"count":1,"cursor":"c1","list":[{"id":12,"topics":["A"],"type":"tcp","headers":{"X-A":"1"}}]}`,
 		`{"list":[{"id":"r1","topic":"1/DataPoint/d/t","operation":"INSERTION","timestamp":"2025-01-01T00:00:00.000Z","DataPoint":{"id":"x"}},"raw",{"Document":{"Msg":[{"topic":"1/DeviceCore/1","DeviceCore":{}}]}}]}`,
+		`{"items":[{"id":1,"Msg":[{"topic":"1/A/b","A":{},"x":[1]},7,{"topic":2}]},{"id":"r","Document":"<Document/>","timestamp":"x"},{"Document":{"Msg":"s"}}],"next_uri":"/h?cursor=c"}`,
 		`{"error_status":400,"error_message":"Monitor not found"}`,
 		`<result>` + strings.Repeat(`<a>`, 80),
 		`[` + strings.Repeat(`[`, 80),
@@ -37,7 +39,7 @@ func FuzzAnswer(f *testing.F) {
 			_, _ = decodeList(body, 100)
 			_, _ = decodeV1List(body, 100)
 			_, _, _ = decodeV1One(body, 0, 100)
-			_, _ = decodeHistory(body)
+			_, _ = decodeHistory(context.Background(), body)
 			_, _ = createdID(&response{status: 201, header: http.Header{}, body: body})
 		})
 		if limit := 128*uint64(len(body)) + 256<<10; n > limit {

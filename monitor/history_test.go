@@ -2,13 +2,15 @@ package monitor
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
 	"strconv"
+	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/pushmon/pushmon/internal/envelope"
 )
 
 func TestHistoryPagesAndQuery(t *testing.T) {
@@ -51,15 +53,13 @@ func TestHistoryPagesAndQuery(t *testing.T) {
 	}
 	for i, rec := range got {
 		if rec.ID != fmt.Sprintf("r%d", i) || rec.Topic != fmt.Sprintf("1234/DataPoint/dev%d", i) ||
-			rec.Operation != "INSERTION" || !rec.Timestamp.Equal(base.Add(time.Duration(i)*time.Second)) {
+			rec.Operation != "INSERTION" || !rec.Timestamp.Equal(base.Add(time.Duration(i)*time.Second)) ||
+			rec.Resource != "DataPoint" || rec.Err != nil || rec.Document != nil {
 			t.Errorf("record %d = %+v", i, rec)
 		}
-		var msg map[string]json.RawMessage
-		if err := json.Unmarshal(rec.Msg, &msg); err != nil {
-			t.Fatalf("Msg %s: %v", rec.Msg, err)
-		}
-		if _, ok := msg["id"]; ok || len(msg) != 4 || msg["DataPoint"] == nil {
-			t.Errorf("Msg not canonical: %s", rec.Msg)
+		// The resource as the server sent it (encoding/json's key order).
+		if want := fmt.Sprintf(`{"data":%d,"id":"dp%d"}`, i, i); string(rec.Body) != want {
+			t.Errorf("record %d body %s, want %s", i, rec.Body, want)
 		}
 	}
 	reqs := fs.requests()
@@ -74,62 +74,81 @@ func TestHistoryPagesAndQuery(t *testing.T) {
 	}
 }
 
+// record is what a test expects of a HistoryRecord.
+type record struct {
+	id, topic, resource, op, group, body, doc, invalid string // invalid: the EventError's field
+	replay                                             bool
+	ts                                                 time.Time
+}
+
+func checkRecord(t *testing.T, i int, got HistoryRecord, want record) {
+	t.Helper()
+	field := ""
+	if got.Err != nil {
+		var ee *envelope.EventError
+		if !errors.As(got.Err, &ee) || !errors.Is(got.Err, envelope.ErrInvalidEvent) {
+			t.Errorf("record %d: Err %T %v", i, got.Err, got.Err)
+		} else {
+			field = ee.Field
+		}
+	}
+	if got.ID != want.id || got.Topic != want.topic || got.Resource != want.resource || got.Operation != want.op ||
+		got.Group != want.group || got.Replay != want.replay || string(got.Body) != want.body ||
+		string(got.Document) != want.doc || (got.Document != nil) != (want.doc != "") || field != want.invalid ||
+		!got.Timestamp.Equal(want.ts) {
+		t.Errorf("record %d = %+v (body %s, document %s, err %v)\nwant %+v", i, got, got.Body, got.Document, got.Err, want)
+	}
+}
+
 func TestHistoryDecodesTolerantly(t *testing.T) {
+	t0 := time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
 	cases := []struct {
 		name, body string
 		cursor     string
-		records    int
-		check      func(t *testing.T, p *HistoryPage)
+		records    []record
 	}{
 		{"documented", `{"count":1,"cursor":"c1","list":[{"id":"1","topic":"1/DeviceCore/7","operation":"UPDATE","timestamp":"2025-01-01T00:00:00Z","group":"*","DeviceCore":{"id":{"devId":7}}}]}`,
-			"c1", 1, func(t *testing.T, p *HistoryPage) {
-				if string(p.Records[0].Msg) != `{"topic":"1/DeviceCore/7","operation":"UPDATE","timestamp":"2025-01-01T00:00:00Z","group":"*","DeviceCore":{"id":{"devId":7}}}` {
-					t.Errorf("Msg %s", p.Records[0].Msg)
-				}
-			}},
-		{"items and next_uri", `{"items":[{"Msg":{"topic":"1/DataPoint/x","operation":"INSERTION","timestamp":1735689600000,"DataPoint":{"id":"a"}}}],"next_uri":"/ws/v1/monitors/history/1?size=1&cursor=abc"}`,
-			"abc", 1, func(t *testing.T, p *HistoryPage) {
-				r := p.Records[0]
-				if !r.Timestamp.Equal(time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)) ||
-					string(r.Msg) != `{"topic":"1/DataPoint/x","operation":"INSERTION","timestamp":"2025-01-01T00:00:00.000Z","DataPoint":{"id":"a"}}` {
-					t.Errorf("record %+v %s", r, r.Msg)
-				}
-			}},
-		{"documents", `{"events":[{"Document":{"Msg":[{"topic":"1/A/x","Alarm":{}},{"topic":"1/B/y","weird":1}]}},{"Document":null}],"next_cursor":"n"}`,
-			"n", 2, nil},
-		{"raw strings", `{"list":["{\"my\":\"template\"}", {"no":"topic"}]}`, "", 2, func(t *testing.T, p *HistoryPage) {
-			if string(p.Records[0].Document) != `{"my":"template"}` || p.Records[0].Msg != nil || string(p.Records[1].Document) != `{"no":"topic"}` {
-				t.Errorf("records %+v", p.Records)
-			}
-		}},
-		{"stored documents", `{"list":[{"id":"17","timestamp":"2025-01-01T00:00:01.000Z","Document":"reading 21.5"},{"id":"18","Document":"<r/>"}]}`, "", 2, func(t *testing.T, p *HistoryPage) {
-			a, b := p.Records[0], p.Records[1]
-			if a.ID != "17" || string(a.Document) != "reading 21.5" || a.Msg != nil || !a.Timestamp.Equal(time.Date(2025, 1, 1, 0, 0, 1, 0, time.UTC)) {
-				t.Errorf("record %+v", a)
-			}
-			if b.ID != "18" || string(b.Document) != "<r/>" || !b.Timestamp.IsZero() {
-				t.Errorf("record %+v", b)
-			}
-		}},
-		{"empty", `{"count":0,"list":[]}`, "", 0, nil},
+			"c1", []record{{id: "1", topic: "1/DeviceCore/7", resource: "DeviceCore", op: "UPDATE", group: "*", ts: t0, body: `{"id":{"devId":7}}`}}},
+		{"items and next_uri", `{"items":[{"Msg":{"topic":"1/DataPoint/x","operation":"insertion","timestamp":1735689600000,"replay":true,"DataPoint":{"id":"a"}}}],"next_uri":"/ws/v1/monitors/history/1?size=1&cursor=abc"}`,
+			"abc", []record{{topic: "1/DataPoint/x", resource: "DataPoint", op: "INSERTION", replay: true, ts: t0, body: `{"id":"a"}`}}},
+		{"documents", `{"events":[{"id":"9","Document":{"Msg":[{"topic":"1/A/x","Alarm":{}},{"topic":"1/B/y","weird":1}]}},{"Document":null},{"id":"10","Document":{"Msg":{"topic":"1/C/z","C":[1, 2]}}}],"next_cursor":"n"}`,
+			"n", []record{{topic: "1/A/x", resource: "Alarm", body: `{}`}, {topic: "1/B/y", resource: "weird", body: `1`},
+				{id: "10", topic: "1/C/z", resource: "C", body: `[1, 2]`}}},
+		{"raw strings", `{"list":["{\"my\":\"template\"}", {"no":"topic"}, "plain"]}`, "",
+			[]record{{doc: `{"my":"template"}`}, {doc: `{"no":"topic"}`}, {doc: "plain"}}},
+		{"stored documents", `{"list":[{"id":"17","timestamp":"2025-01-01T00:00:01.000Z","Document":"reading 21.5"},{"id":"18","Document":"<r/>"},{"Document":"x","timestamp":{}}]}`, "",
+			[]record{{id: "17", ts: t0.Add(time.Second), doc: "reading 21.5"}, {id: "18", doc: "<r/>"}, {doc: "x"}}},
+		// Members of the record's own beside the Msg's are never its resource.
+		{"record members", `{"list":[{"id":5,"uuid":"u","server_timestamp":"t","topic":"1/Reading/x","value":21.5}]}`, "",
+			[]record{{id: "5", topic: "1/Reading/x", resource: "value", body: `21.5`}}},
+		// An invalid Msg is a record with Err, as a push of it is an event
+		// with Err; the page is read all the same.
+		{"invalid Msgs", `{"list":[{"topic":1,"A":{}},{"topic":"1/X/y","a":{},"b":{}},{"topic":"1/D/x","timestamp":"2025-02-30T00:00:00Z","D":{}},{"topic":"1/E/e","E":{}}]}`, "",
+			[]record{{resource: "A", body: `{}`, invalid: "topic"}, {topic: "1/X/y", body: `{"topic":"1/X/y","a":{},"b":{}}`, invalid: "resource"},
+				{topic: "1/D/x", resource: "D", body: `{}`, invalid: "timestamp"}, {topic: "1/E/e", resource: "E", body: `{}`}}},
+		// What the decoder does not know as an event is kept whole.
+		{"unknown shapes", `{"list":[{"Msg":"x"},{"id":"3","Document":{"other":1}}]}`, "",
+			[]record{{doc: `{"Msg":"x"}`}, {id: "3", doc: `{"id":"3","Document":{"other":1}}`}}},
+		{"empty", `{"count":0,"list":[]}`, "", nil},
+		{"null list", `{"list":null,"items":[]}`, "", nil},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			p, err := decodeHistory([]byte(c.body))
+			p, err := decodeHistory(context.Background(), []byte(c.body))
 			if err != nil {
 				t.Fatal(err)
 			}
-			if p.Cursor != c.cursor || len(p.Records) != c.records {
+			if p.Cursor != c.cursor || len(p.Records) != len(c.records) {
 				t.Fatalf("cursor %q, %d records: %+v", p.Cursor, len(p.Records), p)
 			}
-			if c.check != nil {
-				c.check(t, p)
+			for i, r := range p.Records {
+				checkRecord(t, i, r, c.records[i])
 			}
 		})
 	}
-	for _, bad := range []string{`[]`, `{"list":{}}`, `{"cursor":"x"}`, `{"list":[{"topic":1,"A":{}}]}`,
-		`{"list":[{"topic":"1/X/y","a":{},"b":{}}]}`, `{"list":[7]}`, `{"list":[{"Msg":"x"}]}`, `{"list":[{"Document":"x","timestamp":{}}]}`} {
-		if _, err := decodeHistory([]byte(bad)); err == nil {
+	for _, bad := range []string{`[]`, `{"list":{}}`, `{"cursor":"x"}`, `{"list":[7]}`, `{"list":[[]]}`,
+		`{"list":[{"topic":"a"}`, `{"cursor":{},"list":[]}`, `{"list":[]} {}`} {
+		if _, err := decodeHistory(context.Background(), []byte(bad)); err == nil {
 			t.Errorf("%s decoded", bad)
 		}
 	}
@@ -156,8 +175,8 @@ func TestHistoryErrors(t *testing.T) {
 		n++
 		last = err
 	}
-	// The first page's record, then the error: a page is checked before
-	// its records are yielded, as in every listing.
+	// The second page repeats the first's cursor: it is refused whole (a
+	// page is checked before its records are yielded, as in every listing).
 	if !errors.Is(last, ErrMalformedResponse) || n != 2 {
 		t.Errorf("repeated cursor: %d yields, last %v", n, last)
 	}
@@ -169,5 +188,62 @@ func TestHistoryErrors(t *testing.T) {
 	}
 	if _, err := c.HistoryPage(ctx, 0, HistoryQuery{}); !errors.Is(err, ErrInvalidID) {
 		t.Errorf("id 0: %v", err)
+	}
+}
+
+// endlessHistory answers every history request with two records and a
+// fresh cursor; the records are fresh (ids from the cursor) unless same,
+// and there are none when empty.
+func endlessHistory(calls *atomic.Int32, same, empty bool) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		n := int(calls.Add(1))
+		start, _ := strconv.Atoi(r.URL.Query().Get("cursor"))
+		if same {
+			start = 0
+		}
+		var list []any
+		for i := start; i < start+2 && !empty; i++ {
+			list = append(list, map[string]any{"id": strconv.Itoa(i), "topic": "1/DataPoint/x", "DataPoint": map[string]any{"data": i}})
+		}
+		writeJSON(w, 200, map[string]any{"list": list, "cursor": strconv.Itoa(2 * n)})
+	})
+}
+
+// TestHistoryPagingGuarantees: History follows cursors through the
+// listing's paging helper — a page cap, a page that announces another
+// with no record, records repeated under fresh cursors — each a typed
+// error after a bounded number of requests.
+func TestHistoryPagingGuarantees(t *testing.T) {
+	cases := []struct {
+		name        string
+		same, empty bool
+		records     int   // yielded before the error
+		requests    int32 // made in all
+		want        error
+		limit       bool // the error is a *LimitError for LimitPages
+	}{
+		{"page cap", false, false, 10, 5, ErrLimitExceeded, true},
+		{"same records", true, false, 2, 2, ErrMalformedResponse, false},
+		{"empty page with a cursor", false, true, 0, 1, ErrMalformedResponse, false},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			var calls atomic.Int32
+			api := inMemoryClient(endlessHistory(&calls, c.same, c.empty), WithPageSize(2), WithMaxPages(5))
+			n := 0
+			var last error
+			for _, err := range api.History(context.Background(), 7, time.Time{}, time.Time{}) {
+				if err != nil {
+					last = err
+					break
+				}
+				n++
+			}
+			var le *LimitError
+			if n != c.records || calls.Load() != c.requests || !errors.Is(last, c.want) ||
+				c.limit != (errors.As(last, &le) && le.Limit == LimitPages) {
+				t.Errorf("%d records, %d requests, %v", n, calls.Load(), last)
+			}
+		})
 	}
 }

@@ -132,7 +132,7 @@ func collect[T any](seq iter.Seq2[T, error]) ([]T, error) {
 // page, ends the listing with an error matching [ErrMalformedResponse];
 // more than [WithMaxPages] pages, with a [*LimitError].
 func (c *Client) All(ctx context.Context, condition string) iter.Seq2[Monitor, error] {
-	return paginate(c.maxPages, "GET "+legacyPath, monitorID, func(pos string) (page[Monitor], error) {
+	return paginate(c.maxPages, "GET "+legacyPath, monitorKey, func(pos string) (page[Monitor], error) {
 		start := pos
 		if start == "" {
 			start = "0"

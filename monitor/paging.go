@@ -46,16 +46,18 @@ type page[T any] struct {
 //
 //   - a page without items that announces another one (no progress);
 //   - a page whose items all were on the previous page (key gives an
-//     item's identity; nil skips this check);
+//     item's identity, or false for an item that has none, which exempts
+//     its page from this check; a nil key skips it always);
 //   - a position it already had (a cursor loop), or one longer than
 //     maxCursor ([*LimitError]);
 //
 // and after maxPages pages that announce another one with a [*LimitError]
-// for [LimitPages]. Memory: the keys of one page, and 8 bytes per page for
+// for [LimitPages]. Memory: the keys of one page (two different items are
+// taken for one with a chance of 2⁻⁶⁴ when key hashes), and 8 bytes per page for
 // the positions seen (a seeded 64-bit hash of each: two different
 // positions are taken for one with a chance of about 2⁻⁴⁵ in a listing of
 // a million pages). what names the listing in errors ("GET /ws/Monitor").
-func paginate[T any](maxPages int, what string, key func(T) uint32, fetch func(pos string) (page[T], error)) iter.Seq2[T, error] {
+func paginate[T any](maxPages int, what string, key func(T) (uint64, bool), fetch func(pos string) (page[T], error)) iter.Seq2[T, error] {
 	return func(yield func(T, error) bool) {
 		var zero T
 		fail := func(err error) { yield(zero, err) }
@@ -64,7 +66,7 @@ func paginate[T any](maxPages int, what string, key func(T) uint32, fetch func(p
 		}
 		seed := maphash.MakeSeed()
 		seen := make(map[uint64]struct{})
-		var prev map[uint32]struct{}
+		var prev map[uint64]struct{}
 		pos := ""
 		for n := 1; ; n++ {
 			p, err := fetch(pos)
@@ -112,21 +114,30 @@ func paginate[T any](maxPages int, what string, key func(T) uint32, fetch func(p
 	}
 }
 
-func keys[T any](items []T, key func(T) uint32) map[uint32]struct{} {
-	m := make(map[uint32]struct{}, len(items))
+// keys returns the keys of the items that have one.
+func keys[T any](items []T, key func(T) (uint64, bool)) map[uint64]struct{} {
+	m := make(map[uint64]struct{}, len(items))
 	for _, it := range items {
-		m[key(it)] = struct{}{}
+		if k, ok := key(it); ok {
+			m[k] = struct{}{}
+		}
 	}
 	return m
 }
 
-func allSeen[T any](items []T, key func(T) uint32, prev map[uint32]struct{}) bool {
+// allSeen reports whether every item has a key and was in prev.
+func allSeen[T any](items []T, key func(T) (uint64, bool), prev map[uint64]struct{}) bool {
 	for _, it := range items {
-		if _, ok := prev[key(it)]; !ok {
+		k, ok := key(it)
+		if !ok {
+			return false
+		}
+		if _, ok := prev[k]; !ok {
 			return false
 		}
 	}
 	return true
 }
 
-func monitorID(m Monitor) uint32 { return m.ID }
+// monitorKey is a monitor's identity for the paging check: its id.
+func monitorKey(m Monitor) (uint64, bool) { return uint64(m.ID), true }

@@ -24,10 +24,10 @@ func unhex(tb testing.TB, s string) []byte {
 	return b
 }
 
-// The documented ConnectRequest (PROTOCOL.md §2.1).
+// The documented ConnectRequest (package documentation §2.1).
 const goldenConnectRequest = "00 01 00 00 00 13 00 01 00 05 70 65 70 73 69 00 04 63 6f 6c 61 00 00 01 04"
 
-// The documented ack of block 0x01A7 (PROTOCOL.md §2.4).
+// The documented ack of block 0x01A7 (package documentation §2.4).
 const goldenAck = "00 04 00 00 00 04 01 a7 00 c8"
 
 func TestConnectRequestGolden(t *testing.T) {

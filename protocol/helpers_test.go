@@ -149,7 +149,7 @@ func mustDeflate(b []byte) []byte {
 	return buf.Bytes()
 }
 
-// dataPointBatch returns a realistic JSON event document (PROTOCOL.md §4)
+// dataPointBatch returns a realistic JSON event document (package documentation §4)
 // holding n DataPoint events: Msg is an object for one event and an array
 // for several. Values vary with a fixed seed, so the document is the same
 // on every run but compresses like real traffic rather than like a

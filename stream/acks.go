@@ -152,6 +152,8 @@ func (ss *session) signal() {
 // this connection, so the write neither blocks nor costs a hop to another
 // goroutine. Flushers call it for the rest. WriteTimeout bounds it.
 func (ss *session) writeAcks() error {
+	n := 0
+	defer func() { ss.sub.countAcks(n) }() // after wmu is released
 	ss.wmu.Lock()
 	defer ss.wmu.Unlock()
 	ss.mu.Lock()
@@ -164,6 +166,6 @@ func (ss *session) writeAcks() error {
 	if _, err := ss.conn.Write(ss.out); err != nil {
 		return fmt.Errorf("stream: writing acks: %w", err)
 	}
-	ss.sub.stats.acks.Add(uint64(len(ss.out) / protocol.AckSize))
+	n = len(ss.out) / protocol.AckSize
 	return nil
 }

@@ -185,10 +185,7 @@ func (b *Batch) splitBlocks() {
 		return
 	}
 	b.events, b.keys, b.dups = s.dedup.filter(evs, b.resend, s.mode == modeBatches, b.ends, b.keys)
-	s.stats.events.Add(uint64(len(b.events)))
-	if b.dups > 0 {
-		s.stats.duplicates.Add(uint64(b.dups))
-	}
+	s.countSplit(b.events, b.dups)
 	if s.mode == modeBatches && !b.track {
 		b.keys = nil // remembered already; Ack does nothing in this mode
 	}

@@ -63,7 +63,7 @@ func (ss *session) handOff(ctx context.Context) error {
 	if err != nil {
 		// Counted without splitting the documents (which may be large) on
 		// the library's goroutine: the blocks' claims, bounded.
-		s.stats.undelivered.Add(uint64(b.eventCap))
+		s.countUndelivered(b.eventCap)
 		return err
 	}
 	if s.mode == modeBatches {

@@ -111,8 +111,13 @@ type Config struct {
 	NewBackOff func() backoff.BackOff
 
 	// Logger receives connection-level logs (never event data, never
-	// credentials). nil means no logging.
+	// credentials), with the context given to Subscribe (its values, such
+	// as a trace span; not its cancellation). nil means no logging.
 	Logger *slog.Logger
+
+	// Observer is told of connections, blocks, events, acks and problems as
+	// they happen, for metrics (see Observer). nil means none.
+	Observer Observer
 }
 
 // LogValue summarises the Config for slog: the endpoint, user and monitor

@@ -103,6 +103,24 @@
 // (CONNECT); any dialer with DialContext, such as a SOCKS5 one, fits
 // Config.Dialer.
 //
+// # Metrics and logs
+//
+// Every source counts what it does (Stats, HTTPStats, PollStats) and, when
+// its config has an [Observer], tells it at the same place, as it
+// happens: connections and their end with the cause, blocks, events
+// handed over with their lag (from the newest event's timestamp to the
+// hand-off), replays dropped, invalid events, bad blocks, undelivered
+// events, acks, HTTP answers, history requests. An Observer is an
+// interface of small methods, called synchronously, that imports nothing:
+// a Prometheus or OpenTelemetry adapter implements it in the program (see
+// the jetstream-bridge example's) and keeps this module free of their
+// dependencies.
+//
+// Logs go to the config's *slog.Logger with the context given to
+// Subscribe, NewPoller or NewHTTPReceiver (or, for a push, the request's
+// context), so a handler that reads trace ids from the context correlates
+// them; the context's cancellation does not matter to logging.
+//
 // # Goroutines
 //
 // A Subscription runs one goroutine: its supervisor, which reads each

@@ -70,23 +70,11 @@ func splitEvents(ctx context.Context, sp *envelope.Splitter, dst []Event, doc []
 // gives.
 var onSplitEvent func()
 
-// splitDocument appends the events of doc to dst; when doc is not an
-// envelope it appends nothing and returns an error. doc must be owned by
-// the caller and never modified afterwards: the events alias it. It reads
-// the document under the default budgets, as the poller's records are.
-func splitDocument(dst []Event, doc []byte, format Format, monitorID uint32) ([]Event, error) {
-	n := len(dst)
-	dst, res := splitEvents(context.Background(), nil, dst, doc, format, monitorID)
-	if res.raw {
-		return dst[:n], envelope.ErrNotEnvelope
-	}
-	return dst, res.err
-}
-
 // splitOrRaw appends the events of doc to dst, or, when doc is not a
 // Document/Msg envelope or exceeds a budget, one Raw event whose Body is
 // doc; raw tells which. doc must be owned by the caller and never
-// modified afterwards, as for splitDocument.
+// modified afterwards: the events alias it. It reads the document under
+// the default budgets, as the poller's stored documents are.
 func splitOrRaw(dst []Event, doc []byte, format Format, monitorID uint32) (events []Event, raw bool) {
 	dst, res := splitEvents(context.Background(), nil, dst, doc, format, monitorID)
 	if res.err != nil {

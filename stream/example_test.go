@@ -12,32 +12,52 @@ import (
 	"github.com/pushmon/pushmon/stream/streamtest"
 )
 
-// The whole flow: create a monitor over REST, subscribe to its push
-// stream, range over events, clean up. The simulator stands in for
-// Remote Manager; against the real service, use its URL and Host instead.
+// The whole flow, as the README's walk-through: find this service's
+// persistent monitor over REST (create it only the first time), subscribe
+// to its push stream, range over events, stop gracefully. The monitor is
+// kept: it records events while the service is away and replays them when
+// it is back. The simulator stands in for Remote Manager; against the real
+// service, use its URL and Host instead.
 func Example() {
 	srv := streamtest.NewServer(streamtest.Options{})
 	defer srv.Close()
-	ctx, cancel := context.WithCancel(context.Background())
+	// Another service's monitor on the same topics: not ours to use.
+	srv.CreateMonitor(streamtest.MonitorSpec{Topics: []string{"DeviceCore", "DataPoint"}, Description: "billing-service"})
+	ctx, cancel := context.WithCancel(context.Background()) // main: signal.NotifyContext
 	defer cancel()
 
 	api := monitor.NewClient(srv.URL(), monitor.WithBasicAuth("user", "password"))
-	id, err := api.Create(ctx, monitor.Spec{
-		Topics:        []string{"DataPoint"},
-		Transport:     monitor.TransportTCP,
-		Format:        monitor.JSON,
-		Compression:   monitor.Zlib,
-		BatchSize:     10,
-		BatchDuration: time.Second,
-		Ack:           monitor.AckExplicit,
-		Persistent:    true,
-	})
+	topics := []string{"DeviceCore", "DataPoint"}
+	const description = "inventory-service" // tells this service's monitor from others on the same topics
+	var id uint32
+	found, err := api.FindByTopics(ctx, topics)
 	if err != nil {
 		log.Fatal(err)
 	}
-	defer api.Delete(context.WithoutCancel(ctx), id)
+	for _, m := range found {
+		if m.Description == description {
+			id = m.ID
+		}
+	}
+	if id == 0 {
+		id, err = api.Create(ctx, monitor.Spec{
+			Topics:        topics,
+			Description:   description,
+			Transport:     monitor.TransportTCP,
+			Format:        monitor.JSON,
+			Compression:   monitor.Zlib,
+			BatchSize:     100,
+			BatchDuration: time.Second,
+			Ack:           monitor.AckExplicit,
+			Persistent:    true,
+		})
+		if err != nil {
+			log.Fatal(err)
+		}
+		fmt.Println("created this service's monitor")
+	}
 
-	sub, err := stream.Subscribe(ctx, stream.Config{
+	sub, err := stream.Subscribe(context.WithoutCancel(ctx), stream.Config{
 		Addr:      srv.PushTLSAddr(),     // real service: Host: "remotemanager.digi.com"
 		TLSConfig: srv.ClientTLSConfig(), // real service: nil (system roots)
 		Username:  "user", Password: secret.New("password"),
@@ -46,6 +66,14 @@ func Example() {
 	if err != nil {
 		log.Fatal(err)
 	}
+	// When ctx ends (Ctrl-C), stop gracefully: the acks of what was
+	// received are written first, so nothing is replayed needlessly.
+	stopShutdown := context.AfterFunc(ctx, func() {
+		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		sub.Shutdown(sctx)
+	})
+	defer stopShutdown()
 
 	// Somewhere, devices report data.
 	for i := range 3 {
@@ -65,15 +93,24 @@ func Example() {
 		}
 		fmt.Println(ev.Timestamp.Format(time.TimeOnly), ev.Operation, dp.StreamID, dp.Data)
 		if n++; n == 3 {
-			cancel() // ends the subscription; the range ends when the channel closes
+			cancel() // as Ctrl-C would: Shutdown; the range ends when the channel closes
 		}
 	}
 	fmt.Println("err:", sub.Err())
+	// Both monitors are still there: the next run finds this one, with the
+	// events recorded meanwhile.
+	again, _ := api.FindByTopics(context.Background(), topics)
+	for _, m := range again {
+		fmt.Println(m.Description, "ours:", m.ID == id)
+	}
 	// Output:
+	// created this service's monitor
 	// 12:00:00 INSERTION dev1/temperature 20.5
 	// 12:00:01 INSERTION dev1/temperature 21.5
 	// 12:00:02 INSERTION dev1/temperature 22.5
 	// err: <nil>
+	// billing-service ours: false
+	// inventory-service ours: true
 }
 
 // Batches with manual acks: store a whole batch, then ack it, so that a

@@ -22,7 +22,9 @@ type GroupConfig struct {
 	// Without it (the default) a member that fails is reported in Status
 	// and the others go on.
 	FailFast bool
-	// Logger receives member start and stop logs. nil means no logging.
+	// Logger receives member start and stop logs, with the context given
+	// to NewGroup (its values; not its cancellation). nil means no logging.
+	// Members log through the Logger of their own configs.
 	Logger *slog.Logger
 }
 
@@ -221,7 +223,7 @@ func (g *Group) Close() error {
 
 func (g *Group) log(level slog.Level, msg string, args ...any) {
 	if l := g.cfg.Logger; l != nil {
-		l.Log(context.Background(), level, msg, args...)
+		l.Log(context.WithoutCancel(g.ctx), level, msg, args...) // NewGroup's context's values
 	}
 }
 

@@ -81,8 +81,13 @@ type HTTPConfig struct {
 	// default) to answer before the server gives up.
 	HandoffTimeout time.Duration
 	// Logger receives request-level logs (never event data, never
-	// credentials). nil means no logging.
+	// credentials), with the request's context (its values, such as a
+	// trace span), or for the receiver's own logs the context given to
+	// NewHTTPReceiver. nil means no logging.
 	Logger *slog.Logger
+	// Observer is told of answers, events and problems as they happen, for
+	// metrics (see Observer). nil means none.
+	Observer Observer
 }
 
 // LogValue summarises the HTTPConfig for slog (secrets redacted).
@@ -173,6 +178,8 @@ type HTTPReceiver struct {
 	dedup    *dedup
 	docs     *dedup // hashes of recently received documents, to tell a retry
 	stats    httpCounters
+	obs      observer        // HTTPConfig.Observer, told where stats count (count.go)
+	logCtx   context.Context // NewHTTPReceiver's context without its cancellation
 }
 
 // NewHTTPReceiver validates cfg and returns a receiver whose life is bound
@@ -189,7 +196,8 @@ func NewHTTPReceiver(ctx context.Context, cfg HTTPConfig) (*HTTPReceiver, error)
 // instead of the receiver's own channel (a Group member).
 func newHTTPReceiver(ctx context.Context, cfg HTTPConfig, out chan Event) (*HTTPReceiver, error) {
 	bad := invalidConfig
-	r := &HTTPReceiver{cfg: cfg, own: make(chan Event), done: make(chan struct{}), turn: make(chan struct{}, 1)}
+	r := &HTTPReceiver{cfg: cfg, own: make(chan Event), done: make(chan struct{}), turn: make(chan struct{}, 1),
+		obs: newObserver(cfg.Observer, cfg.MonitorID, "http"), logCtx: context.WithoutCancel(ctx)}
 	r.events = r.own
 	if out != nil {
 		r.events = out
@@ -237,7 +245,7 @@ func newHTTPReceiver(ctx context.Context, cfg HTTPConfig, out chan Event) (*HTTP
 	r.dedup = newDedup(r.cfg.DedupWindow)
 	r.docs = newDedup(r.cfg.DedupWindow)
 	if cfg.Token.IsZero() {
-		r.log(slog.LevelWarn, "http receiver accepts unauthenticated pushes (AllowUnauthenticated, no Token): anyone who finds its URL can inject events",
+		r.log(r.logCtx, slog.LevelWarn, "http receiver accepts unauthenticated pushes (AllowUnauthenticated, no Token): anyone who finds its URL can inject events",
 			"headers_checked", len(r.headers))
 	}
 	r.ctx, r.cancel = context.WithCancel(ctx)
@@ -311,25 +319,23 @@ func (r *HTTPReceiver) String() string {
 	return fmt.Sprintf("stream.HTTPReceiver{monitor %d, %s}", r.cfg.MonitorID, r.State())
 }
 
-func (r *HTTPReceiver) log(level slog.Level, msg string, args ...any) {
+// log logs with ctx: a request's, or the receiver's own.
+func (r *HTTPReceiver) log(ctx context.Context, level slog.Level, msg string, args ...any) {
 	if l := r.cfg.Logger; l != nil {
-		l.Log(context.Background(), level, msg, append([]any{"monitor_id", r.cfg.MonitorID}, args...)...)
+		l.Log(context.WithoutCancel(ctx), level, msg, append([]any{"monitor_id", r.cfg.MonitorID}, args...)...)
 	}
 }
 
 // fail answers a refused request.
-func (r *HTTPReceiver) fail(w http.ResponseWriter, status int, msg string) {
-	switch {
-	case status == http.StatusUnauthorized:
-		r.stats.unauthorized.Add(1)
+func (r *HTTPReceiver) fail(w http.ResponseWriter, req *http.Request, status int, msg string) {
+	switch status {
+	case http.StatusUnauthorized:
 		w.Header().Set("WWW-Authenticate", `Basic realm="pushmon"`)
-	case status == http.StatusServiceUnavailable:
-		r.stats.unavailable.Add(1)
+	case http.StatusServiceUnavailable:
 		w.Header().Set("Retry-After", "60")
-	default:
-		r.stats.rejected.Add(1)
 	}
-	r.log(slog.LevelWarn, "push refused", "status", status, "reason", msg)
+	r.countAnswer(status, msg)
+	r.log(req.Context(), slog.LevelWarn, "push refused", "status", status, "reason", msg)
 	http.Error(w, msg, status)
 }
 
@@ -357,7 +363,7 @@ func (r *HTTPReceiver) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 	r.mu.Lock()
 	if r.closed {
 		r.mu.Unlock()
-		r.fail(w, http.StatusServiceUnavailable, "receiver stopped")
+		r.fail(w, req, http.StatusServiceUnavailable, "receiver stopped")
 		return
 	}
 	r.inflight.Add(1)
@@ -365,16 +371,16 @@ func (r *HTTPReceiver) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 	defer r.inflight.Done()
 
 	if !r.authorized(req) {
-		r.fail(w, http.StatusUnauthorized, "unauthorized")
+		r.fail(w, req, http.StatusUnauthorized, "unauthorized")
 		return
 	}
 	if req.Method != http.MethodPut && req.Method != http.MethodPost {
 		w.Header().Set("Allow", "PUT, POST")
-		r.fail(w, http.StatusMethodNotAllowed, "method not allowed")
+		r.fail(w, req, http.StatusMethodNotAllowed, "method not allowed")
 		return
 	}
 	if req.ContentLength > r.cfg.MaxBodySize {
-		r.fail(w, http.StatusRequestEntityTooLarge, "body too large")
+		r.fail(w, req, http.StatusRequestEntityTooLarge, "body too large")
 		return
 	}
 	// Admission, before a byte of the body is read. Connection: close
@@ -385,7 +391,7 @@ func (r *HTTPReceiver) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 	default:
 		r.stats.busy.Add(1)
 		w.Header().Set("Connection", "close")
-		r.fail(w, http.StatusServiceUnavailable, "too many requests at once")
+		r.fail(w, req, http.StatusServiceUnavailable, "too many requests at once")
 		return
 	}
 	body, err := r.readBody(w, req)
@@ -393,11 +399,11 @@ func (r *HTTPReceiver) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 		var mbe *http.MaxBytesError
 		switch {
 		case r.ctx.Err() != nil:
-			r.fail(w, http.StatusServiceUnavailable, "receiver stopped")
+			r.fail(w, req, http.StatusServiceUnavailable, "receiver stopped")
 		case errors.As(err, &mbe):
-			r.fail(w, http.StatusRequestEntityTooLarge, "body too large")
+			r.fail(w, req, http.StatusRequestEntityTooLarge, "body too large")
 		default:
-			r.fail(w, http.StatusBadRequest, "reading body failed")
+			r.fail(w, req, http.StatusBadRequest, "reading body failed")
 		}
 		return
 	}
@@ -412,34 +418,34 @@ func (r *HTTPReceiver) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 	// more.
 	if status, msg, ok := give(r.turn, struct{}{}, r.ctx.Done(), req.Context().Done(), timeout); !ok {
 		if status != 0 {
-			r.fail(w, status, msg)
+			r.fail(w, req, status, msg)
 		}
 		return
 	}
 	defer func() { <-r.turn }()
 	doc, status, msg := r.inflate(req, body)
 	if status != 0 {
-		r.fail(w, status, msg)
+		r.fail(w, req, status, msg)
 		return
 	}
 	body = nil
 	events, status, msg := r.split(req.Context(), doc)
 	if status != 0 {
-		r.fail(w, status, msg)
+		r.fail(w, req, status, msg)
 		return
 	}
 	if len(events) == 0 {
-		r.stats.keepAlives.Add(1)
+		r.countAnswer(http.StatusOK, reasonKeepAlive)
 		w.WriteHeader(http.StatusOK)
 		return
 	}
 	if status, msg := r.handOff(req.Context(), events, r.retried(doc), timeout); status != http.StatusOK {
 		if status != 0 {
-			r.fail(w, status, msg)
+			r.fail(w, req, status, msg)
 		}
 		return
 	}
-	r.stats.delivered.Add(1)
+	r.countAnswer(http.StatusOK, reasonDelivered)
 	w.WriteHeader(http.StatusOK)
 }
 
@@ -477,8 +483,8 @@ func (r *HTTPReceiver) split(reqCtx context.Context, doc []byte) ([]Event, int, 
 	switch {
 	case err == nil:
 	case errors.Is(err, ErrDocumentLimit):
-		r.stats.overBudget.Add(1)
-		r.log(slog.LevelError, "push document over a parsing budget", "err", err)
+		r.countOverBudget(err)
+		r.log(reqCtx, slog.LevelError, "push document over a parsing budget", "err", err)
 		return nil, http.StatusRequestEntityTooLarge, "document exceeds a parsing budget"
 	case errors.Is(err, envelope.ErrMalformed):
 		return nil, http.StatusBadRequest, "malformed " + format.String() + " document"
@@ -489,8 +495,8 @@ func (r *HTTPReceiver) split(reqCtx context.Context, doc []byte) ([]Event, int, 
 		r.stats.raw.Add(1)
 	}
 	if res.invalid > 0 {
-		r.stats.invalid.Add(uint64(res.invalid))
-		r.log(slog.LevelWarn, "invalid events delivered flagged", "err",
+		r.countInvalid(res.invalid, res.first)
+		r.log(reqCtx, slog.LevelWarn, "invalid events delivered flagged", "err",
 			fmt.Errorf("stream: %d invalid event(s) delivered with Event.Err set, the first: %w", res.invalid, res.first))
 	}
 	return events, 0, ""
@@ -532,9 +538,7 @@ func (r *HTTPReceiver) handOff(reqCtx context.Context, events []Event, rs *resen
 		}
 		return nil
 	})
-	r.stats.events.Add(uint64(len(events) - dups - lost))
-	r.stats.duplicates.Add(uint64(dups))
-	r.stats.undelivered.Add(uint64(lost))
+	r.countHandOver(events, dups, lost)
 	if err != nil {
 		return status, msg
 	}

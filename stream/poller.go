@@ -70,8 +70,12 @@ type PollerConfig struct {
 	// poller with the last error.
 	NewBackOff func() backoff.BackOff
 	// Logger receives poll-level logs (never event data, never
-	// credentials). nil means no logging.
+	// credentials), with the context given to NewPoller (its values, such
+	// as a trace span; not its cancellation). nil means no logging.
 	Logger *slog.Logger
+	// Observer is told of requests, events and duplicates as they happen,
+	// for metrics (see Observer). nil means none.
+	Observer Observer
 }
 
 // PollStats are a Poller's counters.
@@ -93,7 +97,11 @@ type pollCounters struct {
 
 // Poller turns a polling (or persistent) monitor's stored events, read
 // through the history API, into Events — the same [Event] values a push
-// of those events gives.
+// of those events gives: each record is parsed once, by the parser of
+// push documents ([monitor.HistoryRecord] carries its fields and the
+// resource's bytes as the server sent them), and becomes an Event through
+// the conversion a push's Msgs go through, so topic, operation,
+// timestamp, group, body and [Event.Identity] are a push's.
 //
 // Each poll reads from Overlap behind the newest record time delivered,
 // page after page with the server's cursor, and skips the events it
@@ -107,9 +115,10 @@ type pollCounters struct {
 // (Stats.Stalls); a refused cursor (400) makes the rest of the poll page by
 // time instead; failed requests back off, honouring Retry-After; so a poll
 // makes at most two requests beyond the pages that brought something new,
-// and polls start Interval apart. 401/403, 404 and a 400 without a cursor
-// end the poller with the error (monitor.ErrUnauthorized, ErrNotFound,
-// ErrBadRequest).
+// and polls start Interval apart. 401/403, 404, a 400 without a cursor and
+// a redirect to another origin, which the client refuses to follow, end
+// the poller with the error (monitor.ErrUnauthorized, ErrNotFound,
+// ErrBadRequest, ErrRedirectRefused).
 //
 // Records whose document has no timestamp (template output) are placed by
 // the time the server stored them, when the history gives it; otherwise by
@@ -132,6 +141,8 @@ type Poller struct {
 	cancel context.CancelFunc
 	state  atomic.Int32
 	stats  pollCounters
+	obs    observer        // PollerConfig.Observer, told where stats count (count.go)
+	logCtx context.Context // NewPoller's context without its cancellation
 
 	mu      sync.Mutex
 	pos     PollPosition  // Cursor and Since; seen is taken from seen
@@ -184,6 +195,8 @@ func newPoller(ctx context.Context, cfg PollerConfig, out chan<- Event) (*Poller
 		cancel: cancel,
 		pos:    PollPosition{Cursor: cfg.Start.Cursor, Since: cfg.Start.Since},
 		seen:   newSeenSet(cfg.Start, cfg.MaxSeen),
+		obs:    newObserver(cfg.Observer, cfg.MonitorID, "polling"),
+		logCtx: context.WithoutCancel(ctx),
 	}
 	p.out = p.events
 	if out != nil {
@@ -282,7 +295,7 @@ func (p *Poller) String() string {
 
 func (p *Poller) log(level slog.Level, msg string, args ...any) {
 	if l := p.cfg.Logger; l != nil {
-		l.Log(context.Background(), level, msg, append([]any{"monitor_id", p.cfg.MonitorID}, args...)...)
+		l.Log(p.logCtx, level, msg, append([]any{"monitor_id", p.cfg.MonitorID}, args...)...)
 	}
 }
 
@@ -320,9 +333,9 @@ func (p *Poller) commit(h uint64, ms int64, t time.Time) {
 			p.seen.raise(ms - p.overlapMs())
 		}
 	}
-	p.stats.events.Add(1)
 	p.settleLocked()
 	p.mu.Unlock()
+	p.countDelivered(t)
 }
 
 // settleLocked ends the pending state and releases Position calls waiting

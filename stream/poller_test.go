@@ -11,6 +11,8 @@ import (
 	"testing/synctest"
 	"time"
 
+	"github.com/cenkalti/backoff/v4"
+
 	"github.com/pushmon/pushmon/monitor"
 	"github.com/pushmon/pushmon/stream/streamtest"
 )
@@ -206,9 +208,19 @@ func TestPollerPermanentErrors(t *testing.T) {
 			{tcp, api, monitor.ErrBadRequest}, // neither polling nor persistent
 			{tcp, monitor.NewClient("http://rm.test", monitor.WithBasicAuth("user", "wrong"),
 				monitor.WithHTTPClient(&http.Client{Transport: handlerTransport{srv.Handler()}})), monitor.ErrUnauthorized},
+			// A redirect to another origin, which the client refuses to
+			// follow with the account's credentials: only a new base URL
+			// helps.
+			{tcp, monitor.NewClient("http://rm.test", monitor.WithBasicAuth("user", SentinelPassword),
+				monitor.WithHTTPClient(&http.Client{Transport: handlerTransport{http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+					http.Redirect(w, r, "https://rm.elsewhere.test"+r.URL.RequestURI(), http.StatusTemporaryRedirect)
+				})}})), monitor.ErrRedirectRefused},
 		}
 		for _, c := range cases {
-			p, err := NewPoller(t.Context(), PollerConfig{Client: c.api, MonitorID: c.id})
+			// A policy that gives up, so that an error taken for a
+			// transient one ends the poller too, after more requests.
+			p, err := NewPoller(t.Context(), PollerConfig{Client: c.api, MonitorID: c.id,
+				NewBackOff: func() backoffBackOff { return backoff.WithMaxRetries(constantBackOff(time.Second), 2) }})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -217,6 +229,9 @@ func TestPollerPermanentErrors(t *testing.T) {
 			}
 			if err := p.Err(); !errors.Is(err, c.want) || p.State() != StateStopped {
 				t.Errorf("monitor %d: %v, want %v", c.id, err, c.want)
+			}
+			if st := p.Stats(); st.Requests != 1 || st.Failures != 1 {
+				t.Errorf("monitor %d (%v): %+v, want one failed request", c.id, c.want, st)
 			}
 			if containsSecret(fmt.Sprint(p.Err())) {
 				t.Error("error shows the password")

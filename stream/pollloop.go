@@ -9,6 +9,7 @@ import (
 
 	"github.com/cenkalti/backoff/v4"
 
+	"github.com/pushmon/pushmon/internal/envelope"
 	"github.com/pushmon/pushmon/monitor"
 )
 
@@ -135,6 +136,7 @@ func (p *Poller) fetch(ctx context.Context, bo backoff.BackOff, q monitor.Histor
 	for {
 		p.state.Store(int32(StateConnecting))
 		p.stats.requests.Add(1)
+		start := time.Now()
 		page, err := p.cfg.Client.HistoryPage(ctx, p.cfg.MonitorID, q)
 		if ctx.Err() != nil {
 			return nil, ctx.Err()
@@ -142,10 +144,10 @@ func (p *Poller) fetch(ctx context.Context, bo backoff.BackOff, q monitor.Histor
 		if err == nil {
 			bo.Reset()
 			p.state.Store(int32(StateConnected))
-			p.stats.pages.Add(1)
+			p.countPoll(start, len(page.Records), nil)
 			return page, nil
 		}
-		p.stats.failures.Add(1)
+		p.countPoll(start, 0, err)
 		if q.Cursor != "" && errors.Is(err, monitor.ErrBadRequest) {
 			return nil, err
 		}
@@ -176,11 +178,14 @@ func retryAfter(err error) time.Duration {
 	return 0
 }
 
-// permanentPollError reports REST errors that retrying cannot fix.
+// permanentPollError reports REST errors that retrying cannot fix: the
+// account refused (401/403), no such monitor (404), a request the server
+// refuses (400), a redirect to another origin the client refused to follow
+// (the base URL must change), an invalid id or client configuration.
 func permanentPollError(err error) bool {
 	return errors.Is(err, monitor.ErrUnauthorized) || errors.Is(err, monitor.ErrNotFound) ||
-		errors.Is(err, monitor.ErrBadRequest) || errors.Is(err, monitor.ErrInvalidID) ||
-		errors.Is(err, monitor.ErrInvalidConfig)
+		errors.Is(err, monitor.ErrBadRequest) || errors.Is(err, monitor.ErrRedirectRefused) ||
+		errors.Is(err, monitor.ErrInvalidID) || errors.Is(err, monitor.ErrInvalidConfig)
 }
 
 const (
@@ -218,7 +223,7 @@ func (p *Poller) deliverPage(ctx context.Context, r *pollRun, recs []monitor.His
 				continue
 			}
 			if p.seen.has(h) {
-				p.stats.duplicates.Add(1)
+				p.countDuplicate()
 				continue
 			}
 			if !p.send(ctx, *ev) {
@@ -247,20 +252,17 @@ func pollKey(rec *monitor.HistoryRecord, ev *Event, ms int64) string {
 }
 
 // recordEvents turns one history record into the Events a push of it
-// gives: one for a Msg record; for a stored document, its events, or one
-// Raw event when it is not an envelope (template output).
+// gives: for a Msg, the one Event its parsed fields make, through the
+// conversion a push's Msgs go through (the record's Body is the resource's
+// bytes as the server sent them, so the identity is a push's); for a
+// stored document, its events, or one Raw event when it is not an
+// envelope (template output).
 func (p *Poller) recordEvents(dst []Event, rec *monitor.HistoryRecord) []Event {
-	if rec.Msg == nil {
+	if rec.Document != nil {
 		out, _ := splitOrRaw(dst, rec.Document, sniffFormat(rec.Document), p.cfg.MonitorID)
 		return out
 	}
-	doc := make([]byte, 0, len(rec.Msg)+len(`{"Document":{"Msg":}}`))
-	doc = append(doc, `{"Document":{"Msg":`...)
-	doc = append(doc, rec.Msg...)
-	doc = append(doc, "}}"...)
-	out, err := splitDocument(dst, doc, FormatJSON, p.cfg.MonitorID)
-	if err != nil {
-		return append(dst, Event{Raw: true, Body: []byte(rec.Msg), Format: FormatJSON, MonitorID: p.cfg.MonitorID})
-	}
-	return out
+	m := envelope.Event{Topic: rec.Topic, Resource: rec.Resource, Operation: rec.Operation, Timestamp: rec.Timestamp,
+		Group: rec.Group, Replay: rec.Replay, Body: rec.Body, Err: rec.Err}
+	return append(dst, fromEnvelope(&m, FormatJSON, p.cfg.MonitorID))
 }

@@ -110,7 +110,7 @@ func (ss *session) nextBlock(ctx context.Context) (uint64, error) {
 	if err != nil {
 		return 0, err
 	}
-	s.stats.blocks.Add(1)
+	s.countBlock(len(m.Payload))
 	return 1, ss.deliver(ctx, m)
 }
 
@@ -149,7 +149,7 @@ func (ss *session) deliver(ctx context.Context, m protocol.PublishMessage) error
 		// Cancelled, or Shutdown began, while the block was read or
 		// inflated: do not copy and split a document nobody will get.
 		ss.putInflater(inf)
-		s.stats.undelivered.Add(uint64(claimedEvents(m.Count, len(payload))))
+		s.countUndelivered(claimedEvents(m.Count, len(payload)))
 		return context.Cause(s.work)
 	}
 	if s.mode != modeEvents {
@@ -170,7 +170,7 @@ func (ss *session) deliver(ctx context.Context, m protocol.PublishMessage) error
 	if res.err != nil {
 		if s.work.Err() != nil {
 			// The split stopped at a check: cancelled, or Shutdown.
-			s.stats.undelivered.Add(uint64(claimedEvents(m.Count, len(doc))))
+			s.countUndelivered(claimedEvents(m.Count, len(doc)))
 			return context.Cause(s.work)
 		}
 		return ss.skipBlock(ctx, m.DataBlockID, res.err)
@@ -194,7 +194,7 @@ func (ss *session) skipBlock(ctx context.Context, id uint16, err error) error {
 
 // skipped counts and reports a block skipped because of err.
 func (s *subscription) skipped(id uint16, err error) {
-	s.stats.badBlocks.Add(1)
+	s.countBadBlock(err)
 	err = fmt.Errorf("stream: block %d skipped: %w", id, err)
 	s.log(slog.LevelError, "undecodable block acked and skipped", "err", err)
 	s.report(err)
@@ -207,7 +207,7 @@ func (s *subscription) noteSplit(id uint16, res splitResult) {
 		s.stats.raw.Add(1)
 	}
 	if res.invalid > 0 {
-		s.stats.invalid.Add(uint64(res.invalid))
+		s.countInvalid(res.invalid, res.first)
 		err := fmt.Errorf("stream: block %d: %d invalid event(s) delivered with Event.Err set, the first: %w", id, res.invalid, res.first)
 		s.log(slog.LevelWarn, "invalid events delivered flagged", "err", err)
 		s.report(err)
@@ -219,8 +219,8 @@ func (s *subscription) noteSplit(id uint16, res splitResult) {
 func (ss *session) deliverEvents(ctx context.Context, id uint16, events []Event) error {
 	s := ss.sub
 	dups, lost, err := s.dedup.handOver(events, ss.resend, func(ev Event) error { return send(ctx, ss, s.events, ev) })
+	s.countHandOver(events, dups, lost)
 	clear(events) // drop references to the document
-	s.stats.add(len(events), dups, lost)
 	if err != nil {
 		return err
 	}

@@ -85,7 +85,7 @@ func (s *subscription) open(ctx context.Context) (*session, error) {
 	if err != nil {
 		return nil, err
 	}
-	first := s.stats.connects.Add(1) == 1
+	first := s.countConnect()
 	s.setState(StateConnected, nil, 0)
 	s.log(slog.LevelInfo, "push connected", "addr", s.cfg.addr())
 
@@ -130,5 +130,6 @@ func (ss *session) end(blocks uint64, err error) (bool, error) {
 	// A Batch of AckManual keeps its session for Ack (which only finds
 	// it closed now): it need not keep the read buffers too.
 	ss.r, ss.inf, ss.evbuf, ss.blocks, ss.chunk = nil, nil, nil, nil, nil
+	ss.sub.countDisconnect(ss.start, blocks, context.Cause(ss.ctx))
 	return blocks > 0 || time.Since(ss.start) >= healthyAfter, context.Cause(ss.ctx)
 }

@@ -128,6 +128,8 @@ type subscription struct {
 	err     error // set before the channels are closed
 	state   atomic.Int32
 	stats   counters
+	obs     observer        // Config.Observer, told where stats count (count.go)
+	logCtx  context.Context // Subscribe's context without its cancellation: what logs carry
 
 	dedup *dedup // nil when disabled
 
@@ -164,6 +166,8 @@ func (s *subscription) start(ctx context.Context, cfg Config, m mode, out chan E
 		cancel: cancel,
 		dedup:  newDedup(cfg.DedupWindow),
 		drain:  make(chan struct{}),
+		obs:    newObserver(cfg.Observer, cfg.MonitorID, "tcp"),
+		logCtx: context.WithoutCancel(ctx),
 	}
 	s.work, s.stopWork = context.WithCancel(ctx)
 	// Unbuffered: a send completes only when the consumer has received the
@@ -268,7 +272,7 @@ func (s *subscription) report(err error) {
 
 func (s *subscription) log(level slog.Level, msg string, args ...any) {
 	if l := s.cfg.Logger; l != nil {
-		l.Log(context.Background(), level, msg, append([]any{"monitor_id", s.cfg.MonitorID}, args...)...)
+		l.Log(s.logCtx, level, msg, append([]any{"monitor_id", s.cfg.MonitorID}, args...)...)
 	}
 }
 

@@ -94,7 +94,10 @@ func collectN(t *testing.T, name string, ch <-chan stream.Event, n int) []stream
 
 // TestTransportsDeliverIdenticalEvents publishes the same events to a tcp,
 // an http and a polling monitor and checks that the three transports give
-// the same Events, field by field and byte by byte.
+// the same Events, field by field and byte by byte. The tcp monitor is
+// persistent: a poller reading its history afterwards gives the very
+// events its push gave, identities included (what a consumer that moves
+// from one transport to the other de-duplicates by).
 func TestTransportsDeliverIdenticalEvents(t *testing.T) {
 	srv, api := sim(t)
 	ctx := deadline(t)
@@ -102,7 +105,7 @@ func TestTransportsDeliverIdenticalEvents(t *testing.T) {
 	topics := []string{"DataPoint", "DeviceCore"}
 
 	tcpID, err := api.Create(ctx, monitor.Spec{Topics: topics, Transport: monitor.TransportTCP, Compression: monitor.Zlib,
-		BatchSize: 5, BatchDuration: time.Second, Ack: monitor.AckExplicit})
+		BatchSize: 5, BatchDuration: time.Second, Ack: monitor.AckExplicit, Persistent: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -148,7 +151,13 @@ func TestTransportsDeliverIdenticalEvents(t *testing.T) {
 		"http":    collectN(t, "http", rcv.Events(), len(pub)),
 		"polling": collectN(t, "polling", poll.Events(), len(pub)),
 	}
-	ids := map[string]uint32{"tcp": tcpID, "http": httpMon.ID, "polling": pollMon.ID}
+	tcpHistory, err := stream.NewPoller(ctx, stream.PollerConfig{Client: api, MonitorID: tcpID, Interval: time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tcpHistory.Close()
+	got["tcp history"] = collectN(t, "tcp history", tcpHistory.Events(), len(pub))
+	ids := map[string]uint32{"tcp": tcpID, "http": httpMon.ID, "polling": pollMon.ID, "tcp history": tcpID}
 	ref := got["tcp"]
 	for i, ev := range ref {
 		if ev.Raw || ev.Topic != "1234/"+pub[i].Topic || !ev.Timestamp.Equal(pub[i].Timestamp) {
@@ -161,6 +170,9 @@ func TestTransportsDeliverIdenticalEvents(t *testing.T) {
 				t.Errorf("%s event %d: MonitorID %d", name, i, ev.MonitorID)
 			}
 			r := ref[i]
+			if ev.Err != nil || ev.Resource == "" {
+				t.Errorf("%s event %d: %+v", name, i, ev)
+			}
 			if ev.Topic != r.Topic || ev.Resource != r.Resource || ev.Operation != r.Operation ||
 				!ev.Timestamp.Equal(r.Timestamp) || ev.Group != r.Group || ev.Replay != r.Replay ||
 				ev.Format != r.Format || ev.Raw != r.Raw || !bytes.Equal(ev.Body, r.Body) || ev.Identity() != r.Identity() {

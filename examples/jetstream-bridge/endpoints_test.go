@@ -172,6 +172,8 @@ func TestStartsWhenNATSComesUpWithEndpoints(t *testing.T) {
 		"pushmon_bridge_nats_connected 1",
 		"pushmon_bridge_ready 1",
 		"pushmon_bridge_duplicates_total 0",
+		fmt.Sprintf(`pushmon_bridge_push_connected{monitor_id="%d"} 1`, mon),
+		fmt.Sprintf(`pushmon_bridge_push_events_total{monitor_id="%d"} 100`, mon),
 		"go_goroutines",
 	} {
 		if !strings.Contains(metrics, want) {

@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -45,12 +46,13 @@ type options struct {
 	drainTimeout time.Duration
 	logLevel     slog.Level
 
-	ha          bool
-	leaseBucket string
-	leaseTTL    time.Duration
-	replicaName string
-	httpAddr    string
-	progress    time.Duration
+	ha           bool
+	leaseBucket  string
+	leaseTTL     time.Duration
+	replicaName  string
+	standByAfter time.Duration
+	httpAddr     string
+	progress     time.Duration
 
 	demo  bool
 	count int
@@ -98,6 +100,7 @@ func parseFlags(args []string, getenv func(string) string, stderr io.Writer) (*o
 	fs.StringVar(&o.leaseBucket, "lease-bucket", bridge.DefaultLeaseBucket, "JetStream key-value bucket of the leases (-ha); created when missing")
 	fs.DurationVar(&o.leaseTTL, "lease-ttl", bridge.DefaultLeaseTTL, "lease TTL of a created -lease-bucket: a crashed replica's monitors are taken over about this long after; sessions stop when renewals are TTL/2 late")
 	fs.StringVar(&o.replicaName, "replica-name", "", "this replica's name in the lease bucket, unique among the replicas: letters, digits, '-', '_' (default: host name and a random suffix)")
+	fs.DurationVar(&o.standByAfter, "stand-by-after", bridge.DefaultStandByAfter, "(-ha) a replica with no push session connected for this long, while other replicas stream, hands its monitors over and stands by (negative: never)")
 	fs.StringVar(&o.httpAddr, "http-addr", "", "serve /healthz, /readyz and /metrics (Prometheus) on this HOST:PORT (default: none)")
 	fs.DurationVar(&o.progress, "progress", time.Minute, "log a progress line this often (0: never)")
 
@@ -128,6 +131,9 @@ func parseFlags(args []string, getenv func(string) string, stderr io.Writer) (*o
 	}
 	if o.natsURLs == "" {
 		o.natsURLs = nats.DefaultURL
+	}
+	if err := checkNATSURLs(o.natsURLs); err != nil {
+		return bad("%v", err)
 	}
 	if o.username == "" {
 		o.username = getenv("RM_USERNAME")
@@ -184,6 +190,11 @@ func parseFlags(args []string, getenv func(string) string, stderr io.Writer) (*o
 		if err := bridge.ValidReplicaName(o.replicaName); err != nil {
 			return bad("-replica-name: %v", err)
 		}
+		if o.standByAfter > 0 && o.standByAfter < 10*time.Second {
+			// Shorter, a replica would stand by before its first push
+			// connections had a chance.
+			return bad("-stand-by-after must be at least 10s (negative: never)")
+		}
 	}
 	if o.httpAddr != "" {
 		if _, _, err := net.SplitHostPort(o.httpAddr); err != nil {
@@ -191,4 +202,34 @@ func parseFlags(args []string, getenv func(string) string, stderr io.Writer) (*o
 		}
 	}
 	return o, nil
+}
+
+// checkNATSURLs parses the server URLs of -nats (or $NATS_URL) as the NATS
+// client does, so that a malformed one is bad usage at once instead of a
+// connection retried for ever. The error names the URL by its position
+// only: it may hold a password.
+func checkNATSURLs(list string) error {
+	n := 0
+	for _, u := range strings.Split(list, ",") {
+		if u = strings.TrimSpace(u); u == "" {
+			continue
+		}
+		n++
+		if !strings.Contains(u, "://") {
+			u = "nats://" + u
+		}
+		pu, err := url.Parse(u)
+		if err == nil && pu.Port() != "" {
+			if p, perr := strconv.ParseUint(pu.Port(), 10, 16); perr != nil || p == 0 {
+				err = errors.New("bad port")
+			}
+		}
+		if err != nil || pu.Host == "" {
+			return fmt.Errorf("-nats (or $NATS_URL): server URL %d is not a valid URL (percent-encode a space, %%, #, /, ? or @ in its user name or password)", n)
+		}
+	}
+	if n == 0 {
+		return errors.New("-nats (or $NATS_URL) names no server")
+	}
+	return nil
 }

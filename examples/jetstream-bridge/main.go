@@ -134,10 +134,11 @@ func serve(ctx context.Context, o *options, log *slog.Logger, stdout io.Writer) 
 		if err != nil {
 			return startErr(ctx, log, err)
 		}
-		own = &bridge.Ownership{Leases: kv, Replica: o.replicaName}
+		own = &bridge.Ownership{Leases: kv, Replica: o.replicaName, StandByAfter: o.standByAfter}
 	}
 	st.verified.Store(true)
 
+	push.Observer = st.push // the per-monitor push metrics, as the subscriptions count
 	b, err := bridge.New(bridge.Config{
 		Conn: nc, Stream: o.streamName, SubjectPrefix: o.prefix, Push: push, Monitors: o.monitors,
 		MaxPending: o.maxPending, AckTimeout: o.ackTimeout, Logger: log, Ownership: own,
@@ -211,7 +212,7 @@ func report(log *slog.Logger, b *bridge.Bridge, runErr error) error {
 	log.Info("stopped", "blocks", st.Blocks, "events", st.Events, "stored", st.Stored,
 		"duplicates", st.Duplicates, "acked", st.Acked, "ack_lost", st.AckLost,
 		"sessions", st.Sessions, "failures", st.Failures,
-		"leases_acquired", st.LeasesAcquired, "leases_released", st.LeasesReleased, "fenced", st.Fenced)
+		"leases_acquired", st.LeasesAcquired, "leases_released", st.LeasesReleased, "fenced", st.Fenced, "stand_bys", st.StandBys)
 	return runErr
 }
 

@@ -82,6 +82,7 @@ func TestUsage(t *testing.T) {
 		"negative pending": {"-monitors", "1", "-max-pending", "0"},
 		"short lease ttl":  {"-monitors", "1", "-ha", "-lease-ttl", "100ms"},
 		"replica name":     {"-monitors", "1", "-ha", "-replica-name", "a.b"},
+		"stand-by after":   {"-monitors", "1", "-ha", "-stand-by-after", "1s"},
 		"http addr":        {"-monitors", "1", "-http-addr", "nohost"},
 		"progress":         {"-monitors", "1", "-progress", "-1s"},
 	}
@@ -92,6 +93,27 @@ func TestUsage(t *testing.T) {
 		}
 		if strings.Contains(errOut.String(), testPassword) {
 			t.Errorf("%s: the password is in the output", name)
+		}
+	}
+	// A NATS URL the client cannot parse is bad usage, at once (it is not
+	// retried for ever), and its password is not printed.
+	for _, u := range []string{"nats://bridge:" + testPassword + " x@127.0.0.1:4222", "nats://bridge:" + testPassword + "%zz@n1:4222",
+		"nats://n1:4222, nats://bridge:" + testPassword + "@n2:99999"} {
+		for _, e := range []func(string) string{
+			env("RM_USERNAME", testUser, "RM_PASSWORD", testPassword, "NATS_URL", u),
+			env("RM_USERNAME", testUser, "RM_PASSWORD", testPassword),
+		} {
+			args := []string{"-monitors", "1"}
+			if e("NATS_URL") == "" {
+				args = append(args, "-nats", u)
+			}
+			var out, errOut bytes.Buffer
+			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+			code := run(ctx, args, e, &out, &errOut)
+			cancel()
+			if code != 2 || strings.Contains(errOut.String(), testPassword) || !strings.Contains(errOut.String(), "-nats") {
+				t.Errorf("NATS URL %q: exit %d, want 2, and a message without the password:\n%s", u, code, errOut.String())
+			}
 		}
 	}
 	var errOut bytes.Buffer
@@ -301,5 +323,19 @@ func TestCountWatcherEndsWithRun(t *testing.T) {
 	buf := make([]byte, 1<<20)
 	if stacks := string(buf[:runtime.Stack(buf, true)]); strings.Contains(stacks, "watchCount") {
 		t.Errorf("the -count watcher still runs after run returned:\n%s", stacks)
+	}
+}
+
+func TestCheckNATSURLs(t *testing.T) {
+	for _, good := range []string{nats.DefaultURL, "nats://n1:4222,nats://n2:4222, nats://n3:4222", "n1", "localhost:4222",
+		"tls://user:p%40ss%20w@host:4443", "ws://host:8080", "nats://[::1]:4222", "nats://token@host"} {
+		if err := checkNATSURLs(good); err != nil {
+			t.Errorf("%q: %v", good, err)
+		}
+	}
+	for _, bad := range []string{" , ", "nats://", "nats://host:0", "nats://u:p w@host", "nats://host:port"} {
+		if err := checkNATSURLs(bad); err == nil {
+			t.Errorf("%q: accepted", bad)
+		}
 	}
 }

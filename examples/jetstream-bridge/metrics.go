@@ -19,6 +19,7 @@ type state struct {
 	verified atomic.Bool // the stream (and with -ha the lease bucket) checked
 	bridge   atomic.Pointer[bridge.Bridge]
 	latency  prometheus.Histogram
+	push     *pushMetrics // the subscriptions' Observer (pushmetrics.go)
 }
 
 func newState() *state {
@@ -27,7 +28,7 @@ func newState() *state {
 		Name:      "store_latency_seconds",
 		Help:      "Time from the publish of a batch's first event to the PubAck of its last, per batch acknowledged to Remote Manager.",
 		Buckets:   prometheus.ExponentialBuckets(0.0005, 2, 16), // 0.5 ms … 16 s
-	})}
+	}), push: newPushMetrics()}
 }
 
 // observe is bridge.Config.ObserveStore.
@@ -45,6 +46,7 @@ func (s *state) registry() *prometheus.Registry {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		s.latency, &collector{s: s})
+	reg.MustRegister(s.push.collectors()...)
 	return reg
 }
 
@@ -69,6 +71,7 @@ var (
 		{desc("leases_released_total", "Monitor leases released gracefully (-ha)."), func(s bridge.Stats) uint64 { return s.LeasesReleased }},
 		{desc("leases_lost_total", "Monitor leases found taken or expired (-ha)."), func(s bridge.Stats) uint64 { return s.LeasesLost }},
 		{desc("fenced_total", "Sessions stopped because their lease was not renewed in time (-ha)."), func(s bridge.Stats) uint64 { return s.Fenced }},
+		{desc("stand_bys_total", "Times this replica stood by: no push session connected while other replicas streamed (-ha)."), func(s bridge.Stats) uint64 { return s.StandBys }},
 	}
 	ownedDesc     = desc("owned_monitors", "Monitors this bridge runs (with -ha: whose lease it holds).")
 	stateDesc     = desc("monitor_state", "1 for the state each monitor is in on this bridge, 0 for the others.", "monitor_id", "state")

@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"os/signal"
+	"runtime"
 	"strings"
 	"sync/atomic"
 	"syscall"
@@ -66,13 +67,15 @@ func TestForeignMonitorSurvives(t *testing.T) {
 	leftover := srv.CreateMonitor(streamtest.MonitorSpec{Topics: topics, Description: descTemporary + ": run 0123456789ab, host gone, pid 1"})
 	kept := srv.CreateMonitor(streamtest.MonitorSpec{Topics: topics, Description: descKept + ": run 0123456789ab, pid 1"})
 	other := srv.CreateMonitor(streamtest.MonitorSpec{Topics: []string{"DeviceCore"}, Description: descTemporary + ": run ba9876543210, pid 2"})
+	// Another service's description that merely starts with the same words.
+	lookalike := srv.CreateMonitor(streamtest.MonitorSpec{Topics: topics, Description: descTemporary + " feed of the billing team"})
 
 	c := startClient(t, "-api-url", srv.URL(), "-insecure", "-push-addr", srv.PushAddr(), "-t", "DataPoint,DeviceCore", "alice", "s3cr3t-sentinel")
 	id := ownMonitor(t, srv, c)
 	if exists(srv, leftover) {
 		t.Error("the leftover of an earlier run was not deleted")
 	}
-	for _, m := range []uint32{foreign, kept, other} {
+	for _, m := range []uint32{foreign, kept, other, lookalike} {
 		if !exists(srv, m) {
 			t.Errorf("monitor %d deleted at start-up", m)
 		}
@@ -302,5 +305,130 @@ func TestCreateTimeoutCleansUp(t *testing.T) {
 	if !posted.Load() || len(srv.Monitors()) != 0 || !strings.Contains(c.stderr.String(), "deleted the monitor a failed create had made") ||
 		!strings.Contains(c.stderr.String(), "(no answer within -rest-timeout)") {
 		t.Errorf("monitors left: %v\n%s", srv.Monitors(), c.stderr)
+	}
+}
+
+// TestOutputClosedWhileIdle: when the reader of stdout goes away while no
+// event comes (pushclient | head on a quiet monitor), the client notices
+// without waiting for an event, deletes its monitor and exits 141.
+func TestOutputClosedWhileIdle(t *testing.T) {
+	if runtime.GOOS != "linux" {
+		t.Skip("a closed stdout is watched for on Linux only")
+	}
+	srv := simulator(t)
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	ctx, cancel := context.WithTimeout(t.Context(), 60*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, binary, "-api-url", srv.URL(), "-insecure", "-push-addr", srv.PushAddr(), "alice", "s3cr3t-sentinel")
+	cmd.Env = append(os.Environ(), "RM_USERNAME=", "RM_PASSWORD=")
+	stderr := &syncBuffer{}
+	cmd.Stdout, cmd.Stderr = w, stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	w.Close()
+	id := ownMonitor(t, srv, nil)
+	eventually(t, "the client waits for events", func() bool {
+		return strings.Contains(stderr.String(), fmt.Sprintf("waiting for events on monitor %d …", id))
+	})
+	r.Close() // the reader goes away; no event is ever published
+	err = cmd.Wait()
+	ee, ok := err.(*exec.ExitError)
+	if !ok || ee.ExitCode() != exitOutputClosed {
+		t.Fatalf("exit %v, want status %d\n%s", err, exitOutputClosed, stderr)
+	}
+	if exists(srv, id) {
+		t.Errorf("monitor %d not deleted after the reader went away\n%s", id, stderr)
+	}
+	if strings.Contains(stderr.String(), "level=ERROR") {
+		t.Errorf("an error on stderr:\n%s", stderr)
+	}
+}
+
+// TestSecondClientLeavesHTTPClientAlone: the monitor of a running
+// pushclient -transport http shows no connected client (Remote Manager
+// pushes to it); another pushclient on the same topics must not take it
+// for a leftover, which would leave the first one waiting forever.
+func TestSecondClientLeavesHTTPClientAlone(t *testing.T) {
+	srv := simulator(t)
+	addr := freeAddr(t)
+	first := startClient(t, "-api-url", srv.URL(), "-insecure", "-transport", "http", "-listen", addr,
+		"-public-url", "http://"+addr+"/hook", "alice", "s3cr3t-sentinel")
+	var id1 uint32
+	eventually(t, "the first client waits for events", func() bool {
+		for _, m := range srv.Monitors() {
+			id1 = m.ID
+		}
+		return id1 != 0 && strings.Contains(first.stderr.String(), fmt.Sprintf("waiting for events on monitor %d …", id1))
+	})
+	second := startClient(t, "-api-url", srv.URL(), "-insecure", "-push-addr", srv.PushAddr(), "alice", "s3cr3t-sentinel")
+	id2 := ownMonitor(t, srv, second, id1)
+	if !exists(srv, id1) {
+		t.Errorf("the second client deleted the running http client's monitor\n%s", second.stderr)
+	}
+	for _, c := range []*client{first, second} {
+		c.cmd.Process.Signal(syscall.SIGTERM)
+		if code := c.wait(t); code != 0 {
+			t.Errorf("SIGTERM: exit %d\n%s", code, c.stderr)
+		}
+	}
+	if exists(srv, id1) || exists(srv, id2) {
+		t.Error("monitors not deleted after SIGTERM")
+	}
+}
+
+// TestHTTPLeftoverDeletedOnlyWhenItsRunEnded: an http monitor pushclient
+// created is a leftover only when its description names this host and a
+// process that has ended; one from another host is left alone and named.
+func TestHTTPLeftoverDeletedOnlyWhenItsRunEnded(t *testing.T) {
+	srv := simulator(t)
+	ended := exec.Command("true")
+	if err := ended.Run(); err != nil {
+		t.Skip("no process to end:", err)
+	}
+	hook := func(desc string) uint32 {
+		return srv.CreateMonitor(streamtest.MonitorSpec{Topics: []string{"DeviceCore"}, Transport: "http",
+			TransportURL: "http://127.0.0.1:1/hook", Description: desc})
+	}
+	dead := hook(fmt.Sprintf("%s: run 0123456789ab, host %s, pid %d", descTemporary, hostName(), ended.Process.Pid))
+	remote := hook(descTemporary + ": run 0123456789ab, host elsewhere.example, pid 1")
+	c := startClient(t, "-api-url", srv.URL(), "-insecure", "-push-addr", srv.PushAddr(), "alice", "s3cr3t-sentinel")
+	ownMonitor(t, srv, c)
+	if exists(srv, dead) {
+		t.Errorf("the http monitor of an ended run on this host survived\n%s", c.stderr)
+	}
+	if !exists(srv, remote) {
+		t.Errorf("the http monitor of a run on another host was deleted\n%s", c.stderr)
+	}
+	if want := fmt.Sprintf("may be receiving (if its run has ended, delete it with 'pushclient monitors delete ID')\" monitor_id=%d", remote); !strings.Contains(c.stderr.String(), want) {
+		t.Errorf("stderr does not name the monitor left alone:\n%s", c.stderr)
+	}
+	c.cmd.Process.Signal(syscall.SIGTERM)
+	if code := c.wait(t); code != 0 {
+		t.Errorf("SIGTERM: exit %d\n%s", code, c.stderr)
+	}
+}
+
+func TestOrigin(t *testing.T) {
+	for _, tc := range []struct {
+		desc string
+		host string
+		pid  int
+		ok   bool
+	}{
+		{descTemporary + ": run 0123456789ab, host build-7, pid 4242", "build-7", 4242, true},
+		{descTemporary + ": run 0123456789ab, pid 17", "", 17, true},
+		{descTemporary + ": run 0123456789ab, host a, pid x", "", 0, false},
+		{descTemporary + " from elsewhere", "", 0, false},
+		{"pushclient", "", 0, false},
+	} {
+		host, pid, ok := origin(tc.desc)
+		if host != tc.host || pid != tc.pid || ok != tc.ok {
+			t.Errorf("origin(%q) = %q, %d, %v; want %q, %d, %v", tc.desc, host, pid, ok, tc.host, tc.pid, tc.ok)
+		}
 	}
 }

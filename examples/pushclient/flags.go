@@ -88,22 +88,24 @@ const usageHead = `usage: pushclient [flags] username password
 pushclient creates a monitor for -topics, prints its events on stdout as they
 arrive, and deletes that monitor when it stops: on Ctrl-C, SIGTERM or SIGHUP,
 after -count events, or when the reader of stdout has gone away
-(pushclient | head; noticed when the next event is written). A second
-signal quits at once, without deleting. Status lines
-("connecting to …", "waiting for events on monitor N …", and with -v a
-periodic rate and lag line) and logs go to stderr, never to stdout.
+(pushclient | head; noticed at once on Linux, elsewhere when the next
+event is written). A second signal quits at once, without deleting.
+Status lines ("connecting to …", "waiting for events on monitor N …", and
+with -v a periodic rate and lag line) and logs go to stderr, never to
+stdout.
 
 Which monitors it deletes:
   - The monitor it creates has the description "` + descTemporary + `: run …"
     ("` + descKept + `: run …" with -keep, which it never deletes).
-  - At start-up it deletes monitors on the same topics whose description
-    starts with "` + descTemporary + `" and that no client is connected to:
-    leftovers of a run that could not clean up (killed with SIGKILL, say).
-    (A polling monitor never shows a connected client: another pushclient
-    -transport polling on the same topics looks like a leftover.)
+  - At start-up it deletes the leftovers of runs that could not clean up
+    (killed with SIGKILL, say): monitors on the same topics whose
+    description starts with "` + descTemporary + `: run " and that no client
+    is connected to — for http and polling monitors, whose status does not
+    show their client, only those whose description names this host and
+    a process that has ended.
   - Every other monitor on the same topics (another service's, a kept one,
-    one another pushclient is connected to) is left alone and named on
-    stderr. -replace-foreign deletes them too, as the original
+    one another pushclient is or may be receiving) is left alone and named
+    on stderr. -replace-foreign deletes them too, as the original
     push_client.py did, printing each one's id, description and topics to
     stderr first.
   - -monitor-id N uses monitor N as it is: nothing is created or deleted.

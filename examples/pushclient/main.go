@@ -99,8 +99,17 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 // session is the whole program after flag parsing. It returns nil when
 // ctx ended it (a signal), even during start-up.
 func session(ctx context.Context, o *options, log *slog.Logger, stdout io.Writer) error {
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
+	ctx, cancelCause := context.WithCancelCause(ctx)
+	defer cancelCause(nil)
+	cancel := func() { cancelCause(nil) }
+	if f, ok := stdout.(*os.File); ok && o.cmd == nil {
+		// The reader may go away while no event comes to fail a write.
+		stop := watchOutput(f, func() {
+			log.Info("stdout closed by its reader; stopping")
+			cancelCause(errOutputClosed)
+		})
+		defer stop()
+	}
 
 	ep, err := resolveEndpoints(o, log)
 	if err != nil {
@@ -143,7 +152,7 @@ func session(ctx context.Context, o *options, log *slog.Logger, stdout io.Writer
 			}
 		}
 		if ctx.Err() != nil {
-			return nil // a signal during start-up
+			return quit(ctx) // a signal during start-up
 		}
 		if err != nil {
 			return err
@@ -152,6 +161,9 @@ func session(ctx context.Context, o *options, log *slog.Logger, stdout io.Writer
 
 	src, err := tr.open(ctx, scfg, api, id) // tcp, http or polling
 	if err != nil {
+		if ctx.Err() != nil {
+			return quit(ctx)
+		}
 		return err
 	}
 	defer src.Close()
@@ -167,11 +179,14 @@ func session(ctx context.Context, o *options, log *slog.Logger, stdout io.Writer
 	n := 0
 	for ev := range src.Events() {
 		if err := out.print(ev); err != nil {
-			cancel()
 			if errors.Is(err, syscall.EPIPE) {
-				log.Info("stdout closed by its reader; stopping", "events", n)
+				if context.Cause(ctx) != errOutputClosed { // else the watcher said it
+					log.Info("stdout closed by its reader; stopping", "events", n)
+				}
+				cancelCause(errOutputClosed)
 				return errOutputClosed
 			}
+			cancel()
 			return fmt.Errorf("writing output: %w", err)
 		}
 		prog.seen(ev)
@@ -180,6 +195,9 @@ func session(ctx context.Context, o *options, log *slog.Logger, stdout io.Writer
 			cancel()
 			break // events still in flight are not printed
 		}
+	}
+	if context.Cause(ctx) == errOutputClosed {
+		return errOutputClosed
 	}
 	if err := src.Close(); err != nil { // Close returns Err once ended
 		switch {
@@ -193,6 +211,15 @@ func session(ctx context.Context, o *options, log *slog.Logger, stdout io.Writer
 		return err
 	}
 	log.Info("stopped", "events", n)
+	return nil
+}
+
+// quit is session's result when ctx has ended it: errOutputClosed when
+// stdout's reader went away, else nil (a signal).
+func quit(ctx context.Context) error {
+	if context.Cause(ctx) == errOutputClosed {
+		return errOutputClosed
+	}
 	return nil
 }
 

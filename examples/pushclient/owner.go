@@ -35,6 +35,20 @@ const (
 func description(keep bool) string {
 	var b [6]byte
 	_, _ = rand.Read(b[:])
+	d := descTemporary
+	if keep {
+		d = descKept
+	}
+	d += ": run " + hex.EncodeToString(b[:])
+	if host := hostName(); host != "" {
+		d += ", host " + host
+	}
+	return d + ", pid " + strconv.Itoa(os.Getpid())
+}
+
+// hostName is the host's name as a description carries it: printable
+// ASCII, "" when none or longer than 64 bytes.
+func hostName() string {
 	host, _ := os.Hostname()
 	host = strings.Map(func(r rune) rune {
 		if r > unicode.MaxASCII || !unicode.IsPrint(r) {
@@ -42,18 +56,53 @@ func description(keep bool) string {
 		}
 		return r
 	}, host)
-	d := descTemporary
-	if keep {
-		d = descKept
+	if len(host) > 64 {
+		return ""
 	}
-	d += ": run " + hex.EncodeToString(b[:])
-	if host != "" && len(host) <= 64 {
-		d += ", host " + host
-	}
-	return d + ", pid " + strconv.Itoa(os.Getpid())
+	return host
 }
 
-func isTemporary(m monitor.Monitor) bool { return strings.HasPrefix(m.Description, descTemporary) }
+// isTemporary reports whether m's description is one pushclient gives a
+// temporary monitor: the prefix and ": run " — not merely a description
+// that starts with the same words.
+func isTemporary(m monitor.Monitor) bool {
+	return strings.HasPrefix(m.Description, descTemporary+": run ")
+}
+
+// leftover reports whether m, a temporary monitor, was left behind by a
+// run that has ended. A tcp monitor with no client connected is one. The
+// status of an http or polling monitor says nothing of its client, so
+// such a monitor is one only when its description names this host and a
+// process that no longer runs.
+func leftover(m monitor.Monitor) bool {
+	if m.Transport == "" || m.Transport == monitor.TransportTCP {
+		return m.Status != monitor.StatusActive
+	}
+	host, pid, ok := origin(m.Description)
+	return ok && host == hostName() && host != "" && processGone(pid)
+}
+
+// origin returns the host and process id a description of a monitor
+// pushclient created names: "…: run R, host H, pid P" (the host may be
+// missing).
+func origin(desc string) (host string, pid int, ok bool) {
+	_, rest, ok := strings.Cut(desc, ": run ")
+	if !ok {
+		return "", 0, false
+	}
+	i := strings.LastIndex(rest, ", pid ")
+	if i < 0 {
+		return "", 0, false
+	}
+	pid, err := strconv.Atoi(rest[i+len(", pid "):])
+	if err != nil || pid <= 0 {
+		return "", 0, false
+	}
+	if _, h, found := strings.Cut(rest[:i], ", host "); found {
+		host = h
+	}
+	return host, pid, true
+}
 
 // createMonitor clears the way (clearTopics), then creates the run's
 // monitor. A non-zero id is a monitor this run created, to delete
@@ -107,14 +156,18 @@ func clearTopics(ctx context.Context, api *monitor.Client, o *options, log *slog
 	for _, m := range found {
 		attrs := []any{"monitor_id", m.ID, "description", m.Description, "topics", strings.Join(m.Topics, ","), "status", m.Status}
 		switch {
-		case isTemporary(m) && m.Status != monitor.StatusActive:
+		case isTemporary(m) && leftover(m):
 			log.Info("deleting a monitor an earlier pushclient run left behind", attrs...)
 		case o.replaceForeign:
 			log.Warn("deleting a monitor on the same topics (-replace-foreign)", attrs...)
-		case isTemporary(m):
+		case isTemporary(m) && (m.Transport == "" || m.Transport == monitor.TransportTCP):
 			log.Info("leaving alone a monitor on the same topics that another pushclient is connected to", attrs...)
 			continue
-		case strings.HasPrefix(m.Description, descKept):
+		case isTemporary(m):
+			log.Info("leaving alone a monitor on the same topics that another pushclient may be receiving "+
+				"(if its run has ended, delete it with 'pushclient monitors delete ID')", attrs...)
+			continue
+		case strings.HasPrefix(m.Description, descKept+": run "):
 			log.Info("leaving alone a monitor on the same topics that an earlier pushclient run kept (-monitor-id reuses it)", attrs...)
 			continue
 		default:

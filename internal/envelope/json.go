@@ -34,6 +34,8 @@ type jsonParser struct {
 	depth    int // containers open around p.i
 	maxDepth int
 	ck       checker
+	// own, when set, is called with each member of a Msg (see ParseRecord).
+	own func(key, value []byte) bool
 }
 
 func (p *jsonParser) syntax(reason string) error { return &jsonSyntax{off: p.i, reason: reason} }

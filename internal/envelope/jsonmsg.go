@@ -29,7 +29,7 @@ type msgState struct {
 	members  [maxMembers]member
 	n        int         // members found (may exceed maxMembers)
 	resource int         // index in members of the member the topic names, -1
-	lostErr  *EventError // the first error of a member beyond maxMembers
+	lostErr  *EventError // the first error of a member beyond maxMembers, or of the record's own
 }
 
 // isDocErr reports whether err ends the document's split rather than
@@ -120,6 +120,7 @@ func (p *jsonParser) msgObject(m *msgState, index int) error {
 				err = p.syntax("invalid character after a value")
 			}
 		}
+		var merr *EventError // a member's value that is not well-formed
 		if err != nil {
 			if isDocErr(err) {
 				return err
@@ -135,10 +136,23 @@ func (p *jsonParser) msgObject(m *msgState, index int) error {
 			if envelope {
 				ferr = &EventError{Index: index, Field: string(key), Offset: off, Reason: reasonOf(err)}
 			} else {
-				p.addMember(m, key, start, &EventError{Index: index, Field: FieldBody, Offset: off, Reason: reasonOf(err)})
+				merr = &EventError{Index: index, Field: FieldBody, Offset: off, Reason: reasonOf(err)}
 			}
-		} else if !envelope {
-			p.addMember(m, key, start, nil)
+		}
+		own := false
+		if p.own != nil {
+			own = p.own(key, p.b[start:p.trimmedEnd(start)])
+		}
+		switch {
+		case envelope:
+		case own:
+			// The record's own member: never the resource, but a Msg
+			// holding one that is not well-formed is invalid all the same.
+			if merr != nil && m.lostErr == nil {
+				m.lostErr = merr
+			}
+		default:
+			p.addMember(m, key, start, merr)
 		}
 		if ferr != nil && m.err == nil {
 			m.err = ferr
@@ -151,10 +165,7 @@ func (p *jsonParser) msgObject(m *msgState, index int) error {
 // p.b[start:p.i]. Beyond maxMembers only the one the topic names (when
 // the topic came first) is kept, in the last slot.
 func (p *jsonParser) addMember(m *msgState, key []byte, start int, err *EventError) {
-	end := p.i
-	for end > start && isSpace(p.b[end-1]) {
-		end--
-	}
+	end := p.trimmedEnd(start)
 	named := m.resource < 0 && m.ev.Topic != "" && string(key) == TopicResource(m.ev.Topic)
 	idx := m.n
 	m.n++
@@ -174,6 +185,16 @@ func (p *jsonParser) addMember(m *msgState, key []byte, start int, err *EventErr
 	if named {
 		m.resource = idx
 	}
+}
+
+// trimmedEnd returns where the value read from start to p.i ends, white
+// space after it left out.
+func (p *jsonParser) trimmedEnd(start int) int {
+	end := p.i
+	for end > start && isSpace(p.b[end-1]) {
+		end--
+	}
+	return end
 }
 
 func isSpace(c byte) bool { return c == ' ' || c == '\t' || c == '\n' || c == '\r' }

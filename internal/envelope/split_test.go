@@ -253,20 +253,6 @@ func TestXMLMsgForwardCompatibleAndValidated(t *testing.T) {
 	}
 }
 
-func TestParseMsg(t *testing.T) {
-	ev, err := ParseMsg([]byte(`{"id":"rec-1","topic":"7/DataPoint/d/s","operation":"INSERTION","timestamp":1714564800000,"DataPoint":{"id":"x"},"server_timestamp":"y"}`), Limits{})
-	if err != nil || ev.Resource != "DataPoint" || string(ev.Body) != `{"id":"x"}` || ev.Err != nil ||
-		!ev.Timestamp.Equal(time.UnixMilli(1714564800000)) || ev.Operation != "INSERTION" {
-		t.Errorf("ParseMsg = %+v, %v", ev, err)
-	}
-	if _, err := ParseMsg([]byte(`{"topic":"x"} {}`), Limits{}); !errors.Is(err, ErrMalformed) {
-		t.Errorf("two values: %v", err)
-	}
-	if ev, err := ParseMsg([]byte(`"s"`), Limits{}); err != nil || fieldOf(ev) != FieldMsg {
-		t.Errorf("a string: %+v, %v", ev, err)
-	}
-}
-
 func TestWellformed(t *testing.T) {
 	var s Splitter
 	for _, c := range []struct {

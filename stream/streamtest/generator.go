@@ -13,7 +13,7 @@ import (
 // Generator describes synthetic traffic for demos and load tests: a fleet
 // of devices that connect and disconnect (DeviceCore UPDATE), report data
 // points (DataPoint INSERTION) and upload small files (FileData
-// INSERTION), with the resource shapes of PROTOCOL.md §4.
+// INSERTION), with the resource shapes of the protocol package documentation §4.
 //
 // The events' content is a pure function of the Generator and the
 // timestamps: the same Seed gives the same devices, values, ids and file
@@ -247,7 +247,7 @@ func (st *genState) toggle(d *genDevice, ts time.Time) Event {
 		"dpTags":                "demo",
 		"dpRestrictedStatus":    0,
 		"dpCapabilities":        68178,
-		"dvVendorId":            4261412864,
+		"dvVendorId":            int64(4261412864),
 		"devRecordStartDate":    d.created.Format(timestampLayout),
 		"devEffectiveStartDate": d.created.Format(timestampLayout),
 		"devTerminated":         false,

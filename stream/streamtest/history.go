@@ -1,7 +1,7 @@
 package streamtest
 
 // Stored events of polling and persistent monitors, and the history API
-// GET /ws/v1/monitors/history/{id} (PROTOCOL.md §6). Its answer's shape is
+// GET /ws/v1/monitors/history/{id} (protocol package documentation §6). Its answer's shape is
 // not documented; this simulator's choice is
 //
 //	{"count":2,"size":2,"cursor":"…","next_uri":"/ws/v1/monitors/history/ID?size=2&cursor=…",

@@ -2,7 +2,6 @@ package streamtest
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -56,9 +55,9 @@ func TestHistoryPagingAndFilters(t *testing.T) {
 			r.Operation != "INSERTION" || r.ID == "" {
 			t.Errorf("record %d: %+v", i, r)
 		}
-		var m map[string]json.RawMessage
-		if err := json.Unmarshal(r.Msg, &m); err != nil || string(m["DataPoint"]) != fmt.Sprintf(`{"data":%d,"id":"dp-%04d"}`, i, i) {
-			t.Errorf("record %d Msg %s", i, r.Msg)
+		if r.Resource != "DataPoint" || r.Err != nil || r.Document != nil ||
+			string(r.Body) != fmt.Sprintf(`{"data":%d,"id":"dp-%04d"}`, i, i) {
+			t.Errorf("record %d: %+v (body %s)", i, r, r.Body)
 		}
 	}
 	window := collect(t, api, id, histBase.Add(3*time.Second), histBase.Add(7*time.Second))
@@ -172,7 +171,7 @@ func TestHistoryTemplateRecords(t *testing.T) {
 		t.Fatalf("%d records", len(recs))
 	}
 	for i, r := range recs {
-		if r.Msg != nil || string(r.Document) != fmt.Sprintf(`{"v":%d}`, i) || r.ID == "" ||
+		if r.Topic != "" || r.Body != nil || string(r.Document) != fmt.Sprintf(`{"v":%d}`, i) || r.ID == "" ||
 			!r.Timestamp.Equal(histBase.Add(time.Duration(i)*time.Second)) {
 			t.Errorf("record %d: %+v (%s)", i, r, r.Document)
 		}

@@ -1,6 +1,6 @@
 package streamtest
 
-// The HTTP transport (PROTOCOL.md §7): for each http monitor a sender
+// The HTTP transport (protocol package documentation §7): for each http monitor a sender
 // goroutine PUTs (or POSTs) its blocks to monTransportUrl, with Basic auth
 // from monTransportToken and the monTransportHeaders, retrying a failed
 // block every Options.HTTPRetryInterval until Options.HTTPDisableAfter has

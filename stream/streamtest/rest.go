@@ -8,7 +8,7 @@ import (
 	"strings"
 )
 
-// The legacy REST API: /ws/Monitor (PROTOCOL.md §5).
+// The legacy REST API: /ws/Monitor (protocol package documentation §5).
 //
 // XML responses declare ISO-8859-1, as the service's do, and are pure
 // ASCII (other characters are written as character references), so they

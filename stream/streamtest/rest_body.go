@@ -187,7 +187,7 @@ func (x *monitorXML) overlay(base MonitorSpec) (MonitorSpec, []topicFilter, erro
 }
 
 // createSpec is the spec a create (POST) of x makes, in either REST API.
-// Defaults (PROTOCOL.md §5): 100 events per block (normalizeSpec's 1 is
+// Defaults (protocol package documentation §5): 100 events per block (normalizeSpec's 1 is
 // for CreateMonitor) and normalizeSpec's 10 s batch duration.
 func (x *monitorXML) createSpec() (MonitorSpec, []topicFilter, error) {
 	return x.overlay(MonitorSpec{BatchSize: 100})

@@ -8,7 +8,7 @@ import (
 )
 
 // knownResources are the resource names a monitor topic may start with:
-// the ones PROTOCOL.md §4 lists. A topic naming anything else is refused at
+// the ones the protocol package documentation §4 lists. A topic naming anything else is refused at
 // create time, like the real service does.
 var knownResources = []string{
 	"Alarm", "AlarmStatus", "DataPoint", "DataStream", "DeviceCore", "FileData",

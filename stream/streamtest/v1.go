@@ -1,7 +1,7 @@
 package streamtest
 
 // The v1 JSON API: /ws/v1/monitors/inventory and /ws/v1/monitors/history
-// (PROTOCOL.md §6). Monitors are the same objects as in the legacy API; this
+// (protocol package documentation §6). Monitors are the same objects as in the legacy API; this
 // file maps their legacy elements to v1 fields with its own table, written
 // independently of package monitor's, so that tests of one catch mistakes
 // in the other.

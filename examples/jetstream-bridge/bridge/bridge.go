@@ -153,11 +153,12 @@ type Stats struct {
 	LeasesReleased uint64 // leases this replica gave up gracefully (rebalancing, a monitor stopped, Shutdown)
 	LeasesLost     uint64 // leases found taken or expired: not renewed in time
 	Fenced         uint64 // sessions stopped because the lease was not renewed in time
+	StandBys       uint64 // times this replica stood by: no push session connected while others streamed (Ownership.StandByAfter)
 }
 
 type counters struct {
 	sessions, failures, blocks, events, stored, duplicates, acked, ackLost atomic.Uint64
-	leasesAcquired, leasesReleased, leasesLost, fenced                     atomic.Uint64
+	leasesAcquired, leasesReleased, leasesLost, fenced, standBys           atomic.Uint64
 }
 
 // Bridge publishes the events of Remote Manager monitors to JetStream and
@@ -284,7 +285,7 @@ func (b *Bridge) Stats() Stats {
 		Events: c.events.Load(), Stored: c.stored.Load(), Duplicates: c.duplicates.Load(),
 		Acked: c.acked.Load(), AckLost: c.ackLost.Load(),
 		LeasesAcquired: c.leasesAcquired.Load(), LeasesReleased: c.leasesReleased.Load(),
-		LeasesLost: c.leasesLost.Load(), Fenced: c.fenced.Load(),
+		LeasesLost: c.leasesLost.Load(), Fenced: c.fenced.Load(), StandBys: c.standBys.Load(),
 	}
 }
 

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"strings"
 	"sync"
@@ -14,6 +15,7 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/pushmon/pushmon/stream"
 	"github.com/pushmon/pushmon/stream/streamtest"
 )
 
@@ -189,6 +191,32 @@ type testReplica struct {
 
 func (w *haWorld) startReplica(name string) *testReplica {
 	w.t.Helper()
+	return w.startReplicaWith(name, replicaOpts{})
+}
+
+// replicaOpts change a test replica: its push configuration (default
+// pushConfig), its Ownership, its monitors (default all the world's).
+type replicaOpts struct {
+	push     *stream.Config
+	own      func(*Ownership)
+	monitors []uint32
+	logs     io.Writer // receives the replica's log too
+}
+
+func (w *haWorld) startReplicaWith(name string, ro replicaOpts) *testReplica {
+	w.t.Helper()
+	push := pushConfig(w.sim)
+	if ro.push != nil {
+		push = *ro.push
+	}
+	mons := w.mons
+	if ro.monitors != nil {
+		mons = ro.monitors
+	}
+	var logs io.Writer = testWriter{w.t}
+	if ro.logs != nil {
+		logs = io.MultiWriter(logs, ro.logs)
+	}
 	d := &stallDialer{}
 	nc := connect(w.t, w.ns.url(), nats.SetCustomDialer(d), nats.Name(name))
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
@@ -197,10 +225,14 @@ func (w *haWorld) startReplica(name string) *testReplica {
 	if err != nil {
 		w.t.Fatal(err)
 	}
+	o := &Ownership{Leases: kv, Replica: name}
+	if ro.own != nil {
+		ro.own(o)
+	}
 	b, err := New(Config{
-		Conn: nc, Push: pushConfig(w.sim), Monitors: w.mons, NewBackOff: fastBackOff,
-		AckTimeout: 5 * time.Second, Ownership: &Ownership{Leases: kv, Replica: name},
-		Logger: slog.New(slog.NewTextHandler(testWriter{w.t}, nil)).With("replica", name),
+		Conn: nc, Push: push, Monitors: mons, NewBackOff: fastBackOff,
+		AckTimeout: 5 * time.Second, Ownership: o,
+		Logger: slog.New(slog.NewTextHandler(logs, nil)).With("replica", name),
 	})
 	if err != nil {
 		w.t.Fatal(err)
@@ -293,7 +325,31 @@ func leaseOwner(t *testing.T, js jetstream.JetStream, id uint32) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return string(e.Value())
+	return replicaOf(e.Value())
+}
+
+// replicaOf is the replica name in a lease's value "<replica> <instance>".
+func replicaOf(value []byte) string {
+	name, _, _ := strings.Cut(string(value), " ")
+	return name
+}
+
+// logBuffer collects log lines for a test to read while replicas write.
+type logBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (l *logBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *logBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
 }
 
 // testWriter writes a log line to the test's log, shown when it fails
@@ -326,5 +382,5 @@ func leaseRecord(t *testing.T, js jetstream.JetStream, id uint32) (op, owner str
 	if op := m.Header.Get("KV-Operation"); op != "" {
 		return op, ""
 	}
-	return "PUT", string(m.Data)
+	return "PUT", replicaOf(m.Data)
 }

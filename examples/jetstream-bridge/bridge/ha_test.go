@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -203,7 +204,7 @@ func TestReplicaHungNATSIsFenced(t *testing.T) {
 			t.Logf("monitor %d: the lease expired before it could be read", id)
 			continue
 		}
-		if err != nil || string(e.Value()) != hung.name {
+		if err != nil || replicaOf(e.Value()) != hung.name {
 			t.Fatalf("monitor %d: the lease is not the hung replica's any more (%v)", id, err)
 		}
 		least = min(least, e.Created().Add(ttl).Sub(closedAt))
@@ -261,6 +262,51 @@ func TestReplicasNATSOutage(t *testing.T) {
 	})
 	w.ns.restart()
 	w.waitSettled(haTTL+settleWait, "the replicas to stream every monitor again", reps...)
+	w.publish(20)
+	w.stopPublishing()
+	w.waitIdle(reps...)
+	shutdown(t, reps...)
+	w.checkPeaks()
+	t.Logf("%d events exactly once; replicas:\n%s", w.checkStream(), describe(reps))
+}
+
+// Replicas with different monitor sets on one lease bucket (two shards
+// left on the default bucket, or a rolling update that changes the
+// monitors): every monitor of every set is still bridged, by one replica.
+func TestReplicasWithDifferentMonitorSetsShareABucket(t *testing.T) {
+	w := newHAWorld(t, 12, haTTL)
+	w.startPublishing()
+	reps := []*testReplica{
+		w.startReplicaWith("a1", replicaOpts{monitors: w.mons[:6]}),
+		w.startReplicaWith("b1", replicaOpts{monitors: w.mons[6:]}),
+		w.startReplicaWith("b2", replicaOpts{monitors: w.mons[6:]}),
+		w.startReplicaWith("all", replicaOpts{monitors: w.mons}),
+	}
+	w.waitSettled(settleWait, "every monitor of every set to stream", reps...)
+	w.publish(20)
+	w.stopPublishing()
+	w.waitIdle(reps...)
+	shutdown(t, reps...)
+	w.checkPeaks()
+	t.Logf("%d events exactly once; replicas:\n%s", w.checkStream(), describe(reps))
+}
+
+// Two running replicas with the same name (a -replica-name copied into
+// every replica's command line) are reported, and still never share a
+// lease: each monitor is connected once, and the stream holds every event
+// once.
+func TestReplicasWithTheSameNameAreReported(t *testing.T) {
+	w := newHAWorld(t, 6, haTTL)
+	w.startPublishing()
+	var logs logBuffer
+	reps := []*testReplica{
+		w.startReplicaWith("twin", replicaOpts{logs: &logs}),
+		w.startReplicaWith("twin", replicaOpts{logs: &logs}),
+	}
+	waitFor(t, settleWait, "a replica to report its twin", func() bool {
+		return strings.Contains(logs.String(), "another running replica uses this replica's name")
+	})
+	w.waitSettled(settleWait, "every monitor to stream", reps...)
 	w.publish(20)
 	w.stopPublishing()
 	w.waitIdle(reps...)

@@ -246,7 +246,7 @@ func (b *Bridge) renew(ctx context.Context, t leaseTiming, key string, value []b
 		if errors.Is(err, jetstream.ErrKeyRevisionMismatch) {
 			// A renewal whose answer was lost (it timed out here) may
 			// have been stored. If the latest write is still ours, the
-			// lease is: this replica's name is written only by the
+			// lease is: this process's value is written only by the
 			// monitor's one holder here.
 			if rev, ok := ours(rctx, kv, key, value); ok {
 				sent = time.Now()
@@ -259,7 +259,7 @@ func (b *Bridge) renew(ctx context.Context, t leaseTiming, key string, value []b
 }
 
 // ours reports whether the latest write of key holds value (this
-// replica's name), and its revision.
+// replica's name and process), and its revision.
 func ours(ctx context.Context, kv jetstream.KeyValue, key string, value []byte) (uint64, bool) {
 	e, err := kv.Get(ctx, key)
 	if err != nil || e.Operation() != jetstream.KeyValuePut || !bytes.Equal(e.Value(), value) {

@@ -25,6 +25,14 @@ const (
 	// MinLeaseTTL is the shortest lease TTL the bridge accepts: the
 	// fencing margin (half the TTL) must cover closing a push connection.
 	MinLeaseTTL = time.Second
+	// DefaultStandByAfter is Ownership.StandByAfter when it is 0: longer
+	// than the push reconnect backoff (at most 90 s), so that after a
+	// Remote Manager outage every replica has reconnected before one
+	// could stand by.
+	DefaultStandByAfter = 2 * time.Minute
+	// maxStandBy caps a stand-by, which doubles while the replica keeps
+	// failing to connect.
+	maxStandBy = 15 * time.Minute
 	// maxRound caps the interval between two ownership rounds (heartbeat,
 	// membership, taking and giving back leases).
 	maxRound = 2 * time.Second
@@ -34,13 +42,17 @@ const (
 // each monitor is bridged by exactly one replica at a time (Remote Manager
 // keeps one push connection per monitor: two bridges on one monitor would
 // take it from each other). Every replica runs a Bridge with the same
-// Monitors, stream and bucket; one bucket serves one set of monitors, and
-// holds nothing else.
+// Monitors, stream and bucket; the bucket holds nothing else. Replicas
+// with different Monitors may share a bucket (two shards on one bucket, a
+// rolling update that changes the monitors): each set of monitors is then
+// shared among its own replicas, and a monitor in two sets is still held
+// by one replica at a time.
 //
 // # Leases
 //
 // A replica bridges a monitor only while it holds the monitor's lease: the
-// key "lease.<monitor id>" of the bucket, its value the replica's name. The
+// key "lease.<monitor id>" of the bucket, its value the replica's name and
+// a random id of its process ("<replica> <instance>"). The
 // lease is taken with a compare-and-set create (KV Create: it fails when
 // the key exists) and renewed every TTL/5 with a compare-and-set update on
 // its revision (KV Update), where the TTL is the bucket's max age: a key
@@ -60,8 +72,9 @@ const (
 //
 // # Spreading
 //
-// Each replica writes a heartbeat key "member.<replica>" every round
-// (TTL/5, at most 2 s), counts the live members, and aims at
+// Each replica writes a heartbeat key "member.<set>.<replica>" every
+// round (TTL/5, at most 2 s), where <set> is a fingerprint of its
+// Monitors, counts the live members of its set, and aims at
 // ceil(monitors / members) leases: it takes free monitors until it has its
 // share, and when it has held more than its share for two rounds (a
 // replica joined) it gives the extras back gracefully: their sessions end
@@ -81,6 +94,20 @@ const (
 // A monitor that stops for good on a replica (an event JetStream rejects,
 // Remote Manager refusing the monitor) is released and never taken again
 // by that replica; the others try it in turn.
+//
+// # A replica that cannot reach Remote Manager
+//
+// A replica that reaches NATS but not Remote Manager (its network, its
+// proxy, its firewall) renews its leases like any other. So that it does
+// not keep monitors it cannot connect, each replica that has a push
+// session connected writes "streaming.<set>.<replica>" every round; a
+// replica that holds leases and has had no push session connected for
+// StandByAfter, while another replica of its set has streamed all that
+// time, stands by: it hands its monitors over gracefully, deletes its heartbeat (the
+// others' share grows to cover the monitors) and takes nothing for a
+// while — StandByAfter at first, doubling while it keeps failing, at most
+// 15 minutes — then joins again. When no replica streams (Remote Manager
+// itself is down) nobody stands by.
 type Ownership struct {
 	// Leases is the key-value bucket of the leases and heartbeats (see
 	// EnsureLeaseBucket). Its TTL (max age) is the lease TTL, at least
@@ -92,6 +119,10 @@ type Ownership struct {
 	// (a restarted replica may reuse its name). "" means the host name
 	// followed by a random suffix.
 	Replica string
+	// StandByAfter is how long a replica holding leases may have no push
+	// session connected, while another replica streams, before it stands
+	// by (see above). 0 means DefaultStandByAfter; negative: never.
+	StandByAfter time.Duration
 }
 
 // resolve validates o and returns a copy with the defaults filled in.
@@ -105,6 +136,9 @@ func (o *Ownership) resolve() (*Ownership, error) {
 	}
 	if err := ValidReplicaName(c.Replica); err != nil {
 		return nil, err
+	}
+	if c.StandByAfter == 0 {
+		c.StandByAfter = DefaultStandByAfter
 	}
 	return &c, nil
 }
@@ -221,4 +255,9 @@ func newLeaseTiming(ttl time.Duration) leaseTiming {
 
 func leaseKey(id uint32) string { return fmt.Sprintf("lease.%d", id) }
 
-const memberPrefix = "member."
+// Key prefixes of the heartbeats: every live replica's, and those of the
+// replicas with a push session connected.
+const (
+	memberPrefix    = "member."
+	streamingPrefix = "streaming."
+)
