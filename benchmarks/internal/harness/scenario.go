@@ -304,7 +304,7 @@ func (s Scenario) runBatches(ctx context.Context, env *Env, tag string, c *Count
 			c.add(uint64(len(b.Blocks)), len(evs))
 		}
 	case IterEvents, IterTyped:
-		// Counted every 256 frames (and at the end), as a Batch's blocks
+		// Counted every 64 frames (and at the end), as a Batch's blocks
 		// are counted together: a frame holds Dataset.Events events.
 		per := uint64(s.Dataset.Events)
 		var evs, frames uint64
@@ -324,7 +324,7 @@ func (s Scenario) runBatches(ctx context.Context, env *Env, tag string, c *Count
 			}
 			if evs++; evs == per {
 				evs = 0
-				if frames++; frames == 256 {
+				if frames++; frames == 64 {
 					c.add(frames, int(frames*per))
 					frames = 0
 				}
