@@ -21,14 +21,14 @@ const flushOnWait = 64
 // queueAck queues the ack of block id, like queueAcks.
 func (ss *session) queueAck(id uint16) error {
 	one := [1]Block{{DataBlockID: id}}
-	return ss.queueAcks(one[:], false)
+	return ss.queueAcks(one[:])
 }
 
 // queueAcks appends the acks of blocks, in order, to be written at the
-// next flush: at once by a flusher with now (Batch.Ack), otherwise when
-// maxPendingAcks are pending or the reader is about to wait. It returns
-// ErrSessionClosed after the connection has ended.
-func (ss *session) queueAcks(blocks []Block, now bool) error {
+// next flush: by a flusher when maxPendingAcks are pending, otherwise by
+// the reader when it is about to wait. It returns ErrSessionClosed after
+// the connection has ended.
+func (ss *session) queueAcks(blocks []Block) error {
 	ss.mu.Lock()
 	defer ss.mu.Unlock()
 	if ss.closed {
@@ -37,7 +37,7 @@ func (ss *session) queueAcks(blocks []Block, now bool) error {
 	for i := range blocks {
 		ss.acks = protocol.AppendAck(ss.acks, blocks[i].DataBlockID)
 	}
-	if now || len(ss.acks) >= maxPendingAcks*protocol.AckSize {
+	if len(ss.acks) >= maxPendingAcks*protocol.AckSize {
 		ss.signal()
 	}
 	return nil
@@ -57,7 +57,9 @@ func (ss *session) noteBlock(id uint16) {
 }
 
 // queueManualAcks queues the acks of an AckManual Batch whose first
-// block was the connection's block number seq, and starts a flusher. A
+// block was the connection's block number seq. They are written by the
+// reader at its next flush, or, when the reader waits (for a frame or
+// for the consumer, see waitOn) or many are pending, by a flusher. A
 // block whose DataBlockId the connection has since given to a newer block
 // is not acked: that ack would name the newer block too, which the
 // consumer may not have processed. It returns ErrSessionClosed after the
@@ -79,7 +81,7 @@ func (ss *session) queueManualAcks(blocks []Block, seq uint64) error {
 		delete(ss.unacked, id)
 		ss.acks = protocol.AppendAck(ss.acks, id)
 	}
-	if len(ss.acks) > 0 {
+	if len(ss.acks) > 0 && (ss.waiting || len(ss.acks) >= maxPendingAcks*protocol.AckSize) {
 		ss.signal()
 	}
 	if len(expired) > 0 {
@@ -168,4 +170,29 @@ func (ss *session) writeAcks() error {
 	}
 	n = len(ss.out) / protocol.AckSize
 	return nil
+}
+
+// waitOn marks the reader as waiting for the next frame (AckManual): acks
+// the consumer queues from then on are written by a flusher, since the
+// reader cannot write them. Acks pending before are written first.
+func (ss *session) waitOn() error {
+	for {
+		ss.mu.Lock()
+		if len(ss.acks) == 0 {
+			ss.waiting = true
+			ss.mu.Unlock()
+			return nil
+		}
+		ss.mu.Unlock()
+		if err := ss.writeAcks(); err != nil {
+			return err
+		}
+	}
+}
+
+// waitOff marks the reader as running again.
+func (ss *session) waitOff() {
+	ss.mu.Lock()
+	ss.waiting = false
+	ss.mu.Unlock()
 }

@@ -67,7 +67,7 @@ func (ss *session) handOff(ctx context.Context) error {
 		return err
 	}
 	if s.mode == modeBatches {
-		ss.queueAcks(b.Blocks, false)
+		ss.queueAcks(b.Blocks)
 	}
 	return nil
 }
@@ -112,6 +112,15 @@ func send[T any](ctx context.Context, ss *session, ch chan T, v T) error {
 	default:
 	}
 	ss.flushBeforeWait()
+	if ss.sub.mode == modeManualAck {
+		ss.mu.Lock()
+		ss.waiting = true
+		if len(ss.acks) > 0 {
+			ss.signal() // the consumer's, which the server may wait for
+		}
+		ss.mu.Unlock()
+		defer ss.waitOff()
+	}
 	select {
 	case ch <- v:
 		return nil

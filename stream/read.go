@@ -76,7 +76,16 @@ func (ss *session) awaitFrame() error {
 	if ss.sub.mode == modeEvents {
 		ss.chunk = nil // handed over, and the rest would keep a chunk alive
 	}
+	manual := ss.sub.mode == modeManualAck
+	if manual {
+		if err := ss.waitOn(); err != nil {
+			return err
+		}
+	}
 	err := ss.r.Await()
+	if manual {
+		ss.waitOff()
+	}
 	if err != nil {
 		return ss.readErr(err)
 	}

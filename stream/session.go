@@ -54,6 +54,7 @@ type session struct {
 	unacked  map[uint16]uint64 // AckManual: seq of the newest block handed over with each id, until acked
 	closed   bool
 	flushing bool                    // a flusher goroutine runs
+	waiting  bool                    // AckManual: the reader waits for a frame or for the consumer
 	flushers errgroup.Group          // the connection's flushers, joined before the session ends
 	ctx      context.Context         // ends with the session; its cause is the session's error
 	fail     context.CancelCauseFunc // ends the session with an error (the first one counts)
