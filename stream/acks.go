@@ -43,17 +43,21 @@ func (ss *session) queueAcks(blocks []Block) error {
 	return nil
 }
 
-// noteBlock records a block of AckManual as the newest with its
+// noteBlocks records the blocks of an AckManual Batch, the first being
+// the connection's block number seq, each as the newest with its
 // DataBlockId: from now on the id names it, and an older un-acked block
-// with the same id can no longer be acked (see queueManualAcks).
-func (ss *session) noteBlock(id uint16) {
+// with the same id can no longer be acked (see queueManualAcks). Blocks
+// are noted when handed over, in the connection's order, before the
+// consumer can ack them.
+func (ss *session) noteBlocks(blocks []Block, seq uint64) {
 	ss.mu.Lock()
 	if ss.unacked == nil {
 		ss.unacked = make(map[uint16]uint64)
 	}
-	ss.unacked[id] = ss.seq
+	for i := range blocks {
+		ss.unacked[blocks[i].DataBlockID] = seq + uint64(i)
+	}
 	ss.mu.Unlock()
-	ss.seq++
 }
 
 // queueManualAcks queues the acks of an AckManual Batch whose first

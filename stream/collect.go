@@ -35,7 +35,7 @@ func (ss *session) own(m protocol.PublishMessage, doc []byte, limit int) []byte 
 // Batch of many small blocks costs one allocation for all its documents.
 func (ss *session) collect(m protocol.PublishMessage, doc []byte) {
 	if ss.sub.mode == modeManualAck {
-		ss.noteBlock(m.DataBlockID)
+		ss.seq++ // noted with its Batch (noteBlocks)
 	}
 	ss.blocks = append(ss.blocks, Block{
 		DataBlockID: m.DataBlockID,
@@ -95,6 +95,7 @@ func (ss *session) takeBatch() *Batch {
 	if s.mode == modeManualAck {
 		b.ss, b.seq = ss, ss.batchSeq
 		ss.batchSeq = ss.seq
+		ss.noteBlocks(b.Blocks, b.seq)
 	}
 	clear(ss.blocks) // drop the scratch's references to the documents
 	ss.blocks = ss.blocks[:0]
