@@ -195,53 +195,16 @@ func NewHTTPReceiver(ctx context.Context, cfg HTTPConfig) (*HTTPReceiver, error)
 // newHTTPReceiver is NewHTTPReceiver sending events on out, when not nil,
 // instead of the receiver's own channel (a Group member).
 func newHTTPReceiver(ctx context.Context, cfg HTTPConfig, out chan Event) (*HTTPReceiver, error) {
-	bad := invalidConfig
 	r := &HTTPReceiver{cfg: cfg, own: make(chan Event), done: make(chan struct{}), turn: make(chan struct{}, 1),
 		obs: newObserver(cfg.Observer, cfg.MonitorID, "http"), logCtx: context.WithoutCancel(ctx)}
 	r.events = r.own
 	if out != nil {
 		r.events = out
 	}
-	switch {
-	case !cfg.Token.IsZero():
-		u, p, ok := strings.Cut(cfg.Token.Reveal(), ":")
-		if !ok {
-			return nil, bad(`Token must be "user:password"`)
-		}
-		if p == "" {
-			// "user:" is what "user:"+os.Getenv(…) gives when the variable
-			// is unset: a token anyone can send.
-			return nil, bad(`Token must be "user:password" with a password`)
-		}
-		r.auth, r.user, r.pass = true, u, secret.New(p)
-	case !cfg.AllowUnauthenticated:
-		return nil, bad("Token is required (the monitor's monTransportToken); set AllowUnauthenticated to accept pushes from anyone")
-	}
-	for i, h := range cfg.Headers {
-		name, value, ok := strings.Cut(h.Reveal(), ":")
-		if name = strings.TrimSpace(name); !ok || name == "" || strings.ContainsAny(name, " \t\r\n") {
-			return nil, bad(`Headers[%d] must be "Name: value"`, i)
-		}
-		if value = strings.TrimSpace(value); value == "" {
-			// A request without the header carries it empty: the check
-			// would pass for anyone.
-			return nil, bad(`Headers[%d] has no value: a request without the header would pass`, i)
-		}
-		r.headers = append(r.headers, header{http.CanonicalHeaderKey(name), secret.New(value)})
-	}
-	if cfg.MaxBodySize < 0 || cfg.MaxDecompressed < 0 || cfg.MaxConcurrent < 0 || cfg.HandoffTimeout < 0 {
-		return nil, bad("sizes, limits and timeouts must not be negative")
-	}
-	if r.cfg.MaxConcurrent == 0 {
-		r.cfg.MaxConcurrent = DefaultMaxConcurrent
+	if err := r.configure(); err != nil {
+		return nil, err
 	}
 	r.slots = make(chan struct{}, r.cfg.MaxConcurrent)
-	if r.cfg.MaxBodySize == 0 {
-		r.cfg.MaxBodySize = DefaultMaxBodySize
-	}
-	if r.cfg.MaxDecompressed == 0 {
-		r.cfg.MaxDecompressed = protocol.DefaultMaxDecompressed
-	}
 	r.dedup = newDedup(r.cfg.DedupWindow)
 	r.docs = newDedup(r.cfg.DedupWindow)
 	if cfg.Token.IsZero() {
@@ -251,6 +214,53 @@ func newHTTPReceiver(ctx context.Context, cfg HTTPConfig, out chan Event) (*HTTP
 	r.ctx, r.cancel = context.WithCancel(ctx)
 	go r.run()
 	return r, nil
+}
+
+// configure validates r.cfg (as NewHTTPReceiver documents), reads its
+// token and headers into the forms the requests are checked against, and
+// fills in the defaults of its limits.
+func (r *HTTPReceiver) configure() error {
+	bad := invalidConfig
+	switch {
+	case !r.cfg.Token.IsZero():
+		u, p, ok := strings.Cut(r.cfg.Token.Reveal(), ":")
+		if !ok {
+			return bad(`Token must be "user:password"`)
+		}
+		if p == "" {
+			// "user:" is what "user:"+os.Getenv(…) gives when the variable
+			// is unset: a token anyone can send.
+			return bad(`Token must be "user:password" with a password`)
+		}
+		r.auth, r.user, r.pass = true, u, secret.New(p)
+	case !r.cfg.AllowUnauthenticated:
+		return bad("Token is required (the monitor's monTransportToken); set AllowUnauthenticated to accept pushes from anyone")
+	}
+	for i, h := range r.cfg.Headers {
+		name, value, ok := strings.Cut(h.Reveal(), ":")
+		if name = strings.TrimSpace(name); !ok || name == "" || strings.ContainsAny(name, " \t\r\n") {
+			return bad(`Headers[%d] must be "Name: value"`, i)
+		}
+		if value = strings.TrimSpace(value); value == "" {
+			// A request without the header carries it empty: the check
+			// would pass for anyone.
+			return bad(`Headers[%d] has no value: a request without the header would pass`, i)
+		}
+		r.headers = append(r.headers, header{http.CanonicalHeaderKey(name), secret.New(value)})
+	}
+	if r.cfg.MaxBodySize < 0 || r.cfg.MaxDecompressed < 0 || r.cfg.MaxConcurrent < 0 || r.cfg.HandoffTimeout < 0 {
+		return bad("sizes, limits and timeouts must not be negative")
+	}
+	if r.cfg.MaxConcurrent == 0 {
+		r.cfg.MaxConcurrent = DefaultMaxConcurrent
+	}
+	if r.cfg.MaxBodySize == 0 {
+		r.cfg.MaxBodySize = DefaultMaxBodySize
+	}
+	if r.cfg.MaxDecompressed == 0 {
+		r.cfg.MaxDecompressed = protocol.DefaultMaxDecompressed
+	}
+	return nil
 }
 
 func (r *HTTPReceiver) run() {
@@ -339,6 +349,38 @@ func (r *HTTPReceiver) fail(w http.ResponseWriter, req *http.Request, status int
 	http.Error(w, msg, status)
 }
 
+// admit decides, before a byte of req's body is read, whether req is
+// served: its credentials and custom headers must be right, its method PUT
+// or POST, its declared length within MaxBodySize, and one of the
+// MaxConcurrent slots free. It answers a refused request itself; an
+// admitted one holds a slot, which the caller must give back (<-r.slots).
+func (r *HTTPReceiver) admit(w http.ResponseWriter, req *http.Request) bool {
+	if !r.authorized(req) {
+		r.fail(w, req, http.StatusUnauthorized, "unauthorized")
+		return false
+	}
+	if req.Method != http.MethodPut && req.Method != http.MethodPost {
+		w.Header().Set("Allow", "PUT, POST")
+		r.fail(w, req, http.StatusMethodNotAllowed, "method not allowed")
+		return false
+	}
+	if req.ContentLength > r.cfg.MaxBodySize {
+		r.fail(w, req, http.StatusRequestEntityTooLarge, "body too large")
+		return false
+	}
+	// A free slot, else 503. Connection: close keeps net/http from
+	// reading the unread body to reuse the connection.
+	select {
+	case r.slots <- struct{}{}:
+		return true
+	default:
+		r.stats.busy.Add(1)
+		w.Header().Set("Connection", "close")
+		r.fail(w, req, http.StatusServiceUnavailable, "too many requests at once")
+		return false
+	}
+}
+
 // authorized checks the Basic-auth token and the custom headers in
 // constant time per value.
 func (r *HTTPReceiver) authorized(req *http.Request) bool {
@@ -370,30 +412,10 @@ func (r *HTTPReceiver) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 	r.mu.Unlock()
 	defer r.inflight.Done()
 
-	if !r.authorized(req) {
-		r.fail(w, req, http.StatusUnauthorized, "unauthorized")
+	if !r.admit(w, req) {
 		return
 	}
-	if req.Method != http.MethodPut && req.Method != http.MethodPost {
-		w.Header().Set("Allow", "PUT, POST")
-		r.fail(w, req, http.StatusMethodNotAllowed, "method not allowed")
-		return
-	}
-	if req.ContentLength > r.cfg.MaxBodySize {
-		r.fail(w, req, http.StatusRequestEntityTooLarge, "body too large")
-		return
-	}
-	// Admission, before a byte of the body is read. Connection: close
-	// keeps net/http from reading the unread body to reuse the connection.
-	select {
-	case r.slots <- struct{}{}:
-		defer func() { <-r.slots }()
-	default:
-		r.stats.busy.Add(1)
-		w.Header().Set("Connection", "close")
-		r.fail(w, req, http.StatusServiceUnavailable, "too many requests at once")
-		return
-	}
+	defer func() { <-r.slots }()
 	body, err := r.readBody(w, req)
 	if err != nil {
 		var mbe *http.MaxBytesError
