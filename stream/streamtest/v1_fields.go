@@ -15,6 +15,7 @@ import (
 // table of this package's own, rendered from a monitor's legacy fields and
 // read into the legacy request form.
 
+// v1Kind is how a v1 field's JSON value maps to its legacy element's text.
 type v1Kind uint8
 
 const (
@@ -25,12 +26,16 @@ const (
 	v1Lines // headers: JSON array ↔ one per line
 )
 
+// v1Field is one field of the v1 monitor object and the legacy element
+// it stands for; read-only fields are ignored in request bodies.
 type v1Field struct {
 	name, legacy string
 	kind         v1Kind
 	readOnly     bool
 }
 
+// v1Fields are the v1 monitor object's fields, in the order they are
+// written.
 var v1Fields = []v1Field{
 	{"id", "monId", v1Number, true},
 	{"customer_id", "cstId", v1Number, true},
