@@ -3,16 +3,31 @@ package stream
 import (
 	"bytes"
 	"compress/gzip"
+	"context"
 	"errors"
 	"io"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/pushmon/pushmon/protocol"
 )
 
-// The HTTP receiver's body decoding: what a body is (zlib, gzip or a
-// document as is) and inflating it within MaxDecompressed.
+// The HTTP receiver's request body: reading it within MaxBodySize, what
+// it is (zlib, gzip or a document as is) and inflating it within
+// MaxDecompressed.
+
+// readBody reads req's body, at most MaxBodySize bytes. When the receiver
+// stops, a read that waits on a stalled sender is cut short (through the
+// connection's read deadline, where the server supports it), so that
+// Close does not wait for the sender.
+func (r *HTTPReceiver) readBody(w http.ResponseWriter, req *http.Request) ([]byte, error) {
+	stop := context.AfterFunc(r.ctx, func() {
+		_ = http.NewResponseController(w).SetReadDeadline(time.Unix(1, 0))
+	})
+	defer stop()
+	return io.ReadAll(http.MaxBytesReader(w, req.Body, r.cfg.MaxBodySize))
+}
 
 // inflate returns the document: the body itself, or the body inflated
 // when it is zlib (or gzip) compressed. A non-zero status refuses it.

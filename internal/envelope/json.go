@@ -7,6 +7,11 @@ import (
 	"github.com/pushmon/pushmon/internal/xmlguard"
 )
 
+// The JSON parser: its state, and the grammar of values, keys, literals,
+// numbers and strings, checked as encoding/json.Valid checks it. Skipping
+// an invalid value is in jsonskip.go; the envelope is read in jsonsplit.go
+// and a Msg in jsonmsg.go.
+
 // maxJSONDepth is the deepest nesting the JSON parser can track (its
 // container stack is a fixed bit set); a larger Limits.MaxDepth is
 // lowered to it.
@@ -311,105 +316,4 @@ func stringStop(b []byte, i int) int {
 		}
 	}
 	return len(b)
-}
-
-// quoteOrEscape returns the index of the first '"' or '\\' in b at or
-// after i, or len(b), eight bytes at a time like stringStop.
-func quoteOrEscape(b []byte, i int) int {
-	const ones, highs = 0x0101010101010101, 0x8080808080808080
-	for ; i+8 <= len(b); i += 8 {
-		w := binary.LittleEndian.Uint64(b[i:])
-		q := w ^ ('"' * ones)
-		e := w ^ ('\\' * ones)
-		if m := ((q-ones)&^q | (e-ones)&^e) & highs; m != 0 {
-			return i + bits.TrailingZeros64(m)>>3
-		}
-	}
-	for ; i < len(b); i++ {
-		if c := b[i]; c == '"' || c == '\\' {
-			return i
-		}
-	}
-	return len(b)
-}
-
-// skip moves past one value at p.i without checking its grammar: only
-// strings (to their closing quote) and brackets (balanced, within the
-// depth budget) count. It finds where an invalid value ends, so that the
-// parser can go on after it. It returns a *jsonSyntax when even that
-// structure is broken.
-func (p *jsonParser) skip() error {
-	b := p.b
-	switch c := p.peek(); c {
-	case 0:
-		return p.syntax("unexpected end of JSON input")
-	case '}', ']', ',', ':':
-		return p.syntax("invalid character looking for a value")
-	case '"':
-		return p.skipString()
-	case '{', '[':
-		base := p.depth
-		for p.i < len(b) {
-			if err := p.ck.tick(); err != nil {
-				return err
-			}
-			switch b[p.i] {
-			case '"':
-				if err := p.skipString(); err != nil {
-					return err
-				}
-				continue
-			case '{', '[':
-				if err := p.open(); err != nil {
-					return err
-				}
-				continue
-			case '}', ']':
-				p.depth--
-				p.i++
-				if p.depth == base {
-					return nil
-				}
-				continue
-			}
-			p.i++
-		}
-		p.depth = base
-		return p.syntax("unexpected end of JSON input")
-	default:
-		start := p.i
-		for p.i < len(b) && !isDelim(b[p.i]) {
-			p.i++
-		}
-		if p.i == start {
-			return p.syntax("invalid character looking for a value")
-		}
-		return nil
-	}
-}
-
-// skipString moves past a string at p.i, escapes and all, without
-// checking them.
-func (p *jsonParser) skipString() error {
-	i := p.i + 1
-	for {
-		i = quoteOrEscape(p.b, i)
-		if i >= len(p.b) {
-			p.i = len(p.b)
-			return p.syntax("unterminated string")
-		}
-		if p.b[i] == '"' {
-			p.i = i + 1
-			return nil
-		}
-		i += 2 // an escape: skip the escaped byte
-	}
-}
-
-func isDelim(c byte) bool {
-	switch c {
-	case ',', '}', ']', ':', ' ', '\t', '\n', '\r', '"', '{', '[':
-		return true
-	}
-	return false
 }

@@ -6,6 +6,11 @@ import (
 	"unsafe"
 )
 
+// The Decoder: its errors and state, white space, and the methods a
+// generated decoder calls to read an object's members into a struct's
+// fields. Checking and consuming values is in skip.go, strings in
+// strings.go.
+
 // MaxDepth is the deepest nesting of objects and arrays a Decoder accepts,
 // the same as encoding/json's.
 const MaxDepth = 10000
@@ -339,101 +344,4 @@ func (d *Decoder) Skip() {
 	if d.err == nil {
 		d.rawValue()
 	}
-}
-
-// literal consumes the literal lit, which must start at pos.
-func (d *Decoder) literal(lit string) {
-	if len(d.buf)-d.pos >= len(lit) && string(d.buf[d.pos:d.pos+len(lit)]) == lit {
-		d.pos += len(lit)
-		return
-	}
-	// Find the first wrong byte, as encoding/json reports it.
-	for i := 0; i < len(lit); i++ {
-		if d.pos >= len(d.buf) || d.buf[d.pos] != lit[i] {
-			d.unexpected("literal " + lit)
-			return
-		}
-		d.pos++
-	}
-}
-
-// number consumes a number starting at pos, checking JSON's grammar:
-// -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?
-func (d *Decoder) number() {
-	b, i := d.buf, d.pos
-	if i < len(b) && b[i] == '-' {
-		i++
-	}
-	switch {
-	case i < len(b) && b[i] == '0':
-		i++
-	case i < len(b) && b[i] >= '1' && b[i] <= '9':
-		i++
-		for i < len(b) && b[i] >= '0' && b[i] <= '9' {
-			i++
-		}
-	default:
-		d.pos = i
-		d.unexpected("digit in numeric literal")
-		return
-	}
-	if i < len(b) && b[i] == '.' {
-		i++
-		if i >= len(b) || b[i] < '0' || b[i] > '9' {
-			d.pos = i
-			d.unexpected("digit after decimal point in numeric literal")
-			return
-		}
-		for i < len(b) && b[i] >= '0' && b[i] <= '9' {
-			i++
-		}
-	}
-	if i < len(b) && (b[i] == 'e' || b[i] == 'E') {
-		i++
-		if i < len(b) && (b[i] == '+' || b[i] == '-') {
-			i++
-		}
-		if i >= len(b) || b[i] < '0' || b[i] > '9' {
-			d.pos = i
-			d.unexpected("digit in exponent of numeric literal")
-			return
-		}
-		for i < len(b) && b[i] >= '0' && b[i] <= '9' {
-			i++
-		}
-	}
-	d.pos = i
-}
-
-// rawValue checks and consumes one value and returns its text.
-func (d *Decoder) rawValue() []byte {
-	start := d.pos
-	switch c := d.peek(); c {
-	case '"':
-		start = d.pos
-		d.scanString()
-	case '{', '[':
-		start = d.pos
-		d.compound()
-	case 't':
-		start = d.pos
-		d.literal("true")
-	case 'f':
-		start = d.pos
-		d.literal("false")
-	case 'n':
-		start = d.pos
-		d.literal("null")
-	default:
-		start = d.pos
-		if c == '-' || (c >= '0' && c <= '9') {
-			d.number()
-		} else {
-			d.unexpected("beginning of value")
-		}
-	}
-	if d.err != nil {
-		return nil
-	}
-	return d.buf[start:d.pos]
 }

@@ -4,19 +4,15 @@ package streamtest
 // goroutine PUTs (or POSTs) its blocks to monTransportUrl, with Basic auth
 // from monTransportToken and the monTransportHeaders, retrying a failed
 // block every Options.HTTPRetryInterval until Options.HTTPDisableAfter has
-// passed since the first failure, when the monitor becomes DISABLED.
+// passed since the first failure, when the monitor becomes DISABLED. This
+// file holds the sender's schedule and state; one attempt is in
+// httpsender_post.go.
 
 import (
-	"bytes"
-	"compress/zlib"
 	"context"
-	"encoding/base64"
-	"errors"
-	"io"
 	"net"
 	"net/http"
 	"slices"
-	"strings"
 	"sync"
 	"time"
 )
@@ -52,8 +48,8 @@ type HTTPAttempt struct {
 // maxAttemptRecords bounds the attempts kept per monitor.
 const maxAttemptRecords = 10_000
 
-// monitorExt is the state this file and history.go add to a monitor; it is
-// guarded by the monitor's mutex.
+// monitorExt is the state this file, history.go and template_exec.go add
+// to a monitor; it is guarded by the monitor's mutex.
 type monitorExt struct {
 	hist historyLog
 
@@ -67,7 +63,7 @@ type monitorExt struct {
 	delivered    bool // a push succeeded since the last reset
 	attempts     []HTTPAttempt
 
-	// template cache
+	// template cache; template_exec.go
 	tmplSrc string
 	tmpl    *template
 }
@@ -157,45 +153,6 @@ func (m *monitor) extStatusLocked() string {
 		return StatusInactive
 	}
 	return ""
-}
-
-// templateLocked returns the monitor's compiled template, nil when it has
-// none. m.mu must be held.
-func (m *monitor) templateLocked() *template {
-	if m.spec.SchemaType != "handlebars" {
-		return nil
-	}
-	if m.x.tmpl == nil || m.x.tmplSrc != m.spec.SchemaData {
-		t, err := parseTemplate(m.spec.SchemaData)
-		if err != nil {
-			return nil // validated at create; cannot happen
-		}
-		m.x.tmpl, m.x.tmplSrc = t, m.spec.SchemaData
-	}
-	return m.x.tmpl
-}
-
-// blockDocument renders a block: through the template when there is one,
-// else the standard document.
-func (m *monitor) blockDocument(dst []byte, xmlFormat bool, items []qitem, t *template) []byte {
-	if t != nil {
-		out, err := renderTemplate(dst[:0], t, items)
-		if err == nil {
-			return out
-		}
-		m.s.logf("streamtest: monitor %d: template failed, sending the standard document: %v", m.id, err)
-	}
-	return appendDocument(dst[:0], xmlFormat, items)
-}
-
-// httpPush is what one attempt needs, captured under the monitor's lock.
-type httpPush struct {
-	url, method, token string
-	headers            string
-	timeout            time.Duration
-	xml, zlib          bool
-	tmpl               *template
-	items              []qitem
 }
 
 // nextPush decides what the sender does next: push (ok and p.items set),
@@ -344,67 +301,6 @@ func (m *monitor) sendHTTP(ctx context.Context) {
 		}
 		m.pushed(p, a)
 	}
-}
-
-// post makes one attempt.
-func (m *monitor) post(ctx context.Context, hc *http.Client, p httpPush, doc []byte) HTTPAttempt {
-	a := HTTPAttempt{At: time.Now().UTC(), Events: len(p.items)}
-	body := doc
-	if p.zlib {
-		var zb bytes.Buffer
-		zw := zlib.NewWriter(&zb)
-		_, _ = zw.Write(doc) // a bytes.Buffer does not fail
-		_ = zw.Close()
-		body = zb.Bytes()
-	}
-	rctx, cancel := context.WithTimeout(ctx, p.timeout)
-	defer cancel()
-	// p.method is never "": normalizeSpec defaults it to PUT.
-	req, err := http.NewRequestWithContext(rctx, p.method, p.url, bytes.NewReader(body))
-	if err != nil {
-		a.Err = err.Error()
-		return a
-	}
-	if p.xml {
-		req.Header.Set("Content-Type", "application/xml")
-	} else {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	if p.zlib {
-		req.Header.Set("Content-Encoding", "deflate") // HTTP's "deflate" is the zlib format
-	}
-	req.Header.Set("User-Agent", "streamtest-push")
-	for _, line := range strings.Split(p.headers, "\n") {
-		name, value, ok := strings.Cut(line, ":")
-		if name = strings.TrimSpace(name); ok && name != "" {
-			req.Header.Add(name, strings.TrimSpace(value))
-		}
-	}
-	if p.token != "" {
-		req.Header.Set("Authorization", "Basic "+base64.StdEncoding.EncodeToString([]byte(p.token)))
-	}
-	resp, err := hc.Do(req)
-	if err != nil {
-		a.Err = redactURLError(err)
-		return a
-	}
-	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
-	resp.Body.Close()
-	a.Status = resp.StatusCode
-	a.Delivered = resp.StatusCode >= 200 && resp.StatusCode < 300
-	return a
-}
-
-// redactURLError drops the URL (which may carry credentials) from a
-// client error.
-func redactURLError(err error) string {
-	var ue interface{ Unwrap() error }
-	if errors.As(err, &ue) {
-		if inner := ue.Unwrap(); inner != nil {
-			return inner.Error()
-		}
-	}
-	return err.Error()
 }
 
 // HTTPAttempts returns a copy of the push attempts made to monitor id's URL,

@@ -1,8 +1,6 @@
 package streamtest
 
 import (
-	"bytes"
-	"compress/zlib"
 	"crypto/subtle"
 	"crypto/tls"
 	"errors"
@@ -14,6 +12,11 @@ import (
 
 	"github.com/pushmon/pushmon/protocol"
 )
+
+// Push connections: accepting them, the handshake (ConnectRequest and
+// its answer), attaching a connection to its monitor and detaching it,
+// and shutting it down. Its sender is in push_send.go, its reader of acks
+// in acks.go.
 
 // pushConn is one push connection: a reader goroutine (handshake, then
 // acks) and, once accepted, a sender goroutine (blocks). Fields below the
@@ -83,6 +86,26 @@ func (s *Server) ServeConn(c net.Conn) {
 		raw = tc.NetConn()
 	}
 	s.serve(c, raw)
+}
+
+// DropConnections abruptly closes the monitor's push connection (with a
+// TCP reset when it is a TCP connection), as a network failure would, and
+// returns how many it closed (0 or 1). When it returns, the monitor is
+// disconnected and its undelivered events have been returned to its queue
+// (persistent monitors) or dropped.
+func (s *Server) DropConnections(id uint32) int {
+	m := s.lookup(id)
+	if m == nil {
+		return 0
+	}
+	m.mu.Lock()
+	c := m.conn
+	m.mu.Unlock()
+	if c == nil {
+		return 0
+	}
+	c.shutdown(true)
+	return 1
 }
 
 func (s *Server) serve(c, raw net.Conn) {
@@ -295,44 +318,6 @@ func (m *monitor) detachLocked(pc *pushConn) {
 	m.broadcast()
 }
 
-func (pc *pushConn) readLoop(m *monitor) {
-	s := pc.s
-	for {
-		before := pc.cr.n - int64(pc.rd.Buffered())
-		f, err := pc.rd.ReadFrame()
-		if err != nil {
-			if !isClosedErr(err) {
-				m.mu.Lock()
-				m.stats.ProtocolErrors++
-				m.mu.Unlock()
-				s.logf("streamtest: push %s: monitor %d: closing: %v", pc.remote, m.id, err)
-				pc.warnRefusedAckFrame(m.id, err) // acks.go
-			}
-			return
-		}
-		legacy := pc.cr.n-int64(pc.rd.Buffered())-before == 6
-		if f.Type != protocol.TypePublishMessageReceived {
-			m.mu.Lock()
-			m.stats.ProtocolErrors++
-			m.mu.Unlock()
-			s.logf("streamtest: push %s: monitor %d: unexpected %v after the handshake; closing", pc.remote, m.id, f.Type)
-			return
-		}
-		a, err := protocol.ParseAck(f.Payload)
-		if err != nil { // cannot happen: the reader checked the size
-			s.logf("streamtest: push %s: %v", pc.remote, err)
-			return
-		}
-		apply, after := pc.onAck(m, a) // hooks.go
-		if apply {
-			m.ack(pc, a, legacy)
-		}
-		if after != nil {
-			after()
-		}
-	}
-}
-
 // isClosedErr reports errors that mean "the connection ended", as opposed
 // to the client sending garbage.
 func isClosedErr(err error) bool {
@@ -341,237 +326,6 @@ func isClosedErr(err error) bool {
 	}
 	var ne net.Error
 	return errors.As(err, &ne) // timeouts, resets: not the client's protocol fault
-}
-
-// ack applies one ack received on pc.
-func (m *monitor) ack(pc *pushConn, a protocol.Ack, legacy bool) {
-	m.mu.Lock()
-	if pc.detached {
-		// The connection was dropped or replaced (and its blocks returned
-		// or discarded) an instant ago; it is closing. What it still
-		// delivers is ignored, as if the close had come first.
-		m.mu.Unlock()
-		return
-	}
-	rec := AckRecord{
-		ConnIndex:   pc.index,
-		DataBlockID: a.DataBlockID,
-		Status:      uint16(a.Status),
-		Legacy:      legacy,
-		At:          time.Now().UTC(),
-	}
-	if legacy {
-		m.stats.LegacyAcks++
-	}
-	b := pc.sent[a.DataBlockID]
-	switch {
-	case b == nil:
-		m.stats.BadAcks++
-	case a.Status != protocol.StatusOK:
-		rec.Outstanding, rec.Events = true, b.n
-		m.stats.BadAcks++
-	default:
-		rec.Outstanding, rec.Events = true, b.n
-		delete(pc.sent, a.DataBlockID)
-		m.stats.BlocksAcked++
-		m.stats.EventsAcked += b.n
-		if b.items != nil {
-			b.items = nil
-			pc.holding -= b.n
-			if b.explicit {
-				pc.unackedBlocks--
-			}
-			pc.trimOrder()
-		}
-		m.notify()
-		m.broadcast()
-	}
-	m.recordAckLocked(rec)
-	warn := (b == nil || a.Status != protocol.StatusOK) && !pc.warnedBadAck
-	pc.warnedBadAck = pc.warnedBadAck || warn
-	m.mu.Unlock()
-	if warn {
-		pc.warnBadAck(m.id, a, b != nil) // acks.go
-	}
-}
-
-// trimOrder drops delivered blocks from the front of pc.order.
-func (pc *pushConn) trimOrder() {
-	i := 0
-	for i < len(pc.order) && pc.order[i].items == nil {
-		pc.order[i] = nil
-		i++
-	}
-	if i > 0 {
-		pc.order = pc.order[i:]
-		if len(pc.order) == 0 {
-			pc.order = nil
-		}
-	}
-}
-
-// sendParams is what the sender needs to encode one block, captured
-// under the monitor's lock: the sender must not read block.items, which
-// an ack or a detach may clear while the block is being written.
-type sendParams struct {
-	xml, zlib bool
-	items     []qitem
-	tmpl      *template // handlebars template, nil for none; template.go
-}
-
-// nextBlock decides what the sender does next: send a block (b != nil),
-// wait for a wake-up or for wait to pass (b == nil; wait 0 = no timer), or
-// stop (ok false).
-func (m *monitor) nextBlock(pc *pushConn, now time.Time) (b *block, p sendParams, wait time.Duration, ok bool) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	if pc.detached || m.deleted {
-		return nil, p, 0, false
-	}
-	if m.queue.Len() == 0 {
-		return nil, p, 0, true
-	}
-	spec := &m.spec
-	if spec.AckExplicit {
-		limit := m.s.opts.InFlight
-		if limit <= 0 || limit > 0xFFFF {
-			limit = 0xFFFF // the id space: more could not be told apart
-		}
-		if pc.unackedBlocks >= limit {
-			return nil, p, 0, true
-		}
-		if old := pc.sent[pc.nextID]; old != nil && old.items != nil {
-			return nil, p, 0, true // the id is still out after a full wrap
-		}
-	}
-	front := m.queue.Front()
-	replay := front.replay
-	if !replay && spec.BatchDuration > 0 && m.queue.Len() < spec.BatchSize {
-		if due := front.at.Add(spec.BatchDuration); now.Before(due) {
-			return nil, p, due.Sub(now), true
-		}
-	}
-	n := min(m.queue.Len(), spec.BatchSize)
-	items := make([]qitem, 0, n)
-	for len(items) < n && m.queue.Len() > 0 && m.queue.Front().replay == replay {
-		items = append(items, m.queue.PopFront())
-	}
-	b = &block{id: pc.nextID, n: len(items), items: items, explicit: spec.AckExplicit, replay: replay}
-	pc.nextID++
-	pc.sent[b.id] = b
-	pc.order = append(pc.order, b)
-	pc.holding += b.n
-	pc.writing++
-	if b.explicit {
-		pc.unackedBlocks++
-	}
-	p = sendParams{xml: spec.Format == "xml", zlib: spec.Compression != "none", items: items, tmpl: m.templateLocked()}
-	return b, p, 0, true
-}
-
-// wrote records the outcome of writing b.
-func (m *monitor) wrote(pc *pushConn, b *block, ok bool) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	pc.writing--
-	if ok {
-		m.stats.BlocksSent++
-		m.stats.EventsSent += b.n
-		if b.replay {
-			m.stats.Replayed += b.n
-		}
-		m.lastSent = time.Now().UTC()
-	}
-	if pc.detached || !ok {
-		return // detach has returned or dropped the events
-	}
-	if !b.explicit && b.items != nil {
-		b.items = nil // delivered once written
-		pc.holding -= b.n
-		pc.trimOrder()
-	}
-	m.broadcast()
-}
-
-func (pc *pushConn) sendLoop(m *monitor) {
-	var (
-		timer *time.Timer
-		doc   []byte
-		frame []byte
-		zbuf  bytes.Buffer
-		zw    *zlib.Writer
-	)
-	defer func() {
-		if timer != nil {
-			timer.Stop()
-		}
-	}()
-	for {
-		b, p, wait, ok := m.nextBlock(pc, time.Now())
-		if !ok {
-			return
-		}
-		if b == nil {
-			var tc <-chan time.Time
-			if wait > 0 {
-				if timer == nil {
-					timer = time.NewTimer(wait)
-				} else {
-					timer.Reset(wait)
-				}
-				tc = timer.C
-			}
-			select {
-			case <-pc.wake:
-			case <-tc:
-			case <-pc.done:
-				return
-			}
-			continue
-		}
-		doc = m.blockDocument(doc, p.xml, p.items, p.tmpl) // the template's output, if any
-		msg := protocol.PublishMessage{
-			DataBlockID: b.id,
-			Count:       uint16(b.n),
-			Compression: protocol.CompressionNone,
-			Format:      protocol.FormatJSON,
-			Payload:     doc,
-		}
-		if p.xml {
-			msg.Format = protocol.FormatXML
-		}
-		if p.zlib {
-			zbuf.Reset()
-			if zw == nil {
-				zw = zlib.NewWriter(&zbuf)
-			} else {
-				zw.Reset(&zbuf)
-			}
-			_, _ = zw.Write(doc) // writes to a bytes.Buffer cannot fail
-			_ = zw.Close()
-			msg.Compression = protocol.CompressionZlib
-			msg.Payload = zbuf.Bytes()
-		}
-		var err error
-		var after func()
-		frame, err = protocol.AppendPublishMessage(frame[:0], msg)
-		if err == nil {
-			after, err = pc.writeBlock(m, b, p, frame) // hooks.go
-		}
-		m.wrote(pc, b, err == nil)
-		if after != nil {
-			after()
-		}
-		if err != nil {
-			if !isClosedErr(err) {
-				pc.s.logf("streamtest: push %s: monitor %d: write: %v", pc.remote, m.id, err)
-			}
-			return
-		}
-		if cap(frame) > 4<<20 && len(frame) < 64<<10 {
-			frame, doc = nil, nil // do not pin a huge buffer after one large block
-		}
-	}
 }
 
 // checkPassword compares credentials against Options.Users.

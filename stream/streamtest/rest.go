@@ -59,6 +59,25 @@ func (s *Server) admit(w http.ResponseWriter, r *http.Request, fail func(http.Re
 	return true
 }
 
+// Throttle makes the next n REST calls (after authentication) answer 429
+// Too Many Requests, for testing a client's retries. n ≤ 0 turns
+// throttling off.
+func (s *Server) Throttle(n int) {
+	s.mu.Lock()
+	s.throttle = max(n, 0)
+	s.mu.Unlock()
+}
+
+func (s *Server) takeThrottle() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.throttle > 0 {
+		s.throttle--
+		return true
+	}
+	return false
+}
+
 func (s *Server) serveMonitor(w http.ResponseWriter, r *http.Request) {
 	if !s.admit(w, r, writeError) {
 		return

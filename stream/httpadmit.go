@@ -1,0 +1,60 @@
+package stream
+
+import (
+	"crypto/subtle"
+	"net/http"
+)
+
+// Admission of a push request, before a byte of its body is read: the
+// credentials and custom headers (compared in constant time), the method,
+// the declared length and a free slot.
+
+// admit decides, before a byte of req's body is read, whether req is
+// served: its credentials and custom headers must be right, its method PUT
+// or POST, its declared length within MaxBodySize, and one of the
+// MaxConcurrent slots free. It answers a refused request itself; an
+// admitted one holds a slot, which the caller must give back (<-r.slots).
+func (r *HTTPReceiver) admit(w http.ResponseWriter, req *http.Request) bool {
+	if !r.authorized(req) {
+		r.fail(w, req, http.StatusUnauthorized, "unauthorized")
+		return false
+	}
+	if req.Method != http.MethodPut && req.Method != http.MethodPost {
+		w.Header().Set("Allow", "PUT, POST")
+		r.fail(w, req, http.StatusMethodNotAllowed, "method not allowed")
+		return false
+	}
+	if req.ContentLength > r.cfg.MaxBodySize {
+		r.fail(w, req, http.StatusRequestEntityTooLarge, "body too large")
+		return false
+	}
+	// A free slot, else 503. Connection: close keeps net/http from
+	// reading the unread body to reuse the connection.
+	select {
+	case r.slots <- struct{}{}:
+		return true
+	default:
+		r.stats.busy.Add(1)
+		w.Header().Set("Connection", "close")
+		r.fail(w, req, http.StatusServiceUnavailable, "too many requests at once")
+		return false
+	}
+}
+
+// authorized checks the Basic-auth token and the custom headers in
+// constant time per value.
+func (r *HTTPReceiver) authorized(req *http.Request) bool {
+	ok := true
+	if r.auth {
+		u, p, has := req.BasicAuth()
+		userOK := subtle.ConstantTimeCompare([]byte(u), []byte(r.user)) == 1
+		passOK := subtle.ConstantTimeCompare([]byte(p), []byte(r.pass.Reveal())) == 1
+		ok = has && userOK && passOK
+	}
+	for _, h := range r.headers {
+		if subtle.ConstantTimeCompare([]byte(req.Header.Get(h.name)), []byte(h.value.Reveal())) != 1 {
+			ok = false
+		}
+	}
+	return ok
+}
