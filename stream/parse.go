@@ -3,8 +3,8 @@ package stream
 import "context"
 
 // ParseDocument returns the events of one push document — a block's
-// (inflated) document, an HTTP push body, a Block.Document kept in an
-// archive — exactly as a subscription hands them over: its Msgs in order,
+// (inflated) document, a Block.Document kept in an archive — exactly as a
+// TCP subscription hands them over: its Msgs in order,
 // an invalid one with Err set, or, for a document that is not a
 // Document/Msg envelope (template output), one Raw event holding it whole.
 // format is the document's (FormatUnknown tells it by the first byte).
