@@ -53,6 +53,7 @@ type chaosOptions struct {
 	lostAckEvery   int  // every n-th faulted connection first loses the acks of 50 blocks (0: none)
 	soak           bool // one seed (the run's new one, or PUSHMON_CHAOS_SEED), no time limit
 	mode           mode // how the consumer takes events
+	all            bool // modeManualAck: through BatchSubscription.All
 	maxBlocks      int  // Config.MaxBatchBlocks
 	seeds          int  // how many of chaosSeeds to run (0: all)
 }
@@ -91,7 +92,8 @@ func TestChaosDeliveryLostAcks(t *testing.T) {
 // TestChaosDeliveryBatchModes is TestChaosDelivery (one seed each) for a
 // consumer of batches, acked on hand-off (modeBatches) or by Batch.Ack
 // once recorded (modeManualAck), with the default batching and with one
-// block per Batch.
+// block per Batch; and for a loop over All (modeManualAck), whose blocks
+// are acked once the loop body has recorded their last event.
 func TestChaosDeliveryBatchModes(t *testing.T) {
 	for _, mode := range []mode{modeBatches, modeManualAck} {
 		for _, maxBlocks := range []int{0, 1} {
@@ -100,6 +102,9 @@ func TestChaosDeliveryBatchModes(t *testing.T) {
 			})
 		}
 	}
+	t.Run("all", func(t *testing.T) {
+		runChaos(t, chaosOptions{events: 20_000, resets: 200, lostAckEvery: 10, mode: modeManualAck, all: true, seeds: 1})
+	})
 }
 
 // TestChaosSoak is the long variant: 1 000 000 events, 10 000 resets. It
@@ -325,6 +330,18 @@ func chaosRun(t *testing.T, seed uint64, o chaosOptions) {
 		defer close(consumed)
 		if o.mode == modeEvents {
 			for ev := range sub.Events() {
+				record(ev)
+			}
+			return
+		}
+		if o.all {
+			for ev, err := range sub.bs.All() {
+				if err != nil {
+					mu.Lock()
+					report("All yielded %v", err)
+					mu.Unlock()
+					continue
+				}
 				record(ev)
 			}
 			return
