@@ -87,18 +87,20 @@ func BenchmarkCeiling(b *testing.B) {
 	}
 }
 
-// BenchmarkBatches is Subscribe in ModeBatches, 300 B single-event
-// frames, with a consumer that drains raw batches ("raw"), or takes each
-// Batch's events with dedup on ("events") or off ("events-nodedup");
-// x-ceiling is its frame rate over the bare reader's, measured in the same
-// run (goal for raw: ≥ 0.333).
+// BenchmarkBatches is SubscribeBatches, 300 B single-event frames, with a
+// consumer that drains raw batches ("raw"), or takes each Batch's events
+// with dedup on ("events") or off ("events-nodedup"), or decodes them too
+// ("typed"); or ranges over BatchSubscription.All with AckManual ("iter",
+// "iter-typed"). x-ceiling is its frame rate over the bare reader's,
+// measured in the same run (goal for raw: ≥ 0.5).
 func BenchmarkBatches(b *testing.B) {
 	for _, t := range transports {
 		for _, v := range []struct {
 			name    string
 			kind    harness.Kind
 			nodedup bool
-		}{{"raw", harness.Batches, false}, {"events", harness.BatchesEvents, false}, {"events-nodedup", harness.BatchesEvents, true}} {
+		}{{"raw", harness.Batches, false}, {"events", harness.BatchesEvents, false}, {"events-nodedup", harness.BatchesEvents, true},
+			{"typed", harness.BatchesTyped, false}, {"iter", harness.IterEvents, false}, {"iter-typed", harness.IterTyped, false}} {
 			s := harness.Scenario{Kind: v.kind, Transport: t, Dataset: ds1, NoDedup: v.nodedup}
 			b.Run(string(t)+"/"+v.name, func(b *testing.B) {
 				ceil := reference(b, harness.Scenario{Kind: harness.Ceiling, Transport: t, Dataset: ds1})

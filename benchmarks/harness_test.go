@@ -33,6 +33,9 @@ func TestHarnessSmoke(t *testing.T) {
 			{Kind: harness.EventsTyped, Transport: tr, Dataset: pushserver.Dataset{Events: 14}},
 			{Kind: harness.JSONTyped, Transport: tr, Dataset: pushserver.Dataset{Events: 100, Zlib: true}},
 			{Kind: harness.EventsRoute, Transport: tr, Dataset: pushserver.Dataset{Events: 1, StopAndWait: true}},
+			{Kind: harness.BatchesTyped, Transport: tr, Dataset: pushserver.Dataset{Events: 1}},
+			{Kind: harness.IterTyped, Transport: tr, Dataset: pushserver.Dataset{Events: 14}},
+			{Kind: harness.IterEvents, Transport: tr, Dataset: pushserver.Dataset{Events: 1, StopAndWait: true}},
 		} {
 			r, err := harness.Measure(context.Background(), e, s, 50*time.Millisecond, 150*time.Millisecond)
 			if err != nil {

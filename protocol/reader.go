@@ -125,6 +125,30 @@ func NewReader(rd io.Reader, opts ReaderOptions) *Reader {
 // reader but not yet returned in a frame.
 func (r *Reader) Buffered() int { return r.w - r.r }
 
+// SetBuffer makes buf the read buffer, moving into it the bytes buffered
+// and not yet returned, and returns the previous buffer, which the Reader
+// no longer uses. buf must hold those bytes and at least 64; otherwise
+// SetBuffer changes nothing and returns nil. Payloads returned earlier are
+// invalid afterwards, as after the next ReadFrame. It lets a caller read
+// bursts of frames through a large pooled buffer and wait for the next
+// frame with a small one.
+func (r *Reader) SetBuffer(buf []byte) []byte {
+	n := r.w - r.r
+	if len(buf) < max(n, 64) {
+		return nil
+	}
+	if r.poison && r.last != nil {
+		for i := range r.last {
+			r.last[i] = 0xA5
+		}
+		r.last = nil
+	}
+	copy(buf, r.buf[r.r:r.w])
+	old := r.buf
+	r.buf, r.r, r.w = buf, 0, n
+	return old
+}
+
 // NextFrameLen returns the length of the next frame, its 6-byte header
 // included, as that header declares it, once the header is buffered; ok is
 // false while fewer than 6 bytes of it are. It reads nothing and validates

@@ -39,8 +39,7 @@ func TestManualAckRefusesAReusedBlockID(t *testing.T) {
 			<-fc.done
 		}}
 		cfg := testConfig(d)
-		cfg.Mode = ModeManualAck
-		sub, err := Subscribe(t.Context(), cfg)
+		sub, err := SubscribeBatches(t.Context(), cfg, AckManual)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -75,6 +74,41 @@ func TestManualAckRefusesAReusedBlockID(t *testing.T) {
 	})
 }
 
+// TestManualAckReusedIDInOneBatch: when one Batch holds two blocks with
+// the same DataBlockId, the id names the newer one: Ack acks it once and
+// reports the older one expired.
+func TestManualAckReusedIDInOneBatch(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var fc *fakeConn
+		d := &pipeDialer{serve: func(i int, c net.Conn) {
+			var ok bool
+			if fc, ok = loggedIn(t, c); !ok {
+				return
+			}
+			a, _ := dpDoc("a")
+			b, _ := dpDoc("b")
+			all := fc.appendBlock(nil, a, 1, protocol.FormatJSON, false)
+			fc.next = 0
+			all = fc.appendBlock(all, b, 1, protocol.FormatJSON, false) // id 0 again
+			fc.c.Write(all)
+			<-fc.done
+		}}
+		sub, _ := SubscribeBatches(t.Context(), testConfig(d), AckManual)
+		defer sub.Close()
+		batch := <-sub.Batches()
+		if len(batch.Blocks) != 2 {
+			t.Fatalf("a Batch of %d blocks", len(batch.Blocks))
+		}
+		if err := batch.Ack(); !errors.Is(err, ErrAckExpired) {
+			t.Fatalf("Ack: %v, want ErrAckExpired for the older block 0", err)
+		}
+		synctest.Wait()
+		if acks := drainAcks(fc); !slices.Equal(acks, []uint16{0}) {
+			t.Fatalf("acks %v, want one ack of block 0", acks)
+		}
+	})
+}
+
 // TestManualAckAfterFullWrap holds the first Batch while 65 536 more
 // blocks flow on the connection, from the simulator (an ack-off monitor,
 // which does not wait for acks), so that the id wraps to the held block's
@@ -98,8 +132,7 @@ func TestManualAckAfterFullWrap(t *testing.T) {
 			return streamtest.AckAction{}
 		}})
 		cfg := simConfig(t, simDialer(srv, nil), id)
-		cfg.Mode = ModeManualAck
-		sub, err := Subscribe(t.Context(), cfg)
+		sub, err := SubscribeBatches(t.Context(), cfg, AckManual)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -21,7 +21,7 @@ const maxBatchBytes = 1 << 20
 // serves from its per-size-class caches.
 const maxChunk = 32 << 10
 
-// Batch is what one receive from [Subscription.Batches] carries: one or
+// Batch is what one receive from [BatchSubscription.Batches] carries: one or
 // more consecutive blocks of the monitor, in the order the server sent
 // them. A Batch holds every block that had arrived complete when the
 // previous Batch was taken, up to Config.MaxBatchBlocks blocks; it takes
@@ -48,13 +48,15 @@ type Batch struct {
 	// de-duplication applies to Events only.
 	Blocks []Block
 
-	sub      *Subscription
-	ss       *session // ModeManualAck: the connection that acks the blocks
+	sub      *subscription
+	ss       *session // AckManual: the connection that acks the blocks
 	resend   *resend  // its connection's check of events sent again
-	seq      uint64   // ModeManualAck: the first block's number on that connection
+	seq      uint64   // AckManual: the first block's number on that connection
 	split    sync.Once
 	events   []Event
-	keys     []uint64 // identities of events, for Ack (ModeManualAck)
+	keys     []uint64 // identities of events, for Ack (AckManual)
+	ends     []int    // with track: the end in events of each block's events
+	track    bool     // set by All before the split: record ends (events, keys, ends may hold scratch)
 	dups     int
 	ackOnce  sync.Once
 	ackErr   error
@@ -66,8 +68,12 @@ type Block struct {
 	// DataBlockID is the block's id on its connection. It is not an event
 	// identity: it restarts on every connection and wraps at 0xFFFF.
 	DataBlockID uint16
-	// Format and Compression are as the block declared them.
-	Format      protocol.Format
+	// Format is the document's format, as the block declared it: FormatJSON
+	// or FormatXML. Its zero value, FormatUnknown (a Block built by hand,
+	// or a format the library does not know), makes Events tell the format
+	// by the document's first byte.
+	Format Format
+	// Compression is as the block declared it; Document is inflated.
 	Compression protocol.Compression
 	// Document is the whole (inflated) event document. Read-only.
 	Document []byte
@@ -86,8 +92,8 @@ type Block struct {
 // De-duplication happens at that first call: an event that is checked
 // (see Config.DedupWindow) is dropped when its identity is in the
 // subscription's window, or when it repeats an earlier event of the
-// Batch. In ModeBatches the window learns the kept events at once, so
-// call Events on the batches in the order they arrive; in ModeManualAck it
+// Batch. With AckOnReceive the window learns the kept events at once, so
+// call Events on the batches in the order they arrive; with AckManual it
 // learns them at Ack. The counters of Stats (Events, Duplicates, Raw,
 // Invalid) count a Batch's events at that first call too, and a document
 // over a parsing budget is counted in BadBlocks and reported on States
@@ -105,12 +111,12 @@ func (b *Batch) Duplicates() int {
 	return b.dups
 }
 
-// Ack acknowledges the Batch's blocks to the server, in ModeManualAck. It
-// is safe to call from any goroutine and more than once (later calls do
-// nothing and return the first result). It returns ErrSessionClosed when
-// the connection that delivered the blocks has ended (a persistent monitor
-// will then replay their events), and nil in the other modes, where acks
-// are automatic.
+// Ack acknowledges the Batch's blocks to the server, for a subscription
+// with AckManual. It is safe to call from any goroutine and more than once
+// (later calls do nothing and return the first result). It returns
+// ErrSessionClosed when the connection that delivered the blocks has ended
+// (a persistent monitor will then replay their events), and nil with
+// AckOnReceive, where acks are automatic, and for a Batch built by hand.
 //
 // The window: a block's ack names its DataBlockID, a 16-bit id the server
 // gives again after 65 536 blocks. Once the connection has delivered a
@@ -147,12 +153,24 @@ func (b *Batch) Ack() error {
 // is only split.
 func (b *Batch) splitBlocks() {
 	s := b.sub
-	evs := make([]Event, 0, b.eventCap)
+	evs := b.events[:0] // scratch of All's, or nil
+	if cap(evs) < b.eventCap {
+		evs = make([]Event, 0, b.eventCap)
+	}
+	if b.track {
+		if cap(b.ends) < len(b.Blocks) {
+			b.ends = make([]int, len(b.Blocks))
+		}
+		b.ends = b.ends[:len(b.Blocks)]
+	}
 	var sp envelope.Splitter
 	for i := range b.Blocks {
 		blk := &b.Blocks[i]
 		var res splitResult
-		evs, res = splitEvents(context.Background(), &sp, evs, blk.Document, formatOf(blk.Format), b.MonitorID)
+		evs, res = splitEvents(context.Background(), &sp, evs, blk.Document, blk.Format, b.MonitorID)
+		if b.ends != nil {
+			b.ends[i] = len(evs)
+		}
 		if s == nil {
 			continue
 		}
@@ -166,9 +184,9 @@ func (b *Batch) splitBlocks() {
 		b.events = evs
 		return
 	}
-	b.events, b.keys, b.dups = s.dedup.filter(evs, b.resend, s.cfg.Mode == ModeBatches)
+	b.events, b.keys, b.dups = s.dedup.filter(evs, b.resend, s.mode == modeBatches, b.ends, b.keys)
 	s.countSplit(b.events, b.dups)
-	if s.cfg.Mode == ModeBatches {
+	if s.mode == modeBatches && !b.track {
 		b.keys = nil // remembered already; Ack does nothing in this mode
 	}
 }

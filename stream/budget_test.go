@@ -130,7 +130,7 @@ func TestHostileXMLBlockSkippedWithBoundedMemory(t *testing.T) {
 	}
 }
 
-// TestBudgetInBatchModes: in ModeBatches a document over a budget is found
+// TestBudgetInBatchModes: in modeBatches a document over a budget is found
 // when Batch.Events splits the Batch: its block gives no events, is counted
 // in BadBlocks and reported on States; the other blocks of the Batch are
 // delivered, and every block is acked.
@@ -149,8 +149,7 @@ func TestBudgetInBatchModes(t *testing.T) {
 			<-fc.done
 		}}
 		cfg := testConfig(d)
-		cfg.Mode = ModeBatches
-		sub, _ := Subscribe(t.Context(), cfg)
+		sub, _ := SubscribeBatches(t.Context(), cfg, AckOnReceive)
 		batch := <-sub.Batches()
 		var ids []string
 		for _, ev := range batch.Events() {
@@ -191,7 +190,7 @@ func xmlBlock(n int) (string, int) {
 }
 
 // TestSplitStopsAtCancel: cancelled while a large block is being split, a
-// ModeEvents subscription stops the split at its next check (the next
+// modeEvents subscription stops the split at its next check (the next
 // Msg): counted by the events split after the cancel, not by a clock. The
 // block's events count as undelivered by its Count (bounded by its size),
 // and nothing is acked. The same holds when Shutdown begins mid-split.
@@ -267,9 +266,8 @@ func TestUnreadBatchNotSplitAtClose(t *testing.T) {
 		onSplitEvent = func() { splits++ }
 		defer func() { onSplitEvent = nil }()
 		cfg := testConfig(d)
-		cfg.Mode = ModeBatches
 		cfg.ReadBufferSize = 1 << 20 // both blocks arrive together: one Batch
-		sub, _ := Subscribe(t.Context(), cfg)
+		sub, _ := SubscribeBatches(t.Context(), cfg, AckOnReceive)
 		synctest.Wait() // the Batch waits for the consumer, who never comes
 		sub.Close()
 		d.wg.Wait()

@@ -1,9 +1,10 @@
 package stream
 
 import (
-	"net"
 	"sync"
 	"sync/atomic"
+
+	"github.com/pushmon/pushmon/protocol"
 )
 
 // burstSize is the size of the pooled buffers a busy connection is read
@@ -22,86 +23,68 @@ var burstPool = sync.Pool{New: func() any {
 // tests can tell this shared, pooled cost from a session's own.
 var burstAllocs atomic.Uint64
 
-// burstConn reads a connection in bursts of up to 64 KiB while frames are
-// flowing, so that a stream of small frames costs one read system call per
-// burst instead of one per ReadBufferSize, without making idle sessions
-// larger. Reads of less than 32 KiB (the frame reader refilling its buffer
-// or reading a body of moderate size) go through the burst buffer; larger
-// ones go straight into the caller's buffer, and so does the read that
-// awaits the next frame (idle), which may block for a long time: going
-// idle with the burst buffer drained gives it back to the pool, so an idle
-// session holds none.
+// burst lends a frame Reader a pooled 64 KiB buffer while frames flow, so
+// that a stream of small frames costs one read system call per 64 KiB
+// instead of one per ReadBufferSize, read straight into the buffer frames
+// are parsed from, without making idle sessions larger: the Reader waits
+// for the next frame in its own (small) buffer, and takes a burst buffer
+// only when a frame that would fit in its own buffer is not wholly
+// buffered there; going idle with the burst buffer drained gives it back.
+// Larger frames are read as before, into the Reader's body buffer, which
+// grows as their bytes arrive in steps of its own buffer's size (a lying
+// frame size costs no more than without bursts). A Reader whose own buffer
+// is half a burst or more is never lent one.
 //
-// Reads are made by the session's reader goroutine only; the embedded
-// Conn's other methods (Write, deadlines, Close) may be used concurrently
-// as usual.
-type burstConn struct {
-	net.Conn
-	buf  *[]byte // a pooled buffer holding buf[r:w] unread; nil when idle
-	r, w int
-	err  error // error of the read that filled buf, returned once it is drained
-	idle bool  // set by the read loop while it awaits the next frame
+// A burst is used by the session's reader goroutine only.
+type burst struct {
+	r     *protocol.Reader
+	size  int     // the Reader's own buffer size
+	own   []byte  // the Reader's own buffer while it reads through buf
+	buf   *[]byte // the burst buffer lent to the Reader; nil when none is
+	never bool    // the Reader's own buffer is large: no burst buffer
 }
 
-// newBurstConn returns c reading in bursts.
-func newBurstConn(c net.Conn) *burstConn { return &burstConn{Conn: c, idle: true} }
-
-// Buffered returns the number of bytes read from the connection and not yet
-// returned.
-func (c *burstConn) Buffered() int {
-	if c == nil {
-		return 0
+// newBurst returns the burst of r, whose own buffer is bufferSize bytes
+// (0: protocol.DefaultBufferSize).
+func newBurst(r *protocol.Reader, bufferSize int) burst {
+	if bufferSize == 0 {
+		bufferSize = protocol.DefaultBufferSize
 	}
-	return c.w - c.r
+	return burst{r: r, size: bufferSize, never: bufferSize >= burstSize/2}
 }
 
-// setIdle tells whether the next read waits for a new frame (and may block
-// for a long time). Going idle returns a drained burst buffer to the pool.
-func (c *burstConn) setIdle(idle bool) {
-	if c == nil {
+// busy lends the Reader a burst buffer, unless it has one, before a
+// ReadFrame that must read from the connection, if the next frame's header
+// is buffered and the frame fits in the Reader's own buffer.
+func (b *burst) busy() {
+	if b.buf != nil || b.never {
 		return
 	}
-	c.idle = idle
-	if idle && c.buf != nil && c.r == c.w {
-		c.release()
+	if n, ok := b.r.NextFrameLen(); !ok || n > b.size {
+		return
+	}
+	buf := burstPool.Get().(*[]byte)
+	b.own, b.buf = b.r.SetBuffer(*buf), buf
+}
+
+// idle gives back the burst buffer, once drained, before the Reader
+// waits for the next frame.
+func (b *burst) idle() {
+	if b.buf != nil && b.r.Buffered() == 0 {
+		b.r.SetBuffer(b.own)
+		b.release()
 	}
 }
 
-func (c *burstConn) Read(p []byte) (int, error) {
-	if c.r < c.w {
-		n := copy(p, (*c.buf)[c.r:c.w])
-		c.r += n
-		return n, nil
-	}
-	if err := c.err; err != nil {
-		c.err = nil
-		return 0, err
-	}
-	if c.idle || len(p) >= burstSize/2 {
-		return c.Conn.Read(p)
-	}
-	if c.buf == nil {
-		c.buf = burstPool.Get().(*[]byte)
-	}
-	n, err := c.Conn.Read(*c.buf)
-	k := copy(p, (*c.buf)[:n])
-	c.r, c.w = k, n
-	if k < n {
-		c.err = err
-		return k, nil
-	}
-	return k, err
+func (b *burst) release() {
+	burstPool.Put(b.buf)
+	b.own, b.buf = nil, nil
 }
 
-func (c *burstConn) release() {
-	burstPool.Put(c.buf)
-	c.buf, c.r, c.w = nil, 0, 0
-}
-
-// drop gives the burst buffer back to the pool when the connection has
-// ended, whatever it still held. nil is ignored.
-func (c *burstConn) drop() {
-	if c != nil && c.buf != nil {
-		c.release()
+// drop gives the burst buffer back when the connection has ended,
+// whatever it still held; the Reader must not be used afterwards.
+func (b *burst) drop() {
+	if b.buf != nil {
+		b.release()
 	}
 }

@@ -52,7 +52,8 @@ type chaosOptions struct {
 	events, resets int
 	lostAckEvery   int  // every n-th faulted connection first loses the acks of 50 blocks (0: none)
 	soak           bool // one seed (the run's new one, or PUSHMON_CHAOS_SEED), no time limit
-	mode           Mode // how the consumer takes events
+	mode           mode // how the consumer takes events
+	all            bool // modeManualAck: through BatchSubscription.All
 	maxBlocks      int  // Config.MaxBatchBlocks
 	seeds          int  // how many of chaosSeeds to run (0: all)
 }
@@ -89,17 +90,21 @@ func TestChaosDeliveryLostAcks(t *testing.T) {
 }
 
 // TestChaosDeliveryBatchModes is TestChaosDelivery (one seed each) for a
-// consumer of batches, acked on hand-off (ModeBatches) or by Batch.Ack
-// once recorded (ModeManualAck), with the default batching and with one
-// block per Batch.
+// consumer of batches, acked on hand-off (modeBatches) or by Batch.Ack
+// once recorded (modeManualAck), with the default batching and with one
+// block per Batch; and for a loop over All (modeManualAck), whose blocks
+// are acked once the loop body has recorded their last event.
 func TestChaosDeliveryBatchModes(t *testing.T) {
-	for _, mode := range []Mode{ModeBatches, ModeManualAck} {
+	for _, mode := range []mode{modeBatches, modeManualAck} {
 		for _, maxBlocks := range []int{0, 1} {
 			t.Run(fmt.Sprintf("%s/maxBlocks=%d", mode, maxBlocks), func(t *testing.T) {
 				runChaos(t, chaosOptions{events: 20_000, resets: 200, mode: mode, maxBlocks: maxBlocks, seeds: 1})
 			})
 		}
 	}
+	t.Run("all", func(t *testing.T) {
+		runChaos(t, chaosOptions{events: 20_000, resets: 200, lostAckEvery: 10, mode: modeManualAck, all: true, seeds: 1})
+	})
 }
 
 // TestChaosSoak is the long variant: 1 000 000 events, 10 000 resets. It
@@ -246,9 +251,9 @@ func chaosRun(t *testing.T, seed uint64, o chaosOptions) {
 			if !ai.Outstanding && !closing || ai.Status != protocol.StatusOK {
 				report("ack of block %d (status %d) on connection %d names no outstanding block", ai.DataBlockID, ai.Status, conn)
 			}
-			// In ModeEvents the consumer may still be recording the block's
-			// last event, never an earlier one; in ModeManualAck it has
-			// recorded them all; in ModeBatches it has the Batch but may
+			// In modeEvents the consumer may still be recording the block's
+			// last event, never an earlier one; in modeManualAck it has
+			// recorded them all; in modeBatches it has the Batch but may
 			// not have recorded any of it yet: with one block per Batch,
 			// it has recorded everything before the block. (With several,
 			// the blocks before this one in its Batch are unknown here;
@@ -256,13 +261,13 @@ func chaosRun(t *testing.T, seed uint64, o chaosOptions) {
 			have := delivered.Load()
 			for _, ev := range ai.Events {
 				i := int64(eventIndex(ev))
-				if o.mode == ModeBatches {
+				if o.mode == modeBatches {
 					if o.maxBlocks != 1 {
 						break
 					}
 					i = int64(eventIndex(ai.Events[0]))
 				}
-				if o.mode == ModeManualAck {
+				if o.mode == modeManualAck {
 					i++
 				}
 				if i > have {
@@ -299,11 +304,10 @@ func chaosRun(t *testing.T, seed uint64, o chaosOptions) {
 		}
 	})
 	cfg := simConfig(t, d, id)
-	cfg.Mode = o.mode
 	cfg.MaxBatchBlocks = o.maxBlocks
 	ctx, cancel := context.WithCancel(t.Context())
 	defer cancel()
-	sub, err := Subscribe(ctx, cfg)
+	sub, err := subscribeMode(ctx, cfg, o.mode)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -324,8 +328,20 @@ func chaosRun(t *testing.T, seed uint64, o chaosOptions) {
 	}
 	go func() {
 		defer close(consumed)
-		if o.mode == ModeEvents {
+		if o.mode == modeEvents {
 			for ev := range sub.Events() {
+				record(ev)
+			}
+			return
+		}
+		if o.all {
+			for ev, err := range sub.bs.All() {
+				if err != nil {
+					mu.Lock()
+					report("All yielded %v", err)
+					mu.Unlock()
+					continue
+				}
 				record(ev)
 			}
 			return

@@ -30,34 +30,6 @@ type Dialer interface {
 	DialContext(ctx context.Context, network, address string) (net.Conn, error)
 }
 
-// Mode chooses how a Subscription hands events over and when it acks.
-type Mode int
-
-const (
-	// ModeEvents delivers single events on Events(). A block is acked once
-	// the consumer has received its last event.
-	ModeEvents Mode = iota
-	// ModeBatches delivers whole blocks, several at a time, on Batches(). A
-	// block is acked once the consumer has received the *Batch holding it.
-	ModeBatches
-	// ModeManualAck delivers whole blocks, several at a time, on Batches()
-	// and acks a Batch's blocks only when the consumer calls Batch.Ack,
-	// typically after storing them.
-	ModeManualAck
-)
-
-func (m Mode) String() string {
-	switch m {
-	case ModeEvents:
-		return "events"
-	case ModeBatches:
-		return "batches"
-	case ModeManualAck:
-		return "manual-ack"
-	}
-	return "Mode(" + strconv.Itoa(int(m)) + ")"
-}
-
 // Config describes one push subscription. The zero value of every optional
 // field selects the documented default. Subscribe copies the Config; later
 // changes to it, or to the tls.Config it points to, have no effect.
@@ -92,9 +64,6 @@ type Config struct {
 	// net.Dialer with TCP keepalive (idle 15 s, interval 10 s, 3 probes).
 	Dialer Dialer
 
-	// Mode selects Events() (default), Batches() or manual acks.
-	Mode Mode
-
 	// HandshakeTimeout bounds dial + TLS handshake + ConnectResponse.
 	// 0 means 30 s.
 	HandshakeTimeout time.Duration
@@ -112,8 +81,8 @@ type Config struct {
 	// ReadBufferSize is the socket read buffer (0: 4 KiB).
 	ReadBufferSize int
 
-	// MaxBatchBlocks is the most blocks one Batch carries (ModeBatches and
-	// ModeManualAck). 0 means DefaultMaxBatchBlocks (256); 1 hands every
+	// MaxBatchBlocks is the most blocks one Batch of a BatchSubscription
+	// carries. 0 means DefaultMaxBatchBlocks (256); 1 hands every
 	// block over on its own.
 	MaxBatchBlocks int
 
@@ -151,15 +120,14 @@ type Config struct {
 	Observer Observer
 }
 
-// LogValue summarises the Config for slog: the endpoint, user, monitor
-// and mode (the password is a secret.String, redacted wherever it goes).
+// LogValue summarises the Config for slog: the endpoint, user and monitor
+// (the password is a secret.String, redacted wherever it goes).
 func (c Config) LogValue() slog.Value {
 	return slog.GroupValue(
 		slog.String("addr", c.addr()),
 		slog.String("username", c.Username),
 		slog.Any("password", c.Password),
 		slog.Uint64("monitor_id", uint64(c.MonitorID)),
-		slog.String("mode", c.Mode.String()),
 	)
 }
 
@@ -198,9 +166,6 @@ func (c *Config) validate() error {
 	}
 	if c.Password.Len() > protocol.MaxCredentialLen {
 		return bad("Password is %d bytes, at most %d fit in a ConnectRequest", c.Password.Len(), protocol.MaxCredentialLen)
-	}
-	if c.Mode < ModeEvents || c.Mode > ModeManualAck {
-		return bad("unknown Mode %d", int(c.Mode))
 	}
 	if c.HandshakeTimeout < 0 || c.FrameTimeout < 0 || c.WriteTimeout < 0 || c.MaxDecompressed < 0 || c.ReadBufferSize < 0 || c.MaxBatchBlocks < 0 {
 		return bad("timeouts and sizes must not be negative")

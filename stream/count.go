@@ -13,7 +13,7 @@ import (
 
 // countConnect counts a connection that got its ConnectResponse 200 and
 // reports whether it was the subscription's first.
-func (s *Subscription) countConnect() (first bool) {
+func (s *subscription) countConnect() (first bool) {
 	first = s.stats.connects.Add(1) == 1
 	if s.obs.o != nil {
 		s.obs.o.Connected(ConnectInfo{Origin: s.obs.origin, Addr: s.cfg.addr(), Reconnect: !first})
@@ -23,7 +23,7 @@ func (s *Subscription) countConnect() (first bool) {
 
 // countDisconnect reports the end of a connection that started at start
 // and received blocks, with the session's error.
-func (s *Subscription) countDisconnect(start time.Time, blocks uint64, err error) {
+func (s *subscription) countDisconnect(start time.Time, blocks uint64, err error) {
 	if s.obs.o == nil {
 		return
 	}
@@ -35,7 +35,7 @@ func (s *Subscription) countDisconnect(start time.Time, blocks uint64, err error
 }
 
 // countBlock counts a PublishMessage read, of payload bytes.
-func (s *Subscription) countBlock(payload int) {
+func (s *subscription) countBlock(payload int) {
 	s.stats.blocks.Add(1)
 	if s.obs.o != nil {
 		s.obs.o.BlockReceived(BlockInfo{Origin: s.obs.origin, Bytes: payload})
@@ -43,7 +43,7 @@ func (s *Subscription) countBlock(payload int) {
 }
 
 // countUndelivered counts events received and never handed over.
-func (s *Subscription) countUndelivered(n int) {
+func (s *subscription) countUndelivered(n int) {
 	if n > 0 {
 		s.stats.undelivered.Add(uint64(n))
 		s.obs.undelivered(n)
@@ -51,14 +51,14 @@ func (s *Subscription) countUndelivered(n int) {
 }
 
 // countBadBlock counts a block acked and skipped because of err.
-func (s *Subscription) countBadBlock(err error) {
+func (s *subscription) countBadBlock(err error) {
 	s.stats.badBlocks.Add(1)
 	s.obs.badBlock(err)
 }
 
 // countInvalid counts n invalid events delivered flagged, first's the
 // first error.
-func (s *Subscription) countInvalid(n int, first error) {
+func (s *subscription) countInvalid(n int, first error) {
 	if n > 0 {
 		s.stats.invalid.Add(uint64(n))
 		s.obs.invalid(n, first)
@@ -66,9 +66,9 @@ func (s *Subscription) countInvalid(n int, first error) {
 }
 
 // countHandOver counts the outcome of handing a block's events over one by
-// one (ModeEvents): dups dropped, the last lost not handed over, the rest
+// one (Subscribe): dups dropped, the last lost not handed over, the rest
 // delivered.
-func (s *Subscription) countHandOver(events []Event, dups, lost int) {
+func (s *subscription) countHandOver(events []Event, dups, lost int) {
 	s.stats.add(len(events), dups, lost)
 	s.obs.delivered(len(events)-dups-lost, events[:len(events)-lost])
 	s.obs.duplicates(dups)
@@ -77,7 +77,7 @@ func (s *Subscription) countHandOver(events []Event, dups, lost int) {
 
 // countSplit counts a Batch's events kept and its replays dropped, when
 // Batch.Events first splits it.
-func (s *Subscription) countSplit(kept []Event, dups int) {
+func (s *subscription) countSplit(kept []Event, dups int) {
 	s.stats.events.Add(uint64(len(kept)))
 	if dups > 0 {
 		s.stats.duplicates.Add(uint64(dups))
@@ -87,7 +87,7 @@ func (s *Subscription) countSplit(kept []Event, dups int) {
 }
 
 // countAcks counts n acks written.
-func (s *Subscription) countAcks(n int) {
+func (s *subscription) countAcks(n int) {
 	if n > 0 {
 		s.stats.acks.Add(uint64(n))
 		if s.obs.o != nil {

@@ -8,18 +8,28 @@ import (
 	"github.com/pushmon/pushmon/internal/envelope"
 )
 
-// dedup remembers the identities of the last n delivered events, to
+// dedup remembers the identities of the last n delivered events (an
+// identity delivered twice takes two of the n places), to
 // remove replays of them: see [Config.DedupWindow] for which events are
 // checked. Its methods are safe for concurrent use (a session's reader and
 // Batch.Ack, an HTTP receiver's requests) and do nothing on a nil *dedup
 // (dedup disabled); seen and add require mu.
+//
+// The window is a ring of the last n identities. The set that answers
+// seen is built from the ring only when a check needs it (after a
+// reconnect, for a replay), and dropped again once a whole window of
+// identities has been added without a check: in steady state an identity
+// costs one ring slot, not two random accesses to a table of megabytes.
 type dedup struct {
-	mu   sync.Mutex
-	n    int
-	ring []uint64
-	next int
-	set  idSet
-	seed maphash.Seed
+	mu      sync.Mutex
+	n       int
+	ring    []uint64 // the last n identities added, oldest at next once full
+	next    int
+	set     idSet          // while indexed: the ring's identities
+	extra   map[uint64]int // while indexed: their further occurrences in the ring (rare)
+	indexed bool
+	quiet   int // identities added since the last seen, while indexed
+	seed    maphash.Seed
 }
 
 // newDedup returns a window of n identities: DefaultDedupWindow for 0,
@@ -143,20 +153,42 @@ func (d *dedup) remember(keys ...uint64) {
 // returns the kept events (in evs's array), their identities (0 for those
 // without one) and how many were dropped. With remember, the window
 // learns the kept identities at once. On a nil *dedup it keeps everything
-// and returns no identities.
-func (d *dedup) filter(evs []Event, rs *resend, remember bool) (kept []Event, keys []uint64, dups int) {
+// and returns no identities. ends, when not nil, are the end indices in
+// evs of consecutive runs of events (a Batch's blocks): they are changed
+// to the ends of the runs' kept events. The identities are appended to
+// buf[:0].
+func (d *dedup) filter(evs []Event, rs *resend, remember bool, ends []int, buf []uint64) (kept []Event, keys []uint64, dups int) {
 	if d == nil || len(evs) == 0 {
 		return evs, nil, 0
 	}
-	keys = make([]uint64, len(evs))
+	keys = buf[:0]
+	if cap(keys) < len(evs) {
+		keys = make([]uint64, len(evs))
+	}
+	keys = keys[:len(evs)]
 	for i := range evs {
 		keys[i] = d.key(&evs[i])
 	}
-	var batch idSet // identities kept so far, when the window does not learn them at once
-	n := 0
+	// Without remember, the identities kept so far, built at the first
+	// checked event (most Batches have none).
+	var batch idSet
+	batched := false
+	n, j := 0, 0
 	d.mu.Lock()
 	for i, k := range keys {
+		for j < len(ends) && ends[j] <= i {
+			ends[j] = n
+			j++
+		}
 		if checked(&evs[i], k, rs) {
+			if !remember && !batched {
+				for _, x := range keys[:n] {
+					if x != 0 && !batch.has(x) {
+						batch.insert(x)
+					}
+				}
+				batched = true
+			}
 			if d.seen(k) || batch.has(k) {
 				continue
 			}
@@ -165,7 +197,7 @@ func (d *dedup) filter(evs []Event, rs *resend, remember bool) (kept []Event, ke
 		if k != 0 {
 			if remember {
 				d.add(k)
-			} else if len(keys) > 1 && !batch.has(k) {
+			} else if batched && !batch.has(k) {
 				batch.insert(k)
 			}
 		}
@@ -173,26 +205,80 @@ func (d *dedup) filter(evs []Event, rs *resend, remember bool) (kept []Event, ke
 		n++
 	}
 	d.mu.Unlock()
+	for ; j < len(ends); j++ {
+		ends[j] = n
+	}
 	clear(evs[n:]) // drop references to the documents
 	return evs[:n], keys[:n], len(evs) - n
 }
 
-// seen reports whether id was remembered.
-func (d *dedup) seen(id uint64) bool { return d.set.has(id) }
+// seen reports whether id was remembered, indexing the window first if
+// it is not.
+func (d *dedup) seen(id uint64) bool {
+	if !d.indexed {
+		d.index()
+	}
+	d.quiet = 0
+	return d.set.has(id)
+}
 
-// add remembers id, forgetting the oldest beyond the window.
-func (d *dedup) add(id uint64) {
-	if d.set.has(id) {
+// index builds the set from the ring.
+func (d *dedup) index() {
+	d.set, d.extra = idSet{}, nil
+	for _, id := range d.ring {
+		d.insert(id)
+	}
+	d.indexed, d.quiet = true, 0
+}
+
+// insert adds an occurrence of id to the index.
+func (d *dedup) insert(id uint64) {
+	if !d.set.has(id) {
+		d.set.insert(id)
 		return
+	}
+	if d.extra == nil {
+		d.extra = make(map[uint64]int)
+	}
+	d.extra[id]++
+}
+
+// evict removes an occurrence of id from the index.
+func (d *dedup) evict(id uint64) {
+	if n := d.extra[id]; n > 0 {
+		if n == 1 {
+			delete(d.extra, id)
+		} else {
+			d.extra[id] = n - 1
+		}
+		return
+	}
+	d.set.remove(id)
+}
+
+// add remembers id, forgetting the oldest identity beyond the window.
+func (d *dedup) add(id uint64) {
+	if d.indexed {
+		if d.quiet++; d.quiet > d.n {
+			// A whole window without a check: drop the index until the
+			// next one.
+			d.set, d.extra, d.indexed = idSet{}, nil, false
+		}
 	}
 	if len(d.ring) < d.n {
 		d.ring = append(d.ring, id)
 	} else {
-		d.set.remove(d.ring[d.next])
+		if d.indexed {
+			d.evict(d.ring[d.next])
+		}
 		d.ring[d.next] = id
-		d.next = (d.next + 1) % d.n
+		if d.next++; d.next == d.n {
+			d.next = 0
+		}
 	}
-	d.set.insert(id)
+	if d.indexed {
+		d.insert(id)
+	}
 }
 
 // idSet is a set of identities: open addressing with linear probing over

@@ -3,10 +3,10 @@
 //
 // [Subscribe] dials the push endpoint (TLS on port 3201 by default), logs in
 // with a ConnectRequest, then reads PublishMessages, inflates them, splits
-// their documents into [Event] values and hands them to the consumer (or,
-// in the batch modes, hands over whole blocks as a [Batch]). Each block is
-// acknowledged with the documented 10-byte ack only after all of its
-// events were received by the consumer (or, in [ModeManualAck], after
+// their documents into [Event] values and hands them to the consumer
+// ([SubscribeBatches] hands over whole blocks as a [Batch] instead). Each
+// block is acknowledged with the documented 10-byte ack only after all of
+// its events were received by the consumer (or, with [AckManual], after
 // [Batch.Ack]). Transient failures reconnect with jittered exponential
 // backoff, forever by default; permanent ones (403, 400, TLS verification,
 // a port proved wrong, invalid configuration) end the subscription with a
@@ -40,29 +40,46 @@
 // With an explicit-ack, persistent monitor, delivery is at-least-once, and
 // replayed duplicates are removed by event identity (a DataPoint's id,
 // otherwise topic, operation, timestamp and body) within a window of the
-// last DedupWindow events (in the batch modes, by [Batch.Events]). With
+// last DedupWindow events (for a BatchSubscription, by [Batch.Events]). With
 // other monitors the server considers a block delivered once written to
 // the socket, so events in flight when a connection drops are lost:
 // at-most-once. Nothing here claims exactly-once.
 //
 // # Batches
 //
-// With [ModeBatches] or [ModeManualAck] the consumer receives [Batch]
-// values on Batches(): every block that had arrived complete when the
+// [SubscribeBatches] returns a [BatchSubscription], whose Batches channel
+// carries [Batch] values: every block that had arrived complete when the
 // previous Batch was taken, up to Config.MaxBatchBlocks, so that one
 // hand-off serves many blocks while a connection is busy, and a quiet one
 // still gets each block at once. The documents are copied once, into
 // memory the consumer owns; [Batch.Events] splits them into events and
 // removes replays, on the caller's goroutine, when first called. A
 // consumer that stores raw documents ([Block].Document) never pays for
-// the split. This is the high-throughput path: about half the bare
-// socket-reading rate on loopback, where the Events API, which hands over
-// one event at a time, gets about a tenth (see the benchmarks).
+// the split. Its [AckMode] says when blocks are acked: [AckOnReceive]
+// when the Batch is received, [AckManual] at [Batch.Ack].
 //
+//	sub, err := stream.SubscribeBatches(ctx, cfg, stream.AckManual)
+//	…
 //	for b := range sub.Batches() {
 //		if err := store(b.Events()); err != nil { … }
-//		b.Ack() // ModeManualAck: only now may the server forget the blocks
+//		b.Ack() // only now may the server forget the blocks
 //	}
+//
+// [BatchSubscription.All] gives the same events one at a time in a plain
+// loop, yielded on the loop's goroutine with no channel hand-off per
+// event; with AckManual a block is acked only once the loop body has
+// returned for its last event:
+//
+//	for ev, err := range sub.All() {
+//		if err != nil { … } // the subscription's permanent error, last
+//		…
+//	}
+//
+// Channels stay for select: the Events API and Batches.
+//
+// [ParseDocument] gives the events of a document exactly as a
+// subscription delivers them: for tests (with streamtest.AppendDocument)
+// and for documents read back from an archive.
 //
 // # Other transports, many monitors, proxies
 //

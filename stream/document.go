@@ -41,6 +41,9 @@ func splitEvents(ctx context.Context, sp *envelope.Splitter, dst []Event, doc []
 	if sp == nil {
 		sp = new(envelope.Splitter)
 	}
+	if f == FormatUnknown {
+		f = sniffFormat(doc)
+	}
 	n := len(dst)
 	invalid, err := sp.Split(ctx, doc, envelope.Format(f), func(m envelope.Event) {
 		if m.Err != nil && res.first == nil {

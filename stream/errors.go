@@ -43,10 +43,10 @@ var (
 	// name too. The block stays un-acked and is replayed after the
 	// connection ends (persistent monitors). See Batch.Ack.
 	ErrAckExpired = errors.New("stream: ack expired: the connection has given the block's DataBlockId to a newer block")
-	// ErrClosed: Group.Add was called on a Group that was closed or whose
+	// ErrGroupClosed: Group.Add was called on a Group that was closed or whose
 	// context ended; or Handoff.Send was called after its member or group
 	// was closed (the event was not handed over).
-	ErrClosed = errors.New("stream: group closed")
+	ErrGroupClosed = errors.New("stream: group closed")
 	// ErrTLSVersion: the TLS handshake failed because the server and the
 	// client have no protocol version in common (the client requires TLS
 	// 1.2 or later). It wraps crypto/tls's error. Permanent.

@@ -12,9 +12,9 @@ import (
 )
 
 // Format is the format of an event's document. The zero value,
-// FormatUnknown, is that of an Event built without one: Decode then tells
-// JSON from XML by the body's first byte. (The wire values of a block's
-// format are protocol.Format's; Block.Format keeps them.)
+// FormatUnknown, is that of an Event or a Block built without one: Decode
+// and Batch.Events then tell JSON from XML by the first byte. (The wire
+// values of a block's format are protocol.Format's.)
 type Format uint8
 
 // Formats.
@@ -43,7 +43,8 @@ func formatOf(w protocol.Format) Format {
 // An Event is a value the consumer owns. Body aliases the delivered block's
 // document, which the library never reuses or modifies; the consumer must
 // not modify Body either (copy it first), because the events of one block
-// share that memory.
+// share that memory, as do the documents of blocks that arrived together
+// (up to 32 KiB of them): copy Body to keep a few events of many.
 type Event struct {
 	// Topic is the full topic, "<customerId>/<Resource>/<path>", e.g.
 	// "7603/DataPoint/dev1/temp".

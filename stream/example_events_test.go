@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 
-	"github.com/pushmon/pushmon/protocol"
 	"github.com/pushmon/pushmon/stream"
 )
 
@@ -18,8 +17,8 @@ func ExampleEventError() {
 		{"topic":"1234/DataPoint/dev1/temp","operation":"INSERTION","timestamp":"2025-01-01T00:00:01Z","DataPoint":{"id":"b","data":tru}},
 		{"topic":"1234/DataPoint/dev1/temp","operation":"DELETE","timestamp":"2025-01-01T00:00:00Z","DataPoint":{"id":"a","data":1}}]}}`
 	b := &stream.Batch{Blocks: []stream.Block{
-		{Format: protocol.FormatJSON, Document: []byte(doc)},
-		{Format: protocol.FormatJSON, Document: []byte(`{"reading":"template output"}`)},
+		{Format: stream.FormatJSON, Document: []byte(doc)},
+		{Format: stream.FormatJSON, Document: []byte(`{"reading":"template output"}`)},
 	}}
 	for _, ev := range b.Events() {
 		var invalid *stream.EventError

@@ -115,17 +115,16 @@ func Example() {
 
 // Batches with manual acks: store a whole batch, then ack it, so that a
 // crash before the ack makes a persistent monitor replay its blocks.
-func ExampleSubscription_Batches() {
+func ExampleBatchSubscription_Batches() {
 	srv := streamtest.NewServer(streamtest.Options{})
 	defer srv.Close()
 	id := srv.CreateMonitor(streamtest.MonitorSpec{Topics: []string{"DeviceCore"}, BatchSize: 2, AckExplicit: true, Persistent: true})
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	sub, err := stream.Subscribe(ctx, stream.Config{
+	sub, err := stream.SubscribeBatches(ctx, stream.Config{
 		Addr: srv.PushAddr(), Plaintext: true,
 		Username: "user", Password: secret.New("password"), MonitorID: id,
-		Mode: stream.ModeManualAck,
-	})
+	}, stream.AckManual)
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -151,4 +150,55 @@ func ExampleSubscription_Batches() {
 	// 00000000-00000000-00409DFF-FF000001 true
 	// 00000000-00000000-00409DFF-FF000002 false
 	// acked blocks: 1
+}
+
+// Events one at a time, in a plain loop, at the speed of batches: All
+// yields each Batch's events on the loop's goroutine. With AckManual a
+// block is acked only once the loop body has returned for its last event,
+// so an event is never acked before it was stored.
+func ExampleBatchSubscription_All() {
+	srv := streamtest.NewServer(streamtest.Options{})
+	defer srv.Close()
+	id := srv.CreateMonitor(streamtest.MonitorSpec{Topics: []string{"DataPoint"}, BatchSize: 2, AckExplicit: true, Persistent: true})
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	sub, err := stream.SubscribeBatches(ctx, stream.Config{
+		Addr: srv.PushAddr(), Plaintext: true,
+		Username: "user", Password: secret.New("password"), MonitorID: id,
+	}, stream.AckManual)
+	if err != nil {
+		log.Fatal(err)
+	}
+	for i := range 4 {
+		srv.Publish(streamtest.Event{Topic: "DataPoint/dev1/temperature",
+			Body: map[string]any{"id": fmt.Sprint("dp-", i), "streamId": "dev1/temperature", "data": 20 + i}})
+	}
+	n := 0
+	for ev, err := range sub.All() {
+		if err != nil { // the subscription ended with a permanent error
+			log.Fatal(err)
+		}
+		dp, err := ev.DataPoint()
+		if err != nil {
+			log.Print(err)
+			continue
+		}
+		fmt.Println(dp.ID, dp.Data) // store it here
+		if n++; n == 4 {
+			break // the block of this event stays un-acked: see All
+		}
+	}
+	// Shutdown writes the acks of the finished blocks before it closes.
+	if err := sub.Shutdown(ctx); err != nil {
+		log.Print(err)
+	}
+	srv.WaitStatus(ctx, id, streamtest.StatusSuspended) // recording, for the next connection
+	st := srv.Stats(id)
+	fmt.Println("acked blocks:", st.BlocksAcked, "to send again:", st.Queued)
+	// Output:
+	// dp-0 20
+	// dp-1 21
+	// dp-2 22
+	// dp-3 23
+	// acked blocks: 1 to send again: 2
 }

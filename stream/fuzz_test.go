@@ -53,7 +53,7 @@ func FuzzSession(f *testing.F) {
 		var got [2][]Event
 		var stats [2]Stats
 		var errs [2]error
-		for i, mode := range []Mode{ModeEvents, ModeBatches} {
+		for i, mode := range []mode{modeEvents, modeBatches} {
 			synctest.Test(t, func(t *testing.T) {
 				var closedAt time.Time
 				d := &pipeDialer{serve: func(_ int, c net.Conn) {
@@ -62,8 +62,7 @@ func FuzzSession(f *testing.F) {
 				}}
 				cfg := leanConfig(d)
 				cfg.MaxDecompressed = 1 << 20
-				cfg.Mode = mode
-				sub, err := Subscribe(t.Context(), cfg)
+				sub, err := subscribeMode(t.Context(), cfg, mode)
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -76,7 +75,7 @@ func FuzzSession(f *testing.F) {
 					_, _ = ev.FileData()
 					got[i] = append(got[i], ev)
 				}
-				if mode == ModeEvents {
+				if mode == modeEvents {
 					for ev := range sub.Events() {
 						take(ev)
 					}
@@ -99,14 +98,14 @@ func FuzzSession(f *testing.F) {
 		}
 		// Both modes deliver the same events, and end the same way.
 		if diff := cmp.Diff(got[0], got[1]); diff != "" {
-			t.Errorf("events (-ModeEvents +ModeBatches):\n%s", diff)
+			t.Errorf("events (-modeEvents +modeBatches):\n%s", diff)
 		}
 		if fmt.Sprint(errs[0]) != fmt.Sprint(errs[1]) {
-			t.Errorf("ModeEvents ended with %v, ModeBatches with %v", errs[0], errs[1])
+			t.Errorf("modeEvents ended with %v, modeBatches with %v", errs[0], errs[1])
 		}
 		e, b := stats[0], stats[1]
 		if e.Blocks != b.Blocks || e.Events != b.Events || e.Duplicates != b.Duplicates || e.Raw != b.Raw || e.BadBlocks != b.BadBlocks || e.Acks != b.Acks {
-			t.Errorf("stats differ: ModeEvents %+v, ModeBatches %+v", e, b)
+			t.Errorf("stats differ: modeEvents %+v, modeBatches %+v", e, b)
 		}
 	})
 }

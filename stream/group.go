@@ -107,7 +107,7 @@ func (g *Group) supervise() {
 // (not on a channel of its own). transport is shown in MemberStatus.
 //
 // An error from open is returned and adds nothing; so do a closed group
-// (ErrClosed) and an id that is already a running member
+// (ErrGroupClosed) and an id that is already a running member
 // (ErrDuplicateMember). While open runs, the member shows in Status as
 // running, StateConnecting. open must return promptly once its context is
 // cancelled, and must not call Close, Wait or Remove of this member, which
@@ -125,7 +125,7 @@ func (g *Group) add(id uint32, transport string, open func(context.Context, *mem
 	g.mu.Lock()
 	if g.closed {
 		g.mu.Unlock()
-		return ErrClosed
+		return ErrGroupClosed
 	}
 	if _, dup := g.members[id]; dup {
 		g.mu.Unlock()
@@ -158,14 +158,11 @@ func (g *Group) add(id uint32, transport string, open func(context.Context, *mem
 	return nil
 }
 
-// Subscribe adds a TCP push member for cfg.MonitorID (cfg.Mode must be
-// ModeEvents). Subscribe's validation errors are returned.
+// Subscribe adds a TCP push member for cfg.MonitorID, delivering events
+// as a [Subscription] does. Subscribe's validation errors are returned.
 func (g *Group) Subscribe(cfg Config) error {
-	if cfg.Mode != ModeEvents {
-		return fmt.Errorf("%w: a Group member must use ModeEvents", ErrInvalidConfig)
-	}
 	return g.add(cfg.MonitorID, "tcp", func(ctx context.Context, _ *member) (Runner, error) {
-		return subscribe(ctx, cfg, g.events)
+		return newSubscription(ctx, cfg, g.events)
 	})
 }
 

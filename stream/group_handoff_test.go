@@ -96,7 +96,7 @@ func startHandoffSource(ctx context.Context, h Handoff, n int) *handoffSource {
 
 // TestGroupAddHandsOffDirectly: a member added with Add learns that an
 // event was handed over only when the group's consumer took it; at Close
-// the event in flight is reported not handed over (ErrClosed). Its open
+// the event in flight is reported not handed over (ErrGroupClosed). Its open
 // may call Status and Member without deadlocking, and sees itself as
 // connecting.
 func TestGroupAddHandsOffDirectly(t *testing.T) {
@@ -125,10 +125,10 @@ func TestGroupAddHandsOffDirectly(t *testing.T) {
 		g.Close()
 		src.mu.Lock()
 		defer src.mu.Unlock()
-		if !slices.Equal(src.acked, []int{0, 1}) || !errors.Is(src.err, ErrClosed) {
+		if !slices.Equal(src.acked, []int{0, 1}) || !errors.Is(src.err, ErrGroupClosed) {
 			t.Errorf("handed over %v, then %v", src.acked, src.err)
 		}
-		if err := (Handoff{}).Send(t.Context(), Event{}); !errors.Is(err, ErrClosed) {
+		if err := (Handoff{}).Send(t.Context(), Event{}); !errors.Is(err, ErrGroupClosed) {
 			t.Errorf("zero Handoff: %v", err)
 		}
 	})
@@ -161,7 +161,7 @@ func TestGroupAddOpenFails(t *testing.T) {
 			t.Fatal(err)
 		}
 		synctest.Wait()
-		if err := keep.Send(t.Context(), Event{}); !errors.Is(err, ErrClosed) {
+		if err := keep.Send(t.Context(), Event{}); !errors.Is(err, ErrGroupClosed) {
 			t.Errorf("Send after the member ended: %v", err)
 		}
 		if st, ok := g.Member(1); !ok || st.Running {

@@ -171,7 +171,7 @@ func TestGroupFiftyMonitorsMixedTransports(t *testing.T) {
 			t.Errorf("member %d: %d events, want %d", st.MonitorID, st.Events, want)
 		}
 	}
-	if err := g.Poll(stream.PollerConfig{Client: api, MonitorID: ids[2]}); !errors.Is(err, stream.ErrClosed) {
+	if err := g.Poll(stream.PollerConfig{Client: api, MonitorID: ids[2]}); !errors.Is(err, stream.ErrGroupClosed) {
 		t.Errorf("add after close: %v", err)
 	}
 }
@@ -206,8 +206,8 @@ func TestGroupFailFast(t *testing.T) {
 	if _, ok := <-g.Events(); ok {
 		t.Error("Events open")
 	}
-	if err := g.Subscribe(stream.Config{Mode: stream.ModeBatches}); !errors.Is(err, stream.ErrInvalidConfig) && !errors.Is(err, stream.ErrClosed) {
-		t.Errorf("batches member: %v", err)
+	if err := g.Subscribe(stream.Config{}); !errors.Is(err, stream.ErrInvalidConfig) && !errors.Is(err, stream.ErrGroupClosed) {
+		t.Errorf("member added to a closed group: %v", err)
 	}
 	// The parent context ends a group too.
 	pctx, cancel := context.WithCancel(ctx)

@@ -73,18 +73,18 @@ type Handoff struct {
 // Send hands ev to the group's consumer: it returns nil once the consumer
 // has received it — so a member that acknowledges its source after Send
 // returns acknowledges only what the consumer took. It returns ctx's error
-// if ctx ends first, and ErrClosed if the member or the group is closed
+// if ctx ends first, and ErrGroupClosed if the member or the group is closed
 // first or the member's Runner has ended; then ev was not handed over. The
-// zero Handoff returns ErrClosed.
+// zero Handoff returns ErrGroupClosed.
 func (h Handoff) Send(ctx context.Context, ev Event) error {
 	m := h.m
 	if m == nil {
-		return ErrClosed
+		return ErrGroupClosed
 	}
 	m.mu.Lock()
 	if m.ended {
 		m.mu.Unlock()
-		return ErrClosed
+		return ErrGroupClosed
 	}
 	m.sends.Add(1)
 	m.mu.Unlock()
@@ -97,7 +97,7 @@ func (h Handoff) Send(ctx context.Context, ev Event) error {
 	case <-m.ctx.Done():
 	}
 	if m.ctx.Err() != nil {
-		return ErrClosed
+		return ErrGroupClosed
 	}
 	return ctx.Err()
 }

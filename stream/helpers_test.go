@@ -184,7 +184,10 @@ type backoffBackOff = backoff.BackOff
 type t_ctx = context.Context
 
 // waitDone waits for sub to end, failing the test after 10 s of real time.
-func waitDone(t *testing.T, sub *Subscription) {
+func waitDone(t *testing.T, sub interface {
+	Done() <-chan struct{}
+	Close() error
+}) {
 	t.Helper()
 	select {
 	case <-sub.Done():
@@ -192,4 +195,36 @@ func waitDone(t *testing.T, sub *Subscription) {
 		sub.Close()
 		t.Fatal("subscription did not end")
 	}
+}
+
+// testSub is a subscription started in a mode a test chooses at run time:
+// Events works for modeEvents, Batches for the batch modes.
+type testSub struct {
+	*subscription
+	ev *Subscription
+	bs *BatchSubscription
+}
+
+func (t testSub) Events() <-chan Event   { return t.ev.Events() }
+func (t testSub) Batches() <-chan *Batch { return t.bs.Batches() }
+
+// subscribeMode starts a subscription of cfg in mode m: Subscribe for
+// modeEvents, SubscribeBatches with the matching AckMode otherwise.
+func subscribeMode(ctx context.Context, cfg Config, m mode) (testSub, error) {
+	if m == modeEvents {
+		s, err := Subscribe(ctx, cfg)
+		if err != nil {
+			return testSub{}, err
+		}
+		return testSub{subscription: &s.subscription, ev: s}, nil
+	}
+	ack := AckOnReceive
+	if m == modeManualAck {
+		ack = AckManual
+	}
+	s, err := SubscribeBatches(ctx, cfg, ack)
+	if err != nil {
+		return testSub{}, err
+	}
+	return testSub{subscription: &s.subscription, bs: s}, nil
 }

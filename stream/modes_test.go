@@ -59,9 +59,8 @@ func TestBatchesModeAcksOnHandOff(t *testing.T) {
 					<-fc.done
 				}}
 				cfg := testConfig(d)
-				cfg.Mode = ModeBatches
 				cfg.MaxBatchBlocks = tc.maxBlocks
-				sub, _ := Subscribe(t.Context(), cfg)
+				sub, _ := SubscribeBatches(t.Context(), cfg, AckOnReceive)
 				synctest.Wait()
 				if len(fc.acks) != 0 {
 					t.Fatal("acked before hand-off")
@@ -125,8 +124,7 @@ func TestManualAckWaitsForAck(t *testing.T) {
 			<-fc.done
 		}}
 		cfg := testConfig(d)
-		cfg.Mode = ModeManualAck
-		sub, _ := Subscribe(t.Context(), cfg)
+		sub, _ := SubscribeBatches(t.Context(), cfg, AckManual)
 		b0 := <-sub.Batches()
 		b1 := <-sub.Batches()
 		b2 := <-sub.Batches()

@@ -138,10 +138,10 @@ type BlockInfo struct {
 	Bytes int
 }
 
-// DeliveryInfo describes events handed to the consumer: a TCP block's (in
-// ModeEvents, once its last event was received), a Batch's (in the batch
-// modes, when Batch.Events first splits it), an HTTP push's, a polled
-// record's.
+// DeliveryInfo describes events handed to the consumer: a TCP block's (of
+// a Subscription, once its last event was received), a Batch's (of a
+// BatchSubscription, when Batch.Events or All first splits it), an HTTP
+// push's, a polled record's.
 type DeliveryInfo struct {
 	Origin
 	// Events is how many were handed over.

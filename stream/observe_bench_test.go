@@ -19,7 +19,7 @@ func (o *atomicObserver) Delivered(d DeliveryInfo) {
 	o.lag.Add(int64(d.Lag))
 }
 
-// BenchmarkObserveHandOver is what counting a ModeEvents block's hand-off
+// BenchmarkObserveHandOver is what counting a Subscription block's hand-off
 // costs, without an Observer and with one; compare it with
 // BenchmarkSplitDedup, the rest of the block's way to the consumer.
 func BenchmarkObserveHandOver(b *testing.B) {

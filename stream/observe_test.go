@@ -111,14 +111,14 @@ func observedEvent(i int, ts time.Time) streamtest.Event {
 // undelivered by Close, and checks that the Observer saw exactly what
 // Stats counts, and each connection's end with its cause.
 func TestObserverSeesWhatStatsCount(t *testing.T) {
-	for _, mode := range []Mode{ModeEvents, ModeBatches, ModeManualAck} {
+	for _, mode := range []mode{modeEvents, modeBatches, modeManualAck} {
 		t.Run(mode.String(), func(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) { observeScenario(t, mode) })
 		})
 	}
 }
 
-func observeScenario(t *testing.T, mode Mode) {
+func observeScenario(t *testing.T, mode mode) {
 	srv := newSim(t, streamtest.Options{InFlight: 1})
 	defer srv.Close()
 	id := srv.CreateMonitor(streamtest.MonitorSpec{Topics: []string{"DataPoint"}, AckExplicit: true,
@@ -160,8 +160,8 @@ func observeScenario(t *testing.T, mode Mode) {
 	})
 	obs := &tally{}
 	cfg := simConfig(t, simDialer(srv, nil), id)
-	cfg.Mode, cfg.Observer = mode, obs
-	sub, err := Subscribe(t.Context(), cfg)
+	cfg.Observer = obs
+	sub, err := subscribeMode(t.Context(), cfg, mode)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -175,7 +175,7 @@ func observeScenario(t *testing.T, mode Mode) {
 	// 8 events and the invalid block's 2; the corrupt block gives none.
 	const want = 10
 	var got []Event
-	if mode == ModeEvents {
+	if mode == modeEvents {
 		got = take(t, sub.Events(), want)
 	} else {
 		for len(got) < want {

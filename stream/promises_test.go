@@ -129,7 +129,7 @@ func TestAckOffLossAccounting(t *testing.T) {
 	})
 }
 
-// TestManualAckReplayBeforeAck: in ModeManualAck an event counts as
+// TestManualAckReplayBeforeAck: in modeManualAck an event counts as
 // delivered for dedup once its batch is acked. A replay that arrives
 // before the consumer acked the original batch is handed over again (the
 // consumer may not have stored it: at-least-once); one that arrives after
@@ -157,9 +157,8 @@ func TestManualAckReplayBeforeAck(t *testing.T) {
 			}
 		}}
 		cfg := testConfig(d)
-		cfg.Mode = ModeManualAck
 		cfg.NewBackOff = func() backoff.BackOff { return constantBackOff(time.Second) }
-		sub, _ := Subscribe(t.Context(), cfg)
+		sub, _ := SubscribeBatches(t.Context(), cfg, AckManual)
 		first := <-sub.Batches()
 		second := <-sub.Batches() // the replay, on the second connection
 		if len(first.Events()) != 2 || len(second.Events()) != 2 || second.Duplicates() != 0 {

@@ -18,9 +18,9 @@ import (
 // dropped. From that new event on nothing unflagged is checked (an old
 // event repeated after it is delivered again: duplicates, never loss),
 // while events flagged replay always are. On the first connection nothing
-// unflagged is checked at all. In ModeEvents and in ModeBatches.
+// unflagged is checked at all. In modeEvents and in modeBatches.
 func TestReconnectCheckEndsAtFirstNewEvent(t *testing.T) {
-	for _, mode := range []Mode{ModeEvents, ModeBatches} {
+	for _, mode := range []mode{modeEvents, modeBatches} {
 		t.Run(mode.String(), func(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
 				d := &pipeDialer{serve: func(i int, c net.Conn) {
@@ -47,14 +47,13 @@ func TestReconnectCheckEndsAtFirstNewEvent(t *testing.T) {
 					}
 				}}
 				cfg := testConfig(d)
-				cfg.Mode = mode
 				cfg.MaxBatchBlocks = 1
 				cfg.NewBackOff = func() backoff.BackOff { return constantBackOff(time.Second) }
-				sub, _ := Subscribe(t.Context(), cfg)
+				sub, _ := subscribeMode(t.Context(), cfg, mode)
 				var ids []string
 				for len(ids) < 7 {
 					var evs []Event
-					if mode == ModeEvents {
+					if mode == modeEvents {
 						evs = []Event{<-sub.Events()}
 					} else {
 						evs = (<-sub.Batches()).Events()
@@ -68,7 +67,7 @@ func TestReconnectCheckEndsAtFirstNewEvent(t *testing.T) {
 				if want := "[a b a c a b d]"; fmt.Sprint(ids) != want {
 					t.Errorf("delivered %v, want %s", ids, want)
 				}
-				if mode == ModeEvents {
+				if mode == modeEvents {
 					select {
 					case ev := <-sub.Events():
 						t.Errorf("more: %v", ev)

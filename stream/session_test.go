@@ -176,7 +176,6 @@ func TestInvalidConfigFailsBeforeDial(t *testing.T) {
 		"long password": func(c *Config) { c.Password = secret.New(long) },
 		"long username": func(c *Config) { c.Username = long },
 		"bad addr":      func(c *Config) { c.Addr = "nohostport" },
-		"bad mode":      func(c *Config) { c.Mode = 9 },
 	} {
 		cfg := testConfig(d)
 		mod(&cfg)
@@ -187,6 +186,9 @@ func TestInvalidConfigFailsBeforeDial(t *testing.T) {
 		if err != nil && len(err.Error()) > 200 {
 			t.Errorf("%s: error text too long (leaks input?): %d bytes", name, len(err.Error()))
 		}
+	}
+	if _, err := SubscribeBatches(t.Context(), testConfig(d), 9); !errors.Is(err, ErrInvalidConfig) {
+		t.Errorf("bad AckMode: err = %v", err)
 	}
 	if d.dials.Load() != 0 {
 		t.Error("dialled")

@@ -29,7 +29,7 @@ var errDraining = errors.New("stream: shutting down")
 // the next connection. If ctx ends first, Shutdown closes the connection
 // at once, as Close does. Shutdown may be called from any goroutine, more
 // than once, and together with Close.
-func (s *Subscription) Shutdown(ctx context.Context) error {
+func (s *subscription) Shutdown(ctx context.Context) error {
 	s.drainOnce.Do(func() {
 		s.draining.Store(true)
 		close(s.drain)
@@ -53,7 +53,7 @@ func (s *Subscription) Shutdown(ctx context.Context) error {
 
 // drained reports whether Shutdown has begun. The reader calls it after
 // every change of the read deadline.
-func (s *Subscription) drained() bool { return s.draining.Load() }
+func (s *subscription) drained() bool { return s.draining.Load() }
 
 // drainAcks, at the end of a session that Shutdown stopped (closed, its
 // flushers done), writes the acks queued so far and closes the connection
@@ -63,7 +63,7 @@ func (ss *session) drainAcks() {
 	if err := ss.writeAcks(); err != nil {
 		return
 	}
-	cw, ok := ss.conn.Conn.(interface{ CloseWrite() error })
+	cw, ok := ss.conn.(interface{ CloseWrite() error })
 	if !ok || cw.CloseWrite() != nil {
 		return
 	}
@@ -73,7 +73,7 @@ func (ss *session) drainAcks() {
 	ss.conn.SetReadDeadline(time.Now().Add(lingerTimeout))
 	var buf [512]byte
 	for {
-		if _, err := ss.conn.Conn.Read(buf[:]); err != nil {
+		if _, err := ss.conn.Read(buf[:]); err != nil {
 			if err != io.EOF {
 				ss.sub.log(slog.LevelDebug, "push connection did not close within the linger time", "err", err)
 			}

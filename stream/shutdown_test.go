@@ -25,7 +25,7 @@ func TestShutdownOverTCP(t *testing.T) {
 			defer srv.Close()
 			id := srv.CreateMonitor(streamtest.MonitorSpec{Topics: []string{"DataPoint"}, BatchSize: 5, BatchDuration: -1,
 				AckExplicit: true, Persistent: true})
-			cfg := stream.Config{Username: "user", Password: secret.New(stream.SentinelPassword), MonitorID: id, Mode: stream.ModeManualAck}
+			cfg := stream.Config{Username: "user", Password: secret.New(stream.SentinelPassword), MonitorID: id}
 			if tlsOn {
 				cfg.Addr, cfg.TLSConfig = srv.PushTLSAddr(), srv.ClientTLSConfig()
 			} else {
@@ -34,7 +34,7 @@ func TestShutdownOverTCP(t *testing.T) {
 			ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 			defer cancel()
 			for round := range 20 {
-				sub, err := stream.Subscribe(ctx, cfg)
+				sub, err := stream.SubscribeBatches(ctx, cfg, stream.AckManual)
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -114,9 +114,9 @@ func TestShutdownAbandonsHandOff(t *testing.T) {
 		defer srv.Close()
 		id := srv.CreateMonitor(streamtest.MonitorSpec{Topics: []string{"DataPoint"}, BatchSize: 3, BatchDuration: -1, AckExplicit: true})
 		cfg := stream.Config{Addr: "rm.test:3200", Plaintext: true, Username: "user", Password: secret.New(stream.SentinelPassword),
-			MonitorID: id, Mode: stream.ModeBatches,
-			Dialer: dialFunc(func() (net.Conn, error) { c, s := net.Pipe(); srv.ServeConn(s); return c, nil })}
-		sub, _ := stream.Subscribe(t.Context(), cfg)
+			MonitorID: id,
+			Dialer:    dialFunc(func() (net.Conn, error) { c, s := net.Pipe(); srv.ServeConn(s); return c, nil })}
+		sub, _ := stream.SubscribeBatches(t.Context(), cfg, stream.AckOnReceive)
 		srv.WaitConnected(t.Context(), id)
 		srv.Publish(streamtest.Event{Topic: "DataPoint/a"}, streamtest.Event{Topic: "DataPoint/b"}, streamtest.Event{Topic: "DataPoint/c"})
 		synctest.Wait() // the Batch waits for the consumer

@@ -1,7 +1,7 @@
 package stream
 
 // Source is one monitor's stream of events, whatever the transport: a TCP
-// push [*Subscription] (in ModeEvents), an [*HTTPReceiver] for an http
+// push [*Subscription], an [*HTTPReceiver] for an http
 // monitor, or a [*Poller] over a polling monitor's history. All of them
 // deliver the same [Event] for the same server event, so consumer code
 // does not depend on how events arrive, and a [Group] can run any mix.

@@ -33,7 +33,7 @@ func benchDoc(n int) []byte {
 }
 
 // BenchmarkSplitJSON is the envelope splitter alone, per document; the
-// events reuse one slice, as in ModeEvents.
+// events reuse one slice, as in modeEvents.
 func BenchmarkSplitJSON(b *testing.B) {
 	for _, n := range []int{1, 14, 100} {
 		doc := benchDoc(n)
@@ -53,7 +53,7 @@ func BenchmarkSplitJSON(b *testing.B) {
 	}
 }
 
-// BenchmarkSplitDedup is the per-document cost of what ModeEvents does to
+// BenchmarkSplitDedup is the per-document cost of what modeEvents does to
 // a block before the consumer: split it, then hand its events over
 // through the dedup window (to a consumer that takes them at once), in
 // steady state (a full window, every event new, none checked).

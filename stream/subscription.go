@@ -41,8 +41,9 @@ func (s State) String() string {
 // block received while connected: a block skipped because it could not be
 // inflated or its document exceeds a parsing budget (matching
 // ErrDocumentLimit), or invalid events delivered with Event.Err set
-// (matching ErrInvalidEvent). In ModeBatches and ModeManualAck the last
-// two are found, and reported, when Batch.Events splits the documents.
+// (matching ErrInvalidEvent). For a BatchSubscription the last two are
+// found, and reported, when Batch.Events (or BatchSubscription.All) splits
+// the documents.
 // Wait is the backoff delay.
 type StateChange struct {
 	State State
@@ -51,12 +52,12 @@ type StateChange struct {
 	At    time.Time
 }
 
-// Stats are a Subscription's counters since Subscribe.
+// Stats are a subscription's counters since it was started.
 //
-// In ModeBatches and ModeManualAck, Events, Duplicates, Raw, Invalid and
-// the BadBlocks over a budget count a Batch's events when Batch.Events (or
-// Duplicates, or Ack) first splits them: a consumer that only reads
-// Block.Document leaves them at 0.
+// For a BatchSubscription, Events, Duplicates, Raw, Invalid and the
+// BadBlocks over a budget count a Batch's events when Batch.Events (or
+// Duplicates, or Ack, or BatchSubscription.All) first splits them: a
+// consumer that only reads Block.Document leaves them at 0.
 type Stats struct {
 	Dials       uint64 // connection attempts
 	Connects    uint64 // ConnectResponse 200 received
@@ -90,15 +91,33 @@ func (c *counters) add(n, dups, lost int) {
 	}
 }
 
-// Subscription is one monitor's push session, reconnecting on transient
+// mode is how a subscription hands blocks over and when it acks them: the
+// type that Subscribe or SubscribeBatches returns says which.
+type mode uint8
+
+const (
+	modeEvents    mode = iota // Subscribe: single events, a block acked once its last event is received
+	modeBatches               // SubscribeBatches, AckOnReceive
+	modeManualAck             // SubscribeBatches, AckManual
+)
+
+func (m mode) String() string {
+	switch m {
+	case modeEvents:
+		return "events"
+	case modeBatches:
+		return "batches"
+	}
+	return "manual-ack"
+}
+
+// subscription is one monitor's push session, reconnecting on transient
 // failures until its context ends, Close is called or a permanent error
-// occurs.
-//
-// All methods are safe for concurrent use. The channels it returns are
-// created, owned and closed by the Subscription, each exactly once, after
-// which Err tells why.
-type Subscription struct {
+// occurs: the common part of [Subscription] and [BatchSubscription], whose
+// methods it provides.
+type subscription struct {
 	cfg     Config
+	mode    mode
 	events  chan Event // where events are sent: own, or a Group's channel
 	own     chan Event // the channel Events returns, closed at the end
 	batches chan *Batch
@@ -131,29 +150,17 @@ type Subscription struct {
 	cur       atomic.Pointer[session] // the connected session, if any
 }
 
-// Subscribe validates cfg and starts the subscription in the background: it
-// returns at once, before the first connection. Invalid configurations
-// return an error matching ErrInvalidConfig, and nothing is dialled.
-//
-// ctx owns the subscription: cancelling it (or calling Close) closes the
-// connection, ends every goroutine of the subscription and closes its
-// channels. Consume with
-//
-//	for ev := range sub.Events() { … }
-//	if err := sub.Err(); err != nil { … } // permanent error; nil after cancel
-func Subscribe(ctx context.Context, cfg Config) (*Subscription, error) {
-	return subscribe(ctx, cfg, nil)
-}
-
-// subscribe is Subscribe sending events on out, when not nil, instead of
-// the Subscription's own channel (a Group member, in ModeEvents).
-func subscribe(ctx context.Context, cfg Config, out chan Event) (*Subscription, error) {
+// start validates cfg and starts s in mode m in the background. Events go
+// on out, when not nil, instead of the subscription's own channel (a
+// Group member).
+func (s *subscription) start(ctx context.Context, cfg Config, m mode, out chan Event) error {
 	if err := cfg.validate(); err != nil {
-		return nil, err
+		return err
 	}
 	ctx, cancel := context.WithCancel(ctx)
-	s := &Subscription{
+	*s = subscription{
 		cfg:    cfg,
+		mode:   m,
 		states: make(chan StateChange, 16),
 		done:   make(chan struct{}),
 		cancel: cancel,
@@ -165,7 +172,7 @@ func subscribe(ctx context.Context, cfg Config, out chan Event) (*Subscription, 
 	s.work, s.stopWork = context.WithCancel(ctx)
 	// Unbuffered: a send completes only when the consumer has received the
 	// value, which is what makes "acked after hand-off" true.
-	if cfg.Mode == ModeEvents {
+	if m == modeEvents {
 		s.own = make(chan Event)
 		s.events = s.own
 		if out != nil {
@@ -175,47 +182,26 @@ func subscribe(ctx context.Context, cfg Config, out chan Event) (*Subscription, 
 		s.batches = make(chan *Batch)
 	}
 	go s.run(ctx)
-	return s, nil
-}
-
-// Events returns the channel of events, in the order the server sent them.
-// It is closed when the subscription ends. It panics unless the Config's
-// Mode is ModeEvents (use Batches then). A subscription added to a [Group]
-// sends its events on the group's channel instead; its own carries nothing.
-func (s *Subscription) Events() <-chan Event {
-	if s.own == nil {
-		panic("stream: Events called on a subscription in mode " + s.cfg.Mode.String() + "; use Batches")
-	}
-	return s.own
-}
-
-// Batches returns the channel of batches of blocks, in the order the
-// server sent them (see Batch). It is closed when the subscription ends.
-// It panics in ModeEvents (use Events then).
-func (s *Subscription) Batches() <-chan *Batch {
-	if s.batches == nil {
-		panic("stream: Batches called on a subscription in mode events; use Events")
-	}
-	return s.batches
+	return nil
 }
 
 // States returns a channel of state changes. Sends never block: when the
 // consumer lags, changes are dropped (State always tells the current one).
 // It is closed when the subscription ends.
-func (s *Subscription) States() <-chan StateChange { return s.states }
+func (s *subscription) States() <-chan StateChange { return s.states }
 
 // State returns the current state.
-func (s *Subscription) State() State { return State(s.state.Load()) }
+func (s *subscription) State() State { return State(s.state.Load()) }
 
 // Done returns a channel closed when the subscription has ended and all
 // its goroutines have returned.
-func (s *Subscription) Done() <-chan struct{} { return s.done }
+func (s *subscription) Done() <-chan struct{} { return s.done }
 
 // Err returns the permanent error that ended the subscription, or nil if
-// it was ended by its context or Close, or has not ended yet. It is set
-// before the channels are closed, so it may be read as soon as a range
-// over Events or Batches ends.
-func (s *Subscription) Err() error {
+// it was ended by its context, Close or Shutdown, or has not ended yet. It
+// is set before the channels are closed, so it may be read as soon as a
+// range over Events or Batches ends.
+func (s *subscription) Err() error {
 	s.errMu.Lock()
 	defer s.errMu.Unlock()
 	return s.err
@@ -226,17 +212,17 @@ func (s *Subscription) Err() error {
 // be called any number of times from any goroutine. Acks queued but not
 // yet written are lost (the server replays their blocks); Shutdown writes
 // them first.
-func (s *Subscription) Close() error {
+func (s *subscription) Close() error {
 	s.cancel()
 	<-s.done
 	return s.Err()
 }
 
 // delivered is the number of events handed over, for a Group's status.
-func (s *Subscription) delivered() uint64 { return s.stats.events.Load() }
+func (s *subscription) delivered() uint64 { return s.stats.events.Load() }
 
 // Stats returns a snapshot of the counters.
-func (s *Subscription) Stats() Stats {
+func (s *subscription) Stats() Stats {
 	c := &s.stats
 	return Stats{
 		Dials: c.dials.Load(), Connects: c.connects.Load(), Resets: c.resets.Load(),
@@ -247,17 +233,21 @@ func (s *Subscription) Stats() Stats {
 }
 
 // String describes the subscription without credentials.
-func (s *Subscription) String() string {
-	return fmt.Sprintf("stream.Subscription{monitor %d at %s, %s}", s.cfg.MonitorID, s.cfg.addr(), s.State())
+func (s *subscription) String() string {
+	t := "Subscription"
+	if s.mode != modeEvents {
+		t = "BatchSubscription"
+	}
+	return fmt.Sprintf("stream.%s{monitor %d at %s, %s}", t, s.cfg.MonitorID, s.cfg.addr(), s.State())
 }
 
 // GoString is the same as String, so %#v cannot print the password.
-func (s *Subscription) GoString() string { return s.String() }
+func (s *subscription) GoString() string { return s.String() }
 
 // Format prints String for every verb.
-func (s *Subscription) Format(f fmt.State, _ rune) { fmt.Fprint(f, s.String()) }
+func (s *subscription) Format(f fmt.State, _ rune) { fmt.Fprint(f, s.String()) }
 
-func (s *Subscription) setState(st State, err error, wait time.Duration) {
+func (s *subscription) setState(st State, err error, wait time.Duration) {
 	s.state.Store(int32(st))
 	select {
 	case s.states <- StateChange{State: st, Err: err, Wait: wait, At: time.Now()}:
@@ -268,7 +258,7 @@ func (s *Subscription) setState(st State, err error, wait time.Duration) {
 // report sends a non-fatal problem on States as a StateConnected change
 // without changing State, from any goroutine (Batch.Events reports from
 // the consumer's), never after States is closed.
-func (s *Subscription) report(err error) {
+func (s *subscription) report(err error) {
 	s.statesMu.Lock()
 	defer s.statesMu.Unlock()
 	if s.statesClosed {
@@ -280,14 +270,14 @@ func (s *Subscription) report(err error) {
 	}
 }
 
-func (s *Subscription) log(level slog.Level, msg string, args ...any) {
+func (s *subscription) log(level slog.Level, msg string, args ...any) {
 	if l := s.cfg.Logger; l != nil {
 		l.Log(s.logCtx, level, msg, append([]any{"monitor_id", s.cfg.MonitorID}, args...)...)
 	}
 }
 
 // run is the supervisor: one session at a time, backoff between them.
-func (s *Subscription) run(ctx context.Context) {
+func (s *subscription) run(ctx context.Context) {
 	var final error
 	defer func() {
 		s.errMu.Lock()
@@ -322,7 +312,7 @@ func (s *Subscription) run(ctx context.Context) {
 // stops, and with what error, or else waits out the backoff. It is apart
 // from run so that run's stack frame, which lies under every read of an
 // idle subscription, stays small.
-func (s *Subscription) retry(ctx context.Context, bo backoff.BackOff, healthy bool, err error) (stop bool, final error) {
+func (s *subscription) retry(ctx context.Context, bo backoff.BackOff, healthy bool, err error) (stop bool, final error) {
 	if ctx.Err() != nil || s.drained() {
 		return true, nil
 	}

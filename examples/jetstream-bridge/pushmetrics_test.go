@@ -46,9 +46,9 @@ func TestPushMetricsFollowTheSubscription(t *testing.T) {
 	reg.MustRegister(pm.collectors()...)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	sub, err := stream.Subscribe(ctx, stream.Config{Addr: sim.PushAddr(), Plaintext: true, Username: testUser,
-		Password: secret.New(testPassword), MonitorID: mon, Mode: stream.ModeManualAck, Observer: pm,
-		NewBackOff: func() backoff.BackOff { return backoff.NewConstantBackOff(10 * time.Millisecond) }})
+	sub, err := stream.SubscribeBatches(ctx, stream.Config{Addr: sim.PushAddr(), Plaintext: true, Username: testUser,
+		Password: secret.New(testPassword), MonitorID: mon, Observer: pm,
+		NewBackOff: func() backoff.BackOff { return backoff.NewConstantBackOff(10 * time.Millisecond) }}, stream.AckManual)
 	if err != nil {
 		t.Fatal(err)
 	}

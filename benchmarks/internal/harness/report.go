@@ -85,6 +85,8 @@ func (r *Report) WriteMarkdown(w io.Writer) {
 			val, tgt, fl = fmt.Sprintf("%.1f KiB", g.Value/1024), fmt.Sprintf("%s %.0f KiB", g.Op, g.Target/1024), fmt.Sprintf("%.0f KiB", g.Floor/1024)
 		case "GB/s":
 			val, tgt = fmt.Sprintf("%.2f GB/s", g.Value), fmt.Sprintf("%s %.1f GB/s", g.Op, g.Target)
+		case "ns":
+			val, tgt, fl = fmt.Sprintf("%.0f ns", g.Value), fmt.Sprintf("%s %.0f ns", g.Op, g.Target), fmt.Sprintf("%.0f ns", g.Floor)
 		}
 		met := "yes"
 		if !g.Pass {

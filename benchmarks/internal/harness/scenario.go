@@ -40,12 +40,22 @@ const (
 	// Ceiling is the bare reader: frames walked in a 64 KiB buffer, acks
 	// coalesced into one write before each read; no decode, no delivery.
 	Ceiling Kind = "ceiling"
-	// Batches is stream.Subscribe in ModeBatches with a consumer that
+	// Batches is stream.SubscribeBatches (AckOnReceive) with a consumer that
 	// drains the channel: raw blocks, never split into events.
 	Batches Kind = "batches"
 	// BatchesEvents is Batches with a consumer that takes each Batch's
 	// events (Batch.Events: split and de-duplicated).
 	BatchesEvents Kind = "batches-events"
+	// BatchesTyped is BatchesEvents with a consumer that also decodes each
+	// event's body with Event.DataPoint.
+	BatchesTyped Kind = "batches-typed"
+	// IterEvents is stream.SubscribeBatches with AckManual consumed through
+	// BatchSubscription.All: events yielded on the consumer's goroutine,
+	// each block acked once the loop body has returned for its last event.
+	IterEvents Kind = "iter-events"
+	// IterTyped is IterEvents with a consumer that decodes each body with
+	// Event.DataPoint.
+	IterTyped Kind = "iter-typed"
 	// EventsRoute is the Events API with a consumer that only routes on
 	// Event.Resource (the body is never decoded).
 	EventsRoute Kind = "events-route"
@@ -85,7 +95,7 @@ func (s Scenario) Name() string {
 // (Events API and the JSON baselines) rather than the frame.
 func (s Scenario) countsEvents() bool {
 	switch s.Kind {
-	case EventsRoute, EventsTyped, JSONEnvelope, JSONTyped, BatchesEvents:
+	case EventsRoute, EventsTyped, JSONEnvelope, JSONTyped, BatchesEvents, BatchesTyped, IterEvents, IterTyped:
 		return true
 	}
 	return false
@@ -173,8 +183,10 @@ func (s Scenario) run(ctx context.Context, env *Env, c *Counters) (pushserver.Re
 	switch s.Kind {
 	case Ceiling, JSONEnvelope, JSONTyped:
 		err = s.runBare(ctx, env, tag, c)
-	case Batches, BatchesEvents, EventsRoute, EventsTyped:
-		err = s.runLibrary(ctx, env, tag, c)
+	case EventsRoute, EventsTyped:
+		err = s.runEvents(ctx, env, tag, c)
+	case Batches, BatchesEvents, BatchesTyped, IterEvents, IterTyped:
+		err = s.runBatches(ctx, env, tag, c)
 	default:
 		err = fmt.Errorf("unknown kind %q", s.Kind)
 	}
@@ -206,7 +218,8 @@ func (s Scenario) runBare(ctx context.Context, env *Env, tag string, c *Counters
 	return newBareReader(conn).run(c, handle)
 }
 
-func (s Scenario) runLibrary(ctx context.Context, env *Env, tag string, c *Counters) error {
+// config is the library's Config for the scenario.
+func (s Scenario) config(env *Env, tag string, c *Counters) stream.Config {
 	cfg := stream.Config{
 		Addr:       env.addr(s.Transport),
 		Username:   tag,
@@ -217,17 +230,58 @@ func (s Scenario) runLibrary(ctx context.Context, env *Env, tag string, c *Count
 		Dialer:     countingDialer{c},
 		NewBackOff: func() backoff.BackOff { return &backoff.StopBackOff{} }, // a drop is a failure here
 	}
-	if s.Kind == Batches || s.Kind == BatchesEvents {
-		cfg.Mode = stream.ModeBatches
-	}
 	if s.NoDedup {
 		cfg.DedupWindow = -1
 	}
-	sub, err := stream.Subscribe(ctx, cfg)
+	return cfg
+}
+
+// runEvents consumes the Events API: one channel receive per event.
+func (s Scenario) runEvents(ctx context.Context, env *Env, tag string, c *Counters) error {
+	sub, err := stream.Subscribe(ctx, s.config(env, tag, c))
 	if err != nil {
 		return err
 	}
 	defer sub.Close()
+	var n uint64
+	switch s.Kind {
+	case EventsRoute:
+		for ev := range sub.Events() {
+			if ev.Resource == "DataPoint" {
+				n++
+			}
+			c.add(0, 1)
+		}
+	case EventsTyped:
+		for ev := range sub.Events() {
+			dp, err := ev.DataPoint()
+			if err != nil {
+				return err
+			}
+			n += uint64(len(dp.StreamID))
+			c.add(0, 1)
+		}
+	}
+	sinkU64.Store(n)
+	if err := sub.Err(); err != nil {
+		return err
+	}
+	return ctx.Err()
+}
+
+// runBatches consumes a BatchSubscription: Batches (acked on receipt) or
+// All (acked manually, block by block).
+func (s Scenario) runBatches(ctx context.Context, env *Env, tag string, c *Counters) error {
+	ack := stream.AckOnReceive
+	if s.Kind == IterEvents || s.Kind == IterTyped {
+		ack = stream.AckManual
+	}
+	sub, err := stream.SubscribeBatches(ctx, s.config(env, tag, c), ack)
+	if err != nil {
+		return err
+	}
+	defer sub.Close()
+	var n uint64
 	switch s.Kind {
 	case Batches:
 		for b := range sub.Batches() {
@@ -237,32 +291,55 @@ func (s Scenario) runLibrary(ctx context.Context, env *Env, tag string, c *Count
 		for b := range sub.Batches() {
 			c.add(uint64(len(b.Blocks)), len(b.Events()))
 		}
-	case EventsRoute:
-		var n uint64
-		for ev := range sub.Events() {
-			if ev.Resource == "DataPoint" {
-				n++
+	case BatchesTyped:
+		for b := range sub.Batches() {
+			evs := b.Events()
+			for i := range evs {
+				dp, err := evs[i].DataPoint()
+				if err != nil {
+					return err
+				}
+				n += uint64(len(dp.StreamID))
 			}
-			c.add(0, 1)
+			c.add(uint64(len(b.Blocks)), len(evs))
 		}
-		sinkU64.Store(n)
-	case EventsTyped:
-		for ev := range sub.Events() {
-			dp, err := ev.DataPoint()
+	case IterEvents, IterTyped:
+		// Counted every 64 frames (and at the end), as a Batch's blocks
+		// are counted together: a frame holds Dataset.Events events.
+		per := uint64(s.Dataset.Events)
+		var evs, frames uint64
+		defer func() { c.add(frames, int(frames*per)) }()
+		for ev, err := range sub.All() {
 			if err != nil {
 				return err
 			}
-			sinkStr.Store(&dp.StreamID)
-			c.add(0, 1)
+			if s.Kind == IterTyped {
+				dp, err := ev.DataPoint()
+				if err != nil {
+					return err
+				}
+				n += uint64(len(dp.StreamID))
+			} else if ev.Resource == "DataPoint" {
+				n++
+			}
+			if evs++; evs == per {
+				evs = 0
+				if frames++; frames == 64 {
+					c.add(frames, int(frames*per))
+					frames = 0
+				}
+			}
 		}
 	}
+	sinkU64.Store(n)
 	if err := sub.Err(); err != nil {
 		return err
 	}
 	return ctx.Err()
 }
 
-// Sinks keep consumers' results alive.
+// Sinks keep consumers' results alive. Consumers add up what they read
+// and store it once, so that they allocate nothing per event themselves.
 var (
 	sinkU64 atomic.Uint64
 	sinkStr atomic.Pointer[string]

@@ -123,6 +123,9 @@ func TableScenarios(t Transport) []Scenario {
 	add(Batches, ds1, false)
 	add(BatchesEvents, ds1, false)
 	add(BatchesEvents, ds1, true)
+	add(BatchesTyped, ds1, false)
+	add(IterEvents, ds1, false)
+	add(IterTyped, ds1, false)
 	for _, d := range []pushserver.Dataset{ds1, ds14, ds100z} {
 		if d != ds1 {
 			add(Ceiling, d, false)
@@ -292,6 +295,9 @@ var floors = map[string]float64{
 	"idle-tcp":            16 << 10, // measured 13.1 KiB
 	"idle-tls":            40 << 10, // measured 25.8-27.8 KiB
 	"inflate":             0.6,      // measured 1.12 GB/s
+	"batches-typed-ns":    4000,     // measured 1 534-1 766 ns (load 8-10)
+	"events-typed-ns":     6000,     // measured 2 730-3 690 ns (load 5-13)
+	"iter/batches":        0.7,      // measured 0.91-0.92
 }
 
 // Goals evaluates the performance goals on a report.
@@ -311,9 +317,34 @@ func Goals(r *Report) []Goal {
 		}
 		g = append(g, Goal{Name: name, What: what, Value: v, Op: op, Target: target, Floor: floors[floorKey], Pass: cmp(v, op, target)})
 	}
+	cpu := func(name, what, scen string, target float64, floorKey string) {
+		a, ok := r.Find(scen)
+		if !ok {
+			return
+		}
+		g = append(g, Goal{Name: name, What: what, Value: a.CPUPerEvent, Op: "<=", Target: target, Floor: floors[floorKey],
+			Pass: a.CPUPerEvent <= target, Unit: "ns"})
+	}
+	rate := func(name, what, num, den string) {
+		a, ok1 := r.Find(num)
+		b, ok2 := r.Find(den)
+		if !ok1 || !ok2 {
+			return
+		}
+		v := a.EventsPerSec / b.EventsPerSec
+		g = append(g, Goal{Name: name, What: what, Value: v, Op: ">=", Target: 0.9, Floor: floors["iter/batches"], Pass: v >= 0.9})
+	}
 	for _, t := range []Transport{TCP, TLS} {
 		ratio(fmt.Sprintf("%s batches/ceiling", t), "Batches API frames/s ÷ bare reader frames/s (1 event per frame)",
-			fmt.Sprintf("%s/batches/1ev", t), fmt.Sprintf("%s/ceiling/1ev", t), ">=", 1.0/3, "batches/ceiling", false)
+			fmt.Sprintf("%s/batches/1ev", t), fmt.Sprintf("%s/ceiling/1ev", t), ">=", 0.5, "batches/ceiling", false)
+		cpu(fmt.Sprintf("%s batches-typed ns/event", t), "Batches + Batch.Events + Event.DataPoint, CPU ns per event (1 event per frame)",
+			fmt.Sprintf("%s/batches-typed/1ev", t), 1500, "batches-typed-ns")
+		cpu(fmt.Sprintf("%s events-typed ns/event", t), "Events API + Event.DataPoint, CPU ns per event (1 event per frame)",
+			fmt.Sprintf("%s/events-typed/1ev", t), 2000, "events-typed-ns")
+		rate(fmt.Sprintf("%s iter/batches", t), "BatchSubscription.All events/s ÷ Batches + Batch.Events events/s (1 event per frame)",
+			fmt.Sprintf("%s/iter-events/1ev", t), fmt.Sprintf("%s/batches-events/1ev", t))
+		rate(fmt.Sprintf("%s iter-typed/batches-typed", t), "All + Event.DataPoint events/s ÷ Batches + Batch.Events + Event.DataPoint events/s",
+			fmt.Sprintf("%s/iter-typed/1ev", t), fmt.Sprintf("%s/batches-typed/1ev", t))
 		for _, d := range []string{"1ev", "14ev", "100ev-zlib"} {
 			ratio(fmt.Sprintf("%s events-typed/json %s", t, d), "Events API + Event.DataPoint CPU per event ÷ encoding/json CPU per event",
 				fmt.Sprintf("%s/events-typed/%s", t, d), fmt.Sprintf("%s/json-typed/%s", t, d), "<=", 1.3, "events-typed/json", true)

@@ -70,9 +70,9 @@ type Config struct {
 	SubjectPrefix string
 	// Push is the template of every monitor's push subscription: host,
 	// credentials, TLS, timeouts. MonitorID is replaced by each of
-	// Monitors and Mode by stream.ModeManualAck. A DedupWindow of 0 turns
-	// the subscription's replay de-duplication off (-1): JetStream's
-	// duplicate window does that job.
+	// Monitors; the subscription acks manually (stream.AckManual). A
+	// DedupWindow of 0 turns the subscription's replay de-duplication off
+	// (-1): JetStream's duplicate window does that job.
 	Push stream.Config
 	// Monitors are the ids of the monitors to bridge, each through its own
 	// subscription. Use explicit-ack, persistent monitors: only they

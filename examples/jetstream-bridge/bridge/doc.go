@@ -1,7 +1,8 @@
 // Package bridge publishes the events of Remote Manager monitors to NATS
 // JetStream, losslessly and without duplicates in the stream.
 //
-// One push subscription per monitor (stream.ModeManualAck) hands over
+// One push subscription per monitor (stream.SubscribeBatches with
+// stream.AckManual) hands over
 // batches of whole blocks. Every event of a batch is published
 // asynchronously on Subject(prefix, event) — "rm.<customer>.<Resource>.<path>"
 // — with the event's body as the data, its operation, timestamp, replay

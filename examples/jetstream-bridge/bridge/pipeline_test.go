@@ -10,7 +10,6 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
-	"github.com/pushmon/pushmon/protocol"
 	"github.com/pushmon/pushmon/stream"
 	"github.com/pushmon/pushmon/stream/streamtest"
 )
@@ -73,7 +72,7 @@ func TestPipelineBatchLargerThanMaxPending(t *testing.T) {
 				streamtest.DefaultCustomerID, ev.Topic, ev.Body)
 		}
 		doc.WriteString(`]}}`)
-		blocks = append(blocks, stream.Block{DataBlockID: uint16(len(blocks)), Format: protocol.FormatJSON, Document: doc.Bytes()})
+		blocks = append(blocks, stream.Block{DataBlockID: uint16(len(blocks)), Format: stream.FormatJSON, Document: doc.Bytes()})
 	}
 	batch := &stream.Batch{MonitorID: mon, Blocks: blocks}
 	if got := len(batch.Events()); got != n {

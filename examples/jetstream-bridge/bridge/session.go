@@ -132,8 +132,8 @@ func (b *Bridge) session(ctx context.Context, m *monitorState, stop <-chan struc
 	sctx, scancel := context.WithCancel(ctx)
 	defer scancel()
 	pcfg := b.cfg.Push
-	pcfg.MonitorID, pcfg.Mode = m.id, stream.ModeManualAck
-	sub, err := stream.Subscribe(sctx, pcfg)
+	pcfg.MonitorID = m.id
+	sub, err := stream.SubscribeBatches(sctx, pcfg, stream.AckManual)
 	if err != nil {
 		return false, err
 	}

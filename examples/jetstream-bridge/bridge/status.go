@@ -89,7 +89,7 @@ type monitorState struct {
 	// MonitorFenced or MonitorReleasing while the lease holder stops the
 	// session, else 0; it overrides phase.
 	leasePhase atomic.Int32
-	sub        atomic.Pointer[stream.Subscription] // the push session in progress
+	sub        atomic.Pointer[stream.BatchSubscription] // the push session in progress
 	inflight   atomic.Int64
 	lastAck    atomic.Int64 // Unix nanoseconds
 	lag        atomic.Int64 // nanoseconds

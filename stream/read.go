@@ -1,0 +1,249 @@
+package stream
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"time"
+
+	"github.com/pushmon/pushmon/protocol"
+)
+
+// The read loop: frames in, blocks inflated, split and handed over.
+
+// rearmSlack: the frame deadline is re-armed when it was armed more than
+// this long ago, so back-to-back frames do not each pay for a timer update.
+const rearmSlack = 50 * time.Millisecond
+
+// idleScratch is the largest scratch slice (of events, of blocks) an idle
+// session keeps.
+const idleScratch = 8
+
+// readLoop reads blocks and hands them over until the connection fails or
+// ctx ends. Hand-off waits on ctx (the subscription's), not on the
+// connection's context: a block already received is delivered even if an
+// ack write has failed.
+func (ss *session) readLoop(ctx context.Context) (blocks uint64, err error) {
+	for {
+		if ss.buffered() == 0 {
+			if err := ss.awaitFrame(); err != nil {
+				return blocks, ss.drainErr(err)
+			}
+		}
+		n, err := ss.nextBlock(ctx)
+		blocks += n
+		if err != nil {
+			// Blocks collected before a bad frame are still handed over.
+			ss.handOff(ctx)
+			return blocks, ss.drainErr(err)
+		}
+	}
+}
+
+// drainErr returns errDraining for any error once Shutdown has begun (a
+// read it woke, a hand-off it abandoned), so that the session ends
+// gracefully.
+func (ss *session) drainErr(err error) error {
+	if ss.sub.drained() {
+		return errDraining
+	}
+	return err
+}
+
+// awaitFrame writes the pending acks and waits, without a deadline, for
+// the first byte of the next frame.
+func (ss *session) awaitFrame() error {
+	if err := ss.writeAcks(); err != nil {
+		return err
+	}
+	if ss.armed {
+		ss.conn.SetReadDeadline(time.Time{})
+		ss.armed = false
+	}
+	if ss.sub.drained() { // after the deadline change: see Shutdown
+		return errDraining
+	}
+	ss.burst.idle()
+	if cap(ss.evbuf) > idleScratch {
+		ss.evbuf = nil // an idle session keeps no large scratch
+	}
+	if cap(ss.blocks) > idleScratch {
+		ss.blocks = nil
+	}
+	if ss.sub.mode == modeEvents {
+		ss.chunk = nil // handed over, and the rest would keep a chunk alive
+	}
+	manual := ss.sub.mode == modeManualAck
+	if manual {
+		if err := ss.waitOn(); err != nil {
+			return err
+		}
+	}
+	err := ss.r.Await()
+	if manual {
+		ss.waitOff()
+	}
+	if err != nil {
+		return ss.readErr(err)
+	}
+	return nil
+}
+
+// nextBlock reads one frame, within FrameTimeout, and delivers its block.
+// It returns 1 once the frame was a valid PublishMessage.
+func (ss *session) nextBlock(ctx context.Context) (uint64, error) {
+	s := ss.sub
+	// A frame that is wholly buffered is read without touching the
+	// connection: it needs no deadline (nor the clock read to arm one).
+	if !ss.frameBuffered() {
+		ss.burst.busy()
+		if now := time.Now(); !ss.armed || now.Sub(ss.armedAt) > rearmSlack {
+			ss.conn.SetReadDeadline(now.Add(s.cfg.FrameTimeout))
+			ss.armed, ss.armedAt = true, now
+			if s.drained() { // after the deadline change: see Shutdown
+				return 0, errDraining
+			}
+		}
+	}
+	f, err := ss.r.ReadFrame()
+	if err != nil {
+		return 0, ss.readErr(err)
+	}
+	if f.Type != protocol.TypePublishMessage {
+		return 0, fmt.Errorf("stream: unexpected %s frame after the handshake: %w", f.Type, protocol.ErrWrongDirection)
+	}
+	m, err := protocol.ParsePublishMessage(f.Payload)
+	if err != nil {
+		return 0, err
+	}
+	s.countBlock(len(m.Payload))
+	return 1, ss.deliver(ctx, m)
+}
+
+func (ss *session) readErr(err error) error {
+	if errors.Is(err, os.ErrDeadlineExceeded) {
+		return fmt.Errorf("%w: no complete frame within %v: %w", ErrFrameTimeout, ss.sub.cfg.FrameTimeout, err)
+	}
+	if err == io.EOF {
+		return fmt.Errorf("stream: server closed the connection: %w", err)
+	}
+	return err
+}
+
+// deliver turns one block into events, hands them to the consumer and
+// queues its ack.
+func (ss *session) deliver(ctx context.Context, m protocol.PublishMessage) error {
+	s := ss.sub
+	payload := m.Payload
+	var inf *protocol.Inflater
+	if m.Compression == protocol.CompressionZlib {
+		inf = ss.takeInflater()
+		var err error
+		payload, err = inf.InflateContext(ctx, payload)
+		if err != nil {
+			ss.putInflater(inf)
+			if ctx.Err() != nil {
+				return ctx.Err() // cancelled while inflating
+			}
+			// The framing is intact, so the connection can go on. The
+			// block can never be decoded: ack it so the server moves on,
+			// and report it.
+			return ss.skipBlock(ctx, m.DataBlockID, err)
+		}
+	}
+	if err := s.work.Err(); err != nil {
+		// Cancelled, or Shutdown began, while the block was read or
+		// inflated: do not copy and split a document nobody will get.
+		ss.putInflater(inf)
+		s.countUndelivered(claimedEvents(m.Count, len(payload)))
+		return context.Cause(s.work)
+	}
+	if s.mode != modeEvents {
+		ss.collect(m, payload)
+		ss.putInflater(inf) // payload was borrowed from it
+		if len(ss.blocks) >= ss.maxBlocks || ss.docs >= maxBatchBytes || !ss.frameBuffered() {
+			return ss.handOff(ctx)
+		}
+		return nil
+	}
+	// The one copy: the delivered document is owned by the consumer. The
+	// chunk it shares with the next ones is dropped when the session goes
+	// idle.
+	doc := ss.own(m, payload, maxChunk)
+	ss.putInflater(inf) // payload was borrowed from it
+	events, res := splitEvents(s.work, &ss.splitter, ss.evbuf[:0], doc, formatOf(m.Format), s.cfg.MonitorID)
+	ss.evbuf = events[:0]
+	if res.err != nil {
+		if s.work.Err() != nil {
+			// The split stopped at a check: cancelled, or Shutdown.
+			s.countUndelivered(claimedEvents(m.Count, len(doc)))
+			return context.Cause(s.work)
+		}
+		return ss.skipBlock(ctx, m.DataBlockID, res.err)
+	}
+	s.noteSplit(m.DataBlockID, res)
+	return ss.deliverEvents(ctx, m.DataBlockID, events)
+}
+
+// skipBlock acks and skips a block whose document can never be delivered
+// (it cannot be inflated, or it exceeds a parsing budget), and counts and
+// reports it. The blocks collected before it go first, so that the acks
+// keep the blocks' order.
+func (ss *session) skipBlock(ctx context.Context, id uint16, err error) error {
+	if herr := ss.handOff(ctx); herr != nil {
+		return herr
+	}
+	ss.sub.skipped(id, err)
+	ss.queueAck(id)
+	return nil
+}
+
+// skipped counts and reports a block skipped because of err.
+func (s *subscription) skipped(id uint16, err error) {
+	s.countBadBlock(err)
+	err = fmt.Errorf("stream: block %d skipped: %w", id, err)
+	s.log(slog.LevelError, "undecodable block acked and skipped", "err", err)
+	s.report(err)
+}
+
+// noteSplit counts what a block's split gave besides events: a raw
+// document, or invalid events, which it reports.
+func (s *subscription) noteSplit(id uint16, res splitResult) {
+	if res.raw {
+		s.stats.raw.Add(1)
+	}
+	if res.invalid > 0 {
+		s.countInvalid(res.invalid, res.first)
+		err := fmt.Errorf("stream: block %d: %d invalid event(s) delivered with Event.Err set, the first: %w", id, res.invalid, res.first)
+		s.log(slog.LevelWarn, "invalid events delivered flagged", "err", err)
+		s.report(err)
+	}
+}
+
+// deliverEvents hands a block's events over one by one and then queues
+// the block's ack.
+func (ss *session) deliverEvents(ctx context.Context, id uint16, events []Event) error {
+	s := ss.sub
+	dups, lost, err := s.dedup.handOver(events, ss.resend, func(ev Event) error { return send(ctx, ss, s.events, ev) })
+	s.countHandOver(events, dups, lost)
+	clear(events) // drop references to the document
+	if err != nil {
+		return err
+	}
+	ss.queueAck(id)
+	return nil
+}
+
+// buffered returns the bytes read from the connection and not yet taken
+// by a frame.
+func (ss *session) buffered() int { return ss.r.Buffered() }
+
+// frameBuffered reports whether the next frame is wholly buffered, so that
+// reading it cannot block.
+func (ss *session) frameBuffered() bool {
+	n, ok := ss.r.NextFrameLen()
+	return ok && n <= ss.buffered()
+}
