@@ -16,9 +16,13 @@ import (
 	"github.com/pushmon/pushmon/benchmarks/internal/pushserver"
 )
 
-// TestHarnessSmoke runs a few scenarios for a moment each, over TCP and
-// TLS, against the push server child: every frame is acked, in order
-// (Measure fails on a bad ack), and the counters add up.
+// TestHarnessSmoke runs each kind of scenario for a moment, over TCP and
+// TLS, against the push server child, and checks what it did rather than
+// how fast: the run ends gracefully, and the server's report (checked by
+// Measure) shows every ack naming the next block with status 200, no more
+// acks than frames written in full, and an ack for every frame the
+// consumer counted (AckManual's last Batch aside). A stop-and-wait server
+// sends a frame only after the previous one's ack.
 func TestHarnessSmoke(t *testing.T) {
 	e, err := harness.NewEnv()
 	if err != nil {
@@ -44,8 +48,8 @@ func TestHarnessSmoke(t *testing.T) {
 			if r.Frames == 0 || r.Events/uint64(s.Dataset.Events) != r.Frames { // the Events API counts events, and frames from them
 				t.Errorf("%s: %d frames, %d events", s.Name(), r.Frames, r.Events)
 			}
-			if r.Acks == 0 || r.Acks > r.ServerFrames || r.CPUPerEvent <= 0 {
-				t.Errorf("%s: %d acks of %d frames sent, %.0f ns CPU per event", s.Name(), r.Acks, r.ServerFrames, r.CPUPerEvent)
+			if r.ServerFrames == 0 || r.CPUPerEvent <= 0 {
+				t.Errorf("%s: %d frames sent, %.0f ns CPU per event", s.Name(), r.ServerFrames, r.CPUPerEvent)
 			}
 			if s.Dataset.StopAndWait && r.Acks+1 < r.ServerFrames {
 				t.Errorf("%s: stop-and-wait server sent %d frames for %d acks", s.Name(), r.ServerFrames, r.Acks)
@@ -60,13 +64,14 @@ func TestIdleSmoke(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if r.BytesPerSession <= 0 || r.GoroutinesPerSession < 0.5 || r.ConsumerBytes <= 0 {
+	if r.BytesPerSession <= 0 || r.GoroutinesPerSession < 0.5 {
 		t.Errorf("%+v", r)
 	}
 }
 
 // TestCommandCancel cancels a sim child command while the child is still
-// working on it: Command returns at once with the context's error.
+// working on it: Command returns the context's error, not the answer the
+// child gives 10 s later (nobody connects).
 func TestCommandCancel(t *testing.T) {
 	child, err := pushserver.Start(pushserver.ChildSpec{Role: pushserver.RoleSim, Sessions: 1})
 	if err != nil {
@@ -75,14 +80,10 @@ func TestCommandCancel(t *testing.T) {
 	defer child.Close()
 	ctx, cancel := context.WithCancel(context.Background())
 	time.AfterFunc(50*time.Millisecond, cancel)
-	start := time.Now()
 	var ans pushserver.SimAnswer
-	err = child.Command(ctx, "connected 1", &ans) // nobody connects: the child answers after 1 s
+	err = child.Command(ctx, "connected 10", &ans)
 	if !errors.Is(err, context.Canceled) {
-		t.Errorf("Command = %v, want context.Canceled", err)
-	}
-	if el := time.Since(start); el > 500*time.Millisecond {
-		t.Errorf("Command returned after %v", el)
+		t.Errorf("Command = %v (answer %+v), want context.Canceled", err, ans)
 	}
 }
 

@@ -158,3 +158,23 @@ func (c *countingConn) Write(p []byte) (int, error) {
 	c.c.writes.Add(1)
 	return c.Conn.Write(p)
 }
+
+// closeGracefully ends a connection whose acks are all written: it
+// half-closes it, so that the server reads every ack before the end, then
+// reads (and drops) what the server still sends until the server closes
+// its side, since a close with unread bytes would reset the connection and
+// the server could lose acks it has not read yet.
+func closeGracefully(c net.Conn) {
+	var half interface{ CloseWrite() error }
+	switch cc := c.(type) {
+	case *tls.Conn:
+		half = cc
+	case *countingConn:
+		half, _ = cc.Conn.(interface{ CloseWrite() error })
+	}
+	if half == nil || half.CloseWrite() != nil {
+		return
+	}
+	c.SetReadDeadline(time.Now().Add(time.Minute)) // not a measure: only a bound on a server that never closes
+	io.Copy(io.Discard, c)
+}

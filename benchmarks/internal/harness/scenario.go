@@ -197,10 +197,35 @@ func (s Scenario) run(ctx context.Context, env *Env, c *Counters) (pushserver.Re
 	if err == nil {
 		err = rerr
 	}
-	if err == nil && rep.BadAcks > 0 {
-		err = fmt.Errorf("%s: the server got %d bad acks", s.Name(), rep.BadAcks)
+	if err == nil {
+		err = s.checkAcks(rep, c)
 	}
 	return rep, err
+}
+
+// checkAcks checks the server's report of a run that has ended: every ack
+// named the next block with status 200, no more acks than frames written
+// in full, and, where a consumed block is acked before the run ends (all
+// but AckManual, whose last Batch may be left un-acked), at least an ack
+// per frame consumed.
+func (s Scenario) checkAcks(rep pushserver.Report, c *Counters) error {
+	if rep.BadAcks > 0 {
+		return fmt.Errorf("%s: the server got %d bad acks", s.Name(), rep.BadAcks)
+	}
+	if rep.Acks > rep.Frames {
+		return fmt.Errorf("%s: the server got %d acks for %d frames written", s.Name(), rep.Acks, rep.Frames)
+	}
+	if s.Kind == IterEvents || s.Kind == IterTyped {
+		return nil
+	}
+	consumed := c.frames.Load()
+	if s.Kind == EventsRoute || s.Kind == EventsTyped { // these count events only
+		consumed = c.events.Load() / c.perFrame // whole frames
+	}
+	if rep.Acks < consumed {
+		return fmt.Errorf("%s: the server got %d acks for %d frames consumed", s.Name(), rep.Acks, consumed)
+	}
+	return nil
 }
 
 func (s Scenario) runBare(ctx context.Context, env *Env, tag string, c *Counters) error {
@@ -209,13 +234,21 @@ func (s Scenario) runBare(ctx context.Context, env *Env, tag string, c *Counters
 		return err
 	}
 	defer conn.Close()
-	stop := context.AfterFunc(ctx, func() { conn.Close() })
+	// Stopped gracefully: the pending read ends, the reader has written
+	// the acks of every frame it consumed, and closeGracefully half-closes
+	// so that the server reads them all.
+	stop := context.AfterFunc(ctx, func() { conn.SetReadDeadline(time.Now()) })
 	defer stop()
 	var handle func(protocol.PublishMessage) (int, error)
 	if s.Kind != Ceiling {
 		handle = newJSONBaseline(s.Kind == JSONTyped)
 	}
-	return newBareReader(conn).run(c, handle)
+	err = newBareReader(conn).run(c, handle)
+	if ctx.Err() == nil {
+		return err
+	}
+	closeGracefully(conn)
+	return ctx.Err()
 }
 
 // config is the library's Config for the scenario.
@@ -236,13 +269,33 @@ func (s Scenario) config(env *Env, tag string, c *Counters) stream.Config {
 	return cfg
 }
 
+// shutdownOn stops sub gracefully when ctx ends: Shutdown writes the
+// acks of every block handed over, so that the server's count of acks can
+// be checked against the frames consumed. The returned func waits for it.
+func shutdownOn(ctx context.Context, sub interface{ Shutdown(context.Context) error }) (wait func()) {
+	done := make(chan struct{})
+	stop := context.AfterFunc(ctx, func() {
+		defer close(done)
+		sctx, cancel := context.WithTimeout(context.Background(), time.Minute) // a bound on a hung server, not a measure
+		defer cancel()
+		sub.Shutdown(sctx)
+	})
+	return func() {
+		if stop() {
+			return // ctx never ended: Close ends the subscription
+		}
+		<-done
+	}
+}
+
 // runEvents consumes the Events API: one channel receive per event.
 func (s Scenario) runEvents(ctx context.Context, env *Env, tag string, c *Counters) error {
-	sub, err := stream.Subscribe(ctx, s.config(env, tag, c))
+	sub, err := stream.Subscribe(context.WithoutCancel(ctx), s.config(env, tag, c))
 	if err != nil {
 		return err
 	}
 	defer sub.Close()
+	defer shutdownOn(ctx, sub)()
 	var n uint64
 	switch s.Kind {
 	case EventsRoute:
@@ -276,11 +329,12 @@ func (s Scenario) runBatches(ctx context.Context, env *Env, tag string, c *Count
 	if s.Kind == IterEvents || s.Kind == IterTyped {
 		ack = stream.AckManual
 	}
-	sub, err := stream.SubscribeBatches(ctx, s.config(env, tag, c), ack)
+	sub, err := stream.SubscribeBatches(context.WithoutCancel(ctx), s.config(env, tag, c), ack)
 	if err != nil {
 		return err
 	}
 	defer sub.Close()
+	defer shutdownOn(ctx, sub)()
 	var n uint64
 	switch s.Kind {
 	case Batches:

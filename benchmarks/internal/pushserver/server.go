@@ -67,7 +67,7 @@ func (d Dataset) String() string {
 type Report struct {
 	Tag      string `json:"tag"`      // the ConnectRequest's user name
 	Dataset  string `json:"dataset"`  // Dataset.String
-	Frames   uint64 `json:"frames"`   // PublishMessages written (whole writes)
+	Frames   uint64 `json:"frames"`   // PublishMessages written in full
 	Acks     uint64 `json:"acks"`     // acks received, each naming the expected block
 	BadAcks  uint64 `json:"bad_acks"` // acks out of order or with a status other than 200
 	AckReads uint64 `json:"ack_reads"`
@@ -222,6 +222,10 @@ func stream(c net.Conn, r *protocol.Reader, fs *FrameSet, rep *Report) error {
 		for want := uint16(0); ; want++ {
 			f, err := r.ReadFrame()
 			if err != nil {
+				// The client has stopped acking (a half-close after its
+				// last acks, or a failure): stop the writer too, so that
+				// a client draining the connection sees it end.
+				c.Close()
 				done <- acked{ar, err}
 				return
 			}
@@ -238,15 +242,19 @@ func stream(c net.Conn, r *protocol.Reader, fs *FrameSet, rep *Report) error {
 			seq += uint64(fs.Dataset.Events)
 			i++
 		}
-		if _, werr = c.Write(fs.Buf[fs.Starts[start]:fs.Starts[i]]); werr == nil {
-			rep.Frames += uint64(i - start)
+		var wrote int
+		wrote, werr = c.Write(fs.Buf[fs.Starts[start]:fs.Starts[i]])
+		// A failed write may still have sent some frames whole, which the
+		// client may have acked: count every frame written in full.
+		for j := start; j < i && fs.Starts[j+1]-fs.Starts[start] <= wrote; j++ {
+			rep.Frames++
 		}
 		if i == n {
 			i = 0
 		}
 	}
-	// The client has gone: its last acks may still be in flight; the ack
-	// reader ends at EOF.
+	// The client has gone, or the ack reader has closed the connection
+	// (see above). The ack reader ends at EOF or at the close.
 	c.Close()
 	a := <-done
 	rep.Acks, rep.BadAcks = a.rep.Acks, a.rep.BadAcks
