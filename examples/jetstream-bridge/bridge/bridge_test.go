@@ -29,7 +29,7 @@ func TestBridge50000EventsExactlyOnceInOrder(t *testing.T) {
 		t.Fatal(err)
 	}
 	r := runBridge(t, b)
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	ctx, cancel := context.WithTimeout(context.Background(), hangTimeout)
 	defer cancel()
 	if err := sim.WaitConnected(ctx, mon); err != nil {
 		t.Fatal(err)
@@ -46,7 +46,7 @@ func TestBridge50000EventsExactlyOnceInOrder(t *testing.T) {
 		t.Errorf("simulator: %+v, want %d events acked on one connection, none pending", st, n)
 	}
 	// The simulator can see the last ack an instant before the bridge counts it.
-	waitFor(t, 5*time.Second, "the bridge to count its last ack", func() bool { s := b.Stats(); return s.Acked == s.Blocks })
+	waitFor(t, hangTimeout, "the bridge to count its last ack", func() bool { s := b.Stats(); return s.Acked == s.Blocks })
 	bs := b.Stats()
 	if bs.Events != n || bs.Stored != n || bs.Duplicates != 0 || bs.Acked != bs.Blocks || bs.Failures != 0 || bs.Sessions != 1 {
 		t.Errorf("bridge stats %+v, want %d events stored once, every block acked", bs, n)
@@ -79,12 +79,12 @@ func TestBridge50000EventsExactlyOnceInOrder(t *testing.T) {
 		t.Errorf("data %s, want %s", m.Data, ev.Body)
 	}
 
-	sctx, scancel := context.WithTimeout(context.Background(), 30*time.Second)
+	sctx, scancel := context.WithTimeout(context.Background(), hangTimeout)
 	defer scancel()
 	if err := b.Shutdown(sctx); err != nil {
 		t.Errorf("Shutdown: %v", err)
 	}
-	if err := r.wait(t, 10*time.Second); err != nil {
+	if err := r.wait(t, hangTimeout); err != nil {
 		t.Errorf("Run after Shutdown: %v", err)
 	}
 	if err := b.Run(ctx); !errors.Is(err, ErrAlreadyRun) {

@@ -73,7 +73,7 @@ func TestReplicasWithoutRemoteManagerKeepMonitors(t *testing.T) {
 	// Nothing should happen while many rounds pass: wait for 100 more
 	// writes to the bucket (about 10 a second: each replica's heartbeat
 	// and 3 renewals every 800 ms), many times StandByAfter.
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	ctx, cancel := context.WithTimeout(context.Background(), hangTimeout)
 	defer cancel()
 	s, err := w.js.Stream(ctx, "KV_"+testBucket)
 	if err != nil {
@@ -101,7 +101,7 @@ func TestReplicasWithoutRemoteManagerKeepMonitors(t *testing.T) {
 // replica takes no monitor, and the operator must learn why.
 func TestLeaseBucketRefusingWritesIsReported(t *testing.T) {
 	w := newHAWorld(t, 2, haTTL)
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), hangTimeout)
 	defer cancel()
 	if err := w.js.DeleteKeyValue(ctx, testBucket); err != nil {
 		t.Fatal(err)
