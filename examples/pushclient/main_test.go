@@ -84,9 +84,15 @@ func eventually(t *testing.T, what string, cond func() bool) {
 
 func start(t *testing.T, env []string, args ...string) *client {
 	t.Helper()
+	return startProgram(t, env, binary, args...)
+}
+
+// startProgram runs program (the client, or a command that execs it).
+func startProgram(t *testing.T, env []string, program string, args ...string) *client {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(t.Context(), 60*time.Second)
 	t.Cleanup(cancel)
-	cmd := exec.CommandContext(ctx, binary, args...)
+	cmd := exec.CommandContext(ctx, program, args...)
 	cmd.Env = append(os.Environ(), env...)
 	out, err := cmd.StdoutPipe()
 	if err != nil {
