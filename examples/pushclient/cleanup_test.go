@@ -166,7 +166,7 @@ func TestSIGPIPECleansUp(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer r.Close()
-	ctx, cancel := context.WithTimeout(t.Context(), 60*time.Second)
+	ctx, cancel := context.WithTimeout(t.Context(), hangTimeout)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, binary, "-api-url", srv.URL(), "-insecure", "-push-addr", srv.PushAddr(), "-output", "ndjson", "alice", "s3cr3t-sentinel")
 	cmd.Env = append(os.Environ(), "RM_USERNAME=", "RM_PASSWORD=")
@@ -231,7 +231,7 @@ func TestSignalDuringCreate(t *testing.T) {
 
 // waitUntil polls cond until it holds (true) or ctx ends (false).
 func waitUntil(ctx context.Context, cond func() bool) bool {
-	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	ctx, cancel := context.WithTimeout(ctx, hangTimeout)
 	defer cancel()
 	for !cond() {
 		select {
@@ -283,7 +283,7 @@ func TestOutputClosedWhileIdle(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer r.Close()
-	ctx, cancel := context.WithTimeout(t.Context(), 60*time.Second)
+	ctx, cancel := context.WithTimeout(t.Context(), hangTimeout)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, binary, "-api-url", srv.URL(), "-insecure", "-push-addr", srv.PushAddr(), "alice", "s3cr3t-sentinel")
 	cmd.Env = append(os.Environ(), "RM_USERNAME=", "RM_PASSWORD=")

@@ -19,6 +19,11 @@ import (
 	"github.com/pushmon/pushmon/stream/streamtest"
 )
 
+// hangTimeout bounds the tests' waits for what must happen. It is no
+// speed budget: it only turns a hang into a failure, generous enough for
+// a machine starved of CPU.
+const hangTimeout = 3 * time.Minute
+
 var binary string
 
 func TestMain(m *testing.M) {
@@ -71,7 +76,7 @@ func (b *syncBuffer) String() string {
 // eventually waits, with a generous deadline, until cond holds.
 func eventually(t *testing.T, what string, cond func() bool) {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
+	ctx, cancel := context.WithTimeout(t.Context(), hangTimeout)
 	defer cancel()
 	for !cond() {
 		select {
@@ -90,7 +95,7 @@ func start(t *testing.T, env []string, args ...string) *client {
 // startProgram runs program (the client, or a command that execs it).
 func startProgram(t *testing.T, env []string, program string, args ...string) *client {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(t.Context(), 60*time.Second)
+	ctx, cancel := context.WithTimeout(t.Context(), hangTimeout)
 	t.Cleanup(cancel)
 	cmd := exec.CommandContext(ctx, program, args...)
 	cmd.Env = append(os.Environ(), env...)
@@ -129,7 +134,7 @@ func simulator(t *testing.T) *streamtest.Server {
 // connected to it.
 func waitMonitor(t *testing.T, srv *streamtest.Server) uint32 {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(t.Context(), 20*time.Second)
+	ctx, cancel := context.WithTimeout(t.Context(), hangTimeout)
 	defer cancel()
 	for {
 		for _, m := range srv.Monitors() {
