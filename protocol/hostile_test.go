@@ -479,11 +479,12 @@ func TestInflateLimitExact(t *testing.T) {
 			}
 			// Inflating the same payload again allocates nothing new.
 			// The Go runtime may allocate on its own during a run: it
-			// builds the cache of a type assertion (one in zlib's Read,
-			// for one) at a random call, 1 in 1024, once per type seen
-			// there — 48 or 80 bytes, seen under the race detector. That
-			// happens once in a process, so the least of three runs is
-			// Inflate's own figure, and it is exactly zero.
+			// builds the cache of an interface conversion (zlib's Read
+			// makes one at the end of every stream) at a random call, 1
+			// in 1024, once per type seen there — 48 or 80 bytes, seen
+			// under the race detector. That happens once in a process,
+			// so the least of three runs is Inflate's own figure, and it
+			// is exactly zero.
 			if n <= limit {
 				again := allocatedMin(3, func() { out, err = inf.Inflate(compressed) })
 				if err != nil || !bytes.Equal(out, doc) || again != 0 {
