@@ -11,12 +11,13 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 )
 
-// haTTL is the lease TTL of the replica tests: renewals every 800 ms,
-// fencing at 2 s. Shorter TTLs work too, but a machine starved of CPU
-// (the race detector, other work) then fences sessions again and again —
-// the TTL trade-off — and the tests take longer to see every monitor
-// streaming at once.
-const haTTL = 4 * time.Second
+// haTTL is the lease TTL of the replica tests: renewals every 2 s, each
+// given 2.5 s, fencing at 5 s. Shorter TTLs work too, but a machine
+// starved of CPU (the race detector, other work) then fences sessions
+// again and again — the TTL trade-off: with 4 s, a load of 25 on two cores
+// made renewals miss their 1 s so often that three replicas never had
+// every monitor streaming at once within two minutes.
+const haTTL = 10 * time.Second
 
 // settleWait bounds the waits for every monitor to stream: generous, for
 // loaded machines.
