@@ -229,9 +229,14 @@ func (w *haWorld) startReplicaWith(name string, ro replicaOpts) *testReplica {
 	if ro.own != nil {
 		ro.own(o)
 	}
+	// A long AckTimeout: no test here relies on it (a NATS drop fails the
+	// pending PubAcks at once, a hung connection is fenced), and on a
+	// machine starved of CPU a short one failed sessions that were only
+	// slow — each failure replaying every un-acked block, until nothing
+	// was acknowledged any more.
 	b, err := New(Config{
 		Conn: nc, Push: push, Monitors: mons, NewBackOff: fastBackOff,
-		AckTimeout: 5 * time.Second, Ownership: o,
+		AckTimeout: time.Minute, Ownership: o,
 		Logger: slog.New(slog.NewTextHandler(logs, nil)).With("replica", name),
 	})
 	if err != nil {
