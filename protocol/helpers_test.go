@@ -41,6 +41,11 @@ func vectorOrNil(name string) []byte {
 	return b
 }
 
+// long reports whether the long, full-size variants of the tests run
+// (PUSHMON_LONG=1); by default they run at a size that tests the same
+// code in less time.
+func long() bool { return os.Getenv("PUSHMON_LONG") == "1" }
+
 // allocated returns the bytes allocated on the heap while fn ran
 // (runtime.MemStats.TotalAlloc delta). No test in this package runs in
 // parallel, so the figure belongs to fn (plus a little runtime noise).

@@ -478,9 +478,16 @@ func TestInflateLimitExact(t *testing.T) {
 				t.Fatalf("limit %d, %d bytes: allocated %d, want ≤ %d", limit, n, alloc, bound)
 			}
 			// Inflating the same payload again allocates nothing new.
+			// The Go runtime may allocate on its own during a run: it
+			// builds the cache of an interface conversion (zlib's Read
+			// makes one at the end of every stream) at a random call, 1
+			// in 1024, once per type seen there — 48 or 80 bytes, seen
+			// under the race detector. That happens once in a process,
+			// so the least of three runs is Inflate's own figure, and it
+			// is exactly zero.
 			if n <= limit {
-				again := allocated(func() { out, err = inf.Inflate(compressed) })
-				if err != nil || !bytes.Equal(out, doc) || again > 64 {
+				again := allocatedMin(3, func() { out, err = inf.Inflate(compressed) })
+				if err != nil || !bytes.Equal(out, doc) || again != 0 {
 					t.Fatalf("limit %d, %d bytes again: %v, allocated %d", limit, n, err, again)
 				}
 			}

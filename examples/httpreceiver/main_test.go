@@ -14,10 +14,15 @@ import (
 	"github.com/pushmon/pushmon/stream/streamtest"
 )
 
+// hangTimeout bounds the tests' waits for what must happen. It is no
+// speed budget: it only turns a hang into a failure, generous enough for
+// a machine starved of CPU.
+const hangTimeout = 3 * time.Minute
+
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
 func TestDemoReceivesPushes(t *testing.T) {
-	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
+	ctx, cancel := context.WithTimeout(t.Context(), hangTimeout)
 	defer cancel()
 	var stdout, stderr bytes.Buffer
 	code := run(ctx, []string{"-demo", "-listen", "127.0.0.1:0", "-count", "4", "-output", "ndjson"},
@@ -43,7 +48,7 @@ func TestDemoReceivesPushes(t *testing.T) {
 func TestAgainstSimulatorCreatesAndDeletes(t *testing.T) {
 	srv := streamtest.NewServer(streamtest.Options{Users: map[string]string{"alice": "s3cr3t-sentinel"}, PushAddr: "-", PushTLSAddr: "-"})
 	defer srv.Close()
-	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
+	ctx, cancel := context.WithTimeout(t.Context(), hangTimeout)
 	defer cancel()
 	// A free port for -listen and -public-url alike.
 	ln, err := net.Listen("tcp", "127.0.0.1:0")

@@ -22,7 +22,7 @@ import (
 func waitLog(t *testing.T, logs *syncBuffer, re string) string {
 	t.Helper()
 	rx := regexp.MustCompile(re)
-	deadline := time.Now().Add(time.Minute)
+	deadline := time.Now().Add(hangTimeout)
 	for {
 		if m := rx.FindStringSubmatch(logs.String()); m != nil {
 			return m[len(m)-1]
@@ -72,7 +72,7 @@ func runAsync(t *testing.T, args []string, logs *syncBuffer) *asyncRun {
 		cancel()
 		select {
 		case <-r.done:
-		case <-time.After(time.Minute):
+		case <-time.After(hangTimeout):
 			t.Errorf("run did not return; logs:\n%s", logs)
 		}
 	})
@@ -92,7 +92,7 @@ func (r *asyncRun) exit(t *testing.T, logs *syncBuffer) int {
 	select {
 	case <-r.done:
 		return r.code
-	case <-time.After(time.Minute):
+	case <-time.After(hangTimeout):
 		t.Fatalf("no exit after the signal; logs:\n%s", logs)
 		return -1
 	}
@@ -145,10 +145,10 @@ func TestStartsWhenNATSComesUpWithEndpoints(t *testing.T) {
 	}
 	ns.Start()
 	t.Cleanup(func() { ns.Shutdown(); ns.WaitForShutdown() })
-	if !ns.ReadyForConnections(10 * time.Second) {
+	if !ns.ReadyForConnections(hangTimeout) {
 		t.Fatal("nats-server did not start")
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	ctx, cancel := context.WithTimeout(context.Background(), hangTimeout)
 	defer cancel()
 	if err := sim.WaitConnected(ctx, mon); err != nil {
 		t.Fatalf("%v; logs:\n%s", err, logs)
@@ -221,7 +221,7 @@ func TestHAReplicasShareTheMonitor(t *testing.T) {
 		waitLog(t, logs[i], `msg="bridging as a replica" replica=r`+fmt.Sprint(i))
 	}
 	w.publish(0, 300)
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	ctx, cancel := context.WithTimeout(context.Background(), hangTimeout)
 	defer cancel()
 	if err := w.sim.WaitIdle(ctx, w.monitor); err != nil {
 		t.Fatalf("%v; logs:\n%s\n%s", err, logs[0], logs[1])

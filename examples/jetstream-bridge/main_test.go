@@ -24,14 +24,27 @@ import (
 
 // TestMain checks for leaks, or, as a helper process for the signal test,
 // runs the command with the arguments in JSB_ARGS.
+//
+// One goroutine of nats.go (v1.55.0) itself is let through, as in the
+// bridge package's tests, whose sessions these runs share: a publisher's
+// CleanupPublisher that runs before the reconnect watcher started by its
+// first PublishAsync has read its status channel leaves that watcher
+// receiving from a nil channel for good — an upstream race that a session
+// ending right after its first publish (a signal, a NATS drop) can meet.
 func TestMain(m *testing.M) {
 	if os.Getenv("JSB_HELPER") == "1" {
 		os.Args = append([]string{"jetstream-bridge"}, strings.Fields(os.Getenv("JSB_ARGS"))...)
 		main()
 		return
 	}
-	goleak.VerifyTestMain(m)
+	goleak.VerifyTestMain(m,
+		goleak.IgnoreTopFunction("github.com/nats-io/nats.go/jetstream.(*jetStream).resetPendingAcksOnReconnect"))
 }
+
+// hangTimeout bounds the tests' waits for what must happen. It is no
+// speed budget: it only turns a hang into a failure, generous enough for
+// a machine starved of CPU.
+const hangTimeout = 3 * time.Minute
 
 const (
 	testUser     = "bridge"
@@ -108,7 +121,7 @@ func TestUsage(t *testing.T) {
 				args = append(args, "-nats", u)
 			}
 			var out, errOut bytes.Buffer
-			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+			ctx, cancel := context.WithTimeout(context.Background(), hangTimeout)
 			code := run(ctx, args, e, &out, &errOut)
 			cancel()
 			if code != 2 || strings.Contains(errOut.String(), testPassword) || !strings.Contains(errOut.String(), "-nats") {
@@ -131,7 +144,7 @@ func TestUsage(t *testing.T) {
 func TestDemo(t *testing.T) {
 	var out bytes.Buffer
 	logs := &syncBuffer{}
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	ctx, cancel := context.WithTimeout(context.Background(), hangTimeout)
 	defer cancel()
 	if code := run(ctx, []string{"-demo", "-count", "100"}, env(), &out, logs); code != 0 {
 		t.Fatalf("exit %d; logs:\n%s", code, logs)
@@ -164,7 +177,7 @@ func newWorld(t *testing.T) *world {
 	}
 	ns.Start()
 	t.Cleanup(func() { ns.Shutdown(); ns.WaitForShutdown() })
-	if !ns.ReadyForConnections(10 * time.Second) {
+	if !ns.ReadyForConnections(hangTimeout) {
 		t.Fatal("nats-server did not start")
 	}
 	sim, err := streamtest.Start(streamtest.Options{Users: map[string]string{testUser: testPassword}, HTTPAddr: "-", PushTLSAddr: "-"})
@@ -228,7 +241,7 @@ func TestSIGTERMDrainsAndExits(t *testing.T) {
 		}
 	}()
 
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	ctx, cancel := context.WithTimeout(context.Background(), hangTimeout)
 	defer cancel()
 	if err := w.sim.WaitConnected(ctx, w.monitor); err != nil {
 		t.Fatalf("%v; logs:\n%s", err, logs)
@@ -282,7 +295,7 @@ func TestStreamChecks(t *testing.T) {
 	// With -update-stream it is fixed, and the bridge runs until the count.
 	w.publish(0, 50)
 	logs = &syncBuffer{}
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	ctx, cancel := context.WithTimeout(context.Background(), hangTimeout)
 	defer cancel()
 	if code := run(ctx, w.args("-update-stream", "-count", "50"), creds, logs, logs); code != 0 {
 		t.Fatalf("with -update-stream: exit %d\n%s", code, logs)
@@ -300,7 +313,7 @@ func TestStreamChecks(t *testing.T) {
 func TestWrongPasswordExits1(t *testing.T) {
 	w := newWorld(t)
 	logs := &syncBuffer{}
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	ctx, cancel := context.WithTimeout(context.Background(), hangTimeout)
 	defer cancel()
 	code := run(ctx, w.args(), env("RM_USERNAME", testUser, "RM_PASSWORD", testPassword+"x"), logs, logs)
 	if code != 1 || !strings.Contains(logs.String(), "403") || strings.Contains(logs.String(), testPassword) {
@@ -314,7 +327,7 @@ func TestWrongPasswordExits1(t *testing.T) {
 func TestCountWatcherEndsWithRun(t *testing.T) {
 	w := newWorld(t)
 	logs := &syncBuffer{}
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	ctx, cancel := context.WithTimeout(context.Background(), hangTimeout)
 	defer cancel()
 	code := run(ctx, w.args("-count", "1000"), env("RM_USERNAME", testUser, "RM_PASSWORD", testPassword+"x"), logs, logs)
 	if code != 1 {

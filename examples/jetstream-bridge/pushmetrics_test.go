@@ -44,7 +44,7 @@ func TestPushMetricsFollowTheSubscription(t *testing.T) {
 	pm := newPushMetrics()
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(pm.collectors()...)
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	ctx, cancel := context.WithTimeout(context.Background(), hangTimeout)
 	defer cancel()
 	sub, err := stream.SubscribeBatches(ctx, stream.Config{Addr: sim.PushAddr(), Plaintext: true, Username: testUser,
 		Password: secret.New(testPassword), MonitorID: mon, Observer: pm,

@@ -54,7 +54,7 @@ func TestPollingAgainstSimulator(t *testing.T) {
 	c := startClient(t, "-api-url", srv.URL(), "-transport", "polling", "-interval", "100ms", "-output", "ndjson",
 		"-count", "4", "alice", "s3cr3t-sentinel")
 	var id uint32
-	deadline := time.Now().Add(20 * time.Second)
+	deadline := time.Now().Add(hangTimeout)
 	for id == 0 && time.Now().Before(deadline) {
 		for _, m := range srv.Monitors() {
 			id = m.ID
@@ -91,7 +91,7 @@ func TestHTTPTransportWithSchema(t *testing.T) {
 	c := startClient(t, "-api-url", srv.URL(), "-transport", "http", "-listen", addr, "-public-url", "http://127.0.0.1:1/unused",
 		"-schema", schema, "-b", "2", "-output", "ndjson", "-count", "1", "-keep", "alice", "s3cr3t-sentinel")
 	var id uint32
-	deadline := time.Now().Add(20 * time.Second)
+	deadline := time.Now().Add(hangTimeout)
 	for id == 0 && time.Now().Before(deadline) {
 		for _, m := range srv.Monitors() {
 			id = m.ID
@@ -146,7 +146,7 @@ func TestMonitorsCommands(t *testing.T) {
 	hook := srv.CreateMonitor(streamtest.MonitorSpec{Topics: []string{"DataPoint"}, Transport: "http", TransportURL: dead.URL + "/x?key=s3cr3t-q",
 		TransportToken: "h:tok-s3cr3t", BatchDuration: -1})
 	srv.Publish(streamtest.Event{Topic: "DataPoint/d/t", Body: map[string]any{"id": 1}})
-	ctx, cancel := context.WithTimeout(t.Context(), 20*time.Second)
+	ctx, cancel := context.WithTimeout(t.Context(), hangTimeout)
 	defer cancel()
 	if err := srv.WaitStatus(ctx, hook, streamtest.StatusDisabled); err != nil {
 		t.Fatal(err)

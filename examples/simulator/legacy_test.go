@@ -37,7 +37,7 @@ type sim struct {
 func startSim(t *testing.T, bin string, want int, args ...string) *sim {
 	t.Helper()
 	// Not t.Context(): it ends before the cleanup below stops the command.
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), hangTimeout)
 	t.Cleanup(cancel)
 	s := &sim{cmd: exec.CommandContext(ctx, bin, args...), addrs: map[string]string{}, done: make(chan struct{})}
 	out, _ := s.cmd.StdoutPipe()
@@ -87,7 +87,7 @@ func pythonClient(t *testing.T, addr string, id uint32) (net.Conn, *protocol.Rea
 	if err != nil {
 		t.Fatal(err)
 	}
-	c.SetDeadline(time.Now().Add(time.Minute)) // only against a hang
+	c.SetDeadline(time.Now().Add(hangTimeout)) // only against a hang
 	req, _ := protocol.AppendConnectRequest(nil, "user", "password", id)
 	if _, err := c.Write(req); err != nil {
 		t.Fatal(err)

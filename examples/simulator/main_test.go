@@ -20,13 +20,18 @@ import (
 	"github.com/pushmon/pushmon/stream"
 )
 
+// hangTimeout bounds the tests' waits for what must happen. It is no
+// speed budget: it only turns a hang into a failure, generous enough for
+// a machine starved of CPU.
+const hangTimeout = 3 * time.Minute
+
 // TestSimulatorServesAClient builds the command, starts it on free ports
 // and runs this project's client against it over REST and TLS push.
 func TestSimulatorServesAClient(t *testing.T) {
 	dir := t.TempDir()
 	bin := build(t, dir)
 	ca := filepath.Join(dir, "ca.pem")
-	ctx, cancel := context.WithTimeout(t.Context(), 60*time.Second)
+	ctx, cancel := context.WithTimeout(t.Context(), hangTimeout)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, bin, "-http", "127.0.0.1:0", "-push", "-", "-push-tls", "127.0.0.1:0",
 		"-users", "ann:pw1,bob:pw2", "-ca-out", ca, "-rate", "200")
@@ -76,7 +81,7 @@ func TestSimulatorServesAClient(t *testing.T) {
 func TestOutOfRangeGeneratorExit2(t *testing.T) {
 	bin := build(t, t.TempDir())
 	for _, args := range [][]string{{"-rate", "1e9"}, {"-rate", "-1"}, {"-devices", "2000000"}} {
-		ctx, cancel := context.WithTimeout(t.Context(), 20*time.Second)
+		ctx, cancel := context.WithTimeout(t.Context(), hangTimeout)
 		cmd := exec.CommandContext(ctx, bin, append([]string{"-http", "127.0.0.1:0", "-push", "-", "-push-tls", "-"}, args...)...)
 		var stderr strings.Builder
 		cmd.Stderr = &stderr

@@ -145,7 +145,7 @@ func TestDialerDefault(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer c.Close()
-	c.SetDeadline(time.Now().Add(time.Minute)) // only against a hang; never reached when it works
+	c.SetDeadline(time.Now().Add(3 * time.Minute)) // only against a hang; never reached when it works
 	data := pattern(1000, 62)
 	if _, err := c.Write(data); err != nil {
 		t.Fatal(err)

@@ -104,7 +104,7 @@ func bridgeRound(b *testing.B, ctx context.Context, nc *nats.Conn, sim *streamte
 	if err := br.Shutdown(ctx); err != nil {
 		b.Fatal(err)
 	}
-	if err := r.wait(b, 10*time.Second); err != nil {
+	if err := r.wait(b, hangTimeout); err != nil {
 		b.Fatal(err)
 	}
 	if s := br.Stats(); s.Stored != uint64(n) {

@@ -100,7 +100,7 @@ func TestCrashRestartsLoseAndDuplicateNothing(t *testing.T) {
 
 	b, _, _ := newBridge()
 	r := runBridge(t, b)
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	ctx, cancel := context.WithTimeout(context.Background(), hangTimeout)
 	defer cancel()
 	if err := sim.WaitIdle(ctx, mon); err != nil {
 		t.Fatalf("simulator not idle: %v; %+v; bridge %+v", err, sim.Stats(mon), b.Stats())
@@ -108,7 +108,7 @@ func TestCrashRestartsLoseAndDuplicateNothing(t *testing.T) {
 	if err := b.Shutdown(ctx); err != nil {
 		t.Fatalf("Shutdown: %v", err)
 	}
-	if err := r.wait(t, 10*time.Second); err != nil {
+	if err := r.wait(t, hangTimeout); err != nil {
 		t.Fatalf("Run: %v", err)
 	}
 	add(b.Stats())

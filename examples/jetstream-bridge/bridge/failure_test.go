@@ -37,7 +37,7 @@ func TestJetStreamOutageHoldsAcksAndRecovers(t *testing.T) {
 		t.Fatal(err)
 	}
 	r := runBridge(t, b)
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	ctx, cancel := context.WithTimeout(context.Background(), hangTimeout)
 	defer cancel()
 	if err := sim.WaitConnected(ctx, mon); err != nil {
 		t.Fatal(err)
@@ -49,7 +49,7 @@ func TestJetStreamOutageHoldsAcksAndRecovers(t *testing.T) {
 
 	ns.stop()
 	sim.Publish(events(2000, 5000)...)
-	waitFor(t, 10*time.Second, "the bridge to notice", func() bool { return b.Stats().Failures > 0 })
+	waitFor(t, hangTimeout, "the bridge to notice", func() bool { return b.Stats().Failures > 0 })
 	time.Sleep(time.Second) // the outage goes on
 	st := sim.Stats(mon)
 	if st.EventsAcked != 2000 {
@@ -66,7 +66,7 @@ func TestJetStreamOutageHoldsAcksAndRecovers(t *testing.T) {
 	if err := b.Shutdown(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if err := r.wait(t, 10*time.Second); err != nil {
+	if err := r.wait(t, hangTimeout); err != nil {
 		t.Fatal(err)
 	}
 	t.Logf("simulator %+v; bridge %+v", sim.Stats(mon), b.Stats())
@@ -88,17 +88,17 @@ func TestShutdownAcksWhatItStored(t *testing.T) {
 		t.Fatal(err)
 	}
 	r := runBridge(t, b)
-	waitFor(t, 30*time.Second, "some acks", func() bool { return b.Stats().Acked > 10 })
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	waitFor(t, hangTimeout, "some acks", func() bool { return b.Stats().Acked > 10 })
+	ctx, cancel := context.WithTimeout(context.Background(), hangTimeout)
 	defer cancel()
 	if err := b.Shutdown(ctx); err != nil {
 		t.Fatalf("Shutdown: %v", err)
 	}
-	if err := r.wait(t, time.Second); err != nil {
+	if err := r.wait(t, hangTimeout); err != nil {
 		t.Fatalf("Run: %v", err)
 	}
 	bs := b.Stats()
-	waitFor(t, 5*time.Second, "the simulator to see the close", func() bool { return !sim.Connected(mon) })
+	waitFor(t, hangTimeout, "the simulator to see the close", func() bool { return !sim.Connected(mon) })
 	st := sim.Stats(mon)
 	if bs.Blocks != bs.Acked || bs.AckLost != 0 || st.BlocksAcked != int(bs.Acked) {
 		t.Errorf("bridge took %d blocks and acked %d (%d lost); the simulator received %d acks", bs.Blocks, bs.Acked, bs.AckLost, st.BlocksAcked)
@@ -129,7 +129,7 @@ func TestShutdownTimeoutStopsAbruptly(t *testing.T) {
 		t.Fatal(err)
 	}
 	r := runBridge(t, b)
-	waitFor(t, 30*time.Second, "some acks", func() bool { return b.Stats().Acked > 0 })
+	waitFor(t, hangTimeout, "some acks", func() bool { return b.Stats().Acked > 0 })
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
 	if err := b.Shutdown(ctx); !errors.Is(err, context.Canceled) {
@@ -177,7 +177,7 @@ func TestRejectedEventStopsMonitorUnacked(t *testing.T) {
 		t.Fatal(err)
 	}
 	r := runBridge(t, b)
-	err = r.wait(t, 30*time.Second)
+	err = r.wait(t, hangTimeout)
 	var pe *PublishError
 	if !errors.Is(err, ErrRejected) || !errors.As(err, &pe) || pe.MsgID != eventID(big) || !pe.Permanent() {
 		t.Fatalf("Run: %v, want ErrRejected for event 3 (%s)", err, eventID(big))
@@ -221,7 +221,7 @@ func TestPubAckFromAnotherStreamIsRejected(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	err = runBridge(t, b).wait(t, 30*time.Second)
+	err = runBridge(t, b).wait(t, hangTimeout)
 	if !errors.Is(err, ErrRejected) || !strings.Contains(err.Error(), `"OTHER"`) {
 		t.Fatalf("Run: %v, want ErrRejected naming stream OTHER", err)
 	}
@@ -244,7 +244,7 @@ func TestPermanentPushErrorStopsOnlyItsMonitor(t *testing.T) {
 		t.Fatal(err)
 	}
 	r := runBridge(t, b)
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), hangTimeout)
 	defer cancel()
 	if err := sim.WaitConnected(ctx, mon); err != nil {
 		t.Fatal(err)
@@ -253,10 +253,18 @@ func TestPermanentPushErrorStopsOnlyItsMonitor(t *testing.T) {
 	if err := sim.WaitIdle(ctx, mon); err != nil {
 		t.Fatal(err)
 	}
+	// The unknown monitor stops by itself, whatever the other one does; a
+	// Shutdown before its first session is refused would end it quietly.
+	waitFor(t, hangTimeout, "the unknown monitor to stop", func() bool {
+		return b.Monitors()[1].State == MonitorStopped
+	})
+	if st := b.Monitors()[0].State; st == MonitorStopped {
+		t.Errorf("the good monitor stopped with the unknown one (%v)", b.Monitors()[0].Err)
+	}
 	if err := b.Shutdown(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if err := r.wait(t, 10*time.Second); !errors.Is(err, stream.ErrBadRequest) {
+	if err := r.wait(t, hangTimeout); !errors.Is(err, stream.ErrBadRequest) {
 		t.Errorf("Run: %v, want the unknown monitor's stream.ErrBadRequest", err)
 	}
 	checkExactlyOnce(t, readStream(t, js, DefaultStream), 100, true)
@@ -267,7 +275,7 @@ func TestPermanentPushErrorStopsOnlyItsMonitor(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	err = runBridge(t, b).wait(t, 30*time.Second)
+	err = runBridge(t, b).wait(t, hangTimeout)
 	if !errors.Is(err, stream.ErrUnauthorized) || strings.Contains(err.Error(), "wrong") {
 		t.Errorf("Run: %v, want stream.ErrUnauthorized without the password", err)
 	}
@@ -284,7 +292,7 @@ func TestBackOffStopEndsMonitor(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	err = runBridge(t, b).wait(t, 30*time.Second)
+	err = runBridge(t, b).wait(t, hangTimeout)
 	if !errors.Is(err, ErrJetStreamUnavailable) || !errors.Is(err, jetstream.ErrStreamNotFound) {
 		t.Errorf("Run: %v, want ErrJetStreamUnavailable for a missing stream", err)
 	}
@@ -366,14 +374,14 @@ func TestClosedConnEndsRun(t *testing.T) {
 		t.Fatal(err)
 	}
 	r := runBridge(t, b)
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), hangTimeout)
 	defer cancel()
 	if err := sim.WaitConnected(ctx, mon); err != nil {
 		t.Fatal(err)
 	}
 	nc.Close()
 	sim.Publish(events(0, 10)...)
-	if err := r.wait(t, 30*time.Second); !errors.Is(err, ErrConnClosed) {
+	if err := r.wait(t, hangTimeout); !errors.Is(err, ErrConnClosed) {
 		t.Errorf("Run: %v, want ErrConnClosed", err)
 	}
 	if st := sim.Stats(mon); st.EventsAcked != 0 {

@@ -42,7 +42,7 @@ func newHAWorld(t *testing.T, monitors int, ttl time.Duration) *haWorld {
 	w := &haWorld{t: t, ns: startNATS(t), published: make([]int, monitors)}
 	w.js = newJS(t, connect(t, w.ns.url()))
 	testStream(t, w.js, DefaultStream, DefaultSubjectPrefix)
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), hangTimeout)
 	defer cancel()
 	if _, err := EnsureLeaseBucket(ctx, w.js, testBucket, ttl, 1); err != nil {
 		t.Fatal(err)
@@ -121,7 +121,7 @@ func (w *haWorld) stopPublishing() {
 // acknowledged.
 func (w *haWorld) waitIdle(reps ...*testReplica) {
 	w.t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	ctx, cancel := context.WithTimeout(context.Background(), hangTimeout)
 	defer cancel()
 	for _, id := range w.mons {
 		if err := w.sim.WaitIdle(ctx, id); err != nil {
@@ -219,7 +219,7 @@ func (w *haWorld) startReplicaWith(name string, ro replicaOpts) *testReplica {
 	}
 	d := &stallDialer{}
 	nc := connect(w.t, w.ns.url(), nats.SetCustomDialer(d), nats.Name(name))
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), hangTimeout)
 	defer cancel()
 	kv, err := newJS(w.t, nc).KeyValue(ctx, testBucket)
 	if err != nil {
@@ -229,9 +229,14 @@ func (w *haWorld) startReplicaWith(name string, ro replicaOpts) *testReplica {
 	if ro.own != nil {
 		ro.own(o)
 	}
+	// A long AckTimeout: no test here relies on it (a NATS drop fails the
+	// pending PubAcks at once, a hung connection is fenced), and on a
+	// machine starved of CPU a short one failed sessions that were only
+	// slow — each failure replaying every un-acked block, until nothing
+	// was acknowledged any more.
 	b, err := New(Config{
 		Conn: nc, Push: push, Monitors: mons, NewBackOff: fastBackOff,
-		AckTimeout: 5 * time.Second, Ownership: o,
+		AckTimeout: time.Minute, Ownership: o,
 		Logger: slog.New(slog.NewTextHandler(logs, nil)).With("replica", name),
 	})
 	if err != nil {
@@ -312,7 +317,7 @@ func describe(reps []*testReplica) string {
 // nobody.
 func leaseOwner(t *testing.T, js jetstream.JetStream, id uint32) string {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), hangTimeout)
 	defer cancel()
 	kv, err := js.KeyValue(ctx, testBucket)
 	if err != nil {
@@ -366,7 +371,7 @@ func (w testWriter) Write(p []byte) (int, error) {
 // its expiry) and, for a PUT, the owner.
 func leaseRecord(t *testing.T, js jetstream.JetStream, id uint32) (op, owner string) {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), hangTimeout)
 	defer cancel()
 	s, err := js.Stream(ctx, "KV_"+testBucket)
 	if err != nil {

@@ -53,7 +53,7 @@ func (n *natsServer) start() {
 		n.t.Fatalf("nats-server: %v", err)
 	}
 	srv.Start()
-	if !srv.ReadyForConnections(10 * time.Second) {
+	if !srv.ReadyForConnections(hangTimeout) {
 		srv.Shutdown()
 		n.t.Fatal("nats-server did not start")
 	}
@@ -139,7 +139,7 @@ func testStream(t testing.TB, js jetstream.JetStream, name, prefix string) {
 	t.Helper()
 	cfg := StreamConfig(name, prefix)
 	cfg.Duplicates = 10 * time.Minute
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), hangTimeout)
 	defer cancel()
 	if _, err := EnsureStream(ctx, js, cfg, prefix, false); err != nil {
 		t.Fatalf("EnsureStream: %v", err)
@@ -223,7 +223,7 @@ type stored struct {
 // readStream reads every message of the stream, in stream order.
 func readStream(t testing.TB, js jetstream.JetStream, name string) []stored {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), hangTimeout)
 	defer cancel()
 	s, err := js.Stream(ctx, name)
 	if err != nil {
@@ -312,6 +312,12 @@ func checkExactlyOnce(t testing.TB, msgs []stored, n int, ordered bool) (outOfOr
 	}
 	return outOfOrder
 }
+
+// hangTimeout bounds every wait of these tests for something that must
+// happen. It is no speed budget: it only turns a hang into a failure, and
+// is generous so that a machine starved of CPU (the race detector, other
+// work) does not fail a test that would have passed.
+const hangTimeout = 3 * time.Minute
 
 // waitFor polls cond every 10 ms until it holds or d passes.
 func waitFor(t testing.TB, d time.Duration, what string, cond func() bool) {

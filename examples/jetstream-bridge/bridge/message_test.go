@@ -84,7 +84,7 @@ func TestUnusualTopicsThroughTheBridge(t *testing.T) {
 		t.Fatal(err)
 	}
 	r := runBridge(t, b)
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), hangTimeout)
 	defer cancel()
 	if err := sim.WaitIdle(ctx, mon); err != nil {
 		t.Fatal(err)
@@ -92,7 +92,7 @@ func TestUnusualTopicsThroughTheBridge(t *testing.T) {
 	if err := b.Shutdown(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if err := r.wait(t, 5*time.Second); err != nil {
+	if err := r.wait(t, hangTimeout); err != nil {
 		t.Fatal(err)
 	}
 	s, err := js.Stream(ctx, "ODD")

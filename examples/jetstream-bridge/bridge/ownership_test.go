@@ -18,7 +18,7 @@ func TestOwnershipValidates(t *testing.T) {
 	ns := startNATS(t)
 	nc := connect(t, ns.url())
 	js := newJS(t, nc)
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), hangTimeout)
 	defer cancel()
 	kv, err := EnsureLeaseBucket(ctx, js, "leases", 0, 1)
 	if err != nil {
@@ -73,7 +73,7 @@ func TestOwnershipValidates(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := runBridge(t, b).wait(t, 30*time.Second); !errors.Is(err, ErrInvalidConfig) {
+	if err := runBridge(t, b).wait(t, hangTimeout); !errors.Is(err, ErrInvalidConfig) {
 		t.Errorf("Run on a bucket without TTL: %v", err)
 	}
 	// An existing bucket keeps its TTL.
@@ -114,7 +114,7 @@ func TestMonitorsStatusAndObserveStore(t *testing.T) {
 		t.Errorf("before Run: %+v", st)
 	}
 	r := runBridge(t, b)
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	ctx, cancel := context.WithTimeout(context.Background(), hangTimeout)
 	defer cancel()
 	if err := sim.WaitConnected(ctx, mon); err != nil {
 		t.Fatal(err)
@@ -123,7 +123,7 @@ func TestMonitorsStatusAndObserveStore(t *testing.T) {
 	if err := sim.WaitIdle(ctx, mon); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, 10*time.Second, "the bridge to count its last ack", func() bool { s := b.Stats(); return s.Acked == s.Blocks })
+	waitFor(t, hangTimeout, "the bridge to count its last ack", func() bool { s := b.Stats(); return s.Acked == s.Blocks })
 	st := b.Monitors()[0]
 	if st.State != MonitorStreaming || !st.Owned || st.InFlight != 0 || st.LastAck.IsZero() || st.Lag <= 0 || st.Err != nil {
 		t.Errorf("while streaming: %+v", st)
@@ -136,7 +136,7 @@ func TestMonitorsStatusAndObserveStore(t *testing.T) {
 	if err := b.Shutdown(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if err := r.wait(t, 10*time.Second); err != nil {
+	if err := r.wait(t, hangTimeout); err != nil {
 		t.Fatal(err)
 	}
 	if st := b.Monitors()[0]; st.State != MonitorStopped || st.Owned {
@@ -157,7 +157,7 @@ func TestReplicaPermanentFailureReleasesMonitor(t *testing.T) {
 	w.mons = append(w.mons, 999_999)
 	a, b := w.startReplica("a"), w.startReplica("b")
 	reps := []*testReplica{a, b}
-	waitFor(t, time.Minute, "both replicas to give up the unknown monitor", func() bool {
+	waitFor(t, hangTimeout, "both replicas to give up the unknown monitor", func() bool {
 		for _, r := range reps {
 			if st := r.b.Monitors()[2]; st.State != MonitorStopped || !errors.Is(st.Err, stream.ErrBadRequest) {
 				return false
@@ -166,19 +166,19 @@ func TestReplicaPermanentFailureReleasesMonitor(t *testing.T) {
 		return true
 	})
 	w.mons = w.mons[:2]
-	w.waitSettled(time.Minute, "the good monitors to stream", reps...)
+	w.waitSettled(settleWait, "the good monitors to stream", reps...)
 	if op, _ := leaseRecord(t, w.js, 999_999); op == "PUT" {
 		t.Error("the unknown monitor's lease is still held")
 	}
 	w.publish(50)
 	w.waitIdle(reps...)
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	ctx, cancel := context.WithTimeout(context.Background(), hangTimeout)
 	defer cancel()
 	for _, r := range reps {
 		if err := r.b.Shutdown(ctx); err != nil {
 			t.Fatal(err)
 		}
-		if err := r.run.wait(t, 10*time.Second); !errors.Is(err, stream.ErrBadRequest) {
+		if err := r.run.wait(t, hangTimeout); !errors.Is(err, stream.ErrBadRequest) {
 			t.Errorf("%s: Run: %v, want the unknown monitor's stream.ErrBadRequest", r.name, err)
 		}
 	}

@@ -5,7 +5,6 @@ import (
 	"context"
 	"fmt"
 	"testing"
-	"time"
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
@@ -31,7 +30,7 @@ func TestPipelineBatchLargerThanMaxPending(t *testing.T) {
 	js := newJS(t, nc)
 	cfg := StreamConfig(DefaultStream, DefaultSubjectPrefix)
 	cfg.Storage = jetstream.MemoryStorage
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	ctx, cancel := context.WithTimeout(context.Background(), hangTimeout)
 	defer cancel()
 	if _, err := EnsureStream(ctx, js, cfg, DefaultSubjectPrefix, false); err != nil {
 		t.Fatal(err)

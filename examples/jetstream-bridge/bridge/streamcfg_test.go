@@ -13,7 +13,7 @@ import (
 func TestEnsureStream(t *testing.T) {
 	ns := startNATS(t)
 	js := newJS(t, connect(t, ns.url()))
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), hangTimeout)
 	defer cancel()
 	want := StreamConfig("EV", "rm")
 
