@@ -123,6 +123,14 @@ func TestEndToEndNoReadNoAck(t *testing.T) {
 		sub, _ := stream.Subscribe(ctx, cfg)
 		srv.WaitConnected(ctx, cfg.MonitorID)
 		publishDataPoints(srv, 0, 5)
+		// The client has the first block and waits for the consumer.
+		for sub.Stats().Blocks == 0 {
+			select {
+			case <-ctx.Done():
+				t.Fatal("no block arrived")
+			case <-time.After(5 * time.Millisecond):
+			}
+		}
 		// Give the client every chance to ack wrongly.
 		time.Sleep(300 * time.Millisecond)
 		if st := srv.Stats(cfg.MonitorID); st.BlocksAcked != 0 || st.BlocksSent == 0 {
