@@ -106,10 +106,10 @@ func xmlSession(t *testing.T, doc []byte) (allocs uint64, state StateChange, ev 
 // same size costs (the inflate buffer and the one copy of the document,
 // which every block pays). Before the budgets, 16 KiB of zlib holding
 // nested elements raised the heap by about 550 MiB. The documents are of
-// 2 MiB (8 MiB with PUSHMON_LONG=1): the budgets stop each within its
+// 1 MiB (8 MiB with PUSHMON_LONG=1): the budgets stop each within its
 // first kilobyte.
 func TestHostileXMLBlockSkippedWithBoundedMemory(t *testing.T) {
-	size := 2 << 20
+	size := 1 << 20
 	if longTests() {
 		size = 8 << 20
 	}
