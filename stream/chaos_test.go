@@ -77,17 +77,17 @@ func chaosSeeds() []uint64 {
 }
 
 // chaosScale returns the events and resets of a chaos run: 20 000 events
-// over 200 faulted connections with PUSHMON_LONG=1, otherwise 4 000 over
-// 40, which still fires every kind of fault several times.
+// over 200 faulted connections with PUSHMON_LONG=1, otherwise 3 000 over
+// 30, which still fires every kind of fault several times.
 func chaosScale() (events, resets int) {
 	if longTests() {
 		return 20_000, 200
 	}
-	return 4_000, 40
+	return 3_000, 30
 }
 
-// TestChaosDelivery: an explicit-ack persistent monitor delivers 4 000
-// events in blocks of 1–100 (half of them zlib) over 41 connections, 40
+// TestChaosDelivery: an explicit-ack persistent monitor delivers 3 000
+// events in blocks of 1–100 (half of them zlib) over 31 connections, 30
 // of which are cut at a random byte of a block's header, sub-header,
 // document or zlib stream, between a block and its ack, or inside the ack.
 // The server replays un-acked blocks with new DataBlockIds. The consumer
@@ -112,10 +112,14 @@ func TestChaosDeliveryLostAcks(t *testing.T) {
 // consumer of batches, acked on hand-off (modeBatches) or by Batch.Ack
 // once recorded (modeManualAck), with the default batching and with one
 // block per Batch; and for a loop over All (modeManualAck), whose blocks
-// are acked once the loop body has recorded their last event. The scale
-// is TestChaosDelivery's.
+// are acked once the loop body has recorded their last event. Each runs
+// at two thirds of TestChaosDelivery's scale (its full scale with
+// PUSHMON_LONG=1).
 func TestChaosDeliveryBatchModes(t *testing.T) {
 	events, resets := chaosScale()
+	if !longTests() {
+		events, resets = events*2/3, resets*2/3
+	}
 	for _, mode := range []mode{modeBatches, modeManualAck} {
 		for _, maxBlocks := range []int{0, 1} {
 			t.Run(fmt.Sprintf("%s/maxBlocks=%d", mode, maxBlocks), func(t *testing.T) {

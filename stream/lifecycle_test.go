@@ -166,7 +166,7 @@ func TestCancelInEveryState(t *testing.T) {
 func TestCancelWhileInflating(t *testing.T) {
 	rng := rand.New(rand.NewPCG(3, 3))
 	var msgs []string
-	for i := 0; len(msgs) < 16000; i++ {
+	for i := 0; len(msgs) < 8000; i++ {
 		msgs = append(msgs, jsonMsg("7603/DataPoint/dev1/temp", "INSERTION", "2015-06-14T18:37:27.694Z", "DataPoint",
 			dpBody(fmt.Sprintf("%08x-%08x", rng.Uint32(), rng.Uint32()), i), false))
 	}
