@@ -103,6 +103,9 @@ func (ss *session) queueManualAcks(blocks []Block, seq uint64) error {
 // the next flush. A failed write ends the session, as a flusher's does;
 // the block at hand is still handed over.
 func (ss *session) flushBeforeWait() {
+	if ss.ctx.Err() != nil {
+		return // the session has failed: its connection is closed
+	}
 	if ss.buffered() == 0 {
 		if err := ss.writeAcks(); err != nil {
 			ss.fail(err)

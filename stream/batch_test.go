@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"math"
 	"net"
 	"strings"
 	"testing"
@@ -276,7 +275,11 @@ func TestBatchByHand(t *testing.T) {
 }
 
 // TestBatchEventsAllocation: Batch.Events allocates its events once, sized
-// by the blocks' counts (bounded by what their documents can hold).
+// by the blocks' counts (bounded by what their documents can hold): one
+// allocation per split, counted by testing.AllocsPerRun (an average over
+// many splits, so an allocation of another goroutine now and then does
+// not count), and a slice whose capacity is the n events rounded up to the
+// allocator's size class, not grown by appends.
 func TestBatchEventsAllocation(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		const n = 50
@@ -297,22 +300,28 @@ func TestBatchEventsAllocation(t *testing.T) {
 		cfg.ReadBufferSize = 64 << 10 // the burst is read at once
 		sub, _ := SubscribeBatches(t.Context(), cfg, AckOnReceive)
 		b := <-sub.Batches()
-		synctest.Wait() // the reader is idle: what is allocated is Events'
-		// The least of three splits of the Batch's blocks (TotalAlloc is
-		// process-wide, and a loaded machine may run a straggler of an
-		// earlier test).
-		var evs []Event
-		got := uint64(math.MaxUint64)
-		for range 3 {
-			c := &Batch{MonitorID: b.MonitorID, Blocks: b.Blocks, sub: b.sub, resend: b.resend, eventCap: b.eventCap}
-			got = min(got, allocated(func() { evs = c.Events() }))
+		synctest.Wait() // the reader is idle
+		const runs = 100
+		batches := make([]*Batch, runs+1) // AllocsPerRun runs once more to warm up
+		for i := range batches {
+			batches[i] = &Batch{MonitorID: b.MonitorID, Blocks: b.Blocks, sub: b.sub, resend: b.resend, eventCap: b.eventCap}
 		}
+		var evs []Event
+		next := 0
+		allocs := testing.AllocsPerRun(runs, func() {
+			evs = batches[next].Events()
+			next++
+		})
 		if len(b.Blocks) != n || len(evs) != n {
 			t.Fatalf("%d blocks, %d events; want %d of each", len(b.Blocks), len(evs), n)
 		}
+		if allocs != 1 {
+			t.Errorf("Events made %v allocations per split, want 1", allocs)
+		}
 		// One slice of n events, rounded up to the allocator's size class.
-		if want := uint64(n) * uint64(unsafe.Sizeof(Event{})); got > want+want/4 {
-			t.Errorf("Events allocated %d bytes for %d events of %d bytes", got, n, unsafe.Sizeof(Event{}))
+		size := uint64(unsafe.Sizeof(Event{}))
+		if want, got := uint64(n)*size, uint64(cap(evs))*size; got > want+want/4 {
+			t.Errorf("Events allocated %d events (%d bytes) for %d events of %d bytes", cap(evs), got, n, size)
 		}
 		sub.Close()
 		d.wg.Wait()

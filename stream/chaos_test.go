@@ -51,15 +51,16 @@ type chaosPlan struct {
 type chaosOptions struct {
 	events, resets int
 	lostAckEvery   int  // every n-th faulted connection first loses the acks of 50 blocks (0: none)
-	soak           bool // one seed (the run's new one, or PUSHMON_CHAOS_SEED), no time limit
+	soak           bool // one seed (the run's new one, or PUSHMON_CHAOS_SEED)
 	mode           mode // how the consumer takes events
 	all            bool // modeManualAck: through BatchSubscription.All
 	maxBlocks      int  // Config.MaxBatchBlocks
 	seeds          int  // how many of chaosSeeds to run (0: all)
 }
 
-// chaosSeeds are the seeds of the chaos tests: four fixed ones and one new
-// per run (named in the subtest, so a failure can be replayed with
+// chaosSeeds are the seeds of the chaos tests: one fixed and one new per
+// run by default, four fixed ones and a new one with PUSHMON_LONG=1 (the
+// new one is named in the subtest, so a failure can be replayed with
 // PUSHMON_CHAOS_SEED).
 func chaosSeeds() []uint64 {
 	if s := os.Getenv("PUSHMON_CHAOS_SEED"); s != "" {
@@ -68,50 +69,74 @@ func chaosSeeds() []uint64 {
 			return []uint64{n}
 		}
 	}
-	return []uint64{1, 2, 3, 4, uint64(time.Now().UnixNano())}
+	now := uint64(time.Now().UnixNano())
+	if longTests() {
+		return []uint64{1, 2, 3, 4, now}
+	}
+	return []uint64{1, now}
 }
 
-// TestChaosDelivery: an explicit-ack persistent monitor delivers 20 000
-// events in blocks of 1–100 (half of them zlib) over 201 connections, 200
+// chaosScale returns the events and resets of a chaos run: 20 000 events
+// over 200 faulted connections with PUSHMON_LONG=1, otherwise 3 000 over
+// 30, which still fires every kind of fault several times.
+func chaosScale() (events, resets int) {
+	if longTests() {
+		return 20_000, 200
+	}
+	return 3_000, 30
+}
+
+// TestChaosDelivery: an explicit-ack persistent monitor delivers 3 000
+// events in blocks of 1–100 (half of them zlib) over 31 connections, 30
 // of which are cut at a random byte of a block's header, sub-header,
 // document or zlib stream, between a block and its ack, or inside the ack.
 // The server replays un-acked blocks with new DataBlockIds. The consumer
 // must see every event exactly once, in order; every ack must name a block
-// whose events the consumer already has; no ack may follow cancel.
+// whose events the consumer already has; no ack may follow cancel. With
+// PUSHMON_LONG=1: 20 000 events over 201 connections, and five seeds
+// instead of two (see chaosSeeds).
 func TestChaosDelivery(t *testing.T) {
-	runChaos(t, chaosOptions{events: 20_000, resets: 200})
+	events, resets := chaosScale()
+	runChaos(t, chaosOptions{events: events, resets: resets})
 }
 
 // TestChaosDeliveryLostAcks is TestChaosDelivery where every tenth faulted
 // connection first loses the acks of 50 blocks: all of them are replayed
 // and must be dropped as duplicates.
 func TestChaosDeliveryLostAcks(t *testing.T) {
-	runChaos(t, chaosOptions{events: 20_000, resets: 200, lostAckEvery: 10})
+	events, resets := chaosScale()
+	runChaos(t, chaosOptions{events: events, resets: resets, lostAckEvery: 10})
 }
 
 // TestChaosDeliveryBatchModes is TestChaosDelivery (one seed each) for a
 // consumer of batches, acked on hand-off (modeBatches) or by Batch.Ack
 // once recorded (modeManualAck), with the default batching and with one
 // block per Batch; and for a loop over All (modeManualAck), whose blocks
-// are acked once the loop body has recorded their last event.
+// are acked once the loop body has recorded their last event. Each runs
+// at two thirds of TestChaosDelivery's scale (its full scale with
+// PUSHMON_LONG=1).
 func TestChaosDeliveryBatchModes(t *testing.T) {
+	events, resets := chaosScale()
+	if !longTests() {
+		events, resets = events*2/3, resets*2/3
+	}
 	for _, mode := range []mode{modeBatches, modeManualAck} {
 		for _, maxBlocks := range []int{0, 1} {
 			t.Run(fmt.Sprintf("%s/maxBlocks=%d", mode, maxBlocks), func(t *testing.T) {
-				runChaos(t, chaosOptions{events: 20_000, resets: 200, mode: mode, maxBlocks: maxBlocks, seeds: 1})
+				runChaos(t, chaosOptions{events: events, resets: resets, mode: mode, maxBlocks: maxBlocks, seeds: 1})
 			})
 		}
 	}
 	t.Run("all", func(t *testing.T) {
-		runChaos(t, chaosOptions{events: 20_000, resets: 200, lostAckEvery: 10, mode: modeManualAck, all: true, seeds: 1})
+		runChaos(t, chaosOptions{events: events, resets: resets, lostAckEvery: 10, mode: modeManualAck, all: true, seeds: 1})
 	})
 }
 
-// TestChaosSoak is the long variant: 1 000 000 events, 10 000 resets. It
-// runs only with PUSHMON_SOAK=1.
+// TestChaosSoak is the longest variant: 1 000 000 events, 10 000 resets.
+// It runs only with PUSHMON_SOAK=1 or PUSHMON_LONG=1.
 func TestChaosSoak(t *testing.T) {
-	if os.Getenv("PUSHMON_SOAK") != "1" {
-		t.Skip("set PUSHMON_SOAK=1 to run the soak test")
+	if os.Getenv("PUSHMON_SOAK") != "1" && !longTests() {
+		t.Skip("set PUSHMON_SOAK=1 or PUSHMON_LONG=1 to run the soak test")
 	}
 	runChaos(t, chaosOptions{events: 1_000_000, resets: 10_000, lostAckEvery: 10, soak: true})
 }
@@ -128,11 +153,8 @@ func runChaos(t *testing.T, o chaosOptions) {
 		t.Run(fmt.Sprintf("seed=%d", seed), func(t *testing.T) {
 			start := time.Now()
 			synctest.Test(t, func(t *testing.T) { chaosRun(t, seed, o) })
-			el := time.Since(start)
-			t.Logf("seed %d: %v wall time", seed, el.Round(time.Millisecond))
-			if !o.soak && el > 30*time.Second {
-				t.Errorf("seed %d: took %v, want ≤ 30 s", seed, el)
-			}
+			// Logged for information only: a busy machine may take far longer.
+			t.Logf("seed %d: %v wall time", seed, time.Since(start).Round(time.Millisecond))
 		})
 	}
 }

@@ -169,10 +169,16 @@ func ExampleBatchSubscription_All() {
 	if err != nil {
 		log.Fatal(err)
 	}
+	// Four events, published once connected: two blocks of two.
+	if err := srv.WaitConnected(ctx, id); err != nil {
+		log.Fatal(err)
+	}
+	var evs []streamtest.Event
 	for i := range 4 {
-		srv.Publish(streamtest.Event{Topic: "DataPoint/dev1/temperature",
+		evs = append(evs, streamtest.Event{Topic: "DataPoint/dev1/temperature",
 			Body: map[string]any{"id": fmt.Sprint("dp-", i), "streamId": "dev1/temperature", "data": 20 + i}})
 	}
+	srv.Publish(evs...)
 	n := 0
 	for ev, err := range sub.All() {
 		if err != nil { // the subscription ended with a permanent error

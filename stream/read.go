@@ -36,7 +36,15 @@ func (ss *session) readLoop(ctx context.Context) (blocks uint64, err error) {
 		n, err := ss.nextBlock(ctx)
 		blocks += n
 		if err != nil {
-			// Blocks collected before a bad frame are still handed over.
+			// The reader's error is the session's, recorded before the
+			// blocks collected before the bad frame are still handed
+			// over: that hand-off may write acks, and the write fails
+			// once the server has closed (or, after this, once the
+			// connection is closed), which must not make a failed ack
+			// write the session's error in place of the frame's.
+			if err = ss.drainErr(err); err != errDraining {
+				ss.fail(err)
+			}
 			ss.handOff(ctx)
 			return blocks, ss.drainErr(err)
 		}

@@ -3,6 +3,7 @@ package stream
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net"
 	"testing"
 	"testing/synctest"
@@ -287,4 +288,69 @@ func TestCancelWhileBlockedOnConsumerReturnsPromptly(t *testing.T) {
 		}
 		d.wg.Wait()
 	})
+}
+
+// TestFrameErrorOutranksTheAckWriteItProvokes: the server sends a block
+// and half the next, then the rest and a frame whose sub-header declares
+// more payload than it holds, and closes without reading. The blocks
+// before the bad frame are delivered; in the Batches API the hand-off of
+// the second one, while the consumer is busy, would write the first's ack
+// to the closed connection. In every mode the session ends with the
+// frame's error, not with that write's.
+func TestFrameErrorOutranksTheAckWriteItProvokes(t *testing.T) {
+	a, na := dpDoc("a")
+	b, nb := dpDoc("b")
+	first := frameOf(protocol.PublishMessage{DataBlockID: 1, Count: uint16(na), Format: protocol.FormatJSON, Payload: []byte(a)})
+	second := frameOf(protocol.PublishMessage{DataBlockID: 2, Count: uint16(nb), Format: protocol.FormatJSON, Payload: []byte(b)})
+	bad := frameOf(protocol.PublishMessage{DataBlockID: 3, Count: 1, Format: protocol.FormatJSON, Payload: []byte("{}")})
+	bad[protocol.HeaderSize+6] = 0x16 // PayloadSize: far more than follows
+	half := len(second) / 2
+	for _, m := range []mode{modeEvents, modeBatches, modeManualAck} {
+		t.Run(m.String(), func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				d := &pipeDialer{serve: func(_ int, c net.Conn) {
+					if _, ok := newFakeConn(t, c).login(protocol.StatusOK); !ok {
+						return
+					}
+					c.Write(append(append([]byte(nil), first...), second[:half]...))
+					c.Write(append(append([]byte(nil), second[half:]...), bad...))
+				}}
+				cfg := leanConfig(d)
+				sub, err := subscribeMode(t.Context(), cfg, m)
+				if err != nil {
+					t.Fatal(err)
+				}
+				var ids []string
+				take := func(evs ...Event) {
+					for _, ev := range evs {
+						dp, _ := ev.DataPoint()
+						ids = append(ids, dp.ID)
+					}
+				}
+				if m == modeEvents {
+					take(<-sub.Events())
+					synctest.Wait() // the consumer is busy: the reader waits for it
+					for ev := range sub.Events() {
+						take(ev)
+					}
+				} else {
+					batch := <-sub.Batches()
+					take(batch.Events()...)
+					batch.Ack()
+					synctest.Wait() // the consumer is busy: the reader waits for it
+					for batch := range sub.Batches() {
+						take(batch.Events()...)
+						batch.Ack()
+					}
+				}
+				d.wg.Wait()
+				if err := sub.Err(); !errors.Is(err, protocol.ErrSizeMismatch) {
+					t.Errorf("Err = %v, want the bad frame's ErrSizeMismatch", err)
+				}
+				if fmt.Sprint(ids) != "[a b]" {
+					t.Errorf("events %v, want [a b]", ids)
+				}
+			})
+		})
+	}
 }

@@ -77,7 +77,7 @@ func transportEvents() []streamtest.Event {
 func collectN(t *testing.T, name string, ch <-chan stream.Event, n int) []stream.Event {
 	t.Helper()
 	var out []stream.Event
-	timeout := time.After(20 * time.Second)
+	timeout := time.After(2 * time.Minute) // only turns a hang into a failure
 	for len(out) < n {
 		select {
 		case ev, ok := <-ch:
@@ -274,7 +274,7 @@ func TestHTTPReceiverWrongTokenFromServer(t *testing.T) {
 
 func waitAttempt(t *testing.T, srv *streamtest.Server, id uint32, ok func(streamtest.HTTPAttempt) bool) {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute) // only turns a hang into a failure
 	defer cancel()
 	for {
 		for _, a := range srv.HTTPAttempts(id) {

@@ -66,7 +66,7 @@ func (h *hookRecv) next(t *testing.T) hookReq {
 	select {
 	case r := <-h.got:
 		return r
-	case <-time.After(10 * time.Second):
+	case <-time.After(2 * time.Minute): // only turns a hang into a failure
 		t.Fatal("no push arrived")
 		return hookReq{}
 	}
@@ -127,7 +127,7 @@ func TestHTTPSenderRetriesThenDelivers(t *testing.T) {
 	}
 	h.next(t) // a retry
 	h.status.Store(200)
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute) // only turns a hang into a failure
 	defer cancel()
 	if err := s.WaitIdle(ctx, id); err != nil {
 		t.Fatal(err)
@@ -166,7 +166,7 @@ func TestHTTPSenderDisablesAndResets(t *testing.T) {
 			id := s.CreateMonitor(MonitorSpec{Topics: []string{"DataPoint"}, Transport: "http", TransportURL: h.URL,
 				BatchDuration: -1, Persistent: persistent})
 			s.Publish(dp("d1", "t", 1))
-			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute) // only turns a hang into a failure
 			defer cancel()
 			if err := s.WaitStatus(ctx, id, StatusDisabled); err != nil {
 				t.Fatal(err)
