@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/tls"
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -159,20 +160,25 @@ func (c *countingConn) Write(p []byte) (int, error) {
 	return c.Conn.Write(p)
 }
 
+// CloseWrite half-closes the TCP connection, as the library does at the
+// end of a Shutdown: without it the library would close the connection
+// with unread bytes, which resets it, and the server could lose the last
+// acks.
+func (c *countingConn) CloseWrite() error {
+	if cw, ok := c.Conn.(interface{ CloseWrite() error }); ok {
+		return cw.CloseWrite()
+	}
+	return errors.ErrUnsupported
+}
+
 // closeGracefully ends a connection whose acks are all written: it
 // half-closes it, so that the server reads every ack before the end, then
 // reads (and drops) what the server still sends until the server closes
 // its side, since a close with unread bytes would reset the connection and
 // the server could lose acks it has not read yet.
 func closeGracefully(c net.Conn) {
-	var half interface{ CloseWrite() error }
-	switch cc := c.(type) {
-	case *tls.Conn:
-		half = cc
-	case *countingConn:
-		half, _ = cc.Conn.(interface{ CloseWrite() error })
-	}
-	if half == nil || half.CloseWrite() != nil {
+	half, ok := c.(interface{ CloseWrite() error })
+	if !ok || half.CloseWrite() != nil {
 		return
 	}
 	c.SetReadDeadline(time.Now().Add(time.Minute)) // not a measure: only a bound on a server that never closes
