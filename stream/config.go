@@ -62,6 +62,11 @@ type Config struct {
 	Plaintext bool
 	// Dialer opens the TCP connection (proxies, tests). nil means a
 	// net.Dialer with TCP keepalive (idle 15 s, interval 10 s, 3 probes).
+	// A connection that wraps another should also offer its CloseWrite
+	// (as *net.TCPConn does): Shutdown half-closes the connection after
+	// its last acks, and without that it closes it outright, which may
+	// reset it before the server has read them (the server then sends
+	// those blocks again).
 	Dialer Dialer
 
 	// HandshakeTimeout bounds dial + TLS handshake + ConnectResponse.
