@@ -20,7 +20,7 @@ func dialBare(ctx context.Context, addr string, cfg *tls.Config, tag string, mon
 	if err != nil {
 		return nil, err
 	}
-	c.SetDeadline(time.Now().Add(30 * time.Second))
+	c.SetDeadline(time.Now().Add(hangTimeout))
 	if cfg != nil {
 		cfg = cfg.Clone()
 		cfg.ServerName, _, _ = net.SplitHostPort(addr)
@@ -181,6 +181,6 @@ func closeGracefully(c net.Conn) {
 	if !ok || half.CloseWrite() != nil {
 		return
 	}
-	c.SetReadDeadline(time.Now().Add(time.Minute)) // not a measure: only a bound on a server that never closes
+	c.SetReadDeadline(time.Now().Add(hangTimeout))
 	io.Copy(io.Discard, c)
 }

@@ -10,6 +10,11 @@ import (
 	"github.com/pushmon/pushmon/benchmarks/internal/pushserver"
 )
 
+// hangTimeout bounds the waits of a run (handshake, graceful end, the
+// server's report) on a starved machine. It is never a measure: a run
+// that needs it has failed.
+const hangTimeout = 3 * time.Minute
+
 // Result is one scenario's measurement.
 type Result struct {
 	Name           string    `json:"name"`

@@ -193,7 +193,7 @@ func (s Scenario) run(ctx context.Context, env *Env, c *Counters) (pushserver.Re
 	if ctx.Err() != nil {
 		err = nil // stopped on purpose
 	}
-	rep, rerr := env.Child.Report(tag, 30*time.Second)
+	rep, rerr := env.Child.Report(tag, hangTimeout)
 	if err == nil {
 		err = rerr
 	}
@@ -254,14 +254,19 @@ func (s Scenario) runBare(ctx context.Context, env *Env, tag string, c *Counters
 // config is the library's Config for the scenario.
 func (s Scenario) config(env *Env, tag string, c *Counters) stream.Config {
 	cfg := stream.Config{
-		Addr:       env.addr(s.Transport),
-		Username:   tag,
-		Password:   secret.New("password"),
-		MonitorID:  s.Dataset.ID(),
-		Plaintext:  s.Transport == TCP,
-		TLSConfig:  env.tlsConfig(s.Transport),
-		Dialer:     countingDialer{c},
-		NewBackOff: func() backoff.BackOff { return &backoff.StopBackOff{} }, // a drop is a failure here
+		Addr:      env.addr(s.Transport),
+		Username:  tag,
+		Password:  secret.New("password"),
+		MonitorID: s.Dataset.ID(),
+		Plaintext: s.Transport == TCP,
+		TLSConfig: env.tlsConfig(s.Transport),
+		Dialer:    countingDialer{c},
+		// Bounds on a starved machine only (the child builds a dataset's
+		// frames before it answers the first connection to ask for it).
+		HandshakeTimeout: hangTimeout,
+		FrameTimeout:     hangTimeout,
+		WriteTimeout:     hangTimeout,
+		NewBackOff:       func() backoff.BackOff { return &backoff.StopBackOff{} }, // a drop is a failure here
 	}
 	if s.NoDedup {
 		cfg.DedupWindow = -1
@@ -276,7 +281,7 @@ func shutdownOn(ctx context.Context, sub interface{ Shutdown(context.Context) er
 	done := make(chan struct{})
 	stop := context.AfterFunc(ctx, func() {
 		defer close(done)
-		sctx, cancel := context.WithTimeout(context.Background(), time.Minute) // a bound on a hung server, not a measure
+		sctx, cancel := context.WithTimeout(context.Background(), hangTimeout)
 		defer cancel()
 		sub.Shutdown(sctx)
 	})

@@ -137,7 +137,7 @@ func (c *countingConn) Read(p []byte) (int, error) {
 
 // serve runs one connection: handshake, then streaming or stop-and-wait.
 func (s *server) serve(c net.Conn, counted *countingConn) (rep Report) {
-	c.SetDeadline(time.Now().Add(30 * time.Second))
+	c.SetDeadline(time.Now().Add(3 * time.Minute)) // a bound on a client that never speaks, not a measure
 	r := protocol.NewReader(c, protocol.ReaderOptions{Side: protocol.ServerSide})
 	f, err := r.ReadFrame()
 	if err != nil {
