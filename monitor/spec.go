@@ -224,10 +224,25 @@ func normalizeTopics(in []string) ([]string, error) {
 // brackets ("[group=A,B]devices" is one topic) and trims each part. Empty
 // parts are kept so callers can reject them; an all-blank input gives nil.
 func splitTopics(s string) []string {
-	if strings.TrimSpace(s) == "" {
-		return nil
-	}
 	var out []string
+	eachTopic(s, func(t string) { out = append(out, t) })
+	return out
+}
+
+// topicCount returns how many topics splitTopics finds in s, without
+// allocating.
+func topicCount(s string) int {
+	n := 0
+	eachTopic(s, func(string) { n++ })
+	return n
+}
+
+// eachTopic calls f with each topic of s (trimmed), split at the commas
+// outside brackets; an all-blank s has none.
+func eachTopic(s string, f func(string)) {
+	if strings.TrimSpace(s) == "" {
+		return
+	}
 	depth, start := 0, 0
 	for i := 0; i < len(s); i++ {
 		switch s[i] {
@@ -239,36 +254,12 @@ func splitTopics(s string) []string {
 			}
 		case ',':
 			if depth == 0 {
-				out = append(out, strings.TrimSpace(s[start:i]))
+				f(strings.TrimSpace(s[start:i]))
 				start = i + 1
 			}
 		}
 	}
-	return append(out, strings.TrimSpace(s[start:]))
-}
-
-// topicCount returns how many topics splitTopics finds in s, without
-// allocating.
-func topicCount(s string) int {
-	if strings.TrimSpace(s) == "" {
-		return 0
-	}
-	n, depth := 1, 0
-	for i := 0; i < len(s); i++ {
-		switch s[i] {
-		case '[':
-			depth++
-		case ']':
-			if depth > 0 {
-				depth--
-			}
-		case ',':
-			if depth == 0 {
-				n++
-			}
-		}
-	}
-	return n
+	f(strings.TrimSpace(s[start:]))
 }
 
 // sameTopics reports whether a and b hold the same topics, ignoring order.
