@@ -11,7 +11,9 @@ import (
 	"sync/atomic"
 	"testing"
 	"testing/synctest"
+	"unsafe"
 
+	"github.com/pushmon/pushmon/internal/envelope"
 	"github.com/pushmon/pushmon/protocol"
 )
 
@@ -45,13 +47,18 @@ func hostileXML(n int) map[string][]byte {
 	}
 }
 
-// xmlSession runs a session that receives doc (XML, zlib) as block 7 and a
+// xmlSession runs a session that receives doc (XML or JSON, by its first
+// byte; zlib) as block 7 and a
 // DataPoint as block 8, and returns what it allocated until the second
 // block's event was received, the first state change with an error, that
 // event, the stats and the acks.
 func xmlSession(t *testing.T, doc []byte) (allocs uint64, state StateChange, ev Event, st Stats, acks []uint16) {
+	format := protocol.FormatJSON
+	if doc[0] == '<' {
+		format = protocol.FormatXML
+	}
 	script, _ := protocol.AppendPublishMessage(nil, protocol.PublishMessage{DataBlockID: 7, Count: 1,
-		Compression: protocol.CompressionZlib, Format: protocol.FormatXML, Payload: zlibOf(doc)})
+		Compression: protocol.CompressionZlib, Format: format, Payload: zlibOf(doc)})
 	after, n := dpDoc("after")
 	script, _ = protocol.AppendPublishMessage(script, protocol.PublishMessage{DataBlockID: 8, Count: uint16(n), Format: protocol.FormatJSON, Payload: []byte(after)})
 	synctest.Test(t, func(t *testing.T) {
@@ -134,6 +141,48 @@ func TestHostileXMLBlockSkippedWithBoundedMemory(t *testing.T) {
 				t.Errorf("allocated %d bytes, a raw document of the same size %d", allocs, base)
 			}
 		})
+	}
+}
+
+// TestManyEventsBlockSkippedWithBoundedMemory: a zlib block inflating
+// to a Msg array of two-byte elements, the cheapest events there are, is
+// refused at its 65 536th event: the block is acked and skipped, counted
+// in BadBlocks and reported on States with a *LimitError naming the events
+// budget, and the next block is delivered. What it costs beyond a raw
+// document of its size is bounded by the budget (the events of the
+// block, each with its EventError), not by the document: before the
+// budget, each of its 2 bytes cost the session about 400 bytes of
+// allocations (an Event allocated five times over as the slice grew, an
+// EventError, a grammar error), and the 64 MiB a block may inflate to,
+// gigabytes. The document is of 1 MiB (8 MiB with
+// PUSHMON_LONG=1).
+func TestManyEventsBlockSkippedWithBoundedMemory(t *testing.T) {
+	size := 1 << 20
+	if longTests() {
+		size = 8 << 20
+	}
+	doc := []byte(`{"Document":{"Msg":[` + strings.Repeat("1,", size/2) + `1]}}`)
+	control := []byte(`{"raw":"` + strings.Repeat("x", len(doc)-len(`{"raw":""}`)) + `"}`)
+	base, _, _, _, _ := xmlSession(t, control)
+	allocs, state, ev, st, acks := xmlSession(t, doc)
+	var le *LimitError
+	if state.State != StateConnected || !errors.As(state.Err, &le) || le.Limit != envelope.LimitEvents || !strings.Contains(state.Err.Error(), "block 7") {
+		t.Errorf("state change %+v, want connected with the events *LimitError", state)
+	}
+	if dp, _ := ev.DataPoint(); dp.ID != "after" {
+		t.Errorf("event after the hostile block: %v", ev)
+	}
+	if st.BadBlocks != 1 || st.Events != 1 || st.Invalid != 0 || fmt.Sprint(acks) != "[7 8]" {
+		t.Errorf("stats %+v, acks %v", st, acks)
+	}
+	// The block's events slice grows by a quarter at a time at this size,
+	// so its Events are allocated about five times over (seven allowed),
+	// and each invalid event has an EventError besides.
+	bound := uint64(envelope.DefaultMaxEvents) * (7*uint64(unsafe.Sizeof(Event{})) + 64)
+	t.Logf("%d-byte document: %d bytes allocated (%.2f × the document), a raw one %d, the budget's bound %d",
+		len(doc), allocs, float64(allocs)/float64(len(doc)), base, bound)
+	if allocs > base+bound+1<<20 {
+		t.Errorf("allocated %d bytes, a raw document of the same size %d", allocs, base)
 	}
 }
 

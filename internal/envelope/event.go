@@ -158,10 +158,22 @@ func Operation(s string) string {
 }
 
 // isEnvelopeField reports whether key is one of a Msg's own fields.
-func isEnvelopeField(key []byte) bool {
+func isEnvelopeField(key []byte) bool { return envelopeField(key) != "" }
+
+// envelopeField returns the name of the envelope field key, as a
+// constant: "" when key names none.
+func envelopeField(key []byte) string {
 	switch string(key) {
-	case "topic", "operation", "timestamp", "group", "replay":
-		return true
+	case FieldTopic:
+		return FieldTopic
+	case FieldOperation:
+		return FieldOperation
+	case FieldTimestamp:
+		return FieldTimestamp
+	case "group":
+		return "group"
+	case "replay":
+		return "replay"
 	}
-	return false
+	return ""
 }

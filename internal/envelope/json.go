@@ -20,19 +20,41 @@ const maxJSONDepth = 1024
 // LimitJSONDepth names the JSON nesting budget in a *xmlguard.LimitError.
 const LimitJSONDepth = "JSON nesting depth"
 
-// jsonSyntax is a JSON grammar error at an offset of the document. It is
-// internal: the splitter turns it into an *EventError or ErrMalformed.
+// jsonSyntax is a JSON grammar error. It is internal: the splitter turns
+// it into an *EventError or ErrMalformed.
 type jsonSyntax struct {
-	off    int
 	reason string
 }
 
 func (e *jsonSyntax) Error() string { return e.reason }
 
+// The grammar errors, one value each: a syntax error allocates nothing
+// (its offset is the parser's errOff).
+var (
+	synAfterDocument     = &jsonSyntax{"data after the top-level value"}
+	synAfterMember       = &jsonSyntax{"invalid character after a value"}
+	synAfterMsg          = &jsonSyntax{"invalid character after a Msg"}
+	synAfterMsgValue     = &jsonSyntax{"data after the Msg"}
+	synAfterObjectMember = &jsonSyntax{"invalid character after an object member"}
+	synAfterValue        = &jsonSyntax{"data after the value"}
+	synColon             = &jsonSyntax{"missing ':' after an object key"}
+	synControlChar       = &jsonSyntax{"a control character in a string"}
+	synEOF               = &jsonSyntax{"unexpected end of JSON input"}
+	synEscape            = &jsonSyntax{"invalid escape in a string"}
+	synExponent          = &jsonSyntax{"a number without digits in its exponent"}
+	synFraction          = &jsonSyntax{"a number without digits after '.'"}
+	synKey               = &jsonSyntax{"an object key is not a string"}
+	synLiteral           = &jsonSyntax{"invalid literal"}
+	synNoValue           = &jsonSyntax{"invalid character looking for a value"}
+	synNotObject         = &jsonSyntax{"not an object"}
+	synUnicodeEscape     = &jsonSyntax{`invalid \u escape`}
+	synUnterminated      = &jsonSyntax{"unterminated string"}
+)
+
 // jsonParser reads a JSON document. It validates the grammar exactly as
 // encoding/json.Valid does (invalid UTF-8 is accepted, as there), counts
 // tokens for the splitter's cancellation checks, and bounds nesting. It
-// allocates only the errors it returns.
+// allocates nothing but the strings it unescapes (strValue).
 type jsonParser struct {
 	b        []byte
 	i        int
@@ -41,9 +63,17 @@ type jsonParser struct {
 	ck       checker
 	// own, when set, is called with each member of a Msg (see ParseRecord).
 	own func(key, value []byte) bool
+	// errOff is where the last grammar error was found: the one the
+	// parser returns, when it returns one, since a grammar error either
+	// ends the parse or is recorded before the parser goes on.
+	errOff int
 }
 
-func (p *jsonParser) syntax(reason string) error { return &jsonSyntax{off: p.i, reason: reason} }
+// syntax returns the grammar error e found at p.i.
+func (p *jsonParser) syntax(e *jsonSyntax) error {
+	p.errOff = p.i
+	return e
+}
 
 func (p *jsonParser) ws() {
 	if p.i < len(p.b) && p.b[p.i] > ' ' {
@@ -96,7 +126,7 @@ func (p *jsonParser) value() error {
 		// A value is expected at p.i.
 		p.ws()
 		if p.i >= len(b) {
-			return p.syntax("unexpected end of JSON input")
+			return p.syntax(synEOF)
 		}
 		if err := p.ck.tick(); err != nil {
 			return err
@@ -152,7 +182,7 @@ func (p *jsonParser) value() error {
 			}
 			p.ws()
 			if p.i >= len(b) {
-				return p.syntax("unexpected end of JSON input")
+				return p.syntax(synEOF)
 			}
 			lvl := p.depth - base - 1
 			obj := stack[lvl>>6]&(1<<(lvl&63)) != 0
@@ -171,7 +201,7 @@ func (p *jsonParser) value() error {
 				p.depth--
 				continue
 			}
-			return p.syntax("invalid character after a value")
+			return p.syntax(synAfterMember)
 		}
 	}
 }
@@ -179,7 +209,7 @@ func (p *jsonParser) value() error {
 // key reads an object key and its colon.
 func (p *jsonParser) key() error {
 	if p.peek() != '"' {
-		return p.syntax("an object key is not a string")
+		return p.syntax(synKey)
 	}
 	if err := p.ck.tick(); err != nil {
 		return err
@@ -188,7 +218,7 @@ func (p *jsonParser) key() error {
 		return err
 	}
 	if p.peek() != ':' {
-		return p.syntax("missing ':' after an object key")
+		return p.syntax(synColon)
 	}
 	p.i++
 	return nil
@@ -196,7 +226,7 @@ func (p *jsonParser) key() error {
 
 func (p *jsonParser) literal(lit string) error {
 	if len(p.b)-p.i < len(lit) || string(p.b[p.i:p.i+len(lit)]) != lit {
-		return p.syntax("invalid literal")
+		return p.syntax(synLiteral)
 	}
 	p.i += len(lit)
 	return nil
@@ -216,13 +246,13 @@ func (p *jsonParser) number() error {
 		i = digits(b, i+1)
 	default:
 		p.i = i
-		return p.syntax("invalid character looking for a value")
+		return p.syntax(synNoValue)
 	}
 	if i < len(b) && b[i] == '.' {
 		j := digits(b, i+1)
 		if j == i+1 {
 			p.i = j
-			return p.syntax("a number without digits after '.'")
+			return p.syntax(synFraction)
 		}
 		i = j
 	}
@@ -234,7 +264,7 @@ func (p *jsonParser) number() error {
 		j := digits(b, i)
 		if j == i {
 			p.i = j
-			return p.syntax("a number without digits in its exponent")
+			return p.syntax(synExponent)
 		}
 		i = j
 	}
@@ -258,7 +288,7 @@ func (p *jsonParser) str() (escaped bool, err error) {
 		i = stringStop(b, i)
 		if i >= len(b) {
 			p.i = i
-			return escaped, p.syntax("unterminated string")
+			return escaped, p.syntax(synUnterminated)
 		}
 		switch c := b[i]; {
 		case c == '"':
@@ -268,7 +298,7 @@ func (p *jsonParser) str() (escaped bool, err error) {
 			escaped = true
 			if i+1 >= len(b) {
 				p.i = i
-				return escaped, p.syntax("unterminated string")
+				return escaped, p.syntax(synUnterminated)
 			}
 			switch b[i+1] {
 			case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
@@ -276,16 +306,16 @@ func (p *jsonParser) str() (escaped bool, err error) {
 			case 'u':
 				if len(b)-i < 6 || !isHex(b[i+2]) || !isHex(b[i+3]) || !isHex(b[i+4]) || !isHex(b[i+5]) {
 					p.i = i
-					return escaped, p.syntax(`invalid \u escape`)
+					return escaped, p.syntax(synUnicodeEscape)
 				}
 				i += 6
 			default:
 				p.i = i
-				return escaped, p.syntax("invalid escape in a string")
+				return escaped, p.syntax(synEscape)
 			}
 		default:
 			p.i = i
-			return escaped, p.syntax("a control character in a string")
+			return escaped, p.syntax(synControlChar)
 		}
 	}
 }

@@ -19,17 +19,41 @@ type member struct {
 	key        []byte
 	start, end int32 // its value: doc[start:end]
 	object     bool  // the value is an object
-	err        *EventError
+	err        fault
 }
 
 // msgState is what the parser gathers of one Msg.
 type msgState struct {
 	ev       Event
-	err      *EventError // the first invalid envelope field
+	err      fault // the first invalid envelope field
 	members  [maxMembers]member
-	n        int         // members found (may exceed maxMembers)
-	resource int         // index in members of the member the topic names, -1
-	lostErr  *EventError // the first error of a member beyond maxMembers, or of the record's own
+	n        int   // members found (may exceed maxMembers)
+	resource int   // index in members of the member the topic names, -1
+	lostErr  fault // the first error of a member beyond maxMembers, or of the record's own
+}
+
+// fault is what makes a Msg invalid, recorded by value as the parser
+// finds it: only the one an event carries becomes an EventError, so that
+// a split allocates one EventError an invalid event, however many faults
+// its Msg has. The zero fault is none.
+type fault struct {
+	field, reason string
+	off           int64
+}
+
+func (f *fault) isSet() bool { return f.reason != "" }
+
+// setOnce records f unless *dst holds a fault already.
+func (dst *fault) setOnce(f fault) {
+	if !dst.isSet() {
+		*dst = f
+	}
+}
+
+// eventError returns the EventError of the Msg of index index that f
+// makes invalid.
+func (f *fault) eventError(index int) *EventError {
+	return &EventError{Index: index, Field: f.field, Offset: f.off, Reason: f.reason}
 }
 
 // isDocErr reports whether err ends the document's split rather than
@@ -48,16 +72,19 @@ func (p *jsonParser) msg(emit func(Event), index *int) error {
 		return err
 	}
 	if p.atEnd() {
-		return p.syntax("unexpected end of JSON input")
+		return p.syntax(synEOF)
 	}
 	i := *index
+	if err := p.ck.admit(i, p.i); err != nil {
+		return err
+	}
 	*index++
 	start, depth := p.i, p.depth
 	var m msgState
 	m.resource = -1
 	var err error
 	if p.b[p.i] == '{' {
-		err = p.msgObject(&m, i)
+		err = p.msgObject(&m)
 	} else {
 		err = p.value()
 		if err == nil {
@@ -66,7 +93,7 @@ func (p *jsonParser) msg(emit func(Event), index *int) error {
 	}
 	if err == nil {
 		if c := p.peek(); c != ',' && c != ']' && c != '}' && !p.atEnd() {
-			err = p.syntax("invalid character after a Msg")
+			err = p.syntax(synAfterMsg)
 		}
 	}
 	if err != nil {
@@ -109,18 +136,18 @@ func reasonOf(err error) string {
 // is recorded on the member (or, for an envelope field, in m.err) and the
 // parser goes on after that value; it returns an error only when the
 // object's own structure is broken.
-func (p *jsonParser) msgObject(m *msgState, index int) error {
+func (p *jsonParser) msgObject(m *msgState) error {
 	return p.object(func(key []byte) error {
 		start, depth := p.i, p.depth
 		envelope := isEnvelopeField(key)
-		var ferr *EventError // a valid JSON value of the wrong type
-		err := p.field(m, key, index, &ferr)
+		var ferr fault // a valid JSON value of the wrong type
+		err := p.field(m, key, &ferr)
 		if err == nil {
 			if c := p.peek(); c != ',' && c != '}' {
-				err = p.syntax("invalid character after a value")
+				err = p.syntax(synAfterMember)
 			}
 		}
-		var merr *EventError // a member's value that is not well-formed
+		var merr fault // a member's value that is not well-formed
 		if err != nil {
 			if isDocErr(err) {
 				return err
@@ -131,12 +158,12 @@ func (p *jsonParser) msgObject(m *msgState, index int) error {
 				return serr
 			}
 			if c := p.peek(); c != ',' && c != '}' {
-				return p.syntax("invalid character after a value")
+				return p.syntax(synAfterMember)
 			}
 			if envelope {
-				ferr = &EventError{Index: index, Field: string(key), Offset: off, Reason: reasonOf(err)}
+				ferr = fault{field: envelopeField(key), off: off, reason: reasonOf(err)}
 			} else {
-				merr = &EventError{Index: index, Field: FieldBody, Offset: off, Reason: reasonOf(err)}
+				merr = fault{field: FieldBody, off: off, reason: reasonOf(err)}
 			}
 		}
 		own := false
@@ -148,15 +175,11 @@ func (p *jsonParser) msgObject(m *msgState, index int) error {
 		case own:
 			// The record's own member: never the resource, but a Msg
 			// holding one that is not well-formed is invalid all the same.
-			if merr != nil && m.lostErr == nil {
-				m.lostErr = merr
-			}
+			m.lostErr.setOnce(merr)
 		default:
 			p.addMember(m, key, start, merr)
 		}
-		if ferr != nil && m.err == nil {
-			m.err = ferr
-		}
+		m.err.setOnce(ferr)
 		return nil
 	})
 }
@@ -164,22 +187,18 @@ func (p *jsonParser) msgObject(m *msgState, index int) error {
 // addMember records a member that may be the resource, its value being
 // p.b[start:p.i]. Beyond maxMembers only the one the topic names (when
 // the topic came first) is kept, in the last slot.
-func (p *jsonParser) addMember(m *msgState, key []byte, start int, err *EventError) {
+func (p *jsonParser) addMember(m *msgState, key []byte, start int, err fault) {
 	end := p.trimmedEnd(start)
 	named := m.resource < 0 && m.ev.Topic != "" && string(key) == TopicResource(m.ev.Topic)
 	idx := m.n
 	m.n++
 	if idx >= maxMembers {
 		if !named {
-			if m.lostErr == nil {
-				m.lostErr = err
-			}
+			m.lostErr.setOnce(err)
 			return
 		}
 		idx = maxMembers - 1
-		if m.lostErr == nil {
-			m.lostErr = m.members[idx].err
-		}
+		m.lostErr.setOnce(m.members[idx].err)
 	}
 	m.members[idx] = member{key: key, start: int32(start), end: int32(end), object: p.b[start] == '{', err: err}
 	if named {
@@ -202,9 +221,9 @@ func isSpace(c byte) bool { return c == ' ' || c == '\t' || c == '\n' || c == '\
 // field reads the value of one member of a Msg. An envelope field of the
 // wrong type or with an invalid value sets *ferr; other members are only
 // validated.
-func (p *jsonParser) field(m *msgState, key []byte, index int, ferr **EventError) error {
+func (p *jsonParser) field(m *msgState, key []byte, ferr *fault) error {
 	bad := func(field, reason string) {
-		*ferr = &EventError{Index: index, Field: field, Offset: int64(p.i), Reason: reason}
+		*ferr = fault{field: field, off: int64(p.i), reason: reason}
 	}
 	c := p.peek()
 	switch string(key) {
@@ -228,6 +247,11 @@ func (p *jsonParser) field(m *msgState, key []byte, index int, ferr **EventError
 		m.ev.Operation = Operation(s)
 		return err
 	case "timestamp":
+		if m.err.isSet() {
+			// The Msg is invalid already and its time will not be read:
+			// a repeated timestamp must not cost a failed time.Parse each.
+			return p.value()
+		}
 		start := p.i
 		switch c {
 		case '"':
@@ -237,7 +261,7 @@ func (p *jsonParser) field(m *msgState, key []byte, index int, ferr **EventError
 			}
 			t, ok := ParseTime(s)
 			if !ok {
-				*ferr = &EventError{Index: index, Field: FieldTimestamp, Offset: int64(start), Reason: "not an RFC 3339 time"}
+				*ferr = fault{field: FieldTimestamp, off: int64(start), reason: "not an RFC 3339 time"}
 			}
 			m.ev.Timestamp = t
 			return nil
@@ -249,7 +273,7 @@ func (p *jsonParser) field(m *msgState, key []byte, index int, ferr **EventError
 			}
 			t, ok := epochMillis(p.b[start:p.i])
 			if !ok {
-				*ferr = &EventError{Index: index, Field: FieldTimestamp, Offset: int64(start), Reason: "neither an RFC 3339 time nor epoch milliseconds"}
+				*ferr = fault{field: FieldTimestamp, off: int64(start), reason: "neither an RFC 3339 time nor epoch milliseconds"}
 			}
 			m.ev.Timestamp = t
 			return nil
@@ -324,16 +348,16 @@ func (p *jsonParser) resolve(m *msgState, index, start int) {
 		ev.Body = p.b[start:p.i:p.i]
 	}
 	switch {
-	case ev.Topic == "" && m.err == nil:
+	case ev.Topic == "" && !m.err.isSet():
 		ev.Err = &EventError{Index: index, Field: FieldTopic, Offset: int64(start), Reason: "missing"}
-	case m.err != nil:
-		ev.Err = m.err
-	case chosen >= 0 && m.members[chosen].err != nil:
-		ev.Err = m.members[chosen].err
-	case ignoredErr(m, chosen) != nil:
-		e := *ignoredErr(m, chosen)
+	case m.err.isSet():
+		ev.Err = m.err.eventError(index)
+	case chosen >= 0 && m.members[chosen].err.isSet():
+		ev.Err = m.members[chosen].err.eventError(index)
+	case ignoredErr(m, chosen).isSet():
+		e := ignoredErr(m, chosen).eventError(index)
 		e.Field, e.Reason = FieldMsg, "an ignored member is not well-formed: "+e.Reason
-		ev.Err = &e
+		ev.Err = e
 	case chosen < 0:
 		reason := fmt.Sprintf("cannot tell the resource among %d members", m.n)
 		if m.n == 0 {
@@ -346,11 +370,11 @@ func (p *jsonParser) resolve(m *msgState, index, start int) {
 // ignoredErr returns the error of the first member other than the
 // resource whose value is not well-formed: the Msg is then invalid too,
 // even though that member is ignored.
-func ignoredErr(m *msgState, chosen int) *EventError {
+func ignoredErr(m *msgState, chosen int) *fault {
 	for i := range min(m.n, maxMembers) {
-		if i != chosen && m.members[i].err != nil {
-			return m.members[i].err
+		if i != chosen && m.members[i].err.isSet() {
+			return &m.members[i].err
 		}
 	}
-	return m.lostErr
+	return &m.lostErr
 }

@@ -18,9 +18,9 @@ func (p *jsonParser) skip() error {
 	b := p.b
 	switch c := p.peek(); c {
 	case 0:
-		return p.syntax("unexpected end of JSON input")
+		return p.syntax(synEOF)
 	case '}', ']', ',', ':':
-		return p.syntax("invalid character looking for a value")
+		return p.syntax(synNoValue)
 	case '"':
 		return p.skipString()
 	case '{', '[':
@@ -51,14 +51,14 @@ func (p *jsonParser) skip() error {
 			p.i++
 		}
 		p.depth = base
-		return p.syntax("unexpected end of JSON input")
+		return p.syntax(synEOF)
 	default:
 		start := p.i
 		for p.i < len(b) && !isDelim(b[p.i]) {
 			p.i++
 		}
 		if p.i == start {
-			return p.syntax("invalid character looking for a value")
+			return p.syntax(synNoValue)
 		}
 		return nil
 	}
@@ -72,7 +72,7 @@ func (p *jsonParser) skipString() error {
 		i = quoteOrEscape(p.b, i)
 		if i >= len(p.b) {
 			p.i = len(p.b)
-			return p.syntax("unterminated string")
+			return p.syntax(synUnterminated)
 		}
 		if p.b[i] == '"' {
 			p.i = i + 1

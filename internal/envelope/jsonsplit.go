@@ -36,7 +36,7 @@ func (p *jsonParser) envelope(emit func(Event)) error {
 		return ErrNotEnvelope
 	}
 	if !p.atEnd() {
-		return p.docErr(p.syntax("data after the top-level value"))
+		return p.docErr(p.syntax(synAfterDocument))
 	}
 	return nil
 }
@@ -46,7 +46,7 @@ func (p *jsonParser) envelope(emit func(Event)) error {
 // budget and a cancellation stay as they are.
 func (p *jsonParser) docErr(err error) error {
 	if se, ok := err.(*jsonSyntax); ok {
-		return fmt.Errorf("%w: JSON: %s at byte %d", ErrMalformed, se.reason, se.off)
+		return fmt.Errorf("%w: JSON: %s at byte %d", ErrMalformed, se.reason, p.errOff)
 	}
 	return err
 }
@@ -56,7 +56,7 @@ func (p *jsonParser) docErr(err error) error {
 // be.
 func (p *jsonParser) object(fn func(key []byte) error) error {
 	if p.peek() != '{' {
-		return p.syntax("not an object")
+		return p.syntax(synNotObject)
 	}
 	if err := p.open(); err != nil {
 		return err
@@ -83,7 +83,7 @@ func (p *jsonParser) object(fn func(key []byte) error) error {
 			p.depth--
 			return nil
 		default:
-			return p.syntax("invalid character after an object member")
+			return p.syntax(synAfterObjectMember)
 		}
 	}
 }
@@ -92,7 +92,7 @@ func (p *jsonParser) object(fn func(key []byte) error) error {
 // content (unescaped if it has escapes).
 func (p *jsonParser) keyBytes() ([]byte, error) {
 	if p.peek() != '"' {
-		return nil, p.syntax("an object key is not a string")
+		return nil, p.syntax(synKey)
 	}
 	if err := p.ck.tick(); err != nil {
 		return nil, err
@@ -107,7 +107,7 @@ func (p *jsonParser) keyBytes() ([]byte, error) {
 		key = []byte(unescape(p.b[start:p.i]))
 	}
 	if p.peek() != ':' {
-		return nil, p.syntax("missing ':' after an object key")
+		return nil, p.syntax(synColon)
 	}
 	p.i++
 	return key, nil
@@ -213,7 +213,7 @@ func (p *jsonParser) msgs(emit func(Event), index *int) error {
 			p.depth--
 			return nil
 		default:
-			return p.syntax("invalid character after a Msg")
+			return p.syntax(synAfterMsg)
 		}
 	}
 }

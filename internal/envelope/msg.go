@@ -31,7 +31,7 @@ func ParseRecord(obj []byte, lim Limits, own func(key, value []byte) bool) (Even
 		return Event{}, p.docErr(err)
 	}
 	if !p.atEnd() {
-		return Event{}, p.docErr(p.syntax("data after the Msg"))
+		return Event{}, p.docErr(p.syntax(synAfterMsgValue))
 	}
 	return ev, nil
 }
@@ -50,7 +50,7 @@ func ParseMsgs(ctx context.Context, v []byte, lim Limits, emit func(Event)) (inv
 	index := 0
 	err = p.msgs(emit, &index)
 	if err == nil && !p.atEnd() {
-		err = p.syntax("data after the Msg")
+		err = p.syntax(synAfterMsgValue)
 	}
 	if err != nil {
 		return p.ck.invalid, p.docErr(err)

@@ -11,6 +11,18 @@ import (
 // 1024 for JSON).
 type Limits = xmlguard.Limits
 
+// DefaultMaxEvents is the default events budget of one document: 65 535,
+// the most a push block's Count can declare. Every event costs its
+// consumer an Event beside the document (an invalid one its EventError
+// too), a hundred times the two bytes the shortest Msg array element
+// takes: the budget bounds what one document can make its reader hold to
+// about 13 MB, where an inflated document of 64 MiB would otherwise make
+// it gigabytes.
+const DefaultMaxEvents = 65535
+
+// LimitEvents names the events budget in a *xmlguard.LimitError.
+const LimitEvents = "events"
+
 // checkEvery is how many tokens a split reads between two looks at its
 // context.
 const checkEvery = 256
@@ -21,6 +33,10 @@ const checkEvery = 256
 type Splitter struct {
 	// Limits are the budgets of each document.
 	Limits Limits
+	// MaxEvents bounds the Msgs of one document (0: DefaultMaxEvents). A
+	// document with more is refused with a *xmlguard.LimitError naming
+	// LimitEvents before its first event beyond the budget is read.
+	MaxEvents int
 	// OnEvent, if set, is called after each event is emitted with the
 	// number of tokens read so far (a hook for tests, e.g. to cancel the
 	// split's context there).
@@ -38,15 +54,31 @@ type checker struct {
 	tokens  int64
 	next    int64
 	invalid int // events emitted with Err set
-	onCheck func(tokens int64)
-	onEvent func(tokens int64)
+	// maxEvents is the events budget; 0 (a parser not splitting a
+	// document) is none.
+	maxEvents int
+	onCheck   func(tokens int64)
+	onEvent   func(tokens int64)
 }
 
 // newChecker returns the checker of one split. Parsers hold it by value:
 // a pointer to it beside the document they read would, since escape
 // analysis does not tell a struct's fields apart, move it to the heap.
 func (s *Splitter) newChecker(ctx context.Context) checker {
-	return checker{ctx: ctx, done: ctx.Done(), onCheck: s.onCheck, onEvent: s.OnEvent}
+	maxEvents := s.MaxEvents
+	if maxEvents <= 0 {
+		maxEvents = DefaultMaxEvents
+	}
+	return checker{ctx: ctx, done: ctx.Done(), onCheck: s.onCheck, onEvent: s.OnEvent, maxEvents: maxEvents}
+}
+
+// admit returns a *xmlguard.LimitError when the Msg of index index, at
+// byte off, is beyond the events budget.
+func (c *checker) admit(index, off int) error {
+	if c.maxEvents > 0 && index >= c.maxEvents {
+		return &xmlguard.LimitError{Limit: LimitEvents, Max: c.maxEvents, Offset: int64(off)}
+	}
+	return nil
 }
 
 // emitted counts an event just emitted and calls the OnEvent hook.
@@ -106,7 +138,7 @@ func (s *Splitter) Tokens() int64 { return s.tokens }
 // looks at every 256 tokens and before each event.
 //
 // Time is linear in len(doc). A JSON split allocates nothing but what
-// escaped strings and errors need; an XML split validates each body with
+// escaped strings need and one EventError for each invalid event; an XML split validates each body with
 // encoding/xml, which allocates in proportion to the body, once the
 // guard's budgets have bounded it.
 func (s *Splitter) Split(ctx context.Context, doc []byte, f Format, emit func(Event)) (invalid int, err error) {
@@ -151,7 +183,7 @@ func (s *Splitter) Wellformed(ctx context.Context, doc []byte, f Format) error {
 	p := jsonParser{b: doc, maxDepth: s.maxDepth(), ck: s.newChecker(ctx)}
 	err := p.value()
 	if err == nil && !p.atEnd() {
-		err = p.syntax("data after the top-level value")
+		err = p.syntax(synAfterDocument)
 	}
 	s.tokens = p.ck.tokens
 	if err != nil {

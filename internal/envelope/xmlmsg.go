@@ -27,6 +27,9 @@ func (x *xmlSplit) msg(tok xmlguard.Token, index int, emit func(Event)) error {
 	if err := x.ck.check(); err != nil {
 		return err
 	}
+	if err := x.ck.admit(index, tok.Start); err != nil {
+		return err
+	}
 	var ev Event
 	var (
 		ferr     *EventError

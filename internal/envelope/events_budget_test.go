@@ -1,0 +1,103 @@
+package envelope
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+
+	"github.com/pushmon/pushmon/internal/xmlguard"
+)
+
+// msgArray is a JSON document whose Msg array holds n copies of elem.
+func msgArray(elem string, n int) string {
+	return `{"Document":{"Msg":[` + strings.TrimSuffix(strings.Repeat(elem+",", n), ",") + `]}}`
+}
+
+// xmlMsgs is an XML document of n Msgs, each holding body.
+func xmlMsgs(body string, n int) string {
+	return `<Document>` + strings.Repeat(`<Msg topic="1/X/1">`+body+`</Msg>`, n) + `</Document>`
+}
+
+// TestEventsBudget: a document of MaxEvents Msgs is split; one with a Msg
+// more is refused with a *LimitError naming the events budget, at the
+// offset of the first Msg beyond it, before that Msg is emitted. The
+// default is DefaultMaxEvents: a JSON array of two-byte elements, the
+// cheapest events there are, stops there.
+func TestEventsBudget(t *testing.T) {
+	for name, d := range map[string]struct {
+		doc func(n int) string
+		f   Format
+	}{
+		"JSON": {func(n int) string { return msgArray(`{"topic":"1/X/1","X":{}}`, n) }, JSON},
+		"XML":  {func(n int) string { return xmlMsgs(`<X/>`, n) }, XML},
+	} {
+		t.Run(name, func(t *testing.T) {
+			s := Splitter{MaxEvents: 3}
+			n := 0
+			if _, err := s.Split(context.Background(), []byte(d.doc(3)), d.f, func(Event) { n++ }); err != nil || n != 3 {
+				t.Fatalf("3 events: %d emitted, %v", n, err)
+			}
+			doc := d.doc(4)
+			n = 0
+			_, err := s.Split(context.Background(), []byte(doc), d.f, func(Event) { n++ })
+			var le *xmlguard.LimitError
+			if !errors.As(err, &le) || !errors.Is(err, xmlguard.ErrLimit) || le.Limit != LimitEvents || le.Max != 3 || n != 3 {
+				t.Fatalf("4 events: %d emitted, %v", n, err)
+			}
+			if last := strings.LastIndex(doc, map[Format]string{JSON: `{"topic"`, XML: `<Msg`}[d.f]); le.Offset != int64(last) {
+				t.Errorf("refused at byte %d, the fourth Msg is at %d", le.Offset, last)
+			}
+		})
+	}
+	var s Splitter
+	invalid, err := s.Split(context.Background(), []byte(msgArray("1", DefaultMaxEvents)), JSON, func(Event) {})
+	if err != nil || invalid != DefaultMaxEvents {
+		t.Errorf("%d two-byte Msgs: %d invalid, %v", DefaultMaxEvents, invalid, err)
+	}
+	var le *xmlguard.LimitError
+	if _, err := s.Split(context.Background(), []byte(msgArray("1", DefaultMaxEvents+1)), JSON, func(Event) {}); !errors.As(err, &le) || le.Max != DefaultMaxEvents {
+		t.Errorf("%d two-byte Msgs: %v", DefaultMaxEvents+1, err)
+	}
+}
+
+// TestJSONSplitAllocatesOneErrorAnInvalidEvent: an invalid event costs
+// its EventError (and, for some reasons, the reason's text), whatever
+// its Msg holds: a Msg with hundreds of members that are not well-formed,
+// of envelope fields of the wrong type or of timestamps that are not
+// times allocates no more than one with one of them. Before, every such
+// member allocated its grammar error and an EventError, and every
+// timestamp a failed time.Parse: a fuzzed document of 2 KiB allocated
+// 13 times its size.
+func TestJSONSplitAllocatesOneErrorAnInvalidEvent(t *testing.T) {
+	msg := func(member string, n int) string {
+		return `{"Document":{"Msg":{"topic":"1/X/1",` + strings.Repeat(member+",", n) + `"X":{}}}}`
+	}
+	for _, c := range []struct {
+		name   string
+		doc    string
+		allocs float64 // at most
+		events int
+	}{
+		{"bad members", msg(`"a":tru`, 300), 2, 1}, // the reason is prefixed
+		{"bad envelope fields", msg(`"topic":1`, 300), 1, 1},
+		{"bad timestamps", msg(`"timestamp":"2026-02-31T00:00:00+01:00"`, 300), 1 + 4, 1}, // time.Parse's error, once
+		{"bad resources", msg(`"X":[1,]`, 300), 1, 1},
+		{"elements that are not objects", msgArray("1", 300), 300, 300},
+		{"elements that are not well-formed", msgArray(`{"a":t}`, 300), 300, 300},
+		{"Msgs without a topic", msgArray(`{"X":{}}`, 300), 300, 300},
+	} {
+		var s Splitter
+		doc := []byte(c.doc)
+		invalid := 0
+		a := testing.AllocsPerRun(20, func() {
+			var err error
+			if invalid, err = s.Split(context.Background(), doc, JSON, func(Event) {}); err != nil {
+				t.Fatal(err)
+			}
+		})
+		if a > c.allocs || invalid != c.events {
+			t.Errorf("%s: %.0f allocations for %d invalid events, want at most %.0f for %d", c.name, a, invalid, c.allocs, c.events)
+		}
+	}
+}
