@@ -246,6 +246,28 @@ func TestWideAndLongAnswersBoundedMemory(t *testing.T) {
 	}
 }
 
+// A record's Msg array or Document is split under the events budget of
+// push documents (64 events plus one per 16 bytes): a record of tiny Msgs
+// is refused naming it, before the page's records budget, which allows
+// 1024 records whatever the page's size.
+func TestHistoryRecordOverEventsBudget(t *testing.T) {
+	ctx := context.Background()
+	tiny := strings.TrimSuffix(strings.Repeat("1,", 1000), ",")
+	for _, body := range []string{
+		`{"list":[{"id":"r","Msg":[` + tiny + `]}]}`,
+		`{"list":[{"id":"r","Document":{"Msg":[` + tiny + `]}}]}`,
+	} {
+		_, err := answering(200, body).HistoryPage(ctx, 1, HistoryQuery{})
+		wantLimit(t, body[:30], err, LimitEvents)
+	}
+	// The same number of Msgs that are events is a page of 1000 records.
+	msgs := strings.TrimSuffix(strings.Repeat(`{"topic":"1/A/1","A":0},`, 1000), ",")
+	page, err := answering(200, `{"list":[{"Msg":[`+msgs+`]}]}`).HistoryPage(ctx, 1, HistoryQuery{})
+	if err != nil || len(page.Records) != 1000 {
+		t.Errorf("1000 Msgs: %v", err)
+	}
+}
+
 // Real answers stay far below the new budgets: a monitor with 100 topics
 // and 20 headers, a history page of 1000 short events in one Document.
 func TestWideBudgetsLeaveRealAnswers(t *testing.T) {

@@ -58,6 +58,7 @@ const (
 	LimitMembers  = "members per object"     // members of a JSON object (child elements of an XML one) read into a map
 	LimitValues   = "values per field"       // topics or headers of one monitor
 	LimitRecords  = "records per page"       // history records of one answer, a budget per byte
+	LimitEvents   = "events per document"    // Msgs of one record's document or Msg array, a budget per byte
 )
 
 // LimitError is an answer or a listing beyond one of the client's budgets.

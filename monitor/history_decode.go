@@ -263,11 +263,16 @@ func recordOf(ev *envelope.Event, id string) HistoryRecord {
 		Timestamp: ev.Timestamp, Group: ev.Group, Replay: ev.Replay, Body: ev.Body, Err: ev.Err}
 }
 
-// budgetErr turns the parser's depth budget into the client's LimitError.
+// budgetErr turns the parser's budgets (depth, events) into the client's
+// LimitError.
 func budgetErr(err error) error {
 	var le *xmlguard.LimitError
 	if errors.As(err, &le) {
-		return fmt.Errorf("%w at byte %d of a record", &LimitError{LimitDepth, int64(le.Max)}, le.Offset)
+		limit := LimitDepth
+		if le.Limit == envelope.LimitEvents {
+			limit = LimitEvents
+		}
+		return fmt.Errorf("%w at byte %d of a record", &LimitError{limit, int64(le.Max)}, le.Offset)
 	}
 	return err
 }

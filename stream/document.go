@@ -9,10 +9,11 @@ import (
 	"github.com/pushmon/pushmon/internal/envelope"
 )
 
-// minEventBytes is the fewest bytes one event takes in a document: a
-// block's Count, the server's claim, is believed up to one event per
-// minEventBytes of its document (see Stats.Undelivered).
-const minEventBytes = 16
+// minEventBytes is the fewest bytes one event takes in a document, as
+// the events budget counts them: a block's Count, the server's claim, is
+// believed up to one event per minEventBytes of its document (see
+// Stats.Undelivered).
+const minEventBytes = envelope.DefaultBytesPerEvent
 
 // claimedEvents returns how many events a document of n bytes whose block
 // declared count holds, as far as can be told without reading it: count,

@@ -87,8 +87,8 @@ var (
 // receiver's log), never fatal to a subscription.
 var (
 	// ErrDocumentLimit matches a *LimitError: a document exceeds a parsing
-	// budget (nesting depth 64 for JSON and XML; 65 535 events, the most a
-	// block's Count can declare; for XML also 64 attributes or namespace
+	// budget (nesting depth 64 for JSON and XML; 64 events plus one per 16
+	// bytes, and 65 535, the most a block's Count can declare; for XML also 64 attributes or namespace
 	// declarations per element, names of 1 KiB, and one token per two
 	// bytes plus 1024). Its block is acked, skipped and counted in
 	// Stats.BadBlocks; an HTTP push is answered 413.

@@ -29,7 +29,7 @@ import (
 // bodies (Content-Encoding deflate or zlib, or a valid zlib header) and
 // gzip bodies (by their magic bytes), answers 415 to another
 // Content-Encoding, reads JSON or XML documents with Msg as an object or
-// an array under the parsing budgets (nesting depth 64; 65 535 events;
+// an array under the parsing budgets (nesting depth 64; 64 events plus one per 16 bytes;
 // for XML, 64 attributes per element and the guard's other budgets), and answers 200
 // only after every event of the body was received by the consumer. An
 // empty body or an empty/null Document is a keep-alive: 200. A body that

@@ -21,9 +21,7 @@ func xmlMsgs(body string, n int) string {
 
 // TestEventsBudget: a document of MaxEvents Msgs is split; one with a Msg
 // more is refused with a *LimitError naming the events budget, at the
-// offset of the first Msg beyond it, before that Msg is emitted. The
-// default is DefaultMaxEvents: a JSON array of two-byte elements, the
-// cheapest events there are, stops there.
+// offset of the first Msg beyond it, before that Msg is emitted.
 func TestEventsBudget(t *testing.T) {
 	for name, d := range map[string]struct {
 		doc func(n int) string
@@ -50,14 +48,42 @@ func TestEventsBudget(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestDefaultEventsBudget: by default a document of n bytes may hold
+// DefaultEventBase + n/DefaultBytesPerEvent events, at most
+// DefaultMaxEvents. The smallest valid Msgs (19 bytes in JSON, 25 in XML)
+// are never refused below DefaultMaxEvents; an array of two-byte Msgs is,
+// at the budget its size gives.
+func TestDefaultEventsBudget(t *testing.T) {
 	var s Splitter
-	invalid, err := s.Split(context.Background(), []byte(msgArray("1", DefaultMaxEvents)), JSON, func(Event) {})
-	if err != nil || invalid != DefaultMaxEvents {
-		t.Errorf("%d two-byte Msgs: %d invalid, %v", DefaultMaxEvents, invalid, err)
+	split := func(doc string, f Format) (events, invalid int, le *xmlguard.LimitError) {
+		invalid, err := s.Split(context.Background(), []byte(doc), f, func(Event) { events++ })
+		if err != nil && !errors.As(err, &le) {
+			t.Fatalf("%.40s: %v", doc, err)
+		}
+		return events, invalid, le
 	}
-	var le *xmlguard.LimitError
-	if _, err := s.Split(context.Background(), []byte(msgArray("1", DefaultMaxEvents+1)), JSON, func(Event) {}); !errors.As(err, &le) || le.Max != DefaultMaxEvents {
-		t.Errorf("%d two-byte Msgs: %v", DefaultMaxEvents+1, err)
+	for name, d := range map[string]struct {
+		msg func(n int) string
+		f   Format
+	}{
+		"JSON": {func(n int) string { return msgArray(`{"topic":"x","A":0}`, n) }, JSON},
+		"XML": {func(n int) string {
+			return `<Document>` + strings.Repeat(`<Msg topic="x"><A/></Msg>`, n) + `</Document>`
+		}, XML},
+	} {
+		if events, invalid, le := split(d.msg(DefaultMaxEvents), d.f); events != DefaultMaxEvents || invalid != 0 || le != nil {
+			t.Errorf("%s: %d of the smallest valid Msgs: %d events, %d invalid, %v", name, DefaultMaxEvents, events, invalid, le)
+		}
+		if _, _, le := split(d.msg(DefaultMaxEvents+1), d.f); le == nil || le.Limit != LimitEvents || le.Max != DefaultMaxEvents {
+			t.Errorf("%s: %d Msgs: %v", name, DefaultMaxEvents+1, le)
+		}
+	}
+	doc := msgArray("1", 1000)
+	want := DefaultEventBase + len(doc)/DefaultBytesPerEvent
+	if events, _, le := split(doc, JSON); le == nil || le.Max != want || events != want {
+		t.Errorf("1000 two-byte Msgs in %d bytes: %d events, %v; want refused after %d", len(doc), events, le, want)
 	}
 }
 
@@ -87,7 +113,7 @@ func TestJSONSplitAllocatesOneErrorAnInvalidEvent(t *testing.T) {
 		{"elements that are not well-formed", msgArray(`{"a":t}`, 300), 300, 300},
 		{"Msgs without a topic", msgArray(`{"X":{}}`, 300), 300, 300},
 	} {
-		var s Splitter
+		s := Splitter{MaxEvents: DefaultMaxEvents} // not the default budget: these Msgs are tiny
 		doc := []byte(c.doc)
 		invalid := 0
 		a := testing.AllocsPerRun(20, func() {

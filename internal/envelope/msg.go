@@ -46,7 +46,7 @@ func ParseRecord(obj []byte, lim Limits, own func(key, value []byte) bool) (Even
 // alias obj.
 func ParseMsgs(ctx context.Context, v []byte, lim Limits, emit func(Event)) (invalid int, err error) {
 	s := Splitter{Limits: lim}
-	p := jsonParser{b: v, maxDepth: s.maxDepth(), ck: s.newChecker(ctx)}
+	p := jsonParser{b: v, maxDepth: s.maxDepth(), ck: s.newChecker(ctx, len(v))}
 	index := 0
 	err = p.msgs(emit, &index)
 	if err == nil && !p.atEnd() {

@@ -11,14 +11,23 @@ import (
 // 1024 for JSON).
 type Limits = xmlguard.Limits
 
-// DefaultMaxEvents is the default events budget of one document: 65 535,
-// the most a push block's Count can declare. Every event costs its
-// consumer an Event beside the document (an invalid one its EventError
-// too), a hundred times the two bytes the shortest Msg array element
-// takes: the budget bounds what one document can make its reader hold to
-// about 13 MB, where an inflated document of 64 MiB would otherwise make
-// it gigabytes.
-const DefaultMaxEvents = 65535
+// The default events budget of a document of n bytes is
+// DefaultEventBase + n/DefaultBytesPerEvent events, and at most
+// DefaultMaxEvents. A valid Msg takes at least 19 bytes
+// ({"topic":"x","A":0}; 25 in XML), so no document of valid events is
+// refused; one of tiny invalid Msgs (a JSON array element takes 2 bytes)
+// is. Every event costs its consumer an Event of 144 bytes beside the
+// document, and an invalid one its EventError: the budget keeps what a
+// document makes its reader hold within about 12 times its size, and 13
+// MB, where a block inflating to 64 MiB of two-byte Msgs would make it
+// gigabytes.
+const (
+	DefaultEventBase     = 64
+	DefaultBytesPerEvent = 16
+	// DefaultMaxEvents is 65 535, the most a push block's Count can
+	// declare.
+	DefaultMaxEvents = 65535
+)
 
 // LimitEvents names the events budget in a *xmlguard.LimitError.
 const LimitEvents = "events"
@@ -33,9 +42,11 @@ const checkEvery = 256
 type Splitter struct {
 	// Limits are the budgets of each document.
 	Limits Limits
-	// MaxEvents bounds the Msgs of one document (0: DefaultMaxEvents). A
-	// document with more is refused with a *xmlguard.LimitError naming
-	// LimitEvents before its first event beyond the budget is read.
+	// MaxEvents bounds the Msgs of one document (0: the default budget,
+	// DefaultEventBase + n/DefaultBytesPerEvent for a document of n bytes,
+	// at most DefaultMaxEvents). A document with more is refused with a
+	// *xmlguard.LimitError naming LimitEvents before its first event
+	// beyond the budget is read.
 	MaxEvents int
 	// OnEvent, if set, is called after each event is emitted with the
 	// number of tokens read so far (a hook for tests, e.g. to cancel the
@@ -61,13 +72,13 @@ type checker struct {
 	onEvent   func(tokens int64)
 }
 
-// newChecker returns the checker of one split. Parsers hold it by value:
+// newChecker returns the checker of one split of n bytes. Parsers hold it by value:
 // a pointer to it beside the document they read would, since escape
 // analysis does not tell a struct's fields apart, move it to the heap.
-func (s *Splitter) newChecker(ctx context.Context) checker {
+func (s *Splitter) newChecker(ctx context.Context, n int) checker {
 	maxEvents := s.MaxEvents
 	if maxEvents <= 0 {
-		maxEvents = DefaultMaxEvents
+		maxEvents = min(DefaultMaxEvents, DefaultEventBase+n/DefaultBytesPerEvent)
 	}
 	return checker{ctx: ctx, done: ctx.Done(), onCheck: s.onCheck, onEvent: s.OnEvent, maxEvents: maxEvents}
 }
@@ -147,9 +158,9 @@ func (s *Splitter) Split(ctx context.Context, doc []byte, f Format, emit func(Ev
 	}
 	var ck checker
 	if f == XML {
-		ck, err = splitXML(s.newChecker(ctx), s.Limits, doc, emit)
+		ck, err = splitXML(s.newChecker(ctx, len(doc)), s.Limits, doc, emit)
 	} else {
-		ck, err = splitJSON(s.newChecker(ctx), s.maxDepth(), doc, emit)
+		ck, err = splitJSON(s.newChecker(ctx, len(doc)), s.maxDepth(), doc, emit)
 	}
 	s.tokens = ck.tokens
 	return ck.invalid, err
@@ -175,12 +186,12 @@ func (s *Splitter) Wellformed(ctx context.Context, doc []byte, f Format) error {
 		f = Sniff(doc)
 	}
 	if f == XML {
-		x := xmlSplit{ck: s.newChecker(ctx), lim: s.Limits, doc: doc}
+		x := xmlSplit{ck: s.newChecker(ctx, len(doc)), lim: s.Limits, doc: doc}
 		err := x.wellformed()
 		s.tokens = x.ck.tokens
 		return err
 	}
-	p := jsonParser{b: doc, maxDepth: s.maxDepth(), ck: s.newChecker(ctx)}
+	p := jsonParser{b: doc, maxDepth: s.maxDepth(), ck: s.newChecker(ctx, len(doc))}
 	err := p.value()
 	if err == nil && !p.atEnd() {
 		err = p.syntax(synAfterDocument)
