@@ -327,7 +327,10 @@
 // # §8 Limits and defaults
 //
 // Ports 3200 (plain) and 3201 (TLS); protocol version 1; blocks of 100
-// events or 10 s by default; FileData over 120 KB not pushed; REST
+// events or 10 s by default, and never more than 65 535 (Count is 16
+// bits), each valid Msg taking at least 19 bytes of JSON (25 of XML), so
+// a client can bound a document's events by its size; FileData over
+// 120 KB not pushed; REST
 // throttling answers 429. The server documents no timeouts: a client must
 // not take a quiet connection for a dead one, but it bounds the time to
 // read one frame once its first byte has arrived (a trickle must not hold

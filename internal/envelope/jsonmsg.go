@@ -43,10 +43,10 @@ type fault struct {
 
 func (f *fault) isSet() bool { return f.reason != "" }
 
-// setOnce records f unless *dst holds a fault already.
-func (dst *fault) setOnce(f fault) {
-	if !dst.isSet() {
-		*dst = f
+// setOnce records *f, if it is a fault, unless *dst holds one already.
+func (dst *fault) setOnce(f *fault) {
+	if f.isSet() && !dst.isSet() {
+		*dst = *f
 	}
 }
 
@@ -175,11 +175,11 @@ func (p *jsonParser) msgObject(m *msgState) error {
 		case own:
 			// The record's own member: never the resource, but a Msg
 			// holding one that is not well-formed is invalid all the same.
-			m.lostErr.setOnce(merr)
+			m.lostErr.setOnce(&merr)
 		default:
-			p.addMember(m, key, start, merr)
+			p.addMember(m, key, start, &merr)
 		}
-		m.err.setOnce(ferr)
+		m.err.setOnce(&ferr)
 		return nil
 	})
 }
@@ -187,7 +187,7 @@ func (p *jsonParser) msgObject(m *msgState) error {
 // addMember records a member that may be the resource, its value being
 // p.b[start:p.i]. Beyond maxMembers only the one the topic names (when
 // the topic came first) is kept, in the last slot.
-func (p *jsonParser) addMember(m *msgState, key []byte, start int, err fault) {
+func (p *jsonParser) addMember(m *msgState, key []byte, start int, err *fault) {
 	end := p.trimmedEnd(start)
 	named := m.resource < 0 && m.ev.Topic != "" && string(key) == TopicResource(m.ev.Topic)
 	idx := m.n
@@ -198,9 +198,9 @@ func (p *jsonParser) addMember(m *msgState, key []byte, start int, err fault) {
 			return
 		}
 		idx = maxMembers - 1
-		m.lostErr.setOnce(m.members[idx].err)
+		m.lostErr.setOnce(&m.members[idx].err)
 	}
-	m.members[idx] = member{key: key, start: int32(start), end: int32(end), object: p.b[start] == '{', err: err}
+	m.members[idx] = member{key: key, start: int32(start), end: int32(end), object: p.b[start] == '{', err: *err}
 	if named {
 		m.resource = idx
 	}
