@@ -373,7 +373,7 @@ func TestInvalidBodyReportedNotDeliveredAsValid(t *testing.T) {
 }
 
 // TestHTTPDocumentOverBudget: a push whose document exceeds a parsing
-// budget is answered 413 (the server does not take it for a consumer
+// budget (depth, events) is answered 413 (the server does not take it for a consumer
 // outage), counted in OverBudget and Rejected, and nothing of it is
 // delivered.
 func TestHTTPDocumentOverBudget(t *testing.T) {
@@ -382,6 +382,9 @@ func TestHTTPDocumentOverBudget(t *testing.T) {
 		"JSON": `{"Document":{"Msg":{"topic":"1/X/1","X":` + strings.Repeat("[", 100) + strings.Repeat("]", 100) + `}}}`,
 		"XML":  `<Document><Msg topic="1/X/1"><X>` + strings.Repeat("<a>", 100) + strings.Repeat("</a>", 100) + `</X></Msg></Document>`,
 		"raw":  `<html>` + strings.Repeat("<a>", 100) + strings.Repeat("</a>", 100) + `</html>`,
+		// Over the events budget: 64 Msgs plus one per 16 bytes.
+		"JSON events": `{"Document":{"Msg":[` + strings.Repeat("1,", 1000) + `1]}}`,
+		"XML events":  `<Document>` + strings.Repeat("<Msg/>", 300) + `</Document>`,
 	} {
 		for _, zip := range []bool{false, true} {
 			body := []byte(doc)
@@ -402,7 +405,7 @@ func TestHTTPDocumentOverBudget(t *testing.T) {
 			}
 		}
 	}
-	if st := rcv.Stats(); st.OverBudget != 6 || st.Rejected != 6 || st.Events != 0 || src.raw() != 0 {
+	if st := rcv.Stats(); st.OverBudget != 10 || st.Rejected != 10 || st.Events != 0 || src.raw() != 0 {
 		t.Errorf("stats %+v", st)
 	}
 }
