@@ -128,12 +128,20 @@ var knownResources = [...]string{
 // resourceName returns the resource name, without allocating for the
 // documented ones.
 func resourceName(b []byte) string {
+	if r := knownResource(b); r != "" {
+		return r
+	}
+	return string(b)
+}
+
+// knownResource returns the documented resource name b spells, or "".
+func knownResource(b []byte) string {
 	for _, r := range knownResources {
 		if string(b) == r {
 			return r
 		}
 	}
-	return string(b)
+	return ""
 }
 
 // TopicResource returns the second segment of a topic

@@ -34,6 +34,13 @@ func FuzzJSONValue(f *testing.F) {
 		if (err == nil) != json.Valid(b) {
 			t.Errorf("parser says %v, json.Valid %t, for %q", err, json.Valid(b), b)
 		}
+		// A string decodes as encoding/json decodes it.
+		if tok := bytes.TrimSpace(b); err == nil && tok[0] == '"' {
+			var want string
+			if jerr := json.Unmarshal(tok, &want); jerr != nil || unescape(tok) != want {
+				t.Errorf("string %q decoded to %q, encoding/json %q (%v)", tok, unescape(tok), want, jerr)
+			}
+		}
 	})
 }
 
@@ -80,10 +87,11 @@ func checkSplitErr(t *testing.T, err error) {
 	}
 }
 
-// FuzzSplitJSON: whatever the document, the split allocates at most 2
-// bytes a document byte (escaped strings decoded) plus 16 KiB (a
-// document's error) plus 256 bytes an invalid event (its EventError, its
-// reason's text, one failed time.Parse);
+// FuzzSplitJSON: whatever the document, the split allocates at most 3
+// bytes a document byte (escaped strings decoded: a byte of ill-formed
+// UTF-8 becomes U+FFFD, 3 bytes) plus 16 KiB (a document's error) plus 256
+// bytes an invalid event (its EventError, its reason's text, one failed
+// time.Parse);
 // bodies are slices of the document; a valid event's body is valid JSON;
 // a document json.Valid accepts is never malformed and none of its
 // events has a grammar error; and a split with no error and no invalid
@@ -100,7 +108,7 @@ func FuzzSplitJSON(f *testing.F) {
 	f.Fuzz(func(t *testing.T, doc []byte) {
 		evs, invalid, err, alloc := splitForFuzz(doc, JSON)
 		checkSplitErr(t, err)
-		if alloc > 2*uint64(len(doc))+16<<10+256*uint64(invalid) {
+		if alloc > 3*uint64(len(doc))+16<<10+256*uint64(invalid) {
 			t.Errorf("allocated %d bytes for %d, %d invalid events", alloc, len(doc), invalid)
 		}
 		valid := json.Valid(doc)

@@ -342,7 +342,12 @@ func (p *jsonParser) resolve(m *msgState, index, start int) {
 	}
 	if chosen >= 0 {
 		r := &m.members[chosen]
-		ev.Resource = resourceName(r.key)
+		// An undocumented name shares the key's memory (the document's,
+		// or the one copy its escapes were decoded to), as the Msg's
+		// other strings do.
+		if ev.Resource = knownResource(r.key); ev.Resource == "" {
+			ev.Resource = bstring(r.key)
+		}
 		ev.Body = p.b[r.start:r.end:r.end]
 	} else {
 		ev.Body = p.b[start:p.i:p.i]

@@ -1,9 +1,10 @@
 package envelope
 
 import (
-	"encoding/json"
 	"fmt"
 	"unsafe"
+
+	"github.com/pushmon/pushmon/internal/jsondec"
 )
 
 // splitJSON reads {"Document":{"Msg": M}} with M an object, an array of
@@ -104,7 +105,7 @@ func (p *jsonParser) keyBytes() ([]byte, error) {
 	}
 	key := p.b[start+1 : p.i-1]
 	if escaped {
-		key = []byte(unescape(p.b[start:p.i]))
+		key = jsondec.Unquote(p.b[start+1 : p.i-1])
 	}
 	if p.peek() != ':' {
 		return nil, p.syntax(synColon)
@@ -113,11 +114,11 @@ func (p *jsonParser) keyBytes() ([]byte, error) {
 	return key, nil
 }
 
-// unescape decodes a valid JSON string token.
+// unescape decodes a valid JSON string token, as encoding/json does,
+// allocating once (see jsondec.Unquote).
 func unescape(tok []byte) string {
-	var s string
-	_ = json.Unmarshal(tok, &s) // tok was validated
-	return s
+	b := jsondec.Unquote(tok[1 : len(tok)-1])
+	return unsafe.String(unsafe.SliceData(b), len(b))
 }
 
 // strValue reads a string value at p.i: a string sharing the document's

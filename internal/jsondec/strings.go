@@ -132,8 +132,22 @@ func unquoteString(content []byte, flags int) string {
 		}
 		return unsafe.String(&content[0], len(content))
 	}
-	b := appendUnquoted(make([]byte, 0, len(content)), content)
+	b := Unquote(content)
 	return unsafe.String(unsafe.SliceData(b), len(b))
+}
+
+// Unquote returns what the content of a valid JSON string (the bytes
+// between its quotes) stands for, as encoding/json decodes it: escapes
+// decoded, a \u escape of an unpaired UTF-16 surrogate and each byte of
+// ill-formed UTF-8 as U+FFFD. It allocates once: len(content) bytes, as
+// escapes only shrink, or three times that when content is not valid
+// UTF-8 (U+FFFD takes three bytes where the byte it replaces took one).
+func Unquote(content []byte) []byte {
+	n := len(content)
+	if !utf8.Valid(content) {
+		n *= 3
+	}
+	return appendUnquoted(make([]byte, 0, n), content)
 }
 
 // appendUnquoted appends the unescaped form of a scanned string's content
