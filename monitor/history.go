@@ -77,7 +77,8 @@ type HistoryRecord struct {
 	// envelope fields and the record's own ("id", "uuid", …). "" when none
 	// can be told.
 	Resource string
-	// Operation is the operation, upper-cased ("INSERTION", "UPDATE", …).
+	// Operation is the operation, its ASCII letters upper-cased
+	// ("INSERTION", "UPDATE", …).
 	Operation string
 	// Timestamp is the event's time (UTC; RFC 3339 or epoch milliseconds
 	// in the answer). For a stored document, the time the server stored it

@@ -52,7 +52,8 @@ type Event struct {
 	// Resource is the topic's second segment and the name of the body's
 	// element: "DataPoint", "DeviceCore", "FileData", "devices", …
 	Resource string
-	// Operation is CREATE, UPDATE, DELETE or INSERTION, in upper case.
+	// Operation is CREATE, UPDATE, DELETE or INSERTION, in upper case
+	// (another operation has its ASCII letters upper-cased).
 	Operation string
 	// Timestamp is the event time (UTC). Zero if absent or invalid (then
 	// Err says so).

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strings"
 	"time"
+	"unsafe"
 )
 
 // Format is a document's (and its events') format. The zero value is
@@ -52,8 +53,8 @@ type Event struct {
 	// Resource is the name of the member (JSON) or child element (XML)
 	// holding the resource; "" when the Msg has none that can be told.
 	Resource string
-	// Operation is the operation, upper-cased (the documented ones
-	// interned).
+	// Operation is the operation, its ASCII letters upper-cased (the
+	// documented ones interned).
 	Operation string
 	// Timestamp is the Msg's timestamp (UTC), zero when absent or invalid.
 	Timestamp time.Time
@@ -155,14 +156,40 @@ func TopicResource(topic string) string {
 	return r
 }
 
-// Operation upper-cases an operation, interning the documented ones.
+// Operation upper-cases the ASCII letters of an operation, interning the
+// documented ones (whatever their case). It allocates only for another
+// operation with a lower-case letter: a copy of its size. (The letters of
+// other scripts are left as they are: strings.ToUpper could make a
+// string of ill-formed UTF-8 three times longer.)
 func Operation(s string) string {
+	return operation(unsafe.Slice(unsafe.StringData(s), len(s)), false)
+}
+
+// operation is Operation of the bytes b, which are modified in place when
+// owned (a decoded escaped string the caller gives up), else copied if
+// they need upper-casing.
+func operation(b []byte, owned bool) string {
 	for _, op := range [...]string{"UPDATE", "INSERTION", "CREATE", "DELETE"} {
-		if strings.EqualFold(s, op) {
+		if strings.EqualFold(bstring(b), op) {
 			return op
 		}
 	}
-	return strings.ToUpper(s)
+	lower := 0
+	for lower < len(b) && (b[lower] < 'a' || b[lower] > 'z') {
+		lower++
+	}
+	if lower == len(b) {
+		return bstring(b)
+	}
+	if !owned {
+		b = append([]byte(nil), b...)
+	}
+	for i := lower; i < len(b); i++ {
+		if c := b[i]; 'a' <= c && c <= 'z' {
+			b[i] = c - ('a' - 'A')
+		}
+	}
+	return bstring(b)
 }
 
 // isEnvelopeField reports whether key is one of a Msg's own fields.

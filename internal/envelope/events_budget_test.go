@@ -127,3 +127,27 @@ func TestJSONSplitAllocatesOneErrorAnInvalidEvent(t *testing.T) {
 		}
 	}
 }
+
+// TestOperationUpperCasesInPlace: an operation's ASCII letters are
+// upper-cased, the documented ones interned whatever their case; an
+// escaped one (decoded to a copy the split owns) in place, so that a long
+// escaped operation of ill-formed UTF-8 (which decodes to three times its
+// size) costs that one copy, not a second one of the same size.
+func TestOperationUpperCasesInPlace(t *testing.T) {
+	for in, want := range map[string]string{"insertion": "INSERTION", "Update": "UPDATE", "custom_op": "CUSTOM_OP", "é-op": "é-OP", "X": "X", "": ""} {
+		if got := Operation(in); got != want {
+			t.Errorf("Operation(%q) = %q, want %q", in, got, want)
+		}
+	}
+	op := `a\b` + strings.Repeat("\x8d", 3000)
+	doc := []byte(`{"Document":{"Msg":{"topic":"1/X/1","operation":"` + op + `","X":{}}}}`)
+	var s Splitter
+	var got string
+	if a := testing.AllocsPerRun(10, func() {
+		if _, err := s.Split(context.Background(), doc, JSON, func(ev Event) { got = ev.Operation }); err != nil {
+			t.Fatal(err)
+		}
+	}); a != 1 || !strings.HasPrefix(got, "A\b\uFFFD") || len(got) != 2+3*3000 {
+		t.Errorf("%.0f allocations, operation %.10q… of %d bytes", a, got, len(got))
+	}
+}

@@ -243,8 +243,10 @@ func (p *jsonParser) field(m *msgState, key []byte, ferr *fault) error {
 			bad(FieldOperation, "not a string")
 			return p.value()
 		}
-		s, err := p.strValue()
-		m.ev.Operation = Operation(s)
+		b, owned, err := p.strBytes()
+		if err == nil {
+			m.ev.Operation = operation(b, owned)
+		}
 		return err
 	case "timestamp":
 		if m.err.isSet() {

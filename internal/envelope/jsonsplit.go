@@ -117,25 +117,32 @@ func (p *jsonParser) keyBytes() ([]byte, error) {
 // unescape decodes a valid JSON string token, as encoding/json does,
 // allocating once (see jsondec.Unquote).
 func unescape(tok []byte) string {
-	b := jsondec.Unquote(tok[1 : len(tok)-1])
-	return unsafe.String(unsafe.SliceData(b), len(b))
+	return bstring(jsondec.Unquote(tok[1 : len(tok)-1]))
 }
 
 // strValue reads a string value at p.i: a string sharing the document's
 // memory when it has no escapes, a decoded copy otherwise.
 func (p *jsonParser) strValue() (string, error) {
+	b, _, err := p.strBytes()
+	return bstring(b), err
+}
+
+// strBytes reads a string value at p.i: its content, a slice of the
+// document when it has no escapes (owned false), else a decoded copy
+// that the caller owns.
+func (p *jsonParser) strBytes() (b []byte, owned bool, err error) {
 	start := p.i
 	if err := p.ck.tick(); err != nil {
-		return "", err
+		return nil, false, err
 	}
 	escaped, err := p.str()
 	if err != nil {
-		return "", err
+		return nil, false, err
 	}
 	if !escaped {
-		return bstring(p.b[start+1 : p.i-1]), nil
+		return p.b[start+1 : p.i-1], false, nil
 	}
-	return unescape(p.b[start:p.i]), nil
+	return jsondec.Unquote(p.b[start+1 : p.i-1]), true, nil
 }
 
 // bstring returns a string sharing b's memory. b must never be modified:

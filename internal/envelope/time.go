@@ -4,13 +4,16 @@ import "time"
 
 // ParseTime parses an event timestamp exactly as time.Parse with
 // time.RFC3339Nano does, returning it in UTC; ok is false for whatever
-// time.Parse refuses (February 31, second 60, hour 24, a missing zone …).
-// The form Remote Manager sends, YYYY-MM-DDTHH:MM:SS[.fraction]Z with at
-// most nine fractional digits, is parsed without allocating; any other is
-// handed to time.Parse.
+// time.Parse refuses (February 31, second 60, hour 24, a missing zone …),
+// and for a string longer than maxTimeLen. The form Remote Manager sends,
+// YYYY-MM-DDTHH:MM:SS[.fraction]Z with at most nine fractional digits, is
+// parsed without allocating; any other is handed to time.Parse.
 func ParseTime(s string) (t time.Time, ok bool) {
 	if t, ok := fastTime(s); ok {
 		return t, true
+	}
+	if len(s) > maxTimeLen {
+		return time.Time{}, false
 	}
 	t, err := time.Parse(time.RFC3339Nano, s)
 	if err != nil {
@@ -18,6 +21,12 @@ func ParseTime(s string) (t time.Time, ok bool) {
 	}
 	return t.UTC(), true
 }
+
+// maxTimeLen is the longest timestamp ParseTime reads: RFC 3339 with nine
+// fractional digits and an offset takes 35 bytes. time.Parse would also
+// take any number of fractional digits, but its error copies the string
+// it refuses twice: a timestamp of megabytes would cost megabytes more.
+const maxTimeLen = 40
 
 // fastTime parses YYYY-MM-DDTHH:MM:SS[.d{1,9}]Z with the range checks of
 // time.Parse; it declines (ok false) anything else, valid or not.

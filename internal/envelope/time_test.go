@@ -1,12 +1,17 @@
 package envelope
 
 import (
+	"strings"
 	"testing"
 	"time"
 )
 
-// parseRef is what ParseTime must agree with.
+// parseRef is what ParseTime must agree with: time.Parse, up to
+// maxTimeLen bytes.
 func parseRef(s string) (time.Time, bool) {
+	if len(s) > maxTimeLen {
+		return time.Time{}, false
+	}
 	t, err := time.Parse(time.RFC3339Nano, s)
 	if err != nil {
 		return time.Time{}, false
@@ -23,6 +28,25 @@ var timeCases = []string{
 	"2012-04-17t14:14:07Z", "2012-04-17T14:14:07z", "2012-04-17 14:14:07Z", "2012-04-17T14:14:07", "2012-04-17T14:14:07.Z",
 	"2012-04-17T14:14:07,5Z", "+2012-04-17T14:14:07Z", "2012-4-17T14:14:07Z", "garbage", "", "2012-04-17T14:14:07.5x5Z",
 	"2012-04-17T14:14:07+24:00", "2012-04-17T14:14:07+23:59", "2012-04-17T14:14:07.-5Z", "2012-04-17T14:14:0７Z",
+	"2012-04-17T14:14:07.12345678901234567890Z", "2012-04-17T14:14:07.123456789012345678901+02:00",
+}
+
+// TestParseTimeRefusesLongStrings: a timestamp longer than maxTimeLen is
+// refused without time.Parse, whose error would copy it twice; one of
+// maxTimeLen bytes is still read.
+func TestParseTimeRefusesLongStrings(t *testing.T) {
+	at40 := "2012-04-17T14:14:07.12345678901234567890Z"[:maxTimeLen-1] + "Z"
+	if _, ok := ParseTime(at40); !ok || len(at40) != maxTimeLen {
+		t.Errorf("%q (%d bytes) refused", at40, len(at40))
+	}
+	long := "2012-04-17T14:14:07" + strings.Repeat("x", 10000)
+	if n := testing.AllocsPerRun(10, func() {
+		if _, ok := ParseTime(long); ok {
+			t.Error("a 10 KB timestamp accepted")
+		}
+	}); n != 0 {
+		t.Errorf("refusing a 10 KB timestamp allocated %.0f times", n)
+	}
 }
 
 func TestParseTimeAgreesWithTimeParse(t *testing.T) {
@@ -47,7 +71,7 @@ func TestParseTimeFastPathAllocatesNothing(t *testing.T) {
 }
 
 // FuzzParseTime: ParseTime accepts exactly what time.Parse(RFC3339Nano)
-// accepts, with the same instant.
+// accepts, with the same instant, up to maxTimeLen bytes.
 func FuzzParseTime(f *testing.F) {
 	for _, s := range timeCases {
 		f.Add(s)
