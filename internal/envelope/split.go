@@ -72,9 +72,10 @@ type checker struct {
 	onEvent   func(tokens int64)
 }
 
-// newChecker returns the checker of one split of n bytes. Parsers hold it by value:
-// a pointer to it beside the document they read would, since escape
-// analysis does not tell a struct's fields apart, move it to the heap.
+// newChecker returns the checker of one split of n bytes. Parsers hold
+// it by value: a pointer to it beside the document they read would, since
+// escape analysis does not tell a struct's fields apart, move it to the
+// heap.
 func (s *Splitter) newChecker(ctx context.Context, n int) checker {
 	maxEvents := s.MaxEvents
 	if maxEvents <= 0 {
@@ -148,10 +149,11 @@ func (s *Splitter) Tokens() int64 { return s.tokens }
 // (a *xmlguard.LimitError), or when ctx ends (its cause), which Split
 // looks at every 256 tokens and before each event.
 //
-// Time is linear in len(doc). A JSON split allocates nothing but what
-// escaped strings need and one EventError for each invalid event; an XML split validates each body with
-// encoding/xml, which allocates in proportion to the body, once the
-// guard's budgets have bounded it.
+// Time is linear in len(doc). A JSON split allocates nothing but the
+// escaped strings it decodes (once each, at most three times their size)
+// and one EventError for each invalid event; an XML split validates each
+// body with encoding/xml, which allocates in proportion to the body, once
+// the guard's budgets have bounded it.
 func (s *Splitter) Split(ctx context.Context, doc []byte, f Format, emit func(Event)) (invalid int, err error) {
 	if f == Unknown {
 		f = Sniff(doc)
