@@ -192,9 +192,6 @@ func operation(b []byte, owned bool) string {
 	return bstring(b)
 }
 
-// isEnvelopeField reports whether key is one of a Msg's own fields.
-func isEnvelopeField(key []byte) bool { return envelopeField(key) != "" }
-
 // envelopeField returns the name of the envelope field key, as a
 // constant: "" when key names none.
 func envelopeField(key []byte) string {

@@ -139,8 +139,8 @@ func reasonOf(err error) string {
 func (p *jsonParser) msgObject(m *msgState) error {
 	return p.object(func(key []byte) error {
 		start, depth := p.i, p.depth
-		envelope := isEnvelopeField(key)
-		var ferr fault // a valid JSON value of the wrong type
+		field := envelopeField(key) // "" for a member that is not one
+		var ferr fault              // a valid JSON value of the wrong type
 		err := p.field(m, key, &ferr)
 		if err == nil {
 			if c := p.peek(); c != ',' && c != '}' {
@@ -160,8 +160,8 @@ func (p *jsonParser) msgObject(m *msgState) error {
 			if c := p.peek(); c != ',' && c != '}' {
 				return p.syntax(synAfterMember)
 			}
-			if envelope {
-				ferr = fault{field: envelopeField(key), off: off, reason: reasonOf(err)}
+			if field != "" {
+				ferr = fault{field: field, off: off, reason: reasonOf(err)}
 			} else {
 				merr = fault{field: FieldBody, off: off, reason: reasonOf(err)}
 			}
@@ -171,7 +171,7 @@ func (p *jsonParser) msgObject(m *msgState) error {
 			own = p.own(key, p.b[start:p.trimmedEnd(start)])
 		}
 		switch {
-		case envelope:
+		case field != "":
 		case own:
 			// The record's own member: never the resource, but a Msg
 			// holding one that is not well-formed is invalid all the same.

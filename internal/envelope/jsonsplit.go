@@ -114,12 +114,6 @@ func (p *jsonParser) keyBytes() ([]byte, error) {
 	return key, nil
 }
 
-// unescape decodes a valid JSON string token, as encoding/json does,
-// allocating once (see jsondec.Unquote).
-func unescape(tok []byte) string {
-	return bstring(jsondec.Unquote(tok[1 : len(tok)-1]))
-}
-
 // strValue reads a string value at p.i: a string sharing the document's
 // memory when it has no escapes, a decoded copy otherwise.
 func (p *jsonParser) strValue() (string, error) {
@@ -128,8 +122,9 @@ func (p *jsonParser) strValue() (string, error) {
 }
 
 // strBytes reads a string value at p.i: its content, a slice of the
-// document when it has no escapes (owned false), else a decoded copy
-// that the caller owns.
+// document when it has no escapes (owned false; ill-formed UTF-8 is kept
+// as it is, where encoding/json would write U+FFFD), else a copy decoded
+// as encoding/json decodes it, which the caller owns.
 func (p *jsonParser) strBytes() (b []byte, owned bool, err error) {
 	start := p.i
 	if err := p.ck.tick(); err != nil {
