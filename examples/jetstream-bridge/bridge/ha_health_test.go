@@ -3,6 +3,7 @@ package bridge
 import (
 	"context"
 	"net"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -86,11 +87,23 @@ func TestReplicasWithoutRemoteManagerKeepMonitors(t *testing.T) {
 		}
 		return info.State.LastSeq
 	}
+	// The first replica may have taken every monitor before the second
+	// joined and handed three over to balance: count from the settled
+	// state, not from the start.
+	before := map[string]Stats{}
+	owned := map[string][]uint32{}
+	for _, r := range reps {
+		before[r.name], owned[r.name] = r.b.Stats(), r.owned()
+	}
 	from := writes()
 	waitFor(t, settleWait, "40 writes to the lease bucket", func() bool { return writes() >= from+40 })
 	for _, r := range reps {
-		if st := r.b.Stats(); st.StandBys != 0 || st.LeasesReleased != 0 {
-			t.Errorf("%s stood by or released leases while nobody streamed: %+v", r.name, st)
+		st, was := r.b.Stats(), before[r.name]
+		if st.StandBys != 0 || st.LeasesReleased != was.LeasesReleased || st.LeasesAcquired != was.LeasesAcquired {
+			t.Errorf("%s stood by, took or released leases while nobody streamed: %+v, was %+v", r.name, st, was)
+		}
+		if now := r.owned(); !slices.Equal(now, owned[r.name]) {
+			t.Errorf("%s owns %v, owned %v when the replicas had settled", r.name, now, owned[r.name])
 		}
 	}
 	shutdown(t, reps...)

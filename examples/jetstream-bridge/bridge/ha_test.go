@@ -135,7 +135,8 @@ func TestReplicaShutdownReleasesLeasesAtOnce(t *testing.T) {
 	w := newHAWorld(t, 12, ttl)
 	w.startPublishing()
 	reps := []*testReplica{w.startReplica("a"), w.startReplica("b"), w.startReplica("c")}
-	w.waitSettled(settleWait, "the replicas to stream every monitor", reps...)
+	// Wait for the spread too: the leaving replica must hold some.
+	waitFor(t, settleWait, "the replicas to stream and share every monitor", func() bool { return w.settled(reps...) && spread(reps, 4) })
 	leaving := reps[0]
 	mine := leaving.owned()
 	if len(mine) == 0 {
