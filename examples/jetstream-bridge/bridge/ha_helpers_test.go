@@ -300,6 +300,20 @@ func (w *haWorld) waitSettled(d time.Duration, what string, reps ...*testReplica
 	}
 }
 
+// waitShared waits until every monitor streams and each of reps owns at
+// least one and at most share of them: the replicas are done handing
+// monitors over, so that what one owns stays put.
+func (w *haWorld) waitShared(d time.Duration, share int, reps ...*testReplica) {
+	w.t.Helper()
+	deadline := time.Now().Add(d)
+	for !w.settled(reps...) || !spread(reps, share) {
+		if time.Now().After(deadline) {
+			w.t.Fatalf("timed out after %v waiting for the replicas to share the monitors, at most %d each; replicas:\n%s", d, share, describe(reps))
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
 // describe lists what each replica holds, for failure messages and logs.
 func describe(reps []*testReplica) string {
 	s := ""

@@ -37,13 +37,7 @@ func TestReplicasShareMonitorsExactlyOnce(t *testing.T) {
 	}
 	b, c := w.startReplica("b"), w.startReplica("c")
 	reps := []*testReplica{a, b, c}
-	deadline := time.Now().Add(settleWait)
-	for !w.settled(reps...) || !spread(reps, 7) {
-		if time.Now().After(deadline) {
-			t.Fatalf("the monitors did not spread; replicas:\n%s", describe(reps))
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	w.waitShared(settleWait, 7, reps...)
 	t.Logf("spread:\n%s", describe(reps))
 	w.publish(20)
 	w.stopPublishing()
@@ -95,7 +89,9 @@ func TestReplicaKilledMonitorsTakenOver(t *testing.T) {
 	w := newHAWorld(t, 20, haTTL)
 	w.startPublishing()
 	reps := []*testReplica{w.startReplica("a"), w.startReplica("b"), w.startReplica("c")}
-	w.waitSettled(settleWait, "the replicas to stream every monitor", reps...)
+	// Wait for the spread too: a replica handing a monitor over after the
+	// victim was chosen would leave a release marker on its lease.
+	w.waitShared(settleWait, 7, reps...)
 	victim := slices.MaxFunc(reps, func(x, y *testReplica) int { return len(x.owned()) - len(y.owned()) })
 	lost := victim.owned()
 	survivors := slices.DeleteFunc(slices.Clone(reps), func(r *testReplica) bool { return r == victim })
@@ -136,7 +132,7 @@ func TestReplicaShutdownReleasesLeasesAtOnce(t *testing.T) {
 	w.startPublishing()
 	reps := []*testReplica{w.startReplica("a"), w.startReplica("b"), w.startReplica("c")}
 	// Wait for the spread too: the leaving replica must hold some.
-	waitFor(t, settleWait, "the replicas to stream and share every monitor", func() bool { return w.settled(reps...) && spread(reps, 4) })
+	w.waitShared(settleWait, 4, reps...)
 	leaving := reps[0]
 	mine := leaving.owned()
 	if len(mine) == 0 {
@@ -177,7 +173,9 @@ func TestReplicaHungNATSIsFenced(t *testing.T) {
 	w := newHAWorld(t, 12, ttl)
 	w.startPublishing()
 	reps := []*testReplica{w.startReplica("a"), w.startReplica("b"), w.startReplica("c")}
-	w.waitSettled(settleWait, "the replicas to stream every monitor", reps...)
+	// Wait for the spread too: a replica still handing monitors over
+	// would not own, once stalled, what it owned a moment before.
+	w.waitShared(settleWait, 4, reps...)
 	hung := reps[0]
 	mine := hung.owned()
 	hung.dial.stall()
@@ -224,13 +222,7 @@ func TestReplicaHungNATSIsFenced(t *testing.T) {
 		t.Errorf("the hung replica fenced %d sessions, held %d monitors", st.Fenced, len(mine))
 	}
 	hung.dial.resume()
-	deadline := time.Now().Add(settleWait)
-	for !w.settled(reps...) || !spread(reps, 4) {
-		if time.Now().After(deadline) {
-			t.Fatalf("the hung replica did not rejoin; replicas:\n%s", describe(reps))
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	w.waitShared(settleWait, 4, reps...) // the hung replica rejoins
 	if st := hung.b.Stats(); st.LeasesLost < uint64(len(mine)) {
 		t.Errorf("the hung replica lost %d leases, held %d", st.LeasesLost, len(mine))
 	}
