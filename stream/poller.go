@@ -111,11 +111,13 @@ type pollCounters struct {
 // stored up to Overlap late.
 //
 // Progress is guaranteed whatever the server answers: a cursor the poll
-// has used already, or a page it has read already, ends the poll early
-// (Stats.Stalls); a refused cursor (400) makes the rest of the poll page by
-// time instead; failed requests back off, honouring Retry-After; so a poll
-// makes at most two requests beyond the pages that brought something new,
-// and polls start Interval apart. 401/403, 404, a 400 without a cursor and
+// has used already, a page it has read already, or a second page in a row
+// that delivers nothing and holds only events the poll has read already
+// (it remembers up to MaxSeen of them) ends the poll early (Stats.Stalls);
+// a refused cursor (400) makes the rest of the poll page by time instead;
+// failed requests back off, honouring Retry-After; so a poll makes at most
+// two requests beyond the pages that brought something new, and polls
+// start Interval apart. 401/403, 404, a 400 without a cursor and
 // a redirect to another origin, which the client refuses to follow, end
 // the poller with the error (monitor.ErrUnauthorized, ErrNotFound,
 // ErrBadRequest, ErrRedirectRefused).

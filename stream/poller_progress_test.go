@@ -94,6 +94,18 @@ func TestPollerProgressGuarantee(t *testing.T) {
 				fmt.Fprintf(w, page, fmt.Sprintf("c%d", n))
 			})
 		}, 2, 2},
+		{"the same events re-ordered under fresh cursors", func(log *requestLog, _ http.Handler) http.Handler {
+			n := 0
+			return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				log.add()
+				n++
+				recs := make([]string, 3) // PageSize
+				for b := range recs {
+					recs[b] = historyRecordJSON((n >> b) & 1)
+				}
+				fmt.Fprintf(w, `{"list":[%s],"cursor":"c%d"}`, strings.Join(recs, ","), n)
+			})
+		}, 2, 4}, // a page an event the poll had not read, then two that bring nothing new
 		{"every cursor refused", func(log *requestLog, sim http.Handler) http.Handler {
 			return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 				log.add()
@@ -211,4 +223,39 @@ func (w lockedWriter) Write(p []byte) (int, error) {
 
 func newTextLogger(b *strings.Builder, mu *sync.Mutex) *slog.Logger {
 	return slog.New(slog.NewTextHandler(lockedWriter{mu, b}, nil))
+}
+
+// TestPollerRereadsALongOverlap: a poll that re-reads many pages of events
+// delivered already (the overlap, all within a second here) is progress,
+// not a stall: each page holds events the poll had not read, and the new
+// event after them is delivered.
+func TestPollerRereadsALongOverlap(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		srv, api := offlineSim(t)
+		id := srv.CreateMonitor(streamtest.MonitorSpec{Topics: []string{"DataPoint"}, Transport: "polling"})
+		for i := range 30 {
+			srv.Publish(dpEvent(i, 0))
+		}
+		p, err := NewPoller(t.Context(), PollerConfig{Client: api, MonitorID: id, PageSize: 3, Interval: time.Minute})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer p.Close()
+		var got []string
+		for range 30 {
+			got = append(got, dpIDs(t, []Event{<-p.Events()})...)
+		}
+		srv.Publish(dpEvent(30, 1))
+		select {
+		case ev := <-p.Events():
+			got = append(got, dpIDs(t, []Event{ev})...)
+		case <-time.After(10 * time.Minute): // ten polls (a fake clock)
+		}
+		if want := wantIDs(0, 31); !slices.Equal(got, want) {
+			t.Errorf("delivered %v, want %v", got, want)
+		}
+		if st := p.Stats(); st.Stalls != 0 || st.Duplicates < 30 {
+			t.Errorf("stats %+v, want no stall and the 30 events re-read as duplicates", st)
+		}
+	})
 }

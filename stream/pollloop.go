@@ -54,13 +54,22 @@ func sleep(ctx context.Context, d time.Duration) bool {
 	}
 }
 
-// pollRun is the state of one poll.
+// pollRun is the state of one poll. Its sets hold 8-byte hashes, however
+// long the server's cursors: cursors and pages grow by one a page that
+// brought progress, read by at most MaxSeen.
 type pollRun struct {
-	start   int64           // the window's oldest millisecond
-	newest  int64           // the newest record time read: the time of a record without one
-	cursors map[string]bool // cursors requested
-	pages   map[uint64]bool // fingerprints of the pages read
+	start   int64               // the window's oldest millisecond
+	newest  int64               // the newest record time read: the time of a record without one
+	cursors map[uint64]bool     // hashes of the cursors requested
+	pages   map[uint64]bool     // fingerprints of the pages read
+	read    map[uint64]struct{} // keys of the events this poll has read, up to readMax
+	readMax int
+	idle    int // pages in a row that brought nothing new
 }
+
+// maxIdlePages is how many pages in a row that deliver nothing and hold
+// no event the poll had not read yet end it.
+const maxIdlePages = 2
 
 // poll reads the history from the window's start to its end, or until the
 // server stops making progress. It returns false, with the error that ends
@@ -73,7 +82,8 @@ func (p *Poller) poll(ctx context.Context, bo backoff.BackOff) (bool, error) {
 		start = max(start, since-p.overlapMs())
 	}
 	p.mu.Unlock()
-	r := pollRun{start: start, newest: start, cursors: map[string]bool{}, pages: map[uint64]bool{}}
+	r := pollRun{start: start, newest: start, cursors: map[uint64]bool{}, pages: map[uint64]bool{},
+		read: map[uint64]struct{}{}, readMax: p.cfg.MaxSeen}
 	useCursor := true
 	from := start // start_time of the requests
 	for {
@@ -102,18 +112,29 @@ func (p *Poller) poll(ctx context.Context, bo backoff.BackOff) (bool, error) {
 			continue
 		}
 		if cursor != "" {
-			r.cursors[cursor] = true
+			r.cursors[seenHash(cursor)] = true
 		}
-		fp, ok := p.deliverPage(ctx, &r, page.Records)
+		fp, fresh, ok := p.deliverPage(ctx, &r, page.Records)
 		if !ok {
 			return false, nil
 		}
 		if len(page.Records) == 0 || page.Cursor == "" {
 			return true, nil // the end of the history
 		}
-		if r.pages[fp] || useCursor && r.cursors[page.Cursor] {
+		r.idle++
+		if fresh {
+			r.idle = 0
+		}
+		switch {
+		case r.pages[fp] || useCursor && r.cursors[seenHash(page.Cursor)]:
 			p.stats.stalls.Add(1)
 			p.log(slog.LevelWarn, "history repeated a cursor or a page; polling again after the interval")
+			return true, nil
+		case r.idle >= maxIdlePages:
+			// New cursors, new pages, but only events read already (the
+			// same ones re-ordered, say): no end in sight.
+			p.stats.stalls.Add(1)
+			p.log(slog.LevelWarn, "history pages hold only events this poll has read; polling again after the interval")
 			return true, nil
 		}
 		r.pages[fp] = true
@@ -194,8 +215,10 @@ const (
 )
 
 // deliverPage hands a page's new events over, in order. It returns the
-// page's fingerprint (its events' keys, in order) and false when ctx ended.
-func (p *Poller) deliverPage(ctx context.Context, r *pollRun, recs []monitor.HistoryRecord) (fp uint64, ok bool) {
+// page's fingerprint (its events' keys, in order), whether the page
+// brought something new (an event delivered, or one this poll had not
+// read, while it remembers fewer than readMax), and false when ctx ended.
+func (p *Poller) deliverPage(ctx context.Context, r *pollRun, recs []monitor.HistoryRecord) (fp uint64, fresh, ok bool) {
 	fp = fnvOffset
 	var evs []Event
 	defer func() { clear(evs) }()
@@ -218,6 +241,10 @@ func (p *Poller) deliverPage(ctx context.Context, r *pollRun, recs []monitor.His
 			r.newest = max(r.newest, ms)
 			h := seenHash(pollKey(rec, ev, ms))
 			fp = (fp ^ h) * fnvPrime
+			if _, read := r.read[h]; !read && len(r.read) < r.readMax {
+				r.read[h] = struct{}{}
+				fresh = true
+			}
 			if ms != noTime && ms < max(r.start, p.seen.floor) {
 				p.stats.outside.Add(1)
 				continue
@@ -227,15 +254,16 @@ func (p *Poller) deliverPage(ctx context.Context, r *pollRun, recs []monitor.His
 				continue
 			}
 			if !p.send(ctx, *ev) {
-				return fp, false
+				return fp, fresh, false
 			}
+			fresh = true
 			if ev.Raw {
 				p.stats.raw.Add(1)
 			}
 			p.commit(h, ms, t)
 		}
 	}
-	return fp, true
+	return fp, fresh, true
 }
 
 // pollKey names an event for the position: its Identity; for a raw record
