@@ -6,8 +6,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"runtime"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -115,7 +117,8 @@ func TestFullPagesPassTheBudgets(t *testing.T) {
 	}
 	items := make([]item, 1000)
 	for i := range items {
-		items[i] = it
+		items[i] = maps.Clone(it)
+		items[i]["monId"] = strconv.Itoa(178007 + i)
 	}
 	for _, asXML := range []bool{true, false} {
 		fs := newFakeServer(t, func(w http.ResponseWriter, r *http.Request) { writeList(w, items, 0, 1000, 1000, asXML) })

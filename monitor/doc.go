@@ -62,14 +62,16 @@
 // # Paging
 //
 // [Client.List], [Client.FindByTopics], [V1.List] and [Client.History]
-// follow the server's pages (start/remainingSize, or cursors) with a
-// progress guarantee: a page without items that announces another, a page
-// repeating the previous one (monitors by id, history records by their
-// record id), or a cursor the listing already had ends it with an error matching
+// follow the server's pages (start/remainingSize, or cursors), give each
+// item once and guarantee progress: an item an earlier page gave already
+// (monitors by id, history records by their record id; pages overlap when
+// a list shifts under offset paging) is not yielded again; a page without
+// items that announces another, a page of items all given already, or a
+// cursor the listing already had ends it with an error matching
 // [ErrMalformedResponse]; a listing ends after [WithMaxPages] pages
 // (default [DefaultMaxPages]) with a [*LimitError]. Whatever the server
 // answers, a listing makes at most that many requests, and remembers 8
-// bytes per page besides the items.
+// bytes per page and the ids of its last 65 536 items besides the items.
 //
 // # Answers are untrusted
 //

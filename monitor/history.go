@@ -157,12 +157,13 @@ func (c *Client) HistoryPage(ctx context.Context, id uint32, q HistoryQuery) (*H
 // [from, to) (zero times leave that end open), following the cursor from
 // page to page with the paging guarantees of every listing (see the
 // package documentation): a page is fetched only when the previous one
-// has been consumed; a page that announces another but holds no record,
-// a cursor the listing already had, or a page whose records (told apart
-// by their ID) all were on the previous page ends it with an error
-// matching [ErrMalformedResponse]; more pages than [WithMaxPages] allows
-// with a [*LimitError]. On failure it yields one (zero HistoryRecord,
-// error) pair and stops.
+// has been consumed; a record (told apart by its ID) that an earlier page
+// gave already is not yielded again; a page that announces another but
+// holds no record, a cursor the listing already had, or a page whose
+// records all were given already ends it with an error matching
+// [ErrMalformedResponse]; more pages than [WithMaxPages] allows with a
+// [*LimitError]. On failure it yields one (zero HistoryRecord, error) pair
+// and stops.
 func (c *Client) History(ctx context.Context, id uint32, from, to time.Time) iter.Seq2[HistoryRecord, error] {
 	what := "history of monitor " + strconv.FormatUint(uint64(id), 10)
 	return paginate(c.maxPages, what, historyKey, func(cursor string) (page[HistoryRecord], error) {

@@ -127,9 +127,11 @@ func collect[T any](seq iter.Seq2[T, error]) ([]T, error) {
 //
 // Paging asks for start=0,size=N, then advances start by the number of
 // monitors received (equal to N for a full page; never skipping monitors
-// when the server caps the page size) while remainingSize > 0. A page
-// without monitors that announces more, or one repeating the previous
-// page, ends the listing with an error matching [ErrMalformedResponse];
+// when the server caps the page size) while remainingSize > 0. A monitor
+// that an earlier page gave already (a list shifting under offset paging)
+// is not yielded again. A page without monitors that announces more, or
+// one of monitors all given already, ends the listing with an error
+// matching [ErrMalformedResponse];
 // more than [WithMaxPages] pages, with a [*LimitError].
 func (c *Client) All(ctx context.Context, condition string) iter.Seq2[Monitor, error] {
 	return paginate(c.maxPages, "GET "+legacyPath, monitorKey, func(pos string) (page[Monitor], error) {

@@ -41,22 +41,26 @@ type page[T any] struct {
 
 // paginate yields the items of the pages fetch returns, asking for the
 // first page with position "" and for each next one with the position the
-// previous page gave. A page is checked before its items are yielded; a
+// previous page gave. key gives an item's identity (the server's id), or
+// false for an item that has none; a nil key gives none. An item whose
+// identity the listing yielded already, among the last recentKeys ones,
+// is skipped: pages that overlap (a list shifting under offset paging)
+// give each item once. A page is checked before its items are yielded; a
 // listing fails, with an error matching [ErrMalformedResponse], on
 //
 //   - a page without items that announces another one (no progress);
-//   - a page whose items all were on the previous page (key gives an
-//     item's identity, or false for an item that has none, which exempts
-//     its page from this check; a nil key skips it always);
+//   - a page whose items all have an identity and were all yielded
+//     already (the same page again, or a cycle of pages);
 //   - a position it already had (a cursor loop), or one longer than
 //     maxCursor ([*LimitError]);
 //
 // and after maxPages pages that announce another one with a [*LimitError]
-// for [LimitPages]. Memory: the keys of one page (two different items are
-// taken for one with a chance of 2⁻⁶⁴ when key hashes), and 8 bytes per page for
-// the positions seen (a seeded 64-bit hash of each: two different
-// positions are taken for one with a chance of about 2⁻⁴⁵ in a listing of
-// a million pages). what names the listing in errors ("GET /ws/Monitor").
+// for [LimitPages]. Memory: 8 bytes per page for the positions seen (a
+// seeded 64-bit hash of each: two different positions are taken for one
+// with a chance of about 2⁻⁴⁵ in a listing of a million pages), and the
+// identities of the last recentKeys items (two different items are taken
+// for one with a chance of 2⁻⁶⁴ when key hashes). what names the listing
+// in errors ("GET /ws/Monitor").
 func paginate[T any](maxPages int, what string, key func(T) (uint64, bool), fetch func(pos string) (page[T], error)) iter.Seq2[T, error] {
 	return func(yield func(T, error) bool) {
 		var zero T
@@ -66,7 +70,7 @@ func paginate[T any](maxPages int, what string, key func(T) (uint64, bool), fetc
 		}
 		seed := maphash.MakeSeed()
 		seen := make(map[uint64]struct{})
-		var prev map[uint64]struct{}
+		var listed recent
 		pos := ""
 		for n := 1; ; n++ {
 			p, err := fetch(pos)
@@ -74,12 +78,9 @@ func paginate[T any](maxPages int, what string, key func(T) (uint64, bool), fetc
 				fail(err)
 				return
 			}
-			if key != nil && prev != nil && len(p.items) > 0 && allSeen(p.items, key, prev) {
-				malformed("page %d repeats the items of page %d", n, n-1)
+			if key != nil && n > 1 && len(p.items) > 0 && allListed(p.items, key, &listed) {
+				malformed("page %d repeats items the listing gave already", n)
 				return
-			}
-			if key != nil {
-				prev = keys(p.items, key)
 			}
 			if p.next != "" {
 				switch {
@@ -98,6 +99,15 @@ func paginate[T any](maxPages int, what string, key func(T) (uint64, bool), fetc
 				seen[h] = struct{}{}
 			}
 			for _, it := range p.items {
+				if key != nil {
+					k, ok := key(it)
+					if ok && listed.has(k) {
+						continue // on an earlier page already
+					}
+					if ok {
+						listed.add(k)
+					}
+				}
 				if !yield(it, nil) {
 					return
 				}
@@ -114,29 +124,46 @@ func paginate[T any](maxPages int, what string, key func(T) (uint64, bool), fetc
 	}
 }
 
-// keys returns the keys of the items that have one.
-func keys[T any](items []T, key func(T) (uint64, bool)) map[uint64]struct{} {
-	m := make(map[uint64]struct{}, len(items))
-	for _, it := range items {
-		if k, ok := key(it); ok {
-			m[k] = struct{}{}
-		}
-	}
-	return m
-}
-
-// allSeen reports whether every item has a key and was in prev.
-func allSeen[T any](items []T, key func(T) (uint64, bool), prev map[uint64]struct{}) bool {
+// allListed reports whether every item has a key and was listed.
+func allListed[T any](items []T, key func(T) (uint64, bool), listed *recent) bool {
 	for _, it := range items {
 		k, ok := key(it)
-		if !ok {
-			return false
-		}
-		if _, ok := prev[k]; !ok {
+		if !ok || !listed.has(k) {
 			return false
 		}
 	}
 	return true
+}
+
+// recentKeys is how many item identities a listing remembers: a window
+// far wider than a page (at most 1000 items), about 2 MiB at most.
+const recentKeys = 1 << 16
+
+// recent is the set of the last recentKeys keys added. The zero value is
+// empty; it allocates with the first key.
+type recent struct {
+	ring []uint64
+	next int // where the next key goes in ring, once ring is full
+	set  map[uint64]int32
+}
+
+func (r *recent) has(k uint64) bool { return r.set[k] > 0 }
+
+func (r *recent) add(k uint64) {
+	if r.set == nil {
+		r.set = make(map[uint64]int32)
+	}
+	if len(r.ring) < recentKeys {
+		r.ring = append(r.ring, k)
+	} else {
+		old := r.ring[r.next]
+		if r.set[old]--; r.set[old] <= 0 {
+			delete(r.set, old)
+		}
+		r.ring[r.next] = k
+		r.next = (r.next + 1) % recentKeys
+	}
+	r.set[k]++
 }
 
 // monitorKey is a monitor's identity for the paging check: its id.

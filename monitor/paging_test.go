@@ -217,3 +217,69 @@ func TestHistoryPagingIsBounded(t *testing.T) {
 		})
 	}
 }
+
+// TestPagingOverlapYieldsEachItemOnce: pages that overlap (a list shifting
+// under offset paging) give each item once, in every listing; a page of
+// items all given already, even pages back (a cycle under fresh cursors),
+// ends the listing as malformed.
+func TestPagingOverlapYieldsEachItemOnce(t *testing.T) {
+	for name, tc := range map[string]struct {
+		script v1Script
+		want   string // the ids yielded
+		err    error
+	}{
+		"overlapping pages": {v1Script{
+			"":  {"list": v1Items(1, 2), "cursor": "a"},
+			"a": {"list": v1Items(2, 3), "cursor": "b"},
+			"b": {"list": v1Items(3, 4, 4)},
+		}, "[1 2 3 4]", nil},
+		"a cycle of pages": {v1Script{
+			"":  {"list": v1Items(1, 2), "cursor": "a"},
+			"a": {"list": v1Items(3), "cursor": "b"},
+			"b": {"list": v1Items(2, 1), "cursor": "c"},
+			"c": {"list": v1Items(5)},
+		}, "[1 2 3]", ErrMalformedResponse},
+	} {
+		t.Run(name, func(t *testing.T) {
+			var calls atomic.Int32
+			var ids []uint32
+			var last error
+			for m, err := range inMemoryClient(tc.script.handler(&calls)).V1().All(context.Background(), ListQuery{}) {
+				if err != nil {
+					last = err
+					break
+				}
+				ids = append(ids, m.ID)
+			}
+			if fmt.Sprint(ids) != tc.want || !errors.Is(last, tc.err) || (tc.err == nil) != (last == nil) {
+				t.Errorf("All yielded %v, then %v; want %s, then %v", ids, last, tc.want, tc.err)
+			}
+			// History pages by the record ids the same way.
+			calls.Store(0)
+			h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				calls.Add(1)
+				ans := tc.script[r.URL.Query().Get("cursor")]
+				var list []any
+				for _, it := range ans["list"].([]any) {
+					id := it.(map[string]any)["id"].(int)
+					list = append(list, map[string]any{"id": "r" + strconv.Itoa(id), "topic": "1/DataPoint/d",
+						"DataPoint": map[string]any{"n": id}})
+				}
+				ans = map[string]any{"list": list, "cursor": ans["cursor"]}
+				writeJSON(w, 200, ans)
+			})
+			var recs []string
+			last = nil
+			for rec, err := range inMemoryClient(h).History(context.Background(), 7, time.Time{}, time.Time{}) {
+				if err != nil {
+					last = err
+					break
+				}
+				recs = append(recs, strings.TrimPrefix(rec.ID, "r"))
+			}
+			if got := "[" + strings.Join(recs, " ") + "]"; got != tc.want || !errors.Is(last, tc.err) || (tc.err == nil) != (last == nil) {
+				t.Errorf("History yielded %s, then %v; want %s, then %v", got, last, tc.want, tc.err)
+			}
+		})
+	}
+}

@@ -122,9 +122,10 @@ func (v V1) List(ctx context.Context, q ListQuery) ([]Monitor, error) {
 
 // All is the streaming form of [V1.List]: it fetches a page only when the
 // previous one has been consumed. On failure it yields one (zero Monitor,
-// error) pair and stops; breaking out of the loop stops paging. A server
-// that repeats a cursor, sends a page without monitors but with a cursor,
-// or repeats the previous page ends the listing with an error matching
+// error) pair and stops; breaking out of the loop stops paging. A monitor
+// that an earlier page gave already is not yielded again. A server that
+// repeats a cursor, sends a page without monitors but with a cursor, or a
+// page of monitors all given already ends the listing with an error matching
 // [ErrMalformedResponse] instead of looping; more than [WithMaxPages]
 // pages end it with a [*LimitError].
 func (v V1) All(ctx context.Context, q ListQuery) iter.Seq2[Monitor, error] {
