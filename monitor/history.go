@@ -54,6 +54,13 @@ type HistoryPage struct {
 	Records []HistoryRecord
 	// Cursor asks for the next page; "" when this is the last one.
 	Cursor string
+	// ServerTime is when the server answered, from the answer's Date
+	// header; zero without one (or with one that is not an HTTP date). No
+	// record the server stored can be newer, give or take its clock's
+	// resolution: package stream's poller uses it to refuse a window
+	// that a record stamped in the future would move past every later
+	// event.
+	ServerTime time.Time
 }
 
 // HistoryRecord is one stored event, read once: either a Msg, whose
@@ -149,6 +156,9 @@ func (c *Client) HistoryPage(ctx context.Context, id uint32, q HistoryQuery) (*H
 	if len(p.Cursor) > maxCursor {
 		// It goes back in the next page's query string.
 		return nil, c.malformed(r, "%v", &LimitError{LimitCursor, maxCursor})
+	}
+	if d, err := http.ParseTime(resp.header.Get("Date")); err == nil {
+		p.ServerTime = d.UTC()
 	}
 	return p, nil
 }

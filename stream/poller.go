@@ -89,10 +89,11 @@ type PollStats struct {
 	Late          uint64 // events delivered with a record time older than Since: stored late
 	OutsideWindow uint64 // records skipped because their time is below the window (see MaxSeen)
 	Stalls        uint64 // polls ended early because the server repeated a cursor or a page
+	Ahead         uint64 // events delivered with a record time after the server's clock: they move the window only up to it
 }
 
 type pollCounters struct {
-	requests, failures, pages, events, duplicates, raw, late, outside, stalls atomic.Uint64
+	requests, failures, pages, events, duplicates, raw, late, outside, stalls, ahead atomic.Uint64
 }
 
 // Poller turns a polling (or persistent) monitor's stored events, read
@@ -108,7 +109,11 @@ type pollCounters struct {
 // delivered already (by identity, see [PollPosition]); once at the end it
 // waits Interval. No loss, no duplicates — across pages, polls and (with
 // [Poller.Position] saved and given back as Start) restarts — for events
-// stored up to Overlap late.
+// stored up to Overlap late. A record stamped after the server's clock
+// (the answer's Date header, plus a minute of skew between its machines)
+// is delivered, counted in Stats.Ahead and logged, but moves the window
+// only up to that clock, so that one clock gone wrong does not carry it
+// past every event stored after.
 //
 // Progress is guaranteed whatever the server answers: a cursor the poll
 // has used already, a page it has read already, or a second page in a row
@@ -284,7 +289,7 @@ func (p *Poller) Stats() PollStats {
 	c := &p.stats
 	return PollStats{Requests: c.requests.Load(), Failures: c.failures.Load(), Pages: c.pages.Load(),
 		Events: c.events.Load(), Duplicates: c.duplicates.Load(), Raw: c.raw.Load(), Late: c.late.Load(),
-		OutsideWindow: c.outside.Load(), Stalls: c.stalls.Load()}
+		OutsideWindow: c.outside.Load(), Stalls: c.stalls.Load(), Ahead: c.ahead.Load()}
 }
 
 // delivered is the number of events handed over, for a Group's status.
@@ -322,17 +327,19 @@ func (p *Poller) send(ctx context.Context, ev Event) bool {
 	}
 }
 
-// commit records a handed-over event: its hashed key at record time ms.
-func (p *Poller) commit(h uint64, ms int64, t time.Time) {
+// commit records a handed-over event: its hashed key at record time ms
+// (t), which moves the window (Since) up to at (t, or the server's clock
+// when t is after it).
+func (p *Poller) commit(h uint64, ms int64, t, at time.Time) {
 	p.mu.Lock()
 	if ms < msOf(p.pos.Since) {
 		p.stats.late.Add(1)
 	}
 	p.seen.add(seenEntry{ms: ms, h: h})
-	if t.After(p.pos.Since) {
-		p.pos.Since = t
-		if ms != noTime {
-			p.seen.raise(ms - p.overlapMs())
+	if at.After(p.pos.Since) {
+		p.pos.Since = at
+		if ams := msOf(at); ams != noTime {
+			p.seen.raise(ams - p.overlapMs())
 		}
 	}
 	p.settleLocked()

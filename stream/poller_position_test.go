@@ -2,6 +2,7 @@ package stream
 
 import (
 	"fmt"
+	"net/http"
 	"slices"
 	"strings"
 	"testing"
@@ -64,6 +65,56 @@ func TestPollerDeliversLateEvents(t *testing.T) {
 		expectNoEvent(t, q.Events())
 		if q.Stats().Duplicates == 0 {
 			t.Error("the restarted poller did not re-read the overlap")
+		}
+	})
+}
+
+// TestPollerRecordStampedInTheFuture: a record stamped long after the
+// server's clock (its Date) is delivered, but moves the window only up to
+// that clock: the events stored after it, stamped by the clock, are still
+// delivered, and so they are after a restart from the saved position.
+func TestPollerRecordStampedInTheFuture(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		srv, _ := offlineSim(t)
+		id := srv.CreateMonitor(streamtest.MonitorSpec{Topics: []string{"DataPoint"}, Transport: "polling"})
+		clock := pollBase.Add(5 * time.Second) // the server's now
+		api := historyClient(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Date", clock.Format(http.TimeFormat))
+			srv.Handler().ServeHTTP(w, r)
+		}))
+		future := dpEvent(1, 0)
+		future.Timestamp = time.Date(2099, 1, 1, 0, 0, 0, 0, time.UTC)
+		srv.Publish(dpEvent(0, 0), future)
+		p, err := NewPoller(t.Context(), PollerConfig{Client: api, MonitorID: id, Interval: time.Minute})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer p.Close()
+		if ids := dpIDs(t, take(t, p.Events(), 2)); !slices.Equal(ids, wantIDs(0, 2)) {
+			t.Fatalf("first poll: %v", ids)
+		}
+		synctest.Wait()
+		if since := p.Position().Since; since.After(clock.Add(serverClockSlack)) {
+			t.Errorf("the window moved to %v, past the server's clock %v", since, clock)
+		}
+		srv.Publish(dpEvent(2, 2), dpEvent(3, 3))
+		if got := dpIDs(t, takeWithin(t, p.Events(), 2, time.Hour)); !slices.Equal(got, wantIDs(2, 4)) {
+			t.Errorf("after the future record: %v", got)
+		}
+		synctest.Wait() // the poller counts an event after its receipt
+		if st := p.Stats(); st.Ahead != 1 || st.Events != 4 {
+			t.Errorf("stats %+v, want 4 events, 1 ahead of the clock", st)
+		}
+		pos := p.Position()
+		p.Close()
+		srv.Publish(dpEvent(4, 4))
+		q, err := NewPoller(t.Context(), PollerConfig{Client: api, MonitorID: id, Interval: time.Minute, Start: pos})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer q.Close()
+		if got := dpIDs(t, takeWithin(t, q.Events(), 1, time.Hour)); !slices.Equal(got, wantIDs(4, 5)) {
+			t.Errorf("after a restart: %v", got)
 		}
 	})
 }

@@ -64,8 +64,17 @@ type pollRun struct {
 	pages   map[uint64]bool     // fingerprints of the pages read
 	read    map[uint64]struct{} // keys of the events this poll has read, up to readMax
 	readMax int
-	idle    int // pages in a row that brought nothing new
+	idle    int   // pages in a row that brought nothing new
+	clock   int64 // the page's server time plus serverClockSlack, noTime without one
+	ahead   bool  // a record stamped after clock was read (logged once a poll)
 }
+
+// serverClockSlack is how far after the server's clock (an answer's Date,
+// to the second) a record's time may be and still move the window: the
+// skew between the server's machines. A record stamped later (a clock
+// gone wrong) is delivered, but the window moves only up to the clock, so
+// that it is not carried past every event stored after it.
+const serverClockSlack = time.Minute
 
 // maxIdlePages is how many pages in a row that deliver nothing and hold
 // no event the poll had not read yet end it.
@@ -113,6 +122,10 @@ func (p *Poller) poll(ctx context.Context, bo backoff.BackOff) (bool, error) {
 		}
 		if cursor != "" {
 			r.cursors[seenHash(cursor)] = true
+		}
+		r.clock = noTime
+		if !page.ServerTime.IsZero() {
+			r.clock = msOf(page.ServerTime.Add(serverClockSlack))
 		}
 		fp, fresh, ok := p.deliverPage(ctx, &r, page.Records)
 		if !ok {
@@ -238,7 +251,16 @@ func (p *Poller) deliverPage(ctx context.Context, r *pollRun, recs []monitor.His
 			if ms == noTime {
 				ms, t = r.newest, msTime(r.newest)
 			}
-			r.newest = max(r.newest, ms)
+			at, atMs := t, ms // how far the record moves the window
+			if r.clock != noTime && ms != noTime && ms > r.clock {
+				at, atMs = msTime(r.clock), r.clock
+				if !r.ahead {
+					r.ahead = true
+					p.log(slog.LevelWarn, "history record stamped after the server's clock; the window moves only up to the clock",
+						"record_time", t, "server_time", msTime(r.clock).Add(-serverClockSlack))
+				}
+			}
+			r.newest = max(r.newest, atMs)
 			h := seenHash(pollKey(rec, ev, ms))
 			fp = (fp ^ h) * fnvPrime
 			if _, read := r.read[h]; !read && len(r.read) < r.readMax {
@@ -260,7 +282,10 @@ func (p *Poller) deliverPage(ctx context.Context, r *pollRun, recs []monitor.His
 			if ev.Raw {
 				p.stats.raw.Add(1)
 			}
-			p.commit(h, ms, t)
+			if atMs != ms {
+				p.stats.ahead.Add(1)
+			}
+			p.commit(h, ms, t, at)
 		}
 	}
 	return fp, fresh, true
