@@ -60,10 +60,11 @@ func exists(srv *streamtest.Server, id uint32) bool {
 // leaves alone are named on stderr.
 func TestForeignMonitorSurvives(t *testing.T) {
 	srv := simulator(t)
+	ended := endedPid(t)
 	topics := []string{"DeviceCore", "DataPoint"}
 	foreign := srv.CreateMonitor(streamtest.MonitorSpec{Topics: topics, Persistent: true, Description: "production-billing-service"})
 	srv.Publish(streamtest.Event{Topic: "DataPoint/dev/t", Body: map[string]any{"v": 1}}) // recorded for the billing service
-	leftover := srv.CreateMonitor(streamtest.MonitorSpec{Topics: topics, Description: descTemporary + ": run 0123456789ab, host gone, pid 1"})
+	leftover := srv.CreateMonitor(streamtest.MonitorSpec{Topics: topics, Description: fmt.Sprintf("%s: run 0123456789ab, host %s, pid %d", descTemporary, runHost(), ended)})
 	kept := srv.CreateMonitor(streamtest.MonitorSpec{Topics: topics, Description: descKept + ": run 0123456789ab, pid 1"})
 	other := srv.CreateMonitor(streamtest.MonitorSpec{Topics: []string{"DeviceCore"}, Description: descTemporary + ": run ba9876543210, pid 2"})
 	// Another service's description that merely starts with the same words.
@@ -348,15 +349,12 @@ func TestSecondClientLeavesHTTPClientAlone(t *testing.T) {
 // process that has ended; one from another host is left alone and named.
 func TestHTTPLeftoverDeletedOnlyWhenItsRunEnded(t *testing.T) {
 	srv := simulator(t)
-	ended := exec.Command("true")
-	if err := ended.Run(); err != nil {
-		t.Skip("no process to end:", err)
-	}
+	ended := endedPid(t)
 	hook := func(desc string) uint32 {
 		return srv.CreateMonitor(streamtest.MonitorSpec{Topics: []string{"DeviceCore"}, Transport: "http",
 			TransportURL: "http://127.0.0.1:1/hook", Description: desc})
 	}
-	dead := hook(fmt.Sprintf("%s: run 0123456789ab, host %s, pid %d", descTemporary, hostName(), ended.Process.Pid))
+	dead := hook(fmt.Sprintf("%s: run 0123456789ab, host %s, pid %d", descTemporary, runHost(), ended))
 	remote := hook(descTemporary + ": run 0123456789ab, host elsewhere.example, pid 1")
 	c := startClient(t, "-api-url", srv.URL(), "-insecure", "-push-addr", srv.PushAddr(), "alice", "s3cr3t-sentinel")
 	ownMonitor(t, srv, c)
@@ -392,5 +390,65 @@ func TestOrigin(t *testing.T) {
 		if host != tc.host || pid != tc.pid || ok != tc.ok {
 			t.Errorf("origin(%q) = %q, %d, %v; want %q, %d, %v", tc.desc, host, pid, ok, tc.host, tc.pid, tc.ok)
 		}
+	}
+}
+
+// endedPid returns the id of a process that has ended.
+func endedPid(t *testing.T) int {
+	t.Helper()
+	ended := exec.Command("true")
+	if err := ended.Run(); err != nil {
+		t.Skip("no process to end:", err)
+	}
+	return ended.Process.Pid
+}
+
+// TestTCPMonitorOfARunningClientSurvives: a tcp monitor no client is
+// connected to is not taken for a leftover while its run may still be
+// going: its process runs on this host (reconnecting, or not connected
+// yet), or it comes from another host, or from this host name in another
+// PID namespace. Only the one whose process has ended here is deleted.
+func TestTCPMonitorOfARunningClientSurvives(t *testing.T) {
+	srv := simulator(t)
+	ended := endedPid(t)
+	desc := func(host string, pid int) string {
+		return fmt.Sprintf("%s: run 0123456789ab, host %s, pid %d", descTemporary, host, pid)
+	}
+	mon := func(d string) uint32 {
+		return srv.CreateMonitor(streamtest.MonitorSpec{Topics: []string{"DeviceCore"}, Description: d})
+	}
+	running := mon(desc(runHost(), os.Getpid())) // this test's process: it runs
+	remote := mon(desc("elsewhere.example", 1))
+	otherNS := mon(desc(hostName()+" pidns 1", ended))
+	dead := mon(desc(runHost(), ended))
+	c := startClient(t, "-api-url", srv.URL(), "-insecure", "-push-addr", srv.PushAddr(), "alice", "s3cr3t-sentinel")
+	ownMonitor(t, srv, c)
+	for _, m := range []uint32{running, remote, otherNS} {
+		if !exists(srv, m) {
+			t.Errorf("monitor %d deleted at start-up\n%s", m, c.stderr)
+		}
+	}
+	if exists(srv, dead) {
+		t.Errorf("the leftover of an ended run on this host survived\n%s", c.stderr)
+	}
+	c.cmd.Process.Signal(syscall.SIGTERM)
+	if code := c.wait(t); code != 0 {
+		t.Errorf("SIGTERM: exit %d\n%s", code, c.stderr)
+	}
+}
+
+// TestReplaceForeignWithABadSpecDeletesNothing: a run whose monitor
+// cannot be created (-transport http without -public-url) fails before it
+// deletes anything, -replace-foreign or not.
+func TestReplaceForeignWithABadSpecDeletesNothing(t *testing.T) {
+	srv := simulator(t)
+	foreign := srv.CreateMonitor(streamtest.MonitorSpec{Topics: []string{"DeviceCore"}, Description: "production-billing-service"})
+	c := startClient(t, "-api-url", srv.URL(), "-insecure", "-push-addr", srv.PushAddr(), "-replace-foreign",
+		"-transport", "http", "alice", "s3cr3t-sentinel")
+	if code := c.wait(t); code == 0 {
+		t.Errorf("exit 0\n%s", c.stderr)
+	}
+	if !exists(srv, foreign) {
+		t.Errorf("the foreign monitor was deleted by a run that could not create its own\n%s", c.stderr)
 	}
 }

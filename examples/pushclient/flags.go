@@ -8,6 +8,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"math"
 	"net"
 	"net/url"
 	"sort"
@@ -99,10 +100,10 @@ Which monitors it deletes:
     ("` + descKept + `: run …" with -keep, which it never deletes).
   - At start-up it deletes the leftovers of runs that could not clean up
     (killed with SIGKILL, say): monitors on the same topics whose
-    description starts with "` + descTemporary + `: run " and that no client
-    is connected to — for http and polling monitors, whose status does not
-    show their client, only those whose description names this host and
-    a process that has ended.
+    description starts with "` + descTemporary + `: run ", names this host
+    (and PID namespace) and a process that has ended, and that no client
+    is connected to. A run that is reconnecting, or has not connected
+    yet, or runs on another host, keeps its monitor.
   - Every other monitor on the same topics (another service's, a kept one,
     one another pushclient is or may be receiving) is left alone and named
     on stderr. -replace-foreign deletes them too, as the original
@@ -233,7 +234,8 @@ func parseFlags(args []string, getenv func(string) string, stdout, stderr io.Wri
 	if o.replaceForeign && o.monitorID != 0 {
 		return bad("-replace-foreign replaces nothing with -monitor-id, which creates no monitor")
 	}
-	if o.batchSize < 1 || o.batchDuration < 0 || o.count < 0 || o.monitorID > 0xFFFFFFFF {
+	if o.batchSize < 1 || o.batchDuration < 0 || o.count < 0 || o.monitorID > 0xFFFFFFFF ||
+		o.batchSize > math.MaxInt32 || o.batchDuration > math.MaxInt32 {
 		return bad("-batchsize must be ≥ 1; -batchduration, -count and -monitor-id must not be negative or too large")
 	}
 	if strings.Trim(o.topics, ", ") == "" {

@@ -259,6 +259,8 @@ func TestBadFlagsExit2(t *testing.T) {
 		{[]string{"-insecure", "-api-url", "https://rm.example.com", "u", "p"}, "-insecure turns TLS off, but -api-url is https"},
 		{[]string{"-a", "https://rm.example.com", "u", "p"}, "-host takes HOST or HOST:PORT"},
 		{[]string{"-replace-foreign", "-monitor-id", "5", "u", "p"}, "-replace-foreign replaces nothing with -monitor-id"},
+		{[]string{"-d", "9223372037", "u", "p"}, "-batchduration, -count and -monitor-id must not be negative or too large"},
+		{[]string{"-b", "9999999999999", "u", "p"}, "-batchsize must be ≥ 1"},
 	} {
 		c := start(t, []string{"RM_USERNAME=", "RM_PASSWORD="}, tc.args...)
 		for c.stdout.Scan() {

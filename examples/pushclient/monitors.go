@@ -129,8 +129,12 @@ func cell(s string) string {
 // every query value hidden: the monitor package prints URLs as they are
 // (they are addresses), but a listing is often pasted into tickets, and a
 // monitor created by another tool may carry a key in its query.
-func redactedURL(m monitor.Monitor) string {
-	u, err := url.Parse(m.URL)
+func redactedURL(m monitor.Monitor) string { return redactURL(m.URL) }
+
+// redactURL returns s with its password and query values replaced by
+// REDACTED and without its fragment: what may carry a secret.
+func redactURL(s string) string {
+	u, err := url.Parse(s)
 	if err != nil {
 		return "REDACTED" // unparseable: it may hold anything
 	}

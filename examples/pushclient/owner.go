@@ -40,10 +40,26 @@ func description(keep bool) string {
 		d = descKept
 	}
 	d += ": run " + hex.EncodeToString(b[:])
-	if host := hostName(); host != "" {
+	if host := runHost(); host != "" {
 		d += ", host " + host
 	}
 	return d + ", pid " + strconv.Itoa(os.Getpid())
+}
+
+// runHost is where this run's process id means something: the host's
+// name and, where the system has them, its PID namespace ("build-7 pidns
+// 4026531836"), so that two containers sharing a host name never take
+// each other's processes for their own. "" when the host has no usable
+// name.
+func runHost() string {
+	host := hostName()
+	if host == "" {
+		return ""
+	}
+	if ns := pidNamespace(); ns != "" {
+		host += " pidns " + ns
+	}
+	return host
 }
 
 // hostName is the host's name as a description carries it: printable
@@ -70,17 +86,20 @@ func isTemporary(m monitor.Monitor) bool {
 }
 
 // leftover reports whether m, a temporary monitor, was left behind by a
-// run that has ended. A tcp monitor with no client connected is one. The
-// status of an http or polling monitor says nothing of its client, so
-// such a monitor is one only when its description names this host and a
-// process that no longer runs.
+// run that has ended: its description names this host (and PID
+// namespace) and a process that no longer runs, and, for tcp, no client
+// is connected. A monitor with no client connected is not enough: its run
+// may be reconnecting, or may not have connected yet; and a run on
+// another host cannot be checked, so its monitor is left alone.
 func leftover(m monitor.Monitor) bool {
-	if m.Transport == "" || m.Transport == monitor.TransportTCP {
-		return m.Status != monitor.StatusActive
+	if isTCP(m) && m.Status == monitor.StatusActive {
+		return false
 	}
 	host, pid, ok := origin(m.Description)
-	return ok && host == hostName() && host != "" && processGone(pid)
+	return ok && host != "" && host == runHost() && processGone(pid)
 }
+
+func isTCP(m monitor.Monitor) bool { return m.Transport == "" || m.Transport == monitor.TransportTCP }
 
 // origin returns the host and process id a description of a monitor
 // pushclient created names: "…: run R, host H, pid P" (the host may be
@@ -104,19 +123,14 @@ func origin(desc string) (host string, pid int, ok bool) {
 	return host, pid, true
 }
 
-// createMonitor clears the way (clearTopics), then creates the run's
-// monitor. A non-zero id is a monitor this run created, to delete
+// createMonitor checks the run's monitor spec, clears the way
+// (clearTopics), then creates the monitor: a spec that cannot be created
+// deletes nothing. A non-zero id is a monitor this run created, to delete
 // whatever the error. The create request is not cancelled by ctx, so that
 // a signal cannot leave a monitor the server created but whose id never
 // arrived; it has its own deadline.
 func createMonitor(ctx context.Context, api *monitor.Client, o *options, log *slog.Logger, tr *transport) (uint32, error) {
 	topics := strings.Split(o.topics, ",")
-	if err := clearTopics(ctx, api, o, log, topics); err != nil {
-		return 0, err
-	}
-	if ctx.Err() != nil {
-		return 0, ctx.Err()
-	}
 	spec := monitor.Spec{
 		Topics:        topics,
 		Format:        monitor.Format(o.format),
@@ -129,6 +143,15 @@ func createMonitor(ctx context.Context, api *monitor.Client, o *options, log *sl
 	}
 	if err := tr.spec(&spec); err != nil {
 		return 0, err
+	}
+	if err := spec.Validate(); err != nil {
+		return 0, err
+	}
+	if err := clearTopics(ctx, api, o, log, topics); err != nil {
+		return 0, err
+	}
+	if ctx.Err() != nil {
+		return 0, ctx.Err()
 	}
 	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), o.restTimeout)
 	id, err := api.Create(cctx, spec)
@@ -160,7 +183,7 @@ func clearTopics(ctx context.Context, api *monitor.Client, o *options, log *slog
 			log.Info("deleting a monitor an earlier pushclient run left behind", attrs...)
 		case o.replaceForeign:
 			log.Warn("deleting a monitor on the same topics (-replace-foreign)", attrs...)
-		case isTemporary(m) && (m.Transport == "" || m.Transport == monitor.TransportTCP):
+		case isTemporary(m) && isTCP(m) && m.Status == monitor.StatusActive:
 			log.Info("leaving alone a monitor on the same topics that another pushclient is connected to", attrs...)
 			continue
 		case isTemporary(m):

@@ -116,7 +116,7 @@ func (t *transport) open(ctx context.Context, scfg stream.Config, api *monitor.C
 			_ = hs.Shutdown(sctx)
 			<-served
 		})
-		t.log.Info("receiving pushes", "listen", t.ln.Addr().String(), "url", t.url)
+		t.log.Info("receiving pushes", "listen", t.ln.Addr().String(), "url", redactURL(t.url))
 		return rcv, nil
 	case "polling":
 		return stream.NewPoller(ctx, stream.PollerConfig{Client: api, MonitorID: id, Interval: t.o.interval, Logger: t.log})

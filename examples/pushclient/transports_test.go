@@ -88,7 +88,9 @@ func TestHTTPTransportWithSchema(t *testing.T) {
 	schema := filepath.Join(t.TempDir(), "t.hbs")
 	os.WriteFile(schema, []byte(`{"devices":[{{#each this}}"{{DeviceCore.devConnectwareId}}"{{#unless @last}},{{/unless}}{{/each}}]}`), 0o600)
 	addr := freeAddr(t)
-	c := startClient(t, "-api-url", srv.URL(), "-transport", "http", "-listen", addr, "-public-url", "http://127.0.0.1:1/unused",
+	// A key in the public URL's query is a secret: never logged.
+	const public = "http://127.0.0.1:1/unused?key=QKEY-s3cr3t"
+	c := startClient(t, "-api-url", srv.URL(), "-transport", "http", "-listen", addr, "-public-url", public,
 		"-schema", schema, "-b", "2", "-output", "ndjson", "-count", "1", "-keep", "alice", "s3cr3t-sentinel")
 	var id uint32
 	deadline := time.Now().Add(hangTimeout)
@@ -100,7 +102,7 @@ func TestHTTPTransportWithSchema(t *testing.T) {
 	}
 	info, _ := srv.MonitorInfo(id)
 	if info.Spec.Transport != "http" || info.Spec.SchemaType != "handlebars" || !strings.Contains(info.Spec.SchemaData, "#each") ||
-		info.Spec.TransportURL != "http://127.0.0.1:1/unused" || !strings.HasPrefix(string(info.Spec.TransportToken), "pushclient:") {
+		info.Spec.TransportURL != public || !strings.HasPrefix(string(info.Spec.TransportToken), "pushclient:") {
 		t.Fatalf("monitor %+v", info.Spec)
 	}
 	// The public URL is a placeholder here (the simulator would push the
@@ -122,6 +124,9 @@ func TestHTTPTransportWithSchema(t *testing.T) {
 	got := readLines(t, c)
 	if code := c.wait(t); code != 0 || len(got) != 1 || string(got[0].Body) != body {
 		t.Fatalf("exit %d, lines %+v\n%s", code, got, c.stderr)
+	}
+	if errText := c.stderr.String(); strings.Contains(errText, "QKEY") || !strings.Contains(errText, "key=REDACTED") {
+		t.Errorf("stderr shows the URL's key, or not the URL:\n%s", errText)
 	}
 }
 

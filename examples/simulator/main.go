@@ -78,8 +78,17 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		}
 		creds[u] = p
 	}
-	if fs.NArg() != 0 || *devices < 1 || *inflight < 0 {
-		fmt.Fprintln(stderr, "simulator: bad arguments")
+	var bad string
+	switch {
+	case fs.NArg() != 0:
+		bad = fmt.Sprintf("unexpected argument %q (the simulator takes flags only)", fs.Arg(0))
+	case *devices < 1:
+		bad = "-devices must be at least 1"
+	case *inflight < 0:
+		bad = "-inflight must not be negative"
+	}
+	if bad != "" {
+		fmt.Fprintln(stderr, "simulator:", bad)
 		fs.Usage()
 		return 2
 	}
