@@ -82,7 +82,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	}
 	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
 	stopped := context.AfterFunc(ctx, func() {
-		log.Info("signal received: stopping and cleaning up (a second signal quits at once)")
+		log.Info("signal received: stopping and cleaning up (a second signal quits at once)",
+			"rest_timeout", o.restTimeout)
 	})
 	err = session(ctx, o, log, stdout)
 	stopped()
