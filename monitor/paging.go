@@ -100,11 +100,10 @@ func paginate[T any](maxPages int, what string, key func(T) (uint64, bool), fetc
 			}
 			for _, it := range p.items {
 				if key != nil {
-					k, ok := key(it)
-					if ok && listed.has(k) {
-						continue // on an earlier page already
-					}
-					if ok {
+					if k, ok := key(it); ok {
+						if listed.has(k) {
+							continue // on an earlier page already
+						}
 						listed.add(k)
 					}
 				}
