@@ -60,6 +60,16 @@ func (ss *session) noteBlocks(blocks []Block, seq uint64) {
 	ss.mu.Unlock()
 }
 
+// supersede records, in AckManual mode, that DataBlockId id now names a
+// block the library acks itself (a skipped one): an un-acked block the
+// consumer holds with the same id can no longer be acked, as after
+// noteBlocks.
+func (ss *session) supersede(id uint16) {
+	ss.mu.Lock()
+	delete(ss.unacked, id)
+	ss.mu.Unlock()
+}
+
 // queueManualAcks queues the acks of an AckManual Batch whose first
 // block was the connection's block number seq. They are written by the
 // reader at its next flush, or, when the reader waits (for a frame or

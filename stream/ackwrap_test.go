@@ -178,3 +178,52 @@ func TestManualAckAfterFullWrap(t *testing.T) {
 		}
 	})
 }
+
+// TestManualAckRefusesABlockIDASkippedBlockReused: a block the library
+// skips (undecodable) and acks itself takes its DataBlockId over too: the
+// older block with that id, which the consumer still holds, is not acked
+// again (that ack would name the skipped one) and its Ack reports it
+// expired.
+func TestManualAckRefusesABlockIDASkippedBlockReused(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var fc *fakeConn
+		next := make(chan struct{})
+		d := &pipeDialer{serve: func(i int, c net.Conn) {
+			var ok bool
+			if fc, ok = loggedIn(t, c); !ok {
+				return
+			}
+			fc.next = 7
+			a, n := dpDoc("a")
+			fc.block(a, n, protocol.FormatJSON, false) // id 7
+			<-next
+			bad, err := protocol.AppendPublishMessage(nil, protocol.PublishMessage{DataBlockID: 7, Count: 1,
+				Format: protocol.FormatJSON, Compression: protocol.CompressionZlib, Payload: []byte{0x78, 0x9c, 0xff, 0xff, 0xff}})
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			c.Write(bad) // id 7 again, undecodable
+			<-fc.done
+		}}
+		cfg := testConfig(d)
+		sub, err := SubscribeBatches(t.Context(), cfg, AckManual)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer sub.Close()
+		first := <-sub.Batches()
+		next <- struct{}{}
+		synctest.Wait()
+		if id := <-fc.acks; id != 7 || len(fc.acks) != 0 {
+			t.Fatalf("acks %d and %d more; want the skipped block's 7 only", id, len(fc.acks))
+		}
+		if err := first.Ack(); !errors.Is(err, ErrAckExpired) {
+			t.Fatalf("Ack of the older block 7: %v", err)
+		}
+		synctest.Wait()
+		if n := len(fc.acks); n != 0 {
+			t.Errorf("%d more acks after the older block's Ack", n)
+		}
+	})
+}

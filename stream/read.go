@@ -205,6 +205,9 @@ func (ss *session) skipBlock(ctx context.Context, id uint16, err error) error {
 		return herr
 	}
 	ss.sub.skipped(id, err)
+	if ss.sub.mode == modeManualAck {
+		ss.supersede(id)
+	}
 	ss.queueAck(id)
 	return nil
 }

@@ -65,18 +65,20 @@ type session struct {
 }
 
 // session runs one connection attempt to its end. healthy reports whether
-// it delivered a block or lasted healthyAfter.
-func (s *subscription) session(ctx context.Context) (healthy bool, err error) {
+// it delivered a block or lasted healthyAfter, connected whether it got
+// past the handshake and login.
+func (s *subscription) session(ctx context.Context) (healthy, connected bool, err error) {
 	// This function and readLoop are kept small: their frames lie under
 	// every read of an idle subscription, and a goroutine whose stack is
 	// mostly unused when it blocks gets its stack shrunk by the GC.
 	ss, err := s.open(ctx)
 	if err != nil {
-		return false, err
+		return false, false, err
 	}
 	s.diag.connectedAt = ss.start
 	blocks, err := ss.readLoop(ctx)
-	return ss.end(blocks, err)
+	healthy, err = ss.end(blocks, err)
+	return healthy, true, err
 }
 
 // open connects and sets up a session.

@@ -300,23 +300,29 @@ func (s *subscription) run(ctx context.Context) {
 	bo := s.cfg.NewBackOff()
 	bo.Reset()
 	for {
-		healthy, err := s.session(ctx)
+		healthy, connected, err := s.session(ctx)
 		var stop bool
-		if stop, final = s.retry(ctx, bo, healthy, err); stop {
+		if stop, final = s.retry(ctx, bo, healthy, connected, err); stop {
 			return
 		}
 	}
 }
 
 // retry handles the end of a session: it reports whether the subscription
-// stops, and with what error, or else waits out the backoff. It is apart
-// from run so that run's stack frame, which lies under every read of an
-// idle subscription, stays small.
-func (s *subscription) retry(ctx context.Context, bo backoff.BackOff, healthy bool, err error) (stop bool, final error) {
+// stops, and with what error, or else waits out the backoff. Only a
+// session that failed before it was connected (dial, TLS handshake,
+// login) can fail for good: the same TLS record error or alert that says
+// a handshake can never succeed is, on an established connection, a
+// broken or tampered stream that a reconnect may cure. It is apart from
+// run so that run's stack frame, which lies under every read of an idle
+// subscription, stays small.
+func (s *subscription) retry(ctx context.Context, bo backoff.BackOff, healthy, connected bool, err error) (stop bool, final error) {
 	if ctx.Err() != nil || s.drained() {
 		return true, nil
 	}
-	err = classify(err)
+	if !connected {
+		err = classify(err)
+	}
 	if IsPermanent(err) {
 		s.log(slog.LevelError, "push subscription stopped", "err", err)
 		return true, err

@@ -4,6 +4,7 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"errors"
+	"fmt"
 	"net"
 	"strings"
 	"sync"
@@ -216,5 +217,72 @@ func TestTLSAgainstPlaintextPortNamesTheCause(t *testing.T) {
 	seen = sub.Err()
 	if seen == nil || !strings.Contains(seen.Error(), "plaintext port") {
 		t.Errorf("Err = %v", seen)
+	}
+}
+
+// TestTLSRecordErrorAfterLoginIsRetried: bytes that break the TLS record
+// layer of an established session (a middlebox writing into the
+// connection) end that session, but the subscription reconnects: a TLS
+// record error is permanent only during the handshake.
+func TestTLSRecordErrorAfterLoginIsRetried(t *testing.T) {
+	ca, leaf := tlsFixture(t, []string{"localhost", "127.0.0.1"}, time.Time{}, time.Time{})
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	var n atomic.Int32
+	t.Cleanup(func() { ln.Close(); wg.Wait() })
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		for {
+			raw, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				defer raw.Close()
+				raw.SetDeadline(time.Now().Add(2 * time.Minute)) // a hang guard
+				tc := tls.Server(raw, &tls.Config{Certificates: []tls.Certificate{leaf}})
+				if tc.Handshake() != nil {
+					return
+				}
+				fc := newFakeConn(t, tc)
+				if _, ok := fc.login(protocol.StatusOK); !ok {
+					return
+				}
+				body := fmt.Sprintf(`{"id":{"devId":%d}}`, n.Add(1)) // a new event each session
+				fc.block(jsonDoc(jsonMsg("1/DeviceCore/1/0", "UPDATE", "2012-04-17T14:14:07Z", "DeviceCore", body, false)), 1, protocol.FormatJSON, false)
+				go fc.readAcks()
+				select {
+				case <-fc.acks:
+				case <-fc.done:
+					return
+				}
+				raw.Write([]byte("HTTP/1.1 504 Gateway Timeout\r\n\r\n")) // under TLS
+				<-fc.done
+			}()
+		}
+	}()
+	cfg := testConfig(&countingDialer{})
+	cfg.Addr, cfg.Plaintext = ln.Addr().String(), false
+	cfg.TLSConfig = &tls.Config{RootCAs: ca.Pool(), ServerName: "localhost"}
+	sub, err := Subscribe(t.Context(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sub.Close()
+	for i := range 2 {
+		select {
+		case _, ok := <-sub.Events():
+			if !ok {
+				t.Fatalf("the subscription ended after %d event(s): %v", i, sub.Err())
+			}
+		case <-time.After(2 * time.Minute): // only turns a hang into a failure
+			t.Fatalf("no event from session %d", i+1)
+		}
 	}
 }
