@@ -19,7 +19,9 @@ var errDraining = errors.New("stream: shutting down")
 // finished: it stops reading and handing over, writes every ack queued so
 // far (those of Batch.Ack calls included), half-closes the connection so
 // that the server reads the acks before it sees the end, and waits until
-// the server closes its side (at most a second). Blocks read but not
+// the server closes its side (at most a second). Writing the acks to a
+// server that reads none may take up to Config.WriteTimeout: bound the
+// whole with ctx. Blocks read but not
 // handed over are not acked, and are counted in Stats.Undelivered; a
 // persistent monitor replays them. Then the subscription ends as with
 // Close, and Shutdown returns Err.
