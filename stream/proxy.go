@@ -287,6 +287,16 @@ type bufferedConn struct {
 
 func (c *bufferedConn) Read(p []byte) (int, error) { return c.r.Read(p) }
 
+// CloseWrite half-closes the connection underneath, when it can, so that
+// a graceful end (Shutdown) through a tunnel that brought its first bytes
+// with the proxy's answer still lets the server read the last acks.
+func (c *bufferedConn) CloseWrite() error {
+	if cw, ok := c.Conn.(interface{ CloseWrite() error }); ok {
+		return cw.CloseWrite()
+	}
+	return errors.ErrUnsupported
+}
+
 // String describes the dialer with the proxy password redacted.
 func (d *ProxyDialer) String() string {
 	if d.proxy == nil {

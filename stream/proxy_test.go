@@ -254,3 +254,54 @@ func TestProxyFromEnvironmentDialsLoopbackDirectly(t *testing.T) {
 		t.Errorf("String %q", d)
 	}
 }
+
+// TestProxyTunnelWithEarlyBytesHalfCloses: a tunnel whose first bytes came
+// with the proxy's answer (read ahead with it) still offers CloseWrite, so
+// that Shutdown half-closes it and the server reads the last acks.
+func TestProxyTunnelWithEarlyBytesHalfCloses(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	eof := make(chan error, 1)
+	go func() {
+		c, err := ln.Accept()
+		if err != nil {
+			eof <- err
+			return
+		}
+		defer c.Close()
+		c.SetDeadline(time.Now().Add(2 * time.Minute)) // a hang guard
+		if _, err := http.ReadRequest(bufio.NewReader(c)); err != nil {
+			eof <- err
+			return
+		}
+		io.WriteString(c, "HTTP/1.1 200 OK\r\n\r\nEARLY")
+		_, err = io.Copy(io.Discard, c) // until the client's half-close
+		eof <- err
+	}()
+	d, err := stream.HTTPProxyDialer("http://"+ln.Addr().String(), &net.Dialer{}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	conn, err := d.DialContext(t.Context(), "tcp", "rm.test:3201")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	got := make([]byte, 5)
+	if _, err := io.ReadFull(conn, got); err != nil || string(got) != "EARLY" {
+		t.Fatalf("tunnel read %q, %v", got, err)
+	}
+	cw, ok := conn.(interface{ CloseWrite() error })
+	if !ok {
+		t.Fatalf("the tunnel (%T) has no CloseWrite", conn)
+	}
+	if err := cw.CloseWrite(); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-eof; err != nil {
+		t.Errorf("the proxy did not see the half-close: %v", err)
+	}
+}
