@@ -283,3 +283,22 @@ func TestPagingOverlapYieldsEachItemOnce(t *testing.T) {
 		})
 	}
 }
+
+// TestRecentKeysWindow: a listing remembers exactly its last recentKeys
+// identities, a key added twice until both are gone.
+func TestRecentKeysWindow(t *testing.T) {
+	var r recent
+	r.add(0) // twice: once now, once as the newest below
+	for k := uint64(1); k <= recentKeys+9; k++ {
+		r.add(k)
+	}
+	r.add(0)
+	for k := uint64(1); k <= recentKeys+9; k++ {
+		if want := k > 10; r.has(k) != want {
+			t.Fatalf("has(%d) = %v, want %v", k, !want, want)
+		}
+	}
+	if !r.has(0) || len(r.set) != recentKeys || len(r.ring) != recentKeys {
+		t.Errorf("has(0) %v, %d keys in the set, ring of %d", r.has(0), len(r.set), len(r.ring))
+	}
+}
