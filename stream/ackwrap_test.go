@@ -21,39 +21,25 @@ import (
 // own ack goes out once.
 func TestManualAckRefusesAReusedBlockID(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		var fc *fakeConn
-		next := make(chan struct{})
-		d := &pipeDialer{serve: func(i int, c net.Conn) {
-			var ok bool
-			if fc, ok = loggedIn(t, c); !ok {
-				return
-			}
-			fc.next = 7
+		r := newReuseRig(t, func(fc *fakeConn) {
 			a1, _ := dpDoc("a1")
 			a2, _ := dpDoc("a2")
 			fc.burst([]string{a1, a2}, []bool{false, false}) // ids 7, 8: one Batch
-			<-next
-			fc.next = 7
+		}, func(fc *fakeConn) {
 			b, n := dpDoc("b")
 			fc.block(b, n, protocol.FormatJSON, false) // id 7 again
-			<-fc.done
-		}}
-		cfg := testConfig(d)
-		sub, err := SubscribeBatches(t.Context(), cfg, AckManual)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer sub.Close()
-		first := <-sub.Batches()
+		})
+		first := <-r.sub.Batches()
 		if len(first.Blocks) != 2 {
 			t.Fatalf("first batch of %d blocks", len(first.Blocks))
 		}
-		next <- struct{}{}
-		second := <-sub.Batches()
+		r.next <- struct{}{}
+		second := <-r.sub.Batches()
+		fc := r.fc
 		if second.Blocks[0].DataBlockID != 7 {
 			t.Fatalf("second batch is block %d", second.Blocks[0].DataBlockID)
 		}
-		err = first.Ack()
+		err := first.Ack()
 		if !errors.Is(err, ErrAckExpired) {
 			t.Fatalf("Ack of the older block 7: %v", err)
 		}
@@ -186,35 +172,22 @@ func TestManualAckAfterFullWrap(t *testing.T) {
 // expired.
 func TestManualAckRefusesABlockIDASkippedBlockReused(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		var fc *fakeConn
-		next := make(chan struct{})
-		d := &pipeDialer{serve: func(i int, c net.Conn) {
-			var ok bool
-			if fc, ok = loggedIn(t, c); !ok {
-				return
-			}
-			fc.next = 7
+		r := newReuseRig(t, func(fc *fakeConn) {
 			a, n := dpDoc("a")
 			fc.block(a, n, protocol.FormatJSON, false) // id 7
-			<-next
+		}, func(fc *fakeConn) {
 			bad, err := protocol.AppendPublishMessage(nil, protocol.PublishMessage{DataBlockID: 7, Count: 1,
 				Format: protocol.FormatJSON, Compression: protocol.CompressionZlib, Payload: []byte{0x78, 0x9c, 0xff, 0xff, 0xff}})
 			if err != nil {
 				t.Error(err)
 				return
 			}
-			c.Write(bad) // id 7 again, undecodable
-			<-fc.done
-		}}
-		cfg := testConfig(d)
-		sub, err := SubscribeBatches(t.Context(), cfg, AckManual)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer sub.Close()
-		first := <-sub.Batches()
-		next <- struct{}{}
+			fc.c.Write(bad) // id 7 again, undecodable
+		})
+		first := <-r.sub.Batches()
+		r.next <- struct{}{}
 		synctest.Wait()
+		fc := r.fc
 		if id := <-fc.acks; id != 7 || len(fc.acks) != 0 {
 			t.Fatalf("acks %d and %d more; want the skipped block's 7 only", id, len(fc.acks))
 		}
@@ -226,4 +199,40 @@ func TestManualAckRefusesABlockIDASkippedBlockReused(t *testing.T) {
 			t.Errorf("%d more acks after the older block's Ack", n)
 		}
 	})
+}
+
+// reuseRig is an AckManual subscription to a server that logs in, numbers
+// its blocks from 7 and writes first's, then, once next is sent to,
+// numbers them from 7 again (reusing the ids the consumer may still hold)
+// and writes second's. fc is the server's side once the first Batch has
+// arrived.
+type reuseRig struct {
+	fc   *fakeConn
+	next chan struct{}
+	sub  *BatchSubscription
+}
+
+func newReuseRig(t *testing.T, first, second func(fc *fakeConn)) *reuseRig {
+	t.Helper()
+	r := &reuseRig{next: make(chan struct{})}
+	d := &pipeDialer{serve: func(i int, c net.Conn) {
+		fc, ok := loggedIn(t, c)
+		if !ok {
+			return
+		}
+		r.fc = fc
+		fc.next = 7
+		first(fc)
+		<-r.next
+		fc.next = 7
+		second(fc)
+		<-fc.done
+	}}
+	sub, err := SubscribeBatches(t.Context(), testConfig(d), AckManual)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { sub.Close() })
+	r.sub = sub
+	return r
 }
