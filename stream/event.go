@@ -122,7 +122,9 @@ var ErrWrongResource = errors.New("stream: event is of another resource")
 
 // Decode unmarshals Body into v with encoding/json or encoding/xml,
 // according to Format (FormatUnknown: by the body's first byte). For XML,
-// v receives the resource element. An invalid event returns its Err.
+// v receives the resource element, and the body is first checked against
+// the XML budgets of a document: beyond one, Decode returns a *LimitError
+// (matching ErrDocumentLimit). An invalid event returns its Err.
 func (e Event) Decode(v any) error {
 	if e.Err != nil {
 		return e.Err
@@ -132,6 +134,9 @@ func (e Event) Decode(v any) error {
 		f = Format(envelope.Sniff(e.Body))
 	}
 	if f == FormatXML {
+		if err := guardXML(e.Body); err != nil {
+			return err
+		}
 		return xml.Unmarshal(e.Body, v)
 	}
 	return json.Unmarshal(e.Body, v)

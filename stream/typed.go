@@ -7,6 +7,7 @@ import (
 
 	"github.com/pushmon/pushmon/internal/envelope"
 	"github.com/pushmon/pushmon/internal/jsondec"
+	"github.com/pushmon/pushmon/internal/xmlguard"
 )
 
 // Limits of the typed decoders. Body sizes are bounded where documents are
@@ -26,8 +27,10 @@ const MaxRecordFields = 4096
 // DecodeError is the error of a typed accessor whose event body is not a
 // valid document of the resource's shape: malformed JSON or XML, a value of
 // the wrong kind (a string where an object belongs, a number that does not
-// parse), or a limit exceeded (errors.Is ErrBodyTooDeep or
-// ErrRecordTooLarge).
+// parse or is beyond int64's range), or a limit exceeded (errors.Is
+// ErrBodyTooDeep or ErrRecordTooLarge; for XML, ErrDocumentLimit, a
+// *LimitError naming the budget, checked before encoding/xml reads the
+// body).
 type DecodeError struct {
 	Resource string // the resource being decoded, e.g. "DataPoint"
 	Format   string // "JSON" or "XML"
@@ -79,17 +82,43 @@ func jsonError(resource string, err error) error {
 	return de
 }
 
-// decodeXML decodes an XML body into a new T with encoding/xml.
+// decodeXML decodes an XML body into a new T with encoding/xml, once
+// the body has passed the XML budgets (see guardXML).
 func decodeXML[T any](e Event, resource string) (T, error) {
 	var v T
+	if err := guardXML(e.Body); err != nil {
+		return v, xmlError(resource, err)
+	}
 	if err := xml.Unmarshal(e.Body, &v); err != nil {
 		return v, xmlError(resource, err)
 	}
 	return v, nil
 }
 
+// guardXML checks an XML body against the default budgets of a document
+// before encoding/xml reads it, returning the *LimitError of the first
+// budget exceeded (ErrDocumentLimit). An envelope's bodies passed them
+// with their document, but a raw event's did not (the splitter stops
+// reading a document whose root is not an envelope's, and the poller
+// delivers a document over a budget raw), nor did an Event built by hand:
+// unguarded, encoding/xml allocates tens of times the size of a deeply
+// nested body. The check is one pass without allocation. Markup the guard
+// cannot delimit is left to encoding/xml, which reports it in its own
+// words (every token before it is within the budgets).
+func guardXML(body []byte) error {
+	err := xmlguard.Check(body, xmlguard.Limits{})
+	if errors.Is(err, xmlguard.ErrLimit) {
+		return err
+	}
+	return nil
+}
+
 func xmlError(resource string, err error) error {
 	de := &DecodeError{Resource: resource, Format: "XML", Offset: -1, Msg: err.Error(), Err: err}
+	var le *xmlguard.LimitError
+	if errors.As(err, &le) {
+		de.Offset = le.Offset
+	}
 	if errors.Is(err, ErrRecordTooLarge) {
 		de.Msg = "too many members"
 	}

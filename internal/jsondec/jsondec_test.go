@@ -2,6 +2,7 @@ package jsondec
 
 import (
 	"encoding/json"
+	"math"
 	"math/rand/v2"
 	"reflect"
 	"strconv"
@@ -40,7 +41,9 @@ func TestFoldNameMatchesEncodingJSON(t *testing.T) {
 }
 
 // ParseInt is what Number.UnmarshalJSON always did: trim quotes, then
-// strconv.ParseInt or strconv.ParseFloat.
+// strconv.ParseInt or, for decimal text, strconv.ParseFloat, except that
+// a float beyond int64's range is a range error rather than what Go's
+// conversion makes of it.
 func TestParseIntMatchesStrconv(t *testing.T) {
 	ref := func(b []byte) (int64, error) {
 		s := strings.Trim(string(b), `"`)
@@ -49,9 +52,15 @@ func TestParseIntMatchesStrconv(t *testing.T) {
 		}
 		i, err := strconv.ParseInt(s, 10, 64)
 		if err != nil {
+			if strings.Trim(s, "0123456789+-.eE") != "" {
+				return 0, err
+			}
 			f, ferr := strconv.ParseFloat(s, 64)
 			if ferr != nil {
 				return 0, err
+			}
+			if f < math.MinInt64 || f >= math.MaxInt64 { // MaxInt64 rounds up to 2⁶³
+				return 0, &strconv.NumError{Func: "ParseInt", Num: s, Err: strconv.ErrRange}
 			}
 			i = int64(f)
 		}

@@ -5,8 +5,13 @@ import "strconv"
 // ParseInt parses the JSON text of a value as an integer the way the
 // stream package's Number type always has: surrounding quotes are
 // removed (all of them), "" and null are 0, then the text is parsed by
-// strconv.ParseInt in base 10 or, failing that, by strconv.ParseFloat and
-// truncated; if both fail, ParseInt's error is returned.
+// strconv.ParseInt in base 10 or, failing that, when it is a decimal
+// number (digits, signs, a point, an exponent: not NaN, Inf, hexadecimal
+// or underscores, which strconv.ParseFloat also reads), by
+// strconv.ParseFloat and truncated; if both fail, ParseInt's error is
+// returned. A number beyond the range of int64 is an error wrapping
+// strconv.ErrRange, never a value: Go's conversion of such a float gives
+// an arbitrary one (math.MinInt64 on amd64, for 1e19 as for NaN).
 func ParseInt(raw []byte) (int64, error) {
 	s := raw
 	for len(s) > 0 && s[0] == '"' {
@@ -41,11 +46,28 @@ func ParseInt(raw []byte) (int64, error) {
 slow:
 	i, err := strconv.ParseInt(string(s), 10, 64)
 	if err != nil {
+		if !decimal(s) {
+			return 0, err
+		}
 		f, ferr := strconv.ParseFloat(string(s), 64)
 		if ferr != nil {
 			return 0, err
 		}
+		if f < -(1<<63) || f >= 1<<63 {
+			return 0, &strconv.NumError{Func: "ParseInt", Num: string(s), Err: strconv.ErrRange}
+		}
 		i = int64(f)
 	}
 	return i, nil
+}
+
+// decimal reports whether s holds only the bytes of a decimal number:
+// digits, signs, a point and an exponent mark.
+func decimal(s []byte) bool {
+	for _, c := range s {
+		if (c < '0' || c > '9') && c != '+' && c != '-' && c != '.' && c != 'e' && c != 'E' {
+			return false
+		}
+	}
+	return true
 }
