@@ -70,9 +70,12 @@ func errTooManyItems(max int) error { return &LimitError{LimitItems, int64(max)}
 func decodeLegacyJSON(body []byte, maxItems int) (legacyAnswer, error) {
 	var a legacyAnswer
 	err := walkObject(body, func(key string, dec *json.Decoder) error {
-		if strings.EqualFold(key, "items") {
+		// maxItems bounds the monitors of the whole answer, however many
+		// "items" members it repeats; a negative one leaves them to the
+		// default case, which skips them.
+		if strings.EqualFold(key, "items") && maxItems >= 0 {
 			return eachElement(dec, func(i int, raw json.RawMessage) error {
-				if i == maxItems {
+				if len(a.items) == maxItems {
 					return errTooManyItems(maxItems)
 				}
 				item, err := decodeObject(raw)
@@ -216,8 +219,11 @@ func plainString(raw []byte) bool {
 	return ascii || utf8.Valid(in)
 }
 
-// jsonErrorTexts reads an "error" value: a string or an array of strings
-// (both seen from the server), else the value's JSON text.
+// jsonErrorTexts reads an "error" value: a string or an array of at most
+// maxValues strings (both seen from the server), else the value's JSON
+// text. A longer array is kept as its text: an answer no page size bounds
+// (a create's) could otherwise make a []string of millions of tiny
+// strings, costing tens of times its size.
 func jsonErrorTexts(raw json.RawMessage) []string {
 	raw = bytes.TrimSpace(raw)
 	if len(raw) == 0 || string(raw) == "null" {
@@ -227,7 +233,7 @@ func jsonErrorTexts(raw json.RawMessage) []string {
 		return []string{s}
 	}
 	var list []string
-	if json.Unmarshal(raw, &list) == nil {
+	if checkElements(raw, maxValues, LimitValues) == nil && json.Unmarshal(raw, &list) == nil {
 		return list
 	}
 	return []string{string(raw)}

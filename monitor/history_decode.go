@@ -39,17 +39,26 @@ func decodeHistory(ctx context.Context, body []byte) (*HistoryPage, error) {
 	rank := len(historyLists) // of the list read: lower is preferred
 	var cursors [3]json.RawMessage
 	members := 0
+	// all holds the records of every list read, in order: a page that
+	// repeats its list's name keeps the last, but the records budget is
+	// the page's, shared by them all.
+	var all []HistoryRecord
 	err := walkObject(trimBody(body), func(key string, dec *json.Decoder) error {
 		if members++; members > maxMembers {
 			return &LimitError{LimitMembers, maxMembers}
 		}
 		if r := slices.Index(historyLists, key); r >= 0 && r <= rank {
-			recs, ok, err := decodeHistoryList(ctx, dec, recordBase+len(body)/bytesPerRecord)
+			n := len(all)
+			recs, ok, err := decodeHistoryList(ctx, dec, all, recordBase+len(body)/bytesPerRecord)
 			if err != nil {
 				return fmt.Errorf("%s: %w", key, err)
 			}
+			all = recs
 			if ok {
-				p.Records, rank = recs, r
+				p.Records, rank = recs[n:len(recs):len(recs)], r
+				if len(p.Records) == 0 {
+					p.Records = nil
+				}
 			}
 			return nil
 		}
@@ -96,19 +105,21 @@ func isLimit(err error) bool {
 	return errors.As(err, &le)
 }
 
-// decodeHistoryList reads a list's value from dec: false for null. It
-// gives at most budget records (a *LimitError beyond): a page of n bytes may
-// hold recordBase + n/bytesPerRecord of them, so that a long list of tiny
-// Msgs cannot cost more than a constant times the answer's size.
-func decodeHistoryList(ctx context.Context, dec *json.Decoder, budget int) (recs []HistoryRecord, ok bool, err error) {
+// decodeHistoryList appends the records of a list's value from dec to
+// recs: false for null. recs holds at most budget records in all, those
+// of the page's earlier lists included (a *LimitError beyond): a page of
+// n bytes may hold recordBase + n/bytesPerRecord of them, so that a long
+// list of tiny Msgs, or many lists, cannot cost more than a constant
+// times the answer's size.
+func decodeHistoryList(ctx context.Context, dec *json.Decoder, recs []HistoryRecord, budget int) (_ []HistoryRecord, ok bool, err error) {
 	tok, err := dec.Token()
 	switch {
 	case err != nil:
-		return nil, false, err
+		return recs, false, err
 	case tok == nil:
-		return nil, false, nil
+		return recs, false, nil
 	case tok != json.Delim('['):
-		return nil, false, fmt.Errorf("%v where an array was expected", tok)
+		return recs, false, fmt.Errorf("%v where an array was expected", tok)
 	}
 	for i := 0; dec.More(); i++ {
 		var raw json.RawMessage
