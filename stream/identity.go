@@ -10,14 +10,18 @@ import "github.com/pushmon/pushmon/internal/envelope"
 // It covers what makes two events different: Topic, Operation, Timestamp
 // (the instant; two spellings of one instant are one), Resource and Body
 // (as sent: no whitespace is normalised, since a replay is the stored
-// event sent again byte for byte), and for an invalid event the text of
-// Err. Replay, MonitorID and Format are not part of it, so a replay, or
-// the same event delivered by two monitors, has the same identity. The
+// event sent again byte for byte), and for an invalid event what is wrong
+// with it: Err's Field and Reason (an *EventError; the text of another
+// error), not its Index and Offset, which place it in a document that a
+// replay does not repeat. Replay, MonitorID and Format are not part of
+// it, so a replay, or the same event delivered by two monitors, has the
+// same identity. The
 // result is "ev-" followed by 32 lower-case hex digits: the first 16
 // bytes of the SHA-256 of those fields, each written as its length
 // (unsigned varint) and its bytes, the timestamp as 12 bytes (Unix seconds
 // as a big-endian int64, nanoseconds as a big-endian uint32) or none when
-// zero, the error's text only when Err is set.
+// zero, the error's text only when Err is set (for an *EventError, Field,
+// ": " and Reason).
 //
 // A raw event (template output, a document that is not an envelope), and
 // an invalid one without a topic, has no identity: Identity returns "".

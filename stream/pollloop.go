@@ -291,12 +291,22 @@ func (p *Poller) deliverPage(ctx context.Context, r *pollRun, recs []monitor.His
 	return fp, fresh, true
 }
 
-// pollKey names an event for the position: its Identity; for a raw record
-// (template output, which has no identity of its own) the server's record
-// id, or without one its body at its record time.
+// pollKey names an event for the position: its Identity; for an invalid
+// event without a topic (which has no identity either, and of which a
+// record may hold several) its other fields at its record time; for a raw
+// record (template output, which has no identity of its own) the server's
+// record id, or without one its body at its record time.
 func pollKey(rec *monitor.HistoryRecord, ev *Event, ms int64) string {
 	if !ev.Raw {
-		return ev.Identity()
+		if id := ev.Identity(); id != "" {
+			return id
+		}
+		var e string
+		if ev.Err != nil {
+			e = ev.Err.Error()
+		}
+		return "notopic\x00" + strconv.FormatInt(ms, 10) + "\x00" + strconv.Quote(ev.Operation) + "\x00" +
+			strconv.Quote(ev.Resource) + "\x00" + strconv.Quote(e) + "\x00" + rawDigest(ev.Body)
 	}
 	if rec.ID != "" {
 		return "rec\x00" + rec.ID

@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"encoding/binary"
 	"encoding/hex"
+	"errors"
 	"hash/maphash"
 	"time"
 	"unsafe"
@@ -11,9 +12,9 @@ import (
 
 // Fields are what makes two events different, and so what an identity
 // covers: topic, operation, timestamp, resource name, resource body, and
-// for an invalid event the text of its error (which holds what the other
-// fields cannot, such as a timestamp that did not parse). The Replay flag,
-// the monitor and the format are not part of it.
+// for an invalid event what is wrong with it (see errText). The Replay
+// flag, the monitor, the format and the event's place in its document are
+// not part of it.
 type Fields struct {
 	Topic     string
 	Operation string
@@ -26,7 +27,7 @@ type Fields struct {
 // The canonical form of Fields, the one definition both ID and Hash64
 // hash: each field as its length (unsigned varint) and its bytes, in the
 // order topic, operation, timestamp, resource, body, then the error's text
-// when Err is set. The timestamp is 12 bytes, its Unix seconds
+// (errText) when Err is set. The timestamp is 12 bytes, its Unix seconds
 // (big-endian int64) and nanoseconds (big-endian uint32), or nothing for
 // the zero time, so two spellings of one instant are one timestamp. Body
 // is taken as sent: no whitespace is normalised (a replay is the stored
@@ -65,7 +66,7 @@ func ID(f *Fields) string {
 		h.Write(b)
 	}
 	if f.Err != nil {
-		e := f.Err.Error()
+		e := errText(f.Err)
 		h.Write(lb[:binary.PutUvarint(lb[:], uint64(len(e)))])
 		h.Write(sbytes(e))
 	}
@@ -102,7 +103,7 @@ func Hash64(seed maphash.Seed, f *Fields) uint64 {
 	b = binary.AppendUvarint(b, uint64(len(f.Body)))
 	b = binary.LittleEndian.AppendUint64(b, maphash.Bytes(seed, f.Body))
 	if f.Err != nil {
-		e := f.Err.Error()
+		e := errText(f.Err)
 		b = binary.AppendUvarint(b, uint64(len(e)))
 		b = append(b, e...)
 	}
@@ -115,3 +116,14 @@ func Hash64(seed maphash.Seed, f *Fields) uint64 {
 // sbytes returns s's bytes without copying; the caller must not modify
 // them.
 func sbytes(s string) []byte { return unsafe.Slice(unsafe.StringData(s), len(s)) }
+
+// errText is the text of an invalid event's error in its identity: for an
+// *EventError its Field and Reason, without the Index and Offset that place
+// it in its document, which a replay of the event (another document, the
+// replay flag added) changes; for another error its Error text.
+func errText(err error) string {
+	if ee, ok := errors.AsType[*EventError](err); ok {
+		return ee.Field + ": " + ee.Reason
+	}
+	return err.Error()
+}
