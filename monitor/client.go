@@ -135,7 +135,9 @@ func WithPageSize(n int) Option {
 // "https://remotemanager.digi.com" (a trailing slash and a path prefix are
 // fine). Credentials embedded in baseURL ("https://user:pass@host") are
 // moved to Basic auth unless [WithBasicAuth] is given, and never appear in
-// request URLs or errors.
+// request URLs or errors; a '/', '?', '#' or '@' in them must be
+// percent-encoded (a base URL with an '@' outside its user info is an
+// [ErrInvalidConfig]).
 //
 // NewClient does not fail: an unusable baseURL or option makes every call
 // on the client return an error matching [ErrInvalidConfig].
@@ -156,6 +158,11 @@ func NewClient(baseURL string, opts ...Option) *Client {
 		c.configErr = fmt.Errorf("%w: base URL scheme must be http or https", ErrInvalidConfig)
 	case u.Host == "":
 		c.configErr = fmt.Errorf("%w: base URL has no host", ErrInvalidConfig)
+	case u.User == nil && strings.Contains(baseURL, "@"):
+		// A password with an unescaped '/', '?' or '#' ends the user info
+		// early: "https://bob:2024/pw@host" is host bob, port 2024 and
+		// path "/pw@host", which String and errors would print.
+		c.configErr = fmt.Errorf("%w: base URL has an '@' outside its user info (percent-encode '/', '?', '#' and '@' in a password)", ErrInvalidConfig)
 	default:
 		urlUser = u.User
 		c.base = &url.URL{Scheme: u.Scheme, Host: u.Host, Path: strings.TrimRight(u.Path, "/")}
@@ -332,8 +339,9 @@ func (c *Client) send(ctx context.Context, r request, target *url.URL) (*respons
 			return nil, fmt.Errorf("monitor: %s %s: %w", r.method, r.path, re)
 		}
 		// *url.Error carries the URL, which holds no credentials (they
-		// travel in the Authorization header).
-		return nil, fmt.Errorf("monitor: %s %s: %w", r.method, r.path, err)
+		// travel in the Authorization header) — unless it is a redirect's
+		// Location, server text that may echo the request.
+		return nil, fmt.Errorf("monitor: %s %s: %w", r.method, r.path, scrubURLError(err, slices.Concat(c.sc, r.secrets)))
 	}
 	defer hr.Body.Close()
 	ok := hr.StatusCode >= 200 && hr.StatusCode < 300
@@ -384,4 +392,24 @@ func (c *Client) malformed(r request, format string, args ...any) error {
 	}
 	return fmt.Errorf("monitor: %s %s: %w: %s", r.method, r.path, ErrMalformedResponse,
 		slices.Concat(c.sc, r.secrets).detail(fmt.Sprintf(format, args...), maxMessage))
+}
+
+// scrubURLError returns err, an error of http.Client.Do, with the secrets
+// of sc scrubbed from its text. After a redirect, the *url.Error's URL is
+// the server's Location, and a Location net/http could not parse is
+// quoted by the error inside it: server text, which may echo the
+// request's Authorization header or body. An inner error whose text held
+// a secret is replaced by its scrubbed text (such errors — a Location that
+// does not parse, too many redirects — match no sentinel); the others,
+// network errors and timeouts among them, are kept for errors.Is.
+func scrubURLError(err error, sc scrubber) error {
+	ue, ok := err.(*url.Error)
+	if !ok || ue.Err == nil {
+		return err
+	}
+	inner := ue.Err
+	if text := inner.Error(); sc.scrub(text) != text {
+		inner = errors.New(sc.scrub(text))
+	}
+	return &url.Error{Op: ue.Op, URL: sc.scrub(ue.URL), Err: inner}
 }

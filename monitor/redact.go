@@ -54,6 +54,8 @@ func (s *scrubber) add(secrets ...string) {
 			jsonText,
 			url.QueryEscape(v),
 			url.PathEscape(v),
+			lowerHex(url.QueryEscape(v)), // "%2f": the same octet (RFC 3986, 2.1)
+			lowerHex(url.PathEscape(v)),
 			collapseSpace(v),
 			strings.ReplaceAll(strings.ReplaceAll(v, "\r\n", "\n"), "\r", "\n"),
 		}
@@ -75,6 +77,23 @@ func (s *scrubber) add(secrets ...string) {
 			}
 		}
 	}
+}
+
+// lowerHex returns percent-encoded s with the hex digits of its escapes in
+// lower case, as some encoders spell them.
+func lowerHex(s string) string {
+	b := []byte(s)
+	for i := 0; i+2 < len(b); i++ {
+		if b[i] == '%' {
+			for j := i + 1; j <= i+2; j++ {
+				if 'A' <= b[j] && b[j] <= 'F' {
+					b[j] += 'a' - 'A'
+				}
+			}
+			i += 2
+		}
+	}
+	return string(b)
 }
 
 func isASCII(s string) bool {

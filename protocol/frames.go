@@ -10,8 +10,9 @@ import (
 // ConnectRequest is the client's first frame. Username and Password alias
 // the payload they were parsed from (see [ParseConnectRequest]).
 //
-// ConnectRequest redacts Password in every fmt verb, so printing or logging
-// one never reveals it.
+// ConnectRequest redacts Password in every fmt verb, in encoding/json (and
+// so in log/slog's JSON handler) and in encoding's text form, so printing
+// or logging one never reveals it.
 type ConnectRequest struct {
 	Version   uint16
 	Username  []byte
@@ -37,6 +38,10 @@ func (c ConnectRequest) Format(f fmt.State, verb rune) {
 	}
 	io.WriteString(f, c.String())
 }
+
+// MarshalText returns String's redacted form: encoding/json would
+// otherwise print Password as base64.
+func (c ConnectRequest) MarshalText() ([]byte, error) { return []byte(c.String()), nil }
 
 // ConnectResponse is the server's answer to a ConnectRequest.
 type ConnectResponse struct {

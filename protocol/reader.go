@@ -76,6 +76,11 @@ func (f Frame) Format(s fmt.State, verb rune) {
 	io.WriteString(s, f.String())
 }
 
+// MarshalText returns String's form, so that encoding/json (and log/slog's
+// JSON handler) print no payload bytes either: it would otherwise print
+// them as base64, a ConnectRequest's password included.
+func (f Frame) MarshalText() ([]byte, error) { return []byte(f.String()), nil }
+
 // Reader reads frames from an io.Reader. It buffers like bufio.Reader and
 // keeps all scratch space in itself, so reading a frame allocates nothing in
 // steady state.

@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/cenkalti/backoff/v4"
@@ -154,6 +155,11 @@ func (c *Config) validate() error {
 	bad := invalidConfig
 	if c.Host == "" && c.Addr == "" {
 		return bad("Host or Addr is required")
+	}
+	if strings.ContainsAny(c.Host, "@/") || strings.ContainsAny(c.Addr, "@/") {
+		// A URL or "user:password@host": not quoted, nor looked up in
+		// DNS, as it may hold the password.
+		return bad("Host takes a host name and Addr a host:port, not a URL or credentials (those go in Username and Password)")
 	}
 	if c.Addr != "" {
 		if _, _, err := net.SplitHostPort(c.Addr); err != nil {

@@ -297,8 +297,12 @@ func (c *bufferedConn) CloseWrite() error {
 	return errors.ErrUnsupported
 }
 
-// String describes the dialer with the proxy password redacted.
+// String describes the dialer with the proxy password redacted; a nil
+// dialer is "<nil>".
 func (d *ProxyDialer) String() string {
+	if d == nil {
+		return "<nil>"
+	}
 	if d.proxy == nil {
 		return "stream.ProxyDialer{from environment}"
 	}

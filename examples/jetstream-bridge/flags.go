@@ -124,7 +124,9 @@ func parseFlags(args []string, getenv func(string) string, stderr io.Writer) (*o
 		return nil, err
 	}
 	if fs.NArg() > 0 {
-		return bad("unexpected arguments %q (credentials come from RM_USERNAME and RM_PASSWORD)", fs.Args())
+		// Not quoted: they are likely credentials, given as pushclient
+		// takes them.
+		return bad("unexpected %d argument(s) (credentials come from RM_USERNAME and RM_PASSWORD)", fs.NArg())
 	}
 	if o.natsURLs == "" {
 		o.natsURLs = getenv("NATS_URL")

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/url"
 	"os"
 	"time"
 
@@ -86,7 +87,7 @@ func connectNATS(ctx context.Context, o *options, log *slog.Logger) (*nats.Conn,
 				log.Warn("NATS disconnected; acknowledging nothing until it is back", "err", err)
 			}
 		}),
-		nats.ReconnectHandler(func(c *nats.Conn) { log.Info("NATS reconnected", "url", c.ConnectedUrlRedacted()) }),
+		nats.ReconnectHandler(func(c *nats.Conn) { log.Info("NATS reconnected", "url", redactNATSURL(c.ConnectedUrl())) }),
 		nats.ErrorHandler(func(_ *nats.Conn, _ *nats.Subscription, err error) { log.Warn("NATS error", "err", err) }),
 	}
 	if o.creds != "" {
@@ -104,8 +105,28 @@ func connectNATS(ctx context.Context, o *options, log *slog.Logger) (*nats.Conn,
 	if err != nil {
 		return nil, fmt.Errorf("connecting to NATS: %w", err)
 	}
-	log.Info("NATS connected", "url", nc.ConnectedUrlRedacted(), "server", nc.ConnectedServerName())
+	log.Info("NATS connected", "url", redactNATSURL(nc.ConnectedUrl()), "server", nc.ConnectedServerName())
 	return nc, nil
+}
+
+// redactNATSURL returns a NATS server URL for a log line with its user
+// info hidden: the password, and also a user name given without one,
+// which the NATS client sends as a token ("nats://TOKEN@host").
+// ConnectedUrlRedacted hides only a password. A URL that does not parse
+// is not printed at all.
+func redactNATSURL(s string) string {
+	u, err := url.Parse(s)
+	if err != nil {
+		return "(unparsable URL)"
+	}
+	if u.User != nil {
+		if _, has := u.User.Password(); has {
+			u.User = url.UserPassword(u.User.Username(), "REDACTED")
+		} else {
+			u.User = url.User("REDACTED")
+		}
+	}
+	return u.String()
 }
 
 // transientJS reports JetStream failures that a later attempt may not

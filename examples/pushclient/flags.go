@@ -254,6 +254,12 @@ func parseFlags(args []string, getenv func(string) string, stdout, stderr io.Wri
 		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 			return bad("-api-url must be an http or https URL")
 		}
+		if u.User == nil && strings.Contains(o.apiURL, "@") {
+			// A password with an unescaped '/', '?' or '#' ends the user
+			// info early ("https://bob:2024/pw@host" is host bob, port
+			// 2024): the status lines would print the rest of the URL.
+			return bad("-api-url has an '@' outside its user info (percent-encode '/', '?', '#' and '@' in a password)")
+		}
 		if o.insecure && u.Scheme == "https" {
 			return bad("-insecure turns TLS off, but -api-url is https")
 		}

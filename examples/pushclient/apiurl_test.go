@@ -1,0 +1,27 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"strings"
+	"testing"
+)
+
+// An -api-url whose password holds an unescaped '/' parses without user
+// info ("http://bob:2024/pw@host" is host bob, port 2024, path "/pw@host"):
+// the status lines and errors must not print the password.
+func TestAPIURLPasswordWithSlash(t *testing.T) {
+	const pw = "Spring-s3cr3t"
+	for _, apiURL := range []string{"http://bob:2024/" + pw + "@127.0.0.1:1", "https://bob:/" + pw + "@127.0.0.1:1"} {
+		var stdout, stderr bytes.Buffer
+		ctx, cancel := context.WithCancel(context.Background())
+		code := run(ctx, []string{"-api-url", apiURL, "-rest-timeout", "5s", "alice", "pw"}, func(string) string { return "" }, &stdout, &stderr)
+		cancel()
+		if code == 0 {
+			t.Errorf("%s: exit 0", apiURL)
+		}
+		if s := stdout.String() + stderr.String(); strings.Contains(s, pw) {
+			t.Errorf("%s: the password is printed:\n%s", apiURL, s)
+		}
+	}
+}
