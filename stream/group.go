@@ -166,11 +166,25 @@ func (g *Group) Subscribe(cfg Config) error {
 	})
 }
 
-// Poll adds a polling member for cfg.MonitorID.
-func (g *Group) Poll(cfg PollerConfig) error {
-	return g.add(cfg.MonitorID, "polling", func(ctx context.Context, _ *member) (Runner, error) {
-		return newPoller(ctx, cfg, g.events)
+// Poll adds a polling member for cfg.MonitorID and returns its poller,
+// whose Position covers the events the group's consumer has taken: save
+// it (and give it back as cfg.Start) to resume where the consumer left
+// off. The poller's events go to the group's Events; its own Events
+// channel stays empty.
+func (g *Group) Poll(cfg PollerConfig) (*Poller, error) {
+	var poller *Poller
+	err := g.add(cfg.MonitorID, "polling", func(ctx context.Context, _ *member) (Runner, error) {
+		p, err := newPoller(ctx, cfg, g.events)
+		if err != nil {
+			return nil, err
+		}
+		poller = p
+		return p, nil
 	})
+	if err != nil {
+		return nil, err
+	}
+	return poller, nil
 }
 
 // Receive adds an HTTP member for cfg.MonitorID and returns its receiver,

@@ -67,7 +67,7 @@ func TestGroupFiftyMonitorsMixedTransports(t *testing.T) {
 				router.rcv.Store(i, rcv)
 			}
 		case "polling":
-			err = g.Poll(stream.PollerConfig{Client: api, MonitorID: id, Interval: 50 * time.Millisecond})
+			_, err = g.Poll(stream.PollerConfig{Client: api, MonitorID: id, Interval: 50 * time.Millisecond})
 		}
 		if err != nil {
 			t.Fatalf("member %d (%s): %v", i, tr, err)
@@ -171,7 +171,7 @@ func TestGroupFiftyMonitorsMixedTransports(t *testing.T) {
 			t.Errorf("member %d: %d events, want %d", st.MonitorID, st.Events, want)
 		}
 	}
-	if err := g.Poll(stream.PollerConfig{Client: api, MonitorID: ids[2]}); !errors.Is(err, stream.ErrGroupClosed) {
+	if _, err := g.Poll(stream.PollerConfig{Client: api, MonitorID: ids[2]}); !errors.Is(err, stream.ErrGroupClosed) {
 		t.Errorf("add after close: %v", err)
 	}
 }

@@ -163,7 +163,7 @@ func TestLogsCarryThePollerAndGroupContext(t *testing.T) {
 		h = &ctxHandler{}
 		gctx, cancel := context.WithCancel(context.WithValue(t.Context(), traceKey{}, "group"))
 		g := NewGroup(gctx, GroupConfig{Logger: slog.New(h)})
-		if err := g.Poll(PollerConfig{Client: api, MonitorID: id, Interval: time.Minute}); err != nil {
+		if _, err := g.Poll(PollerConfig{Client: api, MonitorID: id, Interval: time.Minute}); err != nil {
 			t.Fatal(err)
 		}
 		cancel() // the member's stop is logged after this

@@ -380,7 +380,7 @@ func TestGroupMembersShareAnObserver(t *testing.T) {
 		if err := g.Subscribe(cfg); err != nil {
 			t.Fatal(err)
 		}
-		if err := g.Poll(PollerConfig{Client: api, MonitorID: polled, Interval: time.Hour, Observer: obs}); err != nil {
+		if _, err := g.Poll(PollerConfig{Client: api, MonitorID: polled, Interval: time.Hour, Observer: obs}); err != nil {
 			t.Fatal(err)
 		}
 		if err := srv.WaitConnected(t.Context(), tcp); err != nil {
