@@ -172,38 +172,37 @@ func (g *Group) Subscribe(cfg Config) error {
 // off. The poller's events go to the group's Events; its own Events
 // channel stays empty.
 func (g *Group) Poll(cfg PollerConfig) (*Poller, error) {
-	var poller *Poller
-	err := g.add(cfg.MonitorID, "polling", func(ctx context.Context, _ *member) (Runner, error) {
-		p, err := newPoller(ctx, cfg, g.events)
-		if err != nil {
-			return nil, err
-		}
-		poller = p
-		return p, nil
+	return addMember(g, cfg.MonitorID, "polling", func(ctx context.Context) (*Poller, error) {
+		return newPoller(ctx, cfg, g.events)
 	})
-	if err != nil {
-		return nil, err
-	}
-	return poller, nil
 }
 
 // Receive adds an HTTP member for cfg.MonitorID and returns its receiver,
 // which the caller mounts on its HTTP server (at the monitor's URL). The
 // receiver's events go to the group's Events.
 func (g *Group) Receive(cfg HTTPConfig) (*HTTPReceiver, error) {
-	var rcv *HTTPReceiver
-	err := g.add(cfg.MonitorID, "http", func(ctx context.Context, _ *member) (Runner, error) {
-		r, err := newHTTPReceiver(ctx, cfg, g.events)
+	return addMember(g, cfg.MonitorID, "http", func(ctx context.Context) (*HTTPReceiver, error) {
+		return newHTTPReceiver(ctx, cfg, g.events)
+	})
+}
+
+// addMember adds a member that open starts, and returns what open
+// returned (nil when the member was not added).
+func addMember[R Runner](g *Group, id uint32, transport string, open func(context.Context) (R, error)) (R, error) {
+	var r R
+	err := g.add(id, transport, func(ctx context.Context, _ *member) (Runner, error) {
+		v, err := open(ctx)
 		if err != nil {
 			return nil, err
 		}
-		rcv = r
-		return r, nil
+		r = v
+		return v, nil
 	})
 	if err != nil {
-		return nil, err
+		var zero R
+		return zero, err
 	}
-	return rcv, nil
+	return r, nil
 }
 
 // Events returns the merged channel of every member's events. It is closed

@@ -138,16 +138,7 @@ func TestStartsWhenNATSComesUpWithEndpoints(t *testing.T) {
 		t.Errorf("/readyz before NATS: %d, want 503", st)
 	}
 
-	ns, err := server.NewServer(&server.Options{Host: "127.0.0.1", Port: port, JetStream: true,
-		StoreDir: t.TempDir(), NoLog: true, NoSigs: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ns.Start()
-	t.Cleanup(func() { ns.Shutdown(); ns.WaitForShutdown() })
-	if !ns.ReadyForConnections(hangTimeout) {
-		t.Fatal("nats-server did not start")
-	}
+	startNATS(t, &server.Options{Host: "127.0.0.1", Port: port, JetStream: true, StoreDir: t.TempDir()})
 	ctx, cancel := context.WithTimeout(context.Background(), hangTimeout)
 	defer cancel()
 	if err := sim.WaitConnected(ctx, mon); err != nil {

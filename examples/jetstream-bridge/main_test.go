@@ -168,10 +168,12 @@ type world struct {
 	js      jetstream.JetStream
 }
 
-func newWorld(t *testing.T) *world {
+// startNATS starts a nats-server with opts (logs and signals off) and
+// stops it when the test ends.
+func startNATS(t *testing.T, opts *server.Options) *server.Server {
 	t.Helper()
-	ns, err := server.NewServer(&server.Options{Host: "127.0.0.1", Port: -1, JetStream: true,
-		StoreDir: t.TempDir(), NoLog: true, NoSigs: true})
+	opts.NoLog, opts.NoSigs = true, true
+	ns, err := server.NewServer(opts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -180,6 +182,12 @@ func newWorld(t *testing.T) *world {
 	if !ns.ReadyForConnections(hangTimeout) {
 		t.Fatal("nats-server did not start")
 	}
+	return ns
+}
+
+func newWorld(t *testing.T) *world {
+	t.Helper()
+	ns := startNATS(t, &server.Options{Host: "127.0.0.1", Port: -1, JetStream: true, StoreDir: t.TempDir()})
 	sim, err := streamtest.Start(streamtest.Options{Users: map[string]string{testUser: testPassword}, HTTPAddr: "-", PushTLSAddr: "-"})
 	if err != nil {
 		t.Fatal(err)

@@ -14,15 +14,7 @@ import (
 // NATS client's token authentication): the bridge's logs must not print it.
 func TestNATSTokenURLNotLogged(t *testing.T) {
 	const token = "s3cretNATStoken"
-	ns, err := server.NewServer(&server.Options{Host: "127.0.0.1", Port: -1, Authorization: token, NoLog: true, NoSigs: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ns.Start()
-	t.Cleanup(func() { ns.Shutdown(); ns.WaitForShutdown() })
-	if !ns.ReadyForConnections(hangTimeout) {
-		t.Fatal("nats-server did not start")
-	}
+	ns := startNATS(t, &server.Options{Host: "127.0.0.1", Port: -1, Authorization: token})
 	addr := ns.Addr().String()
 	for _, u := range []string{"nats://" + token + "@" + addr, "nats://user:" + token + "@" + addr} {
 		var logs syncBuffer
