@@ -21,14 +21,16 @@ func xmlMsgs(body string, n int) string {
 
 // TestEventsBudget: a document of MaxEvents Msgs is split; one with a Msg
 // more is refused with a *LimitError naming the events budget, at the
-// offset of the first Msg beyond it, before that Msg is emitted.
+// offset of the first Msg beyond it, before that Msg is emitted. An XML
+// document is refused by the guard's pass, before any event.
 func TestEventsBudget(t *testing.T) {
 	for name, d := range map[string]struct {
-		doc func(n int) string
-		f   Format
+		doc     func(n int) string
+		f       Format
+		emitted int // before the refusal
 	}{
-		"JSON": {func(n int) string { return msgArray(`{"topic":"1/X/1","X":{}}`, n) }, JSON},
-		"XML":  {func(n int) string { return xmlMsgs(`<X/>`, n) }, XML},
+		"JSON": {func(n int) string { return msgArray(`{"topic":"1/X/1","X":{}}`, n) }, JSON, 3},
+		"XML":  {func(n int) string { return xmlMsgs(`<X/>`, n) }, XML, 0},
 	} {
 		t.Run(name, func(t *testing.T) {
 			s := Splitter{MaxEvents: 3}
@@ -40,7 +42,7 @@ func TestEventsBudget(t *testing.T) {
 			n = 0
 			_, err := s.Split(context.Background(), []byte(doc), d.f, func(Event) { n++ })
 			var le *xmlguard.LimitError
-			if !errors.As(err, &le) || !errors.Is(err, xmlguard.ErrLimit) || le.Limit != LimitEvents || le.Max != 3 || n != 3 {
+			if !errors.As(err, &le) || !errors.Is(err, xmlguard.ErrLimit) || le.Limit != LimitEvents || le.Max != 3 || n != d.emitted {
 				t.Fatalf("4 events: %d emitted, %v", n, err)
 			}
 			if last := strings.LastIndex(doc, map[Format]string{JSON: `{"topic"`, XML: `<Msg`}[d.f]); le.Offset != int64(last) {
@@ -149,5 +151,29 @@ func TestOperationUpperCasesInPlace(t *testing.T) {
 		}
 	}); a != 1 || !strings.HasPrefix(got, "A\b\uFFFD") || len(got) != 2+3*3000 {
 		t.Errorf("%.0f allocations, operation %.10q… of %d bytes", a, got, len(got))
+	}
+}
+
+// TestXMLEventsBudgetBeforeDecoding: an XML document of more tiny Msgs
+// than the events budget allows is refused by the guard's pass, at the
+// first Msg beyond the budget: neither the rest of the document nor
+// encoding/xml's pass (tens of times the document's size in allocations)
+// is read. Before, the guard and encoding/xml read the whole document and
+// only the walk refused it.
+func TestXMLEventsBudgetBeforeDecoding(t *testing.T) {
+	const n = 4 * DefaultMaxEvents
+	doc := []byte(`<Document>` + strings.Repeat(`<Msg topic="x"/>`, n) + `</Document>`)
+	var s Splitter
+	_, err := s.Split(context.Background(), doc, XML, func(Event) {})
+	var le *xmlguard.LimitError
+	if !errors.As(err, &le) || le.Limit != LimitEvents || le.Max != DefaultMaxEvents {
+		t.Fatalf("%d Msgs: %v", n, err)
+	}
+	if want := int64(len(`<Document>`) + DefaultMaxEvents*len(`<Msg topic="x"/>`)); le.Offset != want {
+		t.Errorf("refused at byte %d, want %d", le.Offset, want)
+	}
+	// One token for <Document> and one for each Msg up to the refused one.
+	if got, most := s.Tokens(), int64(DefaultMaxEvents+2); got > most {
+		t.Errorf("the split read %d tokens before refusing the document; want at most %d", got, most)
 	}
 }

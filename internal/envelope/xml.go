@@ -143,10 +143,15 @@ func (x *xmlSplit) split(emit func(Event)) error {
 }
 
 // guard runs the guard over the whole document and returns the local
-// name of its first element, "" if it has none.
+// name of its first element, "" if it has none. It also counts the Msgs
+// of a Document against the events budget: a document of more tiny Msgs
+// than the budget allows is refused here, at the same Msg and with the
+// same error as the walk would refuse it, before encoding/xml reads it
+// (which costs tens of times the document's size).
 func (x *xmlSplit) guard() (root string, err error) {
 	doc := x.doc
 	sc := xmlguard.NewScanner(doc, x.lim)
+	msgs := 0
 	for {
 		if err := x.ck.tick(); err != nil {
 			return "", err
@@ -158,13 +163,22 @@ func (x *xmlSplit) guard() (root string, err error) {
 		if err != nil {
 			return "", err
 		}
-		if tok.Kind == xmlguard.StartElement && tok.Depth == 1 && root == "" {
+		if tok.Kind != xmlguard.StartElement {
+			continue
+		}
+		switch {
+		case tok.Depth == 1 && root == "":
 			switch name := localName(doc[tok.NameStart:tok.NameEnd]); string(name) {
 			case "Document", "Msg":
 				root = string(name)
 			default:
 				return "?", nil // not an envelope: no need to read further
 			}
+		case tok.Depth == 2 && root == "Document" && string(localName(doc[tok.NameStart:tok.NameEnd])) == "Msg":
+			if err := x.ck.admit(msgs, tok.Start); err != nil {
+				return "", err
+			}
+			msgs++
 		}
 	}
 }
