@@ -17,15 +17,26 @@ import (
 // it is (zlib, gzip or a document as is) and inflating it within
 // MaxDecompressed.
 
-// readBody reads req's body, at most MaxBodySize bytes. When the receiver
-// stops, a read that waits on a stalled sender is cut short (through the
-// connection's read deadline, where the server supports it), so that
-// Close does not wait for the sender.
+// readBody reads req's body, at most MaxBodySize bytes, within
+// BodyTimeout unless the http.Server has a ReadTimeout of its own. When
+// the receiver stops, a read that waits on a stalled sender is cut short,
+// so that Close does not wait for the sender. Both go through the
+// connection's read deadline, where the server supports it.
 func (r *HTTPReceiver) readBody(w http.ResponseWriter, req *http.Request) ([]byte, error) {
+	rc := http.NewResponseController(w)
 	stop := context.AfterFunc(r.ctx, func() {
-		_ = http.NewResponseController(w).SetReadDeadline(time.Unix(1, 0))
+		_ = rc.SetReadDeadline(time.Unix(1, 0))
 	})
 	defer stop()
+	if d := r.cfg.BodyTimeout; d > 0 {
+		// A deadline of the receiver's own would replace, and so could
+		// loosen, the one the server set from its ReadTimeout. net/http
+		// clears it once the body is read, so that it does not bound
+		// the wait for the consumer.
+		if hs, _ := req.Context().Value(http.ServerContextKey).(*http.Server); hs == nil || hs.ReadTimeout <= 0 {
+			_ = rc.SetReadDeadline(time.Now().Add(d))
+		}
+	}
 	return io.ReadAll(http.MaxBytesReader(w, req.Body, r.cfg.MaxBodySize))
 }
 

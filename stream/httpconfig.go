@@ -16,6 +16,10 @@ import (
 // DefaultMaxBodySize caps an HTTP push body as received (before inflating).
 const DefaultMaxBodySize = 16 << 20
 
+// DefaultBodyTimeout bounds the reading of one HTTP push body when
+// HTTPConfig.BodyTimeout is 0 and the http.Server sets no ReadTimeout.
+const DefaultBodyTimeout = time.Minute
+
 // DefaultMaxConcurrent is how many requests an HTTPReceiver serves at
 // once when HTTPConfig.MaxConcurrent is 0. Remote Manager pushes one batch
 // at a time per monitor and retries a refused one later.
@@ -73,6 +77,15 @@ type HTTPConfig struct {
 	// request lasts; set it below the monitor's response timeout (5 s by
 	// default) to answer before the server gives up.
 	HandoffTimeout time.Duration
+	// BodyTimeout bounds how long reading one request's body may take,
+	// when the http.Server serving the receiver sets no ReadTimeout (its
+	// bound then applies instead): 0 means DefaultBodyTimeout (1 minute),
+	// negative none. A sender that stalls mid-body holds one of the
+	// MaxConcurrent slots until then; beyond it the request is answered
+	// 408 and nothing of it is delivered (the server retries the push).
+	// It is enforced through the connection's read deadline, where the
+	// server supports it (net/http's does, for HTTP/1 and HTTP/2).
+	BodyTimeout time.Duration
 	// Logger receives request-level logs (never event data, never
 	// credentials), with the request's context (its values, such as a
 	// trace span), or for the receiver's own logs the context given to
@@ -129,6 +142,9 @@ func (r *HTTPReceiver) configure() error {
 	}
 	if r.cfg.MaxBodySize < 0 || r.cfg.MaxDecompressed < 0 || r.cfg.MaxConcurrent < 0 || r.cfg.HandoffTimeout < 0 {
 		return bad("sizes, limits and timeouts must not be negative")
+	}
+	if r.cfg.BodyTimeout == 0 {
+		r.cfg.BodyTimeout = DefaultBodyTimeout
 	}
 	if r.cfg.MaxConcurrent == 0 {
 		r.cfg.MaxConcurrent = DefaultMaxConcurrent

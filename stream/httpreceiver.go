@@ -25,7 +25,7 @@ import (
 // (401 otherwise, nothing delivered), accepts PUT and POST (405
 // otherwise), admits at most MaxConcurrent requests at once (503 with
 // Retry-After beyond, the body unread), reads at most MaxBodySize bytes
-// (413), waits for its turn (one request at a time goes on), inflates zlib
+// (413) within BodyTimeout (408), waits for its turn (one request at a time goes on), inflates zlib
 // bodies (Content-Encoding deflate or zlib, or a valid zlib header) and
 // gzip bodies (by their magic bytes), answers 415 to another
 // Content-Encoding, reads JSON or XML documents with Msg as an object or

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"os"
 	"time"
 )
 
@@ -48,6 +49,8 @@ func (r *HTTPReceiver) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 			r.fail(w, req, http.StatusServiceUnavailable, "receiver stopped")
 		case errors.As(err, &mbe):
 			r.fail(w, req, http.StatusRequestEntityTooLarge, "body too large")
+		case errors.Is(err, os.ErrDeadlineExceeded):
+			r.fail(w, req, http.StatusRequestTimeout, "reading body timed out")
 		default:
 			r.fail(w, req, http.StatusBadRequest, "reading body failed")
 		}
