@@ -191,8 +191,12 @@ func (r *HTTPReceiver) Stats() HTTPStats {
 	}
 }
 
-// String describes the receiver without secrets.
+// String describes the receiver without secrets; a nil receiver is
+// "<nil>".
 func (r *HTTPReceiver) String() string {
+	if r == nil {
+		return "<nil>"
+	}
 	return fmt.Sprintf("stream.HTTPReceiver{monitor %d, %s}", r.cfg.MonitorID, r.State())
 }
 

@@ -295,8 +295,11 @@ func (p *Poller) Stats() PollStats {
 // delivered is the number of events handed over, for a Group's status.
 func (p *Poller) delivered() uint64 { return p.stats.events.Load() }
 
-// String describes the poller.
+// String describes the poller; a nil poller is "<nil>".
 func (p *Poller) String() string {
+	if p == nil {
+		return "<nil>"
+	}
 	return fmt.Sprintf("stream.Poller{monitor %d, %s}", p.cfg.MonitorID, p.State())
 }
 

@@ -257,8 +257,12 @@ func (s *Server) Close() {
 	})
 }
 
-// String identifies the server by its addresses.
+// String identifies the server by its addresses; a nil server is
+// "<nil>".
 func (s *Server) String() string {
+	if s == nil {
+		return "<nil>"
+	}
 	return fmt.Sprintf("streamtest.Server{URL:%q PushAddr:%q PushTLSAddr:%q CustomerID:%d}", s.url, s.push, s.pushTLS, s.cst)
 }
 

@@ -266,8 +266,12 @@ func New(cfg Config) (*Bridge, error) {
 	return b, nil
 }
 
-// String describes the bridge without credentials.
+// String describes the bridge without credentials; a nil bridge is
+// "<nil>".
 func (b *Bridge) String() string {
+	if b == nil {
+		return "<nil>"
+	}
 	return fmt.Sprintf("bridge.Bridge{monitors %v → stream %q, subjects %s.>}", b.cfg.Monitors, b.cfg.Stream, b.cfg.SubjectPrefix)
 }
 
