@@ -19,11 +19,11 @@ var errDraining = errors.New("stream: shutting down")
 // finished: it stops reading and handing over, writes every ack queued so
 // far (those of Batch.Ack calls included), half-closes the connection so
 // that the server reads the acks before it sees the end, and waits until
-// the server closes its side (at most a second). Writing the acks to a
-// server that reads none may take up to Config.WriteTimeout: bound the
-// whole with ctx. Blocks read but not
-// handed over are not acked, and are counted in Stats.Undelivered; a
-// persistent monitor replays them. Then the subscription ends as with
+// the server closes its side (at most a second). With a server that
+// reads no acks, the whole may take twice Config.WriteTimeout and that
+// second (an ack write already under way, then the last acks): bound it
+// with ctx. Blocks read but not handed over are not acked, and are
+// counted in Stats.Undelivered; a persistent monitor replays them. Then the subscription ends as with
 // Close, and Shutdown returns Err.
 //
 // Without Shutdown, an ack that Batch.Ack queued just before Close (or a
