@@ -78,7 +78,9 @@ func WithBasicAuth(username, password string) Option {
 
 // WithHTTPClient sets the HTTP client (proxies, TLS, timeouts). The Client
 // uses a copy of it whose CheckRedirect first refuses any redirect to
-// another origin (see [RedirectError]) and then calls hc's own; hc is not
+// another origin (see [RedirectError]), then answers a redirect that would
+// change the method (a 301 or 302 to a POST, PUT or DELETE) as it is (an
+// [*APIError]), and then calls hc's own; hc is not
 // modified, and must not be modified afterwards. A nil hc keeps the
 // default: a clone of [http.DefaultTransport] (which honours HTTPS_PROXY
 // and friends) with a [DefaultTimeout] per request.

@@ -111,7 +111,10 @@
 // and a redirect to another origin, an https → http downgrade included, is
 // refused before anything is sent there — net/http would otherwise carry
 // the header to another port of the same host, and a 307 or 308 would
-// re-post a spec's token anywhere. Same-origin redirects are followed.
+// re-post a spec's token anywhere. Same-origin redirects are followed,
+// except a 301 or 302 answering a POST, PUT or DELETE, which net/http
+// would follow with a GET whose answer would pass for the change's
+// success: the call fails with an [*APIError] carrying that status.
 //
 // No error contains a secret: server text (an error page may echo the
 // request) is scrubbed of the password, its Basic-auth encoding and the

@@ -40,6 +40,8 @@ type HistoryQuery struct {
 	// event. Sub-millisecond precision is dropped.
 	Start time.Time
 	// End is end_time, exclusive; zero means up to the newest.
+	// Sub-millisecond precision is dropped too: an End within a
+	// millisecond excludes the events stamped with that millisecond.
 	End time.Time
 	// Size is how many records to ask for; 0 means the client's page size.
 	Size int
@@ -164,7 +166,9 @@ func (c *Client) HistoryPage(ctx context.Context, id uint32, q HistoryQuery) (*H
 }
 
 // History iterates over monitor id's stored events with timestamps in
-// [from, to) (zero times leave that end open), following the cursor from
+// [from, to) (zero times leave that end open; both are sent to the
+// millisecond, their sub-millisecond precision dropped, see
+// [HistoryQuery]), following the cursor from
 // page to page with the paging guarantees of every listing (see the
 // package documentation): a page is fetched only when the previous one
 // has been consumed; a record (told apart by its ID) that an earlier page

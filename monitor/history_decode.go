@@ -66,7 +66,7 @@ func decodeHistory(ctx context.Context, body []byte) (*HistoryPage, error) {
 		if err := dec.Decode(&raw); err != nil {
 			return err
 		}
-		if i := slices.Index([]string{"cursor", "next_cursor", "next_uri"}, key); i >= 0 {
+		if i := slices.Index(cursorMembers, key); i >= 0 {
 			cursors[i] = raw
 		}
 		return nil
@@ -77,27 +77,38 @@ func decodeHistory(ctx context.Context, body []byte) (*HistoryPage, error) {
 		}
 		return nil, fmt.Errorf("JSON: %w", err)
 	}
-	for i, k := range []string{"cursor", "next_cursor"} {
-		v, err := jsonScalar(cursors[i])
-		if err != nil {
-			return nil, fmt.Errorf("%s: %v", k, err)
-		}
-		if v != "" {
-			p.Cursor = v
-			break
-		}
-	}
-	if p.Cursor == "" {
-		if next, err := jsonScalar(cursors[2]); err == nil && next != "" {
-			if u, err := url.Parse(next); err == nil {
-				p.Cursor = u.Query().Get("cursor")
-			}
-		}
+	if p.Cursor, err = nextCursor(cursors); err != nil {
+		return nil, err
 	}
 	if rank == len(historyLists) && p.Cursor != "" {
 		return nil, errors.New("a cursor but no list")
 	}
 	return p, nil
+}
+
+// cursorMembers are the members of a page (history or v1 list) that may
+// name the next page, the preferred first: its cursor, or a next_uri
+// holding it as its cursor parameter.
+var cursorMembers = []string{"cursor", "next_cursor", "next_uri"}
+
+// nextCursor returns the next page's cursor from the values of
+// cursorMembers (nil when absent): "" when none names one.
+func nextCursor(values [3]json.RawMessage) (string, error) {
+	for i, k := range cursorMembers[:2] {
+		v, err := jsonScalar(values[i])
+		if err != nil {
+			return "", fmt.Errorf("%s: %v", k, err)
+		}
+		if v != "" {
+			return v, nil
+		}
+	}
+	if next, err := jsonScalar(values[2]); err == nil && next != "" {
+		if u, err := url.Parse(next); err == nil {
+			return u.Query().Get("cursor"), nil
+		}
+	}
+	return "", nil
 }
 
 func isLimit(err error) bool {

@@ -24,7 +24,8 @@ import (
 // scrubber holds the forms of the secrets to remove from server text: each
 // secret as is and as the echo of a request may spell it (XML, HTML and
 // JSON escaped, percent-encoded, its white space collapsed or its line
-// ends normalised the way an XML parser does). It is built once and then
+// ends normalised the way an XML parser does), and as Go's %q spells it
+// in an error quoting server text. It is built once and then
 // only read. The forms are secrets themselves: a Client holds its
 // scrubber, and must print none of them.
 type scrubber []secret.String
@@ -58,6 +59,9 @@ func (s *scrubber) add(secrets ...string) {
 			lowerHex(url.PathEscape(v)),
 			collapseSpace(v),
 			strings.ReplaceAll(strings.ReplaceAll(v, "\r\n", "\n"), "\r", "\n"),
+			// As an error quoting server text with %q spells it (\x7f,
+			// \x01, \u00ad …).
+			strings.TrimSuffix(strings.TrimPrefix(strconv.Quote(v), `"`), `"`),
 		}
 		if !isASCII(v) {
 			// As a server answering in ISO-8859-1 spells it (the legacy

@@ -60,9 +60,17 @@ func origin(u *url.URL) string {
 }
 
 // withOriginCheck returns a copy of hc (which is not modified) whose
-// redirects are followed only within the origin of base; then hc's own
+// redirects are followed only within the origin of base, and not when a
+// 301 or 302 would change the request's method; then hc's own
 // CheckRedirect, if any, has its say, else at most maxRedirects are
 // followed.
+//
+// net/http follows a 301 or 302 answering a POST, PUT or DELETE with a
+// GET without the body, whose 200 would read as the change's success (a
+// Delete that deleted nothing: the request was not served, only moved).
+// Such a redirect is not followed: its answer is returned as is, which the
+// Client reports as an [*APIError] with the redirect's status. A 303 is
+// followed: it is the server's answer to a request it has served.
 func withOriginCheck(hc *http.Client, base *url.URL) *http.Client {
 	cp := *hc
 	next := hc.CheckRedirect
@@ -74,6 +82,10 @@ func withOriginCheck(hc *http.Client, base *url.URL) *http.Client {
 				status = req.Response.StatusCode
 			}
 			return &RedirectError{StatusCode: status, From: want, To: got}
+		}
+		if req.Method != via[len(via)-1].Method && req.Response != nil &&
+			(req.Response.StatusCode == http.StatusMovedPermanently || req.Response.StatusCode == http.StatusFound) {
+			return http.ErrUseLastResponse
 		}
 		if next != nil {
 			return next(req, via)

@@ -172,7 +172,7 @@ func TestRedirectLoopAndCallerPolicy(t *testing.T) {
 		w.WriteHeader(http.StatusFound)
 	})
 	c := NewClient(fs.URL, WithHTTPClient(fs.Client()), WithRetry(0, 0))
-	if err := c.Delete(context.Background(), 1); err == nil || errors.Is(err, ErrRedirectRefused) {
+	if _, err := c.Get(context.Background(), 1); err == nil || errors.Is(err, ErrRedirectRefused) {
 		t.Fatalf("loop: err = %v", err)
 	}
 	if n := len(fs.requests()); n != maxRedirects {
@@ -182,7 +182,7 @@ func TestRedirectLoopAndCallerPolicy(t *testing.T) {
 	hc := fs.Client()
 	hc.CheckRedirect = func(*http.Request, []*http.Request) error { called++; return http.ErrUseLastResponse }
 	c = NewClient(fs.URL, WithHTTPClient(hc), WithRetry(0, 0))
-	if err := c.Delete(context.Background(), 1); err == nil {
+	if _, err := c.Get(context.Background(), 1); err == nil {
 		t.Error("a 302 answered as is should be an error")
 	}
 	if called != 1 {

@@ -162,6 +162,12 @@ func (v V1) All(ctx context.Context, q ListQuery) iter.Seq2[Monitor, error] {
 // returns it as the server reports it. As with the legacy API, every set
 // field of s is sent, and Persistent always; zero fields are left out. s
 // is validated first. Any PUT resets the monitor's state.
+//
+// If the answer does not report the monitor's configuration (an empty
+// body, or one holding only its id and status), the returned Monitor
+// carries the normalized spec that was sent: a field s leaves zero is then
+// zero in it, although the server kept that field's value. [V1.Get]
+// reads the monitor as the server has it.
 func (v V1) Update(ctx context.Context, id uint32, s Spec) (*Monitor, error) {
 	if id == 0 {
 		return nil, fmt.Errorf("monitor: update: %w: 0", ErrInvalidID)

@@ -53,12 +53,15 @@ type v1Page struct {
 
 // decodeV1List decodes the v1 list answer {"count":…,"size":…,"cursor":…,
 // "next_uri":…,"list":[…]} ("items" is accepted as well as "list"),
-// reading its monitors one at a time and at most maxItems of them.
+// reading its monitors one at a time and at most maxItems of them. The
+// next page's cursor is "cursor", else "next_cursor", else the cursor
+// parameter of "next_uri", as in a history page.
 func decodeV1List(body []byte, maxItems int) (v1Page, error) {
 	if firstByte(body) != '{' {
 		return v1Page{}, errors.New("not a JSON object")
 	}
 	var p v1Page
+	var cursors [3]json.RawMessage
 	err := walkObject(trimBody(body), func(key string, dec *json.Decoder) error {
 		if strings.EqualFold(key, "list") || strings.EqualFold(key, "items") {
 			return eachElement(dec, func(_ int, raw json.RawMessage) error {
@@ -77,17 +80,18 @@ func decodeV1List(body []byte, maxItems int) (v1Page, error) {
 		if err := dec.Decode(&raw); err != nil {
 			return err
 		}
-		if strings.EqualFold(key, "cursor") {
-			cur, err := jsonScalar(raw)
-			if err != nil {
-				return fmt.Errorf("cursor: %v", err)
+		for i, name := range cursorMembers {
+			if strings.EqualFold(key, name) {
+				cursors[i] = raw
 			}
-			p.cursor = cur
 		}
 		return nil
 	})
 	if err != nil {
 		return v1Page{}, fmt.Errorf("JSON: %w", err)
+	}
+	if p.cursor, err = nextCursor(cursors); err != nil {
+		return v1Page{}, err
 	}
 	return p, nil
 }
