@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -292,8 +293,10 @@ func (p *jsonParser) field(m *msgState, key []byte, ferr *fault) error {
 		if err := p.value(); err != nil {
 			return err
 		}
-		switch v := p.b[start:p.i]; string(v) {
-		case "true", `"true"`:
+		// true, or the string "true" in any case, as the XML attribute
+		// is read.
+		v := p.b[start:p.i]
+		if string(v) == "true" || len(v) == 6 && v[0] == '"' && strings.EqualFold(string(v[1:5]), "true") {
 			m.ev.Replay = true
 		}
 		return nil
