@@ -62,7 +62,11 @@ type PollerConfig struct {
 	// 15 bytes each in a saved position, 150 KB at 10 000). When the overlap holds more, the
 	// oldest are forgotten and the window shrinks from its old end: an
 	// event stored late below it is not delivered, and nothing is
-	// delivered twice.
+	// delivered twice. A record stamped after the server's clock (see
+	// Stats.Ahead) is re-read by every poll until the window reaches it:
+	// it is remembered while older entries can be forgotten instead, and
+	// should such records fill MaxSeen, the first one forgotten may be
+	// delivered again (the window is not moved past the clock for it).
 	MaxSeen int
 	// NewBackOff is the policy for failed requests, called once per
 	// NewPoller; nil means DefaultBackOff. A server's Retry-After is
@@ -342,7 +346,7 @@ func (p *Poller) commit(h uint64, ms int64, t, at time.Time) {
 	if at.After(p.pos.Since) {
 		p.pos.Since = at
 		if ams := msOf(at); ams != noTime {
-			p.seen.raise(ams - p.overlapMs())
+			p.seen.raise(ams, ams-p.overlapMs())
 		}
 	}
 	p.settleLocked()

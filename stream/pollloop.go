@@ -65,15 +65,17 @@ type pollRun struct {
 	read    map[uint64]struct{} // keys of the events this poll has read, up to readMax
 	readMax int
 	idle    int   // pages in a row that brought nothing new
-	clock   int64 // the page's server time plus serverClockSlack, noTime without one
+	now     int64 // the page's server time, noTime without one
+	clock   int64 // now plus serverClockSlack, noTime without one
 	ahead   bool  // a record stamped after clock was read (logged once a poll)
 }
 
 // serverClockSlack is how far after the server's clock (an answer's Date,
 // to the second) a record's time may be and still move the window: the
 // skew between the server's machines. A record stamped later (a clock
-// gone wrong) is delivered, but the window moves only up to the clock, so
-// that it is not carried past every event stored after it.
+// gone wrong) is delivered, but the window moves only up to the clock (the
+// Date itself, without the slack), so that it is not carried past the
+// events stored after it.
 const serverClockSlack = time.Minute
 
 // maxIdlePages is how many pages in a row that deliver nothing and hold
@@ -123,9 +125,9 @@ func (p *Poller) poll(ctx context.Context, bo backoff.BackOff) (bool, error) {
 		if cursor != "" {
 			r.cursors[seenHash(cursor)] = true
 		}
-		r.clock = noTime
+		r.now, r.clock = noTime, noTime
 		if !page.ServerTime.IsZero() {
-			r.clock = msOf(page.ServerTime.Add(serverClockSlack))
+			r.now, r.clock = msOf(page.ServerTime), msOf(page.ServerTime.Add(serverClockSlack))
 		}
 		fp, fresh, ok := p.deliverPage(ctx, &r, page.Records)
 		if !ok {
@@ -253,11 +255,11 @@ func (p *Poller) deliverPage(ctx context.Context, r *pollRun, recs []monitor.His
 			}
 			at, atMs := t, ms // how far the record moves the window
 			if r.clock != noTime && ms != noTime && ms > r.clock {
-				at, atMs = msTime(r.clock), r.clock
+				at, atMs = msTime(r.now), r.now
 				if !r.ahead {
 					r.ahead = true
 					p.log(slog.LevelWarn, "history record stamped after the server's clock; the window moves only up to the clock",
-						"record_time", t, "server_time", msTime(r.clock).Add(-serverClockSlack))
+						"record_time", t, "server_time", msTime(r.now))
 				}
 			}
 			r.newest = max(r.newest, atMs)

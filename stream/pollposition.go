@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 	"time"
 )
 
@@ -188,15 +189,24 @@ func (p PollPosition) String() string {
 // re-read that far back, so an event stored late with a time below the
 // floor is not delivered (Stats.OutsideWindow counts what a page still
 // returned there), but nothing is delivered twice.
+//
+// An entry stamped after top (the window's newest millisecond, Since: a
+// record stamped after the server's clock, see Poller) is re-read by every
+// poll until the window reaches it, so it is kept while there are others
+// to evict: passed over, to the back. Evicting it would raise the floor
+// past the clock and leave every event stored after it below the window.
+// Only when every entry is one is the oldest of them evicted, and then
+// the floor rises to top+1 at most: that record may be delivered again.
 type seenSet struct {
 	ents  []seenEntry
 	count map[uint64]int32
 	floor int64
+	top   int64 // the window's newest millisecond (Since)
 	max   int
 }
 
 func newSeenSet(p PollPosition, max int) *seenSet {
-	s := &seenSet{count: make(map[uint64]int32, min(len(p.seen), max)), floor: p.floorMs(), max: max}
+	s := &seenSet{count: make(map[uint64]int32, min(len(p.seen), max)), floor: p.floorMs(), top: msOf(p.Since), max: max}
 	for _, e := range p.seen {
 		s.add(e)
 	}
@@ -205,29 +215,53 @@ func newSeenSet(p PollPosition, max int) *seenSet {
 
 func (s *seenSet) has(h uint64) bool { return s.count[h] > 0 }
 
-// add appends e, evicting the oldest entries beyond max.
+// add appends e, evicting the oldest entries beyond max (see seenSet).
 func (s *seenSet) add(e seenEntry) {
 	s.ents = append(s.ents, e)
 	s.count[e.h]++
 	for len(s.ents) > s.max {
+		if k := slices.IndexFunc(s.ents, func(x seenEntry) bool { return !s.ahead(x) }); k > 0 {
+			for range k {
+				s.pass()
+			}
+		}
 		old := s.ents[0]
 		s.drop()
-		if old.ms != noTime && old.ms+1 > s.floor {
-			s.floor = old.ms + 1
+		if ms := min(old.ms, s.top); ms != noTime && ms+1 > s.floor {
+			s.floor = ms + 1
 		}
 	}
 }
 
-// raise moves the floor up to ms, dropping the leading entries below it
-// (entries below it further on are dropped when they reach the front).
-func (s *seenSet) raise(ms int64) {
+// raise moves the window's newest millisecond up to top and the floor up
+// to ms, dropping the leading entries below the floor and passing over
+// those after top (entries below the floor further on are dropped when
+// they reach the front).
+func (s *seenSet) raise(top, ms int64) {
+	s.top = max(s.top, top)
 	if ms <= s.floor {
 		return
 	}
 	s.floor = ms
-	for len(s.ents) > 0 && s.ents[0].ms < ms {
-		s.drop()
+	for n := len(s.ents); n > 0; n-- {
+		switch e := s.ents[0]; {
+		case e.ms < ms:
+			s.drop()
+		case s.ahead(e):
+			s.pass()
+		default:
+			return
+		}
 	}
+}
+
+// ahead reports whether e is stamped after the window's newest millisecond.
+func (s *seenSet) ahead(e seenEntry) bool { return e.ms != noTime && e.ms > s.top }
+
+// pass moves the first entry to the back.
+func (s *seenSet) pass() {
+	e := s.ents[0]
+	s.ents = append(s.ents[1:], e)
 }
 
 func (s *seenSet) drop() {
