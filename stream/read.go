@@ -154,7 +154,10 @@ func (ss *session) deliver(ctx context.Context, m protocol.PublishMessage) error
 		if err != nil {
 			ss.putInflater(inf)
 			if ctx.Err() != nil {
-				return ctx.Err() // cancelled while inflating
+				// Cancelled while inflating: the block's events, as far as
+				// its compressed payload can hold, were not handed over.
+				s.countUndelivered(claimedEvents(m.Count, len(m.Payload)))
+				return ctx.Err()
 			}
 			// The framing is intact, so the connection can go on. The
 			// block can never be decoded: ack it so the server moves on,

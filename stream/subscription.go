@@ -66,7 +66,7 @@ type Stats struct {
 	Events      uint64 // events handed to the consumer
 	Duplicates  uint64 // replayed events dropped by dedup
 	Acks        uint64 // acks written to the socket
-	Undelivered uint64 // events received but never handed over because the subscription ended (a block received before its connection closed is still handed over); for a block not split, its Count, at least 1 and at most one per 16 bytes of its document
+	Undelivered uint64 // events received but never handed over because the subscription ended (a block received before its connection closed is still handed over); for a block not split, its Count, at least 1 and at most one per 16 bytes of its document (of its compressed payload when its inflation was cut short)
 	BadBlocks   uint64 // blocks acked and skipped because they could not be inflated or their document exceeds a parsing budget
 	Raw         uint64 // documents delivered raw (template output or not an envelope)
 	Invalid     uint64 // events delivered with Event.Err set (also counted in Events)
