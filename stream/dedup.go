@@ -79,6 +79,7 @@ func (d *dedup) check(ev *Event) (key uint64, dup bool) {
 type resend struct {
 	on    atomic.Bool
 	whole bool
+	took  map[uint64]int // whole: the occurrences of each identity checked so far, under the dedup's mu (see replayed)
 }
 
 // newResend returns a resend that checks (on) or not.
@@ -95,6 +96,27 @@ func (r *resend) found() {
 	if r != nil && !r.whole {
 		r.on.Store(false)
 	}
+}
+
+// replayed reports whether a checked event (see checked) with identity
+// key is a replay to drop: whether the window holds key; d.mu must be
+// held. In a whole resend (a document received again), an identity is
+// dropped only as many times as the window holds it: the retry of a
+// document with the same event twice, of which the consumer had one
+// before the push failed, gives the other, and an event the retry itself
+// hands over is not taken for a replay of its equal twin after it — so a
+// document gives the same events retried or not.
+func (d *dedup) replayed(key uint64, rs *resend) bool {
+	dup := d.seen(key)
+	if rs == nil || !rs.whole {
+		return dup
+	}
+	dup = dup && d.occurrences(key) > rs.took[key]
+	if rs.took == nil {
+		rs.took = make(map[uint64]int)
+	}
+	rs.took[key]++
+	return dup
 }
 
 // checked reports whether ev is checked against the window: it has an
@@ -118,7 +140,7 @@ func (d *dedup) handOver(events []Event, rs *resend, send func(Event) error) (du
 		}
 		if checked(&events[i], key, rs) {
 			d.mu.Lock()
-			dup := d.seen(key)
+			dup := d.replayed(key, rs)
 			d.mu.Unlock()
 			if dup {
 				dups++
@@ -220,6 +242,15 @@ func (d *dedup) seen(id uint64) bool {
 	}
 	d.quiet = 0
 	return d.set.has(id)
+}
+
+// occurrences returns how many times the window holds id. The window
+// must be indexed (seen indexes it).
+func (d *dedup) occurrences(id uint64) int {
+	if !d.set.has(id) {
+		return 0
+	}
+	return 1 + d.extra[id]
 }
 
 // index builds the set from the ring.

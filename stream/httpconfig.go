@@ -68,8 +68,11 @@ type HTTPConfig struct {
 	// equals a recently received one: the server retrying a push that
 	// failed, possibly after part of it was handed over. An event that is
 	// checked is dropped when its identity (see Event.Identity) is in the
-	// window; no other event is ever dropped, and raw documents (template
-	// output) never are: two equal renderings are two events.
+	// window — in a retried document, only as many of its equal events as
+	// the window holds, so that a document with the same event twice
+	// gives both, retried or not; no other event is ever dropped, and raw
+	// documents (template output) never are: two equal renderings are two
+	// events.
 	DedupWindow int
 	// HandoffTimeout bounds how long a request whose body was read waits
 	// for its turn and for the consumer to take its events before it is
