@@ -6,8 +6,9 @@ import "context"
 // (inflated) document, a Block.Document kept in an archive — exactly as a
 // TCP subscription hands them over: its Msgs in order,
 // an invalid one with Err set, or, for a document that is not a
-// Document/Msg envelope (template output), one Raw event holding it whole.
-// format is the document's (FormatUnknown tells it by the first byte).
+// Document/Msg envelope (template output), one Raw event holding it whole;
+// none for a keep-alive (an empty Document, or a document of nothing but
+// white space). format is the document's (FormatUnknown tells it by the first byte).
 // Nothing is de-duplicated and MonitorID is 0.
 //
 // It is how a test builds the events its consumer would get, without a

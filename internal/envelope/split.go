@@ -141,7 +141,8 @@ func (s *Splitter) Tokens() int64 { return s.tokens }
 // use.
 //
 // An envelope of no Msg ({"Document":null}, <Document/>, an empty Msg
-// array) emits nothing and returns nil: a keep-alive. An invalid Msg is
+// array), like an empty document (nothing but white space), emits nothing
+// and returns nil: a keep-alive. An invalid Msg is
 // emitted with Err set (and counted in invalid); the other Msgs are not
 // affected. Split returns an error, and the events emitted so far must be
 // dropped, when the document is not an envelope (ErrNotEnvelope), is not
@@ -155,6 +156,10 @@ func (s *Splitter) Tokens() int64 { return s.tokens }
 // body with encoding/xml, which allocates in proportion to the body, once
 // the guard's budgets have bounded it.
 func (s *Splitter) Split(ctx context.Context, doc []byte, f Format, emit func(Event)) (invalid int, err error) {
+	if isBlankDoc(doc) {
+		s.tokens = 0
+		return 0, nil
+	}
 	if f == Unknown {
 		f = Sniff(doc)
 	}
@@ -203,4 +208,15 @@ func (s *Splitter) Wellformed(ctx context.Context, doc []byte, f Format) error {
 		return p.docErr(err)
 	}
 	return nil
+}
+
+// isBlankDoc reports whether doc holds nothing but white space: no
+// document, which a push of it means as a keep-alive, as HTTP pushes do.
+func isBlankDoc(doc []byte) bool {
+	for _, c := range doc {
+		if !isSpace(c) {
+			return false
+		}
+	}
+	return true
 }

@@ -62,7 +62,7 @@ func TestSplitJSONObjectAndArray(t *testing.T) {
 }
 
 func TestSplitJSONDocumentForms(t *testing.T) {
-	for _, doc := range []string{`{"Document":null}`, `{"Document":{}}`, `{"Document":{"Msg":null}}`, `{"Document":{"Msg":[]}}`, ` {"x":1,"Document":null} `} {
+	for _, doc := range []string{`{"Document":null}`, `{"Document":{}}`, `{"Document":{"Msg":null}}`, `{"Document":{"Msg":[]}}`, ` {"x":1,"Document":null} `, ``, " \n\t "} {
 		if evs, err := split(t, doc, JSON); err != nil || len(evs) != 0 {
 			t.Errorf("keep-alive %s: %d events, %v", doc, len(evs), err)
 		}
@@ -72,7 +72,7 @@ func TestSplitJSONDocumentForms(t *testing.T) {
 		`{"Document":{"x":1}}`,                 // a Document without Msg
 		`{"Document":{"Msg":42}}`,
 		`{"Document":"text"}`,
-		`[1,2]`, `"s"`, ``,
+		`[1,2]`, `"s"`,
 	} {
 		if _, err := split(t, doc, JSON); err != ErrNotEnvelope {
 			t.Errorf("%q: err = %v, want ErrNotEnvelope", doc, err)
@@ -201,7 +201,7 @@ func TestSplitXML(t *testing.T) {
 	if len(one) != 1 || string(one[0].Body) != `<X a="1"/>` || one[0].Operation != "DELETE" {
 		t.Errorf("Msg root = %+v", one)
 	}
-	for _, doc := range []string{`<Document/>`, `<Document></Document>`, `<!-- k --><Document>  </Document>`} {
+	for _, doc := range []string{`<Document/>`, `<Document></Document>`, `<!-- k --><Document>  </Document>`, ``, " \r\n"} {
 		if evs, err := split(t, doc, XML); err != nil || len(evs) != 0 {
 			t.Errorf("keep-alive %s: %d events, %v", doc, len(evs), err)
 		}
