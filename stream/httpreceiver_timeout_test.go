@@ -67,9 +67,40 @@ func answered(got <-chan int) int {
 	}
 }
 
-const stalledRequest = "PUT / HTTP/1.1\r\nHost: x\r\nContent-Length: 1000\r\nAuthorization: Basic "
+// serveReceiver starts a receiver for hookToken behind hs over a pipe,
+// sends it req, and returns the receiver and the channel of its answer.
+func serveReceiver(t *testing.T, hs *http.Server, req string) (*HTTPReceiver, <-chan int) {
+	t.Helper()
+	r, err := NewHTTPReceiver(t.Context(), HTTPConfig{Token: secret.New(hookToken), MonitorID: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := pipeServe(t, hs, r)
+	got := readAnswer(c)
+	go io.WriteString(c, req)
+	return r, got
+}
 
-func authorization() string { return base64.StdEncoding.EncodeToString([]byte(hookToken)) }
+// stalledRequest is a request whose sender stalls after its body's first
+// bytes.
+var stalledRequest = "PUT / HTTP/1.1\r\nHost: x\r\nContent-Length: 1000\r\nAuthorization: Basic " +
+	base64.StdEncoding.EncodeToString([]byte(hookToken)) + "\r\n\r\n{\"Document\":"
+
+// answeredTimeoutAt checks that got has no answer until just before at
+// (on the fake clock, from now) and 408 just after it.
+func answeredTimeoutAt(t *testing.T, got <-chan int, at time.Duration) {
+	t.Helper()
+	time.Sleep(at - time.Second)
+	synctest.Wait()
+	if s := answered(got); s != 0 {
+		t.Fatalf("answered %d before the timeout (%v)", s, at)
+	}
+	time.Sleep(2 * time.Second)
+	synctest.Wait()
+	if s := answered(got); s != http.StatusRequestTimeout {
+		t.Fatalf("a body stalled beyond the timeout (%v) is answered %d; want 408", at, s)
+	}
+}
 
 // TestHTTPReceiverBodyTimeout: behind a server without ReadTimeout, a
 // sender that stalls mid-body is answered 408 once DefaultBodyTimeout has
@@ -77,23 +108,8 @@ func authorization() string { return base64.StdEncoding.EncodeToString([]byte(ho
 // slot for as long as the connection lived.
 func TestHTTPReceiverBodyTimeout(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		r, err := NewHTTPReceiver(t.Context(), HTTPConfig{Token: secret.New(hookToken), MonitorID: 1})
-		if err != nil {
-			t.Fatal(err)
-		}
-		c := pipeServe(t, &http.Server{}, r)
-		got := readAnswer(c)
-		go io.WriteString(c, stalledRequest+authorization()+"\r\n\r\n{\"Document\":")
-		time.Sleep(DefaultBodyTimeout - time.Second)
-		synctest.Wait()
-		if s := answered(got); s != 0 {
-			t.Fatalf("answered %d before the body timeout", s)
-		}
-		time.Sleep(2 * time.Second)
-		synctest.Wait()
-		if s := answered(got); s != http.StatusRequestTimeout {
-			t.Fatalf("a body stalled beyond the timeout is answered %d; want 408", s)
-		}
+		r, got := serveReceiver(t, &http.Server{}, stalledRequest)
+		answeredTimeoutAt(t, got, DefaultBodyTimeout)
 		if st := r.Stats(); st.Delivered != 0 || st.Events != 0 {
 			t.Errorf("stats after the timeout: %+v", st)
 		}
@@ -106,15 +122,9 @@ func TestHTTPReceiverBodyTimeout(t *testing.T) {
 // timeout, and is then answered 200 with its event delivered.
 func TestHTTPReceiverBodyTimeoutSparesTheHandoff(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		r, err := NewHTTPReceiver(t.Context(), HTTPConfig{Token: secret.New(hookToken), MonitorID: 1})
-		if err != nil {
-			t.Fatal(err)
-		}
-		c := pipeServe(t, &http.Server{}, r)
-		got := readAnswer(c)
 		doc := `{"Document":{"Msg":{"topic":"1/DataPoint/a","DataPoint":{"data":"1"}}}}`
-		go io.WriteString(c, "PUT / HTTP/1.1\r\nHost: x\r\nAuthorization: Basic "+authorization()+
-			"\r\nContent-Length: "+strconv.Itoa(len(doc))+"\r\n\r\n"+doc)
+		r, got := serveReceiver(t, &http.Server{}, "PUT / HTTP/1.1\r\nHost: x\r\nAuthorization: Basic "+
+			base64.StdEncoding.EncodeToString([]byte(hookToken))+"\r\nContent-Length: "+strconv.Itoa(len(doc))+"\r\n\r\n"+doc)
 		time.Sleep(5 * DefaultBodyTimeout)
 		synctest.Wait()
 		if s := answered(got); s != 0 {
@@ -137,22 +147,7 @@ func TestHTTPReceiverBodyTimeoutSparesTheHandoff(t *testing.T) {
 // three minutes, not at the receiver's default one.
 func TestHTTPReceiverServerReadTimeoutWins(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		r, err := NewHTTPReceiver(t.Context(), HTTPConfig{Token: secret.New(hookToken), MonitorID: 1})
-		if err != nil {
-			t.Fatal(err)
-		}
-		c := pipeServe(t, &http.Server{ReadTimeout: 3 * time.Minute}, r)
-		got := readAnswer(c)
-		go io.WriteString(c, stalledRequest+authorization()+"\r\n\r\n{\"Document\":")
-		time.Sleep(2 * time.Minute)
-		synctest.Wait()
-		if s := answered(got); s != 0 {
-			t.Fatalf("answered %d before the server's read timeout", s)
-		}
-		time.Sleep(time.Minute + time.Second)
-		synctest.Wait()
-		if s := answered(got); s != http.StatusRequestTimeout {
-			t.Fatalf("answered %d after the server's read timeout; want 408", s)
-		}
+		_, got := serveReceiver(t, &http.Server{ReadTimeout: 3 * time.Minute}, stalledRequest)
+		answeredTimeoutAt(t, got, 3*time.Minute)
 	})
 }
