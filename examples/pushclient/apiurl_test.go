@@ -25,3 +25,23 @@ func TestAPIURLPasswordWithSlash(t *testing.T) {
 		}
 	}
 }
+
+// An -api-url's query and fragment are not sent (the REST client keeps
+// the scheme, host and path of a base URL): a key put there would be
+// dropped and then printed in the status line. Such a URL is bad usage,
+// and the key is not printed.
+func TestAPIURLQueryRefused(t *testing.T) {
+	const key = "Apikey-s3cr3t"
+	for _, apiURL := range []string{"http://127.0.0.1:1/?api_key=" + key, "http://127.0.0.1:1/rm#" + key, "http://127.0.0.1:1?" + key} {
+		var stdout, stderr bytes.Buffer
+		ctx, cancel := context.WithCancel(context.Background())
+		code := run(ctx, []string{"-insecure", "-api-url", apiURL, "-rest-timeout", "5s", "alice", "pw"}, func(string) string { return "" }, &stdout, &stderr)
+		cancel()
+		if code != 2 || !strings.Contains(stderr.String(), "-api-url") {
+			t.Errorf("%s: exit %d, want 2 and a message naming -api-url:\n%s", apiURL, code, stderr.String())
+		}
+		if s := stdout.String() + stderr.String(); strings.Contains(s, key) {
+			t.Errorf("%s: the key is printed:\n%s", apiURL, s)
+		}
+	}
+}

@@ -452,3 +452,50 @@ func TestReplaceForeignWithABadSpecDeletesNothing(t *testing.T) {
 		t.Errorf("the foreign monitor was deleted by a run that could not create its own\n%s", c.stderr)
 	}
 }
+
+// TestLeftoverOfAnotherMachineWithThisHostNameSurvives: host names repeat
+// across machines ("raspberrypi", "ubuntu", "localhost"), and the initial
+// PID namespace has the same number on every Linux host, so a host name
+// and a PID namespace do not tell this machine from another. A monitor
+// whose description does not name this machine — another machine's,
+// whose process id means nothing here — is left alone, however it names
+// the host; the leftover of an ended run on this machine is deleted.
+func TestLeftoverOfAnotherMachineWithThisHostNameSurvives(t *testing.T) {
+	if machineTag() == "" {
+		t.Skip("this system has no machine id to tell machines apart")
+	}
+	srv := simulator(t)
+	ended := endedPid(t)
+	desc := func(host string) string {
+		return fmt.Sprintf("%s: run 0123456789ab, host %s, pid %d", descTemporary, host, ended)
+	}
+	var others []uint32
+	for _, host := range []string{
+		hostName() + " pidns " + pidNamespace(),                           // as written before machines were named
+		hostName() + " pidns " + pidNamespace() + " machine 0123456789ab", // another machine
+	} {
+		for _, transport := range []string{"tcp", "http"} {
+			spec := streamtest.MonitorSpec{Topics: []string{"DeviceCore"}, Transport: transport, Description: desc(host)}
+			if transport == "http" {
+				spec.TransportURL = "http://127.0.0.1:1/hook"
+			}
+			others = append(others, srv.CreateMonitor(spec))
+		}
+	}
+	dead := srv.CreateMonitor(streamtest.MonitorSpec{Topics: []string{"DeviceCore"}, Description: desc(runHost())})
+	c := startClient(t, "-api-url", srv.URL(), "-insecure", "-push-addr", srv.PushAddr(), "alice", "s3cr3t-sentinel")
+	ownMonitor(t, srv, c)
+	for _, m := range others {
+		if !exists(srv, m) {
+			info, _ := srv.MonitorInfo(m)
+			t.Errorf("monitor %d (%q) of another machine deleted at start-up\n%s", m, info.Spec.Description, c.stderr)
+		}
+	}
+	if exists(srv, dead) {
+		t.Errorf("the leftover of an ended run on this machine survived\n%s", c.stderr)
+	}
+	c.cmd.Process.Signal(syscall.SIGTERM)
+	if code := c.wait(t); code != 0 {
+		t.Errorf("SIGTERM: exit %d\n%s", code, c.stderr)
+	}
+}

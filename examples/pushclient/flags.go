@@ -101,9 +101,9 @@ Which monitors it deletes:
   - At start-up it deletes the leftovers of runs that could not clean up
     (killed with SIGKILL, say): monitors on the same topics whose
     description starts with "` + descTemporary + `: run ", names this host
-    (and PID namespace) and a process that has ended, and that no client
-    is connected to. A run that is reconnecting, or has not connected
-    yet, or runs on another host, keeps its monitor.
+    (its PID namespace and machine) and a process that has ended, and
+    that no client is connected to. A run that is reconnecting, or has
+    not connected yet, or runs on another host, keeps its monitor.
   - Every other monitor on the same topics (another service's, a kept one,
     one another pushclient is or may be receiving) is left alone and named
     on stderr. -replace-foreign deletes them too, as the original
@@ -139,7 +139,7 @@ func parseFlags(args []string, getenv func(string) string, stdout, stderr io.Wri
 	str(&o.host, "host", "remotemanager.digi.com", "Remote Manager `HOST` or HOST:PORT: REST at https://HOST[:PORT], push at HOST:3201; HOST is also the push TLS server name with -push-addr")
 	str(&o.topics, "topics", "DeviceCore", "comma-separated `topics` to monitor")
 	fs.BoolVar(&o.insecure, "insecure", false, "no TLS: plaintext REST (http://HOST) and push (port 3200); the password crosses the network in clear")
-	str(&o.apiURL, "api-url", "", "REST base `URL` (default https://HOST, or http://HOST with -insecure)")
+	str(&o.apiURL, "api-url", "", "REST base `URL`, without query or fragment (default https://HOST, or http://HOST with -insecure)")
 	str(&o.pushAddr, "push-addr", "", "push endpoint `HOST:PORT` (default HOST:3201, or HOST:3200 with -insecure)")
 	str(&o.caFile, "ca-file", "", "PEM `FILE` of the CA certificates to trust, instead of the system's, for REST (https) and push TLS alike")
 	str(&o.compression, "compression", "zlib", "monitor compression: none, zlib or gzip")
@@ -259,6 +259,12 @@ func parseFlags(args []string, getenv func(string) string, stdout, stderr io.Wri
 			// info early ("https://bob:2024/pw@host" is host bob, port
 			// 2024): the status lines would print the rest of the URL.
 			return bad("-api-url has an '@' outside its user info (percent-encode '/', '?', '#' and '@' in a password)")
+		}
+		if u.RawQuery != "" || u.ForceQuery || u.Fragment != "" || strings.Contains(o.apiURL, "#") {
+			// The REST client sends only the scheme, host and path of
+			// its base URL: a key in the query would be dropped, and
+			// printed in the status lines.
+			return bad("-api-url takes no query or fragment (they are not sent)")
 		}
 		if o.insecure && u.Scheme == "https" {
 			return bad("-insecure turns TLS off, but -api-url is https")

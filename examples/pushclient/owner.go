@@ -31,7 +31,8 @@ const (
 
 // description is the monDescription of the monitor this run creates:
 // the prefix, then what identifies the run, e.g.
-// "pushclient temporary: run 3f9a1c2b7d4e, host build-7, pid 4242".
+// "pushclient temporary: run 3f9a1c2b7d4e, host build-7, pid 4242" (the
+// host as runHost names it).
 func description(keep bool) string {
 	var b [6]byte
 	_, _ = rand.Read(b[:])
@@ -47,10 +48,12 @@ func description(keep bool) string {
 }
 
 // runHost is where this run's process id means something: the host's
-// name and, where the system has them, its PID namespace ("build-7 pidns
-// 4026531836"), so that two containers sharing a host name never take
-// each other's processes for their own. "" when the host has no usable
-// name.
+// name and, where the system has them, its PID namespace and a tag of its
+// machine id ("build-7 pidns 4026531836 machine 5f0c2a9e7b31"), so that
+// two containers sharing a host name, or two machines sharing one (the
+// initial PID namespace has the same number on every Linux host), never
+// take each other's processes for their own. "" when the host has no
+// usable name.
 func runHost() string {
 	host := hostName()
 	if host == "" {
@@ -58,6 +61,9 @@ func runHost() string {
 	}
 	if ns := pidNamespace(); ns != "" {
 		host += " pidns " + ns
+	}
+	if m := machineTag(); m != "" {
+		host += " machine " + m
 	}
 	return host
 }
@@ -86,11 +92,12 @@ func isTemporary(m monitor.Monitor) bool {
 }
 
 // leftover reports whether m, a temporary monitor, was left behind by a
-// run that has ended: its description names this host (and PID
-// namespace) and a process that no longer runs, and, for tcp, no client
-// is connected. A monitor with no client connected is not enough: its run
-// may be reconnecting, or may not have connected yet; and a run on
-// another host cannot be checked, so its monitor is left alone.
+// run that has ended: its description names this host as runHost does
+// (PID namespace and machine included) and a process that no longer
+// runs, and, for tcp, no client is connected. A monitor with no client
+// connected is not enough: its run may be reconnecting, or may not have
+// connected yet; and a run on another host cannot be checked, so its
+// monitor is left alone.
 func leftover(m monitor.Monitor) bool {
 	if isTCP(m) && m.Status == monitor.StatusActive {
 		return false

@@ -1,6 +1,9 @@
 package main
 
 import (
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
 	"os"
 	"strings"
 )
@@ -18,4 +21,25 @@ func pidNamespace() string {
 		return ""
 	}
 	return ns
+}
+
+// machineTag returns 12 hex digits that name this machine, derived from
+// its machine id (/etc/machine-id) by a keyed hash, as systemd asks of
+// applications (the id itself is not to be shown); "" when the machine
+// has no readable id.
+func machineTag() string {
+	for _, f := range []string{"/etc/machine-id", "/var/lib/dbus/machine-id"} {
+		b, err := os.ReadFile(f)
+		id := strings.TrimSpace(string(b))
+		if err != nil || len(id) != 32 {
+			continue
+		}
+		if _, err := hex.DecodeString(id); err != nil {
+			continue
+		}
+		mac := hmac.New(sha256.New, []byte("pushclient monitor owner"))
+		mac.Write([]byte(id))
+		return hex.EncodeToString(mac.Sum(nil))[:12]
+	}
+	return ""
 }
