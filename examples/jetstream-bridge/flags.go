@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -149,6 +150,9 @@ func parseFlags(args []string, getenv func(string) string, stderr io.Writer) (*o
 		if err != nil || id == 0 {
 			return bad("-monitors: %q is not a monitor id", f)
 		}
+		if slices.Contains(o.monitors, uint32(id)) {
+			return bad("-monitors: monitor %d is named twice", id)
+		}
 		o.monitors = append(o.monitors, uint32(id))
 	}
 	if !o.demo {
@@ -158,6 +162,9 @@ func parseFlags(args []string, getenv func(string) string, stderr io.Writer) (*o
 		if o.username == "" || o.password == "" {
 			return bad("RM_USERNAME (or -username) and RM_PASSWORD are required (or -demo)")
 		}
+	}
+	if o.streamName == "" || strings.ContainsAny(o.streamName, ">*. /\\\t\r\n") {
+		return bad("-stream: %q cannot name a JetStream stream (no '.', '*', '>', '/', '\\' or white space)", o.streamName)
 	}
 	if o.storage != "file" && o.storage != "memory" {
 		return bad("-storage must be file or memory")
@@ -183,6 +190,9 @@ func parseFlags(args []string, getenv func(string) string, stderr io.Writer) (*o
 		return bad("-progress must not be negative")
 	}
 	if o.ha {
+		if !validBucket(o.leaseBucket) {
+			return bad("-lease-bucket: %q cannot name a key-value bucket (use letters, digits, '-' and '_')", o.leaseBucket)
+		}
 		if o.leaseTTL < bridge.MinLeaseTTL {
 			return bad("-lease-ttl must be at least %v", bridge.MinLeaseTTL)
 		}
@@ -234,4 +244,18 @@ func checkNATSURLs(list string) error {
 		return errors.New("-nats (or $NATS_URL) names no server")
 	}
 	return nil
+}
+
+// validBucket reports whether name can name a JetStream key-value bucket,
+// as the NATS client checks it: letters, digits, '-' and '_'.
+func validBucket(name string) bool {
+	if name == "" {
+		return false
+	}
+	for _, c := range name {
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_') {
+			return false
+		}
+	}
+	return true
 }
