@@ -241,6 +241,12 @@ func parseFlags(args []string, getenv func(string) string, stdout, stderr io.Wri
 	if strings.Trim(o.topics, ", ") == "" {
 		return bad("-topics must name at least one topic")
 	}
+	for t := range strings.SplitSeq(o.topics, ",") {
+		if strings.TrimSpace(t) == "" {
+			// The monitor would be refused only after login, exit 1.
+			return bad("-topics has an empty topic (two commas in a row, or one at an end)")
+		}
+	}
 	if o.host == "" || strings.ContainsAny(o.host, "/?#@ ") {
 		return bad("-host takes HOST or HOST:PORT (an https URL goes to -api-url)")
 	}

@@ -261,6 +261,8 @@ func TestBadFlagsExit2(t *testing.T) {
 		{[]string{"-replace-foreign", "-monitor-id", "5", "u", "p"}, "-replace-foreign replaces nothing with -monitor-id"},
 		{[]string{"-d", "9223372037", "u", "p"}, "-batchduration, -count and -monitor-id must not be negative or too large"},
 		{[]string{"-b", "9999999999999", "u", "p"}, "-batchsize must be ≥ 1"},
+		{[]string{"-topics", "DeviceCore,,DataPoint", "u", "p"}, "-topics has an empty topic"},
+		{[]string{"-topics", "DeviceCore,", "u", "p"}, "-topics has an empty topic"},
 	} {
 		c := start(t, []string{"RM_USERNAME=", "RM_PASSWORD="}, tc.args...)
 		for c.stdout.Scan() {

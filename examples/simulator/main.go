@@ -81,7 +81,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	var bad string
 	switch {
 	case fs.NArg() != 0:
-		bad = fmt.Sprintf("unexpected argument %q (the simulator takes flags only)", fs.Arg(0))
+		// Not quoted: an argument may be a password given where a flag's
+		// value was meant.
+		bad = fmt.Sprintf("%d unexpected argument(s) (the simulator takes flags only)", fs.NArg())
 	case *devices < 1:
 		bad = "-devices must be at least 1"
 	case *inflight < 0:

@@ -94,6 +94,26 @@ func TestOutOfRangeGeneratorExit2(t *testing.T) {
 	}
 }
 
+// TestExtraArgumentNotQuoted: an argument the simulator does not take
+// (a password typed where a flag's value was meant, say) is a usage error
+// that counts the extra arguments without quoting them.
+func TestExtraArgumentNotQuoted(t *testing.T) {
+	bin := build(t, t.TempDir())
+	ctx, cancel := context.WithTimeout(t.Context(), hangTimeout)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, bin, "-http", "127.0.0.1:0", "-push", "-", "-push-tls", "-", "Hunter2-s3cret")
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	err := cmd.Run()
+	ee, _ := err.(*exec.ExitError)
+	if ee == nil || ee.ExitCode() != 2 || !strings.Contains(stderr.String(), "1 unexpected argument(s)") {
+		t.Errorf("%v, stderr:\n%s", err, stderr.String())
+	}
+	if strings.Contains(stderr.String(), "Hunter2") {
+		t.Errorf("the extra argument is printed:\n%s", stderr.String())
+	}
+}
+
 // build builds the command into dir.
 func build(t *testing.T, dir string) string {
 	t.Helper()
