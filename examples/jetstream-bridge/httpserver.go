@@ -24,7 +24,7 @@ type httpServer struct {
 //
 //   - /healthz answers 200 while the process runs (liveness);
 //   - /readyz answers 200 when NATS is connected and the stream verified,
-//     503 otherwise (readiness);
+//     503 otherwise and once the bridge drains for a stop (readiness);
 //   - /metrics is the Prometheus text format.
 func startHTTP(addr string, st *state, log *slog.Logger) (*httpServer, error) {
 	ln, err := net.Listen("tcp", addr)
@@ -37,7 +37,7 @@ func startHTTP(addr string, st *state, log *slog.Logger) (*httpServer, error) {
 	})
 	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, _ *http.Request) {
 		if !st.ready() {
-			http.Error(w, "not ready: NATS not connected or the stream not verified yet", http.StatusServiceUnavailable)
+			http.Error(w, "not ready: NATS not connected, the stream not verified yet, or draining", http.StatusServiceUnavailable)
 			return
 		}
 		fmt.Fprintln(w, "ready")

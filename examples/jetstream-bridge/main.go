@@ -194,6 +194,7 @@ func serve(ctx context.Context, o *options, log *slog.Logger, stdout io.Writer) 
 	case <-stopAt:
 		log.Info("count reached: finishing in-flight blocks")
 	}
+	st.draining.Store(true) // /readyz: 503 from now on
 	dctx, dcancel := context.WithTimeout(context.WithoutCancel(ctx), o.drainTimeout)
 	defer dcancel()
 	if err := b.Shutdown(dctx); err != nil {

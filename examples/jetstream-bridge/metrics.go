@@ -17,6 +17,7 @@ import (
 type state struct {
 	nc       atomic.Pointer[nats.Conn]
 	verified atomic.Bool // the stream (and with -ha the lease bucket) checked
+	draining atomic.Bool // a signal or -count started the bridge's Shutdown
 	bridge   atomic.Pointer[bridge.Bridge]
 	latency  prometheus.Histogram
 	push     *pushMetrics // the subscriptions' Observer (pushmetrics.go)
@@ -34,10 +35,10 @@ func newState() *state {
 // observe is bridge.Config.ObserveStore.
 func (s *state) observe(_ uint32, _ int, d time.Duration) { s.latency.Observe(d.Seconds()) }
 
-// ready: NATS connected and the stream verified.
+// ready: NATS connected, the stream verified, and not draining.
 func (s *state) ready() bool {
 	nc := s.nc.Load()
-	return nc != nil && nc.IsConnected() && s.verified.Load()
+	return nc != nil && nc.IsConnected() && s.verified.Load() && !s.draining.Load()
 }
 
 // registry returns the Prometheus registry of /metrics: the bridge's
@@ -79,7 +80,7 @@ var (
 	inflightDesc  = desc("monitor_inflight_events", "Events published and awaiting their PubAck.", "monitor_id")
 	lastAckDesc   = desc("monitor_last_ack_timestamp_seconds", "When a block was last acknowledged to Remote Manager (Unix time; absent before the first).", "monitor_id")
 	connectedDesc = desc("nats_connected", "1 while the NATS connection is up.")
-	readyDesc     = desc("ready", "1 when NATS is connected and the stream verified (as /readyz).")
+	readyDesc     = desc("ready", "1 when NATS is connected, the stream verified and the bridge not draining (as /readyz).")
 )
 
 // collector reads the bridge's counters and monitor states at each scrape.
