@@ -56,6 +56,11 @@ type HistoryPage struct {
 	Records []HistoryRecord
 	// Cursor asks for the next page; "" when this is the last one.
 	Cursor string
+	// Items is how many elements the page's list held. Records may be
+	// fewer (an element holding no event, a keep-alive document) or more
+	// (one holding several Msgs): a page of Items but no Records still
+	// moves the listing on to Cursor.
+	Items int
 	// ServerTime is when the server answered, from the answer's Date
 	// header; zero without one (or with one that is not an HTTP date). No
 	// record the server stored can be newer, give or take its clock's
@@ -185,7 +190,7 @@ func (c *Client) History(ctx context.Context, id uint32, from, to time.Time) ite
 		if err != nil {
 			return page[HistoryRecord]{}, err
 		}
-		return page[HistoryRecord]{items: p.Records, next: p.Cursor}, nil
+		return page[HistoryRecord]{items: p.Records, next: p.Cursor, held: p.Items}, nil
 	})
 }
 

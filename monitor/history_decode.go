@@ -49,13 +49,13 @@ func decodeHistory(ctx context.Context, body []byte) (*HistoryPage, error) {
 		}
 		if r := slices.Index(historyLists, key); r >= 0 && r <= rank {
 			n := len(all)
-			recs, ok, err := decodeHistoryList(ctx, dec, all, recordBase+len(body)/bytesPerRecord)
+			recs, items, ok, err := decodeHistoryList(ctx, dec, all, recordBase+len(body)/bytesPerRecord)
 			if err != nil {
 				return fmt.Errorf("%s: %w", key, err)
 			}
 			all = recs
 			if ok {
-				p.Records, rank = recs[n:len(recs):len(recs)], r
+				p.Records, p.Items, rank = recs[n:len(recs):len(recs)], items, r
 				if len(p.Records) == 0 {
 					p.Records = nil
 				}
@@ -117,34 +117,34 @@ func isLimit(err error) bool {
 }
 
 // decodeHistoryList appends the records of a list's value from dec to
-// recs: false for null. recs holds at most budget records in all, those
+// recs, and returns how many elements it held: false for null. recs holds at most budget records in all, those
 // of the page's earlier lists included (a *LimitError beyond): a page of
 // n bytes may hold recordBase + n/bytesPerRecord of them, so that a long
 // list of tiny Msgs, or many lists, cannot cost more than a constant
 // times the answer's size.
-func decodeHistoryList(ctx context.Context, dec *json.Decoder, recs []HistoryRecord, budget int) (_ []HistoryRecord, ok bool, err error) {
+func decodeHistoryList(ctx context.Context, dec *json.Decoder, recs []HistoryRecord, budget int) (_ []HistoryRecord, items int, ok bool, err error) {
 	tok, err := dec.Token()
 	switch {
 	case err != nil:
-		return recs, false, err
+		return recs, 0, false, err
 	case tok == nil:
-		return recs, false, nil
+		return recs, 0, false, nil
 	case tok != json.Delim('['):
-		return recs, false, fmt.Errorf("%v where an array was expected", tok)
+		return recs, 0, false, fmt.Errorf("%v where an array was expected", tok)
 	}
-	for i := 0; dec.More(); i++ {
+	for ; dec.More(); items++ {
 		var raw json.RawMessage
 		if err := dec.Decode(&raw); err != nil {
-			return nil, false, err
+			return nil, 0, false, err
 		}
 		if recs, err = appendHistoryItem(ctx, recs, raw, budget); err != nil {
-			return nil, false, fmt.Errorf("[%d]: %w", i, err)
+			return nil, 0, false, fmt.Errorf("[%d]: %w", items, err)
 		}
 	}
 	if _, err := dec.Token(); err != nil { // the closing bracket
-		return nil, false, err
+		return nil, 0, false, err
 	}
-	return recs, true, nil
+	return recs, items, true, nil
 }
 
 // itemMembers are the members of a list element that tell its shape.

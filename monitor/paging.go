@@ -33,10 +33,13 @@ func WithMaxPages(n int) Option {
 }
 
 // page is one fetched page: its items in the server's order and where the
-// next page starts ("" after the last page).
+// next page starts ("" after the last page). held, when not 0, is how
+// many elements the page held, which may give fewer items (a history
+// element holding no event).
 type page[T any] struct {
 	items []T
 	next  string
+	held  int
 }
 
 // paginate yields the items of the pages fetch returns, asking for the
@@ -48,7 +51,8 @@ type page[T any] struct {
 // give each item once. A page is checked before its items are yielded; a
 // listing fails, with an error matching [ErrMalformedResponse], on
 //
-//   - a page without items that announces another one (no progress);
+//   - a page without items (and that held none) that announces another
+//     one (no progress);
 //   - a page whose items all have an identity and were all yielded
 //     already (the same page again, or a cycle of pages);
 //   - a position it already had (a cursor loop), or one longer than
@@ -84,7 +88,7 @@ func paginate[T any](maxPages int, what string, key func(T) (uint64, bool), fetc
 			}
 			if p.next != "" {
 				switch {
-				case len(p.items) == 0:
+				case len(p.items) == 0 && p.held == 0:
 					malformed("page %d has no items but announces another", n)
 					return
 				case len(p.next) > maxCursor:

@@ -259,3 +259,60 @@ func TestPollerRereadsALongOverlap(t *testing.T) {
 		}
 	})
 }
+
+// TestPollerPassesPagesOfKeepAlives: history pages whose elements hold no
+// event (keep-alive documents) but that name a next page do not stop the
+// poller: it goes on, a page or more a poll, to the events after them.
+// Before, such a page ended every poll where it began, and nothing after
+// it was ever delivered.
+func TestPollerPassesPagesOfKeepAlives(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var log requestLog
+		h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			log.add()
+			switch c := r.URL.Query().Get("cursor"); c {
+			case "", "k1", "k2":
+				next := map[string]string{"": "k1", "k1": "k2", "k2": "e"}[c]
+				fmt.Fprintf(w, `{"list":[{"Document":null},{"Document":{"Msg":[]}}],"cursor":%q}`, next)
+			default:
+				fmt.Fprint(w, `{"list":[`+historyRecordJSON(0)+`]}`)
+			}
+		})
+		p, err := NewPoller(t.Context(), PollerConfig{Client: historyClient(storming(&log, h)), MonitorID: 9, Interval: time.Minute})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer p.Close()
+		select {
+		case ev := <-p.Events():
+			if dp, err := ev.DataPoint(); err != nil || dp.ID != "dp-00000" {
+				t.Errorf("delivered %v", ev)
+			}
+		case <-time.After(time.Hour):
+			t.Fatalf("no event after an hour of polls; stats %+v", p.Stats())
+		}
+	})
+}
+
+// TestPollerBoundsPagesOfKeepAlives: a history that answers pages of
+// keep-alive documents under fresh cursors without end makes a poll
+// follow maxEmptyPages of them, then count a stall and wait for the
+// interval.
+func TestPollerBoundsPagesOfKeepAlives(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		n := 0
+		h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			n++
+			fmt.Fprintf(w, `{"list":[{"Document":null}],"cursor":"c%d"}`, n)
+		})
+		p, err := NewPoller(t.Context(), PollerConfig{Client: historyClient(h), MonitorID: 9, Interval: time.Hour})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer p.Close()
+		synctest.Wait()
+		if st := p.Stats(); st.Stalls != 1 || st.Requests != maxEmptyPages+1 || st.Events != 0 {
+			t.Errorf("stats after the first poll %+v; want 1 stall after %d requests", st, maxEmptyPages+1)
+		}
+	})
+}

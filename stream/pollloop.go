@@ -65,6 +65,7 @@ type pollRun struct {
 	read    map[uint64]struct{} // keys of the events this poll has read, up to readMax
 	readMax int
 	idle    int   // pages in a row that brought nothing new
+	empty   int   // pages that held no event (keep-alive documents)
 	now     int64 // the page's server time, noTime without one
 	clock   int64 // now plus serverClockSlack, noTime without one
 	ahead   bool  // a record stamped after clock was read (logged once a poll)
@@ -81,6 +82,12 @@ const serverClockSlack = time.Minute
 // maxIdlePages is how many pages in a row that deliver nothing and hold
 // no event the poll had not read yet end it.
 const maxIdlePages = 2
+
+// maxEmptyPages is how many pages that hold no event at all (elements
+// that are keep-alive documents) one poll follows: no real history has
+// any, but a run of them must neither stop the poller for good (each
+// poll begins again where the last one began) nor go on without end.
+const maxEmptyPages = 1000
 
 // poll reads the history from the window's start to its end, or until the
 // server stops making progress. It returns false, with the error that ends
@@ -133,15 +140,28 @@ func (p *Poller) poll(ctx context.Context, bo backoff.BackOff) (bool, error) {
 		if !ok {
 			return false, nil
 		}
-		if len(page.Records) == 0 || page.Cursor == "" {
+		if page.Cursor == "" || len(page.Records) == 0 && page.Items == 0 {
 			return true, nil // the end of the history
 		}
-		r.idle++
-		if fresh {
-			r.idle = 0
+		// A page whose elements hold no event (keep-alive documents)
+		// still moves on by its cursor: it has no events to compare with
+		// other pages' or to find read already, so only the cursor check
+		// and maxEmptyPages bound a run of them. Paging by time, it
+		// cannot move the next request on: the poll ends.
+		empty := fp == fnvOffset
+		if empty {
+			if !useCursor {
+				return true, nil
+			}
+			r.empty++
+		} else {
+			r.idle++
+			if fresh {
+				r.idle = 0
+			}
 		}
 		switch {
-		case r.pages[fp] || useCursor && r.cursors[seenHash(page.Cursor)]:
+		case !empty && r.pages[fp] || useCursor && r.cursors[seenHash(page.Cursor)]:
 			p.stats.stalls.Add(1)
 			p.log(slog.LevelWarn, "history repeated a cursor or a page; polling again after the interval")
 			return true, nil
@@ -150,6 +170,10 @@ func (p *Poller) poll(ctx context.Context, bo backoff.BackOff) (bool, error) {
 			// same ones re-ordered, say): no end in sight.
 			p.stats.stalls.Add(1)
 			p.log(slog.LevelWarn, "history pages hold only events this poll has read; polling again after the interval")
+			return true, nil
+		case r.empty > maxEmptyPages:
+			p.stats.stalls.Add(1)
+			p.log(slog.LevelWarn, "history pages hold no events; polling again after the interval")
 			return true, nil
 		}
 		r.pages[fp] = true
