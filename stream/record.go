@@ -45,16 +45,15 @@ func (r *Record) UnmarshalJSON(b []byte) error {
 	var d jsondec.Decoder
 	d.Reset(b)
 	decodeRecordJSON(&d, r)
-	if err := d.Finish(); err != nil {
-		return err
-	}
-	// b belongs to the caller: keep copies.
+	err := d.Finish()
+	// b belongs to the caller: keep copies, of the members read before an
+	// error too.
 	for i := range *r {
 		f := &(*r)[i]
 		f.Name = string(bytes.Clone([]byte(f.Name)))
 		f.Value = Value(bytes.Clone([]byte(f.Value)))
 	}
-	return nil
+	return err
 }
 
 // decodeRecordJSON appends the members of an object to *r.

@@ -91,9 +91,10 @@ func (m Millis) Time() time.Time {
 // shares the event's Body: read-only.
 type Raw []byte
 
-// UnmarshalJSON keeps a copy of b.
+// UnmarshalJSON keeps a copy of b, in new memory: r's may be an event's
+// Body (a typed accessor's Raw shares it), which must not be written to.
 func (r *Raw) UnmarshalJSON(b []byte) error {
-	*r = append((*r)[:0], b...)
+	*r = append(Raw(nil), b...)
 	return nil
 }
 
