@@ -30,6 +30,8 @@ type msgState struct {
 	members  [maxMembers]member
 	n        int   // members found (may exceed maxMembers)
 	resource int   // index in members of the member the topic names, -1
+	fields   uint8 // the envelope fields read, a bit each (envelopeBit)
+	repeated bool  // the member the topic names appeared again after it
 	lostErr  fault // the first error of a member beyond maxMembers, or of the record's own
 }
 
@@ -167,6 +169,14 @@ func (p *jsonParser) msgObject(m *msgState) error {
 				merr = fault{field: FieldBody, off: off, reason: reasonOf(err)}
 			}
 		}
+		if field != "" {
+			// A repeated envelope field: which one holds? encoding/json
+			// would keep the last, a reader of the first line the first.
+			if m.fields&envelopeBit(field) != 0 && !ferr.isSet() {
+				ferr = fault{field: field, off: int64(start), reason: "repeated"}
+			}
+			m.fields |= envelopeBit(field)
+		}
 		own := false
 		if p.own != nil {
 			own = p.own(key, p.b[start:p.trimmedEnd(start)])
@@ -190,6 +200,9 @@ func (p *jsonParser) msgObject(m *msgState) error {
 // the topic came first) is kept, in the last slot.
 func (p *jsonParser) addMember(m *msgState, key []byte, start int, err *fault) {
 	end := p.trimmedEnd(start)
+	if m.resource >= 0 && string(key) == string(m.members[m.resource].key) {
+		m.repeated = true
+	}
 	named := m.resource < 0 && m.ev.Topic != "" && string(key) == TopicResource(m.ev.Topic)
 	idx := m.n
 	m.n++
@@ -362,6 +375,8 @@ func (p *jsonParser) resolve(m *msgState, index, start int) {
 		ev.Err = &EventError{Index: index, Field: FieldTopic, Offset: int64(start), Reason: "missing"}
 	case m.err.isSet():
 		ev.Err = m.err.eventError(index)
+	case chosen >= 0 && (m.repeated || repeatedMember(m, chosen)):
+		ev.Err = &EventError{Index: index, Field: FieldResource, Offset: int64(m.members[chosen].start), Reason: "repeated"}
 	case chosen >= 0 && m.members[chosen].err.isSet():
 		ev.Err = m.members[chosen].err.eventError(index)
 	case ignoredErr(m, chosen).isSet():
@@ -375,6 +390,34 @@ func (p *jsonParser) resolve(m *msgState, index, start int) {
 		}
 		ev.Err = &EventError{Index: index, Field: FieldResource, Offset: int64(start), Reason: reason}
 	}
+}
+
+// repeatedMember reports whether another of the members kept has the
+// chosen one's name: which of them is the resource? encoding/json would
+// keep the last, the topic's reader the first.
+func repeatedMember(m *msgState, chosen int) bool {
+	for i := range min(m.n, maxMembers) {
+		if i != chosen && string(m.members[i].key) == string(m.members[chosen].key) {
+			return true
+		}
+	}
+	return false
+}
+
+// envelopeBit returns the bit of an envelope field (as envelopeField
+// names it) in msgState.fields.
+func envelopeBit(field string) uint8 {
+	switch field {
+	case FieldTopic:
+		return 1
+	case FieldOperation:
+		return 2
+	case FieldTimestamp:
+		return 4
+	case "group":
+		return 8
+	}
+	return 16 // replay
 }
 
 // ignoredErr returns the error of the first member other than the

@@ -36,6 +36,7 @@ func (x *xmlSplit) msg(tok xmlguard.Token, index int, emit func(Event)) error {
 		children [maxMembers]child
 		n        int
 		named    = -1
+		repeated bool // another child has the named one's name
 	)
 	bad := func(field string, off int, reason string) {
 		if ferr == nil {
@@ -67,6 +68,9 @@ func (x *xmlSplit) msg(tok xmlguard.Token, index int, emit func(Event)) error {
 			}
 			idx := n
 			n++
+			if named >= 0 && string(c.name) == seg {
+				repeated = true
+			}
 			isNamed := named < 0 && seg != "" && string(c.name) == seg
 			if idx >= maxMembers {
 				if !isNamed {
@@ -86,6 +90,11 @@ func (x *xmlSplit) msg(tok xmlguard.Token, index int, emit func(Event)) error {
 	}
 	if chosen >= 0 {
 		c := children[chosen]
+		if repeated {
+			// Which of them is the resource? A reader of the first and a
+			// decoder keeping the last would disagree.
+			bad(FieldResource, c.start, "repeated")
+		}
 		ev.Resource = resourceName(c.name)
 		ev.Body = x.doc[c.start:c.end:c.end]
 		if x.exact {
@@ -115,12 +124,13 @@ func (x *xmlSplit) msg(tok xmlguard.Token, index int, emit func(Event)) error {
 // own, encoding/xml reads the start tag, decoding its entities.
 func (x *xmlSplit) attrs(tok xmlguard.Token, ev *Event, bad func(field string, off int, reason string)) {
 	tag := x.doc[tok.Start:tok.End]
+	var seen uint8
 	if x.exact || bytes.ContainsAny(tag, "&\r") {
-		x.attrsDecoded(tag, tok.Start, ev, bad)
+		x.attrsDecoded(tag, tok.Start, ev, &seen, bad)
 	} else {
 		it := xmlguard.Attrs(tag)
 		for name, value, ok := it.Next(); ok; name, value, ok = it.Next() {
-			x.attr(string(localName(name)), bstring(value), tok.Start, ev, bad)
+			x.attr(string(localName(name)), bstring(value), tok.Start, ev, &seen, bad)
 		}
 	}
 	if ev.Topic == "" {
@@ -129,7 +139,7 @@ func (x *xmlSplit) attrs(tok xmlguard.Token, ev *Event, bad func(field string, o
 }
 
 // attrsDecoded reads a start tag's attributes through encoding/xml.
-func (x *xmlSplit) attrsDecoded(tag []byte, off int, ev *Event, bad func(field string, off int, reason string)) {
+func (x *xmlSplit) attrsDecoded(tag []byte, off int, ev *Event, seen *uint8, bad func(field string, off int, reason string)) {
 	d := xml.NewDecoder(bytes.NewReader(tag))
 	t, err := d.RawToken()
 	start, ok := t.(xml.StartElement)
@@ -138,12 +148,19 @@ func (x *xmlSplit) attrsDecoded(tag []byte, off int, ev *Event, bad func(field s
 		return
 	}
 	for _, a := range start.Attr {
-		x.attr(a.Name.Local, a.Value, off, ev, bad)
+		x.attr(a.Name.Local, a.Value, off, ev, seen, bad)
 	}
 }
 
-// attr sets the envelope field an attribute names.
-func (x *xmlSplit) attr(name, value string, off int, ev *Event, bad func(field string, off int, reason string)) {
+// attr sets the envelope field an attribute names. One named twice (XML
+// forbids it, encoding/xml does not check it) makes the Msg invalid.
+func (x *xmlSplit) attr(name, value string, off int, ev *Event, seen *uint8, bad func(field string, off int, reason string)) {
+	if field := envelopeField([]byte(name)); field != "" {
+		if *seen&envelopeBit(field) != 0 {
+			bad(field, off, "repeated")
+		}
+		*seen |= envelopeBit(field)
+	}
 	switch name {
 	case "topic":
 		ev.Topic = value
