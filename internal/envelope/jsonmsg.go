@@ -6,9 +6,10 @@ package envelope
 import (
 	"errors"
 	"fmt"
-	"strconv"
 	"strings"
 	"time"
+
+	"github.com/pushmon/pushmon/internal/jsondec"
 )
 
 // maxMembers is how many members of a Msg besides its envelope fields the
@@ -317,9 +318,10 @@ func (p *jsonParser) field(m *msgState, key []byte, ferr *fault) error {
 	return p.value()
 }
 
-// epochMillis reads an integer of epoch milliseconds.
+// epochMillis reads a number of epoch milliseconds, a fraction
+// truncated as a body's Millis truncates it.
 func epochMillis(b []byte) (time.Time, bool) {
-	n, err := strconv.ParseInt(bstring(b), 10, 64)
+	n, err := jsondec.ParseInt(b)
 	if err != nil {
 		return time.Time{}, false
 	}
