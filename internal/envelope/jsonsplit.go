@@ -9,7 +9,8 @@ import (
 
 // splitJSON reads {"Document":{"Msg": M}} with M an object, an array of
 // them, or null. Members other than Document (at the top) and Msg (in
-// Document) are validated and ignored.
+// Document) are validated and ignored; a document that repeats Document,
+// or a Document that repeats Msg, is not an envelope.
 func splitJSON(ck checker, maxDepth int, doc []byte, emit func(Event)) (checker, error) {
 	p := jsonParser{b: doc, maxDepth: maxDepth, ck: ck}
 	err := p.envelope(emit)
@@ -24,8 +25,14 @@ func (p *jsonParser) envelope(emit func(Event)) error {
 	found := false
 	index := 0
 	err := p.object(func(key []byte) error {
-		if string(key) != "Document" || found {
+		if string(key) != "Document" {
 			return p.value()
+		}
+		if found {
+			// Two Documents: which holds the events? encoding/json would
+			// keep the last, this reader the first; neither is safe to
+			// deliver, the whole document is.
+			return ErrNotEnvelope
 		}
 		found = true
 		return p.document(emit, &index)
@@ -165,9 +172,12 @@ func (p *jsonParser) document(emit func(Event), index *int) error {
 	}
 	msg, other := false, false
 	err := p.object(func(key []byte) error {
-		if string(key) != "Msg" || msg {
+		if string(key) != "Msg" {
 			other = true
 			return p.value()
+		}
+		if msg {
+			return ErrNotEnvelope // two Msgs: as two Documents
 		}
 		msg = true
 		return p.msgs(emit, index)

@@ -46,3 +46,20 @@ func TestRepeatedFieldsMakeAMsgInvalid(t *testing.T) {
 		t.Errorf("a repeated ignored member: %+v, %v", evs, err)
 	}
 }
+
+// TestRepeatedDocumentOrMsgIsNotAnEnvelope: a document that repeats
+// Document, or a Document that repeats Msg, does not say which holds its
+// events (encoding/json would keep the last, this reader the first): it
+// is not an envelope, and so is delivered whole, raw, rather than with
+// one part's events and the other's dropped unseen.
+func TestRepeatedDocumentOrMsgIsNotAnEnvelope(t *testing.T) {
+	for _, doc := range []string{
+		`{"Document":{"Msg":{"topic":"1/A/1","A":1}},"Document":{"Msg":{"topic":"1/A/2","A":2}}}`,
+		`{"Document":{"Msg":{"topic":"1/A/1","A":1},"Msg":{"topic":"1/A/2","A":2}}}`,
+		`{"Document":null,"Document":{"Msg":{"topic":"1/A/2","A":2}}}`,
+	} {
+		if evs, err := split(t, doc, JSON); err != ErrNotEnvelope {
+			t.Errorf("%s: %d events, %v; want ErrNotEnvelope", doc, len(evs), err)
+		}
+	}
+}
