@@ -38,8 +38,8 @@
 // consumer has the events.
 //
 // With an explicit-ack, persistent monitor, delivery is at-least-once, and
-// replayed duplicates are removed by event identity (a DataPoint's id,
-// otherwise topic, operation, timestamp and body) within a window of the
+// replayed duplicates are removed by event identity (topic, operation,
+// timestamp, resource and body; see [Event.Identity]) within a window of the
 // last DedupWindow events (for a BatchSubscription, by [Batch.Events]). With
 // other monitors the server considers a block delivered once written to
 // the socket, so events in flight when a connection drops are lost:

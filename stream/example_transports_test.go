@@ -73,6 +73,7 @@ func ExamplePoller() {
 	fmt.Println(ev.Operation, ev.Topic, dc.ConnectwareID)
 	// Save p.Position() after processing; give it back as PollerConfig.Start
 	// to continue where this poller stopped.
+
 	// Output: UPDATE 1234/DeviceCore/882/7 00000000-00000000-00409DFF-FF000001
 }
 

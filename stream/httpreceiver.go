@@ -166,8 +166,8 @@ type HTTPStats struct {
 	KeepAlives   uint64 // requests answered 200 with no events (empty or null Document)
 	Events       uint64 // events handed to the consumer
 	Duplicates   uint64 // redelivered events dropped by dedup
-	Raw          uint64 // documents delivered raw (template output)
-	Invalid      uint64 // events delivered with Event.Err set (also counted in Events)
+	Raw          uint64 // documents received raw (template output), counted when split: also those of a request answered 503 (each retry again)
+	Invalid      uint64 // events with Event.Err set, counted when split as Raw is (in Events too once handed over)
 	Unauthorized uint64 // 401: wrong or missing token or header
 	Rejected     uint64 // other 4xx: method, size, malformed document, a document over a parsing budget
 	OverBudget   uint64 // of Rejected: documents over a parsing budget, answered 413

@@ -56,8 +56,9 @@ type Observer interface {
 	// HTTPStats.Duplicates); for a Poller, records of the overlap read
 	// again (PollStats.Duplicates).
 	Duplicates(CountInfo)
-	// InvalidEvents: events delivered with Event.Err set (Stats.Invalid,
-	// HTTPStats.Invalid); Err is the first one's.
+	// InvalidEvents: events with Event.Err set, told when their document
+	// is split, before the hand-off (Stats.Invalid, HTTPStats.Invalid);
+	// Err is the first one's.
 	InvalidEvents(InvalidInfo)
 	// BadBlock: a TCP block acked and skipped because it could not be
 	// inflated or its document exceeds a parsing budget

@@ -120,13 +120,15 @@ type pollCounters struct {
 // past every event stored after.
 //
 // Progress is guaranteed whatever the server answers: a cursor the poll
-// has used already, a page it has read already, or a second page in a row
+// has used already, a page it has read already, a second page in a row
 // that delivers nothing and holds only events the poll has read already
-// (it remembers up to MaxSeen of them) ends the poll early (Stats.Stalls);
-// a refused cursor (400) makes the rest of the poll page by time instead;
-// failed requests back off, honouring Retry-After; so a poll makes at most
-// two requests beyond the pages that brought something new, and polls
-// start Interval apart. 401/403, 404, a 400 without a cursor and
+// (it remembers up to MaxSeen of them), or more than 1000 pages that hold
+// no event at all (keep-alive documents) ends the poll early
+// (Stats.Stalls); a refused cursor (400) makes the rest of the poll page
+// by time instead; failed requests back off, honouring Retry-After; so a
+// poll makes at most two requests beyond the pages that brought something
+// new and the 1001 that held no event, and polls start Interval apart.
+// 401/403, 404, a 400 without a cursor and
 // a redirect to another origin, which the client refuses to follow, end
 // the poller with the error (monitor.ErrUnauthorized, ErrNotFound,
 // ErrBadRequest, ErrRedirectRefused).
