@@ -182,13 +182,17 @@ func (d *ProxyDialer) DialContext(ctx context.Context, network, addr string) (ne
 	}
 	// The exchange must not outlive ctx: its end closes the connection
 	// (after ctx.Err is set, so failures below report the context's error),
-	// and its deadline is the connection's until the tunnel is up.
-	stop := context.AfterFunc(ctx, func() { conn.Close() })
+	// and its deadline is the connection's until the tunnel is up. What
+	// is closed is the proxy connection itself, never the TLS client over
+	// it (an https:// proxy): closing that would first write a
+	// close_notify, for up to 5 s, to a proxy that may not be reading.
+	raw := conn
+	stop := context.AfterFunc(ctx, func() { raw.Close() })
 	deadline, _ := ctx.Deadline()
-	conn.SetDeadline(deadline)
+	raw.SetDeadline(deadline)
 	fail := func(err error) (net.Conn, error) {
 		stop()
-		conn.Close()
+		raw.Close()
 		if ctxErr := ctx.Err(); ctxErr != nil {
 			return nil, fmt.Errorf("stream: CONNECT %s via proxy %s: %w", addr, proxyAddr, ctxErr)
 		}
@@ -211,7 +215,7 @@ func (d *ProxyDialer) DialContext(ctx context.Context, network, addr string) (ne
 		if err := tc.HandshakeContext(ctx); err != nil {
 			return fail(fmt.Errorf("stream: TLS to proxy %s: %w", proxyAddr, err))
 		}
-		conn = tc
+		conn = &proxyTLSConn{Conn: tc, raw: raw}
 	}
 	req := &http.Request{
 		Method: http.MethodConnect,
@@ -239,10 +243,10 @@ func (d *ProxyDialer) DialContext(ctx context.Context, network, addr string) (ne
 		return fail(err)
 	}
 	if !stop() {
-		conn.Close()
+		raw.Close()
 		return nil, fmt.Errorf("stream: CONNECT %s via proxy %s: %w", addr, proxyAddr, ctx.Err())
 	}
-	conn.SetDeadline(time.Time{})
+	raw.SetDeadline(time.Time{})
 	if br.Buffered() > 0 {
 		// The proxy already relayed bytes of the target: keep them.
 		return &bufferedConn{Conn: conn, r: br}, nil
@@ -278,6 +282,17 @@ func (d *ProxyDialer) exchangeContext(ctx context.Context) (context.Context, con
 		}
 	}
 }
+
+// proxyTLSConn is the TLS connection to an https:// proxy, the tunnel's
+// carrier. Close closes the socket to the proxy at once: the tunnel's end
+// (Close, a cancel) must not first wait, up to 5 s, to write a TLS
+// close_notify to a proxy that does not read. CloseWrite still sends it.
+type proxyTLSConn struct {
+	*tls.Conn
+	raw net.Conn
+}
+
+func (c *proxyTLSConn) Close() error { return c.raw.Close() }
 
 // bufferedConn reads what the CONNECT reader buffered before the socket.
 type bufferedConn struct {

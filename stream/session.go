@@ -2,6 +2,7 @@ package stream
 
 import (
 	"context"
+	"crypto/tls"
 	"log/slog"
 	"net"
 	"sync"
@@ -108,7 +109,15 @@ func (s *subscription) open(ctx context.Context) (*session, error) {
 	// flusher) is the session's error and closes the connection, which
 	// ends the other.
 	ss.ctx, ss.fail = context.WithCancelCause(ctx)
-	ss.stop = context.AfterFunc(ss.ctx, func() { conn.Close() })
+	// Dropping the connection closes the socket itself: closing a TLS
+	// client would first write a close_notify (for up to 5 s, or, behind
+	// a CloseWrite stuck on a server that reads nothing, until that write
+	// gives up), which would hold Close, a cancel or an expired Shutdown.
+	raw := conn
+	if tc, ok := conn.(*tls.Conn); ok {
+		raw = tc.NetConn()
+	}
+	ss.stop = context.AfterFunc(ss.ctx, func() { raw.Close() })
 	s.cur.Store(ss)
 	return ss, nil
 }
