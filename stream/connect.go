@@ -36,7 +36,10 @@ func (s *subscription) connect(ctx context.Context) (net.Conn, *protocol.Reader,
 	}
 	conn := raw
 	// Until the handshake completes, cancellation and the handshake
-	// timeout close the connection, so no step can block past them.
+	// timeout close the connection, so no step can block past them. Every
+	// failure closes the socket, raw, not the TLS client over it, which
+	// would first write a close_notify (for up to 5 s) to a server that
+	// may have stopped reading: as the session's end does (session.go).
 	stop := context.AfterFunc(hctx, func() { raw.Close() })
 	defer stop()
 	deadline, _ := hctx.Deadline()
@@ -55,13 +58,13 @@ func (s *subscription) connect(ctx context.Context) (net.Conn, *protocol.Reader,
 
 	req, err := protocol.AppendConnectRequest(make([]byte, 0, 16+len(cfg.Username)+cfg.Password.Len()), cfg.Username, cfg.Password.Reveal(), cfg.MonitorID)
 	if err != nil {
-		conn.Close()
+		raw.Close()
 		return nil, nil, fmt.Errorf("%w: %w", ErrInvalidConfig, err)
 	}
 	_, err = conn.Write(req)
 	clear(req) // the password must not linger in memory longer than needed
 	if err != nil {
-		conn.Close()
+		raw.Close()
 		return nil, nil, timeout(fmt.Errorf("stream: sending ConnectRequest to %s: %w", addr, err))
 	}
 
@@ -72,7 +75,7 @@ func (s *subscription) connect(ctx context.Context) (net.Conn, *protocol.Reader,
 	read := s.stats.bytesRead.Load()
 	f, err := r.ReadFrame()
 	if err != nil {
-		conn.Close()
+		raw.Close()
 		if errors.Is(err, io.EOF) {
 			err = fmt.Errorf("%w (closed before the ConnectResponse)", err)
 		}
@@ -80,16 +83,16 @@ func (s *subscription) connect(ctx context.Context) (net.Conn, *protocol.Reader,
 		return nil, nil, diagnoseReply(err, addr, cfg.Plaintext, s.stats.bytesRead.Load() != read, cfg.HandshakeTimeout)
 	}
 	if f.Type != protocol.TypeConnectResponse {
-		conn.Close()
+		raw.Close()
 		return nil, nil, fmt.Errorf("stream: %s sent %s before the ConnectResponse: %w", addr, f.Type, protocol.ErrWrongDirection)
 	}
 	resp, err := protocol.ParseConnectResponse(f.Payload)
 	if err != nil {
-		conn.Close()
+		raw.Close()
 		return nil, nil, err
 	}
 	if resp.Status != protocol.StatusOK {
-		conn.Close()
+		raw.Close()
 		return nil, nil, &ConnectError{Status: resp.Status, Addr: addr}
 	}
 	if !stop() {
