@@ -162,7 +162,7 @@ func (ss *session) deliver(ctx context.Context, m protocol.PublishMessage) error
 			// The framing is intact, so the connection can go on. The
 			// block can never be decoded: ack it so the server moves on,
 			// and report it.
-			return ss.skipBlock(ctx, m.DataBlockID, err)
+			return ss.skipBlock(ctx, m.DataBlockID, claimedEvents(m.Count, len(m.Payload)), err)
 		}
 	}
 	if err := s.work.Err(); err != nil {
@@ -193,7 +193,7 @@ func (ss *session) deliver(ctx context.Context, m protocol.PublishMessage) error
 			s.countUndelivered(claimedEvents(m.Count, len(doc)))
 			return context.Cause(s.work)
 		}
-		return ss.skipBlock(ctx, m.DataBlockID, res.err)
+		return ss.skipBlock(ctx, m.DataBlockID, claimedEvents(m.Count, len(doc)), res.err)
 	}
 	s.noteSplit(m.DataBlockID, res)
 	return ss.deliverEvents(ctx, m.DataBlockID, events)
@@ -202,9 +202,12 @@ func (ss *session) deliver(ctx context.Context, m protocol.PublishMessage) error
 // skipBlock acks and skips a block whose document can never be delivered
 // (it cannot be inflated, or it exceeds a parsing budget), and counts and
 // reports it. The blocks collected before it go first, so that the acks
-// keep the blocks' order.
-func (ss *session) skipBlock(ctx context.Context, id uint16, err error) error {
+// keep the blocks' order. When handing them over fails (cancelled, or
+// Shutdown), the block is neither acked nor skipped: its claimed events
+// count as undelivered, with theirs.
+func (ss *session) skipBlock(ctx context.Context, id uint16, claimed int, err error) error {
 	if herr := ss.handOff(ctx); herr != nil {
+		ss.sub.countUndelivered(claimed)
 		return herr
 	}
 	ss.sub.skipped(id, err)

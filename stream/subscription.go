@@ -66,7 +66,7 @@ type Stats struct {
 	Events      uint64 // events handed to the consumer
 	Duplicates  uint64 // replayed events dropped by dedup
 	Acks        uint64 // acks written to the socket
-	Undelivered uint64 // events received but never handed over because the subscription ended (a block received before its connection closed is still handed over); for a block not split, its Count, at least 1 and at most one per 16 bytes of its document (of its compressed payload when its inflation was cut short)
+	Undelivered uint64 // events received but never handed over because the subscription ended (a block received before its connection closed is still handed over); for a block not split, its Count, at least 1 and at most one per 16 bytes of its document (of its compressed payload when it was not inflated: cut short, or undecodable and not yet skipped)
 	BadBlocks   uint64 // blocks acked and skipped because they could not be inflated or their document exceeds a parsing budget
 	Raw         uint64 // documents received raw (template output or not an envelope), counted when split, before the hand-off
 	Invalid     uint64 // events with Event.Err set, counted when split, before the hand-off (in Events too once handed over)

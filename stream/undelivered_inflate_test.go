@@ -1,6 +1,7 @@
 package stream
 
 import (
+	"bytes"
 	"context"
 	"net"
 	"testing"
@@ -52,6 +53,57 @@ func TestCancelWhileInflatingCountsUndelivered(t *testing.T) {
 				st := sub.Stats()
 				if st.Blocks != 1 || st.Events != 0 || st.Undelivered != 3 {
 					t.Errorf("stats %+v, want 1 block whose 3 events are undelivered", st)
+				}
+				if got := obs.get(cfg.MonitorID, "tcp").undelivered; got != int(st.Undelivered) {
+					t.Errorf("the Observer saw %d undelivered, Stats %d", got, st.Undelivered)
+				}
+			})
+		})
+	}
+}
+
+// TestCancelBeforeSkippingCountsUndelivered: a block that cannot be
+// inflated arrives behind a good one in the same read, in a batch mode;
+// skipping it hands the good block over first, and the consumer never
+// takes it before the cancel. Neither block is acked: both blocks' events
+// count in Stats.Undelivered (and the Observer), the bad one's too, and
+// neither counts as a bad block acked and skipped.
+func TestCancelBeforeSkippingCountsUndelivered(t *testing.T) {
+	for _, m := range []mode{modeBatches, modeManualAck} {
+		t.Run(m.String(), func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				d := &pipeDialer{serve: func(i int, c net.Conn) {
+					fc, ok := loggedIn(t, c)
+					if !ok {
+						return
+					}
+					doc, n := dpDoc("a", "b")
+					all := fc.appendBlock(nil, doc, n, protocol.FormatJSON, false)
+					bad := protocol.PublishMessage{DataBlockID: fc.next, Count: 3, Format: protocol.FormatJSON,
+						Compression: protocol.CompressionZlib, Payload: bytes.Repeat([]byte("not zlib"), 8)}
+					all, err := protocol.AppendPublishMessage(all, bad)
+					if err != nil {
+						t.Error(err)
+						return
+					}
+					c.Write(all)
+					<-fc.done
+				}}
+				ctx, cancel := context.WithCancel(t.Context())
+				obs := &tally{}
+				cfg := testConfig(d)
+				cfg.Observer = obs
+				sub, err := subscribeMode(ctx, cfg, m)
+				if err != nil {
+					t.Fatal(err)
+				}
+				synctest.Wait() // the reader waits to hand the good block over
+				cancel()
+				waitDone(t, sub)
+				d.wg.Wait()
+				st := sub.Stats()
+				if st.Blocks != 2 || st.Undelivered != 5 || st.BadBlocks != 0 || st.Acks != 0 {
+					t.Errorf("stats %+v, want 2 blocks whose 5 events are undelivered, none acked or skipped", st)
 				}
 				if got := obs.get(cfg.MonitorID, "tcp").undelivered; got != int(st.Undelivered) {
 					t.Errorf("the Observer saw %d undelivered, Stats %d", got, st.Undelivered)
