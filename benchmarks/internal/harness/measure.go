@@ -132,11 +132,11 @@ type running struct {
 	done   chan outcome
 }
 
-// launch runs s in a new goroutine, counting into counters whose target is
-// target units (0: none). The caller must call cancel or finish.
-func launch(ctx context.Context, env *Env, s Scenario, target uint64) *running {
+// launch runs s in a new goroutine, counting into new counters (with no
+// target yet). The caller must call cancel or finish.
+func launch(ctx context.Context, env *Env, s Scenario) *running {
 	rctx, cancel := context.WithCancel(ctx)
-	r := &running{s: s, c: newCounters(s, target), cancel: cancel, done: make(chan outcome, 1)}
+	r := &running{s: s, c: newCounters(s), cancel: cancel, done: make(chan outcome, 1)}
 	go func() {
 		rep, err := s.run(rctx, env, r.c)
 		r.done <- outcome{rep, err}
@@ -177,7 +177,10 @@ func (r *running) finish(a, b sample) (Result, error) {
 
 // Measure runs s for warm, then measures it for dur.
 func Measure(ctx context.Context, env *Env, s Scenario, warm, dur time.Duration) (Result, error) {
-	r := launch(ctx, env, s, 0)
+	if err := env.prepare(s); err != nil {
+		return Result{}, err
+	}
+	r := launch(ctx, env, s)
 	defer r.cancel()
 	// Wait for the first unit of work, then warm up.
 	if err := r.waitUnits(1, time.Millisecond, "before any frame"); err != nil {
@@ -204,14 +207,20 @@ func Measure(ctx context.Context, env *Env, s Scenario, warm, dur time.Duration)
 // RunN runs s until n units (frames, or events for the event kinds) have
 // been consumed after a warm-up of warmUnits, calling start when the timed
 // part begins and stop when it ends (b.ResetTimer and b.StopTimer in a Go
-// benchmark).
+// benchmark). The n units are counted from the first sample on, however
+// late it is taken: a starved caller may take it long after the warm-up
+// ended, when a target fixed in advance could already have been reached.
 func RunN(ctx context.Context, env *Env, s Scenario, warmUnits, n uint64, start, stop func()) (Result, error) {
-	r := launch(ctx, env, s, warmUnits+n)
+	if err := env.prepare(s); err != nil {
+		return Result{}, err
+	}
+	r := launch(ctx, env, s)
 	defer r.cancel()
 	if err := r.waitUnits(warmUnits, 100*time.Microsecond, "during warm-up"); err != nil {
 		return Result{}, err
 	}
 	a := take(r.c)
+	r.c.setTarget(r.c.unitsAt(a) + max(n, 1))
 	start()
 	var b sample
 	select {

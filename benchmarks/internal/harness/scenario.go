@@ -108,6 +108,15 @@ type Env struct {
 	tags  atomic.Uint64
 }
 
+// prepareTimeout bounds the wait for the child to build a dataset's
+// frames: seconds of CPU time (more under -race), which a starved machine
+// stretches to minutes. It is only against a hang, never a measure.
+const prepareTimeout = 10 * time.Minute
+
+// prepare has the child build s's frames before s connects, so that its
+// handshake does not wait for them (see pushserver.Child.Prepare).
+func (e *Env) prepare(s Scenario) error { return e.Child.Prepare(s.Dataset, prepareTimeout) }
+
 // NewEnv starts a push server child process.
 func NewEnv() (*Env, error) {
 	c, err := pushserver.Start(pushserver.ChildSpec{Role: pushserver.RolePush})
@@ -140,14 +149,23 @@ type Counters struct {
 	reads, writes  atomic.Uint64 // system calls on the TCP connection
 	perFrame       uint64
 	unitEvents     bool
-	target         uint64 // 0: none
+	target         atomic.Uint64 // units that close reached; 0: none
 	reached        chan struct{}
 	once           sync.Once
 }
 
-func newCounters(s Scenario, target uint64) *Counters {
+func newCounters(s Scenario) *Counters {
 	return &Counters{perFrame: uint64(s.Dataset.Events), unitEvents: s.countsEvents(),
-		target: target, reached: make(chan struct{})}
+		reached: make(chan struct{})}
+}
+
+// setTarget closes reached once units() >= target (at once if it already
+// is); target 0 means none.
+func (c *Counters) setTarget(target uint64) {
+	c.target.Store(target)
+	if target != 0 && c.units() >= target {
+		c.once.Do(func() { close(c.reached) })
+	}
 }
 
 // add counts frames and events; events < 0 means frames × events per
@@ -162,7 +180,7 @@ func (c *Counters) add(frames uint64, events int) {
 	if c.unitEvents {
 		u = e
 	}
-	if c.target != 0 && u >= c.target {
+	if t := c.target.Load(); t != 0 && u >= t {
 		c.once.Do(func() { close(c.reached) })
 	}
 }
@@ -173,6 +191,14 @@ func (c *Counters) units() uint64 {
 		return c.events.Load()
 	}
 	return c.frames.Load()
+}
+
+// unitsAt returns the work done at sample a, in the scenario's unit.
+func (c *Counters) unitsAt(a sample) uint64 {
+	if c.unitEvents {
+		return a.events
+	}
+	return a.frames
 }
 
 // run runs the scenario until ctx ends, then returns the server's report

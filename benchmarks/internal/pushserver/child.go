@@ -8,7 +8,8 @@
 //
 // The parent talks to the child over pipes: the child writes one JSON line
 // (Hello) when it listens, then one JSON line per finished connection
-// (Report) or per command (sim role); it exits when its stdin closes.
+// (Report) or per command (sim role; the push role's one command is
+// "prepare", see Child.Prepare); it exits when its stdin closes.
 package pushserver
 
 import (
@@ -24,6 +25,8 @@ import (
 	"net"
 	"os"
 	"os/exec"
+	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -114,7 +117,29 @@ func runPush(emit func(any)) error {
 	go s.accept(plain, nil)
 	go s.accept(secure, cfg)
 	emit(Hello{TCP: plain.Addr().String(), TLS: secure.Addr().String(), CA: ca.PEM()})
-	io.Copy(io.Discard, os.Stdin) // until the parent closes it
+	// Until the parent closes stdin, answer its "prepare ID" lines: build
+	// the frame set of the dataset ID (see Child.Prepare).
+	sc := bufio.NewScanner(os.Stdin)
+	for sc.Scan() {
+		cmd, arg, _ := strings.Cut(sc.Text(), " ")
+		ans := prepared{Err: fmt.Sprintf("unknown command %q", cmd)}
+		if cmd == "prepare" {
+			ans.Err = ""
+			id, err := strconv.ParseUint(arg, 10, 32)
+			var d Dataset
+			if err == nil {
+				ans.Prepared = new(uint32(id))
+				d, err = DatasetFromID(uint32(id))
+			}
+			if err == nil {
+				_, err = s.frameSet(d)
+			}
+			if err != nil {
+				ans.Err = err.Error()
+			}
+		}
+		emit(ans)
+	}
 	plain.Close()
 	secure.Close()
 	return nil
@@ -233,6 +258,53 @@ func (c *Child) Report(tag string, timeout time.Duration) (Report, error) {
 		c.mu.Lock()
 		c.reports = append(c.reports, r)
 		c.mu.Unlock()
+	}
+}
+
+// prepared is a push child's answer to "prepare ID". Prepared is set in
+// it only (never in a Report), which tells the answer from the reports.
+type prepared struct {
+	Prepared *uint32 `json:"prepared,omitempty"`
+	Err      string  `json:"err,omitempty"`
+}
+
+// Prepare has a push child build the frames of dataset d now, and waits
+// for them, at most timeout (a bound against a hang, never a measure). A
+// connection asking for d is then answered without building them first:
+// building a compressed set is seconds of CPU time, which a starved
+// machine stretches past the bound of a handshake. Reports read meanwhile
+// are kept for Report. Like Report, it is for one caller at a time.
+func (c *Child) Prepare(d Dataset, timeout time.Duration) error {
+	if _, err := fmt.Fprintf(c.stdin, "prepare %d\n", d.ID()); err != nil {
+		return err
+	}
+	deadline := time.Now().Add(timeout)
+	for {
+		line, err := c.next(context.Background(), time.Until(deadline))
+		if err != nil {
+			return fmt.Errorf("prepare %s: %w", d, err)
+		}
+		var p prepared
+		if err := json.Unmarshal(line, &p); err != nil {
+			return err
+		}
+		if p.Prepared == nil {
+			var r Report
+			if err := json.Unmarshal(line, &r); err != nil {
+				return err
+			}
+			c.mu.Lock()
+			c.reports = append(c.reports, r)
+			c.mu.Unlock()
+			continue
+		}
+		if p.Err != "" {
+			return fmt.Errorf("pushserver child: prepare %s: %s", d, p.Err)
+		}
+		if *p.Prepared != d.ID() {
+			return fmt.Errorf("pushserver child: prepared %d, want %d", *p.Prepared, d.ID())
+		}
+		return nil
 	}
 }
 
