@@ -243,6 +243,10 @@ type response struct {
 	body   []byte
 	cut    bool  // an error body longer than maxErrorBody, cut there
 	over   error // a 2xx body beyond maxBodySize (then body is nil)
+	// seeOther is where a 303 See Other sent the request (followed with a
+	// GET, within the origin): the answer is that GET's, not the
+	// request's, which the server served. nil when no 303 was followed.
+	seeOther *url.URL
 }
 
 // do sends r, retrying 429/503 per the retry policy, and returns the 2xx
@@ -280,6 +284,16 @@ func (c *Client) do(ctx context.Context, r request) (*response, error) {
 				return nil, fmt.Errorf("monitor: %s %s: %w", r.method, r.path, err)
 			}
 			return resp, nil
+		}
+		if resp.seeOther != nil && r.method != http.MethodGet {
+			// The server served the request and sent it to another
+			// resource, whose GET failed: sending the request again (a
+			// Create's POST) would repeat what was done. The *APIError is
+			// the GET's.
+			sc := slices.Concat(c.sc, r.secrets)
+			get := request{method: http.MethodGet, path: sc.oneLine(resp.seeOther.Path, 200), secrets: r.secrets}
+			return nil, fmt.Errorf("monitor: %s %s: served, the request may have taken effect; following its 303 See Other: %w",
+				r.method, r.path, c.apiError(get, resp))
 		}
 		apiErr := c.apiError(r, resp)
 		if attempt >= c.retry.maxRetries || !retryable(r.method, resp.status) {
@@ -359,6 +373,11 @@ func (c *Client) send(ctx context.Context, r request, target *url.URL) (*respons
 		return nil, fmt.Errorf("monitor: %s %s: reading response: %w", r.method, r.path, err)
 	}
 	resp := &response{status: hr.StatusCode, header: hr.Header, body: data}
+	if hr.Request != nil && hr.Request.Method != r.method {
+		// Only a 303 changes the method of a request that is followed:
+		// withOriginCheck stops a 301 or 302 that would.
+		resp.seeOther = hr.Request.URL
+	}
 	if int64(len(data)) > limit {
 		if ok {
 			resp.body, resp.over = nil, &LimitError{LimitBodySize, maxBodySize}

@@ -274,6 +274,7 @@ func (f *xmlFields) UnmarshalXML(d *xml.Decoder, start xml.StartElement) error {
 // <Monitor> root as a result holding that one monitor.
 func decodeLegacyXML(body []byte, maxItems int) (legacyAnswer, error) {
 	var a legacyAnswer
+	var errs xmlErrors
 	d := newXMLDecoder(body)
 	monitor := func(se *xml.StartElement) error {
 		if maxItems < 0 {
@@ -321,8 +322,9 @@ func decodeLegacyXML(body []byte, maxItems int) (legacyAnswer, error) {
 				a.message, err = text(se)
 			case "error":
 				var t string
-				t, err = text(se)
-				a.errs = append(a.errs, t)
+				if t, err = text(se); err == nil {
+					errs.add(t)
+				}
 			default:
 				err = d.Skip()
 			}
@@ -334,7 +336,54 @@ func decodeLegacyXML(body []byte, maxItems int) (legacyAnswer, error) {
 	if err != nil {
 		return legacyAnswer{}, fmt.Errorf("XML: %w", err)
 	}
+	a.errs = errs.texts()
 	return a, nil
+}
+
+// xmlErrors collects the texts of an answer's <error> elements as
+// jsonErrorTexts does a JSON "error" array's: at most maxValues of them as
+// a list; beyond, all of them as one text, so that an answer no page size
+// bounds (a create's, up to maxBodySize) of many tiny <error/> elements
+// costs about its size, not a string header of 16 bytes per 8-byte
+// element (2 to 3 times the body, with the slice's growth). The one text
+// is the texts trimmed and joined with "; ", blank ones left out: the
+// message joinTexts would make of the list.
+type xmlErrors struct {
+	list   []string
+	joined *strings.Builder // non-nil once there were more than maxValues
+}
+
+func (e *xmlErrors) add(t string) {
+	if e.joined == nil && len(e.list) < maxValues {
+		e.list = append(e.list, t)
+		return
+	}
+	if e.joined == nil {
+		e.joined = new(strings.Builder)
+		for _, s := range e.list {
+			e.join(s)
+		}
+		e.list = nil
+	}
+	e.join(t)
+}
+
+func (e *xmlErrors) join(t string) {
+	if t = strings.TrimSpace(t); t == "" {
+		return
+	}
+	if e.joined.Len() > 0 {
+		e.joined.WriteString("; ")
+	}
+	e.joined.WriteString(t)
+}
+
+// texts returns the texts: the list, or the one joined text.
+func (e *xmlErrors) texts() []string {
+	if e.joined == nil {
+		return e.list
+	}
+	return []string{e.joined.String()}
 }
 
 // rootElement returns the document's first element.

@@ -124,5 +124,7 @@
 //
 // A Spec's URL is an address, not a secret: it is printed as is, and
 // [Spec.Validate] refuses one with user info (the server authenticates to
-// it with Token). A URL read from the server has its password replaced.
+// it with Token), or with an unescaped '@' (a password holding a '/'
+// would end the user info early and print as the host and path). A URL
+// read from the server has its password replaced.
 package monitor

@@ -49,6 +49,14 @@ func specSecrets(s Spec) scrubber {
 // Create creates a monitor (POST /ws/Monitor) and returns its id, read from
 // the answer's <location>Monitor/N</location> or its Location header.
 //
+// An answer 303 See Other (the monitor was created; the Location names it)
+// is followed with a GET, within the base URL's origin only (see
+// [RedirectError]), and the id is read from where it led — a path
+// /ws/Monitor/{id} or /ws/v1/monitors/inventory/{id} — and from the
+// monitor that GET answers with, legacy or v1; the two must agree. The
+// POST is never sent again after a 303: a GET that fails is reported as
+// the GET's [*APIError], wrapped.
+//
 // s is validated first; an invalid spec returns a [*SpecError] and sends
 // nothing. If the server answers 2xx without a readable id, the error
 // matches [ErrMalformedResponse] and the monitor may exist nonetheless.
@@ -65,6 +73,13 @@ func (c *Client) Create(ctx context.Context, s Spec) (uint32, error) {
 	resp, err := c.do(ctx, r)
 	if err != nil {
 		return 0, err
+	}
+	if resp.seeOther != nil {
+		id, err := seeOtherMonitor(c.base, resp)
+		if err != nil {
+			return 0, c.malformed(r, "status %d after 303 See Other: %v; the monitor may have been created", resp.status, err)
+		}
+		return id, nil
 	}
 	id, ok := createdID(resp)
 	if !ok {

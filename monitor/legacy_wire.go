@@ -9,6 +9,7 @@ package monitor
 import (
 	"bytes"
 	"encoding/xml"
+	"errors"
 	"fmt"
 	"math"
 	"net/url"
@@ -241,6 +242,51 @@ func createdID(resp *response) (uint32, bool) {
 		}
 	}
 	return locationID(resp.header.Get("Location"))
+}
+
+// seeOtherID returns the id of the monitor a followed 303 See Other named:
+// where the request was sent, when that path, below the base path, is
+// /ws/Monitor/{id} or /ws/v1/monitors/inventory/{id}.
+func seeOtherID(base *url.URL, resp *response) (uint32, bool) {
+	if resp.seeOther == nil {
+		return 0, false
+	}
+	rest, ok := strings.CutPrefix(strings.TrimSuffix(resp.seeOther.Path, "/"), base.Path)
+	if !ok {
+		return 0, false
+	}
+	for _, prefix := range [...]string{legacyPath + "/", v1InventoryPath + "/"} {
+		if len(rest) > len(prefix) && strings.EqualFold(rest[:len(prefix)], prefix) && isDigits(rest[len(prefix):]) {
+			return locationID(rest[len(prefix):])
+		}
+	}
+	return 0, false
+}
+
+// seeOtherMonitor returns the id of the monitor a create answered with 303
+// See Other: the id its path names (seeOtherID) and the monitor the
+// answer to the GET holds — one monitor, as the legacy API or the v1 API
+// answers a GET of one — or a <location>; when both name one, they must
+// agree. A body that names no monitor leaves the path's id.
+func seeOtherMonitor(base *url.URL, resp *response) (uint32, error) {
+	byPath, hasPath := seeOtherID(base, resp)
+	var byBody uint32
+	if a, err := decodeLegacy(resp.body, 1); err == nil && len(a.items) == 1 {
+		byBody = a.items[0].ID
+	} else if m, ok, err := decodeV1One(resp.body, 0, 1); err == nil && ok {
+		byBody = m.ID
+	} else if id, ok := createdID(&response{body: resp.body}); ok {
+		byBody = id
+	}
+	switch {
+	case hasPath && byBody != 0 && byBody != byPath:
+		return 0, fmt.Errorf("the answer is for monitor %d, not %d where the 303 led", byBody, byPath)
+	case hasPath:
+		return byPath, nil
+	case byBody != 0:
+		return byBody, nil
+	}
+	return 0, errors.New("no monitor id where the 303 led nor in the answer")
 }
 
 // locationID reads the id from "Monitor/1234", "/ws/Monitor/1234",

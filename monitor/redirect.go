@@ -70,7 +70,8 @@ func origin(u *url.URL) string {
 // Delete that deleted nothing: the request was not served, only moved).
 // Such a redirect is not followed: its answer is returned as is, which the
 // Client reports as an [*APIError] with the redirect's status. A 303 is
-// followed: it is the server's answer to a request it has served.
+// followed: it is the server's answer to a request it has served, so the
+// Client never sends that request again (see response.seeOther).
 func withOriginCheck(hc *http.Client, base *url.URL) *http.Client {
 	cp := *hc
 	next := hc.CheckRedirect

@@ -22,7 +22,7 @@ import (
 // every fmt verb, in encoding/json and in log/slog. Only the request
 // encoders reveal them, to send them to the server. URL is an address, not
 // a secret: it is printed as is, and [Spec.Validate] refuses one with user
-// info (put the credentials in Token, which is what the server sends as
+// info or an unescaped '@' (put the credentials in Token, which is what the server sends as
 // Basic authorization to URL); keep API keys in Headers, not in the query.
 //
 // A Spec is a plain value with no internal state; copies are independent
@@ -48,7 +48,10 @@ type Spec struct {
 	Description string // monDescription
 
 	// URL the server pushes to (monTransportUrl; http transport, required
-	// there). Not a secret, and it must not carry user info.
+	// there). Not a secret, and it must not carry user info, nor an
+	// unescaped '@' anywhere (a password holding a '/' would end the user
+	// info early and print as the host and path): percent-encode one in a
+	// path or query as %40.
 	URL string
 	// Token is "user:password" for the server's Basic auth to URL
 	// (monTransportToken).
@@ -142,6 +145,13 @@ func (s Spec) normalize() (Spec, error) {
 			// A string field cannot redact itself wherever it is printed;
 			// Token is the server's way to authenticate to URL.
 			return Spec{}, &SpecError{"URL", `must not carry user info: put "user:password" in Token`}
+		}
+		if strings.Contains(n.URL, "@") {
+			// User info whose password holds an unescaped '/', '?' or
+			// '#' ends early: "https://bob:2024/pw@host/x" parses as host
+			// bob, port 2024 and path "/pw@host/x", no user info, and the
+			// password would be printed with the URL (and pushed to).
+			return Spec{}, &SpecError{"URL", `has an '@' outside user info: percent-encode an '@' in a path or query as %40, and put "user:password" in Token`}
 		}
 	} else if n.Transport == TransportHTTP {
 		return Spec{}, &SpecError{"URL", "is required for the http transport"}

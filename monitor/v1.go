@@ -52,7 +52,10 @@ type ListQuery struct {
 // a [*SpecError] and sends nothing. If the answer holds only the new id
 // (in its body or, when the body is empty or names no monitor, in the
 // Location header), the returned Monitor carries the normalized spec that
-// was sent.
+// was sent. An answer 303 See Other is followed as by [Client.Create]:
+// the monitor is the GET's answer, when it is a v1 monitor (the one the
+// path /ws/v1/monitors/inventory/{id} it led to names, if it names one);
+// otherwise the id is read as Client.Create reads it.
 //
 // Handlebars templates: set SchemaType "handlebars" and Schema to the
 // template; the monitor's events are then delivered as the template
@@ -68,7 +71,19 @@ func (v V1) Create(ctx context.Context, s Spec) (*Monitor, error) {
 	if err != nil {
 		return nil, err
 	}
-	m, ok, err := decodeV1One(resp.body, 0, v.c.pageSize)
+	// After a 303 See Other, the answer is the GET of where it led; the
+	// monitor must be the one that path names, if it names one.
+	// When the answer is no v1 monitor, the id is read as Client.Create
+	// reads it (a legacy monitor, the path).
+	want, _ := seeOtherID(v.c.base, resp)
+	m, ok, err := decodeV1One(resp.body, want, v.c.pageSize)
+	if resp.seeOther != nil && (err != nil || !ok) {
+		id, err := seeOtherMonitor(v.c.base, resp)
+		if err != nil {
+			return nil, v.c.malformed(r, "status %d after 303 See Other: %v; the monitor may have been created", resp.status, err)
+		}
+		return &Monitor{ID: id, Spec: n}, nil
+	}
 	switch {
 	case err != nil:
 		return nil, v.c.malformed(r, "%v; the monitor may have been created", err)

@@ -112,8 +112,11 @@
 // (an unknown or foreign monitor id, a bad version); those two codes come
 // from the existing clients, the documentation names none. Any status other
 // than 200 refuses that monitor for good: the client reports it and closes
-// the connection rather than retrying in a loop. Trap: the documentation's
-// example shows status 1; the service sends 200.
+// the connection rather than retrying in a loop. A 200 in a version other
+// than 1 is refused for good too (stream.ErrProtocolVersion): version 1 is
+// the only one that exists, and frames of another could not be trusted to
+// mean what version 1's mean. Trap: the documentation's example shows
+// status 1; the service sends 200.
 //
 // §2.3 PublishMessage, type 3, server → client, one block of events:
 //

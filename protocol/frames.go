@@ -97,6 +97,8 @@ func ParseConnectRequest(payload []byte) (ConnectRequest, error) {
 }
 
 // ParseConnectResponse decodes the payload of a TypeConnectResponse frame.
+// The version is returned as sent; refusing versions other than [Version]
+// is the caller's policy (package stream ends the connection attempt).
 func ParseConnectResponse(payload []byte) (ConnectResponse, error) {
 	if len(payload) != 4 {
 		return ConnectResponse{}, frameErr(TypeConnectResponse, uint32(len(payload)), ErrSizeMismatch, "payload must be 4 bytes")

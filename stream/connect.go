@@ -95,6 +95,12 @@ func (s *subscription) connect(ctx context.Context) (net.Conn, *protocol.Reader,
 		raw.Close()
 		return nil, nil, &ConnectError{Status: resp.Status, Addr: addr}
 	}
+	if resp.Version != protocol.Version {
+		// Accepted, but in a version this client does not speak (1 is the
+		// only one that exists): what follows could not be read safely.
+		raw.Close()
+		return nil, nil, &VersionError{Version: resp.Version, Addr: addr}
+	}
 	if !stop() {
 		// The handshake context ended just now and closed the connection.
 		return nil, nil, timeout(fmt.Errorf("stream: %s: %w", addr, context.Cause(hctx)))

@@ -8,8 +8,9 @@
 // block is acknowledged with the documented 10-byte ack only after all of
 // its events were received by the consumer (or, with [AckManual], after
 // [Batch.Ack]). Transient failures reconnect with jittered exponential
-// backoff, forever by default; permanent ones (403, 400, TLS verification,
-// a port proved wrong, invalid configuration) end the subscription with a
+// backoff, forever by default; permanent ones (403, 400, a 200 in another
+// protocol version than 1 ([ErrProtocolVersion]), TLS verification, a port
+// proved wrong, invalid configuration) end the subscription with a
 // typed error. Errors before the ConnectResponse name a likely wrong
 // endpoint and its fix ([ErrPortExpectsTLS], [ErrPortNotTLS],
 // [ErrNotPushPort]); a server that keeps closing connections soon after

@@ -24,6 +24,11 @@ var (
 	// monitor id is unknown, belongs to another account or is not a tcp
 	// monitor. Permanent.
 	ErrBadRequest = errors.New("stream: push connect refused (400 Bad Request): unknown monitor id, a monitor of another account, or not a tcp monitor")
+	// ErrProtocolVersion: the server accepted the ConnectRequest (status
+	// 200) in a protocol version other than 1, the only one that exists
+	// and the only one this client speaks. The error is a *VersionError.
+	// Permanent: the connection is closed and not retried.
+	ErrProtocolVersion = errors.New("stream: push server answered in an unsupported protocol version")
 	// ErrInvalidConfig: the Config cannot work; reported by Subscribe before
 	// any dial.
 	ErrInvalidConfig = errors.New("stream: invalid config")
@@ -134,6 +139,25 @@ func (e *ConnectError) Is(target error) bool {
 		target == ErrBadRequest && e.Status == protocol.StatusBadRequest
 }
 
+// VersionError is a ConnectResponse of status 200 whose protocol version
+// is not [protocol.Version] (1, the only version that exists). The
+// connection is closed before any frame of it is read: its frames could
+// not be trusted to mean what version 1's mean. Like a [ConnectError], it
+// is permanent: the same server would answer the same way. It matches
+// ErrProtocolVersion with errors.Is.
+type VersionError struct {
+	Version uint16 // the version the server answered with
+	Addr    string
+}
+
+func (e *VersionError) Error() string {
+	return fmt.Sprintf("%s: version %d, this client speaks only version %d (%s)",
+		ErrProtocolVersion.Error(), e.Version, protocol.Version, e.Addr)
+}
+
+// Is makes errors.Is(err, ErrProtocolVersion) work.
+func (e *VersionError) Is(target error) bool { return target == ErrProtocolVersion }
+
 // permanentError marks an error that retrying cannot fix.
 type permanentError struct{ err error }
 
@@ -141,7 +165,8 @@ func (e *permanentError) Error() string { return e.err.Error() }
 func (e *permanentError) Unwrap() error { return e.err }
 
 // IsPermanent reports whether err is one that a Subscription does not
-// retry: a refused ConnectRequest, a TLS certificate or version failure, a
+// retry: a refused ConnectRequest, a ConnectResponse in another protocol
+// version ([*VersionError]), a TLS certificate or version failure, a
 // peer proved not to be a push server of the kind configured, an invalid
 // configuration.
 func IsPermanent(err error) bool {
@@ -150,7 +175,8 @@ func IsPermanent(err error) bool {
 	}
 	var p *permanentError
 	var ce *ConnectError
-	return errors.As(err, &p) || errors.As(err, &ce) || errors.Is(err, ErrInvalidConfig)
+	var ve *VersionError
+	return errors.As(err, &p) || errors.As(err, &ce) || errors.As(err, &ve) || errors.Is(err, ErrInvalidConfig)
 }
 
 // classify wraps errors that must not be retried.

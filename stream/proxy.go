@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/pushmon/pushmon/secret"
@@ -84,7 +85,10 @@ type ProxyDialer struct {
 // HTTP proxy at proxyURL ("http://[user:password@]host[:port]", port 80 by
 // default, or "https://…" for TLS to the proxy, port 443, verified against
 // tlsConfig or the system roots). Credentials in the URL are sent as
-// Proxy-Authorization Basic. forward dials the proxy; nil means a
+// Proxy-Authorization Basic; a '/', '?', '#' or '@' in them must be
+// percent-encoded (an '@' outside the user info is an ErrInvalidConfig,
+// since it would leave the password in the host or path, which String
+// prints). forward dials the proxy; nil means a
 // net.Dialer with TCP keepalive.
 func HTTPProxyDialer(proxyURL string, forward Dialer, tlsConfig *tls.Config) (*ProxyDialer, error) {
 	u, err := url.Parse(proxyURL)
@@ -94,6 +98,12 @@ func HTTPProxyDialer(proxyURL string, forward Dialer, tlsConfig *tls.Config) (*P
 	}
 	if err := checkProxyURL(u); err != nil {
 		return nil, err
+	}
+	if u.User == nil && strings.Contains(proxyURL, "@") {
+		// A password with an unescaped '/', '?' or '#' ends the user info
+		// early: "http://bob:2024/pw@proxy" is host bob, port 2024 and
+		// path "/pw@proxy", which String would print.
+		return nil, fmt.Errorf("%w: proxy URL has an '@' outside its user info (percent-encode '/', '?', '#' and '@' in a password)", ErrInvalidConfig)
 	}
 	d := &ProxyDialer{forward: defaultForward(forward), tlsConfig: tlsConfig}
 	d.proxy, d.user, d.auth = splitCredentials(u)

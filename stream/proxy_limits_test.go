@@ -289,3 +289,22 @@ func TestProxyRefusalRedactsEchoedCredentials(t *testing.T) {
 		})
 	}
 }
+
+// A proxy URL whose password holds an unescaped '/' ("http://bob:2024/pw@
+// proxy:3128") parses without user info, as host bob, port 2024 and a
+// path holding the password, which the dialer's String printed. It is an
+// ErrInvalidConfig that does not quote it.
+func TestHTTPProxyDialerPasswordBehindSlashRefused(t *testing.T) {
+	for _, u := range []string{"http://bob:2024/s3cr3t@proxy.example:3128", "https://bob:1?s3cr3t@proxy.example"} {
+		d, err := HTTPProxyDialer(u, nil, nil)
+		if !errors.Is(err, ErrInvalidConfig) {
+			t.Errorf("%s: HTTPProxyDialer = %v, %v; want ErrInvalidConfig", u, d, err)
+		}
+		if err != nil && strings.Contains(err.Error(), "s3cr3t") {
+			t.Errorf("%s: the error quotes the password: %v", u, err)
+		}
+	}
+	if d, err := HTTPProxyDialer("http://bob:pa%2Fss@proxy.example:3128", nil, nil); err != nil || strings.Contains(d.String(), "pa/ss") || strings.Contains(d.String(), "pa%2Fss") {
+		t.Errorf("percent-encoded password: %v, %v; want a dialer that prints no password", d, err)
+	}
+}
