@@ -229,7 +229,11 @@
 //	{"DataPoint":{"cstId":7603,"data":0.4117,"description":"","id":"684572e0-12c4-11e5-8507-fa163ed4cf14",
 //	  "quality":0,"serverTimestamp":1434307047694,"streamId":"test","streamUnits":"","timestamp":1434307047694}}
 //
-// Its id (a UUID) is the natural key for deduplication; data is a number or
+// Its id (a UUID) names the data point, not the event, and the project
+// does not deduplicate by it: an INSERTION and a DELETE of one DataPoint
+// share it, and a reading may come without one. Replays are removed by
+// event identity (topic, operation, timestamp, resource and body; see
+// stream's Event.Identity), the same for every topic. data is a number or
 // a string; timestamp and serverTimestamp are epoch milliseconds; it may
 // also carry streamType and location. A DeviceCore has id {devId,
 // devVersion}, devConnectwareId, devMac, cstId, grpId, grpPath,

@@ -94,7 +94,7 @@ func parseFlags(args []string, getenv func(string) string, stderr io.Writer) (*o
 
 	fs.IntVar(&o.maxPending, "max-pending", bridge.DefaultMaxPending, "events per monitor published and awaiting their PubAck")
 	fs.DurationVar(&o.ackTimeout, "ack-timeout", bridge.DefaultAckTimeout, "wait for a block's PubAcks before the session is abandoned and replayed")
-	fs.DurationVar(&o.drainTimeout, "drain-timeout", 30*time.Second, "on SIGINT/SIGTERM, wait this long for in-flight blocks to be stored and acked")
+	fs.DurationVar(&o.drainTimeout, "drain-timeout", 30*time.Second, "on SIGINT/SIGTERM, wait this long for in-flight blocks to be stored and acked (a second signal stops at once)")
 	logLevel := fs.String("log-level", "info", "debug, info, warn or error")
 
 	fs.BoolVar(&o.ha, "ha", false, "share -monitors with the other replicas using the same -lease-bucket: each monitor is bridged by the one replica holding its lease")

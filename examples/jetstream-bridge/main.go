@@ -16,9 +16,13 @@
 // -http-addr serves /healthz, /readyz and /metrics. SIGINT or SIGTERM
 // stops gracefully: no new blocks are taken, what is in flight is stored
 // and acknowledged, the leases are released, then the program exits
-// (abruptly after -drain-timeout). Exit status: 0 after a signal or
-// -count, 1 on errors (a monitor refused, JetStream rejecting an event,
-// the stream not fitting), 2 on bad usage.
+// (abruptly after -drain-timeout). A second SIGINT or SIGTERM stops it at
+// once, as -drain-timeout running out would (what was not acknowledged is
+// replayed; leases expire at their TTL); a third kills it. Exit status: 0
+// after a signal or -count, 1 on errors (a monitor refused, JetStream
+// rejecting an event, the stream not fitting), 2 on bad usage, 128 plus
+// the signal's number (130 for SIGINT, 143 for SIGTERM) when a second
+// signal stopped it.
 package main
 
 import (
@@ -44,15 +48,67 @@ import (
 )
 
 func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	code := run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr)
-	stop()
-	os.Exit(code)
+	// The first SIGINT or SIGTERM ends ctx: the graceful stop. The second
+	// ends now: the stop is cut short. Then the signals' default action is
+	// back, so that a third kills the process whatever it is doing.
+	sigs := make(chan os.Signal, 2)
+	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+	ctx, drain := context.WithCancel(context.Background())
+	now, stopNow := context.WithCancelCause(context.Background())
+	go func() {
+		<-sigs
+		drain()
+		sig := <-sigs
+		signal.Reset(os.Interrupt, syscall.SIGTERM)
+		stopNow(secondSignal{sig})
+	}()
+	os.Exit(runUntil(ctx, now, os.Args[1:], os.Getenv, os.Stdout, os.Stderr))
 }
 
-// run is main without the process: testable, every exit path returning
-// its status. ctx ending (SIGINT, SIGTERM) starts the graceful shutdown.
+// secondSignal is the cause of now's end in main: the signal that asked
+// to stop at once.
+type secondSignal struct{ sig os.Signal }
+
+func (e secondSignal) Error() string { return "second signal (" + e.sig.String() + ")" }
+
+// signalName names the signal of now's cause for a log line.
+func signalName(cause error) string {
+	var s secondSignal
+	switch {
+	case !errors.As(cause, &s):
+		return cause.Error()
+	case s.sig == os.Interrupt:
+		return "SIGINT"
+	case s.sig == syscall.SIGTERM:
+		return "SIGTERM"
+	}
+	return s.sig.String()
+}
+
+// exitStatus is the exit status of a run that a second signal stopped:
+// 128 plus the signal's number, what a shell shows for a command that
+// signal killed; 1 for a cause without a signal.
+func exitStatus(cause error) int {
+	var s secondSignal
+	if errors.As(cause, &s) {
+		if n, ok := s.sig.(syscall.Signal); ok {
+			return 128 + int(n)
+		}
+	}
+	return 1
+}
+
+// run is runUntil without a second signal.
 func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) int {
+	return runUntil(ctx, context.Background(), args, getenv, stdout, stderr)
+}
+
+// runUntil is main without the process: testable, every exit path
+// returning its status. ctx ending (a first SIGINT or SIGTERM) starts the
+// graceful shutdown; now ending (a second one) stops at once: the drain is
+// cut short, and the status is exitStatus(context.Cause(now)), whatever
+// else happened.
+func runUntil(ctx, now context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) int {
 	o, err := parseFlags(args, getenv, stderr)
 	if errors.Is(err, flag.ErrHelp) {
 		return 0
@@ -61,15 +117,33 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return 2
 	}
 	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: o.logLevel}))
-	if err := serve(ctx, o, log, stdout); err != nil {
+	told := make(chan struct{})
+	stopTelling := context.AfterFunc(now, func() {
+		defer close(told)
+		log.Warn("jetstream-bridge: second signal received: stopping now, without waiting for the drain; "+
+			"Remote Manager will replay what was not acknowledged", "signal", signalName(context.Cause(now)))
+	})
+	err = serve(ctx, now, o, log, stdout)
+	if !stopTelling() {
+		<-told
+	}
+	if err != nil {
 		log.Error("jetstream-bridge: " + err.Error())
+	}
+	if now.Err() != nil {
+		code := exitStatus(context.Cause(now))
+		log.Error("jetstream-bridge: stopped at once by a second signal", "signal", signalName(context.Cause(now)), "exit_status", code)
+		return code
+	}
+	if err != nil {
 		return 1
 	}
 	return 0
 }
 
-// serve is the program after flag parsing.
-func serve(ctx context.Context, o *options, log *slog.Logger, stdout io.Writer) error {
+// serve is the program after flag parsing. ctx ending starts the graceful
+// stop; now ending cuts it short.
+func serve(ctx, now context.Context, o *options, log *slog.Logger, stdout io.Writer) error {
 	push := stream.Config{
 		Host:      o.host,
 		Addr:      o.pushAddr,
@@ -190,18 +264,23 @@ func serve(ctx context.Context, o *options, log *slog.Logger, stdout io.Writer) 
 		// Every monitor stopped for good.
 		return report(log, b, runErr)
 	case <-ctx.Done():
-		log.Info("signal received: finishing in-flight blocks", "drain_timeout", o.drainTimeout)
+		log.Info("signal received: finishing in-flight blocks (a second signal stops at once)", "drain_timeout", o.drainTimeout)
 	case <-stopAt:
 		log.Info("count reached: finishing in-flight blocks")
 	}
 	st.draining.Store(true) // /readyz: 503 from now on
 	dctx, dcancel := context.WithTimeout(context.WithoutCancel(ctx), o.drainTimeout)
 	defer dcancel()
+	defer context.AfterFunc(now, dcancel)() // a second signal ends the drain
 	if err := b.Shutdown(dctx); err != nil {
-		log.Warn("drain timed out: stopped abruptly; Remote Manager will replay what was not acknowledged", "err", err)
+		if now.Err() != nil {
+			log.Warn("drain cut short by a second signal: stopped abruptly; Remote Manager will replay what was not acknowledged")
+		} else {
+			log.Warn("drain timed out: stopped abruptly; Remote Manager will replay what was not acknowledged", "err", err)
+		}
 	}
 	runErr = <-done
-	if o.demo {
+	if o.demo && now.Err() == nil {
 		printSample(stdout, s, 3)
 	}
 	return report(log, b, runErr)

@@ -55,6 +55,12 @@ type options struct {
 	cmd        []string      // "monitors list|reset ID|delete ID"
 }
 
+// minPollInterval is the shortest -interval (-transport polling): each
+// poll is at least one request to the account's history API, and a
+// shorter wait would spend the account's request rate (429 Throttled) on
+// polls that mostly find nothing new.
+const minPollInterval = time.Second
+
 // usageError is bad usage. parseFlags returns one only after its one-line
 // message is on stderr, and run exits 2 on it.
 type usageError struct{ msg string }
@@ -121,8 +127,11 @@ Credentials may also come from RM_USERNAME and RM_PASSWORD (better than
 arguments, which other users of the machine can see).
 
 Exit status: 0 on a signal or after -count events; 1 on errors (bad
-credentials included); 2 on bad usage; 141 when stdout was closed by its
-reader (the status a shell shows for a command ended by SIGPIPE).
+credentials included); 2 on bad usage; 3 when a monitor it created was, or
+may have been, left behind (its delete at exit failed or went unanswered:
+stderr names the monitor and the command that deletes it), whatever else
+happened; 141 when stdout was closed by its reader (the status a shell
+shows for a command ended by SIGPIPE).
 
 flags:
 `
@@ -161,7 +170,7 @@ func parseFlags(args []string, getenv func(string) string, stdout, stderr io.Wri
 	str(&o.listen, "listen", "127.0.0.1:8080", "http: `address` to serve the receiver on")
 	str(&o.publicURL, "public-url", "", "http: the `URL` Remote Manager pushes to, reaching -listen (with -demo: derived from -listen)")
 	fs.Var(secretFlag{&o.token}, "token", "http: push `TOKEN` \"user:password\" the server sends to -public-url (default: random)")
-	fs.DurationVar(&o.interval, "interval", 10*time.Second, "polling: time between polls")
+	fs.DurationVar(&o.interval, "interval", 10*time.Second, "polling: time between polls of the history API, at least "+minPollInterval.String())
 	str(&o.schemaFile, "schema", "", "handlebars template `FILE` for the monitor; events are printed as rendered")
 	for short, long := range aliases {
 		f := fs.Lookup(long)
@@ -222,8 +231,12 @@ func parseFlags(args []string, getenv func(string) string, stdout, stderr io.Wri
 	if !oneOf(o.transport, "tcp", "http", "polling") {
 		return bad("-transport must be tcp, http or polling")
 	}
-	if o.interval <= 0 || o.restTimeout <= 0 || o.statsInterval <= 0 {
-		return bad("-interval, -rest-timeout and -stats-interval must be positive")
+	if o.restTimeout <= 0 || o.statsInterval <= 0 {
+		return bad("-rest-timeout and -stats-interval must be positive")
+	}
+	if o.interval < minPollInterval {
+		return bad("-interval must be at least %v (it is the time between two polls of the account's history API), got %v",
+			minPollInterval, o.interval)
 	}
 	if !o.token.IsZero() && !strings.Contains(o.token.Reveal(), ":") {
 		return bad(`-token must be "user:password"`)

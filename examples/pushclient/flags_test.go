@@ -59,3 +59,31 @@ func TestSplitHost(t *testing.T) {
 		}
 	}
 }
+
+// TestIntervalMinimum: -interval, the wait between two polls of the
+// history API, is at least minPollInterval (1s); anything shorter, zero
+// and negative values included, is a usage error (exit 2) naming the flag
+// and the minimum, before anything is started.
+func TestIntervalMinimum(t *testing.T) {
+	noEnv := func(string) string { return "" }
+	for _, iv := range []string{"1ns", "999ms", "0s", "-1s"} {
+		var stdout, stderr strings.Builder
+		// A closed loopback port: were the value taken, the run would fail
+		// there (exit 1), never reaching a real server.
+		args := []string{"-api-url", "http://127.0.0.1:1", "-rest-timeout", "5s", "-transport", "polling", "-interval", iv, "alice", "pw"}
+		if code := run(t.Context(), args, noEnv, &stdout, &stderr); code != 2 ||
+			!strings.Contains(stderr.String(), "-interval must be at least 1s") || strings.Count(stderr.String(), "\n") != 1 {
+			t.Errorf("-interval %s: exit %d, want 2 with one line naming the minimum; stderr:\n%s", iv, code, stderr.String())
+		}
+	}
+	for _, iv := range []string{"1s", "30s"} {
+		if _, err := parseFlags([]string{"-transport", "polling", "-interval", iv, "alice", "pw"}, noEnv, io.Discard, io.Discard); err != nil {
+			t.Errorf("-interval %s refused: %v", iv, err)
+		}
+	}
+	var help strings.Builder
+	parseFlags([]string{"-h"}, noEnv, &help, io.Discard)
+	if !strings.Contains(help.String(), "at least 1s") {
+		t.Errorf("-h does not give -interval's minimum:\n%s", help.String())
+	}
+}

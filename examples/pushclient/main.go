@@ -18,7 +18,9 @@
 // Credentials may also come from RM_USERNAME and RM_PASSWORD. Logs and
 // status lines go to stderr, events to stdout (-output text or ndjson).
 // Exit status: 0 on a signal or after -count events, 1 on errors
-// (bad credentials included), 2 on bad usage, 141 when stdout was closed.
+// (bad credentials included), 2 on bad usage, 3 when a monitor it created
+// was left behind (its delete failed: stderr names it and the command
+// that deletes it), 141 when stdout was closed.
 package main
 
 import (
@@ -85,21 +87,30 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		log.Info("signal received: stopping and cleaning up (a second signal quits at once)",
 			"rest_timeout", o.restTimeout)
 	})
-	err = session(ctx, o, log, stdout)
+	left := &leftBehind{demo: o.demo}
+	err = session(ctx, o, log, stdout, left)
 	stopped()
+	code := 0
 	switch {
 	case errors.Is(err, errOutputClosed):
-		return exitOutputClosed
+		code = exitOutputClosed
 	case err != nil:
 		log.Error("pushclient: " + err.Error())
-		return 1
+		code = 1
 	}
-	return 0
+	if len(left.monitors) > 0 {
+		// Last on stderr, and a status of its own: a script must learn
+		// that a monitor outlives the run.
+		left.report(log, o)
+		code = exitMonitorLeft
+	}
+	return code
 }
 
 // session is the whole program after flag parsing. It returns nil when
-// ctx ended it (a signal), even during start-up.
-func session(ctx context.Context, o *options, log *slog.Logger, stdout io.Writer) error {
+// ctx ended it (a signal), even during start-up. The monitors it created
+// and could not delete go on left.
+func session(ctx context.Context, o *options, log *slog.Logger, stdout io.Writer, left *leftBehind) error {
 	ctx, cancelCause := context.WithCancelCause(ctx)
 	defer cancelCause(nil)
 	cancel := func() { cancelCause(nil) }
@@ -144,12 +155,12 @@ func session(ctx context.Context, o *options, log *slog.Logger, stdout io.Writer
 	id := uint32(o.monitorID)
 	if id == 0 {
 		log.Info(fmt.Sprintf("connecting to %s (REST) …", showURL(ep.apiURL)))
-		id, err = createMonitor(ctx, api, o, log, tr) // owner.go
+		id, err = createMonitor(ctx, api, o, log, tr, left) // owner.go
 		if id != 0 {
 			if o.keep {
 				defer log.Info("monitor kept: reuse it with -monitor-id, delete it with 'pushclient monitors delete ID'", "monitor_id", id)
 			} else {
-				defer deleteMonitor(ctx, api, o, log, id)
+				defer deleteMonitor(ctx, api, o, log, id, left)
 			}
 		}
 		if ctx.Err() != nil {

@@ -133,10 +133,11 @@ func origin(desc string) (host string, pid int, ok bool) {
 // createMonitor checks the run's monitor spec, clears the way
 // (clearTopics), then creates the monitor: a spec that cannot be created
 // deletes nothing. A non-zero id is a monitor this run created, to delete
-// whatever the error. The create request is not cancelled by ctx, so that
+// whatever the error; a monitor a failed create may have made, and that
+// cannot be deleted, goes on left. The create request is not cancelled by ctx, so that
 // a signal cannot leave a monitor the server created but whose id never
 // arrived; it has its own deadline.
-func createMonitor(ctx context.Context, api *monitor.Client, o *options, log *slog.Logger, tr *transport) (uint32, error) {
+func createMonitor(ctx context.Context, api *monitor.Client, o *options, log *slog.Logger, tr *transport, left *leftBehind) (uint32, error) {
 	topics := strings.Split(o.topics, ",")
 	spec := monitor.Spec{
 		Topics:        topics,
@@ -165,7 +166,7 @@ func createMonitor(ctx context.Context, api *monitor.Client, o *options, log *sl
 	cancel()
 	if err != nil {
 		if mayHaveCreated(err) {
-			removeUnconfirmed(ctx, api, o, log, topics, spec.Description)
+			removeUnconfirmed(ctx, api, o, log, topics, spec.Description, left)
 		}
 		return 0, explain(err)
 	}
@@ -223,13 +224,15 @@ func mayHaveCreated(err error) bool {
 }
 
 // removeUnconfirmed deletes the monitor a failed create may have made,
-// found by the run's unique description.
-func removeUnconfirmed(ctx context.Context, api *monitor.Client, o *options, log *slog.Logger, topics []string, desc string) {
+// found by the run's unique description. One it cannot delete, or cannot
+// look for, goes on left.
+func removeUnconfirmed(ctx context.Context, api *monitor.Client, o *options, log *slog.Logger, topics []string, desc string, left *leftBehind) {
 	fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), o.restTimeout)
 	defer cancel()
 	found, err := api.FindByTopics(fctx, topics)
 	if err != nil {
 		log.Warn("the monitor create failed and could not be checked: a monitor may be left behind", "description", desc, "err", err)
+		left.add(0, desc, err)
 		return
 	}
 	for _, m := range found {
@@ -238,6 +241,7 @@ func removeUnconfirmed(ctx context.Context, api *monitor.Client, o *options, log
 		}
 		if err := api.Delete(fctx, m.ID); err != nil && !errors.Is(err, monitor.ErrNotFound) {
 			log.Warn("deleting the monitor of a failed create failed", "monitor_id", m.ID, "err", err)
+			left.add(m.ID, desc, err)
 			continue
 		}
 		log.Info("deleted the monitor a failed create had made", "monitor_id", m.ID)
@@ -245,15 +249,107 @@ func removeUnconfirmed(ctx context.Context, api *monitor.Client, o *options, log
 }
 
 // deleteMonitor deletes the run's monitor on the way out, with a deadline
-// of its own: ctx is usually cancelled by then.
-func deleteMonitor(ctx context.Context, api *monitor.Client, o *options, log *slog.Logger, id uint32) {
+// of its own: ctx is usually cancelled by then. A monitor it cannot
+// delete goes on left; one already gone (404) is not left behind.
+func deleteMonitor(ctx context.Context, api *monitor.Client, o *options, log *slog.Logger, id uint32, left *leftBehind) {
 	dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), o.restTimeout)
 	defer cancel()
-	if err := api.Delete(dctx, id); err != nil {
-		log.Warn("deleting monitor failed", "monitor_id", id, "err", err)
-		return
+	err := api.Delete(dctx, id)
+	switch {
+	case errors.Is(err, monitor.ErrNotFound):
+		log.Info("monitor already deleted", "monitor_id", id)
+	case err != nil:
+		log.Warn("deleting monitor failed", "monitor_id", id, "err", explain(err))
+		left.add(id, "", err)
+	default:
+		log.Info("monitor deleted", "monitor_id", id)
 	}
-	log.Info("monitor deleted", "monitor_id", id)
+}
+
+// exitMonitorLeft is the exit status when a monitor this run created
+// was, or may have been, left behind: its delete failed (or went
+// unanswered), or a create whose answer was lost could not be checked.
+// It wins over every other status but a usage error's: the run's own
+// error, if any, is printed before.
+const exitMonitorLeft = 3
+
+// leftBehind collects the monitors this run created, or may have created,
+// and could not delete. run reports them last on stderr, each with the
+// command that deletes it, and exits exitMonitorLeft. With -demo nothing
+// is collected: the embedded simulator, and every monitor on it, ends
+// with the process.
+type leftBehind struct {
+	demo     bool
+	monitors []leftMonitor
+}
+
+type leftMonitor struct {
+	id   uint32 // 0: a create whose answer was lost; the monitor, if it exists, carries desc
+	desc string // of a failed create's monitor; "" for the run's own (its id is known)
+	err  error
+}
+
+func (l *leftBehind) add(id uint32, desc string, err error) {
+	if !l.demo {
+		l.monitors = append(l.monitors, leftMonitor{id, desc, err})
+	}
+}
+
+// report logs, at level ERROR, each monitor left behind and the command
+// that deletes it (or lists the monitors, to find one whose id is
+// unknown).
+func (l *leftBehind) report(log *slog.Logger, o *options) {
+	for _, m := range l.monitors {
+		if m.id == 0 {
+			log.Error("pushclient: a monitor may be left behind (a create whose answer was lost could not be checked); "+
+				"find its id by its description with: "+command(o, "monitors", "list")+
+				"; delete it with: "+command(o, "monitors", "delete", "ID"),
+				"description", m.desc, "topics", o.topics, "err", explain(m.err))
+			continue
+		}
+		id := strconv.FormatUint(uint64(m.id), 10)
+		attrs := []any{"monitor_id", m.id, "topics", o.topics, "err", explain(m.err)}
+		if m.desc != "" {
+			attrs = append(attrs, "description", m.desc)
+		}
+		log.Error("pushclient: monitor "+id+" left behind (deleting it failed); delete it with: "+
+			command(o, "monitors", "delete", id), attrs...)
+	}
+}
+
+// command is a pushclient command line that reaches the same REST API as
+// this run (its -api-url, password hidden, or -host; -insecure; -ca-file),
+// ending with args, its words quoted for a POSIX shell where they need
+// it. Credentials are not in it: the same arguments or RM_USERNAME and
+// RM_PASSWORD go with it.
+func command(o *options, args ...string) string {
+	words := []string{"pushclient"}
+	switch {
+	case o.apiURL != "":
+		words = append(words, "-api-url", showURL(o.apiURL))
+	case o.hostSet:
+		words = append(words, "-host", o.host)
+	}
+	if o.insecure {
+		words = append(words, "-insecure")
+	}
+	if o.caFile != "" {
+		words = append(words, "-ca-file", o.caFile)
+	}
+	words = append(words, args...)
+	for i, w := range words {
+		words[i] = shellQuote(w)
+	}
+	return strings.Join(words, " ")
+}
+
+// shellQuote returns w as one word of a POSIX shell: as it is when it
+// holds only characters the shell takes literally, else in single quotes.
+func shellQuote(w string) string {
+	if w != "" && strings.Trim(w, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_./:=@%+,") == "" {
+		return w
+	}
+	return "'" + strings.ReplaceAll(w, "'", `'\''`) + "'"
 }
 
 // explain adds what the operator can do about a REST error.

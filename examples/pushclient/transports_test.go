@@ -33,7 +33,7 @@ func readLines(t *testing.T, c *client) []line {
 func TestDemoTransports(t *testing.T) {
 	for _, tr := range []string{"http", "polling"} {
 		t.Run(tr, func(t *testing.T) {
-			c := start(t, nil, "-demo", "-transport", tr, "-listen", "127.0.0.1:0", "-interval", "200ms", "-output", "ndjson", "-count", "3")
+			c := start(t, nil, "-demo", "-transport", tr, "-listen", "127.0.0.1:0", "-interval", "1s", "-output", "ndjson", "-count", "3")
 			got := readLines(t, c)
 			if code := c.wait(t); code != 0 || len(got) != 3 {
 				t.Fatalf("exit %d with %d events\n%s", code, len(got), c.stderr)
@@ -51,7 +51,7 @@ func TestDemoTransports(t *testing.T) {
 // and reads it by polling.
 func TestPollingAgainstSimulator(t *testing.T) {
 	srv := simulator(t)
-	c := startClient(t, "-api-url", srv.URL(), "-transport", "polling", "-interval", "100ms", "-output", "ndjson",
+	c := startClient(t, "-api-url", srv.URL(), "-transport", "polling", "-interval", "1s", "-output", "ndjson",
 		"-count", "4", "alice", "s3cr3t-sentinel")
 	var id uint32
 	deadline := time.Now().Add(hangTimeout)
