@@ -39,7 +39,12 @@ type PollerConfig struct {
 	// Interval is the wait between polls once the stored events have been
 	// read to the end. 0 means DefaultPollInterval (30 s).
 	Interval time.Duration
-	// PageSize is how many records one request asks for (0: 1000).
+	// PageSize is how many records one request asks for (0: 1000). A page
+	// larger than the client reads (monitor.LimitBodySize, 32 MiB: a few
+	// hundred large FileData records) is asked for again at half the size,
+	// down to one record, for the rest of that poll; a page longer than
+	// asked for (a server with a page size of its own, which the client
+	// refuses: monitor.LimitItems) at DefaultPollPageSize.
 	PageSize int
 	// Start is where to resume, typically a Position saved by an earlier
 	// poller; the zero value starts with the oldest stored event.
@@ -67,6 +72,12 @@ type PollerConfig struct {
 	// it is remembered while older entries can be forgotten instead, and
 	// should such records fill MaxSeen, the first one forgotten may be
 	// delivered again (the window is not moved past the clock for it).
+	// More than MaxSeen events stamped with one millisecond are all
+	// delivered by the poll that reads them first (it reads them in order),
+	// and later polls skip that millisecond; a restart from a position
+	// saved in the middle of them skips it too (the rest of them is not
+	// delivered), and a server that lists one of them twice in that poll
+	// may have it delivered twice.
 	MaxSeen int
 	// NewBackOff is the policy for failed requests, called once per
 	// NewPoller; nil means DefaultBackOff. A server's Retry-After is
@@ -124,11 +135,14 @@ type pollCounters struct {
 // that delivers nothing and holds only events the poll has read already
 // (it remembers up to MaxSeen of them), or more than 1000 pages that hold
 // no event at all (keep-alive documents) ends the poll early
-// (Stats.Stalls); a refused cursor (400) makes the rest of the poll page
-// by time instead; failed requests back off, honouring Retry-After; so a
+// (Stats.Stalls); a refused cursor (a 4xx answer to a request with one,
+// but 401, 403, 408 and 429: 400, or 404 or 410 for a cursor the server no
+// longer knows) or one that failed three requests in a row (a 500 for a
+// cursor the server cannot read) makes the rest of the poll page by time
+// instead; failed requests back off, honouring Retry-After; so a
 // poll makes at most two requests beyond the pages that brought something
 // new and the 1001 that held no event, and polls start Interval apart.
-// 401/403, 404, a 400 without a cursor and
+// 401/403, and without a cursor 400 and 404, and
 // a redirect to another origin, which the client refuses to follow, end
 // the poller with the error (monitor.ErrUnauthorized, ErrNotFound,
 // ErrBadRequest, ErrRedirectRefused).

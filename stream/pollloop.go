@@ -56,7 +56,7 @@ func sleep(ctx context.Context, d time.Duration) bool {
 
 // pollRun is the state of one poll. Its sets hold 8-byte hashes, however
 // long the server's cursors: cursors and pages grow by one a page that
-// brought progress, read by at most MaxSeen.
+// brought progress, up to maxPollPages, read by at most MaxSeen.
 type pollRun struct {
 	start   int64               // the window's oldest millisecond
 	newest  int64               // the newest record time read: the time of a record without one
@@ -83,6 +83,12 @@ const serverClockSlack = time.Minute
 // no event the poll had not read yet end it.
 const maxIdlePages = 2
 
+// maxPollPages bounds the fingerprints of pages and the hashes of cursors
+// one poll remembers (about 80 bytes a page): beyond it they are forgotten,
+// so that a poll of a million pages, each bringing an event, does not hold
+// a million of each.
+const maxPollPages = 1 << 12
+
 // maxEmptyPages is how many pages that hold no event at all (elements
 // that are keep-alive documents) one poll follows: no real history has
 // any, but a run of them must neither stop the poller for good (each
@@ -103,30 +109,27 @@ func (p *Poller) poll(ctx context.Context, bo backoff.BackOff) (bool, error) {
 	r := pollRun{start: start, newest: start, cursors: map[uint64]bool{}, pages: map[uint64]bool{},
 		read: map[uint64]struct{}{}, readMax: p.cfg.MaxSeen}
 	useCursor := true
-	from := start // start_time of the requests
+	from := start          // start_time of the requests
+	size := p.cfg.PageSize // smaller after a page too large to read
 	for {
-		q := monitor.HistoryQuery{Start: msTime(from), Cursor: cursor, Size: p.cfg.PageSize}
-		page, err := p.fetch(ctx, bo, q)
+		q := monitor.HistoryQuery{Start: msTime(from), Cursor: cursor, Size: size}
+		page, err := p.fetch(ctx, bo, &q)
+		size = q.Size
 		if err != nil {
 			if ctx.Err() != nil {
 				return false, nil
 			}
-			if cursor == "" || !errors.Is(err, monitor.ErrBadRequest) {
+			var refused *cursorRefused
+			if !errors.As(err, &refused) {
 				return false, err
 			}
 			// A refused cursor (a stale one from a saved position, or a
 			// server that refuses them all): page by time for the rest of
 			// this poll, from the newest record read.
-			p.log(slog.LevelWarn, "history cursor refused; paging by time for the rest of this poll", "err", err)
+			p.log(slog.LevelWarn, "history cursor refused; paging by time for the rest of this poll", "err", refused.err)
 			useCursor, cursor = false, ""
 			from = max(from, r.newest)
 			p.setCursor("")
-			if d := retryAfter(err); d > 0 {
-				p.state.Store(int32(StateBackoff))
-				if !sleep(ctx, d) {
-					return false, nil
-				}
-			}
 			continue
 		}
 		if cursor != "" {
@@ -176,12 +179,19 @@ func (p *Poller) poll(ctx context.Context, bo backoff.BackOff) (bool, error) {
 			p.log(slog.LevelWarn, "history pages hold no events; polling again after the interval")
 			return true, nil
 		}
+		if len(r.pages) >= maxPollPages || len(r.cursors) >= maxPollPages {
+			// A long poll (a backlog, a server's small pages) forgets the
+			// pages and cursors before these: a cycle of them brings
+			// nothing new, and ends by the idle rule.
+			clear(r.pages)
+			clear(r.cursors)
+		}
 		r.pages[fp] = true
 		if useCursor {
 			cursor = page.Cursor
 			p.setCursor(cursor)
 		} else {
-			if len(page.Records) < p.cfg.PageSize {
+			if len(page.Records) < size {
 				return true, nil
 			}
 			from = max(from, r.newest)
@@ -189,15 +199,53 @@ func (p *Poller) poll(ctx context.Context, bo backoff.BackOff) (bool, error) {
 	}
 }
 
-// fetch requests one page, retrying failures with backoff. It returns the
-// error that ends the poll: a permanent one, a refused cursor (400 for a
-// request with a cursor), the backoff's giving up, or ctx's.
-func (p *Poller) fetch(ctx context.Context, bo backoff.BackOff, q monitor.HistoryQuery) (*monitor.HistoryPage, error) {
-	for {
+// maxCursorFailures is how many failed requests in a row (5xx, 429,
+// network errors) with one cursor make the poll give that cursor up and
+// page by time: a cursor the server cannot read may fail it with 500 on
+// every request, and would otherwise stop the poller for good (a saved
+// position keeps it).
+const maxCursorFailures = 3
+
+// cursorRefused is fetch's error for a cursor the poll must give up:
+// refused (a 4xx answer other than 401, 403, 408 and 429: 400, or 404 or
+// 410 for a cursor unknown or expired) or failed maxCursorFailures times
+// in a row. fetch has waited what the server asked (Retry-After) or the
+// backoff.
+type cursorRefused struct{ err error }
+
+func (e *cursorRefused) Error() string { return e.err.Error() }
+func (e *cursorRefused) Unwrap() error { return e.err }
+
+// refusesCursor reports whether err, the failure of a request with a
+// cursor, is the server's refusal of the request itself: a 4xx answer but
+// 401/403 (the account), 408 (a timeout) and 429 (throttling).
+func refusesCursor(err error) bool {
+	var ae *monitor.APIError
+	if !errors.As(err, &ae) {
+		return false
+	}
+	switch s := ae.StatusCode; s {
+	case 401, 403, 408, 429:
+		return false
+	default:
+		return s >= 400 && s < 500
+	}
+}
+
+// fetch requests one page, retrying failures with backoff. An answer
+// larger than the client reads (monitor.LimitBodySize: a page of large
+// records) is asked for again at half the size, down to one record, at
+// once; one whose list is longer than asked for (monitor.LimitItems: a
+// server with a page size of its own) at DefaultPollPageSize; q.Size is
+// then the size that was read. It returns the
+// error that ends the poll: a permanent one, a *cursorRefused for a
+// request with a cursor, the backoff's giving up, or ctx's.
+func (p *Poller) fetch(ctx context.Context, bo backoff.BackOff, q *monitor.HistoryQuery) (*monitor.HistoryPage, error) {
+	for fails := 1; ; fails++ {
 		p.state.Store(int32(StateConnecting))
 		p.stats.requests.Add(1)
 		start := time.Now()
-		page, err := p.cfg.Client.HistoryPage(ctx, p.cfg.MonitorID, q)
+		page, err := p.cfg.Client.HistoryPage(ctx, p.cfg.MonitorID, *q)
 		if ctx.Err() != nil {
 			return nil, ctx.Err()
 		}
@@ -208,8 +256,27 @@ func (p *Poller) fetch(ctx context.Context, bo backoff.BackOff, q monitor.Histor
 			return page, nil
 		}
 		p.countPoll(start, 0, err)
-		if q.Cursor != "" && errors.Is(err, monitor.ErrBadRequest) {
-			return nil, err
+		var le *monitor.LimitError
+		switch {
+		case errors.As(err, &le) && le.Limit == monitor.LimitBodySize && q.Size > 1:
+			q.Size /= 2
+			p.log(slog.LevelWarn, "history page too large; asking for smaller pages for the rest of this poll", "err", err, "size", q.Size)
+			fails--
+			continue
+		case errors.As(err, &le) && le.Limit == monitor.LimitItems && q.Size < DefaultPollPageSize:
+			q.Size = DefaultPollPageSize
+			p.log(slog.LevelWarn, "history page longer than asked for; asking for larger pages for the rest of this poll", "err", err, "size", q.Size)
+			fails--
+			continue
+		}
+		if q.Cursor != "" && refusesCursor(err) {
+			if d := retryAfter(err); d > 0 {
+				p.state.Store(int32(StateBackoff))
+				if !sleep(ctx, d) {
+					return nil, ctx.Err()
+				}
+			}
+			return nil, &cursorRefused{err}
 		}
 		if permanentPollError(err) {
 			p.log(slog.LevelError, "poller stopped", "err", err)
@@ -225,6 +292,9 @@ func (p *Poller) fetch(ctx context.Context, bo backoff.BackOff, q monitor.Histor
 		p.state.Store(int32(StateBackoff))
 		if !sleep(ctx, d) {
 			return nil, ctx.Err()
+		}
+		if q.Cursor != "" && fails >= maxCursorFailures {
+			return nil, &cursorRefused{err}
 		}
 	}
 }
@@ -277,6 +347,13 @@ func (p *Poller) deliverPage(ctx context.Context, r *pollRun, recs []monitor.His
 			if ms == noTime {
 				ms, t = r.newest, msTime(r.newest)
 			}
+			// An event at the reading front (no record this poll read
+			// before it is newer) is listed in order, for the first time
+			// unless this poll read it already: below the window's start it
+			// is skipped, but not below a floor raised during this poll by
+			// forgetting the oldest of more than MaxSeen events stamped
+			// with its millisecond (the next polls begin past it).
+			front := ms == noTime || ms >= r.newest
 			at, atMs := t, ms // how far the record moves the window
 			if r.clock != noTime && ms != noTime && ms > r.clock {
 				at, atMs = msTime(r.now), r.now
@@ -289,11 +366,12 @@ func (p *Poller) deliverPage(ctx context.Context, r *pollRun, recs []monitor.His
 			r.newest = max(r.newest, atMs)
 			h := seenHash(pollKey(rec, ev, ms))
 			fp = (fp ^ h) * fnvPrime
-			if _, read := r.read[h]; !read && len(r.read) < r.readMax {
+			_, read := r.read[h]
+			if !read && len(r.read) < r.readMax {
 				r.read[h] = struct{}{}
 				fresh = true
 			}
-			if ms != noTime && ms < max(r.start, p.seen.floor) {
+			if ms != noTime && (ms < r.start || ms < p.seen.floor && (!front || read)) {
 				p.stats.outside.Add(1)
 				continue
 			}

@@ -113,22 +113,26 @@ func parseHistoryTime(v string) (time.Time, bool) {
 	return time.Time{}, false
 }
 
-// cursor encodes the position after a record: "<unix ns base 36>.<seq base 36>".
+// cursor encodes the position after a record: "<unix s base 36>.<ns base
+// 36>.<seq base 36>". Seconds and nanoseconds apart: a time after 2262 or
+// before 1678 (a device's clock gone wrong) has no Unix nanosecond count.
 func historyCursor(r *histRecord) string {
-	return strconv.FormatInt(r.at.UnixNano(), 36) + "." + strconv.FormatUint(r.seq, 36)
+	return strconv.FormatInt(r.at.Unix(), 36) + "." + strconv.FormatInt(int64(r.at.Nanosecond()), 36) + "." +
+		strconv.FormatUint(r.seq, 36)
 }
 
 func parseHistoryCursor(c string) (time.Time, uint64, bool) {
-	a, b, ok := strings.Cut(c, ".")
-	if !ok {
+	parts := strings.Split(c, ".")
+	if len(parts) != 3 {
 		return time.Time{}, 0, false
 	}
-	ns, err1 := strconv.ParseInt(a, 36, 64)
-	seq, err2 := strconv.ParseUint(b, 36, 64)
-	if err1 != nil || err2 != nil {
+	sec, err1 := strconv.ParseInt(parts[0], 36, 64)
+	ns, err2 := strconv.ParseInt(parts[1], 36, 64)
+	seq, err3 := strconv.ParseUint(parts[2], 36, 64)
+	if err1 != nil || err2 != nil || err3 != nil || ns < 0 || ns >= 1e9 {
 		return time.Time{}, 0, false
 	}
-	return time.Unix(0, ns).UTC(), seq, true
+	return time.Unix(sec, ns).UTC(), seq, true
 }
 
 func (s *Server) v1History(w http.ResponseWriter, r *http.Request, m *monitor) {

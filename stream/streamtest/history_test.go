@@ -177,3 +177,31 @@ func TestHistoryTemplateRecords(t *testing.T) {
 		}
 	}
 }
+
+// TestHistoryCursorAfterFarTimes: records stamped after 2262 or before
+// 1678 (a device's clock gone wrong), whose times have no Unix nanosecond
+// count, page like any others. Before, the cursor after such a record
+// encoded an overflowed count, and the next page began elsewhere: the same
+// page again (History failed) or records skipped.
+func TestHistoryCursorAfterFarTimes(t *testing.T) {
+	s := NewServer(Options{PushAddr: "-", PushTLSAddr: "-"})
+	defer s.Close()
+	api := rm.NewClient(s.URL(), rm.WithBasicAuth("user", "password"), rm.WithPageSize(1))
+	defer api.CloseIdleConnections()
+	id := s.CreateMonitor(MonitorSpec{Topics: []string{"DataPoint"}, Transport: "polling"})
+	years := []int{1500, 1600, 2025, 2300, 2301, 9999}
+	for i, y := range years {
+		ev := histEvent(i)
+		ev.Timestamp = time.Date(y, 1, 1, 0, 0, 0, 123456789, time.UTC)
+		s.Publish(ev)
+	}
+	recs := collect(t, api, id, time.Time{}, time.Time{})
+	if len(recs) != len(years) {
+		t.Fatalf("%d records, want %d", len(recs), len(years))
+	}
+	for i, r := range recs {
+		if r.Timestamp.Year() != years[i] {
+			t.Errorf("record %d: %v", i, r.Timestamp)
+		}
+	}
+}
