@@ -228,12 +228,14 @@ func (w *world) streamMsgs(t *testing.T) int {
 	return int(s.CachedInfo().State.Msgs)
 }
 
-// SIGTERM to the real process: it stops taking blocks, stores and acks
-// what is in flight, and exits 0; everything stored was acked.
-func TestSIGTERMDrainsAndExits(t *testing.T) {
-	w := newWorld(t)
+// startProcess runs the bridge with args as a real process (this test
+// binary as its helper), with the test credentials in its environment. It
+// returns the process, its output and a channel that gets Wait's result;
+// a process still running when the test ends is killed.
+func startProcess(t *testing.T, args []string) (*exec.Cmd, *syncBuffer, <-chan error) {
+	t.Helper()
 	cmd := exec.Command(os.Args[0], "-test.run=^$")
-	cmd.Env = append(os.Environ(), "JSB_HELPER=1", "JSB_ARGS="+strings.Join(w.args(), " "),
+	cmd.Env = append(os.Environ(), "JSB_HELPER=1", "JSB_ARGS="+strings.Join(args, " "),
 		"RM_USERNAME="+testUser, "RM_PASSWORD="+testPassword)
 	logs := &syncBuffer{}
 	cmd.Stdout, cmd.Stderr = logs, logs
@@ -241,13 +243,28 @@ func TestSIGTERMDrainsAndExits(t *testing.T) {
 		t.Fatal(err)
 	}
 	exited := make(chan error, 1)
-	go func() { exited <- cmd.Wait() }()
-	defer func() {
-		if cmd.ProcessState == nil {
-			cmd.Process.Kill()
-			<-exited
-		}
+	waited := make(chan struct{})
+	go func() {
+		err := cmd.Wait()
+		close(waited)
+		exited <- err
 	}()
+	t.Cleanup(func() {
+		select {
+		case <-waited:
+		default:
+			cmd.Process.Kill()
+			<-waited
+		}
+	})
+	return cmd, logs, exited
+}
+
+// SIGTERM to the real process: it stops taking blocks, stores and acks
+// what is in flight, and exits 0; everything stored was acked.
+func TestSIGTERMDrainsAndExits(t *testing.T) {
+	w := newWorld(t)
+	cmd, logs, exited := startProcess(t, w.args())
 
 	ctx, cancel := context.WithTimeout(context.Background(), hangTimeout)
 	defer cancel()

@@ -136,22 +136,7 @@ func TestSecondSignalStopsAtOnce(t *testing.T) {
 			args[i+1] = "nats://" + proxy.addr()
 		}
 	}
-	cmd := exec.Command(os.Args[0], "-test.run=^$")
-	cmd.Env = append(os.Environ(), "JSB_HELPER=1", "JSB_ARGS="+strings.Join(args, " "),
-		"RM_USERNAME="+testUser, "RM_PASSWORD="+testPassword)
-	logs := &syncBuffer{}
-	cmd.Stdout, cmd.Stderr = logs, logs
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	exited := make(chan error, 1)
-	go func() { exited <- cmd.Wait() }()
-	defer func() {
-		if cmd.ProcessState == nil {
-			cmd.Process.Kill()
-			<-exited
-		}
-	}()
+	cmd, logs, exited := startProcess(t, args)
 
 	ctx, cancel := context.WithTimeout(context.Background(), hangTimeout)
 	defer cancel()
