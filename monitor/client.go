@@ -388,6 +388,17 @@ func (c *Client) send(ctx context.Context, r request, target *url.URL) (*respons
 	return resp, nil
 }
 
+// serverNow is the time of an answer on the server's clock, its Date
+// header, against which an HTTP-date Retry-After is measured: a client
+// whose clock runs ahead of the server's would otherwise not wait at all.
+// Without a Date that parses, the client's clock.
+func serverNow(h http.Header) time.Time {
+	if t, err := http.ParseTime(h.Get("Date")); err == nil {
+		return t
+	}
+	return time.Now()
+}
+
 // apiError builds the *APIError for a non-2xx answer, with secrets scrubbed
 // from the server's text.
 func (c *Client) apiError(r request, resp *response) *APIError {
@@ -395,7 +406,7 @@ func (c *Client) apiError(r request, resp *response) *APIError {
 		StatusCode: resp.status,
 		Method:     r.method,
 		Path:       r.path,
-		RetryAfter: parseRetryAfter(resp.header.Get("Retry-After"), time.Now()),
+		RetryAfter: parseRetryAfter(resp.header.Get("Retry-After"), serverNow(resp.header)),
 	}
 	e.Message = errorMessage(resp.body, resp.cut, slices.Concat(c.sc, r.secrets))
 	return e

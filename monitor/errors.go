@@ -94,7 +94,9 @@ type APIError struct {
 	// Message is the server's <error> text (or the JSON "error" value); when
 	// the body has neither, an excerpt of the body.
 	Message string
-	// RetryAfter is the server's Retry-After, when it sent one (429, 503).
+	// RetryAfter is the server's Retry-After, when it sent one (429, 503):
+	// seconds, or an HTTP-date measured against the answer's Date header
+	// (the server's clock), or the client's clock without one.
 	RetryAfter time.Duration
 }
 

@@ -89,6 +89,32 @@ func TestRetryHTTPDateRetryAfter(t *testing.T) {
 	})
 }
 
+// TestRetryHTTPDateOnTheServersClock: an HTTP-date Retry-After is a time
+// on the server's clock, which its Date header gives: a server an hour
+// behind the client that asks for 10 s is waited for 10 s, not at once.
+func TestRetryHTTPDateOnTheServersClock(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var calls atomic.Int32
+		h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if calls.Add(1) > 1 {
+				writeList(w, []item{{"monId": "1", "monTopic": "A"}}, 0, 1000, 1, false)
+				return
+			}
+			server := time.Now().Add(-time.Hour)
+			w.Header().Set("Date", server.UTC().Format(http.TimeFormat))
+			w.Header().Set("Retry-After", server.Add(10*time.Second).UTC().Format(http.TimeFormat))
+			writeXML(w, http.StatusServiceUnavailable, "<result><error>busy</error></result>")
+		})
+		start := time.Now()
+		if _, err := inMemoryClient(h).Get(t.Context(), 1); err != nil {
+			t.Fatal(err)
+		}
+		if got := time.Since(start); got != 10*time.Second {
+			t.Errorf("took %v, want 10s", got)
+		}
+	})
+}
+
 func TestRetryBackoffWithoutRetryAfter(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		s := &scripted{statuses: []int{429, 429, 200}}
