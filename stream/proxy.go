@@ -99,12 +99,6 @@ func HTTPProxyDialer(proxyURL string, forward Dialer, tlsConfig *tls.Config) (*P
 	if err := checkProxyURL(u); err != nil {
 		return nil, err
 	}
-	if u.User == nil && strings.Contains(proxyURL, "@") {
-		// A password with an unescaped '/', '?' or '#' ends the user info
-		// early: "http://bob:2024/pw@proxy" is host bob, port 2024 and
-		// path "/pw@proxy", which String would print.
-		return nil, fmt.Errorf("%w: proxy URL has an '@' outside its user info (percent-encode '/', '?', '#' and '@' in a password)", ErrInvalidConfig)
-	}
 	d := &ProxyDialer{forward: defaultForward(forward), tlsConfig: tlsConfig}
 	d.proxy, d.user, d.auth = splitCredentials(u)
 	return d, nil
@@ -128,6 +122,13 @@ func checkProxyURL(u *url.URL) error {
 	if (u.Scheme != "http" && u.Scheme != "https") || u.Hostname() == "" {
 		return fmt.Errorf("%w: proxy URL must be http:// or https:// with a host", ErrInvalidConfig)
 	}
+	if u.User == nil && strings.ContainsRune(u.Path+u.RawQuery+u.Fragment, '@') {
+		// A password with an unescaped '/', '?' or '#' ends the user info
+		// early: "http://bob:2024/pw@proxy" is host bob, port 2024 and
+		// path "/pw@proxy", which String and errors naming the proxy
+		// would print.
+		return fmt.Errorf("%w: proxy URL has an '@' outside its user info (percent-encode '/', '?', '#' and '@' in a password)", ErrInvalidConfig)
+	}
 	return nil
 }
 
@@ -145,7 +146,9 @@ func defaultForward(d Dialer) Dialer {
 // use for "https://<push address>": HTTPS_PROXY (or https_proxy), with
 // NO_PROXY exceptions, read once per process as net/http does. Loopback
 // addresses are never proxied. Addresses without a proxy are dialled
-// directly with forward (nil: a net.Dialer with TCP keepalive).
+// directly with forward (nil: a net.Dialer with TCP keepalive). A proxy
+// URL that HTTPProxyDialer would refuse (an '@' outside its user info
+// included) makes DialContext fail with ErrInvalidConfig.
 func ProxyFromEnvironment(forward Dialer) *ProxyDialer {
 	return &ProxyDialer{forward: defaultForward(forward), proxyFor: func(addr string) (*url.URL, error) {
 		req := &http.Request{Method: http.MethodConnect, URL: &url.URL{Scheme: "https", Host: addr}, Header: http.Header{}}

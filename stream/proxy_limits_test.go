@@ -10,6 +10,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/url"
 	"strings"
 	"testing"
 	"testing/synctest"
@@ -302,6 +303,23 @@ func TestHTTPProxyDialerPasswordBehindSlashRefused(t *testing.T) {
 		}
 		if err != nil && strings.Contains(err.Error(), "s3cr3t") {
 			t.Errorf("%s: the error quotes the password: %v", u, err)
+		}
+	}
+	// The same URL from the environment (HTTPS_PROXY, read once per
+	// process, so given here through the dialer's hook) is refused
+	// before anything is dialled or named.
+	for _, u := range []string{"http://bob:2024/s3cr3t@proxy.example:3128", "https://bob:1#s3cr3t@proxy.example"} {
+		dialed := false
+		d := &ProxyDialer{
+			forward: dialFunc(func(context.Context, string, string) (net.Conn, error) {
+				dialed = true
+				return nil, errors.New("dialled")
+			}),
+			proxyFor: func(string) (*url.URL, error) { return url.Parse(u) },
+		}
+		_, err := d.DialContext(t.Context(), "tcp", "rm.example:3201")
+		if !errors.Is(err, ErrInvalidConfig) || dialed || strings.Contains(err.Error(), "s3cr3t") || strings.Contains(err.Error(), "2024") {
+			t.Errorf("%s from the environment: DialContext = %v (dialled %v); want ErrInvalidConfig naming no part of the password", u, err, dialed)
 		}
 	}
 	if d, err := HTTPProxyDialer("http://bob:pa%2Fss@proxy.example:3128", nil, nil); err != nil || strings.Contains(d.String(), "pa/ss") || strings.Contains(d.String(), "pa%2Fss") {
