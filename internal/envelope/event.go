@@ -147,13 +147,22 @@ func knownResource(b []byte) string {
 
 // TopicResource returns the second segment of a topic
 // ("7603/DataPoint/x" → "DataPoint"), "" when it has none.
+//
+// A byte loop: both segments are short (an account id, a resource name),
+// where strings.Cut's calls cost more than the scan.
 func TopicResource(topic string) string {
-	_, rest, ok := strings.Cut(topic, "/")
-	if !ok {
-		return ""
+	for i := 0; i < len(topic); i++ {
+		if topic[i] == '/' {
+			rest := topic[i+1:]
+			for j := 0; j < len(rest); j++ {
+				if rest[j] == '/' {
+					return rest[:j]
+				}
+			}
+			return rest
+		}
 	}
-	r, _, _ := strings.Cut(rest, "/")
-	return r
+	return ""
 }
 
 // Operation upper-cases the ASCII letters of an operation, interning the
@@ -169,6 +178,16 @@ func Operation(s string) string {
 // owned (a decoded escaped string the caller gives up), else copied if
 // they need upper-casing.
 func operation(b []byte, owned bool) string {
+	switch bstring(b) { // as sent: no case to fold
+	case "UPDATE":
+		return "UPDATE"
+	case "INSERTION":
+		return "INSERTION"
+	case "CREATE":
+		return "CREATE"
+	case "DELETE":
+		return "DELETE"
+	}
 	for _, op := range [...]string{"UPDATE", "INSERTION", "CREATE", "DELETE"} {
 		if strings.EqualFold(bstring(b), op) {
 			return op

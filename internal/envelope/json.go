@@ -118,92 +118,188 @@ func (p *jsonParser) open() error {
 // returns a *jsonSyntax at the first grammar error (p.i then lies
 // somewhere inside the value), a *xmlguard.LimitError beyond the depth
 // budget, or the checker's error once it has stopped the split.
+//
+// The loop keeps its position, depth and token count in local variables
+// and writes them back to p only when it returns or looks at its
+// context: the grammar is checked by pure functions of (b, i), which the
+// compiler keeps in registers.
 func (p *jsonParser) value() error {
 	var stack [maxJSONDepth / 64]uint64 // bit set: the container at that level is an object
+	b, i := p.b, p.i
 	base := p.depth
-	b := p.b
+	depth := base
+	tokens, next := p.ck.tokens, p.ck.next
+	var syn *jsonSyntax
+	var err error
 	for {
-		// A value is expected at p.i.
-		p.ws()
-		if p.i >= len(b) {
-			return p.syntax(synEOF)
+		// A value is expected at i.
+		if i < len(b) && b[i] <= ' ' {
+			i = skipSpace(b, i)
 		}
-		if err := p.ck.tick(); err != nil {
-			return err
+		if i >= len(b) {
+			syn = synEOF
+			goto fail
 		}
-		switch c := b[p.i]; c {
-		case '{', '[':
-			if err := p.open(); err != nil {
-				return err
+		if tokens++; tokens >= next {
+			if err = p.lookAt(tokens); err != nil {
+				goto out
 			}
-			lvl := p.depth - base - 1
+			next = p.ck.next
+		}
+		switch c := b[i]; c {
+		case '"':
+			if i, _, syn = scanString(b, i); syn != nil {
+				goto fail
+			}
+		case '{', '[':
+			if depth+1 > p.maxDepth {
+				err = &xmlguard.LimitError{Limit: LimitJSONDepth, Max: p.maxDepth, Offset: int64(i)}
+				goto out
+			}
+			depth++
+			i++
+			lvl := depth - base - 1
 			if c == '{' {
 				stack[lvl>>6] |= 1 << (lvl & 63)
 			} else {
 				stack[lvl>>6] &^= 1 << (lvl & 63)
 			}
-			p.ws()
-			if p.i < len(b) && b[p.i] == c+2 { // '}' or ']'
-				p.i++
-				p.depth--
+			if i < len(b) && b[i] <= ' ' {
+				i = skipSpace(b, i)
+			}
+			if i < len(b) && b[i] == c+2 { // '}' or ']'
+				i++
+				depth--
 				break
 			}
 			if c == '{' {
-				if err := p.key(); err != nil {
-					return err
+				if i < len(b) && b[i] == '"' {
+					if tokens++; tokens >= next {
+						if err = p.lookAt(tokens); err != nil {
+							goto out
+						}
+						next = p.ck.next
+					}
+				}
+				if i, syn = scanKey(b, i); syn != nil {
+					goto fail
 				}
 			}
 			continue
-		case '"':
-			if _, err := p.str(); err != nil {
-				return err
-			}
 		case 't':
-			if err := p.literal("true"); err != nil {
-				return err
+			if i, syn = scanLiteral(b, i, "true"); syn != nil {
+				goto fail
 			}
 		case 'f':
-			if err := p.literal("false"); err != nil {
-				return err
+			if i, syn = scanLiteral(b, i, "false"); syn != nil {
+				goto fail
 			}
 		case 'n':
-			if err := p.literal("null"); err != nil {
-				return err
+			if i, syn = scanLiteral(b, i, "null"); syn != nil {
+				goto fail
 			}
 		default:
-			if err := p.number(); err != nil {
-				return err
+			if i, syn = scanNumber(b, i); syn != nil {
+				goto fail
 			}
 		}
 		// After a value: close containers, or find the next element.
 		for {
-			if p.depth == base {
-				return nil
+			if depth == base {
+				goto out
 			}
-			p.ws()
-			if p.i >= len(b) {
-				return p.syntax(synEOF)
+			if i < len(b) && b[i] <= ' ' {
+				i = skipSpace(b, i)
 			}
-			lvl := p.depth - base - 1
+			if i >= len(b) {
+				syn = synEOF
+				goto fail
+			}
+			lvl := depth - base - 1
 			obj := stack[lvl>>6]&(1<<(lvl&63)) != 0
-			c := b[p.i]
+			c := b[i]
 			if c == ',' {
-				p.i++
+				i++
 				if obj {
-					if err := p.key(); err != nil {
-						return err
+					if i < len(b) && b[i] <= ' ' {
+						i = skipSpace(b, i)
+					}
+					if i < len(b) && b[i] == '"' {
+						if tokens++; tokens >= next {
+							if err = p.lookAt(tokens); err != nil {
+								goto out
+							}
+							next = p.ck.next
+						}
+					}
+					if i, syn = scanKey(b, i); syn != nil {
+						goto fail
 					}
 				}
 				break
 			}
 			if obj && c == '}' || !obj && c == ']' {
-				p.i++
-				p.depth--
+				i++
+				depth--
 				continue
 			}
-			return p.syntax(synAfterMember)
+			syn = synAfterMember
+			goto fail
 		}
 	}
+fail:
+	err = p.syntaxAt(syn, i)
+out:
+	p.i, p.depth, p.ck.tokens = i, depth, tokens
+	return err
+}
+
+// lookAt records the token count and looks at the context (a check
+// point of value's loop).
+func (p *jsonParser) lookAt(tokens int64) error {
+	p.ck.tokens = tokens
+	return p.ck.check()
+}
+
+// syntaxAt returns the grammar error e found at i.
+func (p *jsonParser) syntaxAt(e *jsonSyntax, i int) error {
+	p.errOff = i
+	return e
+}
+
+// skipSpace returns the index of the first byte at or after i that is
+// not JSON white space.
+func skipSpace(b []byte, i int) int {
+	for ; i < len(b); i++ {
+		switch b[i] {
+		case ' ', '\t', '\n', '\r':
+		default:
+			return i
+		}
+	}
+	return i
+}
+
+// scanKey reads an object key at i (after spaces) and its colon,
+// returning the index after the colon, or where the grammar broke.
+func scanKey(b []byte, i int) (int, *jsonSyntax) {
+	if i < len(b) && b[i] <= ' ' {
+		i = skipSpace(b, i)
+	}
+	if i >= len(b) || b[i] != '"' {
+		return i, synKey
+	}
+	i, _, syn := scanString(b, i)
+	if syn != nil {
+		return i, syn
+	}
+	if i < len(b) && b[i] <= ' ' {
+		i = skipSpace(b, i)
+	}
+	if i >= len(b) || b[i] != ':' {
+		return i, synColon
+	}
+	return i + 1, nil
 }
 
 // key reads an object key and its colon.
@@ -214,14 +310,20 @@ func (p *jsonParser) key() error {
 	if err := p.ck.tick(); err != nil {
 		return err
 	}
-	if _, err := p.str(); err != nil {
-		return err
+	i, syn := scanKey(p.b, p.i)
+	p.i = i
+	if syn != nil {
+		return p.syntax(syn)
 	}
-	if p.peek() != ':' {
-		return p.syntax(synColon)
-	}
-	p.i++
 	return nil
+}
+
+// scanLiteral reads lit at i.
+func scanLiteral(b []byte, i int, lit string) (int, *jsonSyntax) {
+	if len(b)-i < len(lit) || string(b[i:i+len(lit)]) != lit {
+		return i, synLiteral
+	}
+	return i + len(lit), nil
 }
 
 func (p *jsonParser) literal(lit string) error {
@@ -232,10 +334,20 @@ func (p *jsonParser) literal(lit string) error {
 	return nil
 }
 
-// number reads -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?. What
-// follows it is checked by the caller.
+// number reads -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)? at p.i.
+// What follows it is checked by the caller.
 func (p *jsonParser) number() error {
-	b, i := p.b, p.i
+	i, syn := scanNumber(p.b, p.i)
+	p.i = i
+	if syn != nil {
+		return p.syntax(syn)
+	}
+	return nil
+}
+
+// scanNumber reads a number at i, returning the index after it, or where
+// its grammar broke.
+func scanNumber(b []byte, i int) (int, *jsonSyntax) {
 	if b[i] == '-' {
 		i++
 	}
@@ -245,14 +357,12 @@ func (p *jsonParser) number() error {
 	case i < len(b) && b[i] >= '1' && b[i] <= '9':
 		i = digits(b, i+1)
 	default:
-		p.i = i
-		return p.syntax(synNoValue)
+		return i, synNoValue
 	}
 	if i < len(b) && b[i] == '.' {
 		j := digits(b, i+1)
 		if j == i+1 {
-			p.i = j
-			return p.syntax(synFraction)
+			return j, synFraction
 		}
 		i = j
 	}
@@ -263,13 +373,11 @@ func (p *jsonParser) number() error {
 		}
 		j := digits(b, i)
 		if j == i {
-			p.i = j
-			return p.syntax(synExponent)
+			return j, synExponent
 		}
 		i = j
 	}
-	p.i = i
-	return nil
+	return i, nil
 }
 
 func digits(b []byte, i int) int {
@@ -282,40 +390,45 @@ func digits(b []byte, i int) int {
 // str validates a string at p.i (its opening quote) and moves past it,
 // reporting whether it holds escapes.
 func (p *jsonParser) str() (escaped bool, err error) {
-	b := p.b
-	i := p.i + 1
+	i, escaped, syn := scanString(p.b, p.i)
+	p.i = i
+	if syn != nil {
+		return escaped, p.syntax(syn)
+	}
+	return escaped, nil
+}
+
+// scanString validates the string whose opening quote is at i, returning
+// the index after its closing quote (or where its grammar broke) and
+// whether it holds escapes.
+func scanString(b []byte, i int) (end int, escaped bool, syn *jsonSyntax) {
+	i++
 	for {
 		i = stringStop(b, i)
 		if i >= len(b) {
-			p.i = i
-			return escaped, p.syntax(synUnterminated)
+			return i, escaped, synUnterminated
 		}
 		switch c := b[i]; {
 		case c == '"':
-			p.i = i + 1
-			return escaped, nil
+			return i + 1, escaped, nil
 		case c == '\\':
 			escaped = true
 			if i+1 >= len(b) {
-				p.i = i
-				return escaped, p.syntax(synUnterminated)
+				return i, escaped, synUnterminated
 			}
 			switch b[i+1] {
 			case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
 				i += 2
 			case 'u':
 				if len(b)-i < 6 || !isHex(b[i+2]) || !isHex(b[i+3]) || !isHex(b[i+4]) || !isHex(b[i+5]) {
-					p.i = i
-					return escaped, p.syntax(synUnicodeEscape)
+					return i, escaped, synUnicodeEscape
 				}
 				i += 6
 			default:
-				p.i = i
-				return escaped, p.syntax(synEscape)
+				return i, escaped, synEscape
 			}
 		default:
-			p.i = i
-			return escaped, p.syntax(synControlChar)
+			return i, escaped, synControlChar
 		}
 	}
 }

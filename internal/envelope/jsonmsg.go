@@ -29,11 +29,12 @@ type msgState struct {
 	ev       Event
 	err      fault // the first invalid envelope field
 	members  [maxMembers]member
-	n        int   // members found (may exceed maxMembers)
-	resource int   // index in members of the member the topic names, -1
-	fields   uint8 // the envelope fields read, a bit each (envelopeBit)
-	repeated bool  // the member the topic names appeared again after it
-	lostErr  fault // the first error of a member beyond maxMembers, or of the record's own
+	n        int    // members found (may exceed maxMembers)
+	resource int    // index in members of the member the topic names, -1
+	seg      string // the topic's resource segment (TopicResource(ev.Topic))
+	fields   uint8  // the envelope fields read, a bit each (envelopeBit)
+	repeated bool   // the member the topic names appeared again after it
+	lostErr  fault  // the first error of a member beyond maxMembers, or of the record's own
 }
 
 // fault is what makes a Msg invalid, recorded by value as the parser
@@ -204,7 +205,7 @@ func (p *jsonParser) addMember(m *msgState, key []byte, start int, err *fault) {
 	if m.resource >= 0 && string(key) == string(m.members[m.resource].key) {
 		m.repeated = true
 	}
-	named := m.resource < 0 && m.ev.Topic != "" && string(key) == TopicResource(m.ev.Topic)
+	named := m.resource < 0 && m.ev.Topic != "" && string(key) == m.seg
 	idx := m.n
 	m.n++
 	if idx >= maxMembers {
@@ -248,7 +249,7 @@ func (p *jsonParser) field(m *msgState, key []byte, ferr *fault) error {
 			return p.value()
 		}
 		s, err := p.strValue()
-		m.ev.Topic = s
+		m.ev.Topic, m.seg = s, TopicResource(s)
 		if err == nil && s == "" {
 			bad(FieldTopic, "empty")
 		}
@@ -335,7 +336,7 @@ func epochMillis(b []byte) (time.Time, bool) {
 func (p *jsonParser) resolve(m *msgState, index, start int) {
 	ev := &m.ev
 	chosen := m.resource
-	seg := TopicResource(ev.Topic)
+	seg := m.seg
 	n := min(m.n, maxMembers)
 	if chosen < 0 && seg != "" {
 		for i := range n {

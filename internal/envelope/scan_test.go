@@ -76,3 +76,39 @@ func TestSkipStringMatchesJSON(t *testing.T) {
 		}
 	}
 }
+
+// TestJSONValueMatchesValid: on random sequences of JSON fragments
+// (brackets that may not match, keys, strings, numbers, literals, commas,
+// colons, spaces), the parser accepts a value followed by spaces exactly
+// when json.Valid does, and leaves no container open. FuzzJSONValue does
+// the same on arbitrary bytes; this runs in every test run.
+func TestJSONValueMatchesValid(t *testing.T) {
+	pieces := []string{`{`, `}`, `[`, `]`, `"k":`, `"s"`, `"a\"b"`, `1`, `-0.5e3`, `0`, `01`, `1.`, `,`, `:`,
+		`true`, `null`, `nul`, ` `, "\n", `{}`, `[]`, `"\u00e9"`, `"\x"`}
+	rng := rand.New(rand.NewPCG(11, 12))
+	accepted := 0
+	for range 40000 {
+		var s string
+		for range 1 + rng.IntN(10) {
+			s += pieces[rng.IntN(len(pieces))]
+		}
+		b := []byte(s)
+		p := jsonParser{b: b, maxDepth: maxJSONDepth}
+		err := p.value()
+		if err == nil && !p.atEnd() {
+			err = p.syntax(synAfterValue)
+		}
+		if (err == nil) != json.Valid(b) {
+			t.Fatalf("parser says %v, json.Valid %t, for %q", err, json.Valid(b), b)
+		}
+		if err == nil {
+			accepted++
+			if p.depth != 0 {
+				t.Fatalf("depth %d after %q", p.depth, b)
+			}
+		}
+	}
+	if accepted < 1000 {
+		t.Fatalf("only %d valid documents generated: the test checks too little", accepted)
+	}
+}

@@ -34,45 +34,43 @@ func fastTime(s string) (time.Time, bool) {
 	if len(s) < 20 || s[len(s)-1] != 'Z' || s[4] != '-' || s[7] != '-' || s[10] != 'T' || s[13] != ':' || s[16] != ':' {
 		return time.Time{}, false
 	}
-	ok := true
-	num := func(s string, lo, hi int) int {
-		n := 0
-		for i := 0; i < len(s); i++ {
-			c := s[i]
-			if c < '0' || c > '9' {
-				ok = false
-				return 0
-			}
-			n = n*10 + int(c-'0')
-		}
-		if n < lo || n > hi {
-			ok = false
-		}
-		return n
-	}
-	y := num(s[0:4], 0, 9999)
-	mo := num(s[5:7], 1, 12)
-	if !ok {
+	y1, ok1 := twoDigits(s, 0)
+	y2, ok2 := twoDigits(s, 2)
+	mo, ok3 := twoDigits(s, 5)
+	d, ok4 := twoDigits(s, 8)
+	h, ok5 := twoDigits(s, 11)
+	mi, ok6 := twoDigits(s, 14)
+	sec, ok7 := twoDigits(s, 17)
+	if !(ok1 && ok2 && ok3 && ok4 && ok5 && ok6 && ok7) {
 		return time.Time{}, false
 	}
-	d := num(s[8:10], 1, daysIn(mo, y))
-	h := num(s[11:13], 0, 23)
-	mi := num(s[14:16], 0, 59)
-	sec := num(s[17:19], 0, 59)
+	y := y1*100 + y2
+	if mo < 1 || mo > 12 || d < 1 || d > daysIn(mo, y) || h > 23 || mi > 59 || sec > 59 {
+		return time.Time{}, false
+	}
 	ns := 0
 	if frac := s[19 : len(s)-1]; len(frac) > 0 {
 		if frac[0] != '.' || len(frac) < 2 || len(frac) > 10 {
 			return time.Time{}, false
 		}
-		ns = num(frac[1:], 0, 999_999_999)
+		for i := 1; i < len(frac); i++ {
+			c := frac[i] - '0'
+			if c > 9 {
+				return time.Time{}, false
+			}
+			ns = ns*10 + int(c)
+		}
 		for i := len(frac) - 1; i < 9; i++ {
 			ns *= 10
 		}
 	}
-	if !ok {
-		return time.Time{}, false
-	}
 	return time.Date(y, time.Month(mo), d, h, mi, sec, ns, time.UTC), true
+}
+
+// twoDigits reads the two decimal digits at s[i:i+2].
+func twoDigits(s string, i int) (int, bool) {
+	a, b := s[i]-'0', s[i+1]-'0'
+	return int(a)*10 + int(b), a <= 9 && b <= 9
 }
 
 // daysIn returns the days of month m (1–12) of year y.
