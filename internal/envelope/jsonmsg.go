@@ -1,7 +1,7 @@
 package envelope
 
-// One Msg of a JSON document: its envelope fields, its members, its
-// resource.
+// One Msg of a JSON document: its envelope fields and its members (the
+// resource among them is chosen in jsonresolve.go).
 
 import (
 	"errors"
