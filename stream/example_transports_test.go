@@ -93,7 +93,7 @@ func ExampleGroup() {
 	if err := g.Subscribe(stream.Config{Addr: srv.PushAddr(), Plaintext: true, Username: "user", Password: secret.New("password"), MonitorID: tcp}); err != nil {
 		panic(err)
 	}
-	if _, err := g.Poll(stream.PollerConfig{Client: api, MonitorID: polling, Interval: 100 * time.Millisecond}); err != nil {
+	if _, err := g.Poll(stream.PollerConfig{Client: api, MonitorID: polling, Interval: time.Second}); err != nil {
 		panic(err)
 	}
 	srv.WaitConnected(ctx, tcp)

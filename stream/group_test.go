@@ -67,7 +67,7 @@ func TestGroupFiftyMonitorsMixedTransports(t *testing.T) {
 				router.rcv.Store(i, rcv)
 			}
 		case "polling":
-			_, err = g.Poll(stream.PollerConfig{Client: api, MonitorID: id, Interval: 50 * time.Millisecond})
+			_, err = g.Poll(stream.PollerConfig{Client: api, MonitorID: id, Interval: time.Second})
 		}
 		if err != nil {
 			t.Fatalf("member %d (%s): %v", i, tr, err)

@@ -7,91 +7,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
-
-	"github.com/cenkalti/backoff/v4"
-
-	"github.com/pushmon/pushmon/monitor"
 )
-
-// Poller defaults.
-const (
-	// DefaultPollInterval is the wait between polls once the history has
-	// been read to its end.
-	DefaultPollInterval = 30 * time.Second
-	// DefaultPollPageSize is the number of records asked for per request.
-	DefaultPollPageSize = 1000
-	// DefaultPollOverlap is how far behind the newest delivered record
-	// each poll re-reads (PollerConfig.Overlap).
-	DefaultPollOverlap = 10 * time.Minute
-	// DefaultPollMaxSeen bounds the delivered events a position remembers
-	// (PollerConfig.MaxSeen).
-	DefaultPollMaxSeen = 10_000
-)
-
-// PollerConfig describes a [Poller]. NewPoller copies it.
-type PollerConfig struct {
-	// Client is the REST client of the account (required). Its retry
-	// policy handles short throttling inside one request; the poller adds
-	// its own backoff between requests.
-	Client *monitor.Client
-	// MonitorID is a polling (or persistent) monitor of the account.
-	MonitorID uint32
-	// Interval is the wait between polls once the stored events have been
-	// read to the end. 0 means DefaultPollInterval (30 s).
-	Interval time.Duration
-	// PageSize is how many records one request asks for (0: 1000). A page
-	// larger than the client reads (monitor.LimitBodySize, 32 MiB: a few
-	// hundred large FileData records) is asked for again at half the size,
-	// down to one record, for the rest of that poll; a page longer than
-	// asked for (a server with a page size of its own, which the client
-	// refuses: monitor.LimitItems) at DefaultPollPageSize.
-	PageSize int
-	// Start is where to resume, typically a Position saved by an earlier
-	// poller; the zero value starts with the oldest stored event.
-	Start PollPosition
-	// Overlap is how far behind the newest record time delivered (Since)
-	// each poll starts reading again, so that an event the server stores
-	// late with an older timestamp — a device uploading what it buffered
-	// while offline — is still delivered; what was delivered already is
-	// skipped by identity. 0 means DefaultPollOverlap (10 minutes);
-	// negative means none (each poll reads from Since on).
-	//
-	// The cost is re-reading: each poll reads the events of the last
-	// Overlap again, at most MaxSeen of them. Ten minutes keeps that to one
-	// page per poll up to about 1.6 events a second, and covers a device
-	// that reconnects within ten minutes of an outage; a longer outage
-	// needs a longer Overlap (and a MaxSeen that holds its events).
-	Overlap time.Duration
-	// MaxSeen bounds how many delivered events the position remembers to
-	// skip when the overlap is re-read (0: DefaultPollMaxSeen, 10 000; about
-	// 15 bytes each in a saved position, 150 KB at 10 000). When the overlap holds more, the
-	// oldest are forgotten and the window shrinks from its old end: an
-	// event stored late below it is not delivered, and nothing is
-	// delivered twice. A record stamped after the server's clock (see
-	// Stats.Ahead) is re-read by every poll until the window reaches it:
-	// it is remembered while older entries can be forgotten instead, and
-	// should such records fill MaxSeen, the first one forgotten may be
-	// delivered again (the window is not moved past the clock for it).
-	// More than MaxSeen events stamped with one millisecond are all
-	// delivered by the poll that reads them first (it reads them in order),
-	// and later polls skip that millisecond; a restart from a position
-	// saved in the middle of them skips it too (the rest of them is not
-	// delivered), and a server that lists one of them twice in that poll
-	// may have it delivered twice.
-	MaxSeen int
-	// NewBackOff is the policy for failed requests, called once per
-	// NewPoller; nil means DefaultBackOff. A server's Retry-After is
-	// honoured when it is longer. A policy returning backoff.Stop ends the
-	// poller with the last error.
-	NewBackOff func() backoff.BackOff
-	// Logger receives poll-level logs (never event data, never
-	// credentials), with the context given to NewPoller (its values, such
-	// as a trace span; not its cancellation). nil means no logging.
-	Logger *slog.Logger
-	// Observer is told of requests, events and duplicates as they happen,
-	// for metrics (see Observer). nil means none.
-	Observer Observer
-}
 
 // PollStats are a Poller's counters.
 type PollStats struct {
@@ -189,29 +105,8 @@ func NewPoller(ctx context.Context, cfg PollerConfig) (*Poller, error) {
 // newPoller is NewPoller sending events on out, when not nil, instead of
 // the Poller's own channel (a Group member).
 func newPoller(ctx context.Context, cfg PollerConfig, out chan<- Event) (*Poller, error) {
-	bad := invalidConfig
-	switch {
-	case cfg.Client == nil:
-		return nil, bad("Client is required")
-	case cfg.MonitorID == 0:
-		return nil, bad("MonitorID is required")
-	case cfg.Interval < 0 || cfg.PageSize < 0 || cfg.MaxSeen < 0:
-		return nil, bad("Interval, PageSize and MaxSeen must not be negative")
-	}
-	if cfg.Interval == 0 {
-		cfg.Interval = DefaultPollInterval
-	}
-	if cfg.PageSize == 0 {
-		cfg.PageSize = DefaultPollPageSize
-	}
-	if cfg.Overlap == 0 {
-		cfg.Overlap = DefaultPollOverlap
-	}
-	if cfg.MaxSeen == 0 {
-		cfg.MaxSeen = DefaultPollMaxSeen
-	}
-	if cfg.NewBackOff == nil {
-		cfg.NewBackOff = DefaultBackOff
+	if err := cfg.check(); err != nil {
+		return nil, err
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	p := &Poller{

@@ -133,7 +133,7 @@ func TestTransportsDeliverIdenticalEvents(t *testing.T) {
 	}
 	defer rcv.Close()
 	sw.cur.Store(rcv)
-	poll, err := stream.NewPoller(ctx, stream.PollerConfig{Client: api, MonitorID: pollMon.ID, Interval: 100 * time.Millisecond})
+	poll, err := stream.NewPoller(ctx, stream.PollerConfig{Client: api, MonitorID: pollMon.ID, Interval: time.Second})
 	if err != nil {
 		t.Fatal(err)
 	}
