@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/pushmon/pushmon/secret"
+	"github.com/pushmon/pushmon/stream"
 )
 
 // options are the parsed command line.
@@ -55,11 +56,16 @@ type options struct {
 	cmd        []string      // "monitors list|reset ID|delete ID"
 }
 
-// minPollInterval is the shortest -interval (-transport polling): each
-// poll is at least one request to the account's history API, and a
-// shorter wait would spend the account's request rate (429 Throttled) on
-// polls that mostly find nothing new.
-const minPollInterval = time.Second
+// minPollInterval is the shortest -interval (-transport polling), the
+// poller's own minimum: each poll is at least one request to the
+// account's history API, and a shorter wait would spend the account's
+// request rate (429 Throttled) on polls that mostly find nothing new.
+const minPollInterval = stream.MinPollInterval
+
+// minStatsInterval is the shortest -stats-interval: a -v line is a
+// summary over the interval, and a shorter one would fill stderr with
+// lines (1ns: a busy loop).
+const minStatsInterval = time.Second
 
 // usageError is bad usage. parseFlags returns one only after its one-line
 // message is on stderr, and run exits 2 on it.
@@ -165,7 +171,7 @@ func parseFlags(args []string, getenv func(string) string, stdout, stderr io.Wri
 	integer(&o.count, "count", 0, "exit after this many events (0: run until interrupted)")
 	fs.BoolVar(&o.demo, "demo", false, "run against an embedded simulator with generated events (no account needed)")
 	fs.BoolVar(&o.verbose, "v", false, "print a rate and lag line on stderr every -stats-interval")
-	fs.DurationVar(&o.statsInterval, "stats-interval", 10*time.Second, "time between -v lines")
+	fs.DurationVar(&o.statsInterval, "stats-interval", 10*time.Second, "time between -v lines, at least "+minStatsInterval.String())
 	str(&o.transport, "transport", "tcp", "how events arrive: tcp (push connection), http (the server pushes to -public-url) or polling (history API)")
 	str(&o.listen, "listen", "127.0.0.1:8080", "http: `address` to serve the receiver on")
 	str(&o.publicURL, "public-url", "", "http: the `URL` Remote Manager pushes to, reaching -listen (with -demo: derived from -listen)")
@@ -231,8 +237,12 @@ func parseFlags(args []string, getenv func(string) string, stdout, stderr io.Wri
 	if !oneOf(o.transport, "tcp", "http", "polling") {
 		return bad("-transport must be tcp, http or polling")
 	}
-	if o.restTimeout <= 0 || o.statsInterval <= 0 {
-		return bad("-rest-timeout and -stats-interval must be positive")
+	if o.restTimeout <= 0 {
+		return bad("-rest-timeout must be positive")
+	}
+	if o.statsInterval < minStatsInterval {
+		return bad("-stats-interval must be at least %v (it is the time between two -v lines), got %v",
+			minStatsInterval, o.statsInterval)
 	}
 	if o.interval < minPollInterval {
 		return bad("-interval must be at least %v (it is the time between two polls of the account's history API), got %v",

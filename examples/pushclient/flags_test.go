@@ -65,25 +65,45 @@ func TestSplitHost(t *testing.T) {
 // and negative values included, is a usage error (exit 2) naming the flag
 // and the minimum, before anything is started.
 func TestIntervalMinimum(t *testing.T) {
+	expectMinimum(t, "-interval", []string{"-transport", "polling"}, "history API, at least 1s")
+}
+
+// TestStatsIntervalMinimum: -stats-interval, the time between two -v
+// lines, is at least minStatsInterval (1s), as -interval is: 1ns would
+// print a counters line in a busy loop. Anything shorter, zero and
+// negative values included, is a usage error (exit 2) naming the flag and
+// the minimum; -h gives the minimum.
+func TestStatsIntervalMinimum(t *testing.T) {
+	expectMinimum(t, "-stats-interval", []string{"-v"}, "time between -v lines, at least 1s")
+}
+
+// expectMinimum checks that the duration flag name, given after the flags
+// in with, refuses values under 1s with exit 2 and one line on stderr
+// naming the flag and the minimum, takes 1s and 30s, and that -h says
+// help.
+func expectMinimum(t *testing.T, name string, with []string, help string) {
+	t.Helper()
 	noEnv := func(string) string { return "" }
 	for _, iv := range []string{"1ns", "999ms", "0s", "-1s"} {
 		var stdout, stderr strings.Builder
 		// A closed loopback port: were the value taken, the run would fail
 		// there (exit 1), never reaching a real server.
-		args := []string{"-api-url", "http://127.0.0.1:1", "-rest-timeout", "5s", "-transport", "polling", "-interval", iv, "alice", "pw"}
+		args := append([]string{"-api-url", "http://127.0.0.1:1", "-rest-timeout", "5s"}, with...)
+		args = append(args, name, iv, "alice", "pw")
 		if code := run(t.Context(), args, noEnv, &stdout, &stderr); code != 2 ||
-			!strings.Contains(stderr.String(), "-interval must be at least 1s") || strings.Count(stderr.String(), "\n") != 1 {
-			t.Errorf("-interval %s: exit %d, want 2 with one line naming the minimum; stderr:\n%s", iv, code, stderr.String())
+			!strings.Contains(stderr.String(), name+" must be at least 1s") || strings.Count(stderr.String(), "\n") != 1 {
+			t.Errorf("%s %s: exit %d, want 2 with one line naming the minimum; stderr:\n%s", name, iv, code, stderr.String())
 		}
 	}
 	for _, iv := range []string{"1s", "30s"} {
-		if _, err := parseFlags([]string{"-transport", "polling", "-interval", iv, "alice", "pw"}, noEnv, io.Discard, io.Discard); err != nil {
-			t.Errorf("-interval %s refused: %v", iv, err)
+		args := append(append([]string{}, with...), name, iv, "alice", "pw")
+		if _, err := parseFlags(args, noEnv, io.Discard, io.Discard); err != nil {
+			t.Errorf("%s %s refused: %v", name, iv, err)
 		}
 	}
-	var help strings.Builder
-	parseFlags([]string{"-h"}, noEnv, &help, io.Discard)
-	if !strings.Contains(help.String(), "at least 1s") {
-		t.Errorf("-h does not give -interval's minimum:\n%s", help.String())
+	var out strings.Builder
+	parseFlags([]string{"-h"}, noEnv, &out, io.Discard)
+	if !strings.Contains(out.String(), help) {
+		t.Errorf("-h does not give %s's minimum:\n%s", name, out.String())
 	}
 }

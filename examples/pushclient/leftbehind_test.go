@@ -34,7 +34,8 @@ func lastLine(s string) string {
 // TestFailedDeleteExits3: when deleting its monitor at exit fails, the
 // client exits 3, not 0, and its last line on stderr names the monitor
 // and a command that deletes it — which, run once the server deletes
-// again, does.
+// again, does. The failure is on stderr once, in that line: before, a
+// WARN line said it first.
 func TestFailedDeleteExits3(t *testing.T) {
 	srv := simulator(t)
 	var broken atomic.Bool
@@ -60,6 +61,7 @@ func TestFailedDeleteExits3(t *testing.T) {
 		!strings.Contains(last, "delete it with: "+wantCmd) || !strings.Contains(last, "monitor_id="+ids) {
 		t.Fatalf("last line of stderr does not name monitor %d and %q:\n%s", id, wantCmd, c.stderr)
 	}
+	expectOnce(t, c.stderr.String(), "internal error")
 	if strings.Contains(c.stderr.String(), "s3cr3t") {
 		t.Errorf("the password is on stderr:\n%s", c.stderr)
 	}
@@ -101,7 +103,8 @@ func TestDeleteOfAGoneMonitorExits0(t *testing.T) {
 
 // TestUncheckedCreateExits3: a create whose answer was lost, when the
 // client then cannot look for the monitor it may have made, exits 3 with
-// the monitor's description and the commands that find and delete it.
+// the monitor's description and the commands that find and delete it,
+// said once, last: before, a WARN line said it first.
 func TestUncheckedCreateExits3(t *testing.T) {
 	srv := simulator(t)
 	var broken, posted atomic.Bool
@@ -130,6 +133,18 @@ func TestUncheckedCreateExits3(t *testing.T) {
 	if !strings.Contains(last, "a monitor may be left behind") || !strings.Contains(last, `description="`+descTemporary+": run ") ||
 		!strings.Contains(last, "pushclient -api-url "+lost.URL+" -insecure monitors list") {
 		t.Errorf("last line of stderr:\n%s", c.stderr)
+	}
+	expectOnce(t, c.stderr.String(), "internal error")
+	expectOnce(t, c.stderr.String(), "may be left behind")
+}
+
+// expectOnce fails t unless stderr holds what exactly once, in its last
+// line: a failure that leaves a monitor behind is said once, with the
+// command that deletes it.
+func expectOnce(t *testing.T, stderr, what string) {
+	t.Helper()
+	if n := strings.Count(stderr, what); n != 1 || !strings.Contains(lastLine(stderr), what) {
+		t.Errorf("%q is on stderr %d times, want once, in the last line:\n%s", what, n, stderr)
 	}
 }
 

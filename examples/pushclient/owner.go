@@ -231,8 +231,8 @@ func removeUnconfirmed(ctx context.Context, api *monitor.Client, o *options, log
 	defer cancel()
 	found, err := api.FindByTopics(fctx, topics)
 	if err != nil {
-		log.Warn("the monitor create failed and could not be checked: a monitor may be left behind", "description", desc, "err", err)
-		left.add(0, desc, err)
+		left.add(log, 0, desc, err, "the monitor create failed and could not be checked: a monitor may be left behind",
+			"description", desc, "err", err)
 		return
 	}
 	for _, m := range found {
@@ -240,8 +240,7 @@ func removeUnconfirmed(ctx context.Context, api *monitor.Client, o *options, log
 			continue
 		}
 		if err := api.Delete(fctx, m.ID); err != nil && !errors.Is(err, monitor.ErrNotFound) {
-			log.Warn("deleting the monitor of a failed create failed", "monitor_id", m.ID, "err", err)
-			left.add(m.ID, desc, err)
+			left.add(log, m.ID, desc, err, "deleting the monitor of a failed create failed", "monitor_id", m.ID, "err", err)
 			continue
 		}
 		log.Info("deleted the monitor a failed create had made", "monitor_id", m.ID)
@@ -259,8 +258,7 @@ func deleteMonitor(ctx context.Context, api *monitor.Client, o *options, log *sl
 	case errors.Is(err, monitor.ErrNotFound):
 		log.Info("monitor already deleted", "monitor_id", id)
 	case err != nil:
-		log.Warn("deleting monitor failed", "monitor_id", id, "err", explain(err))
-		left.add(id, "", err)
+		left.add(log, id, "", err, "deleting monitor failed", "monitor_id", id, "err", explain(err))
 	default:
 		log.Info("monitor deleted", "monitor_id", id)
 	}
@@ -289,10 +287,18 @@ type leftMonitor struct {
 	err  error
 }
 
-func (l *leftBehind) add(id uint32, desc string, err error) {
-	if !l.demo {
-		l.monitors = append(l.monitors, leftMonitor{id, desc, err})
+// add records a monitor this run created, or may have created, and could
+// not delete (id 0: a create whose answer was lost, its monitor known by
+// desc). report says it once, last on stderr, with the command that
+// deletes it; nothing says it before. With -demo nothing is collected
+// (the simulator ends with the process, and so does the monitor): the
+// failure is logged at once, at WARN, as msg with attrs.
+func (l *leftBehind) add(log *slog.Logger, id uint32, desc string, err error, msg string, attrs ...any) {
+	if l.demo {
+		log.Warn(msg, attrs...)
+		return
 	}
+	l.monitors = append(l.monitors, leftMonitor{id, desc, err})
 }
 
 // report logs, at level ERROR, each monitor left behind and the command

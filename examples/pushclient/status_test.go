@@ -14,7 +14,7 @@ import (
 func TestStatusOnStderr(t *testing.T) {
 	srv := simulator(t)
 	c := startClient(t, "-api-url", srv.URL(), "-insecure", "-push-addr", srv.PushAddr(), "-output", "ndjson",
-		"-v", "-stats-interval", "20ms", "alice", "s3cr3t-sentinel")
+		"-v", "-stats-interval", "1s", "alice", "s3cr3t-sentinel")
 	id := ownMonitor(t, srv, c)
 	eventually(t, "the client says it waits for events", func() bool {
 		return strings.Contains(c.stderr.String(), fmt.Sprintf("waiting for events on monitor %d …", id))
