@@ -37,17 +37,10 @@ func TestPollerBurstBeyondMaxSeen(t *testing.T) {
 			t.Fatal(err)
 		}
 		defer p.Close()
-		got := dpIDs(t, takeWithin(t, p.Events(), 10, time.Hour))
-		if !slices.Equal(got, wantIDs(0, 10)) {
-			t.Fatalf("got %v", got)
-		}
+		expectIDs(t, p.Events(), 0, 10)
 		f.add(10, pollBase.Add(time.Millisecond))
-		if got := dpIDs(t, takeWithin(t, p.Events(), 1, time.Hour)); !slices.Equal(got, wantIDs(10, 11)) {
-			t.Fatalf("after the burst: %v", got)
-		}
-		time.Sleep(10 * time.Minute) // ten more polls deliver nothing again
-		synctest.Wait()
-		expectNoEvent(t, p.Events())
+		expectIDs(t, p.Events(), 10, 11)
+		expectQuiet(t, p.Events(), 10*time.Minute) // ten more polls deliver nothing again
 		if st := p.Stats(); st.Events != 11 {
 			t.Errorf("stats %+v", st)
 		}
@@ -95,9 +88,7 @@ func TestPollerGivesUpAFailingCursor(t *testing.T) {
 				case <-time.After(time.Hour):
 					t.Fatalf("nothing delivered in an hour; stats %+v, err %v", p.Stats(), p.Err())
 				}
-				if got := dpIDs(t, takeWithin(t, p.Events(), 3, time.Hour)); !slices.Equal(got, wantIDs(3, 6)) {
-					t.Fatalf("then %v", got)
-				}
+				expectIDs(t, p.Events(), 3, 6)
 				if stale > maxCursorFailures {
 					t.Errorf("the stale cursor was asked for %d times", stale)
 				}
@@ -186,9 +177,7 @@ func TestPollerOffsetCursorShifts(t *testing.T) {
 				if !slices.Equal(got, wantIDs(0, c.want)) {
 					t.Fatalf("got %v", got)
 				}
-				time.Sleep(10 * time.Minute)
-				synctest.Wait()
-				expectNoEvent(t, p.Events())
+				expectQuiet(t, p.Events(), 10*time.Minute)
 			})
 		})
 	}
@@ -211,19 +200,13 @@ func TestPollerSecondPrecision(t *testing.T) {
 			t.Fatal(err)
 		}
 		defer p.Close()
-		if got := dpIDs(t, takeWithin(t, p.Events(), 7, time.Hour)); !slices.Equal(got, wantIDs(0, 7)) {
-			t.Fatalf("got %v", got)
-		}
+		expectIDs(t, p.Events(), 0, 7)
 		synctest.Wait()
 		for i := 7; i < 10; i++ {
 			stamp(i, 2)
 		}
-		if got := dpIDs(t, takeWithin(t, p.Events(), 3, time.Hour)); !slices.Equal(got, wantIDs(7, 10)) {
-			t.Fatalf("next poll: %v", got)
-		}
-		time.Sleep(10 * time.Minute)
-		synctest.Wait()
-		expectNoEvent(t, p.Events())
+		expectIDs(t, p.Events(), 7, 10) // the next poll
+		expectQuiet(t, p.Events(), 10*time.Minute)
 	})
 }
 
@@ -252,9 +235,7 @@ func TestPollerRetryAfterMidPoll(t *testing.T) {
 			t.Fatal(err)
 		}
 		defer p.Close()
-		if got := dpIDs(t, takeWithin(t, p.Events(), 6, time.Hour)); !slices.Equal(got, wantIDs(0, 6)) {
-			t.Fatalf("got %v", got)
-		}
+		expectIDs(t, p.Events(), 0, 6)
 		synctest.Wait()
 		if len(at) != 3 || at[2].Sub(at[1]) < 120*time.Second || cursors[1] == "" || cursors[2] != cursors[1] {
 			t.Errorf("requests at %v with cursors %q", at, cursors)
@@ -289,9 +270,7 @@ func TestPollerHalvesPagesTooLarge(t *testing.T) {
 			t.Fatal(err)
 		}
 		defer p.Close()
-		if got := dpIDs(t, takeWithin(t, p.Events(), 10, time.Hour)); !slices.Equal(got, wantIDs(0, 10)) {
-			t.Fatalf("got %v", got)
-		}
+		expectIDs(t, p.Events(), 0, 10)
 		synctest.Wait()
 		if len(sizes) > 10 {
 			t.Errorf("requests with sizes %v", sizes)
@@ -322,9 +301,7 @@ func TestPollerServerPageSizeOfItsOwn(t *testing.T) {
 			t.Fatal(err)
 		}
 		defer p.Close()
-		if got := dpIDs(t, takeWithin(t, p.Events(), 10, time.Hour)); !slices.Equal(got, wantIDs(0, 10)) {
-			t.Fatalf("got %v", got)
-		}
+		expectIDs(t, p.Events(), 0, 10)
 		synctest.Wait()
 		if requests > 3 {
 			t.Errorf("%d requests for 10 records in pages of 5", requests)
