@@ -55,7 +55,8 @@ type ListQuery struct {
 // was sent. An answer 303 See Other is followed as by [Client.Create]:
 // the monitor is the GET's answer, when it is a v1 monitor (the one the
 // path /ws/v1/monitors/inventory/{id} it led to names, if it names one);
-// otherwise the id is read as Client.Create reads it.
+// otherwise the id is read as Client.Create reads it. A v1 monitor in the
+// answer wins over every other place an id could be read from.
 //
 // Handlebars templates: set SchemaType "handlebars" and Schema to the
 // template; the monitor's events are then delivered as the template
@@ -71,30 +72,48 @@ func (v V1) Create(ctx context.Context, s Spec) (*Monitor, error) {
 	if err != nil {
 		return nil, err
 	}
-	// After a 303 See Other, the answer is the GET of where it led; the
-	// monitor must be the one that path names, if it names one.
-	// When the answer is no v1 monitor, the id is read as Client.Create
-	// reads it (a legacy monitor, the path).
+	return v.created(r, resp, n)
+}
+
+// created returns the monitor that resp, the answer to the create request
+// r that sent the normalized spec n, reports. After a 303 See Other, resp
+// is the answer to the GET of where it led. The monitor, or its id, is
+// taken from the first of these that has one; later ones are not read:
+//
+//  1. A v1 monitor in the body (one object, or a list's first element),
+//     as the server reports it, with n as its spec when the answer has none.
+//     After a 303 whose path names a monitor (/ws/v1/monitors/inventory/{id}
+//     or /ws/Monitor/{id}), only that monitor counts: an object for
+//     another is an error, and a list without it holds none.
+//  2. After a 303, whatever else the body holds or fails to decode to:
+//     the id as [Client.Create] reads it (seeOtherMonitor) — the path's,
+//     checked against a legacy or v1 monitor or a <location> in the body
+//     when both name one — else the one in the body.
+//  3. Without a 303: a body that is no v1 answer is malformed; an empty
+//     one, or one that names no monitor, leaves the Location header's id.
+//
+// Without an id from any of them the answer is malformed, and the monitor
+// may have been created all the same.
+func (v V1) created(r request, resp *response, n Spec) (*Monitor, error) {
 	want, _ := seeOtherID(v.c.base, resp)
-	m, ok, err := decodeV1One(resp.body, want, v.c.pageSize)
-	if resp.seeOther != nil && (err != nil || !ok) {
+	m, ok, err := decodeV1One(resp.body, want, v.c.pageSize) // ok only with a nil err
+	switch {
+	case ok: // 1
+		fillSpec(m, n)
+		return m, nil
+	case resp.seeOther != nil: // 2
 		id, err := seeOtherMonitor(v.c.base, resp)
 		if err != nil {
 			return nil, v.c.malformed(r, "status %d after 303 See Other: %v; the monitor may have been created", resp.status, err)
 		}
 		return &Monitor{ID: id, Spec: n}, nil
-	}
-	switch {
-	case err != nil:
+	case err != nil: // 3
 		return nil, v.c.malformed(r, "%v; the monitor may have been created", err)
-	case !ok:
-		if id, found := locationID(resp.header.Get("Location")); found {
-			return &Monitor{ID: id, Spec: n}, nil
-		}
-		return nil, v.c.malformed(r, "status %d without a monitor id; the monitor may have been created", resp.status)
 	}
-	fillSpec(m, n)
-	return m, nil
+	if id, found := locationID(resp.header.Get("Location")); found { // 3
+		return &Monitor{ID: id, Spec: n}, nil
+	}
+	return nil, v.c.malformed(r, "status %d without a monitor id; the monitor may have been created", resp.status)
 }
 
 // fillSpec gives m the spec that was sent when the answer carried nothing
