@@ -41,8 +41,13 @@ func (r *HTTPReceiver) readBody(w http.ResponseWriter, req *http.Request) ([]byt
 }
 
 // inflate returns the document: the body itself, or the body inflated
-// when it is zlib (or gzip) compressed. A non-zero status refuses it.
+// when it is zlib (or gzip) compressed. A non-zero status refuses it. An
+// empty body is returned as it is, whatever Content-Encoding says: it is
+// a keep-alive, with nothing to inflate.
 func (r *HTTPReceiver) inflate(req *http.Request, body []byte) ([]byte, int, string) {
+	if len(body) == 0 {
+		return body, 0, ""
+	}
 	enc := strings.ToLower(strings.TrimSpace(req.Header.Get("Content-Encoding")))
 	isZlib, isGzip := zlibHeader(body), gzipMagic(body)
 	switch {
@@ -68,6 +73,8 @@ func (r *HTTPReceiver) inflate(req *http.Request, body []byte) ([]byte, int, str
 			return nil, http.StatusBadRequest, "bad zlib body"
 		}
 		return out, 0, ""
+	case enc == "gzip" || enc == "x-gzip": // labelled gzip, without its magic bytes
+		return nil, http.StatusBadRequest, "bad gzip body"
 	case enc != "" && enc != "identity":
 		return nil, http.StatusUnsupportedMediaType, "unsupported Content-Encoding"
 	}

@@ -44,8 +44,10 @@ func (r *HTTPReceiver) split(reqCtx context.Context, doc []byte) ([]Event, int, 
 		return nil, http.StatusRequestEntityTooLarge, "document exceeds a parsing budget"
 	case errors.Is(err, envelope.ErrMalformed):
 		return nil, http.StatusBadRequest, "malformed " + format.String() + " document"
-	default: // the request ended or the receiver stopped
+	case r.ctx.Err() != nil:
 		return nil, http.StatusServiceUnavailable, "receiver stopped"
+	default: // the request ended
+		return nil, http.StatusServiceUnavailable, "request ended"
 	}
 	if res.raw {
 		r.stats.raw.Add(1)
@@ -82,9 +84,9 @@ func (r *HTTPReceiver) retried(doc []byte) *resend {
 
 // handOff gives events to the consumer; the caller has the turn. It
 // checks against the dedup window those of a retried document (rs) and
-// those flagged replay. It returns 200 when all were received, 503 when
-// the receiver stopped or the hand-off timed out, 0 when the request
-// itself ended (no answer to write).
+// those flagged replay. It returns 200 when all were received, else 503:
+// the receiver stopped, the hand-off timed out or the request itself
+// ended.
 func (r *HTTPReceiver) handOff(reqCtx context.Context, events []Event, rs *resend, timeout <-chan time.Time) (int, string) {
 	status, msg := http.StatusOK, ""
 	dups, lost, err := r.dedup.handOver(events, rs, func(ev Event) error {
@@ -106,7 +108,11 @@ var errNotHandedOver = errors.New("stream: not handed over")
 
 // give sends v on ch unless the receiver stops, the request ends or the
 // hand-off times out first; then it returns false and the answer for the
-// request (status 0 when the request has ended: none).
+// request: 503. A request that ended is answered too: its client may
+// still read the answer (it half-closed the connection, or a middleware
+// or the server's BaseContext ended the request's context), and a
+// handler that wrote nothing would make net/http answer 200 for events
+// the consumer does not have.
 func give[T any](ch chan<- T, v T, stopped, gone <-chan struct{}, timeout <-chan time.Time) (status int, msg string, ok bool) {
 	select {
 	case ch <- v:
@@ -114,7 +120,7 @@ func give[T any](ch chan<- T, v T, stopped, gone <-chan struct{}, timeout <-chan
 	case <-stopped:
 		return http.StatusServiceUnavailable, "receiver stopped", false
 	case <-gone:
-		return 0, "", false
+		return http.StatusServiceUnavailable, "request ended", false
 	case <-timeout:
 		return http.StatusServiceUnavailable, "consumer busy", false
 	}

@@ -40,7 +40,11 @@ import (
 // envelope is delivered with Event.Err set, the others as they are
 // (counted in Invalid and logged). While the receiver is stopped, or when
 // the consumer does not take the events within HandoffTimeout, requests
-// are answered 503: the server keeps the block and retries it later.
+// are answered 503: the server keeps the block and retries it later. So
+// is a request whose context ends before its events were handed over (a
+// client that half-closed, a middleware's or the server's BaseContext's
+// cancellation): it is never left without an answer, which net/http would
+// send as 200.
 // Events handed over before a failure are redelivered by that retry and
 // dropped by dedup (see HTTPConfig.DedupWindow).
 //
@@ -171,7 +175,7 @@ type HTTPStats struct {
 	Unauthorized uint64 // 401: wrong or missing token or header
 	Rejected     uint64 // other 4xx: method, size, malformed document, a document over a parsing budget
 	OverBudget   uint64 // of Rejected: documents over a parsing budget, answered 413
-	Unavailable  uint64 // 503: receiver stopped, too many requests at once, or consumer not taking events
+	Unavailable  uint64 // 503: receiver stopped, too many requests at once, consumer not taking events, or the request ended first
 	Busy         uint64 // of Unavailable: refused because MaxConcurrent requests were being served
 	Undelivered  uint64 // events split but not handed over because the request or the receiver ended
 }

@@ -66,9 +66,7 @@ func (r *HTTPReceiver) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 	// that waiting requests hold their bodies as received and nothing
 	// more.
 	if status, msg, ok := give(r.turn, struct{}{}, r.ctx.Done(), req.Context().Done(), timeout); !ok {
-		if status != 0 {
-			r.fail(w, req, status, msg)
-		}
+		r.fail(w, req, status, msg)
 		return
 	}
 	defer func() { <-r.turn }()
@@ -89,9 +87,7 @@ func (r *HTTPReceiver) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 		return
 	}
 	if status, msg := r.handOff(req.Context(), events, r.retried(doc), timeout); status != http.StatusOK {
-		if status != 0 {
-			r.fail(w, req, status, msg)
-		}
+		r.fail(w, req, status, msg)
 		return
 	}
 	r.countAnswer(http.StatusOK, reasonDelivered)
