@@ -141,7 +141,10 @@
 // monSchemaType "handlebars" with monSchemaData renders each pushed block
 // (TCP and HTTP) through a Handlebars subset whose root is the array of
 // the block's Msg objects; template.go lists what is supported. A template
-// that does not parse is refused at create ("Invalid monSchemaData").
+// that does not parse is refused at create ("Invalid monSchemaData"). A
+// block whose rendering passes 16 MiB of output or a million steps plus
+// 256 per event (loops nested over the events multiply) is sent, and
+// kept in the history, as the standard document instead, and logged.
 //
 // # Hooks
 //

@@ -255,6 +255,12 @@ func (m *monitor) sendHTTP(ctx context.Context) {
 		}
 		hc = &http.Client{Transport: tr}
 	}
+	// Redirects are not followed: only a 2xx from the monitor's URL
+	// delivers a block. Following a 301, 302 or 303 would turn the push
+	// into a GET without the document, and count its 200 as delivered.
+	c := *hc
+	c.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	hc = &c
 	defer func() {
 		if tr != nil {
 			tr.CloseIdleConnections()

@@ -90,8 +90,10 @@ type Options struct {
 	// HTTPClient sends the pushes of http monitors (to trust a test
 	// server's certificate, say). nil means a client of its own per
 	// monitor, without proxy. Each push is bounded by the monitor's
-	// connect plus response timeout either way. Unlike the service, the
-	// simulator pushes to loopback URLs.
+	// connect plus response timeout either way. Redirects are not
+	// followed (its CheckRedirect is replaced): a 3xx answer is a failed
+	// push, retried like any answer other than 2xx. Unlike the service,
+	// the simulator pushes to loopback URLs.
 	HTTPClient *http.Client
 }
 

@@ -3,6 +3,7 @@ package streamtest
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"slices"
 	"strconv"
 )
@@ -46,12 +47,49 @@ type tframe struct {
 	vars map[string]any
 }
 
+// The rendering budget. A template comes from whoever creates the
+// monitor, and loops nested over a block's events multiply: a few bytes
+// of template can ask for more output or work than any machine has.
+// Rendering stops with errTemplateBudget once the output passes
+// maxTemplateOutput (the largest document the push clients accept by
+// default) or the steps (nodes executed and loop iterations) pass
+// maxTemplateSteps plus templateStepsPerItem for each item of the root.
+const (
+	maxTemplateOutput    = 16 << 20
+	maxTemplateSteps     = 1 << 20
+	templateStepsPerItem = 1 << 8
+)
+
+var errTemplateBudget = errors.New("template exceeds the rendering budget (16 MiB of output, or a million steps plus 256 per event)")
+
+// texec is one rendering: its output and the budget left.
+type texec struct {
+	b     bytes.Buffer
+	base  int // the length of what b held before the rendering
+	steps int // left
+}
+
+// step spends one step, and fails once the budget is spent.
+func (x *texec) step() error {
+	if x.steps--; x.steps < 0 || x.b.Len()-x.base > maxTemplateOutput {
+		return errTemplateBudget
+	}
+	return nil
+}
+
 // render executes t on root (a JSON-decoded value) and appends to dst.
 func (t *template) render(dst []byte, root any) ([]byte, error) {
-	var b bytes.Buffer
-	b.Write(dst)
-	err := execNodes(&b, t.nodes, []tframe{{v: root}})
-	return b.Bytes(), err
+	x := &texec{steps: maxTemplateSteps}
+	if items, ok := root.([]any); ok {
+		x.steps += templateStepsPerItem * len(items)
+	}
+	x.b.Write(dst)
+	x.base = len(dst)
+	err := x.execNodes(t.nodes, []tframe{{v: root}})
+	if err == nil && x.b.Len()-x.base > maxTemplateOutput {
+		err = errTemplateBudget
+	}
+	return x.b.Bytes(), err
 }
 
 func lookup(stack []tframe, p tpath) any {
@@ -97,8 +135,12 @@ func truthy(v any) bool {
 	return true
 }
 
-func execNodes(b *bytes.Buffer, nodes []tnode, stack []tframe) error {
+func (x *texec) execNodes(nodes []tnode, stack []tframe) error {
+	b := &x.b
 	for i := range nodes {
+		if err := x.step(); err != nil {
+			return err
+		}
 		n := &nodes[i]
 		switch n.kind {
 		case tText:
@@ -122,22 +164,22 @@ func execNodes(b *bytes.Buffer, nodes []tnode, stack []tframe) error {
 			if cond {
 				part = n.body
 			}
-			if err := execNodes(b, part, stack); err != nil {
+			if err := x.execNodes(part, stack); err != nil {
 				return err
 			}
 		case tWith:
 			v := lookup(stack, n.path)
 			if !truthy(v) {
-				if err := execNodes(b, n.alt, stack); err != nil {
+				if err := x.execNodes(n.alt, stack); err != nil {
 					return err
 				}
 				continue
 			}
-			if err := execNodes(b, n.body, append(stack, tframe{v: v})); err != nil {
+			if err := x.execNodes(n.body, append(stack, tframe{v: v})); err != nil {
 				return err
 			}
 		case tEach:
-			if err := execEach(b, n, stack); err != nil {
+			if err := x.execEach(n, stack); err != nil {
 				return err
 			}
 		}
@@ -145,7 +187,7 @@ func execNodes(b *bytes.Buffer, nodes []tnode, stack []tframe) error {
 	return nil
 }
 
-func execEach(b *bytes.Buffer, n *tnode, stack []tframe) error {
+func (x *texec) execEach(n *tnode, stack []tframe) error {
 	v := lookup(stack, n.path)
 	type item struct {
 		key string
@@ -168,13 +210,16 @@ func execEach(b *bytes.Buffer, n *tnode, stack []tframe) error {
 		}
 	}
 	if len(items) == 0 {
-		return execNodes(b, n.alt, stack)
+		return x.execNodes(n.alt, stack)
 	}
 	for i, it := range items {
+		if err := x.step(); err != nil {
+			return err
+		}
 		f := tframe{v: it.v, vars: map[string]any{
 			"index": json.Number(strconv.Itoa(i)), "key": it.key, "first": i == 0, "last": i == len(items)-1,
 		}}
-		if err := execNodes(b, n.body, append(stack, f)); err != nil {
+		if err := x.execNodes(n.body, append(stack, f)); err != nil {
 			return err
 		}
 	}
