@@ -110,8 +110,10 @@ func parseFlags(args []string, getenv func(string) string, stderr io.Writer) (*o
 	if o.monitorID > 0 && o.token == "" {
 		return bad("-monitor-id needs the monitor's -token")
 	}
-	if o.token != "" && !strings.Contains(o.token, ":") {
-		return bad(`-token must be "user:password"`)
+	if _, pass, ok := strings.Cut(o.token, ":"); o.token != "" && (!ok || pass == "") {
+		// Refused now, as the receiver would refuse it, before a
+		// monitor is created with it.
+		return bad(`-token must be "user:password" with a password`)
 	}
 	if o.output != "text" && o.output != "ndjson" {
 		return bad("-output must be text or ndjson")

@@ -98,6 +98,9 @@ func TestAgainstSimulatorCreatesAndDeletes(t *testing.T) {
 
 func TestBadUsage(t *testing.T) {
 	for _, args := range [][]string{{}, {"u", "p"}, {"-monitor-id", "5", "u", "p"}, {"-demo", "-output", "csv"}, {"-demo", "-token", "x"}, {"-demo", "extra"},
+		// A token without a password: refused before any monitor is created.
+		{"-demo", "-listen", "127.0.0.1:0", "-token", "hook:"},
+		{"-listen", "127.0.0.1:0", "-api-url", "http://127.0.0.1:1", "-public-url", "https://hooks.example.com/rm", "-token", "hook:", "u", "p"},
 		// -public-url is checked as the monitor's URL before a listener opens.
 		{"-listen", "127.0.0.1:0", "-public-url", "hooks.example.com/rm", "u", "p"},
 		{"-listen", "127.0.0.1:0", "-public-url", "ftp://hooks.example.com/rm", "u", "p"},

@@ -248,8 +248,10 @@ func parseFlags(args []string, getenv func(string) string, stdout, stderr io.Wri
 		return bad("-interval must be at least %v (it is the time between two polls of the account's history API), got %v",
 			minPollInterval, o.interval)
 	}
-	if !o.token.IsZero() && !strings.Contains(o.token.Reveal(), ":") {
-		return bad(`-token must be "user:password"`)
+	if _, pass, ok := strings.Cut(o.token.Reveal(), ":"); !o.token.IsZero() && (!ok || pass == "") {
+		// Refused now, as the receiver would refuse it, before a
+		// monitor is created with it.
+		return bad(`-token must be "user:password" with a password`)
 	}
 	if o.transport == "http" && o.monitorID != 0 && o.token.IsZero() {
 		return bad("-transport http with -monitor-id needs the monitor's -token")

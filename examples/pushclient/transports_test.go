@@ -192,6 +192,8 @@ func TestMonitorsCommands(t *testing.T) {
 		{"monitors"}, {"monitors", "frobnicate"}, {"monitors", "reset"}, {"monitors", "delete", "x"},
 		{"-transport", "carrier-pigeon", "u", "p"}, {"-interval", "0s", "u", "p"}, {"-token", "nocolon", "u", "p"},
 		{"-transport", "http", "-monitor-id", "5", "u", "p"},
+		// A push token without a password: refused before a monitor is created with it.
+		{"-transport", "http", "-public-url", "https://hooks.example.com/rm", "-token", "hook:", "u", "p"},
 	} {
 		if code, _, errText := run(args...); code != 2 || !strings.HasSuffix(errText, "(see -h)\n") || strings.Count(errText, "\n") != 1 {
 			t.Errorf("%q: exit %d\n%s", args, code, errText)
