@@ -22,7 +22,9 @@
 // same Nats-Msg-Id and JetStream drops it (the PubAck says Duplicate).
 // A replay arriving after the window (a bridge down longer than the
 // window) is stored again; size the window (DefaultDuplicateWindow, 1 h)
-// to the longest outage you plan for.
+// to the longest outage you plan for. Raw documents (template output)
+// have no identity, so no Nats-Msg-Id: nothing tells their replay from a
+// new document, and a replayed one is stored again (at-least-once).
 //
 // Within a subject, messages are stored in the order Remote Manager sent
 // them: one monitor's events are published in order on one connection,
