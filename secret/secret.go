@@ -11,6 +11,7 @@
 package secret
 
 import (
+	"crypto/sha256"
 	"crypto/subtle"
 	"fmt"
 	"io"
@@ -53,9 +54,17 @@ func (s String) IsZero() bool { return s.p == nil }
 func (s String) Len() int { return len(s.Reveal()) }
 
 // Equal reports whether s and t hold the same text, in time that depends
-// on their lengths only.
-func (s String) Equal(t String) bool {
-	return subtle.ConstantTimeCompare([]byte(s.Reveal()), []byte(t.Reveal())) == 1
+// on neither text (see [String.Matches]).
+func (s String) Equal(t String) bool { return s.Matches(t.Reveal()) }
+
+// Matches reports whether text is the secret's text, in time that depends
+// on neither text, their lengths included: it compares the SHA-256
+// digests of both in constant time. A direct constant-time comparison
+// returns at once when the lengths differ, which tells a guesser the
+// secret's length; use Matches to check credentials a client presents.
+func (s String) Matches(text string) bool {
+	a, b := sha256.Sum256([]byte(s.Reveal())), sha256.Sum256([]byte(text))
+	return subtle.ConstantTimeCompare(a[:], b[:]) == 1
 }
 
 // redacted returns what s prints: "" when empty, Redacted otherwise, so

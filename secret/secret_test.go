@@ -142,3 +142,20 @@ func ExampleString() {
 	// {"User":"svc","Password":"[REDACTED]"}
 	// 6
 }
+
+// TestMatches: Matches is equality of texts, whatever their lengths (it
+// compares digests, so that its time tells nothing of the secret's
+// length; no test can show that without a clock).
+func TestMatches(t *testing.T) {
+	s := secret.New("hunter2")
+	for text, want := range map[string]bool{
+		"hunter2": true, "hunter": false, "hunter22": false, "Hunter2": false, "": false, "hunter2\x00": false,
+	} {
+		if got := s.Matches(text); got != want {
+			t.Errorf("Matches(%q) = %t, want %t", text, got, want)
+		}
+	}
+	if !(secret.String{}).Matches("") || (secret.String{}).Matches("x") {
+		t.Error("the empty secret matches only the empty text")
+	}
+}

@@ -127,7 +127,7 @@ func (r *HTTPReceiver) configure() error {
 			// is unset: a token anyone can send.
 			return bad(`Token must be "user:password" with a password`)
 		}
-		r.auth, r.user, r.pass = true, u, secret.New(p)
+		r.auth, r.user, r.pass = true, secret.New(u), secret.New(p)
 	case !r.cfg.AllowUnauthenticated:
 		return bad("Token is required (the monitor's monTransportToken); set AllowUnauthenticated to accept pushes from anyone")
 	}

@@ -59,7 +59,7 @@ import (
 type HTTPReceiver struct {
 	cfg      HTTPConfig
 	auth     bool          // check Basic authorization
-	user     string        // the Token's user name
+	user     secret.String // the Token's user name (part of the token)
 	pass     secret.String // the Token's password
 	headers  []header      // the Headers to check
 	events   chan Event    // where events are sent: own, or a Group's channel
