@@ -147,9 +147,20 @@ func (s *scrubber) addBasic(user, pass string) {
 	s.add(pass, base64.StdEncoding.EncodeToString([]byte(user+":"+pass)))
 }
 
+// minMarked is the shortest form of a secret that scrub replaces in
+// place. A shorter one occurs by chance in text a reader can guess (a
+// password "p" in "http" and "tcp"), and a mark where it stood would spell
+// it out: text holding one is withheld whole.
+const minMarked = 8
+
+// withheld is what scrub returns for text that holds a form of a secret
+// shorter than minMarked.
+const withheld = secret.Redacted + " (text withheld: it holds a short secret)"
+
 // scrub replaces every occurrence of every form of every secret in text.
 // Occurrences that overlap, of one form or of several, are replaced as one
-// span, so that no byte of any of them survives.
+// span, so that no byte of any of them survives. Text holding a form
+// shorter than minMarked is replaced whole by withheld.
 func (s scrubber) scrub(text string) string {
 	var spans [][2]int
 	for _, form := range s {
@@ -158,6 +169,9 @@ func (s scrubber) scrub(text string) string {
 			j := strings.Index(text[i:], f)
 			if j < 0 {
 				break
+			}
+			if len(f) < minMarked {
+				return withheld
 			}
 			spans = append(spans, [2]int{i + j, i + j + len(f)})
 			i += j + 1
@@ -203,14 +217,15 @@ func (s scrubber) detail(text string, n int) string {
 }
 
 // scrubCut is scrub for text that was cut short: a secret's first part at
-// the end of it is replaced too.
+// the end of it is cut off too, marked as a cut ("…"), not as a secret,
+// which would tell how the secret starts.
 func (s scrubber) scrubCut(text string) string {
 	text = s.scrub(text)
 	for _, form := range s {
 		f := form.Reveal()
 		for k := min(len(f)-1, len(text)); k > 0; k-- {
 			if strings.HasSuffix(text, f[:k]) {
-				return text[:len(text)-k] + secret.Redacted
+				return text[:len(text)-k] + "…"
 			}
 		}
 	}

@@ -136,10 +136,10 @@ func TestScrubberInOtherErrors(t *testing.T) {
 
 func TestScrubOverlapsAndForms(t *testing.T) {
 	var sc scrubber
-	sc.add("abcdef", "defghi", "p<&>q")
+	sc.add("abcdefgh", "fghijklm", "p<&>q")
 	for in, want := range map[string]string{
-		"x abcdefghi y":        "x [REDACTED] y",
-		"abcdefabcdef":         "[REDACTED]",
+		"x abcdefghijklm y":    "x [REDACTED] y",
+		"abcdefghabcdefgh":     "[REDACTED]",
 		"p&lt;&amp;&gt;q":      "[REDACTED]",
 		"p%3C%26%3Eq":          "[REDACTED]",
 		`p\u003c\u0026\u003eq`: "[REDACTED]",
@@ -149,10 +149,10 @@ func TestScrubOverlapsAndForms(t *testing.T) {
 			t.Errorf("scrub(%q) = %q, want %q", in, got, want)
 		}
 	}
-	if got := sc.scrubCut("text ending in abcd"); got != "text ending in [REDACTED]" {
+	if got := sc.scrubCut("text ending in abcd"); got != "text ending in …" {
 		t.Errorf("scrubCut = %q", got)
 	}
-	if got := sc.detail(strings.Repeat("z", 100)+"abcdef", 103); strings.Contains(got, "abc") {
+	if got := sc.detail(strings.Repeat("z", 100)+"abcdefgh", 103); strings.Contains(got, "abc") {
 		t.Errorf("detail = %q", got)
 	}
 }
@@ -177,4 +177,32 @@ func TestScrubberNonASCIIEchoes(t *testing.T) {
 	// Beyond the Basic Multilingual Plane: a surrogate pair in JSON.
 	ae := errorFor(t, "Alpha7Q🔑Bravo9K", 400, "text/html", `{"detail":"bad token Alpha7Q\ud83d\udd11Bravo9K"}`)
 	checkNoPart(t, "surrogate pair", ae.Message)
+}
+
+// TestShortSecretNotSpelledOut: a short password occurs by chance in text
+// a reader can guess, and marking it in place spelled it out (with the
+// password "p": "htt[REDACTED]://… dial tc[REDACTED]"). Such text is
+// withheld whole; a long secret is still marked where it stood.
+func TestShortSecretNotSpelledOut(t *testing.T) {
+	var sc scrubber
+	sc.addBasic("tester", "p")
+	for _, text := range []string{"Post \"https://rm.example/ws/Monitor\": dial tcp: connection refused", "upstream proxy error"} {
+		got := sc.scrub(text)
+		if got != withheld {
+			t.Errorf("scrub(%q) = %q, want it withheld", text, got)
+		}
+	}
+	if got := sc.scrub("no such letter here"); got != "no such letter here" {
+		t.Errorf("text without the secret changed: %q", got)
+	}
+	// End to end: an error page holding the letter.
+	ae := errorFor(t, "p", http.StatusInternalServerError, "text/plain", "upstream proxy error")
+	if msg := ae.Error(); strings.Contains(msg, "u[REDACTED]") || strings.Contains(msg, "[REDACTED]roxy") || !strings.Contains(msg, "withheld") {
+		t.Errorf("error = %q, want the page withheld whole", msg)
+	}
+	var long scrubber
+	long.addBasic("tester", "Alpha7Q-Bravo9K")
+	if got := long.scrub("echo: Alpha7Q-Bravo9K!"); got != "echo: [REDACTED]!" {
+		t.Errorf("long secret: scrub = %q", got)
+	}
 }
