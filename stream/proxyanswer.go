@@ -95,7 +95,12 @@ func reasonText(status string, auth secret.String) string {
 				}
 			}
 		}
-		status = redact(status, forms)
+		if code, reason, ok := strings.Cut(status, " "); ok && reason != "" {
+			if reason = redact(reason, forms); reason == "" {
+				reason = secret.Redacted + " (reason withheld: it holds a short secret)"
+			}
+			status = code + " " + reason
+		}
 	}
 	if len(status) > maxReason {
 		status = status[:maxReason]
@@ -103,9 +108,16 @@ func reasonText(status string, auth secret.String) string {
 	return status
 }
 
+// minMarked is the shortest form of a secret that redact replaces in
+// place: a shorter one turns up by chance in a reason phrase anyone can
+// guess (a password "p" in "Proxy"), and a mark where it stood would spell
+// it out.
+const minMarked = 8
+
 // redact replaces every occurrence of each form (as printable ASCII) in
 // text; overlapping occurrences are replaced as one span, so that no byte
-// of any survives.
+// of any survives. It returns "" when text holds a form shorter than
+// minMarked: such text must be withheld whole.
 func redact(text string, forms []string) string {
 	hidden := make([]bool, len(text))
 	found := false
@@ -117,6 +129,9 @@ func redact(text string, forms []string) string {
 			j := strings.Index(text[i:], f)
 			if j < 0 {
 				break
+			}
+			if len(f) < minMarked {
+				return ""
 			}
 			for k := i + j; k < i+j+len(f); k++ {
 				hidden[k] = true
