@@ -46,7 +46,9 @@ type HTTPConfig struct {
 	AllowUnauthenticated bool
 	// Headers are the monitor's monTransportHeaders, "Name: value" each,
 	// the value not empty; every request must carry each of them with that
-	// value (else 401).
+	// value (else 401). Host and Transfer-Encoding, which net/http does not
+	// pass to handlers as headers, are refused, and so is Authorization
+	// beside a Token.
 	Headers []secret.String
 	// MaxBodySize caps a request body (0: DefaultMaxBodySize, 16 MiB);
 	// larger bodies are answered 413.
@@ -141,7 +143,16 @@ func (r *HTTPReceiver) configure() error {
 			// would pass for anyone.
 			return bad(`Headers[%d] has no value: a request without the header would pass`, i)
 		}
-		r.headers = append(r.headers, header{http.CanonicalHeaderKey(name), secret.New(value)})
+		name = http.CanonicalHeaderKey(name)
+		switch {
+		case name == "Host" || name == "Transfer-Encoding":
+			// net/http takes them out of Request.Header: no push could
+			// carry the header as the handler sees it.
+			return bad(`Headers[%d] names %s, which a handler never sees among the request's headers: every push would be refused`, i, name)
+		case name == "Authorization" && r.auth:
+			return bad(`Headers[%d] names Authorization, which carries the Token: one request cannot carry both`, i)
+		}
+		r.headers = append(r.headers, header{name, secret.New(value)})
 	}
 	if r.cfg.MaxBodySize < 0 || r.cfg.MaxDecompressed < 0 || r.cfg.MaxConcurrent < 0 || r.cfg.HandoffTimeout < 0 {
 		return bad("sizes, limits and timeouts must not be negative")

@@ -378,10 +378,22 @@ func TestHTTPReceiverConcurrentRequestsDoNotInterleave(t *testing.T) {
 }
 
 func TestHTTPReceiverConfig(t *testing.T) {
-	for _, cfg := range []HTTPConfig{{Token: secret.New("no-colon")}, {Headers: []secret.String{secret.New("no colon")}}, {Headers: []secret.String{secret.New(": v")}}, {MaxBodySize: -1}} {
+	for _, cfg := range []HTTPConfig{{Token: secret.New("no-colon")}, {Headers: []secret.String{secret.New("no colon")}}, {Headers: []secret.String{secret.New(": v")}}, {MaxBodySize: -1},
+		// Headers a handler never sees, or that the Token's own header
+		// takes: every push would be refused 401.
+		{AllowUnauthenticated: true, Headers: []secret.String{secret.New("host: rm.example")}},
+		{AllowUnauthenticated: true, Headers: []secret.String{secret.New("Transfer-Encoding: chunked")}},
+		{Token: secret.New("u:p"), Headers: []secret.String{secret.New("authorization: Bearer x")}}} {
 		if _, err := NewHTTPReceiver(context.Background(), cfg); !errors.Is(err, ErrInvalidConfig) {
 			t.Errorf("%v: %v", cfg, err)
 		}
+	}
+	// Without a Token, a gateway's Authorization header is a header like
+	// any other.
+	if r, err := NewHTTPReceiver(t.Context(), HTTPConfig{AllowUnauthenticated: true, Headers: []secret.String{secret.New("Authorization: Bearer x")}}); err != nil {
+		t.Errorf("Authorization without a Token: %v", err)
+	} else {
+		r.Close()
 	}
 	cfg := HTTPConfig{MonitorID: 3, Token: secret.New(hookToken), Headers: []secret.String{secret.New("X-Key: " + SentinelPassword)}}
 	for _, s := range []string{fmt.Sprint(cfg), fmt.Sprintf("%+v %#v", cfg, cfg), cfg.LogValue().String()} {
