@@ -4,7 +4,7 @@
 //
 //	simulator [-http ADDR] [-https ADDR] [-push ADDR] [-push-tls ADDR] [-rate N]
 //	          [-devices N] [-users user:pass,...] [-ca-out FILE] [-strict-ack]
-//	          [-inflight N] [-seed N] [-v]
+//	          [-inflight N] [-max-queued N] [-seed N] [-v]
 //
 // It serves the REST API (/ws/Monitor, the v1 monitor API, /ws/DeviceCore
 // for credential checks) over HTTP and, with -https, over HTTPS; the push
@@ -12,6 +12,14 @@
 // and file events for every monitor created. HTTPS and TLS push share one
 // generated CA (written to -ca-out), whose certificate names 127.0.0.1 (as
 // an IP address and as a DNS name), ::1 and localhost.
+//
+// Each monitor queues at most -max-queued events (default 100 000; while
+// its queue is full, newer events are dropped, logged with -v) and, when
+// persistent or polling, keeps about as many for the history API (oldest
+// dropped first). A persistent monitor records every event it matches,
+// connected or not, so a simulator left running for days with one (the
+// old clients' way: never deleted) would otherwise hold the library's
+// default of a million events, a few kilobytes each.
 //
 // The 6-byte ack of the old Python clients is accepted; -strict-ack
 // refuses it, as the documented protocol does. Every ack the simulator
@@ -39,6 +47,12 @@ import (
 	"github.com/pushmon/pushmon/stream/streamtest"
 )
 
+// defaultMaxQueued is -max-queued's default: 100 000 events, about half a
+// gigabyte of the generator's events at most (measured: a persistent
+// monitor at -rate 2000 levels off near 550 MB), instead of the library's
+// 1 000 000 (streamtest.DefaultMaxQueuedEvents), meant for tests that end.
+const defaultMaxQueued = 100_000
+
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
@@ -60,6 +74,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	strictAck := fs.Bool("strict-ack", false, "refuse the 6-byte ack of old Python clients (accepted by default)")
 	legacyAck := fs.Bool("legacy-ack", true, "accept the 6-byte ack of old Python clients (the default; see -strict-ack)")
 	inflight := fs.Int("inflight", 0, "most un-acked blocks per connection (0: unlimited, 1: stop-and-wait)")
+	maxQueued := fs.Int("max-queued", defaultMaxQueued, "most events each monitor queues, and records for replay and history if persistent or polling")
 	seed := fs.Int64("seed", 1, "generator seed")
 	verbose := fs.Bool("v", false, "log every connection and every REST call")
 	if err := fs.Parse(args); err != nil {
@@ -88,6 +103,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		bad = "-devices must be at least 1"
 	case *inflight < 0:
 		bad = "-inflight must not be negative"
+	case *maxQueued < 1:
+		bad = "-max-queued must be at least 1"
 	}
 	if bad != "" {
 		fmt.Fprintln(stderr, "simulator:", bad)
@@ -104,7 +121,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	log := slog.New(slog.NewTextHandler(stderr, nil))
 	opts := streamtest.Options{
 		Users: creds, HTTPAddr: *httpAddr, HTTPSAddr: *httpsAddr, PushAddr: *pushAddr, PushTLSAddr: *tlsAddr,
-		AcceptLegacyAck: *legacyAck && !*strictAck, InFlight: *inflight,
+		AcceptLegacyAck: *legacyAck && !*strictAck, InFlight: *inflight, MaxQueuedEvents: *maxQueued,
 		Warnf: func(format string, a ...any) { log.Warn(fmt.Sprintf(format, a...)) },
 	}
 	if *verbose {
