@@ -137,10 +137,9 @@ func (p *jsonParser) value() error {
 			goto fail
 		}
 		if tokens++; tokens >= next {
-			if err = p.lookAt(tokens); err != nil {
+			if next, err = p.lookAt(tokens); err != nil {
 				goto out
 			}
-			next = p.ck.next
 		}
 		switch c := b[i]; c {
 		case '"':
@@ -171,10 +170,9 @@ func (p *jsonParser) value() error {
 			if c == '{' {
 				if i < len(b) && b[i] == '"' {
 					if tokens++; tokens >= next {
-						if err = p.lookAt(tokens); err != nil {
+						if next, err = p.lookAt(tokens); err != nil {
 							goto out
 						}
-						next = p.ck.next
 					}
 				}
 				if i, syn = scanKey(b, i); syn != nil {
@@ -222,10 +220,9 @@ func (p *jsonParser) value() error {
 					}
 					if i < len(b) && b[i] == '"' {
 						if tokens++; tokens >= next {
-							if err = p.lookAt(tokens); err != nil {
+							if next, err = p.lookAt(tokens); err != nil {
 								goto out
 							}
-							next = p.ck.next
 						}
 					}
 					if i, syn = scanKey(b, i); syn != nil {
@@ -251,10 +248,11 @@ out:
 }
 
 // lookAt records the token count and looks at the context (a check
-// point of value's loop).
-func (p *jsonParser) lookAt(tokens int64) error {
+// point of value's loop), returning the count of the next check point.
+func (p *jsonParser) lookAt(tokens int64) (next int64, err error) {
 	p.ck.tokens = tokens
-	return p.ck.check()
+	err = p.ck.check()
+	return p.ck.next, err
 }
 
 // syntaxAt returns the grammar error e found at i.
