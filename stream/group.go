@@ -106,12 +106,17 @@ func (g *Group) supervise() {
 // member bound to that context that sends its events through the Handoff
 // (not on a channel of its own). transport is shown in MemberStatus.
 //
-// An error from open is returned and adds nothing; so do a closed group
-// (ErrGroupClosed) and an id that is already a running member
-// (ErrDuplicateMember). While open runs, the member shows in Status as
-// running, StateConnecting. open must return promptly once its context is
-// cancelled, and must not call Close, Wait or Remove of this member, which
-// wait for it.
+// An error from open is returned and adds nothing; so do a group that is
+// closed or ending (ErrGroupClosed: Close was called, its context was
+// cancelled, or a FailFast member failed; open is not called then) and
+// an id that is already a running member (ErrDuplicateMember). A member
+// whose Runner has ended is not running: Add waits until it is recorded
+// in Status and replaces it. If open panics, nothing is added and the
+// panic goes on to Add's caller. Either way the Handoff given to a failed
+// open is closed: its Send returns ErrGroupClosed. While open runs, the
+// member shows in Status as running, StateConnecting. open must return
+// promptly once its context is cancelled, and must not call Close, Wait
+// or Remove of this member, which wait for it.
 func (g *Group) Add(id uint32, transport string, open func(ctx context.Context, h Handoff) (Runner, error)) error {
 	return g.add(id, transport, func(ctx context.Context, m *member) (Runner, error) {
 		return open(ctx, Handoff{g: g, m: m})
@@ -122,14 +127,23 @@ func (g *Group) Add(id uint32, transport string, open func(ctx context.Context, 
 var errNoRunner = errors.New("stream: Group.Add: open returned neither a member nor an error")
 
 func (g *Group) add(id uint32, transport string, open func(context.Context, *member) (Runner, error)) error {
-	g.mu.Lock()
-	if g.closed {
+	for {
+		g.mu.Lock()
+		if g.closed || g.ctx.Err() != nil {
+			g.mu.Unlock()
+			return ErrGroupClosed
+		}
+		old := g.members[id]
+		if old == nil {
+			break // with g.mu held
+		}
 		g.mu.Unlock()
-		return ErrGroupClosed
-	}
-	if _, dup := g.members[id]; dup {
-		g.mu.Unlock()
-		return fmt.Errorf("%w: %d", ErrDuplicateMember, id)
+		if !old.over() {
+			return fmt.Errorf("%w: %d", ErrDuplicateMember, id)
+		}
+		// The member has ended (its Runner is done, or its open failed)
+		// and is being recorded: the new one replaces it.
+		<-old.done
 	}
 	m := &member{id: id, transport: transport, ready: make(chan struct{}), done: make(chan struct{}), started: time.Now()}
 	m.ctx, m.cancel = context.WithCancel(g.ctx)

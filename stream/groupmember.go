@@ -74,11 +74,16 @@ type Handoff struct {
 // has received it — so a member that acknowledges its source after Send
 // returns acknowledges only what the consumer took. It returns ctx's error
 // if ctx ends first, and ErrGroupClosed if the member or the group is closed
-// first or the member's Runner has ended; then ev was not handed over. The
-// zero Handoff returns ErrGroupClosed.
+// first or the member's Runner has ended; then ev was not handed over. A
+// Handoff whose open failed (returned an error or panicked) is closed: its
+// Send returns ErrGroupClosed, also after the group has ended. The zero
+// Handoff returns ErrGroupClosed.
 func (h Handoff) Send(ctx context.Context, ev Event) error {
 	m := h.m
 	if m == nil {
+		return ErrGroupClosed
+	}
+	if m.ctx.Err() != nil || m.over() {
 		return ErrGroupClosed
 	}
 	m.mu.Lock()
@@ -89,12 +94,18 @@ func (h Handoff) Send(ctx context.Context, ev Event) error {
 	m.sends.Add(1)
 	m.mu.Unlock()
 	defer m.sends.Done()
+	var ended <-chan struct{} // nil while open runs
+	if src := m.runner(); src != nil {
+		ended = src.Done()
+	}
 	select {
 	case h.g.events <- ev:
 		m.events.Add(1)
 		return nil
 	case <-ctx.Done():
 	case <-m.ctx.Done():
+	case <-ended:
+		return ErrGroupClosed
 	}
 	if m.ctx.Err() != nil {
 		return ErrGroupClosed
@@ -102,12 +113,79 @@ func (h Handoff) Send(ctx context.Context, ev Event) error {
 	return ctx.Err()
 }
 
+// runner returns m's Runner once open has returned it, else nil.
+func (m *member) runner() Runner {
+	select {
+	case <-m.ready:
+		return m.src
+	default: // open is running
+		return nil
+	}
+}
+
+// over reports whether m will send nothing more and is about to end, if
+// it has not: its open failed, or its Runner has ended. run then records
+// it promptly.
+func (m *member) over() bool {
+	select {
+	case <-m.ready:
+	default:
+		return false
+	}
+	if m.src == nil {
+		return true
+	}
+	select {
+	case <-m.src.Done():
+		return true
+	default:
+		return false
+	}
+}
+
+// settle records, once, how m's Runner ended, if it has: its Err, and
+// the first time the end was seen (by run or by a status). It reports
+// whether the Runner has ended.
+func (m *member) settle() bool {
+	src := m.runner()
+	if src == nil {
+		return false
+	}
+	select {
+	case <-src.Done():
+	default:
+		return false
+	}
+	m.mu.Lock()
+	seen := !m.stopped.IsZero()
+	m.mu.Unlock()
+	if !seen {
+		err := src.Err() // the Runner's code, called with no lock held
+		m.mu.Lock()
+		if m.stopped.IsZero() {
+			m.err, m.stopped = err, time.Now()
+		}
+		m.mu.Unlock()
+	}
+	return true
+}
+
 // run waits for member m to end, then records how it ended.
 func (g *Group) run(m *member) error {
 	defer close(m.done)
 	<-m.ready
+	if m.src != nil {
+		<-m.src.Done()
+	}
+	// No Handoff.Send starts from now on, and those under way (of a
+	// Runner that left them behind, or of an open that failed) end: the
+	// group's channel is closed only after they have returned.
+	m.cancel()
+	m.mu.Lock()
+	m.ended = true
+	m.mu.Unlock()
+	m.sends.Wait()
 	if m.src == nil { // open failed: the member never was
-		m.cancel()
 		g.mu.Lock()
 		if g.members[m.id] == m {
 			delete(g.members, m.id)
@@ -115,15 +193,9 @@ func (g *Group) run(m *member) error {
 		g.mu.Unlock()
 		return nil
 	}
-	<-m.src.Done()
-	m.cancel() // ends the Handoff.Sends a Runner left behind
+	m.settle()
 	m.mu.Lock()
-	m.ended = true
-	m.mu.Unlock()
-	m.sends.Wait()
-	err := m.src.Err()
-	m.mu.Lock()
-	m.err, m.stopped = err, time.Now()
+	err := m.err
 	m.mu.Unlock()
 	g.mu.Lock()
 	if g.members[m.id] == m {
@@ -148,15 +220,11 @@ type deliveredCounter interface{ delivered() uint64 }
 
 func (m *member) status() MemberStatus {
 	st := MemberStatus{MonitorID: m.id, Transport: m.transport, Events: m.events.Load(), Started: m.started}
+	m.settle() // a Runner that has ended shows as stopped at once
 	m.mu.Lock()
 	st.Err, st.Stopped = m.err, m.stopped
 	m.mu.Unlock()
-	var src Runner
-	select {
-	case <-m.ready:
-		src = m.src
-	default: // open is running
-	}
+	src := m.runner()
 	if c, ok := src.(deliveredCounter); ok {
 		st.Events += c.delivered()
 	}
