@@ -140,8 +140,10 @@ func (b *Batch) Ack() error {
 	if b.ss == nil {
 		return nil
 	}
+	// Split first, apart: an Observer that panics in the split leaves Ack
+	// to be called again, and then it acks.
+	b.split.Do(b.splitBlocks)
 	b.ackOnce.Do(func() {
-		b.split.Do(b.splitBlocks)
 		b.sub.dedup.remember(b.keys...)
 		b.ackErr = b.ss.queueManualAcks(b.Blocks, b.seq)
 	})
@@ -151,6 +153,12 @@ func (b *Batch) Ack() error {
 // splitBlocks splits the documents into events and removes duplicates,
 // on the caller's goroutine. A Batch made by the caller (no subscription)
 // is only split.
+//
+// What the split found is counted, logged and told to the Observer last,
+// once the Batch is whole: an Observer (or Logger) that panics hands the
+// panic to the consumer and leaves a Batch whose Events are all there,
+// since the split is not done again (a consumer that recovers must not
+// get fewer events, and then ack blocks whose events it never had).
 func (b *Batch) splitBlocks() {
 	s := b.sub
 	evs := b.events[:0] // scratch of All's, or nil
@@ -164,6 +172,7 @@ func (b *Batch) splitBlocks() {
 		b.ends = b.ends[:len(b.Blocks)]
 	}
 	var sp envelope.Splitter
+	var notes []blockNote // the blocks skipped or with invalid events: few
 	for i := range b.Blocks {
 		blk := &b.Blocks[i]
 		var res splitResult
@@ -174,19 +183,45 @@ func (b *Batch) splitBlocks() {
 		if s == nil {
 			continue
 		}
-		if res.err != nil {
-			s.skipped(blk.DataBlockID, res.err) // acked with the Batch, as any block
-			continue
+		if res.raw && res.err == nil {
+			s.stats.raw.Add(1) // no Observer method
+			res.raw = false
 		}
-		s.noteSplit(blk.DataBlockID, res)
+		if res.err != nil || res.invalid > 0 {
+			notes = append(notes, blockNote{id: blk.DataBlockID, res: res})
+		}
 	}
 	if s == nil {
 		b.events = evs
 		return
 	}
 	b.events, b.keys, b.dups = s.dedup.filter(evs, b.resend, s.mode == modeBatches, b.ends, b.keys)
-	s.countSplit(b.events, b.dups)
 	if s.mode == modeBatches && !b.track {
 		b.keys = nil // remembered already; Ack does nothing in this mode
+	}
+	// The Batch is whole: now the counters, logs, States and Observer,
+	// each counted even if an Observer told before it panics.
+	defer s.countSplit(b.events, b.dups)
+	s.tell(notes)
+}
+
+// blockNote is what the split of one block of a Batch found, to be
+// reported once the Batch is whole.
+type blockNote struct {
+	id  uint16
+	res splitResult
+}
+
+// tell counts and reports notes in order; an Observer (or Logger) that
+// panics for one does not keep the next from being counted.
+func (s *subscription) tell(notes []blockNote) {
+	if len(notes) == 0 {
+		return
+	}
+	defer s.tell(notes[1:])
+	if n := notes[0]; n.res.err != nil {
+		s.skipped(n.id, n.res.err) // acked with the Batch, as any block
+	} else {
+		s.noteSplit(n.id, n.res)
 	}
 }

@@ -51,13 +51,17 @@ type iterState struct {
 // event after it was yielded). With AckOnReceive, a block is acked as soon
 // as All has received the Batch holding it, before its events are yielded.
 //
-// Breaking out of the loop leaves the block of the event the body broke on
-// un-acked, with the blocks after it. The next loop over All yields that
-// event again and goes on from there, so nothing is skipped; a block is
-// acked once that loop finishes it. If no loop does (Close, Shutdown), the
-// block is never acked: a persistent monitor sends it again, the events
-// yielded before the break included, on the next connection; a monitor
-// that is not persistent considers it delivered.
+// Breaking out of the loop leaves the rest of the Batch at hand: the next
+// loop over All yields the event the body broke on again and goes on from
+// there, so nothing is skipped. With AckManual the block of that event is
+// un-acked, with the blocks after it; a block is acked once that loop
+// finishes it. A panic in the body (or in an Observer called by the
+// split) leaves the Batch at hand too, and acks none of its blocks. If no loop does
+// (Close, Shutdown), the block is never acked: a persistent monitor sends
+// it again, the events yielded before the break included, on the next
+// connection; a monitor that is not persistent considers it delivered.
+// With AckOnReceive the Batch's blocks were acked when All received it:
+// events of it not yet yielded when no loop follows are lost.
 //
 // One loop at a time: a loop started while another runs yields only an
 // error. Do not receive from Batches while using All: each Batch goes to
@@ -82,8 +86,10 @@ func (s *BatchSubscription) all(yield func(Event, error) bool) {
 			}
 			sc := scratchPool.Get().(*iterScratch)
 			b.track, b.events, b.keys, b.ends = true, sc.events, sc.keys, sc.ends
-			b.split.Do(b.splitBlocks)
+			// At hand before the split: an Observer that panics in it
+			// leaves the Batch, whole (see splitBlocks), to the next loop.
 			it.b, it.sc, it.next, it.acked = b, sc, 0, 0
+			b.split.Do(b.splitBlocks)
 		}
 		b := it.b
 		for it.next < len(b.events) {

@@ -34,6 +34,15 @@ import (
 //     source except for its non-blocking accessors (Stats, State,
 //     Position): Close and Shutdown wait for the goroutine that runs the
 //     method, and so deadlock.
+//   - A method that panics is not recovered. On a goroutine of the library
+//     (a subscription's supervisor or ack writer, a poller's) the panic ends
+//     the program, as any goroutine's does; in an HTTPReceiver's request it
+//     goes to net/http, which drops the connection unanswered, so the
+//     server sends the push again. On the consumer's goroutine (Batch.Events,
+//     Batch.Duplicates, Batch.Ack, BatchSubscription.All) it reaches the
+//     consumer, and the Batch stays whole: a consumer that recovers still
+//     gets all of its events (from Events, or from the next loop over All)
+//     and may Ack it.
 //   - The info values, and the errors in them, may be kept; none carries
 //     event data or credentials. Errors are for classifying (errors.Is,
 //     errors.As): their text varies and must not become a metric label.
