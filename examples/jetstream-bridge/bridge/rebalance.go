@@ -80,20 +80,25 @@ func (r *replica) standBy(ctx context.Context, now time.Time, streaming, others 
 // claim creates monitor id's lease, returning its revision and when the
 // write that made it was sent (the lease lives at least a TTL from then).
 func (r *replica) claim(ctx context.Context, id uint32) (rev uint64, sent time.Time, err error) {
-	ctx, cancel := context.WithTimeout(ctx, r.timing.opTimeout)
-	defer cancel()
 	key := leaseKey(id)
+	cctx, cancel := context.WithTimeout(ctx, r.timing.opTimeout)
 	sent = time.Now()
-	rev, err = r.kv.Create(ctx, key, r.value)
-	if err == nil || errors.Is(err, jetstream.ErrKeyExists) {
+	rev, err = r.kv.Create(cctx, key, r.value)
+	cancel()
+	if err == nil || errors.Is(err, jetstream.ErrKeyExists) || ctx.Err() != nil {
 		return rev, sent, err
 	}
 	// The create may have been stored with its answer lost: then the key
 	// holds this replica's name, and an update at its revision confirms
-	// the lease with a known time.
-	if cur, ok := ours(ctx, r.kv, key, r.value); ok {
+	// the lease with a known time. A lost answer is mostly a timeout, so
+	// this check gets a time of its own: left on the server, the lease
+	// would keep the monitor from everyone, this replica included, for a
+	// TTL.
+	cctx, cancel = context.WithTimeout(ctx, r.timing.opTimeout)
+	defer cancel()
+	if cur, ok := ours(cctx, r.kv, key, r.value); ok {
 		sent = time.Now()
-		rev, err = r.kv.Update(ctx, key, r.value, cur)
+		rev, err = r.kv.Update(cctx, key, r.value, cur)
 	}
 	return rev, sent, err
 }
