@@ -241,7 +241,7 @@ type response struct {
 	status int
 	header http.Header
 	body   []byte
-	cut    bool  // an error body longer than maxErrorBody, cut there
+	cut    bool  // an error body longer than maxErrorBody, or broken off: cut
 	over   error // a 2xx body beyond maxBodySize (then body is nil)
 	// seeOther is where a 303 See Other sent the request (followed with a
 	// GET, within the origin): the answer is that GET's, not the
@@ -351,8 +351,9 @@ func (c *Client) send(ctx context.Context, r request, target *url.URL) (*respons
 		}
 		var re *RedirectError
 		if errors.As(err, &re) {
-			// Without the *url.Error, which quotes the server's Location.
-			return nil, fmt.Errorf("monitor: %s %s: %w", r.method, r.path, re)
+			// Without the *url.Error, which quotes the server's Location,
+			// and without the host it names if that echoes a secret.
+			return nil, fmt.Errorf("monitor: %s %s: %w", r.method, r.path, re.scrubbed(slices.Concat(c.sc, r.secrets)))
 		}
 		// *url.Error carries the URL, which holds no credentials (they
 		// travel in the Authorization header) — unless it is a redirect's
@@ -366,13 +367,20 @@ func (c *Client) send(ctx context.Context, r request, target *url.URL) (*respons
 		limit = maxBodySize
 	}
 	data, err := io.ReadAll(io.LimitReader(hr.Body, limit+1))
+	broken := false
 	if err != nil {
 		if ctxErr := ctx.Err(); ctxErr != nil {
 			return nil, fmt.Errorf("monitor: %s %s: reading response: %w", r.method, r.path, ctxErr)
 		}
-		return nil, fmt.Errorf("monitor: %s %s: reading response: %w", r.method, r.path, err)
+		if ok {
+			return nil, fmt.Errorf("monitor: %s %s: reading response: %w", r.method, r.path, err)
+		}
+		// An error answer whose body breaks off is still its status (a
+		// 404 is not found, a 503 is retried); what was read is its
+		// message, cut.
+		broken = true
 	}
-	resp := &response{status: hr.StatusCode, header: hr.Header, body: data}
+	resp := &response{status: hr.StatusCode, header: hr.Header, body: data, cut: broken}
 	if hr.Request != nil && hr.Request.Method != r.method {
 		// Only a 303 changes the method of a request that is followed:
 		// withOriginCheck stops a 301 or 302 that would.

@@ -196,6 +196,15 @@ func (s scrubber) scrub(text string) string {
 	return b.String()
 }
 
+// holdsFold reports whether text holds a form of a secret, ignoring case
+// (a host name is compared, and spelled back, in any case).
+func (s scrubber) holdsFold(text string) bool {
+	text = strings.ToLower(text)
+	return slices.ContainsFunc(s, func(f secret.String) bool {
+		return strings.Contains(text, strings.ToLower(f.Reveal()))
+	})
+}
+
 // maxLen returns the length of the longest form.
 func (s scrubber) maxLen() int {
 	n := 0

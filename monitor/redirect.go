@@ -7,6 +7,8 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+
+	"github.com/pushmon/pushmon/secret"
 )
 
 // ErrRedirectRefused: the server redirected a request to another origin
@@ -30,7 +32,11 @@ const maxRedirects = 10
 type RedirectError struct {
 	StatusCode int    // the redirect's status, e.g. 307
 	From       string // the configured origin, e.g. "https://remotemanager.digi.com:443"
-	To         string // the origin redirected to (scheme, host and port only)
+	// To is the origin redirected to (scheme, host and port only), or
+	// "scheme://[REDACTED]" when its host and port hold a form of a secret
+	// (the password, a spec's token or header value) in any case.
+	To   string
+	host string // the redirect's host and port as the server spelled them
 }
 
 // Error returns e.g. "monitor: 307 redirect from https://rm.example.com:443
@@ -39,6 +45,20 @@ type RedirectError struct {
 func (e *RedirectError) Error() string {
 	return "monitor: " + strconv.Itoa(e.StatusCode) + " redirect from " + e.From + " to " + e.To +
 		" refused: credentials go only to the configured origin"
+}
+
+// scrubbed returns e, or a copy whose To keeps only the scheme when the
+// host and port the server redirected to hold a form of a secret of sc,
+// in any case: server text, which may echo the request, and which an
+// origin spells in lower case.
+func (e *RedirectError) scrubbed(sc scrubber) *RedirectError {
+	if !sc.holdsFold(e.host) && !sc.holdsFold(e.To) {
+		return e
+	}
+	cp := *e
+	scheme, _, _ := strings.Cut(e.To, "://")
+	cp.To, cp.host = scheme+"://"+secret.Redacted, ""
+	return &cp
 }
 
 // Is reports whether target is [ErrRedirectRefused].
@@ -82,7 +102,7 @@ func withOriginCheck(hc *http.Client, base *url.URL) *http.Client {
 			if req.Response != nil {
 				status = req.Response.StatusCode
 			}
-			return &RedirectError{StatusCode: status, From: want, To: got}
+			return &RedirectError{StatusCode: status, From: want, To: got, host: req.URL.Host}
 		}
 		if req.Method != via[len(via)-1].Method && req.Response != nil &&
 			(req.Response.StatusCode == http.StatusMovedPermanently || req.Response.StatusCode == http.StatusFound) {
