@@ -66,8 +66,9 @@
 // item once and guarantee progress: an item an earlier page gave already
 // (monitors by id, history records by their record id; pages overlap when
 // a list shifts under offset paging) is not yielded again; a page without
-// items that announces another, a page of items all given already, or a
-// cursor the listing already had ends it with an error matching
+// items that announces another, a page of items all given already, a
+// cursor the listing already had, or a next_uri announcing a next page
+// without a cursor ends it with an error matching
 // [ErrMalformedResponse]; a listing ends after [WithMaxPages] pages
 // (default [DefaultMaxPages]) with a [*LimitError]. Whatever the server
 // answers, a listing makes at most that many requests, and remembers 8

@@ -54,7 +54,10 @@ type HistoryQuery struct {
 type HistoryPage struct {
 	// Records in the server's order (oldest first).
 	Records []HistoryRecord
-	// Cursor asks for the next page; "" when this is the last one.
+	// Cursor asks for the next page; "" when this is the last one, or
+	// when the answer names the next one only by a next_uri without a
+	// cursor parameter, which the client cannot follow ([Client.History]
+	// then fails with an error matching [ErrMalformedResponse]).
 	Cursor string
 	// Items is how many elements the page's list held. Records may be
 	// fewer (an element holding no event, a keep-alive document) or more
@@ -68,6 +71,8 @@ type HistoryPage struct {
 	// that a record stamped in the future would move past every later
 	// event.
 	ServerTime time.Time
+	// stranded: a next_uri announced a next page without a cursor.
+	stranded bool
 }
 
 // HistoryRecord is one stored event, read once: either a Msg, whose
@@ -189,6 +194,9 @@ func (c *Client) History(ctx context.Context, id uint32, from, to time.Time) ite
 		p, err := c.HistoryPage(ctx, id, HistoryQuery{Start: from, End: to, Cursor: cursor})
 		if err != nil {
 			return page[HistoryRecord]{}, err
+		}
+		if p.stranded {
+			return page[HistoryRecord]{}, fmt.Errorf("monitor: %s: %w: %w", what, ErrMalformedResponse, errStranded)
 		}
 		return page[HistoryRecord]{items: p.Records, next: p.Cursor, held: p.Items}, nil
 	})

@@ -77,7 +77,7 @@ func decodeHistory(ctx context.Context, body []byte) (*HistoryPage, error) {
 		}
 		return nil, fmt.Errorf("JSON: %w", err)
 	}
-	if p.Cursor, err = nextCursor(cursors); err != nil {
+	if p.Cursor, p.stranded, err = nextCursor(cursors); err != nil {
 		return nil, err
 	}
 	if rank == len(historyLists) && p.Cursor != "" {
@@ -92,24 +92,37 @@ func decodeHistory(ctx context.Context, body []byte) (*HistoryPage, error) {
 var cursorMembers = []string{"cursor", "next_cursor", "next_uri"}
 
 // nextCursor returns the next page's cursor from the values of
-// cursorMembers (nil when absent): "" when none names one.
-func nextCursor(values [3]json.RawMessage) (string, error) {
+// cursorMembers (nil when absent): "" when none names one. stranded is
+// true when a next_uri announces a next page but names no cursor (it
+// does not parse, or pages otherwise, by offset): a page the client
+// cannot ask for, which a listing must not take for its end.
+func nextCursor(values [3]json.RawMessage) (cursor string, stranded bool, err error) {
 	for i, k := range cursorMembers[:2] {
 		v, err := jsonScalar(values[i])
 		if err != nil {
-			return "", fmt.Errorf("%s: %v", k, err)
+			return "", false, fmt.Errorf("%s: %v", k, err)
 		}
 		if v != "" {
-			return v, nil
+			return v, false, nil
 		}
 	}
-	if next, err := jsonScalar(values[2]); err == nil && next != "" {
-		if u, err := url.Parse(next); err == nil {
-			return u.Query().Get("cursor"), nil
+	next, err := jsonScalar(values[2])
+	if err != nil {
+		return "", false, fmt.Errorf("next_uri: %v", err)
+	}
+	if next == "" {
+		return "", false, nil
+	}
+	if u, err := url.Parse(next); err == nil {
+		if cur := u.Query().Get("cursor"); cur != "" {
+			return cur, false, nil
 		}
 	}
-	return "", nil
+	return "", true, nil
 }
+
+// errStranded is a page whose next_uri names no cursor.
+var errStranded = errors.New("next_uri announces a next page without a cursor")
 
 func isLimit(err error) bool {
 	var le *LimitError

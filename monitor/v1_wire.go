@@ -90,8 +90,12 @@ func decodeV1List(body []byte, maxItems int) (v1Page, error) {
 	if err != nil {
 		return v1Page{}, fmt.Errorf("JSON: %w", err)
 	}
-	if p.cursor, err = nextCursor(cursors); err != nil {
+	var stranded bool
+	if p.cursor, stranded, err = nextCursor(cursors); err != nil {
 		return v1Page{}, err
+	}
+	if stranded {
+		return v1Page{}, errStranded
 	}
 	return p, nil
 }
