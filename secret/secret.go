@@ -4,10 +4,13 @@
 // A [String] redacts itself wherever it is formatted: in every fmt verb
 // (%v, %+v, %#v, %s, %q, %x, %d …), in encoding/json and encoding's text
 // form, and in log/slog. It keeps doing so when it sits in a field of a
-// caller's own struct, exported or not: its only field is a pointer, which
-// fmt prints as an address, never followed, when it cannot call String's
-// methods. The text comes out only through [String.Reveal], which the
-// library calls at the one place a secret must go on the wire.
+// caller's own struct, exported or not: its only field is an
+// unsafe.Pointer, which fmt prints as an address when it cannot call
+// String's methods, and which reflection-based printers (go-cmp's Diff,
+// spew, pretty printers) cannot follow either: a *string would be followed
+// by those that read unexported fields, and printed. The text comes out
+// only through [String.Reveal], which the library calls at the one place a
+// secret must go on the wire.
 package secret
 
 import (
@@ -16,6 +19,11 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"runtime"
+	"strings"
+	"sync"
+	"unsafe"
+	"weak"
 )
 
 // Redacted is what a non-empty String prints instead of its text.
@@ -24,10 +32,52 @@ const Redacted = "[REDACTED]"
 // String is a secret text. The zero value is the empty secret.
 //
 // A String is an immutable value, safe for concurrent use and cheap to
-// copy (copies share the text). Compare two Strings with [String.Equal],
-// not ==, which compares identities.
+// copy (copies share the text). Compare two Strings with [String.Equal].
+// Strings that hold the same text at the same time share it, so that
+// reflect.DeepEqual (and ==) tell them equal too.
 type String struct {
-	p *string // nil for the empty secret
+	// p is the *string holding the text, nil for the empty secret. It is
+	// an unsafe.Pointer, not a *string, so that no reflection-based
+	// printer follows it: go-cmp's reporter, when two Strings differ
+	// while their String methods agree, prints unexported fields by
+	// reflection, and would print a *string's text.
+	p unsafe.Pointer
+}
+
+// interned maps the SHA-256 digest of a text to the one *string holding
+// it while some String does, so that equal texts share a pointer (as a
+// *string's text, compared by reflect.DeepEqual, did). A text no String
+// holds any more is dropped: the entry is weak, and removed when its
+// string is collected.
+var interned struct {
+	sync.Mutex
+	m map[[sha256.Size]byte]weak.Pointer[string]
+}
+
+// intern returns the *string holding s.
+func intern(s string) *string {
+	key := sha256.Sum256([]byte(s))
+	interned.Lock()
+	defer interned.Unlock()
+	if w, ok := interned.m[key]; ok {
+		if p := w.Value(); p != nil && *p == s {
+			return p
+		}
+	}
+	if interned.m == nil {
+		interned.m = map[[sha256.Size]byte]weak.Pointer[string]{}
+	}
+	p := new(string)
+	*p = strings.Clone(s)
+	interned.m[key] = weak.Make(p)
+	runtime.AddCleanup(p, func(key [sha256.Size]byte) {
+		interned.Lock()
+		defer interned.Unlock()
+		if w, ok := interned.m[key]; ok && w.Value() == nil {
+			delete(interned.m, key)
+		}
+	}, key)
+	return p
 }
 
 // New returns a String holding s.
@@ -35,7 +85,7 @@ func New(s string) String {
 	if s == "" {
 		return String{}
 	}
-	return String{p: &s}
+	return String{p: unsafe.Pointer(intern(s))}
 }
 
 // Reveal returns the secret text. Call it only where the text must leave
@@ -44,7 +94,7 @@ func (s String) Reveal() string {
 	if s.p == nil {
 		return ""
 	}
-	return *s.p
+	return *(*string)(s.p)
 }
 
 // IsZero reports whether the secret is empty.
