@@ -20,7 +20,8 @@
 // Decoding borrows and encoding appends. [Reader.ReadFrame] returns a payload
 // that aliases the reader's internal buffer and stays valid only until the
 // next call on the same Reader; the Parse functions return values that alias
-// the payload they were given. Encoders (AppendAck, AppendConnectRequest, …)
+// the payload they were given (but for a ConnectRequest's Password, a copy
+// held as a secret.String). Encoders (AppendAck, AppendConnectRequest, …)
 // append to a caller's slice and return it, so a caller that reuses its slice
 // encodes without allocating. A Reader or Inflater in steady state performs
 // no allocation per frame.

@@ -5,18 +5,24 @@ import (
 	"fmt"
 	"io"
 	"strconv"
+
+	"github.com/pushmon/pushmon/secret"
 )
 
-// ConnectRequest is the client's first frame. Username and Password alias
-// the payload they were parsed from (see [ParseConnectRequest]).
+// ConnectRequest is the client's first frame. Username aliases the payload
+// it was parsed from (see [ParseConnectRequest]).
 //
-// ConnectRequest redacts Password in every fmt verb, in encoding/json (and
-// so in log/slog's JSON handler) and in encoding's text form, so printing
-// or logging one never reveals it.
+// Password is a [secret.String], so that printing or logging a
+// ConnectRequest never reveals it, also when it sits in a field of a
+// struct of yours (exported or not, where fmt cannot call its methods and
+// would print a []byte's bytes), in encoding/gob, or in a go-cmp diff.
+// ConnectRequest itself redacts Password in every fmt verb, in
+// encoding/json (and so in log/slog's JSON handler) and in encoding's text
+// form.
 type ConnectRequest struct {
 	Version   uint16
 	Username  []byte
-	Password  []byte
+	Password  secret.String
 	MonitorID uint32
 }
 
@@ -71,7 +77,7 @@ type Ack struct {
 }
 
 // ParseConnectRequest decodes the payload of a TypeConnectRequest frame. The
-// returned Username and Password alias payload.
+// returned Username aliases payload; Password is a copy, held as a secret.
 //
 // Lengths are byte lengths. The version is returned as sent; rejecting
 // versions other than [Version] is the caller's policy.
@@ -91,7 +97,7 @@ func ParseConnectRequest(payload []byte) (ConnectRequest, error) {
 	if 10+n+m != len(payload) {
 		return ConnectRequest{}, frameErr(TypeConnectRequest, size, ErrSizeMismatch, "credential lengths disagree with the frame size")
 	}
-	c.Password = payload[6+n : 6+n+m : 6+n+m]
+	c.Password = secret.New(string(payload[6+n : 6+n+m]))
 	c.MonitorID = binary.BigEndian.Uint32(payload[6+n+m:])
 	return c, nil
 }

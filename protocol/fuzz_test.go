@@ -161,10 +161,10 @@ func checkReencode(t *testing.T, fr protocol.Frame, raw []byte) {
 		if c, err = protocol.ParseConnectRequest(fr.Payload); err == nil {
 			if c.Version != protocol.Version {
 				// AppendConnectRequest writes only version 1: patch it.
-				again, err = protocol.AppendConnectRequest(nil, string(c.Username), string(c.Password), c.MonitorID)
+				again, err = protocol.AppendConnectRequest(nil, string(c.Username), c.Password.Reveal(), c.MonitorID)
 				binary.BigEndian.PutUint16(again[protocol.HeaderSize:], c.Version)
 			} else {
-				again, err = protocol.AppendConnectRequest(nil, string(c.Username), string(c.Password), c.MonitorID)
+				again, err = protocol.AppendConnectRequest(nil, string(c.Username), c.Password.Reveal(), c.MonitorID)
 			}
 		}
 	case protocol.TypeConnectResponse:
@@ -364,7 +364,7 @@ func FuzzConnectRequest(f *testing.F) {
 		}
 		c, err := protocol.ParseConnectRequest(fr.Payload)
 		if err != nil || c.Version != protocol.Version || string(c.Username) != user ||
-			string(c.Password) != pass || c.MonitorID != id {
+			c.Password.Reveal() != pass || c.MonitorID != id {
 			t.Fatalf("round trip: %v, %v", c, err)
 		}
 		// The strings as a raw payload.
@@ -393,7 +393,7 @@ func FuzzConnectRequest(f *testing.F) {
 			}
 			return
 		}
-		if 10+len(c.Username)+len(c.Password) != len(raw) {
+		if 10+len(c.Username)+c.Password.Len() != len(raw) {
 			t.Fatal("lengths disagree with the payload")
 		}
 	})

@@ -13,6 +13,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/pushmon/pushmon/protocol"
+	"github.com/pushmon/pushmon/secret"
 )
 
 func unhex(tb testing.TB, s string) []byte {
@@ -63,9 +64,9 @@ func TestConnectRequestGolden(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.Version != 1 || string(c.Username) != "pepsi" || string(c.Password) != "cola" || c.MonitorID != 260 {
+	if c.Version != 1 || string(c.Username) != "pepsi" || c.Password.Reveal() != "cola" || c.MonitorID != 260 {
 		t.Fatalf("parsed version %d user %q monitor %d (password ok: %v)",
-			c.Version, c.Username, c.MonitorID, string(c.Password) == "cola")
+			c.Version, c.Username, c.MonitorID, c.Password.Reveal() == "cola")
 	}
 	if _, err := r.ReadFrame(); err != io.EOF {
 		t.Fatalf("after the only frame: %v, want io.EOF", err)
@@ -189,7 +190,7 @@ func roundTrip(t *testing.T, side protocol.Side, bufSize int, stream []byte) []a
 		switch f.Type {
 		case protocol.TypeConnectRequest:
 			c, err := protocol.ParseConnectRequest(f.Payload)
-			c.Username, c.Password = bytes.Clone(c.Username), bytes.Clone(c.Password)
+			c.Username = bytes.Clone(c.Username)
 			v = c
 			if err != nil {
 				v = err
@@ -215,7 +216,7 @@ func roundTrip(t *testing.T, side protocol.Side, bufSize int, stream []byte) []a
 var cmpOpts = cmp.Options{
 	cmp.Comparer(func(a, b protocol.ConnectRequest) bool {
 		return a.Version == b.Version && bytes.Equal(a.Username, b.Username) &&
-			bytes.Equal(a.Password, b.Password) && a.MonitorID == b.MonitorID
+			a.Password.Equal(b.Password) && a.MonitorID == b.MonitorID
 	}),
 	cmp.Comparer(func(a, b []byte) bool { return bytes.Equal(a, b) }),
 }
@@ -238,7 +239,7 @@ func TestRoundTripClientToServer(t *testing.T) {
 			t.Fatalf("%q: %v", c.user, err)
 		}
 		want = append(want, protocol.ConnectRequest{Version: 1, Username: []byte(c.user),
-			Password: []byte(c.pass), MonitorID: uint32(i) * 0x01010101})
+			Password: secret.New(c.pass), MonitorID: uint32(i) * 0x01010101})
 	}
 	for _, id := range []uint16{0, 1, 0x01A7, 0xFFFE, 0xFFFF} {
 		stream = protocol.AppendAck(stream, id)

@@ -65,7 +65,6 @@ func (f *fakeConn) login(status protocol.Status) (protocol.ConnectRequest, bool)
 		return req, false
 	}
 	req.Username = bytes.Clone(req.Username)
-	req.Password = bytes.Clone(req.Password)
 	if _, err := f.c.Write(protocol.AppendConnectResponse(nil, status)); err != nil {
 		return req, false
 	}

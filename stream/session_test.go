@@ -25,7 +25,7 @@ func TestEventsDeliveredThenAcked(t *testing.T) {
 			if !ok {
 				return
 			}
-			if string(req.Username) != "user" || string(req.Password) != SentinelPassword || req.MonitorID != 42 {
+			if string(req.Username) != "user" || req.Password.Reveal() != SentinelPassword || req.MonitorID != 42 {
 				t.Errorf("ConnectRequest = %v", req)
 			}
 			close(ready)

@@ -47,7 +47,7 @@ func (s *Server) admit(w http.ResponseWriter, r *http.Request, fail func(http.Re
 	default:
 	}
 	user, pass, ok := r.BasicAuth()
-	if !ok || !s.checkPassword(user, []byte(pass)) {
+	if !ok || !s.checkPassword(user, pass) {
 		w.Header().Set("WWW-Authenticate", `Basic realm="streamtest"`)
 		fail(w, http.StatusUnauthorized, "Unauthorized")
 		return false
