@@ -71,7 +71,7 @@ func (e *ProxyError) Is(target error) bool { return target == ErrProxyRefused }
 // proxy by host:port only.
 type ProxyDialer struct {
 	proxy   *url.URL      // scheme and host, without credentials
-	user    string        // the URL's user name, "" for none
+	user    string        // the URL's user name, "" for none or when it is the only credential (a token)
 	auth    secret.String // the Proxy-Authorization value, zero for none
 	forward Dialer
 	// tlsConfig is used for https:// proxies (TLS to the proxy itself);
@@ -115,6 +115,11 @@ func splitCredentials(u *url.URL) (*url.URL, string, secret.String) {
 	bare.User = nil
 	pass, _ := u.User.Password()
 	auth := secret.New("Basic " + base64.StdEncoding.EncodeToString([]byte(u.User.Username()+":"+pass)))
+	if pass == "" {
+		// A user name without a password is a token ("http://TOKEN@proxy"):
+		// String must not print it.
+		return &bare, "", auth
+	}
 	return &bare, u.User.Username(), auth
 }
 

@@ -90,7 +90,11 @@ func reasonText(status string, auth secret.String) string {
 			forms = append(forms, tok)
 			if cred, err := base64.StdEncoding.DecodeString(tok); err == nil {
 				forms = append(forms, string(cred))
-				if _, pw, ok := strings.Cut(string(cred), ":"); ok {
+				if user, pw, ok := strings.Cut(string(cred), ":"); ok {
+					if pw == "" {
+						// A user name alone is a token ("http://TOKEN@proxy").
+						pw = user
+					}
 					forms = append(forms, pw)
 				}
 			}
