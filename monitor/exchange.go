@@ -164,7 +164,7 @@ func (c *Client) send(ctx context.Context, r request, target *url.URL) (*respons
 		// *url.Error carries the URL, which holds no credentials (they
 		// travel in the Authorization header) — unless it is a redirect's
 		// Location, server text that may echo the request.
-		return nil, fmt.Errorf("monitor: %s %s: %w", r.method, r.path, scrubURLError(err, slices.Concat(c.sc, r.secrets)))
+		return nil, fmt.Errorf("monitor: %s %s: %w", r.method, r.path, scrubURLError(err, slices.Concat(c.sc, r.secrets, c.proxySecrets(req))))
 	}
 	defer hr.Body.Close()
 	ok := hr.StatusCode >= 200 && hr.StatusCode < 300
@@ -258,4 +258,32 @@ func scrubURLError(err error, sc scrubber) error {
 		inner = errors.New(sc.scrub(text))
 	}
 	return &url.Error{Op: ue.Op, URL: sc.scrub(ue.URL), Err: inner}
+}
+
+// proxySecrets returns the credentials of the proxy the client's transport
+// chose for req, to keep out of the error: net/http reports a proxy's
+// refusal of CONNECT by its reason phrase, which a proxy may spell with the
+// Proxy-Authorization it was sent ("407 bad credentials Basic …"). Only an
+// *http.Transport's proxy is known; a transport of another type keeps its
+// proxy to itself.
+func (c *Client) proxySecrets(req *http.Request) scrubber {
+	rt := c.hc.Transport
+	if rt == nil {
+		rt = http.DefaultTransport
+	}
+	tr, ok := rt.(*http.Transport)
+	if !ok || tr.Proxy == nil {
+		return nil
+	}
+	u, err := tr.Proxy(req)
+	if err != nil || u == nil || u.User == nil {
+		return nil
+	}
+	var sc scrubber
+	pass, _ := u.User.Password()
+	sc.addBasic(u.User.Username(), pass)
+	if pass == "" {
+		sc.add(u.User.Username()) // a user name alone is a token
+	}
+	return sc
 }

@@ -5,6 +5,7 @@ package monitor
 // its body with a spec's token — in an error page.
 
 import (
+	"bytes"
 	"encoding/base64"
 	"encoding/json"
 	"encoding/xml"
@@ -142,9 +143,12 @@ func jsonEscape(r rune, format string) string {
 }
 
 // addBasic registers HTTP Basic credentials: the password, and the
-// base64 form in which an echoed Authorization header carries them.
+// base64 form in which an echoed Authorization header carries them, with
+// and without its padding and in the URL-safe alphabet.
 func (s *scrubber) addBasic(user, pass string) {
-	s.add(pass, base64.StdEncoding.EncodeToString([]byte(user+":"+pass)))
+	cred := []byte(user + ":" + pass)
+	s.add(pass, base64.StdEncoding.EncodeToString(cred), base64.RawStdEncoding.EncodeToString(cred),
+		base64.URLEncoding.EncodeToString(cred), base64.RawURLEncoding.EncodeToString(cred))
 }
 
 // minMarked is the shortest form of a secret that scrub replaces in
@@ -161,6 +165,11 @@ const withheld = secret.Redacted + " (text withheld: it holds a short secret)"
 // Occurrences that overlap, of one form or of several, are replaced as one
 // span, so that no byte of any of them survives. Text holding a form
 // shorter than minMarked is replaced whole by withheld.
+//
+// Each form is also looked for in text decoded (see [decodeView]): text
+// that spells a secret with escapes its forms do not foresee (JSON's \/
+// or every character as \u00XX, HTML's &#NN;, every octet
+// percent-encoded), or in another case, loses the text that spelled it.
 func (s scrubber) scrub(text string) string {
 	var spans [][2]int
 	for _, form := range s {
@@ -175,6 +184,24 @@ func (s scrubber) scrub(text string) string {
 			}
 			spans = append(spans, [2]int{i + j, i + j + len(f)})
 			i += j + 1
+		}
+	}
+	if len(s) > 0 {
+		v := decodeView(text)
+		for _, form := range s {
+			f := lowerASCII(form.Reveal())
+			for i := 0; i < len(v.b); {
+				j := bytes.Index(v.b[i:], []byte(f))
+				if j < 0 {
+					break
+				}
+				span := [2]int{int(v.from[i+j]), int(v.to[i+j+len(f)-1])}
+				if span[1]-span[0] < minMarked { // as spelled in text
+					return withheld
+				}
+				spans = append(spans, span)
+				i += j + 1
+			}
 		}
 	}
 	if len(spans) == 0 {
