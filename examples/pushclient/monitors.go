@@ -138,6 +138,17 @@ func redactURL(s string) string {
 	if err != nil {
 		return "REDACTED" // unparseable: it may hold anything
 	}
+	if u.User == nil {
+		if at := strings.LastIndexByte(s, '@'); at >= 0 {
+			// A password holding an unescaped '/', '?' or '#' ends the
+			// user info early: "https://u:2024/pw@host" parses as host
+			// u:2024 and path /pw@host. Where the user info ends cannot
+			// be told: everything up to the last '@' goes.
+			if start := strings.Index(s, "://"); start >= 0 && start < at && strings.Contains(s[start+len("://"):at], ":") {
+				return redactURL(s[:start+len("://")] + "REDACTED" + s[at:])
+			}
+		}
+	}
 	if u.User != nil {
 		if _, has := u.User.Password(); has {
 			u.User = url.UserPassword(u.User.Username(), "REDACTED")
