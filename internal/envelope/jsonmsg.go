@@ -34,6 +34,10 @@ type msgState struct {
 	fields   uint8  // the envelope fields read, a bit each (envelopeBit)
 	repeated bool   // the member the topic names appeared again after it
 	lostErr  fault  // the first error of a member beyond maxMembers, or of the record's own
+	// own holds where the values of the record's own members start (see
+	// findNamed), nOwn how many there were.
+	own  [8]int32
+	nOwn int
 }
 
 // fault is what makes a Msg invalid, recorded by value as the parser
@@ -89,6 +93,9 @@ func (p *jsonParser) msg(emit func(Event), index *int) error {
 	var err error
 	if p.b[p.i] == '{' {
 		err = p.msgObject(&m)
+		if err == nil && m.n > maxMembers && m.seg != "" {
+			p.findNamed(&m, start, p.i)
+		}
 	} else {
 		err = p.value()
 		if err == nil {
@@ -188,6 +195,10 @@ func (p *jsonParser) msgObject(m *msgState) error {
 			// The record's own member: never the resource, but a Msg
 			// holding one that is not well-formed is invalid all the same.
 			m.lostErr.setOnce(&merr)
+			if m.nOwn < len(m.own) {
+				m.own[m.nOwn] = int32(start)
+			}
+			m.nOwn++
 		default:
 			p.addMember(m, key, start, &merr)
 		}

@@ -155,49 +155,62 @@ func Unquote(content []byte) []byte {
 // U+FFFD, each byte of ill-formed UTF-8 as U+FFFD.
 func appendUnquoted(dst, s []byte) []byte {
 	for i := 0; i < len(s); {
-		c := s[i]
-		switch {
-		case c == '\\':
-			switch s[i+1] {
-			case 'b':
-				dst = append(dst, '\b')
-			case 'f':
-				dst = append(dst, '\f')
-			case 'n':
-				dst = append(dst, '\n')
-			case 'r':
-				dst = append(dst, '\r')
-			case 't':
-				dst = append(dst, '\t')
-			case 'u':
-				r := hex4(s[i:])
-				i += 6
-				if 0xD800 <= r && r < 0xE000 {
-					// A high surrogate followed by an escaped low one is
-					// one rune; anything else is a replacement character.
-					if r < 0xDC00 {
-						if r2 := hex4(s[i:]); 0xDC00 <= r2 && r2 < 0xE000 {
-							dst = utf8.AppendRune(dst, 0x10000+(r-0xD800)<<10+(r2-0xDC00))
-							i += 6
-							continue
-						}
-					}
-					r = utf8.RuneError
-				}
-				dst = utf8.AppendRune(dst, r)
-				continue
-			default: // '"', '\\', '/'
-				dst = append(dst, s[i+1])
-			}
-			i += 2
-		case c < utf8.RuneSelf:
-			dst = append(dst, c)
-			i++
-		default:
-			r, size := utf8.DecodeRune(s[i:])
-			dst = utf8.AppendRune(dst, r)
-			i += size
-		}
+		dst, i = unquoteStep(dst, s, i)
 	}
 	return dst
+}
+
+// UnquotedEqual reports whether the content of a valid JSON string
+// stands for s, as Unquote decodes it, without allocating.
+func UnquotedEqual(content []byte, s string) bool {
+	var buf [utf8.UTFMax]byte
+	for i := 0; i < len(content); {
+		var b []byte
+		b, i = unquoteStep(buf[:0], content, i)
+		if len(b) > len(s) || string(b) != s[:len(b)] {
+			return false
+		}
+		s = s[len(b):]
+	}
+	return s == ""
+}
+
+// unquoteStep appends to dst what the escape or the rune at s[i] of a
+// scanned string's content stands for, and returns the offset after it: a
+// \u escape of an unpaired UTF-16 surrogate stands for U+FFFD, and a
+// high surrogate followed by an escaped low one for one rune.
+func unquoteStep(dst, s []byte, i int) ([]byte, int) {
+	c := s[i]
+	switch {
+	case c == '\\':
+		switch s[i+1] {
+		case 'b':
+			return append(dst, '\b'), i + 2
+		case 'f':
+			return append(dst, '\f'), i + 2
+		case 'n':
+			return append(dst, '\n'), i + 2
+		case 'r':
+			return append(dst, '\r'), i + 2
+		case 't':
+			return append(dst, '\t'), i + 2
+		case 'u':
+			r := hex4(s[i:])
+			i += 6
+			if 0xD800 <= r && r < 0xE000 {
+				if r < 0xDC00 {
+					if r2 := hex4(s[i:]); 0xDC00 <= r2 && r2 < 0xE000 {
+						return utf8.AppendRune(dst, 0x10000+(r-0xD800)<<10+(r2-0xDC00)), i + 6
+					}
+				}
+				r = utf8.RuneError
+			}
+			return utf8.AppendRune(dst, r), i
+		}
+		return append(dst, s[i+1]), i + 2 // '"', '\\', '/'
+	case c < utf8.RuneSelf:
+		return append(dst, c), i + 1
+	}
+	r, size := utf8.DecodeRune(s[i:])
+	return utf8.AppendRune(dst, r), i + size
 }
