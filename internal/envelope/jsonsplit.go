@@ -9,8 +9,11 @@ import (
 
 // splitJSON reads {"Document":{"Msg": M}} with M an object, an array of
 // them, or null. Members other than Document (at the top) and Msg (in
-// Document) are validated and ignored; a document that repeats Document,
-// or a Document that repeats Msg, is not an envelope.
+// Document) are validated and ignored, except that a Document holding
+// other members and no Msg (Msg null or [] is none) is not an envelope,
+// as an XML Document holding other elements or text and no Msg is not;
+// a document that repeats Document, or a Document that repeats Msg, is
+// not an envelope either.
 func splitJSON(ck checker, maxDepth int, doc []byte, emit func(Event)) (checker, error) {
 	p := jsonParser{b: doc, maxDepth: maxDepth, ck: ck}
 	err := p.envelope(emit)
@@ -158,8 +161,9 @@ func bstring(b []byte) string {
 
 // document reads the value of "Document": null or {} (a keep-alive), or
 // an object with a Msg member. Other members are ignored, unless there is
-// no Msg: then the document is not an envelope.
+// no Msg (Msg null or [] is none): then the document is not an envelope.
 func (p *jsonParser) document(emit func(Event), index *int) error {
+	first := *index
 	switch p.peek() {
 	case 'n':
 		return p.value() // "Document": null is a keep-alive
@@ -185,7 +189,9 @@ func (p *jsonParser) document(emit func(Event), index *int) error {
 	if err != nil {
 		return err
 	}
-	if !msg && other {
+	if other && *index == first {
+		// Other members and no Msg: taken for a keep-alive, they would
+		// be lost.
 		return ErrNotEnvelope
 	}
 	return nil
