@@ -650,3 +650,26 @@ func TestNoProgress(t *testing.T) {
 		})
 	}
 }
+
+// TestInflaterTrailing: Trailing tells how many bytes followed the end of
+// the zlib stream, whether its output was measured in two passes or not.
+func TestInflaterTrailing(t *testing.T) {
+	for _, size := range []int{10, 1 << 20} {
+		doc := bytes.Repeat([]byte("x"), size)
+		var b bytes.Buffer
+		w := zlib.NewWriter(&b)
+		w.Write(doc)
+		w.Close()
+		good := b.Bytes()
+		inf := protocol.NewInflater(4 << 20)
+		for _, tail := range []string{"", "\n", "trailing", string(good)} {
+			out, err := inf.Inflate(append(bytes.Clone(good), tail...))
+			if err != nil || !bytes.Equal(out, doc) {
+				t.Fatalf("size %d, tail %d bytes: %v", size, len(tail), err)
+			}
+			if got := inf.Trailing(); got != len(tail) {
+				t.Errorf("size %d: Trailing() = %d, want %d", size, got, len(tail))
+			}
+		}
+	}
+}

@@ -52,6 +52,12 @@ var emptyZlib = []byte{0x78, 0x9c, 0x03, 0x00, 0x00, 0x00, 0x00, 0x01}
 // Limit returns the largest output Inflate accepts.
 func (f *Inflater) Limit() int { return f.limit }
 
+// Trailing returns, after an Inflate that succeeded, how many bytes of
+// its input followed the end of the zlib stream: bytes Inflate ignores,
+// which a caller that must not lose data (another stream concatenated to
+// the first) can refuse.
+func (f *Inflater) Trailing() int { return f.src.Len() }
+
 // Inflate decompresses one zlib stream and returns the inflated bytes.
 //
 // The result is borrowed: it is valid until the next call to Inflate on

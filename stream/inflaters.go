@@ -2,6 +2,7 @@ package stream
 
 import (
 	"bytes"
+	"errors"
 	"sync"
 
 	"github.com/pushmon/pushmon/protocol"
@@ -37,16 +38,25 @@ func (ss *session) putInflater(f *protocol.Inflater) {
 	}
 }
 
-// inflateOwned inflates a zlib payload, with output limit limit, into a
-// new slice the caller owns, through a pooled Inflater when the limit is
-// the default.
+// inflateOwned inflates an HTTP body in zlib, with output limit limit,
+// into a new slice the caller owns, through a pooled Inflater when the
+// limit is the default. Bytes after the end of the zlib stream are an error
+// (errTrailingData): they would be lost without a trace.
 func inflateOwned(payload []byte, limit int) ([]byte, error) {
-	if !pooled(limit) {
-		out, err := protocol.NewInflater(limit).Inflate(payload)
-		return bytes.Clone(out), err
+	var f *protocol.Inflater
+	if pooled(limit) {
+		f = inflaters.Get().(*protocol.Inflater)
+		defer inflaters.Put(f)
+	} else {
+		f = protocol.NewInflater(limit)
 	}
-	f := inflaters.Get().(*protocol.Inflater)
-	defer inflaters.Put(f)
 	out, err := f.Inflate(payload)
+	if err == nil && f.Trailing() > 0 {
+		return nil, errTrailingData
+	}
 	return bytes.Clone(out), err
 }
+
+// errTrailingData: a zlib body goes on after the end of its stream (a
+// second stream, or garbage).
+var errTrailingData = errors.New("stream: data after the end of the zlib stream")
