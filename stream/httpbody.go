@@ -52,16 +52,12 @@ func (r *HTTPReceiver) inflate(req *http.Request, body []byte) ([]byte, int, str
 	isZlib, isGzip := zlibHeader(body), gzipMagic(body)
 	switch {
 	case isGzip:
-		zr, err := gzip.NewReader(bytes.NewReader(body))
-		if err != nil {
-			return nil, http.StatusBadRequest, "bad gzip body"
-		}
-		out, err := io.ReadAll(io.LimitReader(zr, int64(r.cfg.MaxDecompressed)+1))
-		if err != nil {
-			return nil, http.StatusBadRequest, "bad gzip body"
-		}
-		if len(out) > r.cfg.MaxDecompressed {
+		out, err := gunzip(body, r.cfg.MaxDecompressed)
+		if errors.Is(err, protocol.ErrDecompressedTooLarge) {
 			return nil, http.StatusRequestEntityTooLarge, "inflated body too large"
+		}
+		if err != nil {
+			return nil, http.StatusBadRequest, "bad gzip body"
 		}
 		return out, 0, ""
 	case isZlib, enc == "deflate" || enc == "zlib":
@@ -95,3 +91,35 @@ func zlibHeader(b []byte) bool {
 // gzipMagic reports whether b starts with the gzip magic bytes 1F 8B,
 // which no JSON or XML document does.
 func gzipMagic(b []byte) bool { return len(b) >= 2 && b[0] == 0x1F && b[1] == 0x8B }
+
+// gunzip returns the gzip body inflated, its members concatenated, or an
+// error matching protocol.ErrDecompressedTooLarge beyond limit bytes. As
+// the zlib Inflater does, it measures the output before keeping any of it
+// (inflating it over a small buffer) and then inflates it again into a
+// buffer of exactly that size: a compression bomb costs the reader's
+// window, not the limit and the growth of a buffer up to it.
+func gunzip(body []byte, limit int) ([]byte, error) {
+	zr, err := gzip.NewReader(bytes.NewReader(body))
+	if err != nil {
+		return nil, err
+	}
+	n, err := io.Copy(io.Discard, io.LimitReader(zr, int64(limit)+1))
+	if err != nil {
+		return nil, err
+	}
+	if n > int64(limit) {
+		return nil, protocol.ErrDecompressedTooLarge
+	}
+	if err := zr.Reset(bytes.NewReader(body)); err != nil {
+		return nil, err
+	}
+	out := make([]byte, n)
+	if _, err := io.ReadFull(zr, out); err != nil {
+		return nil, err
+	}
+	var one [1]byte
+	if m, err := zr.Read(one[:]); m != 0 || err != io.EOF {
+		return nil, errors.New("stream: gzip output changed between passes")
+	}
+	return out, nil
+}
