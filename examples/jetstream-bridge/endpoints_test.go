@@ -201,12 +201,21 @@ func TestSignalWhileWaitingForNATS(t *testing.T) {
 // Two processes with -ha share one monitor: exactly one connects it at a
 // time, every event is stored once, and each says in /metrics whether it
 // owns it.
+//
+// The lease TTL is no speed budget but it decides what the checks see: a
+// replica whose renewals fall TTL/2 behind fences its session (no push
+// session open, a correct reaction), so a short TTL (it was 1 s: fencing
+// after 500 ms) fails the "1 session open" check on a machine starved of
+// CPU. 20 s (not the 10 s default, so that the bucket's TTL shows the flag
+// was applied) is far beyond any starvation, and no lease has to expire
+// here: the second replica finds the monitor taken and waits.
 func TestHAReplicasShareTheMonitor(t *testing.T) {
+	const leaseTTL = 20 * time.Second
 	w := newWorld(t)
 	logs := [2]*syncBuffer{{}, {}}
 	var bases [2]string
 	for i := range logs {
-		runAsync(t, w.args("-ha", "-lease-ttl", "1s", "-lease-bucket", "leases", "-replica-name", fmt.Sprintf("r%d", i),
+		runAsync(t, w.args("-ha", "-lease-ttl", leaseTTL.String(), "-lease-bucket", "leases", "-replica-name", fmt.Sprintf("r%d", i),
 			"-http-addr", "127.0.0.1:0"), logs[i])
 		bases[i] = "http://" + waitLog(t, logs[i], `http_addr=(\S+)`)
 		waitLog(t, logs[i], `msg="bridging as a replica" replica=r`+fmt.Sprint(i))
@@ -237,7 +246,7 @@ func TestHAReplicasShareTheMonitor(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if st, err := kv.Status(ctx); err != nil || st.TTL() != time.Second {
+	if st, err := kv.Status(ctx); err != nil || st.TTL() != leaseTTL {
 		t.Errorf("lease bucket: %v, %v", st, err)
 	}
 }

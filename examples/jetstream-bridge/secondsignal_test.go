@@ -129,14 +129,17 @@ func (p *stallProxy) close() {
 func TestSecondSignalStopsAtOnce(t *testing.T) {
 	w := newWorld(t)
 	proxy := startStallProxy(t, strings.TrimPrefix(w.ns.ClientURL(), "nats://"))
-	httpAddr := fmt.Sprintf("127.0.0.1:%d", freePort(t))
-	args := w.args("-ack-timeout", "1h", "-drain-timeout", "1h", "-http-addr", httpAddr, "-progress", "0")
+	// Port 0, read back from the log: a port found free beforehand
+	// (freePort) may be taken by another process before the bridge binds
+	// it.
+	args := w.args("-ack-timeout", "1h", "-drain-timeout", "1h", "-http-addr", "127.0.0.1:0", "-progress", "0")
 	for i, a := range args {
 		if a == "-nats" {
 			args[i+1] = "nats://" + proxy.addr()
 		}
 	}
 	cmd, logs, exited := startProcess(t, args)
+	httpAddr := waitLog(t, logs, `http_addr=(\S+)`)
 
 	ctx, cancel := context.WithTimeout(context.Background(), hangTimeout)
 	defer cancel()
