@@ -53,7 +53,8 @@ type GroupConfig struct {
 // another id, and read Events. The Group owns the Events channel and
 // closes it once, when the group ends: its context is cancelled, Close is
 // called, or (FailFast) a member fails. Members can be added and removed
-// while it runs.
+// while it runs. The zero value is not usable: create one with
+// [NewGroup].
 type Group struct {
 	cfg    GroupConfig
 	eg     *errgroup.Group
@@ -112,8 +113,11 @@ func (g *Group) supervise() {
 // an id that is already a running member (ErrDuplicateMember). A member
 // whose Runner has ended is not running: Add waits until it is recorded
 // in Status and replaces it. If open panics, nothing is added and the
-// panic goes on to Add's caller. Either way the Handoff given to a failed
-// open is closed: its Send returns ErrGroupClosed. While open runs, the
+// panic goes on to Add's caller; so does a panic of the Runner's Done
+// (a typed nil Runner), which Add calls once, and a Runner whose Done is
+// nil (it could never end) is refused with an error. Either way the
+// Handoff given to a failed open is closed: its Send returns
+// ErrGroupClosed. While open runs, the
 // member shows in Status as running, StateConnecting. open must return
 // promptly once its context is cancelled, and must not call Close, Wait
 // or Remove of this member, which wait for it.
@@ -125,6 +129,9 @@ func (g *Group) Add(id uint32, transport string, open func(ctx context.Context, 
 
 // errNoRunner: Add's open returned neither a Runner nor an error.
 var errNoRunner = errors.New("stream: Group.Add: open returned neither a member nor an error")
+
+// errNilDone: Add's open returned a Runner whose Done channel is nil.
+var errNilDone = errors.New("stream: Group.Add: open returned a Runner whose Done is nil")
 
 func (g *Group) add(id uint32, transport string, open func(context.Context, *member) (Runner, error)) error {
 	for {
@@ -159,6 +166,12 @@ func (g *Group) add(id uint32, transport string, open func(context.Context, *mem
 		src, err = open(m.ctx, m)
 		if err == nil && src == nil {
 			err = errNoRunner
+		}
+		// A Runner whose Done is nil never ends: Close, Wait and Remove
+		// would wait for it forever. A typed nil Runner panics here, on
+		// Add's caller, rather than on the group's goroutine.
+		if err == nil && src.Done() == nil {
+			err = errNilDone
 		}
 		if err == nil {
 			m.src = src
