@@ -85,6 +85,7 @@ type monitor struct {
 	updates     int
 	queue       queue
 	conn        *pushConn // the attached connection, if any
+	writing     int       // blocks being written on any connection, detached ones included
 	connCount   int
 	stats       Stats
 	acks        []AckRecord
@@ -127,8 +128,9 @@ func (m *monitor) statusLocked() string {
 
 func (m *monitor) idleLocked() bool {
 	// A block being written is not idle either: its BlocksSent is counted
-	// when the write returns, which may be after the client's ack.
-	return m.queue.Len() == 0 && (m.conn == nil || m.conn.holding == 0 && m.conn.writing == 0) && m.x.pending == nil
+	// when the write returns, which may be after the client's ack — also
+	// on a connection the client has closed meanwhile (m.writing).
+	return m.queue.Len() == 0 && m.writing == 0 && (m.conn == nil || m.conn.holding == 0) && m.x.pending == nil
 }
 
 func (m *monitor) infoLocked() MonitorInfo {

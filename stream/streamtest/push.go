@@ -47,7 +47,6 @@ type pushConn struct {
 	sent          map[uint16]*block
 	order         []*block // blocks still holding events, oldest first
 	holding       int      // events in blocks not yet delivered
-	writing       int      // blocks handed to the sender and not yet written (for WaitIdle and Stats)
 	unackedBlocks int      // explicit-ack blocks not yet acked
 	detached      bool
 	warnedBadAck  bool // a refused ack was reported (once per connection)

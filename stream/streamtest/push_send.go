@@ -63,7 +63,7 @@ func (m *monitor) nextBlock(pc *pushConn, now time.Time) (b *block, p sendParams
 	pc.sent[b.id] = b
 	pc.order = append(pc.order, b)
 	pc.holding += b.n
-	pc.writing++
+	m.writing++
 	if b.explicit {
 		pc.unackedBlocks++
 	}
@@ -75,7 +75,7 @@ func (m *monitor) nextBlock(pc *pushConn, now time.Time) (b *block, p sendParams
 func (m *monitor) wrote(pc *pushConn, b *block, ok bool) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	pc.writing--
+	m.writing--
 	if ok {
 		m.stats.BlocksSent++
 		m.stats.EventsSent += b.n
@@ -85,6 +85,9 @@ func (m *monitor) wrote(pc *pushConn, b *block, ok bool) {
 		m.lastSent = time.Now().UTC()
 	}
 	if pc.detached || !ok {
+		if m.writing == 0 {
+			m.broadcast() // WaitIdle waits for the last write
+		}
 		return // detach has returned or dropped the events
 	}
 	if !b.explicit && b.items != nil {
