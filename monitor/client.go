@@ -32,7 +32,8 @@ const (
 // A Client is safe for concurrent use by multiple goroutines: it is
 // immutable after [NewClient] returns, and every call carries its own
 // context, which bounds the call including its retry waits. Create one per
-// account and reuse it, so connections are reused.
+// account and reuse it, so connections are reused. The zero value is not
+// usable (its methods panic).
 //
 // A Client holds the account password in a [secret.String]: fmt,
 // encoding/json and log/slog never print it, also when a Client sits in a

@@ -55,7 +55,8 @@ import (
 //
 // All methods are safe for concurrent use. The receiver owns the Events
 // channel and closes it once, when its context ends or Close is called,
-// after every request being served has returned.
+// after every request being served has returned. The zero value is not
+// usable: create one with [NewHTTPReceiver] (or [Group.Receive]).
 type HTTPReceiver struct {
 	cfg      HTTPConfig
 	auth     bool          // check Basic authorization

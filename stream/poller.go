@@ -74,7 +74,8 @@ type pollCounters struct {
 // saving the position, exactly-once as far as the saved Position goes.
 //
 // All methods are safe for concurrent use. The Poller owns the Events
-// channel and closes it once when it ends; Err then tells why.
+// channel and closes it once when it ends; Err then tells why. The zero
+// value is not usable: create one with [NewPoller] (or [Group.Poll]).
 type Poller struct {
 	cfg    PollerConfig
 	events chan Event   // the channel Events returns, closed at the end

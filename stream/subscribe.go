@@ -17,7 +17,8 @@ import (
 //
 // All methods are safe for concurrent use. The channels it returns are
 // created, owned and closed by the Subscription, each exactly once, after
-// which Err tells why.
+// which Err tells why. The zero value is not usable (its Events never
+// delivers nor closes, and Close panics): create one with [Subscribe].
 type Subscription struct{ subscription }
 
 // Subscribe validates cfg and starts a subscription delivering events, in
@@ -86,7 +87,9 @@ func (a AckMode) String() string {
 //
 // All methods are safe for concurrent use. The channel it returns is
 // created, owned and closed by the BatchSubscription, exactly once, after
-// which Err tells why.
+// which Err tells why. The zero value is not usable (its Batches and All
+// never deliver nor end, and Close panics): create one with
+// [SubscribeBatches].
 type BatchSubscription struct {
 	subscription
 	it iterState // All's position
