@@ -187,20 +187,39 @@ func (s scrubber) scrub(text string) string {
 		}
 	}
 	if len(s) > 0 {
-		v := decodeView(text)
+		// Matches are looked for in text with its case folded (spans map
+		// one to one), and in its decoded view for each form both case
+		// folded and decoded as the view is: a form that itself holds
+		// an escape (a '%' before hex digits, "&lt;", "\\/") is decoded in
+		// the view, and a secret beginning with what completes an escape
+		// before it ("%" then "41…") is not aligned with the view's.
+		lower, v := lowerASCII(text), decodeView(text)
 		for _, form := range s {
 			f := lowerASCII(form.Reveal())
-			for i := 0; i < len(v.b); {
-				j := bytes.Index(v.b[i:], []byte(f))
+			for i := 0; i < len(lower); {
+				j := strings.Index(lower[i:], f)
 				if j < 0 {
 					break
 				}
-				span := [2]int{int(v.from[i+j]), int(v.to[i+j+len(f)-1])}
-				if span[1]-span[0] < minMarked { // as spelled in text
+				if len(f) < minMarked {
 					return withheld
 				}
-				spans = append(spans, span)
+				spans = append(spans, [2]int{i + j, i + j + len(f)})
 				i += j + 1
+			}
+			for _, needle := range [][]byte{[]byte(f), decodeView(form.Reveal()).b} {
+				for i := 0; i < len(v.b) && len(needle) > 0; {
+					j := bytes.Index(v.b[i:], needle)
+					if j < 0 {
+						break
+					}
+					span := [2]int{int(v.from[i+j]), int(v.to[i+j+len(needle)-1])}
+					if span[1]-span[0] < minMarked { // as spelled in text
+						return withheld
+					}
+					spans = append(spans, span)
+					i += j + 1
+				}
 			}
 		}
 	}
@@ -244,26 +263,67 @@ func (s scrubber) maxLen() int {
 // detail returns server text for an error message: scrubbed, then cut to n
 // bytes. Only a window a little longer than n is scrubbed, so that the
 // cost is bounded however long the text is; the first part of a secret
-// cut by the window's end is scrubbed too.
+// cut by the window's end is scrubbed too. The window holds the longest
+// form spelled with escapes (maxSpelled bytes for each of its bytes), so
+// that one starting before n is found whole.
 func (s scrubber) detail(text string, n int) string {
-	if w := n + s.maxLen(); len(text) > w {
+	if w := n + maxSpelled*s.maxLen(); len(text) > w {
 		return cutText(s.scrubCut(text[:w]), n)
 	}
 	return cutText(s.scrub(text), n)
 }
 
+// maxSpelled is the longest escape decodeView reads for one byte.
+const maxSpelled = 12
+
 // scrubCut is scrub for text that was cut short: a secret's first part at
 // the end of it is cut off too, marked as a cut ("…"), not as a secret,
-// which would tell how the secret starts.
+// which would tell how the secret starts. The first part is looked for as
+// scrub looks for a secret: as is, in any case, and in the decoded view,
+// also before an escape the cut left incomplete.
 func (s scrubber) scrubCut(text string) string {
 	text = s.scrub(text)
-	for _, form := range s {
-		f := form.Reveal()
-		for k := min(len(f)-1, len(text)); k > 0; k-- {
-			if strings.HasSuffix(text, f[:k]) {
-				return text[:len(text)-k] + "…"
+	cut := len(text)
+	lower := lowerASCII(text)
+	// ends are where the text may end before a cut escape: its end, and
+	// each '\\', '%' or '&' among its last bytes that starts no escape.
+	ends := []int{len(text)}
+	for i := max(0, len(text)-maxSpelled); i < len(text); i++ {
+		if c := text[i]; c == '\\' || c == '%' || c == '&' {
+			if _, n := unescapeAt(text[i:]); n == 0 {
+				ends = append(ends, i)
 			}
 		}
+	}
+	views := make([]view, len(ends))
+	from := make([]int, len(ends))
+	for k, e := range ends {
+		// Only the tail can end with a form's first part; where it
+		// starts mid-escape does not change how it ends.
+		from[k] = max(0, e-maxSpelled*s.maxLen())
+		views[k] = decodeView(text[from[k]:e])
+	}
+	for _, form := range s {
+		f := lowerASCII(form.Reveal())
+		for k := min(len(f)-1, len(lower)); k > 0; k-- {
+			if strings.HasSuffix(lower, f[:k]) {
+				cut = min(cut, len(text)-k)
+				break
+			}
+		}
+		for _, needle := range [][]byte{[]byte(f), decodeView(form.Reveal()).b} {
+			for e, v := range views {
+				for k := min(len(needle)-1, len(v.b)); k > 0; k-- {
+					if bytes.HasSuffix(v.b, needle[:k]) {
+						cut = min(cut, from[e]+int(v.from[len(v.b)-k]))
+						break
+					}
+				}
+			}
+		}
+	}
+	if cut < len(text) {
+		return text[:cut] + "…"
 	}
 	return text
 }
