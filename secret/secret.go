@@ -34,7 +34,9 @@ const Redacted = "[REDACTED]"
 // A String is an immutable value, safe for concurrent use and cheap to
 // copy (copies share the text). Compare two Strings with [String.Equal].
 // Strings that hold the same text at the same time share it, so that
-// reflect.DeepEqual (and ==) tell them equal too.
+// reflect.DeepEqual (and ==) tell them equal too. So a printout that shows
+// the address (%v of a struct of yours holding a String in an unexported
+// field) shows which Strings hold the same text, never the text.
 type String struct {
 	// p is the *string holding the text, nil for the empty secret. It is
 	// an unsafe.Pointer, not a *string, so that no reflection-based
