@@ -172,23 +172,9 @@ const withheld = secret.Redacted + " (text withheld: it holds a short secret)"
 // percent-encoded), or in another case, loses the text that spelled it.
 func (s scrubber) scrub(text string) string {
 	var spans [][2]int
-	for _, form := range s {
-		f := form.Reveal()
-		for i := 0; i < len(text); {
-			j := strings.Index(text[i:], f)
-			if j < 0 {
-				break
-			}
-			if len(f) < minMarked {
-				return withheld
-			}
-			spans = append(spans, [2]int{i + j, i + j + len(f)})
-			i += j + 1
-		}
-	}
 	if len(s) > 0 {
 		// Matches are looked for in text with its case folded (spans map
-		// one to one), and in its decoded view for each form both case
+		// one to one: an exact match is one too), and in its decoded view for each form both case
 		// folded and decoded as the view is: a form that itself holds
 		// an escape (a '%' before hex digits, "&lt;", "\\/") is decoded in
 		// the view, and a secret beginning with what completes an escape
