@@ -269,6 +269,9 @@ const maxSpelled = 12
 // also before an escape the cut left incomplete.
 func (s scrubber) scrubCut(text string) string {
 	text = s.scrub(text)
+	if text == withheld {
+		return text // none of the text is left to cut
+	}
 	cut := len(text)
 	lower := lowerASCII(text)
 	// ends are where the text may end before a cut escape: its end, and
