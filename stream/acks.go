@@ -183,19 +183,11 @@ func (ss *session) writeAcks() error {
 	}
 	ss.conn.SetWriteDeadline(time.Now().Add(ss.sub.cfg.WriteTimeout))
 	if _, err := ss.conn.Write(ss.out); err != nil {
-		return ackWriteError{fmt.Errorf("stream: writing acks: %w", err)}
+		return fmt.Errorf("stream: writing acks: %w", err)
 	}
 	n = len(ss.out) / protocol.AckSize
 	return nil
 }
-
-// ackWriteError is a failed write of acks. A flusher's can end the
-// session while the reader still holds received bytes whose frame error
-// explains the failure better (the server sent a bad frame and closed):
-// see session.end.
-type ackWriteError struct{ error }
-
-func (e ackWriteError) Unwrap() error { return e.error }
 
 // waitOn marks the reader as waiting for the next frame (AckManual): acks
 // the consumer queues from then on are written by a flusher, since the
@@ -213,21 +205,6 @@ func (ss *session) waitOn() error {
 			return err
 		}
 	}
-}
-
-// readOn marks the reader as about to read the rest of a frame that is
-// not wholly buffered, a read that may block: pending acks are written by
-// a flusher, and (AckManual) so are those the consumer queues until
-// waitOff.
-func (ss *session) readOn() {
-	ss.mu.Lock()
-	if ss.sub.mode == modeManualAck {
-		ss.waiting = true
-	}
-	if len(ss.acks) > 0 {
-		ss.signal()
-	}
-	ss.mu.Unlock()
 }
 
 // waitOff marks the reader as running again.

@@ -106,28 +106,17 @@ func (ss *session) nextBlock(ctx context.Context) (uint64, error) {
 	s := ss.sub
 	// A frame that is wholly buffered is read without touching the
 	// connection: it needs no deadline (nor the clock read to arm one).
-	partial := !ss.frameBuffered()
-	if partial {
-		// The read may block, on the rest of a frame the server may
-		// not send before it has the acks of the blocks before it: a
-		// flusher writes them (not the reader, whose write could wait on
-		// a server that is itself blocked writing this frame), and, with
-		// AckManual, those the consumer queues meanwhile.
-		ss.readOn()
+	if !ss.frameBuffered() {
 		ss.burst.busy()
 		if now := time.Now(); !ss.armed || now.Sub(ss.armedAt) > rearmSlack {
 			ss.conn.SetReadDeadline(now.Add(s.cfg.FrameTimeout))
 			ss.armed, ss.armedAt = true, now
 			if s.drained() { // after the deadline change: see Shutdown
-				ss.waitOff()
 				return 0, errDraining
 			}
 		}
 	}
 	f, err := ss.r.ReadFrame()
-	if partial {
-		ss.waitOff()
-	}
 	if err != nil {
 		return 0, ss.readErr(err)
 	}

@@ -3,11 +3,8 @@ package stream
 import (
 	"context"
 	"crypto/tls"
-	"errors"
-	"io"
 	"log/slog"
 	"net"
-	"os"
 	"sync"
 	"time"
 
@@ -145,27 +142,6 @@ func (ss *session) end(blocks uint64, err error) (bool, error) {
 	// A Batch of AckManual keeps its session for Ack (which only finds
 	// it closed now): it need not keep the read buffers too.
 	ss.r, ss.inf, ss.evbuf, ss.blocks, ss.chunk = nil, nil, nil, nil, nil
-	cause := context.Cause(ss.ctx)
-	if frameFault(err) && errors.As(cause, new(ackWriteError)) {
-		// A flusher's write failed first, on a connection the server
-		// closed after sending a bad frame the reader has found since:
-		// that frame is the reason.
-		cause = err
-	}
-	ss.sub.countDisconnect(ss.start, blocks, cause)
-	return blocks > 0 || time.Since(ss.start) >= healthyAfter, cause
-}
-
-// frameFault reports whether the read loop's error is a fault in the bytes
-// received (a bad frame), not a failed or ended read or hand-off.
-func frameFault(err error) bool {
-	if err == nil || err == errDraining || errors.As(err, new(ackWriteError)) {
-		return false
-	}
-	for _, e := range []error{net.ErrClosed, os.ErrDeadlineExceeded, io.EOF, io.ErrUnexpectedEOF, protocol.ErrTruncated, context.Canceled, context.DeadlineExceeded} {
-		if errors.Is(err, e) {
-			return false
-		}
-	}
-	return true
+	ss.sub.countDisconnect(ss.start, blocks, context.Cause(ss.ctx))
+	return blocks > 0 || time.Since(ss.start) >= healthyAfter, context.Cause(ss.ctx)
 }
