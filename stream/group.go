@@ -106,32 +106,37 @@ func (g *Group) supervise() {
 // (derived from the group's) and its Handoff, and must return a running
 // member bound to that context that sends its events through the Handoff
 // (not on a channel of its own). transport is shown in MemberStatus.
+// While open runs, the member shows in Status as running, StateConnecting.
+// open must return promptly once its context is cancelled, and must not
+// call Close, Wait or Remove of this member, which wait for it.
 //
-// An error from open is returned and adds nothing; so do a group that is
-// closed or ending (ErrGroupClosed: Close was called, its context was
-// cancelled, or a FailFast member failed; open is not called then) and
-// an id that is already a running member (ErrDuplicateMember). A member
-// whose Runner has ended is not running: Add waits until it is recorded
-// in Status and replaces it. If open panics, nothing is added and the
-// panic goes on to Add's caller; so does a panic of the Runner's Done
-// (a typed nil Runner), which Add calls once, and a Runner whose Done is
-// nil (it could never end) is refused with an error. Either way the
-// Handoff given to a failed open is closed: its Send returns
-// ErrGroupClosed. While open runs, the
-// member shows in Status as running, StateConnecting. open must return
-// promptly once its context is cancelled, and must not call Close, Wait
-// or Remove of this member, which wait for it.
+// Add returns nil once the member runs. Otherwise nothing is added, and
+// Add returns:
+//   - open's own error;
+//   - ErrGroupClosed if the group is closed or ending (Close was called,
+//     its context was cancelled, or a FailFast member failed); open is
+//     not called then;
+//   - ErrDuplicateMember if id is a running member. A member whose Runner
+//     has ended is not running: Add waits until it is recorded in Status
+//     and replaces it;
+//   - ErrInvalidRunner if open returned neither a Runner nor an error, or
+//     a Runner whose Done is nil (it could never end).
+//
+// A panic of open, or of the Runner's Done (a typed nil Runner), which
+// Add calls once, goes on to Add's caller, and nothing is added. Whenever
+// open fails, the Handoff it was given is closed: its Send returns
+// ErrGroupClosed.
 func (g *Group) Add(id uint32, transport string, open func(ctx context.Context, h Handoff) (Runner, error)) error {
 	return g.add(id, transport, func(ctx context.Context, m *member) (Runner, error) {
 		return open(ctx, Handoff{g: g, m: m})
 	})
 }
 
-// errNoRunner: Add's open returned neither a Runner nor an error.
-var errNoRunner = errors.New("stream: Group.Add: open returned neither a member nor an error")
-
-// errNilDone: Add's open returned a Runner whose Done channel is nil.
-var errNilDone = errors.New("stream: Group.Add: open returned a Runner whose Done is nil")
+// errNoRunner and errNilDone say which ErrInvalidRunner Add found.
+var (
+	errNoRunner = fmt.Errorf("%w: neither a Runner nor an error", ErrInvalidRunner)
+	errNilDone  = fmt.Errorf("%w: a Runner whose Done is nil", ErrInvalidRunner)
+)
 
 func (g *Group) add(id uint32, transport string, open func(context.Context, *member) (Runner, error)) error {
 	for {

@@ -22,7 +22,7 @@ func TestGroupAddRefusesRunnerThatCannotEnd(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		g := NewGroup(t.Context(), GroupConfig{})
 		err := g.Add(1, "x", func(context.Context, Handoff) (Runner, error) { return nilDoneRunner{}, nil })
-		if !errors.Is(err, errNilDone) {
+		if !errors.Is(err, ErrInvalidRunner) {
 			t.Fatalf("Add with a nil Done: %v", err)
 		}
 		if _, ok := g.Member(1); ok {
@@ -49,6 +49,24 @@ func TestGroupAddRefusesRunnerThatCannotEnd(t *testing.T) {
 			}
 		default:
 			t.Fatal("Close waits for a member that cannot end")
+		}
+	})
+}
+
+// TestGroupAddRefusesOpenWithoutRunner: open returning neither a Runner
+// nor an error adds nothing, and the caller can tell why.
+func TestGroupAddRefusesOpenWithoutRunner(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		g := NewGroup(t.Context(), GroupConfig{})
+		err := g.Add(1, "x", func(context.Context, Handoff) (Runner, error) { return nil, nil })
+		if !errors.Is(err, ErrInvalidRunner) {
+			t.Fatalf("Add with neither a Runner nor an error: %v", err)
+		}
+		if _, ok := g.Member(1); ok {
+			t.Error("a refused member is listed")
+		}
+		if err := g.Close(); err != nil {
+			t.Fatal(err)
 		}
 	})
 }

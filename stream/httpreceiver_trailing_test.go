@@ -3,8 +3,11 @@ package stream
 import (
 	"bytes"
 	"compress/zlib"
+	"errors"
 	"net/http"
 	"testing"
+
+	"github.com/pushmon/pushmon/protocol"
 )
 
 // TestHTTPReceiverRefusesDataAfterTheZlibStream: a zlib body that goes on
@@ -54,5 +57,20 @@ func TestHTTPReceiverRefusesDataAfterTheZlibStream(t *testing.T) {
 		if w := <-done; w.Code != 200 {
 			t.Errorf("limit %d: status %d", limit, w.Code)
 		}
+	}
+}
+
+// TestZlibTrailingDataIsCorruptPayload: the HTTP receiver's refusal of a
+// zlib body with bytes after its stream matches protocol.ErrCorruptPayload,
+// as every other corrupt compressed payload does.
+func TestZlibTrailingDataIsCorruptPayload(t *testing.T) {
+	var b bytes.Buffer
+	zw := zlib.NewWriter(&b)
+	zw.Write([]byte(`{"Document":{"Msg":[]}}`))
+	zw.Close()
+	b.WriteString("garbage")
+	_, err := inflateOwned(b.Bytes(), 0)
+	if !errors.Is(err, protocol.ErrCorruptPayload) {
+		t.Fatalf("inflateOwned with trailing bytes: %v, want protocol.ErrCorruptPayload", err)
 	}
 }

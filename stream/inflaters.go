@@ -2,7 +2,7 @@ package stream
 
 import (
 	"bytes"
-	"errors"
+	"fmt"
 	"sync"
 
 	"github.com/pushmon/pushmon/protocol"
@@ -58,5 +58,5 @@ func inflateOwned(payload []byte, limit int) ([]byte, error) {
 }
 
 // errTrailingData: a zlib body goes on after the end of its stream (a
-// second stream, or garbage).
-var errTrailingData = errors.New("stream: data after the end of the zlib stream")
+// second stream, or garbage). It is a protocol.ErrCorruptPayload.
+var errTrailingData = fmt.Errorf("%w: data after the end of the zlib stream", protocol.ErrCorruptPayload)
