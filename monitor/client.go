@@ -35,7 +35,8 @@ const (
 // account and reuse it, so connections are reused. The zero value is not
 // usable (its methods panic).
 //
-// A Client holds the account password in a [secret.String]: fmt,
+// A Client holds the account password (and the user name, which is a
+// token when no password is given) in a [secret.String]: fmt,
 // encoding/json and log/slog never print it, also when a Client sits in a
 // field of a struct of yours, and no error it returns contains it. Its
 // requests carry it only to the origin of the base URL: a redirect
@@ -44,7 +45,7 @@ type Client struct {
 	base      *url.URL // scheme, host and path prefix; no user info
 	configErr error    // non-nil: every call fails with it
 	hc        *http.Client
-	user      string
+	user      secret.String // a token when pass is empty
 	pass      secret.String
 	hasAuth   bool     // send Basic authorization (user and pass)
 	sc        scrubber // the password's forms, kept out of server text
@@ -67,7 +68,7 @@ func WithBasicAuth(username, password string) Option {
 			c.configErr = fmt.Errorf("%w: user name contains ':'", ErrInvalidConfig)
 			return
 		}
-		c.user, c.pass, c.hasAuth = username, secret.New(password), true
+		c.user, c.pass, c.hasAuth = secret.New(username), secret.New(password), true
 	}
 }
 
@@ -171,10 +172,10 @@ func NewClient(baseURL string, opts ...Option) *Client {
 	}
 	if !c.hasAuth && urlUser != nil {
 		p, _ := urlUser.Password()
-		c.user, c.pass, c.hasAuth = urlUser.Username(), secret.New(p), true
+		c.user, c.pass, c.hasAuth = secret.New(urlUser.Username()), secret.New(p), true
 	}
 	if c.hasAuth {
-		c.sc.addBasic(c.user, c.pass.Reveal())
+		c.sc.addBasic(c.user.Reveal(), c.pass.Reveal())
 	}
 	if c.hc == nil {
 		tr := http.DefaultTransport.(*http.Transport).Clone()
@@ -190,7 +191,9 @@ func NewClient(baseURL string, opts ...Option) *Client {
 // HTTP transport. It is safe to call at any time; later calls reconnect.
 func (c *Client) CloseIdleConnections() { c.hc.CloseIdleConnections() }
 
-// String describes the client: its base URL and user name.
+// String describes the client: its base URL and user name. A user name
+// given without a password ("https://TOKEN@host") is taken for a token and
+// shown as [secret.Redacted].
 func (c *Client) String() string {
 	if c == nil {
 		return "<nil>"
@@ -200,8 +203,11 @@ func (c *Client) String() string {
 		base = c.base.String()
 	}
 	s := "monitor.Client{" + base
-	if c.hasAuth {
-		s += " user " + c.user
+	switch {
+	case c.hasAuth && c.pass.IsZero():
+		s += " user " + c.user.String()
+	case c.hasAuth:
+		s += " user " + c.user.Reveal()
 	}
 	return s + "}"
 }

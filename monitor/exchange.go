@@ -148,7 +148,7 @@ func (c *Client) send(ctx context.Context, r request, target *url.URL) (*respons
 	}
 	req.Header.Set("User-Agent", c.userAgent)
 	if c.hasAuth {
-		req.SetBasicAuth(c.user, c.pass.Reveal())
+		req.SetBasicAuth(c.user.Reveal(), c.pass.Reveal())
 	}
 	hr, err := c.hc.Do(req)
 	if err != nil {

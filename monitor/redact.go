@@ -142,11 +142,15 @@ func jsonEscape(r rune, format string) string {
 	return u(r)
 }
 
-// addBasic registers HTTP Basic credentials: the password, and the
-// base64 form in which an echoed Authorization header carries them, with
-// and without its padding and in the URL-safe alphabet.
+// addBasic registers HTTP Basic credentials: the password (or, when it is
+// empty, the user name, which is then a token), and the base64 form in
+// which an echoed Authorization header carries them, with and without its
+// padding and in the URL-safe alphabet.
 func (s *scrubber) addBasic(user, pass string) {
 	cred := []byte(user + ":" + pass)
+	if pass == "" {
+		s.add(user) // a token given as the user name
+	}
 	s.add(pass, base64.StdEncoding.EncodeToString(cred), base64.RawStdEncoding.EncodeToString(cred),
 		base64.URLEncoding.EncodeToString(cred), base64.RawURLEncoding.EncodeToString(cred))
 }

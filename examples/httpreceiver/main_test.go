@@ -60,7 +60,7 @@ func TestAgainstSimulatorCreatesAndDeletes(t *testing.T) {
 	var stdout, stderr bytes.Buffer
 	done := make(chan int, 1)
 	go func() {
-		done <- run(ctx, []string{"-api-url", srv.URL(), "-listen", addr, "-public-url", "http://" + addr + "/rm/push",
+		done <- run(ctx, []string{"-api-url", srv.URL(), "-listen", addr, "-public-url", "http://" + addr + "/rm/push?key=q-s3cr3t",
 			"-token", "hook:tok-s3cr3t", "-count", "2", "-topics", "DataPoint", "alice", "s3cr3t-sentinel"},
 			func(string) string { return "" }, &stdout, &stderr)
 	}()
@@ -108,6 +108,23 @@ func TestBadUsage(t *testing.T) {
 		var stderr bytes.Buffer
 		if code := run(context.Background(), args, func(string) string { return "" }, &bytes.Buffer{}, &stderr); code != 2 {
 			t.Errorf("%q: exit %d", args, code)
+		}
+	}
+}
+
+// TestShownURLHidesCredentials: what the log shows of -public-url keeps
+// the host and path but no user info, token or query value.
+func TestShownURLHidesCredentials(t *testing.T) {
+	for in, want := range map[string]string{
+		"https://hooks.example.com/rm":                         "https://hooks.example.com/rm",
+		"https://hook:pw-s3cr3t@hooks.example.com/rm":          "https://REDACTED@hooks.example.com/rm",
+		"https://t0k-s3cr3t@hooks.example.com/rm":              "https://REDACTED@hooks.example.com/rm",
+		"https://hook:2024/pw-s3cr3t@hooks.example.com/rm?a=b": "https://REDACTED@hooks.example.com/rm?a=REDACTED",
+		"https://hooks.example.com/rm?key=s3cr3t#frag-s3cr3t":  "https://hooks.example.com/rm?key=REDACTED",
+		"https://hooks.example.com/%zz?key=s3cr3t":             "REDACTED",
+	} {
+		if got := shownURL(in); got != want {
+			t.Errorf("shownURL(%q) = %q, want %q", in, got, want)
 		}
 	}
 }

@@ -152,6 +152,8 @@ func redactURL(s string) string {
 	if u.User != nil {
 		if _, has := u.User.Password(); has {
 			u.User = url.UserPassword(u.User.Username(), "REDACTED")
+		} else {
+			u.User = url.User("REDACTED") // a user name alone is a token
 		}
 	}
 	if u.RawQuery != "" {

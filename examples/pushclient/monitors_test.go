@@ -37,6 +37,13 @@ func TestRedactURLPasswordWithSlash(t *testing.T) {
 	}
 }
 
+// A user name without a password is a token: it goes too.
+func TestRedactURLUserNameAlone(t *testing.T) {
+	if got, want := redactURL("https://t0ken-s3cr3t@hooks.example.com/rm"), "https://REDACTED@hooks.example.com/rm"; got != want {
+		t.Errorf("redactURL = %q, want %q", got, want)
+	}
+}
+
 // TestTableCellsAreInert: a description cannot move the cursor, clear the
 // screen or break the table's columns.
 func TestTableCellsAreInert(t *testing.T) {
