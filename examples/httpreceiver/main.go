@@ -29,7 +29,6 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"net/url"
 	"os"
 	"os/signal"
 	"strings"
@@ -38,6 +37,7 @@ import (
 	"time"
 
 	"github.com/pushmon/pushmon/examples/internal/eventjson"
+	"github.com/pushmon/pushmon/internal/urlredact"
 	"github.com/pushmon/pushmon/monitor"
 	"github.com/pushmon/pushmon/secret"
 	"github.com/pushmon/pushmon/stream"
@@ -210,7 +210,7 @@ func receive(ctx context.Context, o *options, log *slog.Logger, stdout io.Writer
 			return err
 		}
 		id = m.ID
-		log.Info("monitor created", "monitor_id", id, "url", shownURL(o.publicURL))
+		log.Info("monitor created", "monitor_id", id, "url", urlredact.String(o.publicURL))
 		if !o.keep {
 			defer func() {
 				dctx, dcancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
@@ -284,29 +284,4 @@ func printEvent(w *bufio.Writer, mode string, ev stream.Event) error {
 		fmt.Fprintf(w, "%s\n    %s\n", ev, ev.Body)
 	}
 	return w.Flush()
-}
-
-// shownURL is u as the log shows it: user info (a password, or a token as
-// the user name) and query values, which may hold secrets, are replaced by
-// REDACTED, and the fragment is dropped. Everything before the last '@' is
-// taken for user info, since a password holding an unescaped '/' ends it
-// early for url.Parse.
-func shownURL(u string) string {
-	scheme, rest, ok := strings.Cut(u, "://")
-	if at := strings.LastIndexByte(rest, '@'); ok && at >= 0 {
-		u = scheme + "://REDACTED@" + rest[at+1:]
-	}
-	p, err := url.Parse(u)
-	if err != nil {
-		return "REDACTED"
-	}
-	if p.RawQuery != "" {
-		q := p.Query()
-		for k := range q {
-			q[k] = []string{"REDACTED"}
-		}
-		p.RawQuery = q.Encode()
-	}
-	p.Fragment, p.RawFragment = "", ""
-	return p.String()
 }

@@ -9,13 +9,13 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net/url"
 	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
 	"unicode"
 
+	"github.com/pushmon/pushmon/internal/urlredact"
 	"github.com/pushmon/pushmon/monitor"
 )
 
@@ -129,40 +129,4 @@ func cell(s string) string {
 // every query value hidden: the monitor package prints URLs as they are
 // (they are addresses), but a listing is often pasted into tickets, and a
 // monitor created by another tool may carry a key in its query.
-func redactedURL(m monitor.Monitor) string { return redactURL(m.URL) }
-
-// redactURL returns s with its password and query values replaced by
-// REDACTED and without its fragment: what may carry a secret.
-func redactURL(s string) string {
-	u, err := url.Parse(s)
-	if err != nil {
-		return "REDACTED" // unparseable: it may hold anything
-	}
-	if u.User == nil {
-		if at := strings.LastIndexByte(s, '@'); at >= 0 {
-			// A password holding an unescaped '/', '?' or '#' ends the
-			// user info early: "https://u:2024/pw@host" parses as host
-			// u:2024 and path /pw@host. Where the user info ends cannot
-			// be told: everything up to the last '@' goes.
-			if start := strings.Index(s, "://"); start >= 0 && start < at && strings.Contains(s[start+len("://"):at], ":") {
-				return redactURL(s[:start+len("://")] + "REDACTED" + s[at:])
-			}
-		}
-	}
-	if u.User != nil {
-		if _, has := u.User.Password(); has {
-			u.User = url.UserPassword(u.User.Username(), "REDACTED")
-		} else {
-			u.User = url.User("REDACTED") // a user name alone is a token
-		}
-	}
-	if u.RawQuery != "" {
-		q := u.Query()
-		for k := range q {
-			q[k] = []string{"REDACTED"}
-		}
-		u.RawQuery = q.Encode()
-	}
-	u.Fragment, u.RawFragment = "", ""
-	return u.String()
-}
+func redactedURL(m monitor.Monitor) string { return urlredact.String(m.URL) }

@@ -15,6 +15,7 @@ import (
 	"os"
 	"time"
 
+	"github.com/pushmon/pushmon/internal/urlredact"
 	"github.com/pushmon/pushmon/monitor"
 	"github.com/pushmon/pushmon/secret"
 	"github.com/pushmon/pushmon/stream"
@@ -116,7 +117,7 @@ func (t *transport) open(ctx context.Context, scfg stream.Config, api *monitor.C
 			_ = hs.Shutdown(sctx)
 			<-served
 		})
-		t.log.Info("receiving pushes", "listen", t.ln.Addr().String(), "url", redactURL(t.url))
+		t.log.Info("receiving pushes", "listen", t.ln.Addr().String(), "url", urlredact.String(t.url))
 		return rcv, nil
 	case "polling":
 		return stream.NewPoller(ctx, stream.PollerConfig{Client: api, MonitorID: id, Interval: t.o.interval, Logger: t.log})
