@@ -16,30 +16,46 @@ func TestTopicPositionDifferential(t *testing.T) {
 		if it%500 == 0 {
 			n = 4096
 		}
-		members := make([]string, n)
-		for i := range members {
-			k := keys[rng.IntN(len(keys))]
-			if rng.IntN(3) == 0 {
-				k = `"m` + strconv.Itoa(i) + `"`
+		members := randomMembers(rng, n, keys, values)
+		for i, m := range members {
+			if k, _, _ := strings.Cut(m, ":"); strings.Contains(k, "opic") {
+				members[i] = k + ":" + []string{`"1/R/1"`, `"1/S/1"`, `1`}[rng.IntN(3)]
 			}
-			v := values[rng.IntN(len(values))]
-			if strings.Contains(k, "opic") {
-				v = []string{`"1/R/1"`, `"1/S/1"`, `1`}[rng.IntN(3)]
-			}
-			members[i] = k + ":" + v
 		}
-		topic := `"topic":"1/R/1"`
-		first := mustSplit(t, `{"Document":{"Msg":{`+strings.Join(append([]string{topic}, members...), ",")+`}}}`, JSON)[0]
-		at := rng.IntN(n + 1)
-		moved := append(append(append([]string{}, members[:at]...), topic), members[at:]...)
-		doc := `{"Document":{"Msg":{` + strings.Join(moved, ",") + `}}}`
-		e := mustSplit(t, doc, JSON)[0]
-		if e.Resource != first.Resource || string(e.Body) != string(first.Body) && first.Resource != "" || fieldOf(e) != fieldOf(first) {
-			if len(doc) > 2000 {
-				doc = doc[:2000]
-			}
-			t.Fatalf("%s:\n topic at %d: %q %s %v\n topic first: %q %s %v", doc, at, e.Resource, e.Body, e.Err, first.Resource, first.Body, first.Err)
+		checkTopicMove(t, rng, `"topic":"1/R/1"`, members)
+	}
+}
+
+// randomMembers returns n Msg members with keys and values drawn from
+// keys and values; a third of the keys are made unique ("m<i>").
+func randomMembers(rng *rand.Rand, n int, keys, values []string) []string {
+	members := make([]string, n)
+	for i := range members {
+		k := keys[rng.IntN(len(keys))]
+		if rng.IntN(3) == 0 {
+			k = `"m` + strconv.Itoa(i) + `"`
 		}
+		members[i] = k + ":" + values[rng.IntN(len(values))]
+	}
+	return members
+}
+
+// checkTopicMove fails t unless the Msg of topic and members splits into
+// the same event with topic first and moved to a random place among the
+// members: its resource, its body and whether (and in which field) it is
+// invalid.
+func checkTopicMove(t *testing.T, rng *rand.Rand, topic string, members []string) {
+	t.Helper()
+	first := mustSplit(t, `{"Document":{"Msg":{`+strings.Join(append([]string{topic}, members...), ",")+`}}}`, JSON)[0]
+	at := rng.IntN(len(members) + 1)
+	moved := append(append(append([]string{}, members[:at]...), topic), members[at:]...)
+	doc := `{"Document":{"Msg":{` + strings.Join(moved, ",") + `}}}`
+	e := mustSplit(t, doc, JSON)[0]
+	if e.Resource != first.Resource || string(e.Body) != string(first.Body) && first.Resource != "" || fieldOf(e) != fieldOf(first) {
+		if len(doc) > 2000 {
+			doc = doc[:2000]
+		}
+		t.Fatalf("%q:\n topic at %d: %q %s %v\n topic first: %q %s %v", doc, at, e.Resource, e.Body, e.Err, first.Resource, first.Body, first.Err)
 	}
 }
 
@@ -50,17 +66,12 @@ func TestRecordTopicPositionDifferential(t *testing.T) {
 	keys := []string{`"R"`, `"R"`, `"S"`, `"\u0052"`, `"x"`, `"id"`, `"\u0069d"`, `"R2"`, `"R\u0032"`}
 	for range 20000 {
 		n := rng.IntN(24)
-		members := make([]string, n)
+		members := randomMembers(rng, n, keys, values)
 		nOwn := 0
-		for i := range members {
-			k := keys[rng.IntN(len(keys))]
-			if rng.IntN(3) == 0 {
-				k = `"m` + strconv.Itoa(i) + `"`
-			}
-			if strings.Contains(k, "d") || strings.Contains(k, "2") {
+		for _, m := range members {
+			if k, _, _ := strings.Cut(m, ":"); strings.Contains(k, "d") || strings.Contains(k, "2") {
 				nOwn++
 			}
-			members[i] = k + ":" + values[rng.IntN(len(values))]
 		}
 		if nOwn > 8 {
 			continue
@@ -85,23 +96,7 @@ func TestTopicPositionOddKeys(t *testing.T) {
 	keys := []string{`"\ud800"`, `"\ufffd"`, "\"\xff\"", `"\uFFFD"`, "\"\xef\xbf\xbd\"", `"x"`, `"\ud800\udc00"`, "\"\xf0\x90\x80\x80\""}
 	for _, topic := range []string{`"topic":"1/\ufffd/1"`, "\"topic\":\"1/\xff/1\"", `"topic":"1/\ud800/1"`, `"topic":"1/\ud800\udc00/1"`} {
 		for range 3000 {
-			n := rng.IntN(20)
-			members := make([]string, n)
-			for i := range members {
-				k := keys[rng.IntN(len(keys))]
-				if rng.IntN(3) == 0 {
-					k = `"m` + strconv.Itoa(i) + `"`
-				}
-				members[i] = k + ":" + values[rng.IntN(len(values))]
-			}
-			first := mustSplit(t, `{"Document":{"Msg":{`+strings.Join(append([]string{topic}, members...), ",")+`}}}`, JSON)[0]
-			at := rng.IntN(n + 1)
-			moved := append(append(append([]string{}, members[:at]...), topic), members[at:]...)
-			doc := `{"Document":{"Msg":{` + strings.Join(moved, ",") + `}}}`
-			e := mustSplit(t, doc, JSON)[0]
-			if e.Resource != first.Resource || string(e.Body) != string(first.Body) && first.Resource != "" || fieldOf(e) != fieldOf(first) {
-				t.Fatalf("%q:\n topic at %d: %q %s %v\n topic first: %q %s %v", doc, at, e.Resource, e.Body, e.Err, first.Resource, first.Body, first.Err)
-			}
+			checkTopicMove(t, rng, topic, randomMembers(rng, rng.IntN(20), keys, values))
 		}
 	}
 }

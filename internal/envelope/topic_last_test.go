@@ -3,7 +3,6 @@ package envelope
 import (
 	"context"
 	"math/rand/v2"
-	"strconv"
 	"strings"
 	"testing"
 )
@@ -77,23 +76,6 @@ func TestTopicPositionDoesNotMatter(t *testing.T) {
 	values := []string{`{}`, `1`, `"s"`, `{"id":"x"}`, `[1]`, `null`}
 	keys := []string{`"R"`, `"R"`, `"S"`, `"R\u0041"`, `"\u0052"`, `"x"`, `"y"`, `"z"`, `"w"`}
 	for range 3000 {
-		n := rng.IntN(20)
-		members := make([]string, n)
-		for i := range members {
-			k := keys[rng.IntN(len(keys))]
-			if rng.IntN(3) == 0 {
-				k = `"m` + strconv.Itoa(i) + `"`
-			}
-			members[i] = k + ":" + values[rng.IntN(len(values))]
-		}
-		topic := `"topic":"1/R/1"`
-		first := mustSplit(t, `{"Document":{"Msg":{`+strings.Join(append([]string{topic}, members...), ",")+`}}}`, JSON)[0]
-		at := rng.IntN(n + 1)
-		moved := append(append(append([]string{}, members[:at]...), topic), members[at:]...)
-		doc := `{"Document":{"Msg":{` + strings.Join(moved, ",") + `}}}`
-		e := mustSplit(t, doc, JSON)[0]
-		if e.Resource != first.Resource || string(e.Body) != string(first.Body) && first.Resource != "" || fieldOf(e) != fieldOf(first) {
-			t.Fatalf("%s:\n topic at %d: %q %s %v\n topic first: %q %s %v", doc, at, e.Resource, e.Body, e.Err, first.Resource, first.Body, first.Err)
-		}
+		checkTopicMove(t, rng, `"topic":"1/R/1"`, randomMembers(rng, rng.IntN(20), keys, values))
 	}
 }
