@@ -3,7 +3,6 @@ package stream
 import (
 	"bytes"
 	"compress/gzip"
-	"compress/zlib"
 	"context"
 	"errors"
 	"fmt"
@@ -203,13 +202,7 @@ func TestHTTPReceiverFormatsAndCompression(t *testing.T) {
 	one := `{"Document":{"Msg":{"topic":"1/DataPoint/d/t","operation":"INSERTION","timestamp":"2025-01-01T00:00:00Z","DataPoint":{"id":"one"}}}}`
 	xmlDoc := `<Document><Msg topic="1/DataPoint/d/t" operation="insertion" timestamp="2025-01-01T00:00:00.000Z"><DataPoint><id>x1</id></DataPoint></Msg>` +
 		`<Msg topic="1/DataPoint/d/u" operation="INSERTION" timestamp="2025-01-01T00:00:00.000Z" replay="true"><DataPoint><id>x2</id></DataPoint></Msg></Document>`
-	zl := func(s string) string {
-		var b bytes.Buffer
-		w := zlib.NewWriter(&b)
-		w.Write([]byte(s))
-		w.Close()
-		return b.String()
-	}
+	zl := func(s string) string { return string(zlibOf([]byte(s))) }
 	gz := func(s string) string {
 		var b bytes.Buffer
 		w := gzip.NewWriter(&b)

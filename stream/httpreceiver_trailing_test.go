@@ -1,8 +1,6 @@
 package stream
 
 import (
-	"bytes"
-	"compress/zlib"
 	"errors"
 	"net/http"
 	"testing"
@@ -20,13 +18,7 @@ import (
 func TestHTTPReceiverRefusesDataAfterTheZlibStream(t *testing.T) {
 	one := `{"Document":{"Msg":{"topic":"1/DataPoint/d/t","operation":"INSERTION","timestamp":"2025-01-01T00:00:00Z","DataPoint":{"id":"one"}}}}`
 	two := `{"Document":{"Msg":{"topic":"1/DataPoint/d/u","operation":"INSERTION","timestamp":"2025-01-01T00:00:00Z","DataPoint":{"id":"two"}}}}`
-	zl := func(s string) string {
-		var b bytes.Buffer
-		w := zlib.NewWriter(&b)
-		w.Write([]byte(s))
-		w.Close()
-		return b.String()
-	}
+	zl := func(s string) string { return string(zlibOf([]byte(s))) }
 	deflate := func(r *http.Request) { r.Header.Set("Content-Encoding", "deflate") }
 	for _, limit := range []int{0, 1 << 20} {
 		for name, body := range map[string]string{
@@ -64,12 +56,8 @@ func TestHTTPReceiverRefusesDataAfterTheZlibStream(t *testing.T) {
 // zlib body with bytes after its stream matches protocol.ErrCorruptPayload,
 // as every other corrupt compressed payload does.
 func TestZlibTrailingDataIsCorruptPayload(t *testing.T) {
-	var b bytes.Buffer
-	zw := zlib.NewWriter(&b)
-	zw.Write([]byte(`{"Document":{"Msg":[]}}`))
-	zw.Close()
-	b.WriteString("garbage")
-	_, err := inflateOwned(b.Bytes(), 0)
+	body := append(zlibOf([]byte(`{"Document":{"Msg":[]}}`)), "garbage"...)
+	_, err := inflateOwned(body, 0)
 	if !errors.Is(err, protocol.ErrCorruptPayload) {
 		t.Fatalf("inflateOwned with trailing bytes: %v, want protocol.ErrCorruptPayload", err)
 	}
