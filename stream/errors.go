@@ -52,9 +52,9 @@ var (
 	// context ended; or Handoff.Send was called after its member or group
 	// was closed (the event was not handed over).
 	ErrGroupClosed = errors.New("stream: group closed")
-	// ErrInvalidRunner: Group.Add's open returned neither a Runner nor an
-	// error, or a Runner whose Done channel is nil (it could never end).
-	// Nothing is added.
+	// ErrInvalidRunner: Group.Add was given a nil open, or its open
+	// returned neither a Runner nor an error, or a Runner whose Done
+	// channel is nil (it could never end). Nothing is added.
 	ErrInvalidRunner = errors.New("stream: Group.Add: open returned no usable Runner")
 	// ErrTLSVersion: the TLS handshake failed because the server and the
 	// client have no protocol version in common (the client requires TLS

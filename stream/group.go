@@ -119,21 +119,26 @@ func (g *Group) supervise() {
 //   - ErrDuplicateMember if id is a running member. A member whose Runner
 //     has ended is not running: Add waits until it is recorded in Status
 //     and replaces it;
-//   - ErrInvalidRunner if open returned neither a Runner nor an error, or
-//     a Runner whose Done is nil (it could never end).
+//   - ErrInvalidRunner if open is nil, or returned neither a Runner nor an
+//     error, or a Runner whose Done is nil (it could never end).
 //
 // A panic of open, or of the Runner's Done (a typed nil Runner), which
 // Add calls once, goes on to Add's caller, and nothing is added. Whenever
 // open fails, the Handoff it was given is closed: its Send returns
 // ErrGroupClosed.
 func (g *Group) Add(id uint32, transport string, open func(ctx context.Context, h Handoff) (Runner, error)) error {
+	if open == nil {
+		return errNilOpen
+	}
 	return g.add(id, transport, func(ctx context.Context, m *member) (Runner, error) {
 		return open(ctx, Handoff{g: g, m: m})
 	})
 }
 
-// errNoRunner and errNilDone say which ErrInvalidRunner Add found.
+// errNilOpen, errNoRunner and errNilDone say which ErrInvalidRunner Add
+// found.
 var (
+	errNilOpen  = fmt.Errorf("%w: open is nil", ErrInvalidRunner)
 	errNoRunner = fmt.Errorf("%w: neither a Runner nor an error", ErrInvalidRunner)
 	errNilDone  = fmt.Errorf("%w: a Runner whose Done is nil", ErrInvalidRunner)
 )

@@ -53,14 +53,17 @@ func TestGroupAddRefusesRunnerThatCannotEnd(t *testing.T) {
 	})
 }
 
-// TestGroupAddRefusesOpenWithoutRunner: open returning neither a Runner
-// nor an error adds nothing, and the caller can tell why.
+// TestGroupAddRefusesOpenWithoutRunner: a nil open, or one returning
+// neither a Runner nor an error, adds nothing, and the caller can tell why.
 func TestGroupAddRefusesOpenWithoutRunner(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		g := NewGroup(t.Context(), GroupConfig{})
 		err := g.Add(1, "x", func(context.Context, Handoff) (Runner, error) { return nil, nil })
 		if !errors.Is(err, ErrInvalidRunner) {
 			t.Fatalf("Add with neither a Runner nor an error: %v", err)
+		}
+		if err := g.Add(1, "x", nil); !errors.Is(err, ErrInvalidRunner) {
+			t.Fatalf("Add with a nil open: %v", err)
 		}
 		if _, ok := g.Member(1); ok {
 			t.Error("a refused member is listed")
