@@ -85,6 +85,9 @@ func (f Frame) MarshalText() ([]byte, error) { return []byte(f.String()), nil }
 // keeps all scratch space in itself, so reading a frame allocates nothing in
 // steady state.
 //
+// Create Readers with NewReader: the zero value has no underlying reader
+// and is not usable (its methods panic).
+//
 // A Reader is not safe for concurrent use. It owns its buffers; the payloads
 // it returns are loans (see ReadFrame). Besides its read buffer it keeps,
 // for its lifetime, the buffer grown for the largest frame it has read that
