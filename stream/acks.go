@@ -1,7 +1,11 @@
 package stream
 
 import (
+	"errors"
 	"fmt"
+	"io"
+	"net"
+	"syscall"
 	"time"
 
 	"github.com/pushmon/pushmon/protocol"
@@ -110,16 +114,14 @@ func (ss *session) queueManualAcks(blocks []Block, seq uint64) error {
 // and then the reader writes them itself, or when many acks are pending,
 // through a flusher. A consumer that is merely busy for a moment while
 // frames keep arriving then costs no write system call; its acks go with
-// the next flush. A failed write ends the session, as a flusher's does;
-// the block at hand is still handed over.
+// the next flush. A failed write, like a flusher's, is recorded for the
+// reader to weigh (see ackFault); the block at hand is still handed over.
 func (ss *session) flushBeforeWait() {
 	if ss.ctx.Err() != nil {
-		return // the session has failed: its connection is closed
+		return // the session has ended: its connection is closed
 	}
 	if ss.buffered() == 0 {
-		if err := ss.writeAcks(); err != nil {
-			ss.fail(err)
-		}
+		_ = ss.writeAcks()
 		return
 	}
 	ss.mu.Lock()
@@ -138,26 +140,21 @@ func (ss *session) flushBeforeWait() {
 // connection without buffering, such as net.Pipe, or once the socket
 // buffers are full) would otherwise block the reader's ack write while
 // the reader is the one it waits for. A flusher runs only while acks are
-// pending, so an idle session has none.
+// pending, so an idle session has none. A flusher whose write fails
+// stops; it does not end the session, the reader does (see ackFault).
 func (ss *session) signal() {
-	if ss.flushing || ss.closed {
+	if ss.flushing || ss.closed || ss.wfailed.Load() {
 		return
 	}
 	ss.flushing = true
 	ss.flushers.Go(func() error {
 		for {
-			if err := ss.writeAcks(); err != nil {
-				ss.mu.Lock()
-				ss.flushing = false
-				ss.mu.Unlock()
-				ss.fail(err)
-				return err
-			}
+			err := ss.writeAcks()
 			ss.mu.Lock()
-			if len(ss.acks) == 0 || ss.closed {
+			if err != nil || len(ss.acks) == 0 || ss.closed {
 				ss.flushing = false
 				ss.mu.Unlock()
-				return nil
+				return err
 			}
 			ss.mu.Unlock()
 		}
@@ -170,11 +167,18 @@ func (ss *session) signal() {
 // the acks then (a stop-and-wait server always is), and is not writing to
 // this connection, so the write neither blocks nor costs a hop to another
 // goroutine. Flushers call it for the rest. WriteTimeout bounds it.
+//
+// A failed write does not end the session: it is recorded, and the
+// reader decides (see ackFault). Once one has failed, writeAcks writes
+// nothing more and returns that first error.
 func (ss *session) writeAcks() error {
 	n := 0
 	defer func() { ss.sub.countAcks(n) }() // after wmu is released
 	ss.wmu.Lock()
 	defer ss.wmu.Unlock()
+	if ss.werr != nil {
+		return ss.werr
+	}
 	ss.mu.Lock()
 	ss.out, ss.acks = ss.acks, ss.out[:0]
 	ss.mu.Unlock()
@@ -183,28 +187,118 @@ func (ss *session) writeAcks() error {
 	}
 	ss.conn.SetWriteDeadline(time.Now().Add(ss.sub.cfg.WriteTimeout))
 	if _, err := ss.conn.Write(ss.out); err != nil {
-		return fmt.Errorf("stream: writing acks: %w", err)
+		ss.ackFault(fmt.Errorf("stream: writing acks: %w", err))
+		return ss.werr
 	}
 	n = len(ss.out) / protocol.AckSize
 	return nil
 }
 
+// ackFault records err, a failed ack write, as the session's write
+// error; the caller holds wmu and has found none recorded before. It
+// implements the rule for which error ends a session when an ack write
+// fails.
+//
+// A failed ack write, a flusher's or the reader's own, does not end the
+// session by itself, nor close the connection: the first one is recorded
+// (no ack is written after it), and the reader, the one goroutine that
+// decides the session's reason, goes on with the bytes it holds:
+//
+//   - When the write failed because the connection is closed (a reset, a
+//     broken pipe, a closed pipe: see connClosed), the write's error is a
+//     consequence of that close, and the reader meets the close itself:
+//     it reads what the server sent before it, and the first error it
+//     finds there is the reason (a bad frame, a frame cut short, the
+//     server's close, the reset). The write's error is not used.
+//   - Otherwise (the write timed out: a server that is there but reads no
+//     acks) the reader's reads are interrupted at once (see
+//     setReadDeadline), and the write's error is the reason when that
+//     interruption is all the reader has to report; an error it finds
+//     first, in bytes it already holds, wins. (So does a FrameTimeout
+//     that expired before the write failed: the reader's own finding.)
+//
+// So the reason follows from the bytes received and from how the write
+// failed, never from which goroutine wrote the acks, nor from the order in
+// which the write failed and the reader read: the Events and the Batches
+// API end a session on the same bytes with the same error. A write failure
+// the platform reports in a form connClosed does not know counts as the
+// second kind: the session still ends at once, with the write's error.
+func (ss *session) ackFault(err error) {
+	ss.werr = err
+	ss.wfailed.Store(true) // no flusher starts after this
+	if !connClosed(err) {
+		ss.winterrupt.Store(true)
+		ss.conn.SetReadDeadline(interrupted) // after winterrupt: see setReadDeadline
+	}
+}
+
+// connClosed reports whether a failed write's err says the connection is
+// closed, by the peer (a reset, a broken pipe, a net.Pipe's other end) or
+// by this side, so that the reader's reads end too, at once, with what is
+// left to read.
+func connClosed(err error) bool {
+	return errors.Is(err, syscall.EPIPE) || errors.Is(err, syscall.ECONNRESET) ||
+		errors.Is(err, io.ErrClosedPipe) || errors.Is(err, net.ErrClosed)
+}
+
+// ackInterrupt returns the error of a failed ack write that interrupts
+// the reader, or nil. Only the reader calls it: werr is written once,
+// before winterrupt is set.
+func (ss *session) ackInterrupt() error {
+	if !ss.winterrupt.Load() {
+		return nil
+	}
+	return ss.werr
+}
+
+// interrupted is a read deadline in the past: the reader's read returns
+// os.ErrDeadlineExceeded at once.
+var interrupted = time.Unix(1, 0)
+
+// setReadDeadline sets the reader's read deadline to t, or keeps it in
+// the past once an ack write has interrupted the reader. It sets t first
+// and then checks, while ackFault sets the flag first and then the past
+// deadline: a reader that misses the flag has set t before that, so no
+// interruption is lost.
+func (ss *session) setReadDeadline(t time.Time) {
+	ss.conn.SetReadDeadline(t)
+	if ss.winterrupt.Load() {
+		ss.conn.SetReadDeadline(interrupted)
+	}
+}
+
 // waitOn marks the reader as waiting for the next frame (AckManual): acks
 // the consumer queues from then on are written by a flusher, since the
-// reader cannot write them. Acks pending before are written first.
-func (ss *session) waitOn() error {
+// reader cannot write them. Acks pending before are written first; when
+// that fails, the failure is the reader's to weigh (see ackFault).
+func (ss *session) waitOn() {
 	for {
 		ss.mu.Lock()
 		if len(ss.acks) == 0 {
 			ss.waiting = true
 			ss.mu.Unlock()
-			return nil
+			return
 		}
 		ss.mu.Unlock()
-		if err := ss.writeAcks(); err != nil {
-			return err
+		if ss.writeAcks() != nil {
+			return
 		}
 	}
+}
+
+// readOn marks the reader as about to read the rest of a frame that is
+// not wholly buffered, a read that may block: pending acks are written by
+// a flusher, and (AckManual) so are those the consumer queues until
+// waitOff, which AckManual's reader calls after the read.
+func (ss *session) readOn() {
+	ss.mu.Lock()
+	if ss.sub.mode == modeManualAck {
+		ss.waiting = true
+	}
+	if len(ss.acks) > 0 {
+		ss.signal()
+	}
+	ss.mu.Unlock()
 }
 
 // waitOff marks the reader as running again.

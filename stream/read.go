@@ -36,12 +36,10 @@ func (ss *session) readLoop(ctx context.Context) (blocks uint64, err error) {
 		n, err := ss.nextBlock(ctx)
 		blocks += n
 		if err != nil {
-			// The reader's error is the session's, recorded before the
-			// blocks collected before the bad frame are still handed
-			// over: that hand-off may write acks, and the write fails
-			// once the server has closed (or, after this, once the
-			// connection is closed), which must not make a failed ack
-			// write the session's error in place of the frame's.
+			// The reader's error is the session's (see ackFault), and
+			// ends the connection before the blocks collected before the
+			// bad frame are still handed over: that hand-off may write
+			// acks, which then fail without a wait.
 			if err = ss.drainErr(err); err != errDraining {
 				ss.fail(err)
 			}
@@ -62,13 +60,12 @@ func (ss *session) drainErr(err error) error {
 }
 
 // awaitFrame writes the pending acks and waits, without a deadline, for
-// the first byte of the next frame.
+// the first byte of the next frame. A failed write is weighed by the
+// read (see ackFault).
 func (ss *session) awaitFrame() error {
-	if err := ss.writeAcks(); err != nil {
-		return err
-	}
+	_ = ss.writeAcks()
 	if ss.armed {
-		ss.conn.SetReadDeadline(time.Time{})
+		ss.setReadDeadline(time.Time{})
 		ss.armed = false
 	}
 	if ss.sub.drained() { // after the deadline change: see Shutdown
@@ -86,9 +83,7 @@ func (ss *session) awaitFrame() error {
 	}
 	manual := ss.sub.mode == modeManualAck
 	if manual {
-		if err := ss.waitOn(); err != nil {
-			return err
-		}
+		ss.waitOn()
 	}
 	err := ss.r.Await()
 	if manual {
@@ -106,17 +101,30 @@ func (ss *session) nextBlock(ctx context.Context) (uint64, error) {
 	s := ss.sub
 	// A frame that is wholly buffered is read without touching the
 	// connection: it needs no deadline (nor the clock read to arm one).
-	if !ss.frameBuffered() {
+	partial := !ss.frameBuffered()
+	if partial {
+		// The read may block, on the rest of a frame the server may
+		// not send before it has the acks of the blocks before it: a
+		// flusher writes them (not the reader, whose write could wait on
+		// a server that is itself blocked writing this frame), and, with
+		// AckManual, those the consumer queues meanwhile.
+		ss.readOn()
 		ss.burst.busy()
 		if now := time.Now(); !ss.armed || now.Sub(ss.armedAt) > rearmSlack {
-			ss.conn.SetReadDeadline(now.Add(s.cfg.FrameTimeout))
+			ss.setReadDeadline(now.Add(s.cfg.FrameTimeout))
 			ss.armed, ss.armedAt = true, now
 			if s.drained() { // after the deadline change: see Shutdown
+				if s.mode == modeManualAck {
+					ss.waitOff()
+				}
 				return 0, errDraining
 			}
 		}
 	}
 	f, err := ss.r.ReadFrame()
+	if partial && s.mode == modeManualAck {
+		ss.waitOff()
+	}
 	if err != nil {
 		return 0, ss.readErr(err)
 	}
@@ -131,8 +139,13 @@ func (ss *session) nextBlock(ctx context.Context) (uint64, error) {
 	return 1, ss.deliver(ctx, m)
 }
 
+// readErr is the reader's error for a failed read: a read interrupted by
+// a failed ack write (see ackFault) fails with the write's error.
 func (ss *session) readErr(err error) error {
 	if errors.Is(err, os.ErrDeadlineExceeded) {
+		if werr := ss.ackInterrupt(); werr != nil {
+			return werr
+		}
 		return fmt.Errorf("%w: no complete frame within %v: %w", ErrFrameTimeout, ss.sub.cfg.FrameTimeout, err)
 	}
 	if err == io.EOF {

@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"golang.org/x/sync/errgroup"
@@ -25,8 +26,10 @@ const healthyAfter = 30 * time.Second
 // session is one connection: a reader (frames → events → consumer, and
 // acks) on the supervisor's goroutine, and flusher goroutines, one at a
 // time and only while there are acks the reader must not wait for, run in
-// the connection's errgroup and joined before the next attempt. The first
-// failure of either ends the connection.
+// the connection's errgroup and joined before the next attempt. The
+// reader's failure ends the connection and is its reason; a failed ack
+// write, a flusher's or the reader's, only makes the reader end it: see
+// ackFault for which error is the reason then.
 type session struct {
 	sub   *subscription
 	conn  net.Conn
@@ -61,8 +64,13 @@ type session struct {
 	fail     context.CancelCauseFunc // ends the session with an error (the first one counts)
 	stop     func() bool             // stops closing conn when the session's context ends
 	start    time.Time
-	wmu      sync.Mutex // serialises writeAcks; guards out
+	wmu      sync.Mutex // serialises writeAcks; guards out and werr
 	out      []byte
+
+	// A failed ack write (see ackFault).
+	werr       error       // the first; set once
+	wfailed    atomic.Bool // werr is set: no flusher starts
+	winterrupt atomic.Bool // werr is set and interrupts the reader
 }
 
 // session runs one connection attempt to its end. healthy reports whether
@@ -105,9 +113,9 @@ func (s *subscription) open(ctx context.Context) (*session, error) {
 		resend: newResend(!first, false),
 	}
 	// The reader runs on the supervisor's goroutine, so an idle session
-	// is that one goroutine. The first failure (of the reader or of a
-	// flusher) is the session's error and closes the connection, which
-	// ends the other.
+	// is that one goroutine. Its failure is the session's error and
+	// closes the connection, which ends a flusher's write; a flusher's
+	// failed write is left for the reader to weigh (see ackFault).
 	ss.ctx, ss.fail = context.WithCancelCause(ctx)
 	// Dropping the connection closes the socket itself: closing a TLS
 	// client would first write a close_notify (for up to 5 s, or, behind
@@ -135,7 +143,7 @@ func (ss *session) end(blocks uint64, err error) (bool, error) {
 	}
 	ss.sub.cur.CompareAndSwap(ss, nil)
 	ss.fail(err)
-	_ = ss.flushers.Wait() // a failed flusher has already made its error the session's
+	_ = ss.flushers.Wait() // a failed flusher's error is the reader's to weigh: see ackFault
 	ss.stop()
 	ss.conn.Close()
 	ss.burst.drop()
