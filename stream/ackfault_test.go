@@ -92,6 +92,5 @@ func TestAckFaultReason(t *testing.T) {
 }
 
 func writeTimedOut(err error) bool {
-	return errors.Is(err, os.ErrDeadlineExceeded) && !errors.Is(err, ErrFrameTimeout) &&
-		strings.HasPrefix(err.Error(), "stream: writing acks")
+	return errors.Is(err, ErrWriteTimeout) && errors.Is(err, os.ErrDeadlineExceeded) && !errors.Is(err, ErrFrameTimeout)
 }

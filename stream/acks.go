@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"os"
 	"syscall"
 	"time"
 
@@ -187,7 +188,12 @@ func (ss *session) writeAcks() error {
 	}
 	ss.conn.SetWriteDeadline(time.Now().Add(ss.sub.cfg.WriteTimeout))
 	if _, err := ss.conn.Write(ss.out); err != nil {
-		ss.ackFault(fmt.Errorf("stream: writing acks: %w", err))
+		if errors.Is(err, os.ErrDeadlineExceeded) {
+			err = fmt.Errorf("%w: the server read no ack within %v: %w", ErrWriteTimeout, ss.sub.cfg.WriteTimeout, err)
+		} else {
+			err = fmt.Errorf("stream: writing acks: %w", err)
+		}
+		ss.ackFault(err)
 		return ss.werr
 	}
 	n = len(ss.out) / protocol.AckSize

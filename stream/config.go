@@ -77,7 +77,8 @@ type Config struct {
 	// A quiet connection is never timed out, and time spent waiting for the
 	// consumer is not counted. 0 means 60 s.
 	FrameTimeout time.Duration
-	// WriteTimeout bounds one write of acks. 0 means 30 s.
+	// WriteTimeout bounds one write of acks (a server that stops reading
+	// ends the connection with ErrWriteTimeout). 0 means 30 s.
 	WriteTimeout time.Duration
 
 	// MaxFrameSize caps a frame's declared size (0: 16 MiB).

@@ -38,6 +38,10 @@ var (
 	// ErrFrameTimeout: a frame started arriving but did not complete within
 	// Config.FrameTimeout. Transient.
 	ErrFrameTimeout = errors.New("stream: frame timed out")
+	// ErrWriteTimeout: a write of acks did not complete within
+	// Config.WriteTimeout: the server stopped reading the connection.
+	// Transient.
+	ErrWriteTimeout = errors.New("stream: ack write timed out")
 	// ErrSessionClosed: Batch.Ack was called after the connection that
 	// delivered the batch had ended; the server will replay the block to a
 	// persistent monitor.

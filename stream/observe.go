@@ -131,9 +131,9 @@ type DisconnectInfo struct {
 	Origin
 	Addr string
 	// Err is why the connection ended: the server closed it (matching
-	// io.EOF), a timeout (ErrFrameTimeout), a network or protocol error;
-	// nil when the subscription was ended by its context, Close or
-	// Shutdown.
+	// io.EOF), a timeout (ErrFrameTimeout, ErrWriteTimeout), a network or
+	// protocol error; nil when the subscription was ended by its context,
+	// Close or Shutdown.
 	Err error
 	// Uptime is how long the connection lasted after its ConnectResponse.
 	Uptime time.Duration

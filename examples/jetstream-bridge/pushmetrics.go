@@ -46,7 +46,7 @@ func newPushMetrics() *pushMetrics {
 			Help: "1 while the monitor's push connection is up (its ConnectResponse received)."}, []string{"monitor_id"}),
 		connects: counter("push_connects_total", "Push connections established."),
 		disconnects: counter("push_disconnects_total",
-			"Push connections ended, by cause: server_closed, frame_timeout, network, error, or stopped (by the bridge).", "cause"),
+			"Push connections ended, by cause: server_closed, frame_timeout, write_timeout, network, error, or stopped (by the bridge).", "cause"),
 		blocks:      counter("push_blocks_received_total", "Blocks (PublishMessages) received from Remote Manager."),
 		events:      counter("push_events_total", "Events taken from the push subscriptions (replays JetStream drops included)."),
 		duplicates:  counter("push_duplicates_total", "Replays dropped by the subscription's de-duplication (off by default: JetStream's window does it)."),
@@ -121,6 +121,8 @@ func disconnectCause(err error) string {
 		return "server_closed"
 	case errors.Is(err, stream.ErrFrameTimeout):
 		return "frame_timeout"
+	case errors.Is(err, stream.ErrWriteTimeout):
+		return "write_timeout"
 	case errors.As(err, &ne):
 		return "network"
 	}
