@@ -22,8 +22,16 @@ func (s *subscription) connect(ctx context.Context) (net.Conn, *protocol.Reader,
 	addr := cfg.addr()
 	hctx, cancel := context.WithTimeout(ctx, cfg.HandshakeTimeout)
 	defer cancel()
+	deadline, _ := hctx.Deadline()
+	// A step that failed at the handshake's own deadline (not an earlier
+	// one of ctx) timed out, however it says so: a connection's deadline
+	// (the handshake's, here and in a ProxyDialer) may fire an instant
+	// before hctx notices, and a proxy then reports
+	// context.DeadlineExceeded.
+	userDeadline, bounded := ctx.Deadline()
+	own := !bounded || userDeadline.After(deadline)
 	timeout := func(err error) error {
-		if ctx.Err() == nil && hctx.Err() != nil || errors.Is(err, os.ErrDeadlineExceeded) {
+		if ctx.Err() == nil && (hctx.Err() != nil || own && !time.Now().Before(deadline)) || errors.Is(err, os.ErrDeadlineExceeded) {
 			return fmt.Errorf("%w after %v (%s): %w", ErrHandshakeTimeout, cfg.HandshakeTimeout, addr, err)
 		}
 		return err
@@ -42,7 +50,6 @@ func (s *subscription) connect(ctx context.Context) (net.Conn, *protocol.Reader,
 	// may have stopped reading: as the session's end does (session.go).
 	stop := context.AfterFunc(hctx, func() { raw.Close() })
 	defer stop()
-	deadline, _ := hctx.Deadline()
 	conn.SetDeadline(deadline)
 
 	if !cfg.Plaintext {
