@@ -79,7 +79,10 @@ func WithBasicAuth(username, password string) Option {
 // [*APIError]), and then calls hc's own; hc is not
 // modified, and must not be modified afterwards. A nil hc keeps the
 // default: a clone of [http.DefaultTransport] (which honours HTTPS_PROXY
-// and friends) with a [DefaultTimeout] per request.
+// and friends) with a [DefaultTimeout] per request. hc's Timeout is then
+// the only bound on one exchange besides the call's context: give it one
+// (DefaultTimeout, say), or a server that stalls mid-answer holds the call
+// — and a stream.Poller using the Client — until the context ends.
 func WithHTTPClient(hc *http.Client) Option {
 	return func(c *Client) {
 		if hc != nil {

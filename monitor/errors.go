@@ -96,7 +96,8 @@ type APIError struct {
 	Message string
 	// RetryAfter is the server's Retry-After, when it sent one (429, 503):
 	// seconds, or an HTTP-date measured against the answer's Date header
-	// (the server's clock), or the client's clock without one.
+	// (the server's clock), or the client's clock without one; at most a
+	// day.
 	RetryAfter time.Duration
 }
 

@@ -54,8 +54,14 @@ func retryable(method string, status int) bool {
 	return false
 }
 
+// maxRetryAfter caps a parsed Retry-After, far beyond maxRetryWait: a
+// value of seconds that would overflow, or a date years ahead, must not
+// give a caller that honours APIError.RetryAfter a wait of centuries.
+const maxRetryAfter = 24 * time.Hour
+
 // parseRetryAfter reads a Retry-After value, delay-seconds or HTTP-date
-// (RFC 9110 §10.2.3). It returns 0 when absent or invalid.
+// (RFC 9110 §10.2.3), at most maxRetryAfter. It returns 0 when absent or
+// invalid.
 func parseRetryAfter(v string, now time.Time) time.Duration {
 	v = strings.TrimSpace(v)
 	if v == "" {
@@ -65,14 +71,14 @@ func parseRetryAfter(v string, now time.Time) time.Duration {
 		if secs <= 0 {
 			return 0
 		}
-		if secs > int64(24*time.Hour/time.Second) {
-			secs = int64(24 * time.Hour / time.Second) // avoid overflow; far beyond maxRetryWait anyway
+		if secs > int64(maxRetryAfter/time.Second) {
+			return maxRetryAfter
 		}
 		return time.Duration(secs) * time.Second
 	}
 	if t, err := http.ParseTime(v); err == nil {
 		if d := t.Sub(now); d > 0 {
-			return d
+			return min(d, maxRetryAfter)
 		}
 	}
 	return 0

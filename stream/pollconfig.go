@@ -106,8 +106,8 @@ type PollerConfig struct {
 	MaxSeen int
 	// NewBackOff is the policy for failed requests, called once per
 	// NewPoller; nil means DefaultBackOff. A server's Retry-After is
-	// honoured when it is longer. A policy returning backoff.Stop ends the
-	// poller with the last error.
+	// honoured when it is longer, up to an hour. A policy returning
+	// backoff.Stop ends the poller with the last error.
 	NewBackOff func() backoff.BackOff
 	// Logger receives poll-level logs (never event data, never
 	// credentials), with the context given to NewPoller (its values, such

@@ -55,9 +55,10 @@ type pollCounters struct {
 // but 401, 403, 408 and 429: 400, or 404 or 410 for a cursor the server no
 // longer knows) or one that failed three requests in a row (a 500 for a
 // cursor the server cannot read) makes the rest of the poll page by time
-// instead; failed requests back off, honouring Retry-After; so a
-// poll makes at most two requests beyond the pages that brought something
-// new and the 1001 that held no event, and polls start Interval apart.
+// instead; failed requests back off, honouring Retry-After (up to an
+// hour); so a poll makes at most two requests beyond the pages that
+// brought something new and the 1001 that held no event, and polls start
+// Interval apart.
 // 401/403, and without a cursor 400 and 404, and
 // a redirect to another origin, which the client refuses to follow, end
 // the poller with the error (monitor.ErrUnauthorized, ErrNotFound,

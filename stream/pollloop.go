@@ -299,11 +299,17 @@ func (p *Poller) fetch(ctx context.Context, bo backoff.BackOff, q *monitor.Histo
 	}
 }
 
-// retryAfter returns the server's Retry-After carried by err, 0 for none.
+// maxPollRetryAfter is the longest a server's Retry-After makes the
+// poller wait before its next request: a longer one (a day, a date years
+// ahead, a clock gone wrong) would park the poller, unseen, for that long.
+const maxPollRetryAfter = time.Hour
+
+// retryAfter returns the server's Retry-After carried by err, at most
+// maxPollRetryAfter; 0 for none.
 func retryAfter(err error) time.Duration {
 	var ae *monitor.APIError
 	if errors.As(err, &ae) {
-		return ae.RetryAfter
+		return min(ae.RetryAfter, maxPollRetryAfter)
 	}
 	return 0
 }
