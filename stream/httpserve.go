@@ -30,7 +30,7 @@ func (r *HTTPReceiver) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 	r.mu.Lock()
 	if r.closed {
 		r.mu.Unlock()
-		r.fail(w, req, http.StatusServiceUnavailable, "receiver stopped")
+		r.refuse(w, req, http.StatusServiceUnavailable, "receiver stopped")
 		return
 	}
 	r.inflight.Add(1)
