@@ -30,3 +30,36 @@ func TestTypedNumbersTruncateExactly(t *testing.T) {
 		status+"</dpConnectionStatus></DeviceCore>").DeviceCore()
 	check("XML accessor", d, err)
 }
+
+// TestXMLNumberTextKeepsItsQuotes: an XML element's text is the value
+// itself, not JSON: quote characters in it are not a string's delimiters
+// to strip, and white space around it is XML's (space, tab, CR, LF).
+// Before, Number.UnmarshalText handed the text to the JSON parser, which
+// removes every leading and trailing quote, so <cstId>7"</cstId> read as
+// 7 and <cstId>"</cstId> as 0, values the text does not hold, and a
+// no-break space around the digits was trimmed as white space.
+func TestXMLNumberTextKeepsItsQuotes(t *testing.T) {
+	for _, c := range []struct {
+		text string
+		want Number
+		ok   bool
+	}{
+		{"7603", 7603, true}, {" \t\r\n7603\n ", 7603, true}, {"", 0, true}, {"  ", 0, true},
+		{"-7.9", -7, true}, {"1e3", 1000, true}, {"+7", 7, true},
+		{`"7"`, 0, false}, {`7"`, 0, false}, {`"7`, 0, false}, {`"`, 0, false}, {`""`, 0, false},
+		{`"null"`, 0, false}, {`"1e3"`, 0, false}, {"\u00a07", 0, false}, {"7\u2003", 0, false},
+	} {
+		dp, err := xmlEvent("DataPoint", "<DataPoint><cstId>"+c.text+"</cstId><timestamp>"+c.text+
+			"</timestamp></DataPoint>").DataPoint()
+		if c.ok && (err != nil || dp.CustomerID != c.want || dp.Timestamp != Millis(c.want)) {
+			t.Errorf("<cstId>%s</cstId>: %d, %d, %v; want %d", c.text, dp.CustomerID, dp.Timestamp, err, c.want)
+		}
+		if !c.ok && err == nil {
+			t.Errorf("<cstId>%s</cstId>: %d, %d accepted; want an error", c.text, dp.CustomerID, dp.Timestamp)
+		}
+		var n Number
+		if err := n.UnmarshalText([]byte(c.text)); (err == nil) != c.ok || n != c.want {
+			t.Errorf("UnmarshalText(%q) = %d, %v", c.text, n, err)
+		}
+	}
+}

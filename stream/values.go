@@ -1,6 +1,7 @@
 package stream
 
 import (
+	"bytes"
 	"encoding/json"
 	"encoding/xml"
 	"strconv"
@@ -64,9 +65,17 @@ func (n *Number) UnmarshalJSON(b []byte) error {
 	return nil
 }
 
-// UnmarshalText accepts XML text.
+// UnmarshalText accepts XML text: a number's text as UnmarshalJSON reads
+// it, with XML white space (space, tab, CR, LF) around it; empty text is
+// 0. Quote characters are part of XML text, not delimiters to strip as
+// a JSON string's are, and no integer's text has one: text with a quote
+// is an error.
 func (n *Number) UnmarshalText(b []byte) error {
-	return n.UnmarshalJSON([]byte(strings.TrimSpace(string(b))))
+	b = bytes.Trim(b, " \t\r\n")
+	if bytes.IndexByte(b, '"') >= 0 {
+		return &strconv.NumError{Func: "ParseInt", Num: string(b), Err: strconv.ErrSyntax}
+	}
+	return n.UnmarshalJSON(b)
 }
 
 // Millis is a time sent as epoch milliseconds (number or string).
