@@ -17,7 +17,8 @@ import (
 // safe to call from several goroutines on copies of the same Event. A JSON
 // body is decoded as encoding/json would decode it into the same type, as
 // strictly, without reflection and without allocating; an XML body with
-// encoding/xml. Errors are *DecodeError.
+// encoding/xml. Errors are *DecodeError, returned with the zero value:
+// never with the members decoded before the error.
 func (e Event) DataPoint() (DataPoint, error) {
 	if err := e.checkResource("DataPoint"); err != nil {
 		return DataPoint{}, err
@@ -26,7 +27,10 @@ func (e Event) DataPoint() (DataPoint, error) {
 		return decodeXML[DataPoint](e, "DataPoint")
 	}
 	var v DataPoint
-	return v, jsonError("DataPoint", parseDataPointJSON(e.Body, &v))
+	if err := jsonError("DataPoint", parseDataPointJSON(e.Body, &v)); err != nil {
+		return DataPoint{}, err
+	}
+	return v, nil
 }
 
 // DataStream decodes a DataStream event's body, as DataPoint does.
@@ -38,7 +42,10 @@ func (e Event) DataStream() (DataStream, error) {
 		return decodeXML[DataStream](e, "DataStream")
 	}
 	var v DataStream
-	return v, jsonError("DataStream", parseDataStreamJSON(e.Body, &v))
+	if err := jsonError("DataStream", parseDataStreamJSON(e.Body, &v)); err != nil {
+		return DataStream{}, err
+	}
+	return v, nil
 }
 
 // DeviceCore decodes a DeviceCore event's body, as DataPoint does.
@@ -50,7 +57,10 @@ func (e Event) DeviceCore() (DeviceCore, error) {
 		return decodeXML[DeviceCore](e, "DeviceCore")
 	}
 	var v DeviceCore
-	return v, jsonError("DeviceCore", parseDeviceCoreJSON(e.Body, &v))
+	if err := jsonError("DeviceCore", parseDeviceCoreJSON(e.Body, &v)); err != nil {
+		return DeviceCore{}, err
+	}
+	return v, nil
 }
 
 // FileData decodes a FileData event's body, Base64-decoding the content
@@ -64,21 +74,21 @@ func (e Event) FileData() (FileData, error) {
 	var err error
 	if e.bodyIsXML() {
 		v, err = decodeXML[FileData](e, "FileData")
-	} else {
-		err = jsonError("FileData", parseFileDataJSON(e.Body, &v))
+	} else if err = jsonError("FileData", parseFileDataJSON(e.Body, &v)); err != nil {
+		v = FileData{}
 	}
 	if err != nil || len(v.Base64) == 0 {
 		return v, err
 	}
 	if v.Data, err = decodeBase64(v.Base64); err != nil {
-		return v, &DecodeError{Resource: "FileData", Format: e.formatName(), Offset: -1,
+		return FileData{}, &DecodeError{Resource: "FileData", Format: e.formatName(), Offset: -1,
 			Msg: "fdData: " + err.Error(), Err: err}
 	}
 	return v, nil
 }
 
 // decodeBase64 decodes standard Base64 with white space anywhere (the
-// decoder itself skips CR and LF).
+// decoder itself skips CR and LF); no content (white space only) is nil.
 func decodeBase64(s string) ([]byte, error) {
 	// Read s in place: the decoder does not write to its source.
 	src := unsafe.Slice(unsafe.StringData(s), len(s))
@@ -94,6 +104,9 @@ func decodeBase64(s string) ([]byte, error) {
 	n, err := base64.StdEncoding.Decode(data, src)
 	if err != nil {
 		return nil, err
+	}
+	if n == 0 {
+		return nil, nil
 	}
 	return data[:n], nil
 }
@@ -114,7 +127,10 @@ func (e Event) FileDataCore() (FileDataCore, error) {
 		return decodeXML[FileDataCore](e, "FileDataCore")
 	}
 	var v FileDataCore
-	return v, jsonError("FileDataCore", parseFileDataCoreJSON(e.Body, &v))
+	if err := jsonError("FileDataCore", parseFileDataCoreJSON(e.Body, &v)); err != nil {
+		return FileDataCore{}, err
+	}
+	return v, nil
 }
 
 // XbeeCore decodes an XbeeCore event's body, as DataPoint does.
@@ -126,7 +142,10 @@ func (e Event) XbeeCore() (XbeeCore, error) {
 		return decodeXML[XbeeCore](e, "XbeeCore")
 	}
 	var v XbeeCore
-	return v, jsonError("XbeeCore", parseXbeeCoreJSON(e.Body, &v))
+	if err := jsonError("XbeeCore", parseXbeeCoreJSON(e.Body, &v)); err != nil {
+		return XbeeCore{}, err
+	}
+	return v, nil
 }
 
 // Alarm decodes an Alarm event's body, as DataPoint does.
@@ -138,7 +157,10 @@ func (e Event) Alarm() (Alarm, error) {
 		return decodeXML[Alarm](e, "Alarm")
 	}
 	var v Alarm
-	return v, jsonError("Alarm", parseAlarmJSON(e.Body, &v))
+	if err := jsonError("Alarm", parseAlarmJSON(e.Body, &v)); err != nil {
+		return Alarm{}, err
+	}
+	return v, nil
 }
 
 // AlarmStatus decodes an AlarmStatus event's body, as DataPoint does.
@@ -150,7 +172,10 @@ func (e Event) AlarmStatus() (AlarmStatus, error) {
 		return decodeXML[AlarmStatus](e, "AlarmStatus")
 	}
 	var v AlarmStatus
-	return v, jsonError("AlarmStatus", parseAlarmStatusJSON(e.Body, &v))
+	if err := jsonError("AlarmStatus", parseAlarmStatusJSON(e.Body, &v)); err != nil {
+		return AlarmStatus{}, err
+	}
+	return v, nil
 }
 
 // V1Device decodes a "devices" event's body, as DataPoint does.
@@ -162,7 +187,10 @@ func (e Event) V1Device() (V1Device, error) {
 		return decodeXML[V1Device](e, "devices")
 	}
 	var v V1Device
-	return v, jsonError("devices", parseV1DeviceJSON(e.Body, &v))
+	if err := jsonError("devices", parseV1DeviceJSON(e.Body, &v)); err != nil {
+		return V1Device{}, err
+	}
+	return v, nil
 }
 
 // V1AlertStatus decodes an "alert_status" event's body, as DataPoint does.
@@ -174,7 +202,10 @@ func (e Event) V1AlertStatus() (V1AlertStatus, error) {
 		return decodeXML[V1AlertStatus](e, "alert_status")
 	}
 	var v V1AlertStatus
-	return v, jsonError("alert_status", parseV1AlertStatusJSON(e.Body, &v))
+	if err := jsonError("alert_status", parseV1AlertStatusJSON(e.Body, &v)); err != nil {
+		return V1AlertStatus{}, err
+	}
+	return v, nil
 }
 
 // Job decodes a Job event's body as a Record, as DataPoint does.

@@ -30,7 +30,8 @@ const MaxRecordFields = 4096
 // parse or is beyond int64's range), or a limit exceeded (errors.Is
 // ErrBodyTooDeep or ErrRecordTooLarge; for XML, ErrDocumentLimit, a
 // *LimitError naming the budget, checked before encoding/xml reads the
-// body).
+// body). The accessor returns it with the zero value of its type (a nil
+// Record): nothing decoded before the error is handed over.
 type DecodeError struct {
 	Resource string // the resource being decoded, e.g. "DataPoint"
 	Format   string // "JSON" or "XML"
@@ -83,14 +84,16 @@ func jsonError(resource string, err error) error {
 }
 
 // decodeXML decodes an XML body into a new T with encoding/xml, once
-// the body has passed the XML budgets (see guardXML).
+// the body has passed the XML budgets (see guardXML). With an error it
+// returns T's zero value, not what encoding/xml decoded before the error.
 func decodeXML[T any](e Event, resource string) (T, error) {
 	var v T
 	if err := guardXML(e.Body); err != nil {
 		return v, xmlError(resource, err)
 	}
 	if err := xml.Unmarshal(e.Body, &v); err != nil {
-		return v, xmlError(resource, err)
+		var zero T
+		return zero, xmlError(resource, err)
 	}
 	return v, nil
 }

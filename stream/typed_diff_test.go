@@ -296,7 +296,19 @@ func FuzzTypedJSON(f *testing.F) {
 			checkSame(t, c, body)
 		}
 		checkRecordSame(t, body)
+		checkZeroOnError(t, body)
 	})
+}
+
+// checkZeroOnError fails t unless every accessor that fails on body
+// returns the zero value with its error.
+func checkZeroOnError(t *testing.T, body []byte) {
+	t.Helper()
+	for name, acc := range accessors {
+		if v, err := acc(jsonEvent(name, string(body))); err != nil && !reflect.ValueOf(v).IsZero() {
+			t.Errorf("%s %q: %+v returned with %v", name, body, v, err)
+		}
+	}
 }
 
 // A Record holds what encoding/json puts in a map of Values, in order.
