@@ -103,17 +103,26 @@ func TestReportOutputs(t *testing.T) {
 		res("tcp/ceiling/1ev", harness.TCP, harness.Ceiling, 1, 6e6, 100),
 		res("tcp/batches/1ev", harness.TCP, harness.Batches, 1, 1e6, 900),
 		res("tcp/events-typed/1ev", harness.TCP, harness.EventsTyped, 1, 2e5, 4000),
+		res("tcp/batches-typed/1ev", harness.TCP, harness.BatchesTyped, 1, 3e5, 3500),
 		res("tcp/json-typed/1ev", harness.TCP, harness.JSONTyped, 1, 1.5e5, 5000),
 		res("tcp/events-typed/14ev", harness.TCP, harness.EventsTyped, 14, 2e4, 3500),
 		res("tcp/json-typed/14ev", harness.TCP, harness.JSONTyped, 14, 1.4e4, 5000),
 	}, Idle: []harness.IdleResult{{Name: "tcp/idle/1000", Transport: harness.TCP, Sessions: 1000, BytesPerSession: 13000}},
-		Inflate: []harness.InflateResult{{Name: "protocol.Inflater", GBPerSec: 1.2}}}
+		Inflate: []harness.InflateResult{{Name: "protocol.Inflater", GBPerSec: 1.2}, {Name: "compress/zlib+Reset", GBPerSec: 1.5}}}
 	rep.Goals = harness.Goals(rep)
 	want := map[string]bool{"tcp batches/ceiling": false, "tcp events-typed/json 1ev": true,
-		"tcp events-typed/json 14ev": true, "tcp/idle/1000": true, "inflate": true}
+		"tcp events-typed/json 14ev": true, "tcp/idle/1000": true, "inflate": true,
+		"tcp batches-typed ns/event": false, "tcp batches-typed/json 1ev": false, "inflate/zlib": false}
+	// The guard's floors: ratios to a baseline of the same run, none on an
+	// absolute speed, which a slower machine would fail.
+	aboveFloor := map[string]bool{"tcp batches-typed ns/event": true, "inflate": true,
+		"tcp batches-typed/json 1ev": false, "inflate/zlib": false}
 	for _, g := range rep.Goals {
 		if pass, ok := want[g.Name]; ok && g.Pass != pass {
 			t.Errorf("goal %s = %.3f: pass %v, want %v", g.Name, g.Value, g.Pass, pass)
+		}
+		if above, ok := aboveFloor[g.Name]; ok && g.AboveFloor() != above {
+			t.Errorf("goal %s = %.3f (floor %.3g): above its floor %v, want %v", g.Name, g.Value, g.Floor, g.AboveFloor(), above)
 		}
 		delete(want, g.Name)
 	}
