@@ -177,6 +177,13 @@ func (ss *session) deliver(ctx context.Context, m protocol.PublishMessage) error
 			// and report it.
 			return ss.skipBlock(ctx, m.DataBlockID, claimedEvents(m.Count, len(m.Payload)), err)
 		}
+		if n := inf.Trailing(); n > 0 {
+			// Bytes after the end of the zlib stream (a second stream,
+			// garbage): the stream's own events are intact and go on,
+			// but what follows would otherwise be dropped without a
+			// trace.
+			s.trailing(m.DataBlockID, n)
+		}
 	}
 	if err := s.work.Err(); err != nil {
 		// Cancelled, or Shutdown began, while the block was read or
@@ -236,6 +243,15 @@ func (s *subscription) skipped(id uint16, err error) {
 	s.countBadBlock(err)
 	err = fmt.Errorf("stream: block %d skipped: %w", id, err)
 	s.log(slog.LevelError, "undecodable block acked and skipped", "err", err)
+	s.report(err)
+}
+
+// trailing reports n bytes after the end of block id's zlib stream,
+// which are ignored: the events of the stream are delivered, and the
+// report says that more may have been sent.
+func (s *subscription) trailing(id uint16, n int) {
+	err := fmt.Errorf("stream: block %d: %d byte(s) after the end of its zlib stream ignored: %w", id, n, errTrailingData)
+	s.log(slog.LevelError, "bytes after a block's zlib stream ignored; its stream's events are delivered", "err", err)
 	s.report(err)
 }
 
