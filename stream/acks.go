@@ -215,13 +215,15 @@ func (ss *session) writeAcks() error {
 //     consequence of that close, and the reader meets the close itself:
 //     it reads what the server sent before it, and the first error it
 //     finds there is the reason (a bad frame, a frame cut short, the
-//     server's close, the reset). The write's error is not used.
+//     server's close, the reset). The write's error is not used, unless
+//     the reader has not met the close within WriteTimeout (see below).
 //   - Otherwise (the write timed out: a server that is there but reads no
 //     acks) the reader's reads are interrupted at once (see
 //     setReadDeadline), and the write's error is the reason when that
 //     interruption is all the reader has to report; an error it finds
 //     first, in bytes it already holds, wins. (So does a FrameTimeout
-//     that expired before the write failed: the reader's own finding.)
+//     that expired before the write failed, or as it did: the reader's
+//     own finding, see readErr.)
 //
 // So the reason follows from the bytes received and from how the write
 // failed, never from which goroutine wrote the acks, nor from the order in
@@ -229,12 +231,33 @@ func (ss *session) writeAcks() error {
 // API end a session on the same bytes with the same error. A write failure
 // the platform reports in a form connClosed does not know counts as the
 // second kind: the session still ends at once, with the write's error.
+//
+// A closed write side is not always a closed read side: a peer that shut
+// down only its read side (shutdown(SHUT_RD) on a Unix socket a Dialer
+// dialed, a relay that stopped forwarding one way) fails the write with
+// EPIPE and may keep the connection open, sending nothing. So the reader
+// is given WriteTimeout to meet the close; a reader that has not met it
+// then (it waits for a frame the server never sends) is interrupted as
+// after a timed-out write, and the write's error is the reason.
 func (ss *session) ackFault(err error) {
 	ss.werr = err
 	ss.wfailed.Store(true) // no flusher starts after this
 	if !connClosed(err) {
-		ss.winterrupt.Store(true)
-		ss.conn.SetReadDeadline(interrupted) // after winterrupt: see setReadDeadline
+		ss.interrupt()
+		return
+	}
+	ss.wgrace = time.AfterFunc(ss.sub.cfg.WriteTimeout, ss.interrupt) // stopped by end
+}
+
+// interrupt makes the reader's reads fail at once, with the write's error
+// (see ackInterrupt). werr is set. A connection whose read deadline
+// cannot be set (a tunnel without deadlines) is closed instead, with the
+// write's error as the session's: nothing else would end a read that
+// waits for a frame the server never sends.
+func (ss *session) interrupt() {
+	ss.winterrupt.Store(true)
+	if ss.conn.SetReadDeadline(interrupted) != nil { // after winterrupt: see setReadDeadline
+		ss.fail(ss.werr)
 	}
 }
 
@@ -249,7 +272,8 @@ func connClosed(err error) bool {
 
 // ackInterrupt returns the error of a failed ack write that interrupts
 // the reader, or nil. Only the reader calls it: werr is written once,
-// before winterrupt is set.
+// before winterrupt is set (by ackFault, or by the wgrace timer it
+// started).
 func (ss *session) ackInterrupt() error {
 	if !ss.winterrupt.Load() {
 		return nil

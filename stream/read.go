@@ -140,10 +140,14 @@ func (ss *session) nextBlock(ctx context.Context) (uint64, error) {
 }
 
 // readErr is the reader's error for a failed read: a read interrupted by
-// a failed ack write (see ackFault) fails with the write's error.
+// a failed ack write (see ackFault) fails with the write's error, unless
+// the frame's own deadline had passed by then too (a write that timed out
+// at the very time the frame did, as when WriteTimeout equals
+// FrameTimeout and the write began as the frame's read did): the
+// reader's own finding wins a tie, whichever goroutine ran first.
 func (ss *session) readErr(err error) error {
 	if errors.Is(err, os.ErrDeadlineExceeded) {
-		if werr := ss.ackInterrupt(); werr != nil {
+		if werr := ss.ackInterrupt(); werr != nil && !ss.frameExpired() {
 			return werr
 		}
 		return fmt.Errorf("%w: no complete frame within %v: %w", ErrFrameTimeout, ss.sub.cfg.FrameTimeout, err)
@@ -152,6 +156,11 @@ func (ss *session) readErr(err error) error {
 		return fmt.Errorf("stream: server closed the connection: %w", err)
 	}
 	return err
+}
+
+// frameExpired reports whether a frame deadline is armed and has passed.
+func (ss *session) frameExpired() bool {
+	return ss.armed && !time.Now().Before(ss.armedAt.Add(ss.sub.cfg.FrameTimeout))
 }
 
 // deliver turns one block into events, hands them to the consumer and

@@ -71,6 +71,7 @@ type session struct {
 	werr       error       // the first; set once
 	wfailed    atomic.Bool // werr is set: no flusher starts
 	winterrupt atomic.Bool // werr is set and interrupts the reader
+	wgrace     *time.Timer // werr is of a closed connection: interrupts the reader unless it met the close (guarded by wmu)
 }
 
 // session runs one connection attempt to its end. healthy reports whether
@@ -144,6 +145,11 @@ func (ss *session) end(blocks uint64, err error) (bool, error) {
 	ss.sub.cur.CompareAndSwap(ss, nil)
 	ss.fail(err)
 	_ = ss.flushers.Wait() // a failed flusher's error is the reader's to weigh: see ackFault
+	ss.wmu.Lock()
+	if ss.wgrace != nil {
+		ss.wgrace.Stop() // the reader has ended: no read is left to interrupt
+	}
+	ss.wmu.Unlock()
 	ss.stop()
 	ss.conn.Close()
 	ss.burst.drop()
