@@ -200,6 +200,17 @@ func (ss *session) writeAcks() error {
 	return nil
 }
 
+// writeLock serialises the writes of acks (Lock, Unlock as a
+// sync.Mutex's). It is a channel rather than a sync.Mutex because it is
+// held across a write that may block until WriteTimeout: a goroutine that
+// waits for it is then durably blocked for testing/synctest, whose fake
+// clock does not advance (to that write's deadline) while a goroutine
+// waits on a sync.Mutex.
+type writeLock chan struct{}
+
+func (l writeLock) Lock()   { l <- struct{}{} }
+func (l writeLock) Unlock() { <-l }
+
 // ackFault records err, a failed ack write, as the session's write
 // error; the caller holds wmu and has found none recorded before. It
 // implements the rule for which error ends a session when an ack write

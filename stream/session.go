@@ -64,7 +64,7 @@ type session struct {
 	fail     context.CancelCauseFunc // ends the session with an error (the first one counts)
 	stop     func() bool             // stops closing conn when the session's context ends
 	start    time.Time
-	wmu      sync.Mutex // serialises writeAcks; guards out and werr
+	wmu      writeLock // serialises writeAcks; guards out and werr
 	out      []byte
 
 	// A failed ack write (see ackFault).
@@ -109,6 +109,7 @@ func (s *subscription) open(ctx context.Context) (*session, error) {
 		burst:     newBurst(r, s.cfg.ReadBufferSize),
 		start:     time.Now(),
 		maxBlocks: s.cfg.MaxBatchBlocks,
+		wmu:       make(writeLock, 1),
 		// After a reconnect, the server may send again what the consumer
 		// already has, first: those events are checked until one is new.
 		resend: newResend(!first, false),
