@@ -211,7 +211,7 @@ func session(ctx context.Context, o *options, log *slog.Logger, stdout io.Writer
 	if context.Cause(ctx) == errOutputClosed {
 		return errOutputClosed
 	}
-	if err := stopSource(src); err != nil { // transports.go; Err once ended
+	if err := src.Close(); err != nil { // Close returns Err once ended
 		switch {
 		case errors.Is(err, stream.ErrUnauthorized):
 			return fmt.Errorf("authentication failed: %w", err)

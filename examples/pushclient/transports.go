@@ -123,38 +123,7 @@ func (t *transport) open(ctx context.Context, scfg stream.Config, api *monitor.C
 		return stream.NewPoller(ctx, stream.PollerConfig{Client: api, MonitorID: id, Interval: t.o.interval, Logger: t.log})
 	}
 	scfg.MonitorID = id
-	// The push session outlives ctx: a signal, -count or a closed stdout
-	// end it with Shutdown (stopSource), which writes the acks of the
-	// events already printed before it closes the connection. Cancelling
-	// it would drop the connection at once, and a persistent monitor kept
-	// for the next run (-keep, -monitor-id) would send those events again.
-	sub, err := stream.Subscribe(context.WithoutCancel(ctx), scfg)
-	if err != nil {
-		return nil, err
-	}
-	stop := context.AfterFunc(ctx, func() { stopSource(sub) })
-	t.close = append(t.close, func() {
-		stop()
-		sub.Close()
-	})
-	return sub, nil
-}
-
-// shutdownTimeout bounds a push session's graceful end: the acks written,
-// the server given a moment to read them.
-const shutdownTimeout = 5 * time.Second
-
-// stopSource ends src: a push subscription with Shutdown, so that the
-// acks of every event handed over reach the server first (bounded by
-// shutdownTimeout, then closed at once); any other Source with Close. It
-// returns the Source's Err.
-func stopSource(src stream.Source) error {
-	if s, ok := src.(interface{ Shutdown(context.Context) error }); ok {
-		ctx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
-		defer cancel()
-		return s.Shutdown(ctx)
-	}
-	return src.Close()
+	return stream.Subscribe(ctx, scfg)
 }
 
 // shutdown releases the listener and server, in reverse order.
