@@ -23,8 +23,11 @@ func FuzzScrub(f *testing.F) {
 		f.Add(seed[0], seed[1], seed[2])
 	}
 	f.Fuzz(func(t *testing.T, s1, s2, text string) {
+		// NUL stands for the marks below: a secret that holds one, or
+		// spells one with an escape (%00, \u0000, &#0;), would be
+		// taken for a mark.
 		if len(s1) > 64 || len(s2) > 64 || len(text) > 4096 ||
-			strings.Contains(s1+s2, "\x00") {
+			strings.Contains(s1+s2, "\x00") || strings.Contains(string(decodeView(s1+" "+s2).b), "\x00") {
 			return
 		}
 		var sc scrubber
