@@ -152,7 +152,7 @@ func (ss *session) signal() {
 		for {
 			err := ss.writeAcks()
 			ss.mu.Lock()
-			if err != nil || len(ss.acks) == 0 || ss.closed {
+			if err != nil || len(ss.acks) == 0 || ss.closed || !ss.flusherNeeded() {
 				ss.flushing = false
 				ss.mu.Unlock()
 				return err
@@ -160,6 +160,17 @@ func (ss *session) signal() {
 			ss.mu.Unlock()
 		}
 	})
+}
+
+// flusherNeeded reports whether the acks pending once a flusher has
+// written are still a flusher's to write: the reader is blocked (reading
+// the rest of a frame, or, with AckManual, waiting) and cannot write
+// them, or many are pending. Otherwise the flusher ends and leaves them to
+// the reader's next flush: a flusher that went on writing the acks the
+// busy reader kept queueing would chase it with a system call every few
+// blocks. The caller holds ss.mu.
+func (ss *session) flusherNeeded() bool {
+	return ss.waiting || ss.reading || len(ss.acks) >= flushOnWait*protocol.AckSize
 }
 
 // writeAcks writes the pending acks, if any, in one write. The reader
@@ -329,10 +340,11 @@ func (ss *session) waitOn() {
 
 // readOn marks the reader as about to read the rest of a frame that is
 // not wholly buffered, a read that may block: pending acks are written by
-// a flusher, and (AckManual) so are those the consumer queues until
-// waitOff, which AckManual's reader calls after the read.
+// a flusher, which goes on until waitOff (the reader calls it after the
+// read) with those queued meanwhile: with AckManual, the consumer's.
 func (ss *session) readOn() {
 	ss.mu.Lock()
+	ss.reading = true
 	if ss.sub.mode == modeManualAck {
 		ss.waiting = true
 	}
@@ -345,6 +357,6 @@ func (ss *session) readOn() {
 // waitOff marks the reader as running again.
 func (ss *session) waitOff() {
 	ss.mu.Lock()
-	ss.waiting = false
+	ss.waiting, ss.reading = false, false
 	ss.mu.Unlock()
 }

@@ -114,15 +114,13 @@ func (ss *session) nextBlock(ctx context.Context) (uint64, error) {
 			ss.setReadDeadline(now.Add(s.cfg.FrameTimeout))
 			ss.armed, ss.armedAt = true, now
 			if s.drained() { // after the deadline change: see Shutdown
-				if s.mode == modeManualAck {
-					ss.waitOff()
-				}
+				ss.waitOff()
 				return 0, errDraining
 			}
 		}
 	}
 	f, err := ss.r.ReadFrame()
-	if partial && s.mode == modeManualAck {
+	if partial {
 		ss.waitOff()
 	}
 	if err != nil {

@@ -59,6 +59,7 @@ type session struct {
 	closed   bool
 	flushing bool                    // a flusher goroutine runs
 	waiting  bool                    // AckManual: the reader waits for a frame or for the consumer
+	reading  bool                    // the reader reads the rest of a frame that was not wholly buffered (readOn)
 	flushers errgroup.Group          // the connection's flushers, joined before the session ends
 	ctx      context.Context         // ends with the session; its cause is the session's error
 	fail     context.CancelCauseFunc // ends the session with an error (the first one counts)
