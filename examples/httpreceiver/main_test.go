@@ -50,29 +50,40 @@ func TestAgainstSimulatorCreatesAndDeletes(t *testing.T) {
 	defer srv.Close()
 	ctx, cancel := context.WithTimeout(t.Context(), hangTimeout)
 	defer cancel()
-	// A free port for -listen and -public-url alike.
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	ln.Close()
+	// A free port for -listen and -public-url alike. Found free just
+	// before, it may be taken by another process before run binds it: then
+	// run ends at once, having created nothing, and the test tries another.
 	var stdout, stderr bytes.Buffer
-	done := make(chan int, 1)
-	go func() {
-		done <- run(ctx, []string{"-api-url", srv.URL(), "-listen", addr, "-public-url", "http://" + addr + "/rm/push?key=q-s3cr3t",
-			"-token", "hook:tok-s3cr3t", "-count", "2", "-topics", "DataPoint", "alice", "s3cr3t-sentinel"},
-			func(string) string { return "" }, &stdout, &stderr)
-	}()
+	var done chan int
 	var id uint32
-	for id == 0 {
-		for _, m := range srv.Monitors() {
-			id = m.ID
+	for attempt := 0; id == 0; attempt++ {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
 		}
-		select {
-		case code := <-done:
-			t.Fatalf("exited %d early\n%s", code, stderr.String())
-		case <-time.After(10 * time.Millisecond):
+		addr := ln.Addr().String()
+		ln.Close()
+		stdout.Reset()
+		stderr.Reset()
+		done = make(chan int, 1)
+		go func() {
+			done <- run(ctx, []string{"-api-url", srv.URL(), "-listen", addr, "-public-url", "http://" + addr + "/rm/push?key=q-s3cr3t",
+				"-token", "hook:tok-s3cr3t", "-count", "2", "-topics", "DataPoint", "alice", "s3cr3t-sentinel"},
+				func(string) string { return "" }, &stdout, &stderr)
+		}()
+	wait:
+		for id == 0 {
+			for _, m := range srv.Monitors() {
+				id = m.ID
+			}
+			select {
+			case code := <-done:
+				if attempt < 5 && strings.Contains(stderr.String(), "address already in use") {
+					break wait
+				}
+				t.Fatalf("exited %d early\n%s", code, stderr.String())
+			case <-time.After(10 * time.Millisecond):
+			}
 		}
 	}
 	info, _ := srv.MonitorInfo(id)
