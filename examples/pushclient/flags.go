@@ -15,6 +15,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/pushmon/pushmon/protocol"
 	"github.com/pushmon/pushmon/secret"
 	"github.com/pushmon/pushmon/stream"
 )
@@ -236,6 +237,11 @@ func parseFlags(args []string, getenv func(string) string, stdout, stderr io.Wri
 	}
 	if !oneOf(o.transport, "tcp", "http", "polling") {
 		return bad("-transport must be tcp, http or polling")
+	}
+	if o.transport == "tcp" && o.cmd == nil && (len(o.username) > protocol.MaxCredentialLen || o.password.Len() > protocol.MaxCredentialLen) {
+		// Refused now, as the push handshake would refuse it, before a
+		// monitor is created for nothing.
+		return bad("-transport tcp: the username and the password must each be at most %d bytes (the push handshake's limit)", protocol.MaxCredentialLen)
 	}
 	if o.restTimeout <= 0 {
 		return bad("-rest-timeout must be positive")

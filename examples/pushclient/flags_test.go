@@ -107,3 +107,32 @@ func expectMinimum(t *testing.T, name string, with []string, help string) {
 		t.Errorf("-h does not give %s's minimum:\n%s", name, out.String())
 	}
 }
+
+// TestOversizedCredentialsRefusedFirst: over TCP a username or password
+// longer than the push handshake carries (65535 bytes) is a usage error
+// (exit 2) before anything is created. It used to be refused only by the
+// push connection, after the run had created its monitor (deleted again,
+// exit 1). Polling, which never sends them in a handshake, takes them.
+func TestOversizedCredentialsRefusedFirst(t *testing.T) {
+	srv := simulator(t)
+	long := strings.Repeat("p", 1<<16)
+	noEnv := func(string) string { return "" }
+	for _, cred := range [][2]string{{"alice", long}, {long, "s3cr3t-sentinel"}} {
+		var stdout, stderr strings.Builder
+		args := []string{"-api-url", srv.URL(), "-insecure", "-push-addr", srv.PushAddr(), "-count", "1", cred[0], cred[1]}
+		code := run(t.Context(), args, noEnv, &stdout, &stderr)
+		if code != 2 || !strings.Contains(stderr.String(), "at most 65535 bytes") {
+			t.Errorf("credentials of %d and %d bytes: exit %d, want 2 naming the limit; stderr:\n%.300s", len(cred[0]), len(cred[1]), code, stderr.String())
+		}
+		if strings.Contains(stderr.String(), long[:64]) {
+			t.Error("the credential was printed")
+		}
+		if created := srv.Monitors(); len(created) != 0 {
+			t.Errorf("monitors left: %v", created)
+		}
+	}
+	var stderr strings.Builder
+	if _, err := parseFlags([]string{"-transport", "polling", "alice", long}, noEnv, io.Discard, &stderr); err != nil {
+		t.Errorf("-transport polling refused a long password: %v", err)
+	}
+}
