@@ -115,8 +115,9 @@ type HistoryRecord struct {
 	// Err is nil, or says what is invalid in the Msg (a body that is not
 	// well-formed JSON, an envelope field of the wrong type, a timestamp
 	// time.Parse refuses, no topic, no resource that can be told): package
-	// stream's *EventError, matching stream.ErrInvalidEvent, as a push of
-	// the same Msg reports it. The fields that could be read are set.
+	// stream's *EventError (use errors.As), matching stream.ErrInvalidEvent,
+	// as a push of the same Msg reports it, wrapped in the place of its
+	// element in the page. The fields that could be read are set.
 	Err error
 	// Document is non-nil for a document the server stored as it was
 	// (template output) and for a list element the decoder does not know

@@ -150,8 +150,16 @@ func decodeHistoryList(ctx context.Context, dec *json.Decoder, recs []HistoryRec
 		if err := dec.Decode(&raw); err != nil {
 			return nil, 0, false, err
 		}
+		n := len(recs)
 		if recs, err = appendHistoryItem(ctx, recs, raw, budget); err != nil {
 			return nil, 0, false, fmt.Errorf("[%d]: %w", items, err)
+		}
+		for i := n; i < len(recs); i++ {
+			if recs[i].Err != nil {
+				// Its EventError places the Msg in its element, parsed
+				// alone: say which element of the page that is.
+				recs[i].Err = fmt.Errorf("history page element %d: %w", items, recs[i].Err)
+			}
 		}
 	}
 	if _, err := dec.Token(); err != nil { // the closing bracket

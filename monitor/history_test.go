@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"strconv"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -245,5 +246,22 @@ func TestHistoryPagingGuarantees(t *testing.T) {
 				t.Errorf("%d records, %d requests, %v", n, calls.Load(), last)
 			}
 		})
+	}
+}
+
+// TestHistoryInvalidRecordSaysWhere: the error of an invalid Msg in a
+// page names its element's place in the page; its EventError alone said
+// "event 0 of the document" for every element, each being parsed alone.
+func TestHistoryInvalidRecordSaysWhere(t *testing.T) {
+	p, err := decodeHistory(context.Background(), []byte(`{"list":[{"topic":"1/A/a","A":{}},{"topic":"1/B/b","B":{}},{"topic":1,"C":{}}]}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(p.Records) != 3 || p.Records[2].Err == nil {
+		t.Fatalf("records %+v", p.Records)
+	}
+	var ee *envelope.EventError
+	if msg := p.Records[2].Err.Error(); !strings.HasPrefix(msg, "history page element 2: ") || !errors.As(p.Records[2].Err, &ee) || ee.Field != "topic" {
+		t.Errorf("Err %q", msg)
 	}
 }
