@@ -15,7 +15,11 @@
 //	                   for a valid event
 //	body       the resource: for the JSON format the JSON value itself;
 //	           otherwise (XML, or a JSON body that is not valid JSON) a
-//	           string holding the document text
+//	           string holding the document text; absent when the body is
+//	           not valid UTF-8
+//	body_base64 string  the body's bytes in standard base64, only when
+//	           they are not valid UTF-8 (JSON text cannot hold them
+//	           unchanged: they would turn into U+FFFD)
 //
 // For example:
 //
@@ -23,7 +27,9 @@
 package eventjson
 
 import (
+	"encoding/base64"
 	"encoding/json"
+	"unicode/utf8"
 
 	"github.com/pushmon/pushmon/stream"
 )
@@ -41,7 +47,9 @@ type Record struct {
 	Replay    bool   `json:"replay"`
 	Raw       bool   `json:"raw"`
 	Error     string `json:"error,omitempty"`
-	Body      any    `json:"body"` // json.RawMessage or string
+	Body      any    `json:"body,omitempty"` // json.RawMessage or string; nil with BodyBase64
+	// BodyBase64 holds a body that is not valid UTF-8.
+	BodyBase64 string `json:"body_base64,omitempty"`
 }
 
 // New is ev's record.
@@ -56,9 +64,12 @@ func New(ev stream.Event) Record {
 	if ev.Err != nil {
 		r.Error = ev.Err.Error()
 	}
-	if ev.Format != stream.FormatXML && json.Valid(ev.Body) {
+	switch {
+	case !utf8.Valid(ev.Body):
+		r.BodyBase64 = base64.StdEncoding.EncodeToString(ev.Body)
+	case ev.Format != stream.FormatXML && json.Valid(ev.Body):
 		r.Body = json.RawMessage(ev.Body)
-	} else {
+	default:
 		r.Body = string(ev.Body)
 	}
 	return r

@@ -23,6 +23,16 @@ func TestLine(t *testing.T) {
 		{stream.Event{Topic: "1/DataPoint/s", Resource: "DataPoint", Body: []byte(`{"n":01}`),
 			Err: &stream.EventError{Index: 2, Field: "body", Offset: 99, Reason: "invalid character after a value"}},
 			`{"topic":"1/DataPoint/s","resource":"DataPoint","operation":"","group":"","replay":false,"raw":false,"error":"event 2 of the document: invalid body at byte 99: invalid character after a value","body":"{\"n\":01}"}`},
+		// Bytes that are not UTF-8 (a raw document in another encoding,
+		// an invalid JSON body) in base64, as they are: a JSON string
+		// would carry U+FFFD instead.
+		{stream.Event{Raw: true, Format: stream.FormatXML, Body: []byte("<r>caf\xe9</r>")},
+			`{"topic":"","resource":"","operation":"","group":"","replay":false,"raw":true,"body_base64":"PHI+Y2Fm6Twvcj4="}`},
+		{stream.Event{Topic: "1/DataPoint/s", Resource: "DataPoint", Format: stream.FormatJSON, Body: []byte("{\"s\":\"\xff\"}")},
+			`{"topic":"1/DataPoint/s","resource":"DataPoint","operation":"","group":"","replay":false,"raw":false,"body_base64":"eyJzIjoi/yJ9"}`},
+		// An empty body is still there, as a string.
+		{stream.Event{Raw: true, Format: stream.FormatJSON},
+			`{"topic":"","resource":"","operation":"","group":"","replay":false,"raw":true,"body":""}`},
 	} {
 		got, err := Line(c.ev)
 		if err != nil || string(got) != c.want+"\n" {
