@@ -1,17 +1,13 @@
 package stream
 
 import (
-	"context"
 	"errors"
 	"net"
 	"os"
 	"sync/atomic"
 	"syscall"
 	"testing"
-	"testing/synctest"
 	"time"
-
-	"github.com/pushmon/pushmon/protocol"
 )
 
 // readShutConn is the client's end of a connection whose peer can shut
@@ -30,21 +26,6 @@ func (c readShutConn) Write(p []byte) (int, error) {
 	return c.Conn.Write(p)
 }
 
-// readShutDialer dials net.Pipe connections whose server end, serve, may
-// shut down its read side through shut.
-type readShutDialer struct {
-	pipeDialer
-	shut atomic.Bool
-}
-
-func (d *readShutDialer) DialContext(ctx context.Context, network, addr string) (net.Conn, error) {
-	c, err := d.pipeDialer.DialContext(ctx, network, addr)
-	if err != nil {
-		return nil, err
-	}
-	return readShutConn{c, &d.shut}, nil
-}
-
 // TestAckFaultPeerReadShut: an ack write that fails with EPIPE because
 // the server shut down its read side only, and not its write side, must
 // still end the session, in a bounded time, with the write's error. The
@@ -55,73 +36,31 @@ func (d *readShutDialer) DialContext(ctx context.Context, network, addr string) 
 // one waiting for the rest of a frame would end only at FrameTimeout, and
 // then with ErrFrameTimeout rather than the write's error.
 func TestAckFaultPeerReadShut(t *testing.T) {
-	doc, n := dpDoc("a", "b")
-	block := frameOf(protocol.PublishMessage{DataBlockID: 1, Count: uint16(n), Format: protocol.FormatJSON, Payload: []byte(doc)})
-	next := frameOf(protocol.PublishMessage{DataBlockID: 2, Count: uint16(n), Format: protocol.FormatJSON, Payload: []byte(doc)})
-	partial := append(append([]byte(nil), block...), next[:3]...)
+	sc := newAckScript()
 	for _, tc := range []struct {
 		name   string
 		script []byte
-	}{{"whole", block}, {"partial", partial}} {
-		for _, m := range []mode{modeEvents, modeBatches, modeManualAck} {
-			t.Run(tc.name+"/"+m.String(), func(t *testing.T) {
-				synctest.Test(t, func(t *testing.T) {
-					release := make(chan struct{})
-					d := &readShutDialer{}
-					d.serve = func(_ int, c net.Conn) {
-						f := newFakeConn(t, c)
-						if _, ok := f.login(protocol.StatusOK); !ok {
-							return
-						}
-						d.shut.Store(true) // shutdown(SHUT_RD): the connection stays open
-						c.Write(tc.script)
-						<-release
-					}
-					defer d.wg.Wait()
-					defer close(release)
-					cfg := leanConfig(d)
-					cfg.WriteTimeout, cfg.FrameTimeout = 5*time.Second, time.Minute
-					ctx, cancel := context.WithCancel(t.Context())
-					defer cancel()
-					sub, err := subscribeMode(ctx, cfg, m)
-					if err != nil {
-						t.Fatal(err)
-					}
-					events := 0
-					consumed := make(chan struct{})
-					go func() {
-						defer close(consumed)
-						if m == modeEvents {
-							for range sub.Events() {
-								events++
-							}
-							return
-						}
-						for b := range sub.Batches() {
-							events += len(b.Events())
-							if m == modeManualAck {
-								b.Ack()
-							}
-						}
-					}()
-					start := time.Now()
-					select {
-					case <-sub.Done():
-					case <-time.After(time.Hour):
-						t.Fatalf("the session still runs an hour after its ack write failed with EPIPE (state %v)", sub.State())
-					}
-					if took := time.Since(start); took > 2*cfg.WriteTimeout {
-						t.Errorf("the session ended %v after its ack write failed, want within 2×WriteTimeout", took)
-					}
-					if err := sub.Err(); !errors.Is(err, syscall.EPIPE) {
-						t.Errorf("ended with %v, want the ack write's EPIPE", err)
-					}
-					<-consumed
-					if events != n {
-						t.Errorf("%d events delivered, want %d", events, n)
-					}
-				})
-			})
-		}
+	}{{"whole", sc.block}, {"partial", sc.partial}} {
+		forModes(t, tc.name+"/", 1, func(t *testing.T, m mode) {
+			d := newScriptDialer(t, tc.script, true)
+			var shut atomic.Bool
+			d.wrap = func(c net.Conn) net.Conn { return readShutConn{c, &shut} }
+			d.loggedIn = func() { shut.Store(true) } // shutdown(SHUT_RD): the connection stays open
+			cfg := leanConfig(d)
+			cfg.WriteTimeout, cfg.FrameTimeout = 5*time.Second, time.Minute
+			sub := mustSubscribe(t, cfg, m)
+			events := consumeInBackground(sub, m)
+			start := time.Now()
+			endsWithin(t, sub, time.Hour, "its ack write failed with EPIPE")
+			if took := time.Since(start); took > 2*cfg.WriteTimeout {
+				t.Errorf("the session ended %v after its ack write failed, want within 2×WriteTimeout", took)
+			}
+			if err := sub.Err(); !errors.Is(err, syscall.EPIPE) {
+				t.Errorf("ended with %v, want the ack write's EPIPE", err)
+			}
+			if n := <-events; n != sc.n {
+				t.Errorf("%d events delivered, want %d", n, sc.n)
+			}
+		})
 	}
 }
