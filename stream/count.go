@@ -56,6 +56,10 @@ func (s *subscription) countBadBlock(err error) {
 	s.obs.badBlock(err)
 }
 
+// countTrailing counts a block whose zlib stream was followed by more
+// bytes.
+func (s *subscription) countTrailing() { s.stats.trailing.Add(1) }
+
 // countInvalid counts n invalid events delivered flagged, first's the
 // first error.
 func (s *subscription) countInvalid(n int, first error) {

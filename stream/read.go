@@ -72,6 +72,7 @@ func (ss *session) awaitFrame() error {
 		return errDraining
 	}
 	ss.burst.idle()
+	ss.sub.trailingDue(false)
 	if cap(ss.evbuf) > idleScratch {
 		ss.evbuf = nil // an idle session keeps no large scratch
 	}
@@ -253,12 +254,48 @@ func (s *subscription) skipped(id uint16, err error) {
 	s.report(err)
 }
 
-// trailing reports n bytes after the end of block id's zlib stream,
-// which are ignored: the events of the stream are delivered, and the
-// report says that more may have been sent.
+// trailingWindow is how often at most a block whose zlib stream is
+// followed by more bytes is logged and reported on States: a server that
+// pads every block would otherwise flood both. The blocks in between are
+// counted (Stats.Trailing, each of them) and summarised once the
+// window has passed, or when the subscription ends.
+const trailingWindow = time.Minute
+
+// trailing counts n bytes after the end of block id's zlib stream, which
+// are ignored (the events of the stream are delivered), and reports them,
+// at most once per trailingWindow (see logThrottle): the report says that
+// more may have been sent. Called by the reader only.
 func (s *subscription) trailing(id uint16, n int) {
-	err := fmt.Errorf("stream: block %d: %d byte(s) after the end of its zlib stream ignored: %w", id, n, errTrailingData)
+	s.countTrailing()
+	ok, held := s.trailingLog.admit()
+	if !ok {
+		s.trailingLast = id
+		return
+	}
+	s.summariseTrailing(held)
+	err := fmt.Errorf("stream: block %d: %d byte(s) ignored: %w", id, n, errTrailingData)
 	s.log(slog.LevelError, "bytes after a block's zlib stream ignored; its stream's events are delivered", "err", err)
+	s.report(err)
+}
+
+// trailingDue summarises the blocks with bytes after their zlib stream
+// that were not reported, once their window has passed or, final, at the
+// end of the subscription. Called by the reader's goroutine only.
+func (s *subscription) trailingDue(final bool) {
+	if held := s.trailingLog.due(final); held > 0 {
+		s.summariseTrailing(held)
+	}
+}
+
+// summariseTrailing logs and reports held blocks with bytes after their
+// zlib stream that were counted and not reported, the last of them
+// s.trailingLast.
+func (s *subscription) summariseTrailing(held int) {
+	if held == 0 {
+		return
+	}
+	err := fmt.Errorf("stream: %d more block(s), the last block %d, with bytes ignored: %w", held, s.trailingLast, errTrailingData)
+	s.log(slog.LevelError, "more blocks with bytes after their zlib stream ignored; their streams' events were delivered", "blocks", held, "err", err)
 	s.report(err)
 }
 

@@ -71,10 +71,11 @@ type Stats struct {
 	Raw         uint64 // documents received raw (template output or not an envelope), counted when split, before the hand-off
 	Invalid     uint64 // events with Event.Err set, counted when split, before the hand-off (in Events too once handed over)
 	BytesRead   uint64 // frame bytes received, headers included
+	Trailing    uint64 // blocks whose zlib stream was followed by more bytes, which were ignored (the stream's events delivered): every one, although at most one a minute is logged and reported on States, the others in a summary
 }
 
 type counters struct {
-	dials, connects, resets, blocks, events, duplicates, acks, undelivered, badBlocks, raw, invalid, bytesRead atomic.Uint64
+	dials, connects, resets, blocks, events, duplicates, acks, undelivered, badBlocks, raw, invalid, bytesRead, trailing atomic.Uint64
 }
 
 // add counts the outcome of handing n events over: dups skipped, lost not
@@ -143,6 +144,11 @@ type subscription struct {
 
 	diag diagnosis // the supervisor's memory of past attempts
 
+	// Blocks with bytes after their zlib stream: how often they are
+	// logged and reported, and the last one held back (the reader's).
+	trailingLog  logThrottle
+	trailingLast uint16
+
 	// Shutdown
 	drain     chan struct{} // closed when Shutdown begins
 	drainOnce sync.Once
@@ -169,6 +175,7 @@ func (s *subscription) start(ctx context.Context, cfg Config, m mode, out chan E
 		obs:    newObserver(cfg.Observer, cfg.MonitorID, "tcp"),
 		logCtx: context.WithoutCancel(ctx),
 	}
+	s.trailingLog.window = trailingWindow
 	s.work, s.stopWork = context.WithCancel(ctx)
 	// Unbuffered: a send completes only when the consumer has received the
 	// value, which is what makes "acked after hand-off" true.
@@ -229,6 +236,7 @@ func (s *subscription) Stats() Stats {
 		Blocks: c.blocks.Load(), Events: c.events.Load(), Duplicates: c.duplicates.Load(),
 		Acks: c.acks.Load(), Undelivered: c.undelivered.Load(), BadBlocks: c.badBlocks.Load(),
 		Raw: c.raw.Load(), Invalid: c.invalid.Load(), BytesRead: c.bytesRead.Load(),
+		Trailing: c.trailing.Load(),
 	}
 }
 
@@ -280,6 +288,7 @@ func (s *subscription) log(level slog.Level, msg string, args ...any) {
 func (s *subscription) run(ctx context.Context) {
 	var final error
 	defer func() {
+		s.trailingDue(true) // before StateStopped: what was held back is told
 		s.errMu.Lock()
 		s.err = final
 		s.errMu.Unlock()
