@@ -79,10 +79,13 @@ func WithBasicAuth(username, password string) Option {
 // [*APIError]), and then calls hc's own; hc is not
 // modified, and must not be modified afterwards. A nil hc keeps the
 // default: a clone of [http.DefaultTransport] (which honours HTTPS_PROXY
-// and friends) with a [DefaultTimeout] per request. hc's Timeout is then
-// the only bound on one exchange besides the call's context: give it one
-// (DefaultTimeout, say), or a server that stalls mid-answer holds the call
-// — and a stream.Poller using the Client — until the context ends.
+// and friends) with a [DefaultTimeout] per request.
+//
+// hc's Timeout bounds one exchange, besides the call's context. A zero
+// Timeout (http.Client's "none") gets [DefaultTimeout] in the copy, so
+// that a server that stalls mid-answer cannot hold a call, or a
+// stream.Poller using the Client, for good; a negative one keeps no
+// bound but the context.
 func WithHTTPClient(hc *http.Client) Option {
 	return func(c *Client) {
 		if hc != nil {
@@ -183,6 +186,11 @@ func NewClient(baseURL string, opts ...Option) *Client {
 	if c.hc == nil {
 		tr := http.DefaultTransport.(*http.Transport).Clone()
 		c.hc = &http.Client{Transport: tr, Timeout: DefaultTimeout}
+	}
+	if c.hc.Timeout == 0 {
+		cp := *c.hc
+		cp.Timeout = DefaultTimeout
+		c.hc = &cp
 	}
 	if c.base != nil {
 		c.hc = withOriginCheck(c.hc, c.base)
