@@ -78,6 +78,7 @@ type HTTPReceiver struct {
 	stats    httpCounters
 	obs      observer        // HTTPConfig.Observer, told where stats count (count.go)
 	logCtx   context.Context // NewHTTPReceiver's context without its cancellation
+	refusals refusalLog      // how often refusals are logged, per status
 }
 
 // NewHTTPReceiver validates cfg and returns a receiver whose life is bound

@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"net/http"
 	"os"
+	"sync"
 	"time"
 )
 
@@ -20,8 +21,44 @@ func (r *HTTPReceiver) fail(w http.ResponseWriter, req *http.Request, status int
 		w.Header().Set("Retry-After", "60")
 	}
 	r.countAnswer(status, msg)
-	r.log(req.Context(), slog.LevelWarn, "push refused", "status", status, "reason", msg)
+	if ok, held := r.refusals.admit(status); ok {
+		args := []any{"status", status, "reason", msg}
+		if held > 0 {
+			args = append(args, "not_logged_since", held)
+		}
+		r.log(req.Context(), slog.LevelWarn, "push refused", args...)
+	}
 	http.Error(w, msg, status)
+}
+
+// refusalWindow is how often at most the HTTP receiver logs a refusal of
+// one status: a sender that repeats a refused push (a wrong token, an
+// oversized body) as fast as it can would otherwise write a line per
+// request. The refusals in between are counted in HTTPStats as ever, and
+// their number is given with the next line logged for that status.
+const refusalWindow = time.Minute
+
+// refusalLog throttles the log lines of refusals, one logThrottle per
+// status (a handful: the receiver's own answers). Safe for concurrent use.
+type refusalLog struct {
+	mu sync.Mutex
+	by map[int]*logThrottle
+}
+
+// admit reports whether a refusal with status is logged now, and how many
+// of that status were not logged before it.
+func (l *refusalLog) admit(status int) (ok bool, held int) {
+	l.mu.Lock()
+	t := l.by[status]
+	if t == nil {
+		if l.by == nil {
+			l.by = make(map[int]*logThrottle)
+		}
+		t = &logThrottle{window: refusalWindow}
+		l.by[status] = t
+	}
+	l.mu.Unlock()
+	return t.admit()
 }
 
 // ServeHTTP receives one push. See [HTTPReceiver] for the answers.
