@@ -151,6 +151,7 @@ type subscription struct {
 
 	// Shutdown
 	drain     chan struct{} // closed when Shutdown begins
+	woken     chan struct{} // closed when Shutdown has woken the reader (see drainAcks)
 	drainOnce sync.Once
 	draining  atomic.Bool
 	cur       atomic.Pointer[session] // the connected session, if any
@@ -172,6 +173,7 @@ func (s *subscription) start(ctx context.Context, cfg Config, m mode, out chan E
 		cancel: cancel,
 		dedup:  newDedup(cfg.DedupWindow),
 		drain:  make(chan struct{}),
+		woken:  make(chan struct{}),
 		obs:    newObserver(cfg.Observer, cfg.MonitorID, "tcp"),
 		logCtx: context.WithoutCancel(ctx),
 	}
