@@ -171,14 +171,17 @@ func session(ctx context.Context, o *options, log *slog.Logger, stdout io.Writer
 		}
 	}
 
-	src, err := tr.open(ctx, scfg, api, id) // tcp, http or polling
+	// Every way out ends the Source with stop: on a push subscription, a
+	// Shutdown, whoever calls it first (ctx's end or this function), and
+	// only one.
+	src, stop, err := tr.open(ctx, scfg, api, id) // tcp, http or polling
 	if err != nil {
 		if ctx.Err() != nil {
 			return quit(ctx)
 		}
 		return err
 	}
-	defer src.Close()
+	defer stop()
 	prog := &progress{log: log, id: id, addr: pushAddr(scfg)}
 	every := o.statsInterval
 	if !o.verbose {
@@ -211,7 +214,7 @@ func session(ctx context.Context, o *options, log *slog.Logger, stdout io.Writer
 	if context.Cause(ctx) == errOutputClosed {
 		return errOutputClosed
 	}
-	if err := src.Close(); err != nil { // Close returns Err once ended
+	if err := stop(); err != nil { // the Source's Err
 		switch {
 		case errors.Is(err, stream.ErrUnauthorized):
 			return fmt.Errorf("authentication failed: %w", err)

@@ -13,6 +13,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"sync"
 	"time"
 
 	"github.com/pushmon/pushmon/internal/urlredact"
@@ -91,8 +92,55 @@ func (t *transport) spec(s *monitor.Spec) error {
 // setToken is the one place the push token goes into a Spec.
 func setToken(s *monitor.Spec, token secret.String) { s.Token = token }
 
-// open starts receiving monitor id's events.
-func (t *transport) open(ctx context.Context, scfg stream.Config, api *monitor.Client, id uint32) (stream.Source, error) {
+// open starts receiving monitor id's events. It returns the Source and
+// stop, the one way to end it, which returns the Source's Err: it may be
+// called from any goroutine and any number of times, runs once, and a
+// later call waits for the first to finish. A Source ends when ctx does,
+// or when stop is called.
+//
+// A push subscription outlives ctx: when ctx ends (a signal, -count, a
+// closed stdout), stop ends it with Shutdown, which writes the acks of the
+// events already printed before it closes the connection. Cancelling it
+// would drop the connection at once, with acks still held back, and a
+// persistent monitor kept for the next run (-keep, -monitor-id) would
+// send those events again.
+func (t *transport) open(ctx context.Context, scfg stream.Config, api *monitor.Client, id uint32) (src stream.Source, stop func() error, err error) {
+	switch t.o.transport {
+	case "http", "polling":
+		src, err := t.openOther(ctx, api, id)
+		if err != nil {
+			return nil, nil, err
+		}
+		return src, sync.OnceValue(src.Close), nil
+	}
+	scfg.MonitorID = id
+	sub, err := stream.Subscribe(context.WithoutCancel(ctx), scfg)
+	if err != nil {
+		return nil, nil, err
+	}
+	stop = sync.OnceValue(func() error { return shutdownPush(sub) })
+	// The caller's ctx always ends (session cancels it on return), so
+	// this runs once stop has, or calls it first; never Close: a Close
+	// while Shutdown waits would drop the connection at once.
+	context.AfterFunc(ctx, func() { stop() })
+	return sub, stop, nil
+}
+
+// shutdownTimeout bounds a push session's graceful end: the acks written,
+// the server given a moment to read them and close.
+const shutdownTimeout = 5 * time.Second
+
+// shutdownPush ends sub with Shutdown, so that the acks of every event
+// handed over reach the server first; after shutdownTimeout it is closed
+// at once. It returns sub's Err.
+func shutdownPush(sub *stream.Subscription) error {
+	ctx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
+	defer cancel()
+	return sub.Shutdown(ctx)
+}
+
+// openOther opens the http or the polling Source, which ends with ctx.
+func (t *transport) openOther(ctx context.Context, api *monitor.Client, id uint32) (stream.Source, error) {
 	switch t.o.transport {
 	case "http":
 		rcv, err := stream.NewHTTPReceiver(ctx, stream.HTTPConfig{MonitorID: id, Token: t.token,
@@ -119,11 +167,8 @@ func (t *transport) open(ctx context.Context, scfg stream.Config, api *monitor.C
 		})
 		t.log.Info("receiving pushes", "listen", t.ln.Addr().String(), "url", urlredact.String(t.url))
 		return rcv, nil
-	case "polling":
-		return stream.NewPoller(ctx, stream.PollerConfig{Client: api, MonitorID: id, Interval: t.o.interval, Logger: t.log})
 	}
-	scfg.MonitorID = id
-	return stream.Subscribe(ctx, scfg)
+	return stream.NewPoller(ctx, stream.PollerConfig{Client: api, MonitorID: id, Interval: t.o.interval, Logger: t.log})
 }
 
 // shutdown releases the listener and server, in reverse order.
