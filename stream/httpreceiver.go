@@ -4,7 +4,9 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"maps"
 	"net/http"
+	"slices"
 	"sync"
 	"sync/atomic"
 
@@ -121,6 +123,10 @@ func (r *HTTPReceiver) run() {
 	r.closed = true
 	r.mu.Unlock()
 	r.inflight.Wait()
+	held := r.refusals.held()
+	for _, status := range slices.Sorted(maps.Keys(held)) {
+		r.log(r.logCtx, slog.LevelWarn, "push refusals not logged before the receiver stopped", "status", status, "not_logged_since", held[status])
+	}
 	close(r.own)
 	close(r.done)
 }

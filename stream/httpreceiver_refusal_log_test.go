@@ -71,3 +71,32 @@ func TestHTTPReceiverRefusalLogThrottled(t *testing.T) {
 		}
 	})
 }
+
+// TestHTTPReceiverRefusalLogSummarisedAtClose: refusals held back within
+// the minute are told when the receiver stops, if no later refusal of
+// their status told them: the log would otherwise never say that they
+// happened (HTTPStats alone counts them).
+func TestHTTPReceiverRefusalLogSummarisedAtClose(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var logs bytes.Buffer
+		r, err := NewHTTPReceiver(t.Context(), HTTPConfig{Token: secret.New("hook:pw"), Logger: slog.New(slog.NewTextHandler(&logs, nil))})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for range 7 {
+			req := httptest.NewRequest("PUT", "/", strings.NewReader(`{"Document":null}`))
+			req.SetBasicAuth("hook", "wrong")
+			r.ServeHTTP(httptest.NewRecorder(), req)
+		}
+		r.Close()
+		var got []string
+		for l := range strings.Lines(logs.String()) {
+			if strings.Contains(l, "status=401") {
+				got = append(got, l)
+			}
+		}
+		if len(got) != 2 || !strings.Contains(got[1], "not_logged_since=6") {
+			t.Errorf("401 lines once the receiver stopped: %q, want the first refusal and then a summary of the 6 not logged", got)
+		}
+	})
+}

@@ -61,6 +61,24 @@ func (l *refusalLog) admit(status int) (ok bool, held int) {
 	return t.admit()
 }
 
+// held returns, and forgets, the refusals of each status not logged
+// yet, for the receiver's end: otherwise their number would be told only
+// by a next refusal of that status, which may never come.
+func (l *refusalLog) held() map[int]int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	var out map[int]int
+	for status, t := range l.by {
+		if n := t.due(true); n > 0 {
+			if out == nil {
+				out = make(map[int]int)
+			}
+			out[status] = n
+		}
+	}
+	return out
+}
+
 // ServeHTTP receives one push. See [HTTPReceiver] for the answers.
 func (r *HTTPReceiver) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 	r.stats.requests.Add(1)
