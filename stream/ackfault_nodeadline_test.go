@@ -1,10 +1,12 @@
 package stream
 
 import (
+	"context"
 	"errors"
 	"net"
 	"sync/atomic"
 	"testing"
+	"testing/synctest"
 	"time"
 )
 
@@ -50,6 +52,30 @@ func TestAckFaultWithoutDeadlines(t *testing.T) {
 		}
 		if n := <-events; n != sc.n {
 			t.Errorf("%d events delivered, want %d", n, sc.n)
+		}
+	})
+}
+
+// TestShutdownWithoutDeadlines: Shutdown of a subscription whose
+// connection cannot set a read deadline, its reader waiting for a frame
+// that does not come, ends the subscription rather than waiting for its
+// ctx (here, for good): the wake-up by a past deadline cannot reach that
+// read, so the connection is closed at once, as Close does.
+func TestShutdownWithoutDeadlines(t *testing.T) {
+	sc := newAckScript()
+	forModes(t, "", 1, func(t *testing.T, m mode) {
+		d := newScriptDialer(t, sc.block, true) // then silent, holding the connection
+		var broken atomic.Bool
+		d.wrap = func(c net.Conn) net.Conn { return noDeadlineConn{c, &broken} }
+		sub := mustSubscribe(t, leanConfig(d), m)
+		takeMode(t, sub, m, sc.n)
+		synctest.Wait() // the reader waits for the next frame
+		done := make(chan error, 1)
+		go func() { done <- sub.Shutdown(context.Background()) }()
+		select {
+		case <-done:
+		case <-time.After(time.Hour):
+			t.Fatalf("Shutdown still waits an hour later (state %v)", sub.State())
 		}
 	})
 }

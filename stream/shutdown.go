@@ -35,7 +35,9 @@ var errDraining = errors.New("stream: shutting down")
 // Without Shutdown, an ack that Batch.Ack queued just before Close (or a
 // cancel) may never reach the server, which then replays its block on
 // the next connection. If ctx ends first, Shutdown closes the connection
-// at once, as Close does.
+// at once, as Close does; so it does over a connection whose read
+// deadline cannot be set (a Dialer's tunnel), whose waiting read it could
+// not wake.
 //
 // Shutdown may be called from any goroutine, more than once, and together
 // with Close. The first call begins the graceful end; every call waits
@@ -69,10 +71,13 @@ func (s *subscription) beginDrain() {
 	s.draining.Store(true)
 	close(s.drain)
 	s.stopWork() // a split under way stops at its next check
-	if ss := s.cur.Load(); ss != nil {
-		ss.conn.SetReadDeadline(time.Now())
-	} else {
+	if ss := s.cur.Load(); ss == nil {
 		s.cancel() // not connected: no ack can be pending
+	} else if ss.conn.SetReadDeadline(time.Now()) != nil {
+		// A connection without deadlines (a tunnel a Dialer made): the
+		// read cannot be woken, so the session ends at once, as with
+		// Close; pending acks are lost, and their blocks replayed.
+		s.cancel()
 	}
 	close(s.woken)
 }
