@@ -17,6 +17,9 @@
 //	           otherwise (XML, or a JSON body that is not valid JSON) a
 //	           string holding the document text; absent when the body is
 //	           not valid UTF-8
+//	body_text  bool    true when body is a string holding the document's
+//	           text rather than a JSON value (absent otherwise), so that
+//	           the text abc and the JSON string "abc" differ
 //	body_base64 string  the body's bytes in standard base64, only when
 //	           they are not valid UTF-8 (JSON text cannot hold them
 //	           unchanged: they would turn into U+FFFD)
@@ -48,6 +51,8 @@ type Record struct {
 	Raw       bool   `json:"raw"`
 	Error     string `json:"error,omitempty"`
 	Body      any    `json:"body,omitempty"` // json.RawMessage or string; nil with BodyBase64
+	// BodyText is set when Body is the document's text (a string).
+	BodyText bool `json:"body_text,omitempty"`
 	// BodyBase64 holds a body that is not valid UTF-8.
 	BodyBase64 string `json:"body_base64,omitempty"`
 }
@@ -70,7 +75,7 @@ func New(ev stream.Event) Record {
 	case ev.Format != stream.FormatXML && json.Valid(ev.Body):
 		r.Body = json.RawMessage(ev.Body)
 	default:
-		r.Body = string(ev.Body)
+		r.Body, r.BodyText = string(ev.Body), true
 	}
 	return r
 }
