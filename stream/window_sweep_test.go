@@ -60,6 +60,14 @@ func sweepRun(t *testing.T, api string, window int, slow bool, split, blocks int
 	got := make(chan struct{}, blocks)
 	consumed := make(chan struct{})
 	var closeSub func() error
+	batches := func(mode stream.AckMode) *stream.BatchSubscription {
+		sub, err := stream.SubscribeBatches(ctx, cfg, mode)
+		if err != nil {
+			t.Fatal(err)
+		}
+		closeSub = sub.Close
+		return sub
+	}
 	switch api {
 	case "events":
 		sub, err := stream.Subscribe(ctx, cfg)
@@ -79,11 +87,7 @@ func sweepRun(t *testing.T, api string, window int, slow bool, split, blocks int
 		if api == "manual" {
 			mode = stream.AckManual
 		}
-		sub, err := stream.SubscribeBatches(ctx, cfg, mode)
-		if err != nil {
-			t.Fatal(err)
-		}
-		closeSub = sub.Close
+		sub := batches(mode)
 		go func() {
 			defer close(consumed)
 			for b := range sub.Batches() {
@@ -96,11 +100,7 @@ func sweepRun(t *testing.T, api string, window int, slow bool, split, blocks int
 			}
 		}()
 	case "manual-lag", "manual-async":
-		sub, err := stream.SubscribeBatches(ctx, cfg, stream.AckManual)
-		if err != nil {
-			t.Fatal(err)
-		}
-		closeSub = sub.Close
+		sub := batches(stream.AckManual)
 		go func() {
 			defer close(consumed)
 			var wg sync.WaitGroup
@@ -127,11 +127,7 @@ func sweepRun(t *testing.T, api string, window int, slow bool, split, blocks int
 			}
 		}()
 	default:
-		sub, err := stream.SubscribeBatches(ctx, cfg, stream.AckManual)
-		if err != nil {
-			t.Fatal(err)
-		}
-		closeSub = sub.Close
+		sub := batches(stream.AckManual)
 		go func() {
 			defer close(consumed)
 			for _, err := range sub.All() {
