@@ -3,7 +3,6 @@ package stream_test
 import (
 	"encoding/binary"
 	"fmt"
-	"io"
 	"net"
 	"slices"
 	"strings"
@@ -31,13 +30,13 @@ import (
 func TestFlusherDoesNotChaseTheReader(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		sc := newAckScript(t)
-		third := sc.block(3)
-		go sc.srv.Write(slices.Concat(sc.block(1), sc.block(2), third[:5]))
+		third := dpBlock(3)
+		go sc.srv.Write(slices.Concat(dpBlock(1), dpBlock(2), third[:5]))
 		sc.next("1")
 		sc.next("2")
 		synctest.Wait() // the reader blocks on block 3; a flusher writes acks 1 and 2
 
-		go sc.srv.Write(slices.Concat(third[5:], sc.block(4), sc.block(5), sc.block(6), sc.block(7)))
+		go sc.srv.Write(slices.Concat(third[5:], dpBlock(4), dpBlock(5), dpBlock(6), dpBlock(7)))
 		sc.next("3")
 		sc.next("4")
 		synctest.Wait() // the consumer holds block 5; the reader waits to hand over 6
@@ -67,13 +66,13 @@ func TestFlusherDoesNotChaseTheReader(t *testing.T) {
 func TestFlusherStaysWhileTheReaderBlocks(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		sc := newAckScript(t)
-		third, fifth := sc.block(3), sc.block(5)
-		go sc.srv.Write(slices.Concat(sc.block(1), sc.block(2), third[:5]))
+		third, fifth := dpBlock(3), dpBlock(5)
+		go sc.srv.Write(slices.Concat(dpBlock(1), dpBlock(2), third[:5]))
 		sc.next("1")
 		sc.next("2")
 		synctest.Wait() // the reader blocks on block 3; a flusher writes acks 1 and 2
 
-		go sc.srv.Write(slices.Concat(third[5:], sc.block(4), fifth[:5]))
+		go sc.srv.Write(slices.Concat(third[5:], dpBlock(4), fifth[:5]))
 		sc.next("3")
 		sc.next("4")
 		synctest.Wait() // the reader blocks on block 5, acks 3 and 4 pending
@@ -129,21 +128,8 @@ func newAckScript(t *testing.T) *ackScript {
 		close(done)
 		sub.Close()
 	})
-	hdr := make([]byte, 6)
-	if _, err := io.ReadFull(sc.srv, hdr); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := io.ReadFull(sc.srv, make([]byte, binary.BigEndian.Uint32(hdr[2:]))); err != nil {
-		t.Fatal(err)
-	}
-	sc.srv.Write([]byte{0, 2, 0, 0, 0, 4, 0, 200, 0, 1})
+	acceptLogin(t, sc.srv)
 	return sc
-}
-
-// block is the frame of block id, one DataPoint event named by its id.
-func (sc *ackScript) block(id uint16) []byte {
-	name := fmt.Sprint(id)
-	return rawPublish(id, `{"Document":{"Msg":{"topic":"1/DataPoint/`+name+`","operation":"INSERTION","timestamp":"2024-01-01T00:00:00Z","DataPoint":{"id":"`+name+`"}}}}`)
 }
 
 // next lets the consumer take one event, which must be block want's.

@@ -41,6 +41,26 @@ func rawPublish(id uint16, doc string) []byte {
 	return append(b, doc...)
 }
 
+// dpBlock is the frame of block id: one DataPoint event named by its id.
+func dpBlock(id uint16) []byte {
+	name := fmt.Sprint(id)
+	return rawPublish(id, `{"Document":{"Msg":{"topic":"1/DataPoint/`+name+`","operation":"INSERTION","timestamp":"2024-01-01T00:00:00Z","DataPoint":{"id":"`+name+`"}}}}`)
+}
+
+// acceptLogin reads the client's ConnectRequest from srv, the server's
+// end of a push connection, and accepts it.
+func acceptLogin(t *testing.T, srv net.Conn) {
+	t.Helper()
+	hdr := make([]byte, 6)
+	if _, err := io.ReadFull(srv, hdr); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := io.ReadFull(srv, make([]byte, binary.BigEndian.Uint32(hdr[2:]))); err != nil {
+		t.Fatal(err)
+	}
+	srv.Write([]byte{0, 2, 0, 0, 0, 4, 0, 200, 0, 1})
+}
+
 // TestAckNotHeldByPartialFrame: a block's ack is written once its events
 // are delivered even when the bytes after it are the start of a frame the
 // server has not finished sending (a server that sends the rest only
@@ -98,14 +118,7 @@ func TestAckNotHeldByPartialFrame(t *testing.T) {
 				}
 
 				srv := <-d.conns
-				hdr := make([]byte, 6)
-				if _, err := io.ReadFull(srv, hdr); err != nil {
-					t.Fatal(err)
-				}
-				if _, err := io.ReadFull(srv, make([]byte, binary.BigEndian.Uint32(hdr[2:]))); err != nil {
-					t.Fatal(err)
-				}
-				srv.Write([]byte{0, 2, 0, 0, 0, 4, 0, 200, 0, 1})
+				acceptLogin(t, srv)
 				var mu sync.Mutex
 				var acks []uint16
 				go func() {

@@ -2,7 +2,6 @@ package stream_test
 
 import (
 	"context"
-	"encoding/binary"
 	"fmt"
 	"io"
 	"net"
@@ -21,7 +20,7 @@ import (
 // and with a slow one.
 func TestWindowedServerNeverStalls(t *testing.T) {
 	const blocks = 4
-	frameLen := len(sweepBlock(1))
+	frameLen := len(dpBlock(1))
 	for _, api := range []string{"events", "batches", "manual", "manual-all", "manual-lag", "manual-async"} {
 		for _, window := range []int{1, 2, 3} {
 			for _, slow := range []bool{false, true} {
@@ -39,11 +38,6 @@ func TestWindowedServerNeverStalls(t *testing.T) {
 			}
 		}
 	}
-}
-
-func sweepBlock(id uint16) []byte {
-	name := fmt.Sprint(id)
-	return rawPublish(id, `{"Document":{"Msg":{"topic":"1/DataPoint/`+name+`","operation":"INSERTION","timestamp":"2024-01-01T00:00:00Z","DataPoint":{"id":"`+name+`"}}}}`)
 }
 
 func sweepRun(t *testing.T, api string, window int, slow bool, split, blocks int) {
@@ -145,14 +139,7 @@ func sweepRun(t *testing.T, api string, window int, slow bool, split, blocks int
 		srv.Close()
 		<-consumed
 	}()
-	hdr := make([]byte, 6)
-	if _, err := io.ReadFull(srv, hdr); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := io.ReadFull(srv, make([]byte, binary.BigEndian.Uint32(hdr[2:]))); err != nil {
-		t.Fatal(err)
-	}
-	srv.Write([]byte{0, 2, 0, 0, 0, 4, 0, 200, 0, 1})
+	acceptLogin(t, srv)
 
 	var mu sync.Mutex
 	acked := 0
@@ -176,7 +163,7 @@ func sweepRun(t *testing.T, api string, window int, slow bool, split, blocks int
 	var all []byte
 	var ends []int
 	for i := range blocks {
-		all = append(all, sweepBlock(uint16(i+1))...)
+		all = append(all, dpBlock(uint16(i+1))...)
 		ends = append(ends, len(all))
 	}
 	start := time.Now()
