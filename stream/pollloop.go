@@ -109,11 +109,15 @@ func (p *Poller) poll(ctx context.Context, bo backoff.BackOff) (bool, error) {
 	r := pollRun{start: start, newest: start, cursors: map[uint64]bool{}, pages: map[uint64]bool{},
 		read: map[uint64]struct{}{}, readMax: p.cfg.MaxSeen}
 	useCursor := true
-	from := start          // start_time of the requests
-	size := p.cfg.PageSize // smaller after a page too large to read
+	from := start              // start_time of the requests
+	size := p.cfg.PageSize     // smaller after a page too large to read
+	sizeCap := MaxPollPageSize // the largest page the client could read this poll
 	for {
 		q := monitor.HistoryQuery{Start: msTime(from), Cursor: cursor, Size: size}
 		page, err := p.fetch(ctx, bo, &q)
+		if q.Size < size {
+			sizeCap = q.Size
+		}
 		size = q.Size
 		if err != nil {
 			if ctx.Err() != nil {
@@ -152,6 +156,14 @@ func (p *Poller) poll(ctx context.Context, bo backoff.BackOff) (bool, error) {
 		// and maxEmptyPages bound a run of them. Paging by time, it
 		// cannot move the next request on: the poll ends.
 		empty := fp == fnvOffset
+		if !useCursor && !empty && len(page.Records) >= size && r.newest <= from && size < sizeCap {
+			// Paging by time, a full page whose records all share the
+			// requested millisecond: start_time cannot move past them, so
+			// the same page would come again and end the poll, for good
+			// (every poll would meet them). Ask for a larger page.
+			size = min(2*size, sizeCap)
+			continue
+		}
 		if empty {
 			if !useCursor {
 				return true, nil
