@@ -55,7 +55,8 @@ type pollCounters struct {
 // but 401, 403, 408 and 429: 400, or 404 or 410 for a cursor the server no
 // longer knows) or one that failed three requests in a row (a 500 for a
 // cursor the server cannot read) makes the rest of the poll page by time
-// instead; failed requests back off, honouring Retry-After (up to an
+// instead (a full page holding only the millisecond it starts at is asked
+// for again, twice as large, up to MaxPollPageSize); failed requests back off, honouring Retry-After (up to an
 // hour); so a poll makes at most two requests beyond the pages that
 // brought something new and the 1001 that held no event, and polls start
 // Interval apart.
