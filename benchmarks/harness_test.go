@@ -8,6 +8,7 @@ import (
 	"encoding/xml"
 	"errors"
 	"io"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -174,5 +175,20 @@ func TestReportOutputs(t *testing.T) {
 	rep.WriteMarkdown(&md)
 	if !strings.Contains(md.String(), "| tcp batches/ceiling | 0.167 |") {
 		t.Errorf("Markdown:\n%s", md.String())
+	}
+	if strings.Contains(md.String(), "Runtime settings") {
+		t.Errorf("a run at the runtime's defaults is labelled tuned:\n%s", md.String())
+	}
+	// A run with the collector tuned says so, in both outputs.
+	rep.Machine.Settings = []string{"GOGC=400"}
+	md.Reset()
+	rep.WriteMarkdown(&md)
+	if !strings.Contains(md.String(), "**Runtime settings: GOGC=400.**") {
+		t.Errorf("a tuned run is not labelled:\n%s", md.String())
+	}
+	js.Reset()
+	back = harness.Report{}
+	if err := rep.WriteJSON(&js); err != nil || json.Unmarshal(js.Bytes(), &back) != nil || !slices.Equal(back.Machine.Settings, []string{"GOGC=400"}) {
+		t.Errorf("JSON (%v):\n%s", err, js.String())
 	}
 }

@@ -75,6 +75,9 @@ func (r *Report) WriteMarkdown(w io.Writer) {
 	m := r.Machine
 	fmt.Fprintf(w, "Machine: %s, %d cores (GOMAXPROCS %d), %s, %s, Linux %s; load average %.1f before, %.1f after; %d rounds of %s after %s warm-up, medians; %.0f s in all.\n\n",
 		m.CPU, m.Cores, m.GOMAXPROCS, m.Go, m.OS, m.Kernel, m.LoadBefore, m.LoadAfter, r.Rounds, r.Dur, r.Warm, r.Seconds)
+	if len(m.Settings) > 0 {
+		fmt.Fprintf(w, "**Runtime settings: %s.** The goals are defined at the runtime's defaults; this run's figures do not judge them.\n\n", strings.Join(m.Settings, " "))
+	}
 
 	fmt.Fprintln(w, "| goal | measured | target | met | regression floor |")
 	fmt.Fprintln(w, "|---|---:|---:|:---:|---:|")

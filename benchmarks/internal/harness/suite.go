@@ -77,11 +77,27 @@ type Machine struct {
 	Kernel     string  `json:"kernel"`
 	LoadBefore float64 `json:"load_before"`
 	LoadAfter  float64 `json:"load_after"`
+	// Settings are the environment variables that tune the Go runtime
+	// (GOGC, GOMEMLIMIT, GODEBUG), as set for this run: the goals are
+	// defined at the defaults, so a tuned run says so.
+	Settings []string `json:"settings,omitempty"`
+}
+
+// runtimeSettings returns the runtime's tuning variables set in the
+// environment, as NAME=value.
+func runtimeSettings() []string {
+	var set []string
+	for _, k := range [...]string{"GOGC", "GOMEMLIMIT", "GODEBUG"} {
+		if v, ok := os.LookupEnv(k); ok {
+			set = append(set, k+"="+v)
+		}
+	}
+	return set
 }
 
 func machine() Machine {
 	m := Machine{Cores: runtime.NumCPU(), GOMAXPROCS: runtime.GOMAXPROCS(0), Go: runtime.Version(),
-		OS: runtime.GOOS + "/" + runtime.GOARCH}
+		OS: runtime.GOOS + "/" + runtime.GOARCH, Settings: runtimeSettings()}
 	if b, err := os.ReadFile("/proc/cpuinfo"); err == nil {
 		for _, l := range strings.Split(string(b), "\n") {
 			if k, v, ok := strings.Cut(l, ":"); ok && strings.TrimSpace(k) == "model name" {
