@@ -33,6 +33,7 @@ import (
 	"net/url"
 	"os"
 	"os/signal"
+	"sync"
 	"syscall"
 
 	"github.com/pushmon/pushmon/stream"
@@ -83,7 +84,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return 2
 	}
 	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
-	stopped := context.AfterFunc(ctx, func() {
+	stopped := onDone(ctx, func() {
 		log.Info("signal received: stopping and cleaning up (a second signal quits at once)",
 			"rest_timeout", o.restTimeout)
 	})
@@ -105,6 +106,25 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		code = exitMonitorLeft
 	}
 	return code
+}
+
+// onDone calls f in its own goroutine once ctx is done, as
+// context.AfterFunc does, and returns finish, for when the caller is
+// done: finish stops f if ctx is not done, and otherwise waits for f to
+// return. So what f writes is written before the caller goes on, however
+// late its goroutine ran: the clean-up it announces may finish first, and
+// the process exit right after. finish may be called more than once.
+func onDone(ctx context.Context, f func()) (finish func()) {
+	ran := make(chan struct{})
+	stop := context.AfterFunc(ctx, func() {
+		defer close(ran)
+		f()
+	})
+	return sync.OnceFunc(func() {
+		if !stop() {
+			<-ran
+		}
+	})
 }
 
 // session is the whole program after flag parsing. It returns nil when
