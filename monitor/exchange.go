@@ -61,15 +61,10 @@ func (c *Client) do(ctx context.Context, r request) (*response, error) {
 	if c.configErr != nil {
 		return nil, c.configErr
 	}
-	target := *c.base
-	target.Path = c.base.Path + r.path
-	if len(r.query) > 0 {
-		// %20 rather than '+' for spaces: unambiguous for any server.
-		target.RawQuery = strings.ReplaceAll(r.query.Encode(), "+", "%20")
-	}
+	target := c.target(r)
 	bo := c.retry.newBackOff()
 	for attempt := 0; ; attempt++ {
-		resp, err := c.send(ctx, r, &target)
+		resp, err := c.send(ctx, r, target)
 		if err != nil {
 			return nil, err
 		}
@@ -96,7 +91,7 @@ func (c *Client) do(ctx context.Context, r request) (*response, error) {
 			// resource, whose GET failed: sending the request again (a
 			// Create's POST) would repeat what was done. The *APIError is
 			// the GET's.
-			sc := slices.Concat(c.sc, r.secrets)
+			sc := c.secrets(r)
 			get := request{method: http.MethodGet, path: sc.oneLine(resp.seeOther.Path, 200), secrets: r.secrets}
 			return nil, fmt.Errorf("monitor: %s %s: served, the request may have taken effect; following its 303 See Other: %w",
 				r.method, r.path, c.apiError(get, resp))
@@ -122,6 +117,31 @@ func (c *Client) do(ctx context.Context, r request) (*response, error) {
 				r.method, r.path, resp.status, err)
 		}
 	}
+}
+
+// target returns the URL r is sent to: the base URL with r's path and
+// query.
+func (c *Client) target(r request) *url.URL {
+	target := *c.base
+	target.Path = c.base.Path + r.path
+	if len(r.query) > 0 {
+		// %20 rather than '+' for spaces: unambiguous for any server.
+		target.RawQuery = strings.ReplaceAll(r.query.Encode(), "+", "%20")
+	}
+	return &target
+}
+
+// secrets returns what must be kept out of every error text of r: the
+// account's credentials, r's own (a spec's token and header values), and
+// the credentials of the proxy r goes through. Any text of an answer may
+// echo a request's headers, and a proxy's credentials are among them: in
+// a refusal of CONNECT (an https base URL), and in the error page a proxy
+// answers a plain-http request with (a 407 whose body quotes the
+// Proxy-Authorization it was sent), or passes on from a server it
+// forwarded that header to.
+func (c *Client) secrets(r request) scrubber {
+	u := c.target(r)
+	return slices.Concat(c.sc, r.secrets, c.proxySecrets(&http.Request{Method: r.method, URL: u, Host: u.Host, Header: http.Header{}}))
 }
 
 // send performs one HTTP exchange and reads the body: a 2xx body up to
@@ -159,12 +179,12 @@ func (c *Client) send(ctx context.Context, r request, target *url.URL) (*respons
 		if errors.As(err, &re) {
 			// Without the *url.Error, which quotes the server's Location,
 			// and without the host it names if that echoes a secret.
-			return nil, fmt.Errorf("monitor: %s %s: %w", r.method, r.path, re.scrubbed(slices.Concat(c.sc, r.secrets)))
+			return nil, fmt.Errorf("monitor: %s %s: %w", r.method, r.path, re.scrubbed(c.secrets(r)))
 		}
 		// *url.Error carries the URL, which holds no credentials (they
 		// travel in the Authorization header) — unless it is a redirect's
 		// Location, server text that may echo the request.
-		return nil, fmt.Errorf("monitor: %s %s: %w", r.method, r.path, scrubURLError(err, slices.Concat(c.sc, r.secrets, c.proxySecrets(req))))
+		return nil, fmt.Errorf("monitor: %s %s: %w", r.method, r.path, scrubURLError(err, c.secrets(r)))
 	}
 	defer hr.Body.Close()
 	ok := hr.StatusCode >= 200 && hr.StatusCode < 300
@@ -222,7 +242,7 @@ func (c *Client) apiError(r request, resp *response) *APIError {
 		Path:       r.path,
 		RetryAfter: parseRetryAfter(resp.header.Get("Retry-After"), serverNow(resp.header)),
 	}
-	e.Message = errorMessage(resp.body, resp.cut, slices.Concat(c.sc, r.secrets))
+	e.Message = errorMessage(resp.body, resp.cut, c.secrets(r))
 	return e
 }
 
@@ -237,7 +257,7 @@ func (c *Client) malformed(r request, format string, args ...any) error {
 		}
 	}
 	return fmt.Errorf("monitor: %s %s: %w: %s", r.method, r.path, ErrMalformedResponse,
-		slices.Concat(c.sc, r.secrets).detail(fmt.Sprintf(format, args...), maxMessage))
+		c.secrets(r).detail(fmt.Sprintf(format, args...), maxMessage))
 }
 
 // scrubURLError returns err, an error of http.Client.Do, with the secrets
@@ -263,9 +283,10 @@ func scrubURLError(err error, sc scrubber) error {
 // proxySecrets returns the credentials of the proxy the client's transport
 // chose for req, to keep out of the error: net/http reports a proxy's
 // refusal of CONNECT by its reason phrase, which a proxy may spell with the
-// Proxy-Authorization it was sent ("407 bad credentials Basic …"). Only an
-// *http.Transport's proxy is known; a transport of another type keeps its
-// proxy to itself.
+// Proxy-Authorization it was sent ("407 bad credentials Basic …"), and a
+// proxy's answer to a plain-http request is read like any other, its body
+// included. Only an *http.Transport's proxy is known; a transport of
+// another type keeps its proxy to itself.
 func (c *Client) proxySecrets(req *http.Request) scrubber {
 	rt := c.hc.Transport
 	if rt == nil {

@@ -110,7 +110,7 @@ func (c *Client) Get(ctx context.Context, id uint32) (*Monitor, error) {
 		}
 	}
 	if p.errText != "" {
-		return nil, fmt.Errorf("monitor: GET %s: %w: %s", r.path, ErrNotFound, c.sc.detail(p.errText, maxMessage))
+		return nil, fmt.Errorf("monitor: GET %s: %w: %s", r.path, ErrNotFound, c.secrets(r).detail(p.errText, maxMessage))
 	}
 	return nil, fmt.Errorf("monitor: GET %s: %w", r.path, ErrNotFound)
 }
