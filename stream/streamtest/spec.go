@@ -56,8 +56,9 @@ type MonitorSpec struct {
 	ResponseTimeout  time.Duration // 0 → 5 s
 }
 
-// Secret is a string that never prints: every fmt verb shows
-// "[REDACTED]" (or "" when empty). Convert with string(sec) to read it.
+// Secret is a string that never prints: every fmt verb, encoding/json
+// and encoding's text form (and so log/slog's handlers) show "[REDACTED]"
+// (or "" when empty). Convert with string(sec) to read it.
 type Secret string
 
 // String returns "[REDACTED]", or "" for an empty secret.
@@ -79,6 +80,11 @@ func (s Secret) Format(f fmt.State, verb rune) {
 	}
 	fmt.Fprint(f, s.String())
 }
+
+// MarshalText returns the redacted form, so that encoding/json (and
+// log/slog's JSON handler) do not print the text of a Secret, nor of a
+// MonitorSpec holding one. A Secret still decodes from a JSON string.
+func (s Secret) MarshalText() ([]byte, error) { return []byte(s.String()), nil }
 
 func cloneSpec(s MonitorSpec) MonitorSpec {
 	s.Topics = append([]string(nil), s.Topics...)
