@@ -41,7 +41,7 @@ func resolveEndpoints(o *options, log *slog.Logger) (*endpoints, error) {
 		ep.apiURL = scheme + "://" + restHost
 	}
 	if u, err := url.Parse(ep.apiURL); err == nil && u.Scheme == "http" && !o.insecure && !isLoopback(u.Hostname()) {
-		log.Warn("REST over plain http: the password crosses the network in clear", "api_url", u.Redacted())
+		log.Warn("REST over plain http: the password crosses the network in clear", "api_url", showURL(ep.apiURL))
 	}
 	if o.caFile != "" {
 		pem, err := os.ReadFile(o.caFile)

@@ -155,7 +155,7 @@ func TestCommandQuotes(t *testing.T) {
 	}
 	o = &options{apiURL: "https://bob:pw@rm.example.com:8443/base", host: "ignored", hostSet: true}
 	if got := command(o, "monitors", "list"); strings.Contains(got, "pw") || strings.Contains(got, "ignored") ||
-		!strings.Contains(got, "-api-url 'https://bob:xxxxx@rm.example.com:8443/base'") && !strings.Contains(got, "-api-url https://bob:xxxxx@rm.example.com:8443/base") {
+		!strings.Contains(got, "-api-url 'https://bob:REDACTED@rm.example.com:8443/base'") && !strings.Contains(got, "-api-url https://bob:REDACTED@rm.example.com:8443/base") {
 		t.Errorf("command: %s", got)
 	}
 }

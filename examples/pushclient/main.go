@@ -30,12 +30,12 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net/url"
 	"os"
 	"os/signal"
 	"sync"
 	"syscall"
 
+	"github.com/pushmon/pushmon/internal/urlredact"
 	"github.com/pushmon/pushmon/stream"
 )
 
@@ -258,11 +258,7 @@ func quit(ctx context.Context) error {
 	return nil
 }
 
-// showURL is u for a status line: any password in it hidden.
-func showURL(u string) string {
-	pu, err := url.Parse(u)
-	if err != nil {
-		return "(unparsable URL)" // not reached: parseFlags checked it
-	}
-	return pu.Redacted()
-}
+// showURL is u for a status line or log: its password hidden, and a user
+// name given alone ("https://TOKEN@host", which the REST client takes for
+// a token) hidden too. url.URL.Redacted would print such a user name.
+func showURL(u string) string { return urlredact.String(u) }
