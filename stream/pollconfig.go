@@ -102,7 +102,10 @@ type PollerConfig struct {
 	// and later polls skip that millisecond; a restart from a position
 	// saved in the middle of them skips it too (the rest of them is not
 	// delivered), and a server that lists one of them twice in that poll
-	// may have it delivered twice.
+	// may have it delivered twice. Records with no time at all (no event
+	// timestamp and no stored time, as a history listing template output
+	// as bare strings gives) cannot move the window: beyond MaxSeen of
+	// them, each poll delivers them again.
 	MaxSeen int
 	// NewBackOff is the policy for failed requests, called once per
 	// NewPoller; nil means DefaultBackOff. A server's Retry-After is

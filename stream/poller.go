@@ -49,7 +49,9 @@ type pollCounters struct {
 // Progress is guaranteed whatever the server answers: a cursor the poll
 // has used already, a page it has read already, a second page in a row
 // that delivers nothing and holds only events the poll has read already
-// (it remembers up to MaxSeen of them), or more than 1000 pages that hold
+// (it remembers up to MaxSeen of them), none stamped after every record it
+// read before (so a server that ignores start_time is followed past any
+// number of older records), or more than 1000 pages that hold
 // no event at all (keep-alive documents) ends the poll early
 // (Stats.Stalls); a refused cursor (a 4xx answer to a request with one,
 // but 401, 403, 408 and 429: 400, or 404 or 410 for a cursor the server no

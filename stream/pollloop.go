@@ -64,6 +64,7 @@ type pollRun struct {
 	pages   map[uint64]bool     // fingerprints of the pages read
 	read    map[uint64]struct{} // keys of the events this poll has read, up to readMax
 	readMax int
+	front   int64 // the newest record time this poll has read (noTime before the first), below the window too
 	idle    int   // pages in a row that brought nothing new
 	empty   int   // pages that held no event (keep-alive documents)
 	now     int64 // the page's server time, noTime without one
@@ -107,7 +108,7 @@ func (p *Poller) poll(ctx context.Context, bo backoff.BackOff) (bool, error) {
 	}
 	p.mu.Unlock()
 	r := pollRun{start: start, newest: start, cursors: map[uint64]bool{}, pages: map[uint64]bool{},
-		read: map[uint64]struct{}{}, readMax: p.cfg.MaxSeen}
+		read: map[uint64]struct{}{}, readMax: p.cfg.MaxSeen, front: noTime}
 	useCursor := true
 	from := start              // start_time of the requests
 	size := p.cfg.PageSize     // smaller after a page too large to read
@@ -343,8 +344,9 @@ const (
 
 // deliverPage hands a page's new events over, in order. It returns the
 // page's fingerprint (its events' keys, in order), whether the page
-// brought something new (an event delivered, or one this poll had not
-// read, while it remembers fewer than readMax), and false when ctx ended.
+// brought something new (an event delivered, one this poll had not read,
+// while it remembers fewer than readMax, or one stamped after every record
+// the poll read before it), and false when ctx ended.
 func (p *Poller) deliverPage(ctx context.Context, r *pollRun, recs []monitor.HistoryRecord) (fp uint64, fresh, ok bool) {
 	fp = fnvOffset
 	var evs []Event
@@ -387,6 +389,16 @@ func (p *Poller) deliverPage(ctx context.Context, r *pollRun, recs []monitor.His
 			_, read := r.read[h]
 			if !read && len(r.read) < r.readMax {
 				r.read[h] = struct{}{}
+				fresh = true
+			}
+			if ms != noTime && ms > r.front {
+				// Stamped after every record the poll read before it: not
+				// one of them, though read may be too full to tell (a
+				// server ignoring start_time lists more than MaxSeen
+				// records below the window before the new ones). A page
+				// of records re-ordered or repeated cannot pass the
+				// newest of them.
+				r.front = ms
 				fresh = true
 			}
 			if ms != noTime && (ms < r.start || ms < p.seen.floor && (!front || read)) {
