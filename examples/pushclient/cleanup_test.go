@@ -438,13 +438,13 @@ func TestTCPMonitorOfARunningClientSurvives(t *testing.T) {
 }
 
 // TestReplaceForeignWithABadSpecDeletesNothing: a run whose monitor
-// cannot be created (-transport http without -public-url) fails before it
-// deletes anything, -replace-foreign or not.
+// cannot be created (-transport http with a -public-url that is not an
+// http URL) fails before it deletes anything, -replace-foreign or not.
 func TestReplaceForeignWithABadSpecDeletesNothing(t *testing.T) {
 	srv := simulator(t)
 	foreign := srv.CreateMonitor(streamtest.MonitorSpec{Topics: []string{"DeviceCore"}, Description: "production-billing-service"})
 	c := startClient(t, "-api-url", srv.URL(), "-insecure", "-push-addr", srv.PushAddr(), "-replace-foreign",
-		"-transport", "http", "alice", "s3cr3t-sentinel")
+		"-transport", "http", "-public-url", "ftp://hooks.example.com/rm", "alice", "s3cr3t-sentinel")
 	if code := c.wait(t); code == 0 {
 		t.Errorf("exit 0\n%s", c.stderr)
 	}

@@ -103,7 +103,8 @@ pushclient creates a monitor for -topics, prints its events on stdout as they
 arrive, and deletes that monitor when it stops: on Ctrl-C, SIGTERM or SIGHUP,
 after -count events, or when the reader of stdout has gone away
 (pushclient | head; noticed at once on Linux, elsewhere when the next
-event is written). A second signal quits at once, without deleting.
+event is written). A second Ctrl-C or SIGTERM quits at once, without
+deleting (a second SIGHUP does not: a terminal that closes sends two).
 Status lines ("connecting to …", "waiting for events on monitor N …", and
 with -v a periodic rate and lag line) and logs go to stderr, never to
 stdout.
@@ -258,6 +259,11 @@ func parseFlags(args []string, getenv func(string) string, stdout, stderr io.Wri
 		// Refused now, as the receiver would refuse it, before a
 		// monitor is created with it.
 		return bad(`-token must be "user:password" with a password`)
+	}
+	if o.transport == "http" && o.cmd == nil && o.monitorID == 0 && !o.demo && o.publicURL == "" {
+		// The monitor needs the URL Remote Manager pushes to; only -demo
+		// derives it (from -listen).
+		return bad("-transport http needs -public-url: the URL at which Remote Manager reaches -listen")
 	}
 	if o.transport == "http" && o.monitorID != 0 && o.token.IsZero() {
 		return bad("-transport http with -monitor-id needs the monitor's -token")

@@ -32,6 +32,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"slices"
 	"sync"
 	"syscall"
 
@@ -51,9 +52,20 @@ func main() {
 	// handles by cleaning up, instead of killing the process before it
 	// deletes its monitor.
 	signal.Ignore(syscall.SIGPIPE)
-	ctx, stop := signal.NotifyContext(context.Background(), stopSignals()...)
-	// Once stopping, a second signal ends the process at once.
-	context.AfterFunc(ctx, stop)
+	sigs := stopSignals()
+	ctx, stop := signal.NotifyContext(context.Background(), sigs...)
+	// Once stopping, a second Ctrl-C or SIGTERM ends the process at once.
+	// A second SIGHUP does not: a terminal that closes sends its
+	// foreground job two (the shell passes on its own, then the kernel
+	// sends one as the shell exits), and no one is left to ask for a
+	// quick exit; SIGHUP is then ignored, and the clean-up, bounded by
+	// -rest-timeout, runs to its end.
+	context.AfterFunc(ctx, func() {
+		if slices.Contains(sigs, os.Signal(syscall.SIGHUP)) {
+			signal.Ignore(syscall.SIGHUP)
+		}
+		stop()
+	})
 	code := run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr)
 	stop()
 	os.Exit(code)
@@ -210,10 +222,24 @@ func session(ctx context.Context, o *options, log *slog.Logger, stdout io.Writer
 	stopWatch := prog.watch(ctx, src, every)
 	defer stopWatch()
 
-	out := newPrinter(o.output, stdout)
+	// stdout's reader may stop reading while staying there (a paused
+	// pager, a pipe into a stuck process), and leave a write blocked for
+	// good: once ctx has ended and the Source with it (a push session's
+	// acks written, within shutdownTimeout), the write under way is
+	// abandoned, so that the run goes on to delete its monitor.
+	w := newAbandonable(stdout)
+	context.AfterFunc(ctx, func() {
+		stop()
+		w.abandon()
+	})
+	out := newPrinter(o.output, w)
 	n := 0
 	for ev := range src.Events() {
 		if err := out.print(ev); err != nil {
+			if errors.Is(err, errWriteAbandoned) {
+				log.Warn("stdout is not being read: the event being written is abandoned", "events", n)
+				return quit(ctx)
+			}
 			if errors.Is(err, syscall.EPIPE) {
 				if context.Cause(ctx) != errOutputClosed { // else the watcher said it
 					log.Info("stdout closed by its reader; stopping", "events", n)

@@ -263,6 +263,8 @@ func TestBadFlagsExit2(t *testing.T) {
 		{[]string{"-b", "9999999999999", "u", "p"}, "-batchsize must be ≥ 1"},
 		{[]string{"-topics", "DeviceCore,,DataPoint", "u", "p"}, "-topics has an empty topic"},
 		{[]string{"-topics", "DeviceCore,", "u", "p"}, "-topics has an empty topic"},
+		// Refused before -listen is bound and before any REST call.
+		{[]string{"-transport", "http", "u", "p"}, "-transport http needs -public-url"},
 	} {
 		c := start(t, []string{"RM_USERNAME=", "RM_PASSWORD="}, tc.args...)
 		for c.stdout.Scan() {

@@ -4,10 +4,12 @@ import (
 	"bufio"
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"strconv"
 	"strings"
+	"sync"
 	"unicode"
 	"unicode/utf8"
 
@@ -95,3 +97,56 @@ func visible(s string, lines bool) string {
 	}
 	return b.String()
 }
+
+// errWriteAbandoned is the error of a write to stdout that was given up
+// unfinished: the run ended while stdout's reader, still there, took
+// nothing (a paused pager, a pipe into a stuck process).
+var errWriteAbandoned = errors.New("write to stdout abandoned: its reader is not reading")
+
+// abandonable is an io.Writer whose writes can be given up: each Write
+// writes to w in a goroutine of its own and waits for it, until abandon
+// is called. From then on, a Write under way and every later one return
+// errWriteAbandoned at once (a write that has finished returns its own
+// result); the write given up goes on in its goroutine until the reader
+// takes it or the process exits. Writes must not be concurrent.
+type abandonable struct {
+	w    io.Writer
+	once sync.Once
+	gone chan struct{}
+}
+
+func newAbandonable(w io.Writer) *abandonable {
+	return &abandonable{w: w, gone: make(chan struct{})}
+}
+
+func (a *abandonable) Write(p []byte) (int, error) {
+	select {
+	case <-a.gone:
+		return 0, errWriteAbandoned
+	default:
+	}
+	type result struct {
+		n   int
+		err error
+	}
+	done := make(chan result, 1)
+	go func() {
+		n, err := a.w.Write(p)
+		done <- result{n, err}
+	}()
+	select {
+	case r := <-done:
+		return r.n, r.err
+	case <-a.gone:
+		select {
+		case r := <-done:
+			return r.n, r.err
+		default:
+			return 0, errWriteAbandoned
+		}
+	}
+}
+
+// abandon gives up the write under way, if any, and every later one. It
+// may be called any number of times, from any goroutine.
+func (a *abandonable) abandon() { a.once.Do(func() { close(a.gone) }) }
