@@ -183,3 +183,31 @@ func decodeObject(raw []byte) (map[string]json.RawMessage, error) {
 	}
 	return m, nil
 }
+
+// decodeMonitorObject is decodeObject for one monitor: a monitor field
+// (see knownField) named twice with two values is an error, since which
+// one holds (encoding/json keeps the last) cannot be told — an id taken
+// from the wrong one names another monitor. The same value twice is one
+// value; a member the client does not read may repeat (the last is kept),
+// so that a field a server adds as a repeated element breaks nothing.
+func decodeMonitorObject(raw []byte) (map[string]json.RawMessage, error) {
+	m, err := decodeObject(raw)
+	if err != nil || topLevel(raw, ':', maxMembers) == len(m) {
+		return m, err
+	}
+	// Fewer keys than members: some are named twice. Compare their values.
+	err = walkObject(bytes.TrimSpace(raw), func(key string, dec *json.Decoder) error {
+		var v json.RawMessage
+		if err := dec.Decode(&v); err != nil {
+			return err
+		}
+		if knownField[key] && !bytes.Equal(bytes.TrimSpace(v), bytes.TrimSpace(m[key])) {
+			return fmt.Errorf("member %q named twice with two values", key)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return m, nil
+}

@@ -28,6 +28,19 @@ type legacyAnswer struct {
 	location  string   // <location> of a create answer
 }
 
+// setText records v, the text of an answer's member or element named
+// name that must have one value (remainingSize, location), in *dst. A
+// second, different value after a non-empty one is an error: which one
+// holds cannot be told (encoding/json and encoding/xml keep the last), and
+// the wrong one names another monitor or ends a listing early.
+func setText(dst *string, v, name string) error {
+	if *dst != "" && strings.TrimSpace(v) != strings.TrimSpace(*dst) {
+		return fmt.Errorf("%s named twice with two values", name)
+	}
+	*dst = v
+	return nil
+}
+
 // legacyPage is one decoded list answer.
 type legacyPage struct {
 	items     []Monitor
@@ -78,7 +91,7 @@ func decodeLegacyJSON(body []byte, maxItems int) (legacyAnswer, error) {
 				if len(a.items) == maxItems {
 					return errTooManyItems(maxItems)
 				}
-				item, err := decodeObject(raw)
+				item, err := decodeMonitorObject(raw)
 				if err != nil {
 					return fmt.Errorf("items[%d]: %w", i, err)
 				}
@@ -102,18 +115,20 @@ func decodeLegacyJSON(body []byte, maxItems int) (legacyAnswer, error) {
 		if err := dec.Decode(&raw); err != nil {
 			return err
 		}
-		var err error
 		switch {
 		case strings.EqualFold(key, "remainingSize"):
-			if a.remaining, err = jsonScalar(raw); err != nil {
+			v, err := jsonScalar(raw)
+			if err != nil {
 				return fmt.Errorf("remainingSize: %v", err)
 			}
+			return setText(&a.remaining, v, "remainingSize")
 		case strings.EqualFold(key, "error"):
 			a.errs = jsonErrorTexts(raw)
 		case strings.EqualFold(key, "error_message"): // how v1 APIs answer errors
 			a.message = strings.Join(jsonErrorTexts(raw), "; ")
 		case strings.EqualFold(key, "location"):
-			a.location, _ = jsonScalar(raw)
+			loc, _ := jsonScalar(raw)
+			return setText(&a.location, loc, "location")
 		}
 		return nil
 	})
@@ -240,7 +255,8 @@ func jsonErrorTexts(raw json.RawMessage) []string {
 }
 
 // xmlFields collects the children of an element as name → text, at most
-// maxMembers of them.
+// maxMembers of them; a monitor field (see knownField) named twice with
+// two texts is an error.
 type xmlFields map[string]string
 
 // UnmarshalXML implements xml.Unmarshaler.
@@ -261,6 +277,10 @@ func (f *xmlFields) UnmarshalXML(d *xml.Decoder, start xml.StartElement) error {
 			}
 			if err := d.DecodeElement(&v, &t); err != nil {
 				return err
+			}
+			if old, ok := m[t.Name.Local]; ok && old != v.Text && knownField[t.Name.Local] {
+				// Which one holds cannot be told; see decodeMonitorObject.
+				return fmt.Errorf("<%s> named twice with two values", t.Name.Local)
 			}
 			m[t.Name.Local] = v.Text
 		case xml.EndElement:
@@ -315,9 +335,15 @@ func decodeLegacyXML(body []byte, maxItems int) (legacyAnswer, error) {
 			case "Monitor":
 				return monitor(se)
 			case "remainingSize":
-				a.remaining, err = text(se)
+				var t string
+				if t, err = text(se); err == nil {
+					err = setText(&a.remaining, t, "remainingSize")
+				}
 			case "location":
-				a.location, err = text(se)
+				var t string
+				if t, err = text(se); err == nil {
+					err = setText(&a.location, t, "location")
+				}
 			case "message":
 				a.message, err = text(se)
 			case "error":
@@ -332,6 +358,9 @@ func decodeLegacyXML(body []byte, maxItems int) (legacyAnswer, error) {
 		})
 	default:
 		return legacyAnswer{}, fmt.Errorf("XML: unexpected root <%s>", root.Name.Local)
+	}
+	if err == nil {
+		err = documentEnd(d)
 	}
 	if err != nil {
 		return legacyAnswer{}, fmt.Errorf("XML: %w", err)
@@ -395,6 +424,31 @@ func rootElement(d *xml.Decoder) (xml.StartElement, error) {
 		}
 		if se, ok := tok.(xml.StartElement); ok {
 			return se, nil
+		}
+	}
+}
+
+// documentEnd reads what follows the root element, which must end the
+// document: white space, comments and processing instructions only. An
+// element or text after it (a second <result>) is an error, as is data
+// after a JSON answer's object: the answer read up to its first root
+// would drop what follows, the monitors of a list among them.
+func documentEnd(d *xml.Decoder) error {
+	for {
+		tok, err := d.Token()
+		switch t := tok.(type) {
+		case xml.StartElement:
+			return fmt.Errorf("element <%s> after the root element", t.Name.Local)
+		case xml.CharData:
+			if len(bytes.TrimLeft(t, " \t\r\n")) > 0 {
+				return errors.New("text after the root element")
+			}
+		}
+		if err == io.EOF {
+			return nil
+		}
+		if err != nil {
+			return err
 		}
 	}
 }

@@ -91,6 +91,14 @@
 // reading it costs (2.2× its size allocated), not the 70× encoding/xml
 // would take.
 //
+// An answer must be one document: XML after the root element, like data
+// after a JSON answer's object, is malformed. A member (or child element)
+// an answer names twice with two values — a monitor's field, a create
+// answer's location, a page's remainingSize or cursor — is malformed too:
+// which one holds cannot be told, and the wrong one would name another
+// monitor or end a listing early. The same value twice is one value, and
+// a member the client does not read may repeat.
+//
 // # Retries
 //
 // Answers 429 (throttled) and 503 (unavailable; not for POST) are retried

@@ -86,6 +86,18 @@ func durationText(d, unit time.Duration) string {
 	return strconv.FormatInt(int64(d/unit), 10)
 }
 
+// knownField holds the names of fieldTable's fields in both APIs (legacy
+// element, v1 member): the fields an answer may not name twice with two
+// values.
+var knownField = func() map[string]bool {
+	m := make(map[string]bool, 2*len(fieldTable))
+	for _, f := range fieldTable {
+		m[f.Legacy], m[f.V1] = true, true
+	}
+	delete(m, "")
+	return m
+}()
+
 // fieldTable is in legacy element order: the <Monitor> bodies list their
 // elements in this order (after monId).
 var fieldTable = []fieldDef{

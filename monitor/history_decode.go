@@ -67,7 +67,7 @@ func decodeHistory(ctx context.Context, body []byte) (*HistoryPage, error) {
 			return err
 		}
 		if i := slices.Index(cursorMembers, key); i >= 0 {
-			cursors[i] = raw
+			return setCursor(&cursors[i], raw, key)
 		}
 		return nil
 	})
@@ -90,6 +90,19 @@ func decodeHistory(ctx context.Context, body []byte) (*HistoryPage, error) {
 // name the next page, the preferred first: its cursor, or a next_uri
 // holding it as its cursor parameter.
 var cursorMembers = []string{"cursor", "next_cursor", "next_uri"}
+
+// setCursor records raw, the value of the cursor member key, in *dst. A
+// member named twice with two values is an error: which one holds cannot
+// be told, and keeping the last (as encoding/json would) may end a
+// listing early without a word ("cursor":"…", then "cursor":null).
+func setCursor(dst *json.RawMessage, raw json.RawMessage, key string) error {
+	raw = bytes.TrimSpace(raw)
+	if *dst != nil && !bytes.Equal(*dst, raw) {
+		return fmt.Errorf("%s named twice with two values", key)
+	}
+	*dst = raw
+	return nil
+}
 
 // nextCursor returns the next page's cursor from the values of
 // cursorMembers (nil when absent): "" when none names one. stranded is

@@ -60,19 +60,21 @@ func retryable(method string, status int) bool {
 const maxRetryAfter = 24 * time.Hour
 
 // parseRetryAfter reads a Retry-After value, delay-seconds or HTTP-date
-// (RFC 9110 §10.2.3), at most maxRetryAfter. It returns 0 when absent or
-// invalid.
+// (RFC 9110 §10.2.3), at most maxRetryAfter: delay-seconds too long for
+// an int64 are a wait longer than any, maxRetryAfter too. It returns 0
+// when absent or invalid.
 func parseRetryAfter(v string, now time.Time) time.Duration {
 	v = strings.TrimSpace(v)
 	if v == "" {
 		return 0
 	}
-	if secs, err := strconv.ParseInt(v, 10, 64); err == nil {
+	if secs, err := strconv.ParseInt(v, 10, 64); err == nil || isDigits(v) {
+		// Digits that do not parse overflow an int64.
+		if err != nil || secs > int64(maxRetryAfter/time.Second) {
+			return maxRetryAfter
+		}
 		if secs <= 0 {
 			return 0
-		}
-		if secs > int64(maxRetryAfter/time.Second) {
-			return maxRetryAfter
 		}
 		return time.Duration(secs) * time.Second
 	}

@@ -82,7 +82,7 @@ func decodeV1List(body []byte, maxItems int) (v1Page, error) {
 		}
 		for i, name := range cursorMembers {
 			if strings.EqualFold(key, name) {
-				cursors[i] = raw
+				return setCursor(&cursors[i], raw, name)
 			}
 		}
 		return nil
@@ -146,7 +146,7 @@ func decodeV1One(body []byte, want uint32, maxItems int) (*Monitor, bool, error)
 // through fieldTable and parses it like a legacy answer. Unknown fields are
 // ignored.
 func decodeV1Monitor(raw json.RawMessage) (Monitor, error) {
-	obj, err := decodeObject(raw)
+	obj, err := decodeMonitorObject(raw)
 	if err != nil {
 		return Monitor{}, fmt.Errorf("monitor object: %w", err)
 	}
