@@ -82,9 +82,13 @@ func (b *burst) release() {
 }
 
 // drop gives the burst buffer back when the connection has ended,
-// whatever it still held; the Reader must not be used afterwards.
+// whatever it still held, and lets go of the Reader, which must not be
+// used afterwards: a session outlives its connection while an AckManual
+// Batch holds it, and must not keep the Reader's buffers alive then (its
+// body buffer may have grown to MaxFrameSize).
 func (b *burst) drop() {
 	if b.buf != nil {
 		b.release()
 	}
+	b.r = nil
 }
