@@ -3,6 +3,7 @@ package stream
 import (
 	"context"
 	"crypto/tls"
+	"fmt"
 	"log/slog"
 	"net"
 	"strconv"
@@ -26,7 +27,12 @@ const (
 )
 
 // Dialer opens network connections. *net.Dialer, proxy dialers and the
-// project's fault-injecting dialer for tests all satisfy it.
+// project's fault-injecting dialer for tests all satisfy it. DialContext
+// returns a connection or an error: one that returns neither ends the
+// subscription with an error matching ErrInvalidConfig, as a permanent
+// error (a ProxyDialer whose forward Dialer does so fails the same way).
+// It must return once ctx ends: HandshakeTimeout, Close and Shutdown
+// cannot interrupt a dial, and wait for it.
 type Dialer interface {
 	DialContext(ctx context.Context, network, address string) (net.Conn, error)
 }
@@ -111,10 +117,11 @@ type Config struct {
 	// new and ends the check. The batch modes check in Batch.Events.
 	DedupWindow int
 
-	// NewBackOff returns the reconnect policy, called once per Subscribe.
-	// nil means 500 ms initial, ×1.5, ±50 % jitter, 60 s max, never giving
-	// up. A policy that returns backoff.Stop ends the subscription with the
-	// last error.
+	// NewBackOff returns the reconnect policy, called once per Subscribe,
+	// on Subscribe's goroutine. nil means 500 ms initial, ×1.5, ±50 %
+	// jitter, 60 s max, never giving up. A policy that returns
+	// backoff.Stop ends the subscription with the last error. A NewBackOff
+	// that returns nil makes Subscribe fail with ErrInvalidConfig.
 	NewBackOff func() backoff.BackOff
 
 	// Logger receives connection-level logs (never event data, never
@@ -151,7 +158,8 @@ func (c *Config) addr() string {
 }
 
 // validate checks c and fills in defaults. It returns an error matching
-// ErrInvalidConfig that never contains the password.
+// ErrInvalidConfig that names the field at fault and never contains the
+// password.
 func (c *Config) validate() error {
 	bad := invalidConfig
 	if c.Host == "" && c.Addr == "" {
@@ -179,8 +187,17 @@ func (c *Config) validate() error {
 	if c.Password.Len() > protocol.MaxCredentialLen {
 		return bad("Password is %d bytes, at most %d fit in a ConnectRequest", c.Password.Len(), protocol.MaxCredentialLen)
 	}
-	if c.HandshakeTimeout < 0 || c.FrameTimeout < 0 || c.WriteTimeout < 0 || c.MaxDecompressed < 0 || c.ReadBufferSize < 0 || c.MaxBatchBlocks < 0 {
-		return bad("timeouts and sizes must not be negative")
+	for _, f := range [...]struct {
+		name     string
+		negative bool
+	}{
+		{"HandshakeTimeout", c.HandshakeTimeout < 0}, {"FrameTimeout", c.FrameTimeout < 0},
+		{"WriteTimeout", c.WriteTimeout < 0}, {"MaxDecompressed", c.MaxDecompressed < 0},
+		{"ReadBufferSize", c.ReadBufferSize < 0}, {"MaxBatchBlocks", c.MaxBatchBlocks < 0},
+	} {
+		if f.negative {
+			return bad("%s must not be negative (0 means the default)", f.name)
+		}
 	}
 	if c.HandshakeTimeout == 0 {
 		c.HandshakeTimeout = DefaultHandshakeTimeout
@@ -219,6 +236,9 @@ func (c *Config) validate() error {
 	}
 	return nil
 }
+
+// errNilConn: a Dialer returned neither a connection nor an error.
+var errNilConn = fmt.Errorf("%w: Dialer returned neither a connection nor an error", ErrInvalidConfig)
 
 // DefaultBackOff is the reconnect policy used when Config.NewBackOff is nil:
 // 500 ms initial delay, ×1.5 per failure, ±50 % jitter, at most 60 s, and

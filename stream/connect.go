@@ -42,6 +42,11 @@ func (s *subscription) connect(ctx context.Context) (net.Conn, *protocol.Reader,
 	if err != nil {
 		return nil, nil, timeout(fmt.Errorf("stream: dial %s: %w", addr, err))
 	}
+	if raw == nil {
+		// A Dialer's bug, which a retry would meet again: a permanent
+		// error, not a panic of the supervisor's goroutine.
+		return nil, nil, errNilConn
+	}
 	conn := raw
 	// Until the handshake completes, cancellation and the handshake
 	// timeout close the connection, so no step can block past them. Every

@@ -30,7 +30,9 @@ var (
 	// Permanent: the connection is closed and not retried.
 	ErrProtocolVersion = errors.New("stream: push server answered in an unsupported protocol version")
 	// ErrInvalidConfig: the Config cannot work; reported by Subscribe before
-	// any dial.
+	// any dial, or, as a permanent error through Err, when the Dialer
+	// proves unusable (it returned neither a connection nor an error, or is
+	// a nil or zero ProxyDialer).
 	ErrInvalidConfig = errors.New("stream: invalid config")
 	// ErrHandshakeTimeout: dial, TLS handshake and ConnectResponse did not
 	// complete within Config.HandshakeTimeout. Transient.

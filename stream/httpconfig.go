@@ -154,8 +154,16 @@ func (r *HTTPReceiver) configure() error {
 		}
 		r.headers = append(r.headers, header{name, secret.New(value)})
 	}
-	if r.cfg.MaxBodySize < 0 || r.cfg.MaxDecompressed < 0 || r.cfg.MaxConcurrent < 0 || r.cfg.HandoffTimeout < 0 {
-		return bad("sizes, limits and timeouts must not be negative")
+	for _, f := range [...]struct {
+		name     string
+		negative bool
+	}{
+		{"MaxBodySize", r.cfg.MaxBodySize < 0}, {"MaxDecompressed", r.cfg.MaxDecompressed < 0},
+		{"MaxConcurrent", r.cfg.MaxConcurrent < 0}, {"HandoffTimeout", r.cfg.HandoffTimeout < 0},
+	} {
+		if f.negative {
+			return bad("%s must not be negative (0 means the default)", f.name)
+		}
 	}
 	if r.cfg.BodyTimeout == 0 {
 		r.cfg.BodyTimeout = DefaultBodyTimeout

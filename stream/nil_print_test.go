@@ -11,17 +11,20 @@ import (
 	"github.com/pushmon/pushmon/stream/streamtest"
 )
 
-// A nil *ProxyDialer, *HTTPReceiver, *Poller or *streamtest.Server (a
+// A nil *ProxyDialer, *HTTPReceiver, *Poller, *Subscription,
+// *BatchSubscription or *streamtest.Server (a
 // field not set yet, a constructor's result before its error was checked)
 // prints "<nil>" like the monitor Client does: its String does not panic
 // when called directly, and slog does not log a panic and a stack instead
 // of the value.
 func TestNilValuesPrint(t *testing.T) {
 	for name, v := range map[string]fmt.Stringer{
-		"ProxyDialer":  (*stream.ProxyDialer)(nil),
-		"HTTPReceiver": (*stream.HTTPReceiver)(nil),
-		"Poller":       (*stream.Poller)(nil),
-		"Server":       (*streamtest.Server)(nil),
+		"ProxyDialer":       (*stream.ProxyDialer)(nil),
+		"HTTPReceiver":      (*stream.HTTPReceiver)(nil),
+		"Poller":            (*stream.Poller)(nil),
+		"Subscription":      (*stream.Subscription)(nil),
+		"BatchSubscription": (*stream.BatchSubscription)(nil),
+		"Server":            (*streamtest.Server)(nil),
 	} {
 		func() {
 			defer func() {

@@ -108,9 +108,11 @@ type PollerConfig struct {
 	// them, each poll delivers them again.
 	MaxSeen int
 	// NewBackOff is the policy for failed requests, called once per
-	// NewPoller; nil means DefaultBackOff. A server's Retry-After is
-	// honoured when it is longer, up to an hour. A policy returning
-	// backoff.Stop ends the poller with the last error.
+	// NewPoller, on its caller's goroutine; nil means DefaultBackOff. A
+	// server's Retry-After is honoured when it is longer, up to an hour. A
+	// policy returning backoff.Stop ends the poller with the last error;
+	// a NewBackOff that returns nil makes NewPoller fail with
+	// ErrInvalidConfig.
 	NewBackOff func() backoff.BackOff
 	// Logger receives poll-level logs (never event data, never
 	// credentials), with the context given to NewPoller (its values, such

@@ -113,6 +113,13 @@ func newPoller(ctx context.Context, cfg PollerConfig, out chan<- Event) (*Poller
 	if err := cfg.check(); err != nil {
 		return nil, err
 	}
+	// Made here, on the caller's goroutine: a NewBackOff that returns nil
+	// is an invalid config, not a panic of the poller's goroutine.
+	bo := cfg.NewBackOff()
+	if bo == nil {
+		return nil, invalidConfig("NewBackOff returned nil")
+	}
+	bo.Reset()
 	ctx, cancel := context.WithCancel(ctx)
 	p := &Poller{
 		cfg:    cfg,
@@ -130,7 +137,7 @@ func newPoller(ctx context.Context, cfg PollerConfig, out chan<- Event) (*Poller
 		p.out = out
 	}
 	p.cfg.Start = PollPosition{} // not kept: the seen set has it
-	go p.run(ctx)
+	go p.run(ctx, bo)
 	return p, nil
 }
 

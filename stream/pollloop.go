@@ -15,7 +15,7 @@ import (
 
 // The Poller's goroutine: polls, pages, progress checks, delivery.
 
-func (p *Poller) run(ctx context.Context) {
+func (p *Poller) run(ctx context.Context, bo backoff.BackOff) {
 	var final error
 	defer func() {
 		p.mu.Lock()
@@ -27,8 +27,6 @@ func (p *Poller) run(ctx context.Context) {
 		p.cancel()
 		close(p.done)
 	}()
-	bo := p.cfg.NewBackOff()
-	bo.Reset()
 	for {
 		var ok bool
 		if ok, final = p.poll(ctx, bo); !ok {

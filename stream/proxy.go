@@ -63,8 +63,10 @@ func (e *ProxyError) Error() string {
 func (e *ProxyError) Is(target error) bool { return target == ErrProxyRefused }
 
 // ProxyDialer tunnels connections through an HTTP proxy with CONNECT. It
-// is a [Dialer] for Config.Dialer. The zero value is not usable; build one
-// with [HTTPProxyDialer]. It is immutable and safe for concurrent use.
+// is a [Dialer] for Config.Dialer. The zero value is not usable (its
+// DialContext fails with ErrInvalidConfig); build one with
+// [HTTPProxyDialer] or [ProxyFromEnvironment]. It is immutable and safe
+// for concurrent use.
 //
 // The proxy's credentials are held as a [secret.String], sent only to the
 // proxy, and redacted in every fmt verb and in slog output; errors name the
@@ -137,6 +139,9 @@ func checkProxyURL(u *url.URL) error {
 	return nil
 }
 
+// errZeroProxyDialer: DialContext of a nil or zero ProxyDialer.
+var errZeroProxyDialer = fmt.Errorf("%w: a nil or zero ProxyDialer: build one with HTTPProxyDialer or ProxyFromEnvironment", ErrInvalidConfig)
+
 // defaultForward returns d, or when it is nil the default dialer: TCP
 // keepalive idle 15 s, interval 10 s, 3 probes (a dead peer is found
 // within a minute).
@@ -163,6 +168,8 @@ func ProxyFromEnvironment(forward Dialer) *ProxyDialer {
 
 // DialContext connects to addr through the proxy: it dials the proxy,
 // sends CONNECT addr and returns the tunnel once the proxy answers 2xx.
+// A nil or zero ProxyDialer fails with an error matching
+// ErrInvalidConfig.
 //
 // One deadline bounds the whole exchange (dial, TLS to the proxy, the
 // CONNECT request, the answer): ctx's, or the forward dialer's when it is
@@ -170,6 +177,13 @@ func ProxyFromEnvironment(forward Dialer) *ProxyDialer {
 // DefaultHandshakeTimeout. The answer is read up to MaxProxyAnswer bytes
 // (ErrProxyAnswer beyond). A refusal is a *ProxyError.
 func (d *ProxyDialer) DialContext(ctx context.Context, network, addr string) (net.Conn, error) {
+	if d == nil || d.forward == nil || d.proxy == nil && d.proxyFor == nil {
+		// A nil or zero ProxyDialer (a struct literal, not one of the
+		// constructors): an invalid config, which ends a subscription,
+		// rather than a panic on its goroutine, which would end the
+		// program.
+		return nil, errZeroProxyDialer
+	}
 	proxy, auth := d.proxy, d.auth
 	if d.proxyFor != nil {
 		p, err := d.proxyFor(addr)
@@ -197,6 +211,9 @@ func (d *ProxyDialer) DialContext(ctx context.Context, network, addr string) (ne
 	conn, err := d.forward.DialContext(ctx, "tcp", proxyAddr)
 	if err != nil {
 		return nil, fmt.Errorf("stream: dialling proxy %s: %w", proxyAddr, err)
+	}
+	if conn == nil {
+		return nil, errNilConn
 	}
 	// The exchange must not outlive ctx: its end closes the connection
 	// (after ctx.Err is set, so failures below report the context's error),

@@ -140,3 +140,27 @@ func (s *BatchSubscription) AckMode() AckMode {
 	}
 	return AckOnReceive
 }
+
+// String describes the subscription without credentials; a nil
+// *Subscription is "<nil>", as a nil *Poller or *HTTPReceiver is.
+func (s *Subscription) String() string {
+	if s == nil {
+		return "<nil>"
+	}
+	return s.subscription.String()
+}
+
+// GoString is the same as String.
+func (s *Subscription) GoString() string { return s.String() }
+
+// String describes the subscription without credentials; a nil
+// *BatchSubscription is "<nil>".
+func (s *BatchSubscription) String() string {
+	if s == nil {
+		return "<nil>"
+	}
+	return s.subscription.String()
+}
+
+// GoString is the same as String.
+func (s *BatchSubscription) GoString() string { return s.String() }

@@ -164,6 +164,14 @@ func (s *subscription) start(ctx context.Context, cfg Config, m mode, out chan E
 	if err := cfg.validate(); err != nil {
 		return err
 	}
+	// The policy is made here, on the caller's goroutine: a NewBackOff
+	// that returns nil is an invalid Config, not a panic of the
+	// supervisor's goroutine, which would end the program.
+	bo := cfg.NewBackOff()
+	if bo == nil {
+		return invalidConfig("NewBackOff returned nil")
+	}
+	bo.Reset()
 	ctx, cancel := context.WithCancel(ctx)
 	*s = subscription{
 		cfg:    cfg,
@@ -190,7 +198,7 @@ func (s *subscription) start(ctx context.Context, cfg Config, m mode, out chan E
 	} else {
 		s.batches = make(chan *Batch)
 	}
-	go s.run(ctx)
+	go s.run(ctx, bo)
 	return nil
 }
 
@@ -286,8 +294,9 @@ func (s *subscription) log(level slog.Level, msg string, args ...any) {
 	}
 }
 
-// run is the supervisor: one session at a time, backoff between them.
-func (s *subscription) run(ctx context.Context) {
+// run is the supervisor: one session at a time, backoff between them,
+// as bo says.
+func (s *subscription) run(ctx context.Context, bo backoff.BackOff) {
 	var final error
 	defer func() {
 		s.trailingDue(true) // before StateStopped: what was held back is told
@@ -308,8 +317,6 @@ func (s *subscription) run(ctx context.Context) {
 		s.cancel()
 		close(s.done)
 	}()
-	bo := s.cfg.NewBackOff()
-	bo.Reset()
 	for {
 		healthy, connected, err := s.session(ctx)
 		var stop bool
