@@ -91,7 +91,8 @@ type Config struct {
 	MaxFrameSize uint32
 	// MaxDecompressed caps an inflated document (0: 64 MiB).
 	MaxDecompressed int
-	// ReadBufferSize is the socket read buffer (0: 4 KiB).
+	// ReadBufferSize is the socket read buffer (0: 4 KiB; at most
+	// maxReadBufferSize, 16 MiB).
 	ReadBufferSize int
 
 	// MaxBatchBlocks is the most blocks one Batch of a BatchSubscription
@@ -199,6 +200,11 @@ func (c *Config) validate() error {
 			return bad("%s must not be negative (0 means the default)", f.name)
 		}
 	}
+	if c.ReadBufferSize > maxReadBufferSize {
+		// Allocated on the library's goroutine at every connection: a
+		// size no allocation can serve would end the program there.
+		return bad("ReadBufferSize is %d bytes, at most %d", c.ReadBufferSize, maxReadBufferSize)
+	}
 	if c.HandshakeTimeout == 0 {
 		c.HandshakeTimeout = DefaultHandshakeTimeout
 	}
@@ -236,6 +242,10 @@ func (c *Config) validate() error {
 	}
 	return nil
 }
+
+// maxReadBufferSize bounds Config.ReadBufferSize: the largest default
+// frame, far above what a socket read brings.
+const maxReadBufferSize = 16 << 20
 
 // errNilConn: a Dialer returned neither a connection nor an error.
 var errNilConn = fmt.Errorf("%w: Dialer returned neither a connection nor an error", ErrInvalidConfig)

@@ -48,3 +48,27 @@ func TestNegativeLimitErrorsNameTheField(t *testing.T) {
 		}
 	}
 }
+
+// TestReadBufferSizeBounded: a ReadBufferSize no allocation can serve is
+// refused by Subscribe; it was allocated on the library's goroutine at
+// the first connection, where the runtime's panic ended the program.
+func TestReadBufferSizeBounded(t *testing.T) {
+	for _, size := range []int{maxReadBufferSize + 1, 1 << 62} {
+		cfg := testConfig(nilConnDialer{})
+		cfg.ReadBufferSize = size
+		sub, err := Subscribe(t.Context(), cfg)
+		if sub != nil {
+			sub.Close()
+		}
+		if !errors.Is(err, ErrInvalidConfig) || !strings.Contains(err.Error(), "ReadBufferSize") {
+			t.Errorf("ReadBufferSize %d: %v, want ErrInvalidConfig naming it", size, err)
+		}
+	}
+	cfg := testConfig(nilConnDialer{})
+	cfg.ReadBufferSize = maxReadBufferSize
+	sub, err := Subscribe(t.Context(), cfg)
+	if err != nil {
+		t.Fatalf("ReadBufferSize %d: %v", maxReadBufferSize, err)
+	}
+	sub.Close()
+}
