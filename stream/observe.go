@@ -33,7 +33,8 @@ import (
 //     delays the next push). Still, they must not call back into the
 //     source except for its non-blocking accessors (Stats, State,
 //     Position): Close and Shutdown wait for the goroutine that runs the
-//     method, and so deadlock.
+//     method, and so deadlock, as do Group.Close, Group.Remove and
+//     Group.Wait of the Group the source is a member of.
 //   - A method that panics is not recovered. On a goroutine of the library
 //     (a subscription's supervisor or ack writer, a poller's) the panic ends
 //     the program, as any goroutine's does; in an HTTPReceiver's request it
