@@ -59,6 +59,9 @@ type options struct {
 	count int
 }
 
+// minStreamWindow is JetStream's shortest duplicate window and max age.
+const minStreamWindow = 100 * time.Millisecond
+
 // usageError is bad usage: exit status 2.
 type usageError struct{ msg string }
 
@@ -80,7 +83,7 @@ func parseFlags(args []string, getenv func(string) string, stderr io.Writer) (*o
 	fs.StringVar(&o.storage, "storage", "file", "storage of a created stream: file or memory")
 	fs.IntVar(&o.replicas, "replicas", 1, "replicas of a created stream (3 on a cluster)")
 	fs.DurationVar(&o.dupWindow, "dup-window", bridge.DefaultDuplicateWindow, "duplicate window: at least the longest time the bridge may be down")
-	fs.DurationVar(&o.maxAge, "max-age", 0, "max age of messages in a created stream (0: unlimited)")
+	fs.DurationVar(&o.maxAge, "max-age", 0, "max age of messages in a created stream (0: unlimited; else at least -dup-window)")
 	fs.Int64Var(&o.maxBytes, "max-bytes", -1, "max bytes of a created stream (-1: unlimited)")
 	fs.BoolVar(&o.createStream, "create-stream", true, "create the stream when it does not exist")
 	fs.BoolVar(&o.updateStream, "update-stream", false, "add the subjects to / raise the duplicate window of an existing stream that lacks them")
@@ -174,6 +177,17 @@ func parseFlags(args []string, getenv func(string) string, stderr io.Writer) (*o
 	}
 	if o.dupWindow <= 0 || o.maxAge < 0 || o.ackTimeout <= 0 || o.drainTimeout < 0 || o.maxPending < 1 || o.count < 0 {
 		return bad("-dup-window, -ack-timeout and -max-pending must be positive; -max-age, -drain-timeout and -count not negative")
+	}
+	// JetStream refuses to create a stream with these: found here rather
+	// than after NATS answers.
+	if o.dupWindow < minStreamWindow {
+		return bad("-dup-window must be at least %v", minStreamWindow)
+	}
+	if o.maxAge > 0 && o.maxAge < minStreamWindow {
+		return bad("-max-age must be 0 (unlimited) or at least %v", minStreamWindow)
+	}
+	if o.maxAge > 0 && o.dupWindow > o.maxAge {
+		return bad("-dup-window %v must not be longer than -max-age %v (JetStream refuses such a stream)", o.dupWindow, o.maxAge)
 	}
 	if err := bridge.ValidPrefix(o.prefix); err != nil {
 		return bad("-subject-prefix: %v", err)

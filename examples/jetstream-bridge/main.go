@@ -217,6 +217,10 @@ func serve(ctx, now context.Context, o *options, log *slog.Logger, stdout io.Wri
 		Conn: nc, Stream: o.streamName, SubjectPrefix: o.prefix, Push: push, Monitors: o.monitors,
 		MaxPending: o.maxPending, AckTimeout: o.ackTimeout, Logger: log, Ownership: own,
 		ObserveStore: st.observe,
+		CheckStream: func(ctx context.Context) error {
+			_, err := ensureStream(ctx, js, o)
+			return err
+		},
 	})
 	if err != nil {
 		return err

@@ -143,24 +143,32 @@ func transientJS(err error) bool {
 
 // prepareStream creates or checks the stream, retrying transient failures.
 func prepareStream(ctx context.Context, js jetstream.JetStream, o *options, log *slog.Logger) (jetstream.Stream, error) {
-	want := bridge.StreamConfig(o.streamName, o.prefix)
-	want.Duplicates, want.Replicas, want.MaxAge, want.MaxBytes = o.dupWindow, o.replicas, o.maxAge, o.maxBytes
-	if o.storage == "memory" {
-		want.Storage = jetstream.MemoryStorage
-	}
 	var s jetstream.Stream
 	err := retry(ctx, log, "checking the stream", transientJS, func(ctx context.Context) error {
 		sctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 		defer cancel()
 		var err error
-		if o.createStream {
-			s, err = bridge.EnsureStream(sctx, js, want, o.prefix, o.updateStream)
-		} else {
-			s, err = bridge.CheckStream(sctx, js, want, o.prefix, o.updateStream)
-		}
+		s, err = ensureStream(sctx, js, o)
 		return err
 	})
 	return s, err
+}
+
+// ensureStream creates (with -create-stream) or checks the stream once,
+// as the flags say: at start-up, and as bridge.Config.CheckStream before
+// every session, so that a stream deleted while the bridge runs is
+// created again and one changed so that it no longer fits (a shorter
+// duplicate window, its subjects gone) takes no events.
+func ensureStream(ctx context.Context, js jetstream.JetStream, o *options) (jetstream.Stream, error) {
+	want := bridge.StreamConfig(o.streamName, o.prefix)
+	want.Duplicates, want.Replicas, want.MaxAge, want.MaxBytes = o.dupWindow, o.replicas, o.maxAge, o.maxBytes
+	if o.storage == "memory" {
+		want.Storage = jetstream.MemoryStorage
+	}
+	if o.createStream {
+		return bridge.EnsureStream(ctx, js, want, o.prefix, o.updateStream)
+	}
+	return bridge.CheckStream(ctx, js, want, o.prefix, o.updateStream)
 }
 
 // prepareLeases returns the lease bucket of -ha, retrying transient

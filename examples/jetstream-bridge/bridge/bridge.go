@@ -62,12 +62,24 @@ type Config struct {
 	// acknowledges nothing.
 	Conn *nats.Conn
 	// Stream is the JetStream stream capturing the subjects (see
-	// EnsureStream). Each session checks that it answers before taking
-	// blocks, and every PubAck must come from it. "" means DefaultStream.
+	// EnsureStream). Each session checks that it answers (or runs
+	// CheckStream) before taking blocks, and every PubAck must come from
+	// it. "" means DefaultStream.
 	Stream string
 	// SubjectPrefix starts every subject (see Subject). "" means
 	// DefaultSubjectPrefix.
 	SubjectPrefix string
+	// CheckStream, when set, is the check each session makes before it
+	// takes blocks, in place of the default one (that Stream answers): it
+	// returns nil when the stream is there and fits the bridge, and may
+	// create or fix it — EnsureStream or CheckStream with the program's
+	// settings, so that a stream deleted or changed while the bridge runs
+	// is recreated or refused as at start-up rather than published to in
+	// vain, or with a shorter duplicate window. Any error it returns fails
+	// the session before a block is taken (ErrJetStreamUnavailable: the
+	// bridge waits and tries again). It is called with a context bounded
+	// by AckTimeout, from every monitor's session loop.
+	CheckStream func(ctx context.Context) error
 	// Push is the template of every monitor's push subscription: host,
 	// credentials, TLS, timeouts. MonitorID is replaced by each of
 	// Monitors; the subscription acks manually (stream.AckManual). A

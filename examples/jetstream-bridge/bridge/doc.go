@@ -41,8 +41,9 @@
 // (Config.AckTimeout), a lost NATS connection, no stream answering — ends
 // the monitor's session: the push connection is closed with the blocks
 // after the last confirmed one un-acknowledged, the bridge waits
-// (Config.NewBackOff), checks that the stream answers again, and
-// reconnects, and Remote Manager replays those blocks. The same path
+// (Config.NewBackOff), checks that the stream answers again (or runs
+// Config.CheckStream), and reconnects, and Remote Manager replays those
+// blocks. The same path
 // serves a crash: nothing is kept in the bridge's memory that Remote
 // Manager does not also hold. Events JetStream refuses for good (larger
 // than max_payload or the stream's max message size, or stored in another

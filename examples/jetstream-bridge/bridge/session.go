@@ -123,7 +123,11 @@ func (b *Bridge) session(ctx context.Context, m *monitorState, stop <-chan struc
 		return false, fmt.Errorf("%w: the NATS connection is %v", ErrJetStreamUnavailable, st)
 	}
 	pctx, pcancel := context.WithTimeout(ctx, b.cfg.AckTimeout)
-	_, err = p.js.Stream(pctx, b.cfg.Stream)
+	if check := b.cfg.CheckStream; check != nil {
+		err = check(pctx)
+	} else {
+		_, err = p.js.Stream(pctx, b.cfg.Stream)
+	}
 	pcancel()
 	if err != nil {
 		return false, fmt.Errorf("%w: stream %q: %w", ErrJetStreamUnavailable, b.cfg.Stream, err)
