@@ -54,22 +54,7 @@ func TestMonitorWithRepeatedFieldIsMalformed(t *testing.T) {
 		"v1":          `{"count":1,"list":[{"id":7,"topics":["DataPoint"],"id":5}]}`,
 	} {
 		t.Run(name, func(t *testing.T) {
-			fs := newFakeServer(t, func(w http.ResponseWriter, r *http.Request) {
-				if body[0] == '<' {
-					writeXML(w, http.StatusOK, body)
-					return
-				}
-				w.Header().Set("Content-Type", "application/json")
-				_, _ = w.Write([]byte(body))
-			})
-			c := fs.client()
-			var ms []Monitor
-			var err error
-			if name == "v1" {
-				ms, err = c.V1().List(context.Background(), ListQuery{})
-			} else {
-				ms, err = c.List(context.Background(), "")
-			}
+			ms, err := listAnswer(t, name == "v1", body)
 			if !errors.Is(err, ErrMalformedResponse) || ms != nil {
 				t.Errorf("List = %v, %v; want nil and an error matching ErrMalformedResponse", ms, err)
 			}
@@ -130,25 +115,27 @@ func TestMonitorWithRepeatedUnknownFieldIsRead(t *testing.T) {
 		"v1":          `{"count":1,"list":[{"id":5,"topics":["DataPoint"],"tag":"a","tag":"b"}]}`,
 	} {
 		t.Run(name, func(t *testing.T) {
-			fs := newFakeServer(t, func(w http.ResponseWriter, r *http.Request) {
-				if body[0] == '<' {
-					writeXML(w, http.StatusOK, body)
-					return
-				}
-				w.Header().Set("Content-Type", "application/json")
-				_, _ = w.Write([]byte(body))
-			})
-			c := fs.client()
-			var ms []Monitor
-			var err error
-			if name == "v1" {
-				ms, err = c.V1().List(context.Background(), ListQuery{})
-			} else {
-				ms, err = c.List(context.Background(), "")
-			}
+			ms, err := listAnswer(t, name == "v1", body)
 			if err != nil || len(ms) != 1 || ms[0].ID != 5 {
 				t.Errorf("List = %v, %v; want monitor 5", ms, err)
 			}
 		})
 	}
+}
+
+// listAnswer lists the monitors of a server that answers body (XML when
+// it starts with '<'), through the v1 API or the legacy one.
+func listAnswer(t *testing.T, v1 bool, body string) ([]Monitor, error) {
+	fs := newFakeServer(t, func(w http.ResponseWriter, r *http.Request) {
+		if body[0] == '<' {
+			writeXML(w, http.StatusOK, body)
+			return
+		}
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = w.Write([]byte(body))
+	})
+	if v1 {
+		return fs.client().V1().List(context.Background(), ListQuery{})
+	}
+	return fs.client().List(context.Background(), "")
 }

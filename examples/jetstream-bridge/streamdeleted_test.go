@@ -18,17 +18,7 @@ func TestStreamDeletedWhileRunningIsRecreated(t *testing.T) {
 	r := runAsync(t, w.args("-ack-timeout", "5s"), logs)
 	ctx, cancel := context.WithTimeout(context.Background(), hangTimeout)
 	defer cancel()
-	if err := w.sim.WaitConnected(ctx, w.monitor); err != nil {
-		t.Fatalf("%v; logs:\n%s", err, logs)
-	}
-	w.publish(0, 100)
-	if err := w.sim.WaitIdle(ctx, w.monitor); err != nil {
-		t.Fatalf("%v; logs:\n%s", err, logs)
-	}
-	if err := w.js.DeleteStream(ctx, "T"); err != nil {
-		t.Fatal(err)
-	}
-	w.publish(100, 300)
+	deleteStreamMidRun(ctx, t, w, logs)
 	if err := w.sim.WaitIdle(ctx, w.monitor); err != nil {
 		t.Fatalf("the events after the deletion were never acked: %v; %+v; logs:\n%s", err, w.sim.Stats(w.monitor), logs)
 	}
@@ -53,17 +43,7 @@ func TestStreamRecreatedUnfitIsRefused(t *testing.T) {
 	}
 	logs := &syncBuffer{}
 	r := runAsync(t, w.args("-ack-timeout", "5s", "-create-stream=false"), logs)
-	if err := w.sim.WaitConnected(ctx, w.monitor); err != nil {
-		t.Fatalf("%v; logs:\n%s", err, logs)
-	}
-	w.publish(0, 100)
-	if err := w.sim.WaitIdle(ctx, w.monitor); err != nil {
-		t.Fatalf("%v; logs:\n%s", err, logs)
-	}
-	if err := w.js.DeleteStream(ctx, "T"); err != nil {
-		t.Fatal(err)
-	}
-	w.publish(100, 300)
+	deleteStreamMidRun(ctx, t, w, logs)
 	waitLog(t, logs, `stream not found`)
 	short := jetstream.StreamConfig{Name: "T", Subjects: []string{"rm.>"}, Duplicates: time.Minute}
 	if _, err := w.js.CreateStream(ctx, short); err != nil {
@@ -86,4 +66,21 @@ func TestStreamRecreatedUnfitIsRefused(t *testing.T) {
 	if c := r.exit(t, logs); c != 0 {
 		t.Errorf("exit %d; logs:\n%s", c, logs)
 	}
+}
+
+// deleteStreamMidRun waits for the bridge to connect and store 100 events,
+// deletes stream T under it, and publishes 200 more.
+func deleteStreamMidRun(ctx context.Context, t *testing.T, w *world, logs *syncBuffer) {
+	t.Helper()
+	if err := w.sim.WaitConnected(ctx, w.monitor); err != nil {
+		t.Fatalf("%v; logs:\n%s", err, logs)
+	}
+	w.publish(0, 100)
+	if err := w.sim.WaitIdle(ctx, w.monitor); err != nil {
+		t.Fatalf("%v; logs:\n%s", err, logs)
+	}
+	if err := w.js.DeleteStream(ctx, "T"); err != nil {
+		t.Fatal(err)
+	}
+	w.publish(100, 300)
 }
