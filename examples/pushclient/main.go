@@ -97,7 +97,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	}
 	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
 	stopped := onDone(ctx, func() {
-		log.Info("signal received: stopping and cleaning up (a second signal quits at once)",
+		log.Info("signal received: stopping and cleaning up (a second Ctrl-C or SIGTERM quits at once)",
 			"rest_timeout", o.restTimeout)
 	})
 	left := &leftBehind{demo: o.demo}
