@@ -279,27 +279,14 @@ func TestOutputClosedWhileIdle(t *testing.T) {
 		t.Skip("a closed stdout is watched for on Linux only")
 	}
 	srv := simulator(t)
-	r, w, err := os.Pipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer r.Close()
-	ctx, cancel := context.WithTimeout(t.Context(), hangTimeout)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, binary, "-api-url", srv.URL(), "-insecure", "-push-addr", srv.PushAddr(), "alice", "s3cr3t-sentinel")
-	cmd.Env = append(os.Environ(), "RM_USERNAME=", "RM_PASSWORD=")
-	stderr := &syncBuffer{}
-	cmd.Stdout, cmd.Stderr = w, stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	w.Close()
+	r, c := startPiped(t, srv)
+	cmd, stderr := c.cmd, c.stderr
 	id := ownMonitor(t, srv, nil)
 	eventually(t, "the client waits for events", func() bool {
 		return strings.Contains(stderr.String(), fmt.Sprintf("waiting for events on monitor %d …", id))
 	})
 	r.Close() // the reader goes away; no event is ever published
-	err = cmd.Wait()
+	err := cmd.Wait()
 	ee, ok := err.(*exec.ExitError)
 	if !ok || ee.ExitCode() != exitOutputClosed {
 		t.Fatalf("exit %v, want status %d\n%s", err, exitOutputClosed, stderr)
@@ -498,4 +485,27 @@ func TestLeftoverOfAnotherMachineWithThisHostNameSurvives(t *testing.T) {
 	if code := c.wait(t); code != 0 {
 		t.Errorf("SIGTERM: exit %d\n%s", code, c.stderr)
 	}
+}
+
+// startPiped starts the client binary against srv with its stdout into a
+// pipe, whose read end it returns (closed when the test ends; the test
+// may close it sooner, or never read it), and its stderr captured.
+func startPiped(t *testing.T, srv *streamtest.Server) (*os.File, *client) {
+	t.Helper()
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { r.Close() })
+	ctx, cancel := context.WithTimeout(t.Context(), hangTimeout)
+	t.Cleanup(cancel)
+	cmd := exec.CommandContext(ctx, binary, "-api-url", srv.URL(), "-insecure", "-push-addr", srv.PushAddr(), "alice", "s3cr3t-sentinel")
+	cmd.Env = append(os.Environ(), "RM_USERNAME=", "RM_PASSWORD=")
+	stderr := &syncBuffer{}
+	cmd.Stdout, cmd.Stderr = w, stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	w.Close()
+	return r, &client{cmd: cmd, stderr: stderr}
 }

@@ -1,9 +1,7 @@
 package main
 
 import (
-	"context"
 	"os"
-	"os/exec"
 	"strings"
 	"syscall"
 	"testing"
@@ -36,22 +34,8 @@ func pipeBuffered(t *testing.T, r *os.File) (held, size int) {
 // until a second one killed it with its monitor left behind.)
 func TestSignalWhileStdoutIsNotRead(t *testing.T) {
 	srv := simulator(t)
-	r, w, err := os.Pipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer r.Close() // open to the end, never read
-	ctx, cancel := context.WithTimeout(t.Context(), hangTimeout)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, binary, "-api-url", srv.URL(), "-insecure", "-push-addr", srv.PushAddr(), "alice", "s3cr3t-sentinel")
-	cmd.Env = append(os.Environ(), "RM_USERNAME=", "RM_PASSWORD=")
-	stderr := &syncBuffer{}
-	cmd.Stdout, cmd.Stderr = w, stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	w.Close()
-	c := &client{cmd: cmd, stderr: stderr}
+	r, c := startPiped(t, srv) // r: open to the end, never read
+	cmd, stderr := c.cmd, c.stderr
 	id := ownMonitor(t, srv, c)
 	_, size := pipeBuffered(t, r)
 	// One event larger than the pipe: once the pipe is full, the client is
