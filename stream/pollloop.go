@@ -62,7 +62,7 @@ type pollRun struct {
 	pages   map[uint64]bool     // fingerprints of the pages read
 	read    map[uint64]struct{} // keys of the events this poll has read, up to readMax
 	readMax int
-	front   int64 // the newest record time this poll has read (noTime before the first), below the window too
+	highest int64 // the newest record time this poll has read (noTime before the first), below the window too
 	idle    int   // pages in a row that brought nothing new
 	empty   int   // pages that held no event (keep-alive documents)
 	now     int64 // the page's server time, noTime without one
@@ -106,7 +106,7 @@ func (p *Poller) poll(ctx context.Context, bo backoff.BackOff) (bool, error) {
 	}
 	p.mu.Unlock()
 	r := pollRun{start: start, newest: start, cursors: map[uint64]bool{}, pages: map[uint64]bool{},
-		read: map[uint64]struct{}{}, readMax: p.cfg.MaxSeen, front: noTime}
+		read: map[uint64]struct{}{}, readMax: p.cfg.MaxSeen, highest: noTime}
 	useCursor := true
 	from := start              // start_time of the requests
 	size := p.cfg.PageSize     // smaller after a page too large to read
@@ -389,14 +389,14 @@ func (p *Poller) deliverPage(ctx context.Context, r *pollRun, recs []monitor.His
 				r.read[h] = struct{}{}
 				fresh = true
 			}
-			if ms != noTime && ms > r.front {
+			if ms != noTime && ms > r.highest {
 				// Stamped after every record the poll read before it: not
 				// one of them, though read may be too full to tell (a
 				// server ignoring start_time lists more than MaxSeen
 				// records below the window before the new ones). A page
 				// of records re-ordered or repeated cannot pass the
 				// newest of them.
-				r.front = ms
+				r.highest = ms
 				fresh = true
 			}
 			if ms != noTime && (ms < r.start || ms < p.seen.floor && (!front || read)) {

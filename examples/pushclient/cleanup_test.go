@@ -162,21 +162,8 @@ func TestSecondClientLeavesFirstAlone(t *testing.T) {
 // head), the client deletes its monitor and exits 141 without an error.
 func TestSIGPIPECleansUp(t *testing.T) {
 	srv := simulator(t)
-	r, w, err := os.Pipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer r.Close()
-	ctx, cancel := context.WithTimeout(t.Context(), hangTimeout)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, binary, "-api-url", srv.URL(), "-insecure", "-push-addr", srv.PushAddr(), "-output", "ndjson", "alice", "s3cr3t-sentinel")
-	cmd.Env = append(os.Environ(), "RM_USERNAME=", "RM_PASSWORD=")
-	stderr := &syncBuffer{}
-	cmd.Stdout, cmd.Stderr = w, stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	w.Close()
+	r, c := startPiped(t, srv, "-output", "ndjson")
+	cmd, stderr := c.cmd, c.stderr
 	id := ownMonitor(t, srv, nil)
 	publish(srv, 1)
 	if _, err := bufio.NewReader(r).ReadString('\n'); err != nil {
@@ -184,7 +171,7 @@ func TestSIGPIPECleansUp(t *testing.T) {
 	}
 	r.Close() // like head -1
 	publish(srv, 3)
-	err = cmd.Wait()
+	err := cmd.Wait()
 	ee, ok := err.(*exec.ExitError)
 	if !ok || ee.ExitCode() != exitOutputClosed {
 		t.Fatalf("exit %v, want status %d\n%s", err, exitOutputClosed, stderr)
@@ -487,10 +474,11 @@ func TestLeftoverOfAnotherMachineWithThisHostNameSurvives(t *testing.T) {
 	}
 }
 
-// startPiped starts the client binary against srv with its stdout into a
-// pipe, whose read end it returns (closed when the test ends; the test
-// may close it sooner, or never read it), and its stderr captured.
-func startPiped(t *testing.T, srv *streamtest.Server) (*os.File, *client) {
+// startPiped starts the client binary against srv, with args before the
+// credentials and its stdout into a pipe, whose read end it returns
+// (closed when the test ends; the test may close it sooner, or never read
+// it), and its stderr captured.
+func startPiped(t *testing.T, srv *streamtest.Server, args ...string) (*os.File, *client) {
 	t.Helper()
 	r, w, err := os.Pipe()
 	if err != nil {
@@ -499,7 +487,8 @@ func startPiped(t *testing.T, srv *streamtest.Server) (*os.File, *client) {
 	t.Cleanup(func() { r.Close() })
 	ctx, cancel := context.WithTimeout(t.Context(), hangTimeout)
 	t.Cleanup(cancel)
-	cmd := exec.CommandContext(ctx, binary, "-api-url", srv.URL(), "-insecure", "-push-addr", srv.PushAddr(), "alice", "s3cr3t-sentinel")
+	args = append([]string{"-api-url", srv.URL(), "-insecure", "-push-addr", srv.PushAddr()}, args...)
+	cmd := exec.CommandContext(ctx, binary, append(args, "alice", "s3cr3t-sentinel")...)
 	cmd.Env = append(os.Environ(), "RM_USERNAME=", "RM_PASSWORD=")
 	stderr := &syncBuffer{}
 	cmd.Stdout, cmd.Stderr = w, stderr
