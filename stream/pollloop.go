@@ -62,7 +62,7 @@ type pollRun struct {
 	pages   map[uint64]bool     // fingerprints of the pages read
 	read    map[uint64]struct{} // keys of the events this poll has read, up to readMax
 	readMax int
-	highest int64 // the newest record time this poll has read (noTime before the first), below the window too
+	highest int64 // the newest record time read, as stamped (newest starts at start and stops at clock), noTime before the first: a record past it is new to the poll
 	idle    int   // pages in a row that brought nothing new
 	empty   int   // pages that held no event (keep-alive documents)
 	now     int64 // the page's server time, noTime without one
